@@ -1,0 +1,1 @@
+"""Generator of environment-agnostic CloudFormation nested stacks for ECS Fargate apps."""

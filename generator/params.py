@@ -1,0 +1,53 @@
+"""Parameter files per environment: CLI format and CodePipeline template-configuration format."""
+from __future__ import annotations
+
+import json
+
+from generator.config import AppSpec
+from generator.root import Build
+from generator.stateful import STATEFUL_TYPES, is_stateful
+from generator.tagging import TAG_KEYS
+
+
+def environment_values(app: AppSpec, build: Build, env: str) -> dict[str, str]:
+    """Every root parameter, filled for one environment (explicit even where a default exists)."""
+    return {p.name: str(p.env_value(app, env)) for p in build.parameters}
+
+
+def environment_tags(app: AppSpec, env: str) -> dict[str, str]:
+    return dict(zip(TAG_KEYS, (env, app.owner, app.app)))
+
+
+def stack_policy(build: Build) -> dict:
+    """Production: everything may update, but stateful resources and the nested stacks holding them may not be
+    replaced or deleted. Explicit Deny wins over the Allow."""
+    holders = sorted(n.builder.logical_id for n in build.nested
+                     if any(is_stateful(r.resource_type) for r in n.builder.template.resources.values()))
+    deny = ["Update:Replace", "Update:Delete"]
+    statements = [
+        {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"},
+        {"Effect": "Deny", "Action": deny, "Principal": "*", "Resource": "*",
+         "Condition": {"StringEquals": {"ResourceType": list(STATEFUL_TYPES)}}},
+    ]
+    if holders:
+        statements.append({"Effect": "Deny", "Action": deny, "Principal": "*",
+                           "Resource": [f"LogicalResourceId/{h}" for h in holders]})
+    return {"Statement": statements}
+
+
+def render(app: AppSpec, build: Build) -> dict[str, str]:
+    """File name -> content for params/."""
+    files: dict[str, str] = {}
+    for env, spec in app.environments.items():
+        values = environment_values(app, build, env)
+        cli = [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
+        config: dict = {"Parameters": values, "Tags": environment_tags(app, env)}
+        if spec.production:
+            config["StackPolicy"] = stack_policy(build)
+        files[f"{env}.json"] = _json(cli)
+        files[f"{env}.config.json"] = _json(config)
+    return files
+
+
+def _json(data) -> str:
+    return json.dumps(data, indent=2, sort_keys=False) + "\n"

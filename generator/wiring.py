@@ -1,0 +1,156 @@
+"""How stacks are wired: typed sources in, typed outputs out. The only module that spells `Outputs.<Name>`.
+
+A stack module receives a `StackBuilder` and sources (a `RootParameter` or another stack's `OutputRef`);
+`StackBuilder.input(source)` declares the child parameter and records where its value comes from, and
+the root template is assembled from those records, so every nested-stack parameter is wired exactly once
+and a wrong name fails the build, not the deploy.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Union
+
+from troposphere import AWSObject, GetAtt, If, Join, Output, Parameter, Ref, Template
+
+from generator import naming, tagging
+from generator.errors import WiringError
+
+if TYPE_CHECKING:
+    from generator.config import AppSpec
+
+EnvValue = Callable[["AppSpec", str], str]
+
+
+def is_list_type(cfn_type: str) -> bool:
+    return cfn_type.startswith("List<") or cfn_type == "CommaDelimitedList"
+
+
+@dataclass(frozen=True)
+class RootParameter:
+    """A parameter of the root template: what the console shows and how each environment fills it."""
+
+    name: str
+    description: str
+    group: str
+    label: str
+    env_value: EnvValue = field(compare=False)
+    type: str = "String"
+    default: str | None = None
+    allowed_values: tuple[str, ...] | None = None
+    allowed_pattern: str | None = None
+    constraint: str | None = None
+    max_length: int | None = None
+
+    def declare(self, **overrides: Any) -> Parameter:
+        props: dict[str, Any] = {"Type": self.type, "Description": self.description}
+        optional = {"Default": self.default, "AllowedValues": self.allowed_values,
+                    "AllowedPattern": self.allowed_pattern, "ConstraintDescription": self.constraint,
+                    "MaxLength": self.max_length}
+        props.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in optional.items() if v is not None})
+        props.update(overrides)
+        return Parameter(self.name, **props)
+
+    def value(self) -> Any:
+        """The value handed to a nested stack: lists cross the boundary as comma-joined strings."""
+        return Join(",", Ref(self.name)) if is_list_type(self.type) else Ref(self.name)
+
+
+@dataclass(frozen=True)
+class OutputRef:
+    """An output of a nested stack, as another stack consumes it."""
+
+    stack: str
+    name: str
+    type: str
+    description: str
+
+    def value(self) -> GetAtt:
+        return GetAtt(self.stack, f"Outputs.{self.name}")
+
+
+Source = Union[RootParameter, OutputRef]
+
+# Every stack takes these, so tags and physical names work the same in every template.
+STANDARD_PARAMETERS = (
+    RootParameter(
+        naming.ENVIRONMENT_PARAM, "Environment this stack belongs to; enters names and the Environment tag.",
+        group="Environment", label="Environment name", env_value=lambda app, env: env,
+        allowed_pattern=naming.NAME_PATTERN, max_length=naming.MAX_NAME_LENGTH,
+        constraint="lowercase letters, digits and '-', starting with a letter"),
+    RootParameter(
+        naming.APPLICATION_PARAM, "Application name; enters physical names and the Application tag.",
+        group="Environment", label="Application", env_value=lambda app, env: app.app,
+        allowed_pattern=naming.NAME_PATTERN, max_length=naming.MAX_NAME_LENGTH,
+        constraint="lowercase letters, digits and '-', starting with a letter"),
+    RootParameter(
+        naming.OWNER_PARAM, "Team that owns the resources; becomes the Owner tag (cost allocation).",
+        group="Environment", label="Owner", env_value=lambda app, env: app.owner,
+        allowed_pattern=r"^[A-Za-z0-9 ._:/=+@-]{1,128}$", constraint="1-128 characters allowed in a tag value"),
+)
+
+
+@dataclass
+class StackBuilder:
+    """One nested stack under construction: its template plus the record of where each input comes from."""
+
+    logical_id: str
+    filename: str
+    description: str
+    template: Template = field(init=False)
+    inputs: dict[str, Source] = field(default_factory=dict, init=False)
+    exports: dict[str, OutputRef] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.template = Template(Description=self.description)
+        self.template.set_version()
+        for param in STANDARD_PARAMETERS:
+            self.input(param)
+
+    def add(self, resource: AWSObject) -> Any:
+        tagging.apply(resource)
+        return self.template.add_resource(resource)
+
+    def input(self, source: Source, name: str | None = None, cfn_type: str | None = None) -> Ref:
+        """Declare a child parameter fed from `source`; returns a Ref to use inside this stack."""
+        name = name or source.name
+        known = self.inputs.get(name)
+        if known is not None:
+            if known != source:
+                raise WiringError(f"{self.logical_id}: parameter {name} is wired from two sources")
+            return Ref(name)
+        if isinstance(source, OutputRef) and source.stack == self.logical_id:
+            raise WiringError(f"{self.logical_id}: {name} cannot be an input of the stack that outputs it")
+        # Constraints are checked once, at the root; the child only declares the type.
+        self.template.add_parameter(Parameter(name, Type=cfn_type or source.type, Description=source.description))
+        self.inputs[name] = source
+        return Ref(name)
+
+    def output(self, name: str, value: Any, description: str, cfn_type: str = "String") -> OutputRef:
+        """Export a value to other stacks. List types are emitted as one comma-joined string."""
+        if is_list_type(cfn_type):
+            value = _joined(value)
+        self.template.add_output(Output(name, Value=value, Description=description))
+        ref = self.exports[name] = OutputRef(self.logical_id, name, cfn_type, description)
+        return ref
+
+
+def _joined(value: Any) -> Any:
+    """A list as one comma-joined string, also inside each branch of an Fn::If."""
+    if isinstance(value, list):
+        return Join(",", value)
+    if isinstance(value, If):
+        condition, yes, no = value.data["Fn::If"]
+        return If(condition, _joined(yes), _joined(no))
+    return value
+
+
+@dataclass
+class Nested:
+    """A finished nested stack, as the root template needs it."""
+
+    builder: StackBuilder
+    condition: str | None = None
+
+    def parameters(self) -> dict[str, Any]:
+        return {name: src.value() for name, src in sorted(self.builder.inputs.items())}
