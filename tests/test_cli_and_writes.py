@@ -1,0 +1,112 @@
+"""The command line and the writer: exit codes, atomic swaps, failed builds leave output alone."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from generator import cli
+from generator.build import write
+from generator.config import load_app
+from generator.errors import ValidationFailed
+from generator.lint import gate
+from tests.support import FIXTURE_APPS, ROOT, read_dir
+
+MINIMAL = FIXTURE_APPS / "minimal.yaml"
+
+
+def _seed(tmp_path):
+    out, params = tmp_path / "templates_out", tmp_path / "params"
+    out.mkdir()
+    params.mkdir()
+    (out / "old.yaml").write_text("previous build\n")
+    (params / "dev.json").write_text("[]\n")
+    return out, params
+
+
+def test_build_writes_templates_and_params_and_removes_stale_files(tmp_path, capsys):
+    out, params = _seed(tmp_path)
+    assert cli.main(["build", "--app", str(MINIMAL), "--out", str(out), "--params", str(params)]) == 0
+    assert sorted(read_dir(out)) == ["network.yaml", "root.yaml"]
+    assert json.loads((params / "dev.json").read_text())[0] == {"ParameterKey": "EnvironmentName",
+                                                                "ParameterValue": "dev"}
+    assert "wrote 2 templates" in capsys.readouterr().out
+    assert not list(tmp_path.glob(".staging-*")), "no staging leftovers"
+
+
+def test_failed_validation_leaves_output_exactly_as_it_was(tmp_path, monkeypatch, capsys):
+    out, params = _seed(tmp_path)
+    before = (read_dir(out), read_dir(params))
+    monkeypatch.setattr(gate, "size_budgets", lambda *a: ["templates_out/root.yaml: too big (injected)"])
+    code = cli.main(["build", "--app", str(MINIMAL), "--out", str(out), "--params", str(params)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.splitlines() == ["validation failed; nothing was written (1 findings):",
+                                "templates_out/root.yaml: too big (injected)"]
+    assert (read_dir(out), read_dir(params)) == before
+    assert not list(tmp_path.glob(".staging-*"))
+
+
+def test_a_failed_swap_puts_the_previous_output_back(tmp_path, monkeypatch):
+    out, params = _seed(tmp_path)
+    before = (read_dir(out), read_dir(params))
+    import generator.render as render
+    real_rename = render.os.rename
+    failures = []
+
+    def flaky_rename(src, dst):
+        # the staged params directory fails to swap in, once; restoring works
+        if str(dst) == str(params) and ".staging-params-" in str(src) and "-old-" not in str(src) and not failures:
+            failures.append(src)
+            raise OSError("disk full (injected)")
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(render.os, "rename", flaky_rename)
+    with pytest.raises(OSError):
+        write(load_app(MINIMAL), out, params)
+    assert failures, "the injected failure happened"
+    assert (read_dir(out), read_dir(params)) == before
+    assert not list(tmp_path.glob(".staging-*"))
+
+
+def test_lint_findings_fail_the_build(tmp_path, monkeypatch):
+    monkeypatch.setattr(gate, "cfn_lint", lambda *a: ["templates_out/network.yaml:1: E0000 injected"])
+    with pytest.raises(ValidationFailed) as exc:
+        write(load_app(MINIMAL), tmp_path / "t", tmp_path / "p")
+    assert exc.value.findings == ["templates_out/network.yaml:1: E0000 injected"]
+    assert not (tmp_path / "t").exists() and not (tmp_path / "p").exists()
+
+
+def test_schema_describes_every_field(capsys):
+    assert cli.main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    missing = []
+    for name, model in {"AppSpec": schema, **schema["$defs"]}.items():
+        for field, spec in model.get("properties", {}).items():
+            if not spec.get("description"):
+                missing.append(f"{name}.{field}")
+    assert missing == []
+    assert schema["additionalProperties"] is False
+
+
+def test_make_help_lists_every_target():
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    out = subprocess.run([make, "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    targets = [line.split()[1] for line in out.splitlines() if line.strip().startswith("make ")]
+    for target in ("templates", "test", "golden", "bench", "schema"):
+        assert target in targets
+    declared = subprocess.run(["grep", "-cE", r"^[a-z-]+:.*## ", "Makefile"], cwd=ROOT, capture_output=True,
+                              text=True).stdout.strip()
+    assert len(targets) == int(declared)
+
+
+def test_module_entry_point_exits_non_zero_without_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "generator", "build", "--app", str(tmp_path / "nope.yaml")],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"{tmp_path / 'nope.yaml'}: file not found; pass --app PATH or create app.yaml (see README)"

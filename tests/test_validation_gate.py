@@ -1,0 +1,84 @@
+"""Every generated template is lint-clean and within CloudFormation's limits; the gate's own checks bite."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+from generator.config import load_app
+from generator.lint import budgets, gate
+from generator.lint.ignored import IGNORED_RULES
+from generator.root import ROOT_FILE, build
+from generator.tagging import TAG_KEYS
+from tests.support import GOLDEN_SETS, read_dir
+from tests.templates import load
+
+APPS = list(GOLDEN_SETS)
+
+
+@pytest.mark.parametrize("app_path", APPS, ids=lambda p: p.stem)
+def test_committed_templates_are_lint_clean(app_path):
+    templates, _ = GOLDEN_SETS[app_path]
+    assert gate.cfn_lint(templates, templates.name, load_app(app_path).region) == []
+
+
+@pytest.mark.parametrize("app_path", APPS, ids=lambda p: p.stem)
+def test_committed_parameter_files_fit_the_root_template(app_path):
+    _, params = GOLDEN_SETS[app_path]
+    assert gate.parameter_files(params, params.name, build(load_app(app_path)).parameters) == []
+
+
+def test_every_ignored_rule_has_a_reason():
+    assert IGNORED_RULES, "the gate documents what it ignores"
+    for rule_id, reason in IGNORED_RULES.items():
+        assert rule_id[0] in "EWI" and len(reason) > 40, rule_id
+
+
+def test_lint_findings_are_reported_with_file_and_line(tmp_path):
+    (tmp_path / "bad.yaml").write_text(
+        "AWSTemplateFormatVersion: '2010-09-09'\nParameters:\n  Unused:\n    Type: String\n"
+        "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n")
+    findings = gate.cfn_lint(tmp_path, "templates_out", "us-east-1")
+    assert findings == ["templates_out/bad.yaml:3: W2001 Parameter Unused not used."]
+
+
+def test_size_budgets_name_the_limit_and_the_fix():
+    body = "Resources:\n" + "".join(f"  Topic{i}:\n    Type: AWS::SNS::Topic\n" for i in range(501))
+    found = budgets.check("service-api.yaml", body, is_root=False)
+    assert found == ["service-api.yaml: 501 resources is over CloudFormation's limit of 500; split the stack"]
+    big_root = "Description: " + "x" * budgets.INLINE_BYTES + "\nResources: {}\n"
+    assert "over the 51,200-byte limit for a template sent inline" in budgets.check(ROOT_FILE, big_root, is_root=True)[0]
+    assert budgets.check("network.yaml", big_root, is_root=False) == []
+
+
+def test_parameter_file_problems_are_named(tmp_path):
+    app = load_app(APPS[0])
+    params = build(app).parameters
+    (tmp_path / "dev.json").write_text(json.dumps(
+        [{"ParameterKey": "NatMode", "ParameterValue": "two"}, {"ParameterKey": "Bogus", "ParameterValue": "x"}]))
+    found = gate.parameter_files(tmp_path, "params", params)
+    assert "params/dev.json: Bogus is not a parameter of the root template" in found
+    assert "params/dev.json: NatMode='two' is not one of none, single, per-az" in found
+    assert "params/dev.json: VpcCidr has no value and no default" in found
+
+
+def _taggable(resource_type: str, region: str) -> bool:
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, resource_type).schema
+    return "Tags" in schema.get("properties", {})
+
+
+@pytest.mark.parametrize("app_path", APPS, ids=lambda p: p.stem)
+def test_every_taggable_resource_carries_the_three_tags(app_path):
+    region = load_app(app_path).region
+    templates, _ = GOLDEN_SETS[app_path]
+    checked = 0
+    for name, text in read_dir(templates).items():
+        for logical_id, res in load(text)["Resources"].items():
+            if not _taggable(res["Type"], region):
+                continue
+            tags = res.get("Properties", {}).get("Tags")
+            keys = set(tags) if isinstance(tags, dict) else {t["Key"] for t in tags or []}
+            assert set(TAG_KEYS) <= keys, f"{name}: {logical_id} ({res['Type']}) lacks {set(TAG_KEYS) - keys}"
+            checked += 1
+    assert checked > 5
