@@ -1,0 +1,162 @@
+"""CodeBuild buildspecs, rendered from the jinja2 sources in `buildspecs/*.yml.j2` (pure: context in, text out).
+
+    from generator import buildspecs
+    text = buildspecs.render("image", service="api", container_name="api", ...)
+
+Every variable a template uses must be given (StrictUndefined) and no other may be (a typo is an error too); known
+variables are checked (severity names, ports, path characters) before rendering, and the result must parse as a
+YAML buildspec `version: 0.2`. Errors are `BuildspecError("buildspecs/<file>: <message>")`. The variables of each
+template are listed in docs/pipeline-parts.md (a test keeps that list complete).
+"""
+from __future__ import annotations
+
+import functools
+import re
+import shlex
+from pathlib import Path
+from typing import Any, Callable
+
+import jinja2
+import jinja2.meta
+import yaml
+
+from generator.errors import GeneratorError
+
+BUILDSPEC_DIR = Path(__file__).resolve().parent.parent / "buildspecs"
+SUFFIX = ".yml.j2"
+# The thresholds scripts/scan_gate.py accepts for --fail-on (a test keeps both lists equal).
+SEVERITIES = ("INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL")
+
+
+class BuildspecError(GeneratorError):
+    """A buildspec cannot be rendered from the given context."""
+
+    def __init__(self, filename: str, message: str):
+        self.filename = filename
+        self.message = message
+        super().__init__(f"buildspecs/{filename}: {message}")
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(BUILDSPEC_DIR), undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True, autoescape=False)
+    env.filters["sh"] = lambda value: shlex.quote(str(value))
+    return env
+
+
+def names() -> list[str]:
+    """The buildspec names (`image`, `self_update`, ...)."""
+    return sorted(p.name[: -len(SUFFIX)] for p in BUILDSPEC_DIR.glob(f"*{SUFFIX}"))
+
+
+def _filename(name: str) -> str:
+    filename = name if name.endswith(SUFFIX) else name + SUFFIX
+    if filename[: -len(SUFFIX)] not in names():
+        raise BuildspecError(filename, f"no such buildspec (known: {', '.join(names())})")
+    return filename
+
+
+def variables(name: str) -> set[str]:
+    """Every variable the template refers to (some only inside `{% if %}` branches)."""
+    filename = _filename(name)
+    source = (BUILDSPEC_DIR / filename).read_text(encoding="utf-8")
+    return set(jinja2.meta.find_undeclared_variables(environment().parse(source)))
+
+
+# --- checks of known context variables: each returns a problem or None --------------------------------------------
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$")          # ECS container / service names
+_PATH = re.compile(r"^[A-Za-z0-9_.${}/-]+$")                       # paths, possibly with $CODEBUILD_SRC_DIR_x
+_PLAIN_PATH = re.compile(r"^[A-Za-z0-9_./-]+$")
+
+
+def _name(v: Any) -> str | None:
+    return None if isinstance(v, str) and _NAME.match(v) else "must be 1-255 letters, digits, '-' or '_'"
+
+
+def _path(v: Any) -> str | None:
+    return None if isinstance(v, str) and _PATH.match(v) else "must be a path of letters, digits, '_./-' or $VARS"
+
+
+def _plain_path(v: Any) -> str | None:
+    return None if isinstance(v, str) and _PLAIN_PATH.match(v) else "must be a relative path of letters, digits, '_./-'"
+
+
+def _positive_int(v: Any) -> str | None:
+    return None if isinstance(v, int) and not isinstance(v, bool) and v > 0 else "must be a positive whole number"
+
+
+def _port(v: Any) -> str | None:
+    ok = isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 65535
+    return None if ok else "must be a port number (1-65535)"
+
+
+def _bool(v: Any) -> str | None:
+    return None if isinstance(v, bool) else "must be true or false"
+
+
+def _severity(v: Any) -> str | None:
+    return None if v in SEVERITIES else f"must be one of {', '.join(SEVERITIES)}"
+
+
+def _python_version(v: Any) -> str | None:
+    return None if isinstance(v, str) and re.match(r"^3\.\d+$", v) else "must be a string like '3.11'"
+
+
+def _url_path(v: Any) -> str | None:
+    return None if isinstance(v, str) and re.match(r"^/[A-Za-z0-9_./-]*$", v) else "must be a path starting with '/'"
+
+
+def _command(v: Any) -> str | None:
+    return None if isinstance(v, str) and v.strip() else "must be a non-empty shell command"
+
+
+def _commands(v: Any) -> str | None:
+    ok = isinstance(v, (list, tuple)) and all(isinstance(c, str) and c.strip() for c in v)
+    return None if ok else "must be a list of shell commands"
+
+
+def _runtimes(v: Any) -> str | None:
+    ok = isinstance(v, dict) and all(isinstance(k, str) and re.match(r"^[a-z]+$", k) and
+                                     isinstance(x, (str, int, float)) and not isinstance(x, bool)
+                                     for k, x in v.items())
+    return None if ok else "must map CodeBuild runtime names to versions, e.g. {'nodejs': '20'}"
+
+
+CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "service": _name, "container_name": _name, "container_port": _port, "web": _bool, "fail_on": _severity,
+    "scan_timeout": _positive_int, "dockerfile": _plain_path, "context_dir": _plain_path, "scripts_dir": _path,
+    "python_version": _python_version, "s3_prefix": _plain_path, "test_command": _command,
+    "install_commands": _commands, "runtime_versions": _runtimes, "reports_dir": _plain_path,
+    "ready_path": _url_path, "ready_timeout": _positive_int,
+}
+
+
+def render(name: str, **context: Any) -> str:
+    """The buildspec `name` (`image` or `image.yml.j2`) rendered with `context`; raises BuildspecError."""
+    filename = _filename(name)
+    unknown = sorted(set(context) - variables(name))
+    if unknown:
+        raise BuildspecError(filename, f"unknown variable(s) {', '.join(unknown)} "
+                                       f"(the template uses: {', '.join(sorted(variables(name)))})")
+    for key, value in sorted(context.items()):
+        problem = CHECKS[key](value) if key in CHECKS else None
+        if problem:
+            raise BuildspecError(filename, f"{key}: {problem} (got {value!r})")
+    try:
+        text = environment().get_template(filename).render(**context)
+    except jinja2.UndefinedError as exc:
+        raise BuildspecError(filename, exc.message or str(exc)) from exc
+    _check_buildspec(filename, text)
+    return text
+
+
+def _check_buildspec(filename: str, text: str) -> None:
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise BuildspecError(filename, f"rendered text is not valid YAML: {exc}") from exc
+    if not isinstance(doc, dict) or doc.get("version") != 0.2:
+        raise BuildspecError(filename, "rendered text is not a buildspec with `version: 0.2`")
+    if not isinstance(doc.get("phases"), dict) or not doc["phases"]:
+        raise BuildspecError(filename, "rendered buildspec has no phases")

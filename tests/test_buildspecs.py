@@ -1,0 +1,466 @@
+"""Buildspecs (generator/buildspecs.py + buildspecs/*.yml.j2) and the taskdef helper (scripts/taskdef_from_family.py).
+
+Golden files: tests/golden/buildspecs/<case>.yml, one per entry of CASES. After an intended change regenerate them on
+purpose and review the diff:
+
+    .venv/bin/python -m tests.test_buildspecs --update
+    git diff tests/golden/buildspecs
+
+The image buildspec is also *executed*: its phase commands run in bash, in order, in one shell (as CodeBuild runs
+them), with fake `aws`/`docker` commands and a fake scan gate on PATH, so the files it writes are checked for real.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+import yaml
+
+from generator import buildspecs
+ROOT = Path(__file__).resolve().parent.parent
+
+GOLDEN_DIR = ROOT / "tests" / "golden" / "buildspecs"
+DOCS = ROOT / "docs" / "pipeline-parts.md"
+TASKDEF_SCRIPT = ROOT / "scripts" / "taskdef_from_family.py"
+
+WEB = dict(service="api", container_name="api", container_port=3000, web=True, fail_on="MEDIUM", scan_timeout=600,
+           dockerfile="Dockerfile", context_dir=".", scripts_dir="${CODEBUILD_SRC_DIR_InfraSource}/scripts")
+WORKER = dict(service="worker", container_name="worker", web=False, fail_on="HIGH", scan_timeout=300,
+              dockerfile="docker/worker.Dockerfile", context_dir="services/worker",
+              scripts_dir="${CODEBUILD_SRC_DIR_InfraSource}/scripts")
+CASES = {
+    "image-web": ("image", WEB),
+    "image-worker": ("image", WORKER),
+    "self-update": ("self_update", dict(python_version="3.11", s3_prefix="tunecast/templates")),
+    "integration-tests": ("integration_tests", dict(
+        runtime_versions={"nodejs": "20"}, install_commands=["npm ci"],
+        test_command="npx jest --ci --testPathPattern=integration --reporters=default --reporters=jest-junit",
+        reports_dir="reports/junit", ready_path="/api/health", ready_timeout=300)),
+}
+
+
+def rendered(case: str) -> str:
+    name, context = CASES[case]
+    return buildspecs.render(name, **context)
+
+
+def load(case: str) -> dict:
+    return yaml.safe_load(rendered(case))
+
+
+def commands(doc: dict) -> list[str]:
+    return [c for phase in doc["phases"].values() for c in phase.get("commands", [])]
+
+
+# --------------------------------------------------------------------------------------------- golden and shape
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_render_matches_golden(case):
+    want_path = GOLDEN_DIR / f"{case}.yml"
+    want = want_path.read_text(encoding="utf-8") if want_path.exists() else ""
+    got = rendered(case)
+    diff = "\n".join(difflib.unified_diff(want.splitlines(), got.splitlines(), f"committed/{case}.yml",
+                                          f"rendered/{case}.yml", lineterm="", n=2))
+    assert got == want, ("rendered buildspec differs from the golden file; if intended run "
+                         f"`.venv/bin/python -m tests.test_buildspecs --update` and review the diff:\n{diff}")
+
+
+def test_every_buildspec_has_a_golden_case_and_no_golden_file_is_orphaned():
+    assert sorted({name for name, _ in CASES.values()}) == buildspecs.names()
+    assert sorted(p.stem for p in GOLDEN_DIR.glob("*.yml")) == sorted(CASES)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_rendered_buildspec_is_yaml_version_0_2(case):
+    doc = load(case)
+    assert doc["version"] == 0.2
+    assert set(doc["phases"]) <= {"install", "pre_build", "build", "post_build"}
+    assert doc["env"]["shell"] == "bash"
+    for phase in doc["phases"].values():
+        assert all(isinstance(c, str) and c.strip() for c in phase["commands"])
+    text = rendered(case)
+    assert "{{" not in text and "{%" not in text and "{#" not in text, "left-over jinja syntax"
+    assert text.endswith("\n") and not text.endswith("\n\n")
+
+
+def test_missing_variable_is_an_error_naming_it():
+    context = dict(WEB)
+    del context["container_port"]
+    with pytest.raises(buildspecs.BuildspecError) as exc:
+        buildspecs.render("image", **context)
+    assert str(exc.value) == "buildspecs/image.yml.j2: 'container_port' is undefined"
+
+
+def test_variable_only_needed_for_web_services_is_not_required_for_workers():
+    assert "container_port" not in WORKER and buildspecs.render("image", **WORKER)
+
+
+def test_unknown_variable_is_an_error():
+    with pytest.raises(buildspecs.BuildspecError) as exc:
+        buildspecs.render("self_update", python_version="3.11", s3_prefix="x", s3_prefx="y")
+    assert str(exc.value).startswith("buildspecs/self_update.yml.j2: unknown variable(s) s3_prefx (the template "
+                                     "uses: python_version, s3_prefix)")
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("fail_on", "SEVERE", "fail_on: must be one of INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL (got 'SEVERE')"),
+    ("container_port", "3000", "container_port: must be a port number (1-65535) (got '3000')"),
+    ("container_port", True, "container_port: must be a port number (1-65535) (got True)"),
+    ("container_name", "api; rm -rf /", "container_name: must be 1-255 letters, digits, '-' or '_'"),
+    ("dockerfile", "Dockerfile\"", "dockerfile: must be a relative path of letters, digits, '_./-'"),
+    ("scan_timeout", 0, "scan_timeout: must be a positive whole number (got 0)"),
+    ("web", "yes", "web: must be true or false (got 'yes')"),
+])
+def test_bad_values_are_rejected_with_the_rule(key, value, message):
+    with pytest.raises(buildspecs.BuildspecError) as exc:
+        buildspecs.render("image", **{**WEB, key: value})
+    assert str(exc.value).startswith(f"buildspecs/image.yml.j2: {message}")
+
+
+def test_unknown_buildspec_is_an_error():
+    with pytest.raises(buildspecs.BuildspecError) as exc:
+        buildspecs.render("deploy", x=1)
+    assert str(exc.value) == ("buildspecs/deploy.yml.j2: no such buildspec (known: image, integration_tests, "
+                              "self_update)")
+
+
+def test_severities_match_the_scan_gate():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("scan_gate_for_buildspecs", ROOT / "scripts" / "scan_gate.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, module)
+    spec.loader.exec_module(module)
+    assert buildspecs.SEVERITIES == module.THRESHOLDS
+
+
+# --------------------------------------------------------------------------------------------- image buildspec
+@pytest.mark.parametrize("case, threshold, timeout", [("image-web", "MEDIUM", "600"), ("image-worker", "HIGH", "300")])
+def test_scan_gate_runs_with_the_configured_threshold_and_fails_the_build(case, threshold, timeout):
+    doc = load(case)
+    gate = [c for c in doc["phases"]["build"]["commands"] if "scan_gate.py" in c]
+    assert len(gate) == 1 and "\n" not in gate[0].strip(), "one command of its own: its exit status fails the phase"
+    words = gate[0].split()
+    assert words[:2] == ["python3", '"${CODEBUILD_SRC_DIR_InfraSource}/scripts/scan_gate.py"']
+    assert words[words.index("--fail-on") + 1] == threshold and words[words.index("--timeout") + 1] == timeout
+    assert words[words.index("--tag") + 1] == '"$IMAGE_TAG"'
+    # the gate runs after the push and before any deploy artifact is written
+    build = doc["phases"]["build"]["commands"]
+    idx = build.index(gate[0])
+    assert any("docker push" in c for c in build[:idx])
+    assert not any("deploy/" in c for c in build[:idx])
+
+
+def test_web_image_writes_the_blue_green_artifacts():
+    doc = load("image-web")
+    assert doc["artifacts"] == {"base-directory": "deploy", "files": ["imageDetail.json", "taskdef.json",
+                                                                      "appspec.yaml"]}
+    assert doc["env"]["exported-variables"] == ["IMAGE_TAG", "IMAGE_DIGEST", "IMAGE_URI"]
+    text = rendered("image-web")
+    assert "aws ecs describe-task-definition --task-definition \"$TASK_FAMILY\"" in text
+    assert "taskdef_from_family.py\" --container api" in text
+
+
+def test_worker_image_writes_image_definitions_not_blue_green_files():
+    doc = load("image-worker")
+    assert doc["artifacts"]["files"] == ["imageDetail.json", "imagedefinitions.json"]
+    text = rendered("image-worker")
+    assert "TASK_FAMILY" not in text and "appspec" not in text
+
+
+@pytest.mark.parametrize("case", ["image-web", "image-worker"])
+def test_image_tags_are_immutable_commit_shas(case):
+    text = rendered(case)
+    assert "latest" not in "\n".join(commands(load(case)))
+    assert 'export IMAGE_TAG="${SOURCE_SHA:0:12}"' in text
+    assert "CODEBUILD_RESOLVED_SOURCE_VERSION" in text
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_no_secrets_or_plain_credentials(case):
+    text = rendered(case)
+    doc = yaml.safe_load(text)
+    assert set(doc.get("env", {})) <= {"shell", "variables", "exported-variables"}
+    for pattern in (r"AKIA[0-9A-Z]{16}", r"ASIA[0-9A-Z]{16}", r"(?i)aws_secret_access_key", r"(?i)aws_session_token",
+                    r"--password(?!-stdin)", r"(?i)passw(or)?d\s*[=:]", r"(?i)secret\s*[=:]", r"(?i)token\s*[=:]",
+                    r"get-login-password\s*\)", r"\bset -x\b"):
+        assert not re.search(pattern, text), f"{case}: matches {pattern}"
+    if "docker login" in text:
+        assert "get-login-password | docker login --username AWS --password-stdin" in text
+
+
+def test_appspec_in_the_web_buildspec_is_the_ecs_shape():
+    text = next(c for c in commands(load("image-web")) if "appspec.yaml" in c)
+    body = text.split("<<'EOF'\n", 1)[1].rsplit("EOF", 1)[0]
+    assert yaml.safe_load(body) == {"version": 0.0, "Resources": [{"TargetService": {
+        "Type": "AWS::ECS::Service", "Properties": {
+            "TaskDefinition": "<TASK_DEFINITION>",
+            "LoadBalancerInfo": {"ContainerName": "api", "ContainerPort": 3000}}}}]}
+
+
+# --------------------------------------------------------------------------------------------- other buildspecs
+def test_self_update_packages_root_and_pipeline_and_ships_config_files():
+    doc = load("self-update")
+    assert doc["phases"]["install"]["runtime-versions"] == {"python": "3.11"}
+    build = doc["phases"]["build"]["commands"]
+    assert build[0] == "make templates PYTHON=python3.11"
+    packs = [c for c in build if "aws cloudformation package" in c]
+    assert [re.search(r"--template-file (\S+)", c)[1] for c in packs] == ["templates_out/root.yaml",
+                                                                          "templates_out/pipeline.yaml"]
+    assert all('--s3-bucket "$ARTIFACT_BUCKET"' in c for c in packs)
+    assert doc["artifacts"] == {"files": ["packaged/root.yaml", "packaged/pipeline.yaml", "params/*.config.json"]}
+
+
+def test_integration_tests_use_test_url_and_publish_junit():
+    doc = load("integration-tests")
+    assert doc["reports"] == {"integration-tests": {"base-directory": "reports/junit", "files": ["**/*.xml"],
+                                                    "file-format": "JUNITXML"}}
+    assert doc["phases"]["install"]["runtime-versions"] == {"nodejs": "20"}
+    text = rendered("integration-tests")
+    assert ': "${TEST_URL:?' in text and '"${TEST_URL%/}"/api/health' in text
+    assert doc["phases"]["build"]["commands"][-1].strip().startswith("npx jest --ci")
+
+
+def test_multi_line_test_command_stays_inside_its_block():
+    name, context = CASES["integration-tests"]
+    text = buildspecs.render(name, **{**context, "test_command": "export BASE_URL=\"$TEST_URL\"\nnpm run test:e2e # ci"})
+    assert yaml.safe_load(text)["phases"]["build"]["commands"][-1] == \
+        'export BASE_URL="$TEST_URL"\nnpm run test:e2e # ci\n'
+
+
+def test_docs_list_every_template_variable():
+    docs = DOCS.read_text(encoding="utf-8")
+    for name in buildspecs.names():
+        section = docs.split(f"### `{name}`", 1)[1].split("\n### ", 1)[0]
+        documented = set(re.findall(r"^\| `([a-z0-9_]+)` \|", section, flags=re.M))
+        assert sorted(buildspecs.variables(name) - documented) == [], f"docs/pipeline-parts.md, section {name}"
+
+
+# --------------------------------------------------------------------------------------------- running the image buildspec
+FAKE_DIGEST = "sha256:" + "5e" * 32
+SHA = "0123456789abcdef0123456789abcdef01234567"
+REPO_URI = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tunecast-dev-api"
+
+FAKE_AWS = r'''#!/usr/bin/env python3
+import json, os, sys
+args = sys.argv[1:]
+with open(os.environ["FAKE_LOG"], "a") as log:
+    log.write("aws " + " ".join(args) + "\n")
+if args[:2] == ["ecr", "get-login-password"]:
+    print("not-a-real-token")
+elif args[:2] == ["ecr", "describe-images"]:
+    if "--query" in args:
+        print(os.environ["FAKE_DIGEST"])
+    elif os.environ.get("FAKE_IMAGE_EXISTS") != "1":
+        print("An error occurred (ImageNotFoundException)", file=sys.stderr)
+        sys.exit(254)
+elif args[:2] == ["ecs", "describe-task-definition"]:
+    print(open(os.environ["FAKE_TASKDEF"]).read())
+else:
+    print("fake aws: unexpected call", args, file=sys.stderr)
+    sys.exit(2)
+'''
+FAKE_DOCKER = r'''#!/usr/bin/env bash
+echo "docker $*" >> "$FAKE_LOG"
+if [ "$1" = login ]; then cat > /dev/null; fi
+'''
+FAKE_GATE = r'''import os, sys
+with open(os.environ["FAKE_LOG"], "a") as log:
+    log.write("scan_gate " + " ".join(sys.argv[1:]) + "\n")
+sys.exit(int(os.environ.get("FAKE_SCAN_EXIT", "0")))
+'''
+RUNNER = r'''
+cd "$WORKDIR"
+failed=0
+for phase in install pre_build build post_build; do
+  if [ "$failed" = 1 ] && [ "$phase" != post_build ]; then continue; fi
+  [ "$phase" = post_build ] && export CODEBUILD_BUILD_SUCCEEDING=$((1 - failed))
+  for cmd in "$CMDS/$phase".*; do
+    [ -e "$cmd" ] || continue
+    source "$cmd"
+    rc=$?
+    if [ "$rc" != 0 ]; then echo "PHASE $phase FAILED ($(basename "$cmd"), exit $rc)"; failed=1; break; fi
+  done
+done
+exit "$failed"
+'''
+
+
+def sample_describe_task_definition(family="tunecast-dev-api", container="api"):
+    return {"taskDefinition": {
+        "taskDefinitionArn": f"arn:aws:ecs:eu-west-1:123456789012:task-definition/{family}:7",
+        "family": family, "revision": 7, "status": "ACTIVE",
+        "taskRoleArn": "arn:aws:iam::123456789012:role/tunecast-dev-api-task",
+        "executionRoleArn": "arn:aws:iam::123456789012:role/tunecast-dev-api-execution",
+        "networkMode": "awsvpc", "cpu": "512", "memory": "1024", "requiresCompatibilities": ["FARGATE"],
+        "compatibilities": ["EC2", "FARGATE"],
+        "requiresAttributes": [{"name": "com.amazonaws.ecs.capability.logging-driver.awslogs"},
+                               {"name": "ecs.capability.execution-role-awslogs"}],
+        "runtimePlatform": {"cpuArchitecture": "X86_64", "operatingSystemFamily": "LINUX"},
+        "containerDefinitions": [
+            {"name": container, "image": f"{REPO_URI}@sha256:{'11' * 32}", "essential": True, "cpu": 0,
+             "portMappings": [{"containerPort": 3000, "hostPort": 3000, "protocol": "tcp"}],
+             "environment": [{"name": "NODE_ENV", "value": "production"}],
+             "secrets": [{"name": "DB_SECRET", "valueFrom": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db"}],
+             "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/tunecast/dev/api",
+                                                                      "awslogs-region": "eu-west-1",
+                                                                      "awslogs-stream-prefix": "api"}}},
+            {"name": "xray", "image": "public.ecr.aws/xray/aws-xray-daemon:3.3.7", "essential": False}],
+        "volumes": [], "placementConstraints": [],
+        "registeredAt": "2025-01-01T10:00:00.000000+00:00",
+        "registeredBy": "arn:aws:sts::123456789012:assumed-role/cfn/AWSCloudFormation",
+        "deregisteredAt": "2025-02-01T10:00:00.000000+00:00"},
+        "tags": []}
+
+
+def run_image_buildspec(tmp_path: Path, context: dict, *, scan_exit=0, image_exists=False, sha=SHA):
+    """Run the rendered image buildspec's phases; returns (exit code, output, logged calls, workdir)."""
+    doc = yaml.safe_load(buildspecs.render("image", **context))
+    bin_dir, scripts, cmds, work = (tmp_path / d for d in ("bin", "scripts", "cmds", "work"))
+    for d in (bin_dir, scripts, cmds, work):
+        d.mkdir()
+    for name, body in (("aws", FAKE_AWS), ("docker", FAKE_DOCKER),
+                       ("python3", f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')):
+        (bin_dir / name).write_text(body)
+        (bin_dir / name).chmod(0o755)
+    (scripts / "scan_gate.py").write_text(FAKE_GATE)
+    (scripts / "taskdef_from_family.py").symlink_to(TASKDEF_SCRIPT)
+    taskdef = tmp_path / "described.json"
+    taskdef.write_text(json.dumps(sample_describe_task_definition()))
+    for phase, body in doc["phases"].items():
+        for i, command in enumerate(body["commands"]):
+            (cmds / f"{phase}.{i:02d}").write_text(command)
+    log = tmp_path / "calls.log"
+    log.touch()
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path), "WORKDIR": str(work), "CMDS": str(cmds),
+           "FAKE_LOG": str(log), "FAKE_DIGEST": FAKE_DIGEST, "FAKE_TASKDEF": str(taskdef),
+           "FAKE_SCAN_EXIT": str(scan_exit), "FAKE_IMAGE_EXISTS": "1" if image_exists else "0",
+           "CODEBUILD_RESOLVED_SOURCE_VERSION": sha, "CODEBUILD_SRC_DIR_InfraSource": str(tmp_path),
+           "REPOSITORY_NAME": "tunecast-dev-api", "REPOSITORY_URI": REPO_URI, "TASK_FAMILY": "tunecast-dev-api"}
+    proc = subprocess.run(["bash", "-c", RUNNER], env=env, capture_output=True, text=True, timeout=60)
+    return proc.returncode, proc.stdout + proc.stderr, log.read_text().splitlines(), work
+
+
+def test_web_image_buildspec_runs_and_writes_deploy_artifacts(tmp_path):
+    code, out, calls, work = run_image_buildspec(tmp_path, WEB)
+    assert code == 0, out
+    deploy = work / "deploy"
+    assert sorted(p.name for p in deploy.iterdir()) == sorted(load("image-web")["artifacts"]["files"])
+    assert json.loads((deploy / "imageDetail.json").read_text()) == {"ImageURI": f"{REPO_URI}@{FAKE_DIGEST}"}
+    taskdef = json.loads((deploy / "taskdef.json").read_text())
+    assert taskdef["containerDefinitions"][0]["image"] == "<IMAGE1_NAME>"
+    assert yaml.safe_load((deploy / "appspec.yaml").read_text())["Resources"][0]["TargetService"]["Properties"] == {
+        "TaskDefinition": "<TASK_DEFINITION>", "LoadBalancerInfo": {"ContainerName": "api", "ContainerPort": 3000}}
+    tag = SHA[:12]
+    assert f"docker build --file Dockerfile --label org.opencontainers.image.revision={SHA} " \
+           f"--tag {REPO_URI}:{tag} ." in calls
+    assert f"docker push {REPO_URI}:{tag}" in calls
+    assert "docker login --username AWS --password-stdin 123456789012.dkr.ecr.eu-west-1.amazonaws.com" in calls
+    assert f"scan_gate --repository tunecast-dev-api --tag {tag} --fail-on MEDIUM --timeout 600" in calls
+    assert "not-a-real-token" not in out
+    assert f"api: {REPO_URI}@{FAKE_DIGEST} pushed, scanned and ready to deploy" in out
+
+
+def test_findings_fail_the_build_before_any_deploy_artifact(tmp_path):
+    code, out, calls, work = run_image_buildspec(tmp_path, WEB, scan_exit=1)
+    assert code == 1
+    assert "PHASE build FAILED" in out and "api: no image for deployment" in out
+    assert not (work / "deploy").exists()
+    assert not any(c.startswith("aws ecs") for c in calls)
+
+
+def test_existing_tag_is_reused_not_rebuilt(tmp_path):
+    code, out, calls, work = run_image_buildspec(tmp_path, WEB, image_exists=True)
+    assert code == 0, out
+    assert not any(c.startswith(("docker build", "docker push")) for c in calls)
+    assert any(c.startswith("scan_gate ") for c in calls)
+    assert "exists already (immutable tags)" in out
+
+
+def test_missing_commit_sha_stops_in_pre_build(tmp_path):
+    code, out, calls, work = run_image_buildspec(tmp_path, WEB, sha="")
+    assert code == 1
+    assert "PHASE pre_build FAILED" in out and "no commit SHA" in out
+    assert not any(c.startswith("docker") for c in calls)
+
+
+def test_worker_image_buildspec_writes_image_definitions(tmp_path):
+    code, out, calls, work = run_image_buildspec(tmp_path, WORKER)
+    assert code == 0, out
+    assert json.loads((work / "deploy" / "imagedefinitions.json").read_text()) == [
+        {"name": "worker", "imageUri": f"{REPO_URI}@{FAKE_DIGEST}"}]
+    assert f"scan_gate --repository tunecast-dev-api --tag {SHA[:12]} --fail-on HIGH --timeout 300" in calls
+    assert any(c.startswith("docker build --file docker/worker.Dockerfile") and c.endswith(" services/worker")
+               for c in calls)
+
+
+# --------------------------------------------------------------------------------------------- taskdef helper
+def _taskdef_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("taskdef_from_family", TASKDEF_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_taskdef_helper_strips_read_only_fields_and_sets_the_placeholder():
+    helper = _taskdef_module()
+    described = sample_describe_task_definition()
+    doc = helper.taskdef_for_deploy(described, "api")
+    register_input = boto3.client("ecs", region_name="eu-west-1").meta.service_model.operation_model(
+        "RegisterTaskDefinition").input_shape.members
+    assert sorted(set(doc) - set(register_input)) == [], "taskdef.json must be a RegisterTaskDefinition document"
+    for key in helper.READ_ONLY:
+        assert key not in doc
+    api, xray = doc["containerDefinitions"]
+    assert api["image"] == "<IMAGE1_NAME>"
+    assert xray["image"] == "public.ecr.aws/xray/aws-xray-daemon:3.3.7"  # sidecars untouched
+    assert api["secrets"] == described["taskDefinition"]["containerDefinitions"][0]["secrets"]
+    assert doc["family"] == "tunecast-dev-api" and doc["executionRoleArn"].endswith("tunecast-dev-api-execution")
+    assert described["taskDefinition"]["containerDefinitions"][0]["image"].startswith(REPO_URI)  # input not mutated
+    assert helper.taskdef_for_deploy(described["taskDefinition"], "api") == doc  # bare task definition works too
+
+
+def test_taskdef_helper_cli_and_errors(tmp_path):
+    src = tmp_path / "described.json"
+    src.write_text(json.dumps(sample_describe_task_definition()))
+    out = tmp_path / "taskdef.json"
+    ok = subprocess.run([sys.executable, str(TASKDEF_SCRIPT), "--container", "api", "--input", str(src),
+                         "--output", str(out)], capture_output=True, text=True, timeout=30)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(out.read_text())["containerDefinitions"][0]["image"] == "<IMAGE1_NAME>"
+    piped = subprocess.run([sys.executable, str(TASKDEF_SCRIPT), "--container", "api"], input=src.read_text(),
+                           capture_output=True, text=True, timeout=30)
+    assert piped.returncode == 0 and json.loads(piped.stdout) == json.loads(out.read_text())
+    wrong = subprocess.run([sys.executable, str(TASKDEF_SCRIPT), "--container", "web", "--input", str(src)],
+                           capture_output=True, text=True, timeout=30)
+    assert wrong.returncode == 1
+    assert wrong.stderr.strip() == (f"taskdef_from_family.py: {src}: expected one container named 'web' in family "
+                                    "'tunecast-dev-api', found 0 (containers: 'api', 'xray')")
+    bad = subprocess.run([sys.executable, str(TASKDEF_SCRIPT), "--container", "api"], input="[]",
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 1 and "input is not a JSON object" in bad.stderr
+
+
+# --------------------------------------------------------------------------------------------- --update
+def update_golden() -> None:
+    GOLDEN_DIR.mkdir(parents=True, exist_ok=True)
+    for case in sorted(CASES):
+        path = GOLDEN_DIR / f"{case}.yml"
+        text = rendered(case)
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+            print(f"updated {path.relative_to(ROOT)}")
+    for stale in sorted(set(GOLDEN_DIR.glob("*.yml")) - {GOLDEN_DIR / f"{c}.yml" for c in CASES}):
+        stale.unlink()
+        print(f"removed {stale.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--update"]:
+        sys.exit("usage: python -m tests.test_buildspecs --update   (rewrites tests/golden/buildspecs/)")
+    update_golden()

@@ -1,0 +1,303 @@
+"""generator/lambdas/continue_reroute.py against exact CodeDeploy API shapes (botocore Stubber).
+
+moto cannot be used here: it does not implement continue_deployment, and its deployments never leave "Created".
+The Stubber rejects any call that is not expected, so "no continue_deployment call" is asserted by not stubbing one.
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
+
+from generator.lambdas import continue_reroute as lam
+
+APP = "tunecast-prod"
+GROUP = "tunecast-prod-api"
+D1, D2 = "d-ABCDEF123", "d-ZYXWVU987"
+TOKEN = "4c7a0b84-3c5f-4d1d-b8c1-approval-token"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    for name in ("APPLICATION_NAME", "DEPLOYMENT_GROUP_NAMES", "DEPLOYMENT_GROUP_NAME", "DEPLOYMENT_TARGETS",
+                 "PIPELINE_NAME", "APPROVAL_ACTION_NAME"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def codedeploy():
+    client = boto3.client("codedeploy", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(client) as stub:
+        yield client, stub
+        stub.assert_no_pending_responses()
+
+
+def expect_ready(stub, ids, group=GROUP, token=None, next_token=None, app=APP, statuses=("Ready",)):
+    params = {"applicationName": app, "deploymentGroupName": group, "includeOnlyStatuses": list(statuses)}
+    if token:
+        params["nextToken"] = token
+    response = {"deployments": ids, **({"nextToken": next_token} if next_token else {})}
+    stub.add_response("list_deployments", response, params)
+
+
+def expect_none_ready(stub, group=GROUP, app=APP, before_ready=()):
+    """No Ready deployment; then the check for one that has not reached the wait yet."""
+    expect_ready(stub, [], group=group, app=app)
+    expect_ready(stub, list(before_ready), group=group, app=app, statuses=("Created", "Queued", "InProgress"))
+
+
+def expect_continue(stub, deployment_id):
+    stub.add_response("continue_deployment", {}, {"deploymentId": deployment_id, "deploymentWaitType": "READY_WAIT"})
+
+
+def direct(**extra):
+    return {"applicationName": APP, "deploymentGroupName": GROUP, **extra}
+
+
+def approval_event(state="SUCCEEDED", category="Approval", action="ApproveRelease"):
+    return {"version": "0", "id": "e1", "source": "aws.codepipeline", "account": "222222222222",
+            "detail-type": "CodePipeline Action Execution State Change", "region": "eu-west-1",
+            "detail": {"pipeline": "tunecast-pipeline", "execution-id": "x-1", "stage": "Prod", "action": action,
+                       "state": state, "region": "eu-west-1",
+                       "type": {"owner": "AWS", "provider": "Manual", "category": category, "version": "1"}}}
+
+
+def sns(message):
+    return {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": json.dumps(message)}}]}
+
+
+# ------------------------------------------------------------------------------------------------------ behaviour
+def test_continues_the_one_ready_deployment(codedeploy):
+    client, stub = codedeploy
+    expect_ready(stub, [D1])
+    expect_continue(stub, D1)
+    result = lam.handler(direct(), None, codedeploy=client)
+    assert result == {"ok": True, "action": "continue", "reason": "direct invocation",
+                      "results": [{"applicationName": APP, "deploymentGroupName": GROUP, "deploymentIds": [D1],
+                                   "status": "continued", "message": "traffic reroute continued"}]}
+    json.dumps(result)  # a small JSON result
+
+
+def test_no_ready_deployment_is_a_clear_no_op(codedeploy):
+    client, stub = codedeploy
+    expect_none_ready(stub)
+    result = lam.handler(direct(), None, codedeploy=client)
+    assert result["ok"] is True
+    assert result["results"] == [{"applicationName": APP, "deploymentGroupName": GROUP, "deploymentIds": [],
+                                  "status": "nothing-waiting",
+                                  "message": "no deployment is waiting for the reroute; nothing to do"}]
+
+
+def test_approval_before_the_wait_is_reported_not_hidden(codedeploy, caplog):
+    client, stub = codedeploy
+    expect_none_ready(stub, before_ready=[D1])
+    with caplog.at_level(logging.INFO, logger="continue_reroute"):
+        result = lam.handler(direct(), None, codedeploy=client)
+    assert result["ok"] is False
+    assert result["results"][0]["status"] == "not-yet-waiting" and result["results"][0]["deploymentIds"] == [D1]
+    assert "the approval came before the deployment reached the reroute wait" in result["results"][0]["message"]
+    assert any(r.levelno == logging.ERROR and "not-yet-waiting" in r.getMessage() for r in caplog.records)
+
+
+def test_a_second_invocation_after_the_reroute_is_idempotent(codedeploy):
+    client, stub = codedeploy
+    expect_ready(stub, [D1])
+    expect_continue(stub, D1)
+    expect_none_ready(stub)  # the deployment left Ready
+    assert lam.handler(direct(), None, codedeploy=client)["results"][0]["status"] == "continued"
+    assert lam.handler(direct(), None, codedeploy=client)["results"][0]["status"] == "nothing-waiting"
+
+
+@pytest.mark.parametrize("code", ["DeploymentIsNotInReadyStateException", "DeploymentAlreadyCompletedException"])
+def test_race_with_another_continue_counts_as_done(codedeploy, code):
+    client, stub = codedeploy
+    expect_ready(stub, [D1])
+    stub.add_client_error("continue_deployment", code, "not waiting", 400,
+                          expected_params={"deploymentId": D1, "deploymentWaitType": "READY_WAIT"})
+    result = lam.handler(direct(), None, codedeploy=client)
+    assert result["ok"] is True and result["results"][0]["status"] == "already-continued"
+
+
+def test_api_error_on_continue_is_raised(codedeploy):
+    client, stub = codedeploy
+    expect_ready(stub, [D1])
+    stub.add_client_error("continue_deployment", "UnsupportedActionForDeploymentTypeException",
+                          "not a blue/green deployment", 400)
+    with pytest.raises(ClientError) as exc:
+        lam.handler(direct(), None, codedeploy=client)
+    assert exc.value.response["Error"]["Code"] == "UnsupportedActionForDeploymentTypeException"
+
+
+def test_api_error_on_list_is_raised(codedeploy):
+    client, stub = codedeploy
+    stub.add_client_error("list_deployments", "DeploymentGroupDoesNotExistException", "no such group", 400)
+    with pytest.raises(ClientError, match="DeploymentGroupDoesNotExistException"):
+        lam.handler(direct(), None, codedeploy=client)
+
+
+def test_several_ready_deployments_are_refused(codedeploy, caplog):
+    client, stub = codedeploy
+    expect_ready(stub, [D1, D2])  # no continue_deployment stubbed: calling it would fail the test
+    with caplog.at_level(logging.INFO, logger="continue_reroute"):
+        result = lam.handler(direct(), None, codedeploy=client)
+    assert result["ok"] is False
+    assert result["results"][0]["status"] == "refused" and result["results"][0]["deploymentIds"] == [D1, D2]
+    assert "2 deployments are waiting; continue none" in result["results"][0]["message"]
+    assert any(r.levelno == logging.ERROR and GROUP in r.getMessage() for r in caplog.records)
+
+
+def test_a_named_deployment_is_continued_without_listing(codedeploy):
+    client, stub = codedeploy
+    expect_continue(stub, D2)
+    result = lam.handler(direct(deploymentId=D2), None, codedeploy=client)
+    assert result["results"][0]["status"] == "continued" and result["results"][0]["deploymentIds"] == [D2]
+
+
+def test_list_pagination_is_followed(codedeploy):
+    client, stub = codedeploy
+    expect_ready(stub, [], next_token="page-2")
+    expect_ready(stub, [D1], token="page-2")
+    expect_continue(stub, D1)
+    assert lam.handler(direct(), None, codedeploy=client)["results"][0]["status"] == "continued"
+
+
+def test_every_web_service_of_the_environment_is_continued(codedeploy, monkeypatch):
+    """One CodeDeploy application and deployment group per web service (generator/stacks/service_web.py)."""
+    client, stub = codedeploy
+    names = ["tunecast-prod-web", "tunecast-prod-api", "tunecast-prod-nest"]
+    monkeypatch.setenv("DEPLOYMENT_TARGETS", "\n".join(f"{n}/{n}" for n in names))
+    expect_ready(stub, [D1], app=names[0], group=names[0])
+    expect_continue(stub, D1)
+    expect_none_ready(stub, app=names[1], group=names[1])
+    expect_ready(stub, [D2], app=names[2], group=names[2])
+    expect_continue(stub, D2)
+    result = lam.handler(approval_event(), None, codedeploy=client)
+    assert result["ok"] and result["reason"] == "approval tunecast-pipeline/Prod/ApproveRelease succeeded"
+    assert [(r["applicationName"], r["status"]) for r in result["results"]] == [
+        (names[0], "continued"), (names[1], "nothing-waiting"), (names[2], "continued")]
+
+
+def test_one_application_with_several_groups(codedeploy, monkeypatch):
+    client, stub = codedeploy
+    monkeypatch.setenv("APPLICATION_NAME", APP)
+    monkeypatch.setenv("DEPLOYMENT_GROUP_NAMES", "tunecast-prod-api tunecast-prod-web")
+    expect_none_ready(stub, group="tunecast-prod-api")
+    expect_ready(stub, [D1], group="tunecast-prod-web")
+    expect_continue(stub, D1)
+    result = lam.handler(approval_event(), None, codedeploy=client)
+    assert [r["status"] for r in result["results"]] == ["nothing-waiting", "continued"]
+
+
+def test_targets_in_a_direct_event(codedeploy):
+    client, stub = codedeploy
+    expect_ready(stub, [D1], app="a1", group="g1")
+    expect_continue(stub, D1)
+    result = lam.handler({"targets": [{"applicationName": "a1", "deploymentGroupName": "g1"}]}, None,
+                         codedeploy=client)
+    assert result["results"][0]["status"] == "continued"
+
+
+# ------------------------------------------------------------------------------------------------------ triggers
+@pytest.mark.parametrize("state", ["FAILED", "STARTED", "CANCELED", "ABANDONED"])
+def test_approval_not_given_does_nothing(codedeploy, monkeypatch, state):
+    client, _ = codedeploy
+    monkeypatch.setenv("APPLICATION_NAME", APP)
+    monkeypatch.setenv("DEPLOYMENT_GROUP_NAMES", GROUP)
+    result = lam.handler(approval_event(state), None, codedeploy=client)
+    assert result == {"ok": True, "action": "ignored", "results": [],
+                      "reason": f"approval tunecast-pipeline/Prod/ApproveRelease is {state} (only SUCCEEDED "
+                                "continues the deployment)"}
+
+
+def test_other_pipeline_actions_and_other_approvals_are_ignored(codedeploy, monkeypatch):
+    client, _ = codedeploy
+    monkeypatch.setenv("APPLICATION_NAME", APP)
+    monkeypatch.setenv("DEPLOYMENT_GROUP_NAMES", GROUP)
+    assert lam.handler(approval_event(category="Build"), None, codedeploy=client)["action"] == "ignored"
+    monkeypatch.setenv("APPROVAL_ACTION_NAME", "ApproveProd")
+    result = lam.handler(approval_event(action="ApproveStaging"), None, codedeploy=client)
+    assert result["action"] == "ignored" and "not the configured action ApproveProd" in result["reason"]
+
+
+def test_sns_wrapped_approval_event_continues(codedeploy, monkeypatch):
+    client, stub = codedeploy
+    monkeypatch.setenv("APPLICATION_NAME", APP)
+    monkeypatch.setenv("DEPLOYMENT_GROUP_NAME", GROUP)
+    expect_ready(stub, [D1])
+    expect_continue(stub, D1)
+    assert lam.handler(sns(approval_event()), None, codedeploy=client)["results"][0]["status"] == "continued"
+
+
+def test_approval_request_notification_is_not_an_approval_and_its_token_is_not_logged(codedeploy, monkeypatch,
+                                                                                       caplog):
+    client, _ = codedeploy
+    monkeypatch.setenv("APPLICATION_NAME", APP)
+    monkeypatch.setenv("DEPLOYMENT_GROUP_NAMES", GROUP)
+    request = {"region": "eu-west-1", "consoleLink": "https://console.aws.amazon.com/...",
+               "approval": {"pipelineName": "tunecast-pipeline", "stageName": "Prod", "actionName": "ApproveRelease",
+                            "token": TOKEN, "expires": "2025-01-08T10:00Z", "customData": "Promote?"}}
+    with caplog.at_level(logging.DEBUG, logger="continue_reroute"):
+        result = lam.handler(sns(request), None, codedeploy=client)
+    assert result["action"] == "ignored" and result["reason"] == "a CodePipeline approval request (not an approval)"
+    assert TOKEN not in caplog.text and TOKEN not in json.dumps(result)
+
+
+def test_logs_are_json_lines_with_names_and_ids_only(codedeploy, caplog):
+    client, stub = codedeploy
+    expect_ready(stub, [D1])
+    expect_continue(stub, D1)
+    with caplog.at_level(logging.INFO, logger="continue_reroute"):
+        lam.handler(direct(secretLooking="do-not-log-me"), None, codedeploy=client)
+    lines = [json.loads(r.getMessage()) for r in caplog.records]
+    assert [ln["message"] for ln in lines] == ["continuing the traffic reroute", "traffic reroute continued"]
+    assert lines[1]["deploymentIds"] == [D1] and lines[1]["status"] == "continued"
+    assert "do-not-log-me" not in caplog.text
+
+
+def test_event_names_win_over_the_environment(codedeploy, monkeypatch):
+    client, stub = codedeploy
+    monkeypatch.setenv("APPLICATION_NAME", "other-app")
+    monkeypatch.setenv("DEPLOYMENT_GROUP_NAMES", "other-group")
+    monkeypatch.setenv("DEPLOYMENT_TARGETS", "other-app/other-group")
+    expect_none_ready(stub)
+    assert lam.handler(direct(), None, codedeploy=client)["results"][0]["applicationName"] == APP
+
+
+@pytest.mark.parametrize("event, message", [
+    ({}, "no deployment group: set DEPLOYMENT_TARGETS (application/group ...) or APPLICATION_NAME and "
+         "DEPLOYMENT_GROUP_NAMES, or name them in the event"),
+    ({"deploymentGroupName": GROUP}, "incomplete target ?/tunecast-prod-api: every deployment group needs its "
+                                     "CodeDeploy application"),
+    ({"applicationName": APP}, "no deployment group: set DEPLOYMENT_TARGETS (application/group ...) or "
+                               "APPLICATION_NAME and DEPLOYMENT_GROUP_NAMES, or name them in the event"),
+    ({"applicationName": APP, "deploymentGroupNames": ["a", "b"], "deploymentId": D1},
+     "deploymentId names one deployment: pass exactly one deployment group with it"),
+])
+def test_missing_configuration_fails_loudly(codedeploy, event, message):
+    client, _ = codedeploy
+    with pytest.raises(lam.ConfigurationError) as exc:
+        lam.handler(event, None, codedeploy=client)
+    assert str(exc.value) == message
+
+
+@pytest.mark.parametrize("event, reason", [
+    ("continue", "the event is not a JSON object"),
+    ({"Records": [{"Sns": {"Message": "please continue"}}]}, "the SNS message is not JSON"),
+])
+def test_unreadable_events_are_ignored(codedeploy, event, reason):
+    client, _ = codedeploy
+    assert lam.handler(event, None, codedeploy=client) == {"ok": True, "action": "ignored", "reason": reason,
+                                                           "results": []}
+
+
+def test_handler_module_needs_only_stdlib_and_boto3():
+    import ast
+    from pathlib import Path
+    tree = ast.parse(Path(lam.__file__).read_text(encoding="utf-8"))
+    imported = {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | \
+               {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert imported <= {"__future__", "json", "logging", "os", "typing", "boto3", "botocore"}
