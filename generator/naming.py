@@ -24,3 +24,18 @@ def physical_name(*parts: str, sep: str = "-") -> Sub:
 def log_group_name(*parts: str) -> Sub:
     """CloudWatch log groups live under one prefix per app and environment."""
     return Sub("/".join([f"/${{{APPLICATION_PARAM}}}", f"${{{ENVIRONMENT_PARAM}}}", *parts]))
+
+
+def pascal(name: str) -> str:
+    """`my-svc` -> `MySvc`: a lowercase name as it enters logical IDs and parameter names."""
+    return "".join(part[:1].upper() + part[1:] for part in name.split("-"))
+
+
+def service_stack(service: str) -> str:
+    """Logical ID of a service's nested stack: `api` -> `ServiceApi`."""
+    return f"Service{pascal(service)}"
+
+
+def service_parameter(service: str, setting: str) -> str:
+    """A per-service root parameter: `service_parameter("api", "MinCount")` -> `ApiMinCount`."""
+    return f"{pascal(service)}{setting}"

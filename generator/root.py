@@ -8,10 +8,13 @@ from dataclasses import dataclass
 
 from troposphere import Output, Template, cloudformation
 
-from generator import tagging
+from generator import naming, tagging
 from generator.config import AppSpec
 from generator.errors import WiringError
+from generator.stacks import cluster as cluster_stack
 from generator.stacks import network
+from generator.stacks import registry as registry_stack
+from generator.stacks import service
 from generator.wiring import STANDARD_PARAMETERS, Nested, RootParameter, StackBuilder
 
 ROOT_FILE = "root.yaml"
@@ -38,7 +41,14 @@ def build_stacks(app: AppSpec) -> list[Nested]:
         stacks.append(Nested(builder))
         return builder
 
-    network.build(app, nested("Network", "network.yaml", "VPC, subnets, NAT, flow logs and endpoints"))
+    net = network.build(app, nested("Network", "network.yaml", "VPC, subnets, NAT, flow logs and endpoints"))
+    registry = registry_stack.build(app, nested("Registry", "registry.yaml", "ECR repositories and registry scanning"))
+    cluster = cluster_stack.build(app, nested("Cluster", "cluster.yaml", "ECS cluster, load balancer and listeners"),
+                                  net)
+    for svc in app.services:  # one stack per service keeps each template far from CloudFormation's limits
+        service.build(app, svc, nested(naming.service_stack(svc.name), f"service-{svc.name}.yaml",
+                                       f"the {svc.name} service ({svc.kind})"),
+                      net=net, cluster=cluster, registry=registry)
     return stacks
 
 
@@ -56,8 +66,9 @@ def build(app: AppSpec) -> Build:
         root.add_resource(cloudformation.Stack(
             n.builder.logical_id, TemplateURL=f"./{n.builder.filename}", Parameters=n.parameters(),
             Tags=tagging.tag_list()))
-        # Re-exported so `make outputs` and the console show every value on the root stack.
-        for name, ref in n.builder.exports.items():
+        # Re-exported so `make outputs`, the console and the pipeline find them on the root stack.
+        for name in n.builder.public:
+            ref = n.builder.exports[name]
             root.add_output(Output(f"{n.builder.logical_id}{name}", Description=ref.description, Value=ref.value()))
     return Build(root, stacks, params)
 

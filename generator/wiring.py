@@ -100,6 +100,7 @@ class StackBuilder:
     template: Template = field(init=False)
     inputs: dict[str, Source] = field(default_factory=dict, init=False)
     exports: dict[str, OutputRef] = field(default_factory=dict, init=False)
+    public: list[str] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         self.template = Template(Description=self.description)
@@ -126,12 +127,18 @@ class StackBuilder:
         self.inputs[name] = source
         return Ref(name)
 
-    def output(self, name: str, value: Any, description: str, cfn_type: str = "String") -> OutputRef:
-        """Export a value to other stacks. List types are emitted as one comma-joined string."""
+    def output(self, name: str, value: Any, description: str, cfn_type: str = "String",
+               public: bool = False) -> OutputRef:
+        """Export a value to other stacks. List types are emitted as one comma-joined string.
+
+        `public` outputs are also re-exported by the root stack (for operators, `make outputs` and the pipeline);
+        the rest stay between stacks, which keeps the root inside the inline template size."""
         if is_list_type(cfn_type):
             value = _joined(value)
         self.template.add_output(Output(name, Value=value, Description=description))
         ref = self.exports[name] = OutputRef(self.logical_id, name, cfn_type, description)
+        if public:
+            self.public.append(name)
         return ref
 
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 from ipaddress import IPv4Network
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$"
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
-AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
-Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")]
+AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
+Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$")]
 VpcId = Annotated[str, StringConstraints(pattern=r"^vpc-[0-9a-f]{8,17}$")]
 SubnetId = Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]{8,17}$")]
 NatMode = Literal["none", "single", "per-az"]
@@ -21,6 +21,16 @@ RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
                   2557, 2922, 3288, 3653)
 RetentionDays = Literal[RETENTION_DAYS]  # type: ignore[valid-type]
 ServiceKind = Literal["web", "worker", "cron"]
+
+
+def _explicit_prefix(value: object) -> object:
+    # ipaddress reads `10` or `10.0.0.0` as a /32; a CIDR in app.yaml must say its prefix length.
+    if not isinstance(value, str) or "/" not in value:
+        raise ValueError(f"{value!r} is not a CIDR; write the network with its prefix length, e.g. 10.10.0.0/16")
+    return value
+
+
+Cidr = Annotated[IPv4Network, BeforeValidator(_explicit_prefix)]
 
 # Fargate task sizes: cpu units -> the memory values (MiB) Fargate accepts with it.
 FARGATE_SIZES: dict[int, tuple[int, ...]] = {
@@ -58,6 +68,42 @@ class NetworkSpec(Strict):
                            "so tasks in private subnets need no NAT for them.")
 
 
+# Per-service settings (services.md). Environment variable names as ECS and shells accept them.
+EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")]
+# `secret-name:json-key` or `secret-name` (the whole secret string); the name may contain ${Application} and
+# ${EnvironmentName}, so one app.yaml names each environment's secret. Never a secret value.
+SECRET_REF_PATTERN = (r"^(?:[A-Za-z0-9/_+=.@!-]|\$\{(?:Application|EnvironmentName)\})+"
+                      r"(?::[A-Za-z0-9_.@/+=-]+)?$")
+SecretRef = Annotated[str, StringConstraints(pattern=SECRET_REF_PATTERN, max_length=512)]
+# Characters an ALB path-pattern / host-header condition accepts (`*` and `?` are wildcards).
+PathPattern = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9_.$/~\"'@:+&*?-]{0,127}$")]
+HostPattern = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9*?.-]{1,128}$")]
+# Application Auto Scaling cron: six fields (minutes hours day-of-month month day-of-week year).
+ScalingCron = Annotated[str, StringConstraints(pattern=r"^cron\(\S+( \S+){5}\)$")]
+# The predefined ECS deployment configurations, exactly (case-sensitive; cfn-lint does not check them).
+DEPLOYMENT_CONFIGS = (
+    "CodeDeployDefault.ECSAllAtOnce",
+    "CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
+    "CodeDeployDefault.ECSLinear10PercentEvery3Minutes",
+    "CodeDeployDefault.ECSCanary10Percent5Minutes",
+    "CodeDeployDefault.ECSCanary10Percent15Minutes",
+)
+DeploymentConfigName = Literal[DEPLOYMENT_CONFIGS]  # type: ignore[valid-type]
+CATCH_ALL_PRIORITY = 50000  # the listener rule of the one web service without `routing`, evaluated last
+
+
+class RoutingSpec(Strict):
+    """Which requests reach a web service: one listener rule on the production and one on the test listener."""
+
+    path_patterns: list[PathPattern] = Field(
+        default_factory=list, description="Path patterns, e.g. `/api/*` (case-sensitive; `*` and `?` are wildcards).")
+    hosts: list[HostPattern] = Field(
+        default_factory=list, description="Host headers, e.g. `api.example.com` or `*.example.com`.")
+    priority: int = Field(
+        ge=1, le=CATCH_ALL_PRIORITY - 1,
+        description="Listener rule priority (1-49999), unique across web services; the lowest matching one wins.")
+
+
 class ServiceSpec(Strict):
     """One container workload."""
 
@@ -71,6 +117,81 @@ class ServiceSpec(Strict):
         None, description="For `cron` services: an EventBridge expression such as `cron(0 3 * * ? *)` or `rate(1 hour)`.")
     health_check_path: str = Field("/health", pattern=r"^/", description="HTTP path the load balancer checks (web).")
     command: list[str] | None = Field(None, description="Overrides the image's command.")
+    routing: RoutingSpec | None = Field(
+        None, description="Web services: the paths and/or hosts that reach the service. Without it the service is "
+                          "the catch-all (`/*`, evaluated last); at most one web service may omit it.")
+    environment: dict[EnvVarName, str] = Field(
+        default_factory=dict, description="Plain environment variables (never secrets), the same in every environment.")
+    secrets: dict[EnvVarName, SecretRef] = Field(
+        default_factory=dict,
+        description="Environment variables read from Secrets Manager when a task starts: `NAME: secret-name:json-key` "
+                    "(or `secret-name` for the whole secret string). The name may contain `${Application}` and "
+                    "`${EnvironmentName}`. Names only, never values.")
+    ephemeral_storage_gib: int | None = Field(
+        None, ge=21, le=200, description="Task ephemeral storage in GiB (21-200); Fargate's default is 20.")
+    health_check_command: list[str] | None = Field(
+        None, description="Container health check, Docker form, e.g. `[\"CMD-SHELL\", \"curl -f "
+                          "http://localhost:3000/health || exit 1\"]`. Default for web services: fetch "
+                          "`health_check_path` on `port` with wget or curl; `[]` turns the container check off.")
+    schedule_timezone: str = Field(
+        "UTC", description="Cron services: the IANA time zone `schedule` is read in, e.g. `Europe/Berlin`.")
+
+
+class ServiceEnvSpec(Strict):
+    """One service's settings in one environment (`environments.<env>.services.<service>`). Each becomes a root
+    parameter, so the service templates are the same for every environment."""
+
+    desired_count: int | None = Field(
+        None, ge=0, description="A fixed number of tasks: shorthand for `min_count` = `max_count` = this (0 keeps the "
+                                "service stopped). Give either this or `min_count`/`max_count`.")
+    min_count: int | None = Field(None, ge=0, description="Fewest tasks autoscaling keeps (default 1).")
+    max_count: int | None = Field(
+        None, ge=1, description="Most tasks autoscaling may run (default: `min_count`, at least 1).")
+    cpu_scale_out: int = Field(70, ge=1, le=100, description="Average CPU % above which tasks are added.")
+    cpu_scale_in: int = Field(
+        30, ge=0, le=99, description="Average CPU % below which a task is removed; lower than `cpu_scale_out`.")
+    requests_per_target: int | None = Field(
+        None, ge=1, description="Web services: also scale to keep about this many requests per task and minute "
+                                "(target tracking over both blue/green target groups). Off when omitted.")
+    exec: bool = Field(
+        False, description="Allow ECS Exec (`aws ecs execute-command`) into the service's tasks; applies to tasks "
+                           "started after the change.")
+    deployment_config: DeploymentConfigName = Field(  # type: ignore[valid-type]
+        "CodeDeployDefault.ECSAllAtOnce",
+        description="Web services: how CodeDeploy shifts production traffic to a release, e.g. "
+                    "`CodeDeployDefault.ECSAllAtOnce` (dev) or `CodeDeployDefault.ECSCanary10Percent5Minutes` (prod).")
+    wait_for_approval_minutes: int | None = Field(
+        None, ge=1, le=2880,
+        description="Web services: hold each release on the test listener until someone continues it "
+                    "(`aws deploy continue-deployment`), at most this many minutes; then it stops and rolls back. "
+                    "Off when omitted (traffic moves as soon as the new tasks are healthy).")
+    termination_wait_minutes: int = Field(
+        15, ge=0, le=2880, description="Web services: minutes the previous release keeps running after traffic moved "
+                                       "(a rollback in that window is instant).")
+    log_retention_days: RetentionDays = Field(  # type: ignore[valid-type]
+        30, description="Days the service's container logs are kept.")
+
+    @classmethod
+    def of(cls, env: EnvironmentSpec, service: str) -> ServiceEnvSpec:
+        """The settings of `service` in `env` (defaults when the environment does not list it)."""
+        return env.services.get(service) or cls()
+
+    def capacity(self) -> tuple[int, int]:
+        """(min, max) task count."""
+        if self.desired_count is not None:
+            return self.desired_count, self.desired_count
+        low = 1 if self.min_count is None else self.min_count
+        return low, self.max_count if self.max_count is not None else max(low, 1)
+
+
+class OffHoursSpec(Strict):
+    """Non-production only: web services and workers scale to zero in the evening and back in the morning."""
+
+    stop: ScalingCron = Field(description="When to scale to zero, e.g. `cron(0 20 ? * MON-FRI *)` (six fields: "
+                                          "minutes hours day-of-month month day-of-week year).")
+    start: ScalingCron = Field(description="When to scale back to `min_count`, e.g. `cron(0 7 ? * MON-FRI *)`.")
+    timezone: str = Field("UTC", description="IANA time zone both times are read in, e.g. `Europe/Berlin` "
+                                             "(daylight saving time is followed).")
 
 
 class DatabaseSpec(Strict):
@@ -83,13 +204,25 @@ class DatabaseSpec(Strict):
         "app", description="Name of the database created in the cluster.")
 
 
+class RegistrySpec(Strict):
+    """The image registry: one ECR repository per service in every environment."""
+
+    keep_releases: int = Field(
+        20, ge=1, le=1000, description="Images kept per repository; older ones expire (rollback reaches this far back).")
+    untagged_days: int = Field(
+        7, ge=1, le=365, description="Days after push when untagged images (failed or superseded pushes) expire.")
+    scan_type: Literal["basic", "enhanced"] = Field(
+        "basic", description="Registry scanning on push: `basic` (free, OS packages) or `enhanced` (Amazon Inspector, "
+                             "billed by Inspector, also language packages).")
+
+
 class EnvironmentSpec(Strict):
     """One deployment target. Only what differs between environments belongs here."""
 
     production: bool = Field(False, description="Marks a production environment: it gets a stack policy that "
                                                 "denies replacing or deleting stateful resources.")
     account_id: AccountId | None = Field(None, description="AWS account this environment lives in (12 digits).")
-    cidr: IPv4Network = Field(description="The VPC CIDR (new VPC) or the existing VPC's CIDR, e.g. `10.10.0.0/16`.")
+    cidr: Cidr = Field(description="The VPC CIDR (new VPC) or the existing VPC's CIDR, e.g. `10.10.0.0/16`.")
     az_count: Literal[2, 3] | None = Field(None, description="Overrides `network.az_count` (at most that value).")
     nat: NatMode | None = Field(None, description="Overrides `network.nat`.")
     flow_log_retention_days: RetentionDays | None = Field(  # type: ignore[valid-type]
@@ -100,6 +233,28 @@ class EnvironmentSpec(Strict):
         None, description="Existing-VPC mode only: one public subnet per availability zone.")
     private_subnet_ids: list[SubnetId] | None = Field(
         None, description="Existing-VPC mode only: one private subnet per availability zone.")
+    services: dict[Name, ServiceEnvSpec] = Field(
+        default_factory=dict, description="Per-service settings in this environment, keyed by service name: task "
+                                          "counts, scaling, ECS Exec, release settings, log retention.")
+    off_hours: OffHoursSpec | None = Field(
+        None, description="Non-production only: stop web services and workers in the evening, start them in the "
+                          "morning.")
+    spot_share: int | None = Field(
+        None, ge=0, le=100, multiple_of=10,
+        description="Percent of tasks placed on FARGATE_SPOT (0-100 in steps of 10; the rest run on FARGATE). "
+                    "Default: 0 in production, 50 elsewhere.")
+    certificate_arn: Annotated[str, StringConstraints(
+        pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$")] | None = Field(
+        None, description="ACM certificate for the load balancer. Given: HTTPS on 443 and HTTP redirects to it; "
+                          "omitted: HTTP only.")
+    test_listener_cidr: Cidr | None = Field(
+        None, description="The only network that may reach the test listener (port 8080), e.g. an office or VPN "
+                          "CIDR. Default: the environment's `cidr`.")
+    access_log_retention_days: RetentionDays | None = Field(  # type: ignore[valid-type]
+        None, description="Days load balancer access logs are kept. Default: 365 in production, 90 elsewhere.")
+    manage_registry_scanning: bool | None = Field(
+        None, description="Whether this environment's stack owns the account-wide ECR registry scanning "
+                          "configuration. Default: the last environment listed for each account.")
 
 
 class AppSpec(Strict):
@@ -113,6 +268,8 @@ class AppSpec(Strict):
     network: NetworkSpec = Field(default_factory=NetworkSpec, description="Network layout.")
     services: list[ServiceSpec] = Field(default_factory=list, description="Container workloads.")
     database: DatabaseSpec | None = Field(None, description="Relational database, if the app has one.")
+    registry: RegistrySpec = Field(default_factory=RegistrySpec, description="Image repositories and their "
+                                                                            "lifecycle.")
     environments: dict[Name, EnvironmentSpec] = Field(
         min_length=1, description="Deployment targets in promotion order, e.g. dev, staging, prod.")
 

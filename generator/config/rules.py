@@ -1,9 +1,12 @@
 """Rules that span several fields of the app spec. Each rule's docstring is the sentence the README shows."""
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Callable, Iterator
+from zoneinfo import ZoneInfo
 
-from generator.config.models import FARGATE_SIZES, AppSpec
+from generator.config.models import CATCH_ALL_PRIORITY, FARGATE_SIZES, AppSpec, ServiceEnvSpec
 from generator.errors import Problem
 
 Rule = Callable[[AppSpec], Iterator[Problem]]
@@ -25,7 +28,8 @@ def unique_service_names(app: AppSpec) -> Iterator[Problem]:
     seen: set[str] = set()
     for svc in app.services:
         if svc.name in seen:
-            yield Problem(f"services.{svc.name}", f"duplicate service name '{svc.name}': give each service its own name")
+            yield Problem(f"services.{svc.name}",
+                          f"'{svc.name}' names more than one service; give each service its own name")
         seen.add(svc.name)
 
 
@@ -35,9 +39,11 @@ def service_kind_fields(app: AppSpec) -> Iterator[Problem]:
     for svc in app.services:
         loc = f"services.{svc.name}"
         if svc.kind == "web" and svc.port is None:
-            yield Problem(f"{loc}.port", "a web service needs the container port the load balancer sends traffic to")
+            yield Problem(f"{loc}.port", "a web service needs the container port the load balancer sends traffic to; "
+                                         "add it, e.g. port: 8080")
         if svc.kind == "cron" and not svc.schedule:
-            yield Problem(f"{loc}.schedule", "a cron service needs a schedule, e.g. 'cron(0 3 * * ? *)' or 'rate(1 hour)'")
+            yield Problem(f"{loc}.schedule", "a cron service needs a schedule; add one, e.g. 'cron(0 3 * * ? *)' "
+                                             "or 'rate(1 hour)'")
         if svc.kind != "cron" and svc.schedule:
             yield Problem(f"{loc}.schedule", f"only cron services run on a schedule; remove it or set kind: cron")
         if svc.schedule and not (svc.schedule.startswith(("cron(", "rate(", "at(")) and svc.schedule.endswith(")")):
@@ -76,7 +82,9 @@ def cidr_fits_subnets(app: AppSpec) -> Iterator[Problem]:
     for name, env in app.environments.items():
         loc = f"environments.{name}.cidr"
         if env.cidr.prefixlen < 16:
-            yield Problem(loc, f"{env.cidr} is larger than a VPC can be; use a /16 to /{largest} network")
+            yield Problem(loc, f"{env.cidr} is larger than a VPC can be; use a /16 to /{largest} network"
+                          if app.network.mode == "new" else f"{env.cidr} is larger than a VPC can be; give the "
+                                                            "existing VPC's CIDR (a /16 or smaller)")
         elif app.network.mode == "new" and env.cidr.prefixlen > largest:
             yield Problem(loc, f"{env.cidr} has no room for six /{app.network.subnet_prefix} subnets; "
                                f"use a /16 to /{largest} network or raise network.subnet_prefix")
@@ -92,7 +100,8 @@ def existing_vpc_ids(app: AppSpec) -> Iterator[Problem]:
         if app.network.mode == "existing":
             for field in ids:
                 if getattr(env, field) is None:
-                    yield Problem(f"{loc}.{field}", "required when network.mode is 'existing'")
+                    yield Problem(f"{loc}.{field}", "required when network.mode is 'existing'; add it or set "
+                                                    "network.mode: new")
             want = app.env_value(name, "az_count")
             for field in ids[1:]:
                 got = getattr(env, field)
@@ -104,3 +113,196 @@ def existing_vpc_ids(app: AppSpec) -> Iterator[Problem]:
                 if getattr(env, field) is not None:
                     yield Problem(f"{loc}.{field}", "only used when network.mode is 'existing'; remove it "
                                                     "or set network.mode: existing")
+
+
+@rule
+def certificate_in_region_and_account(app: AppSpec) -> Iterator[Problem]:
+    """An environment's `certificate_arn` names an ACM certificate in the app's region and, when the environment
+    gives `account_id`, in that account (a load balancer cannot use a certificate from anywhere else)."""
+    for name, env in app.environments.items():
+        if env.certificate_arn is None:
+            continue
+        _, _, _, region, account, _ = env.certificate_arn.split(":", 5)
+        loc = f"environments.{name}.certificate_arn"
+        if region != app.region:
+            yield Problem(loc, f"the certificate is in {region}, but the load balancer is in {app.region}; "
+                               f"request or import the certificate in {app.region}")
+        if env.account_id is not None and account != env.account_id:
+            yield Problem(loc, f"the certificate belongs to account {account}, not to this environment's account "
+                               f"{env.account_id}")
+
+
+@rule
+def test_listener_cidr_is_narrow(app: AppSpec) -> Iterator[Problem]:
+    """An environment's `test_listener_cidr` is a /8 or narrower network: the test listener serves releases that are
+    not yet approved and is never open to the whole internet."""
+    for name, env in app.environments.items():
+        cidr = env.test_listener_cidr
+        if cidr is not None and cidr.prefixlen < 8:
+            yield Problem(f"environments.{name}.test_listener_cidr",
+                          f"{cidr} opens the test listener to (a large part of) the internet; give the office or "
+                          "VPN network, e.g. 203.0.113.0/24")
+
+
+@rule
+def one_registry_scanning_owner_per_account(app: AppSpec) -> Iterator[Problem]:
+    """Within one AWS account at most one environment sets `manage_registry_scanning: true`: the ECR registry
+    scanning configuration is account-wide, and two stacks owning it would overwrite (and on delete, reset) it."""
+    owners: dict[str, str] = {}
+    for name, env in app.environments.items():
+        if env.manage_registry_scanning and env.account_id is not None:
+            if env.account_id in owners:
+                yield Problem(f"environments.{name}.manage_registry_scanning",
+                              f"environment '{owners[env.account_id]}' already manages registry scanning in account "
+                              f"{env.account_id}; set this one to false")
+            owners.setdefault(env.account_id, name)
+
+
+# --- services (docs/services.md) ---------------------------------------------------------------------------------
+
+# Per-environment settings that only some kinds use.
+_KIND_SETTINGS = {
+    "web": set(),
+    "worker": {"requests_per_target", "deployment_config", "wait_for_approval_minutes", "termination_wait_minutes"},
+    "cron": {"desired_count", "min_count", "max_count", "cpu_scale_out", "cpu_scale_in", "requests_per_target",
+             "deployment_config", "wait_for_approval_minutes", "termination_wait_minutes"},
+}
+MAX_CONDITION_VALUES = 5  # an ALB listener rule matches at most five values over all its conditions
+
+
+def _is_time_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError, OSError):  # malformed, unknown (ZoneInfoNotFoundError), unreadable
+        return False
+    return True
+
+
+@rule
+def web_routing(app: AppSpec) -> Iterator[Problem]:
+    """Only web services have `routing`; each routing names at least one path or host (five values at most, an ALB
+    limit) and a `priority` no other web service uses; at most one web service omits `routing` (the catch-all)."""
+    owners: dict[int, str] = {}
+    catch_all: list[str] = []
+    for svc in app.services:
+        loc = f"services.{svc.name}.routing"
+        if svc.routing is None:
+            if svc.kind == "web":
+                catch_all.append(svc.name)
+            continue
+        if svc.kind != "web":
+            yield Problem(loc, f"only web services are behind the load balancer; remove routing from this "
+                               f"{svc.kind} service")
+            continue
+        values = len(svc.routing.path_patterns) + len(svc.routing.hosts)
+        if values == 0:
+            yield Problem(loc, "give path_patterns and/or hosts, e.g. path_patterns: ['/api/*']; or remove routing "
+                               "to make this the catch-all web service")
+        elif values > MAX_CONDITION_VALUES:
+            yield Problem(loc, f"{values} path patterns and hosts; a listener rule matches at most "
+                               f"{MAX_CONDITION_VALUES}: use wildcards (e.g. '/api/*') or fewer values")
+        priority = svc.routing.priority
+        if priority in owners:
+            yield Problem(f"{loc}.priority", f"priority {priority} is already used by service '{owners[priority]}'; "
+                                             "give each web service its own priority")
+        owners.setdefault(priority, svc.name)
+    for name in catch_all[1:]:
+        yield Problem(f"services.{name}.routing",
+                      f"web services {', '.join(repr(n) for n in catch_all)} have no routing, but only one can be the "
+                      f"catch-all (priority {CATCH_ALL_PRIORITY}); give this one routing with path_patterns or hosts "
+                      "and a priority")
+
+
+@rule
+def service_names_make_distinct_ids(app: AppSpec) -> Iterator[Problem]:
+    """Service names stay distinct once hyphens are dropped (`a-1b` and `a1b` would share stack and parameter
+    names)."""
+    seen: dict[str, str] = {}
+    for svc in app.services:
+        key = svc.name.replace("-", "")
+        other = seen.setdefault(key, svc.name)
+        if other != svc.name:
+            yield Problem(f"services.{svc.name}", f"'{svc.name}' and '{other}' differ only in hyphens, so their "
+                                                  "stacks and parameters would have the same names; rename one")
+
+
+@rule
+def service_container_settings(app: AppSpec) -> Iterator[Problem]:
+    """A `health_check_command` is empty or starts with CMD or CMD-SHELL; `schedule_timezone` is for cron services
+    and names an IANA time zone; a variable is not both in `environment` and in `secrets`."""
+    for svc in app.services:
+        loc = f"services.{svc.name}"
+        command = svc.health_check_command
+        if command and (command[0] not in ("CMD", "CMD-SHELL") or len(command) < 2):
+            yield Problem(f"{loc}.health_check_command",
+                          "start with CMD (then the program and its arguments) or CMD-SHELL (then one shell command), "
+                          "e.g. ['CMD-SHELL', 'curl -f http://localhost:8080/health || exit 1']; [] turns it off")
+        if "schedule_timezone" in svc.model_fields_set and svc.kind != "cron":
+            yield Problem(f"{loc}.schedule_timezone", "only cron services have a schedule; remove it")
+        elif not _is_time_zone(svc.schedule_timezone):
+            yield Problem(f"{loc}.schedule_timezone", f"'{svc.schedule_timezone}' is not a time zone; use an IANA "
+                                                      "name such as Europe/Berlin or UTC")
+        for name in sorted(set(svc.environment) & set(svc.secrets)):
+            yield Problem(f"{loc}.secrets.{name}", f"{name} is also in environment; keep it in one of them")
+
+
+@rule
+def secret_names_work_as_partial_arns(app: AppSpec) -> Iterator[Problem]:
+    """A secret's name does not end in a hyphen and six characters in any environment: tasks name secrets by
+    partial ARN (without the random suffix), and Secrets Manager would read those six characters as the suffix."""
+    for svc in app.services:
+        for var, ref in sorted(svc.secrets.items()):
+            template = ref.partition(":")[0]
+            for env in app.environments:
+                name = template.replace("${Application}", app.app).replace("${EnvironmentName}", env)
+                if re.search(r"-[A-Za-z0-9]{6}$", name):
+                    yield Problem(f"services.{svc.name}.secrets.{var}",
+                                  f"secret name '{name}' ends in '-' and six characters, which Secrets Manager takes "
+                                  "for the random suffix of a full ARN, so the task could not find it; rename the "
+                                  "secret (e.g. end it in '/' plus a word, or use '_' instead of '-')")
+                    break
+
+
+@rule
+def service_settings_per_environment(app: AppSpec) -> Iterator[Problem]:
+    """`environments.<env>.services` names services of the app and sets only what their kind uses; it gives either
+    `desired_count` or `min_count`/`max_count`, with `min_count` at most `max_count` and `cpu_scale_in` below
+    `cpu_scale_out`."""
+    kinds = {svc.name: svc.kind for svc in app.services}
+    for env_name, env in app.environments.items():
+        for name, spec in env.services.items():
+            loc = f"environments.{env_name}.services.{name}"
+            if name not in kinds:
+                close = difflib.get_close_matches(name, list(kinds), n=1, cutoff=0.6)
+                hint = f"did you mean '{close[0]}'?" if close else f"services are: {', '.join(kinds) or 'none'}"
+                yield Problem(loc, f"no service is called '{name}'; {hint}")
+                continue
+            kind = kinds[name]
+            for field in sorted(spec.model_fields_set & _KIND_SETTINGS[kind]):
+                yield Problem(f"{loc}.{field}", f"'{name}' is a {kind} service, which does not use {field}; remove it")
+            yield from _capacity_problems(loc, spec)
+
+
+def _capacity_problems(loc: str, spec: ServiceEnvSpec) -> Iterator[Problem]:
+    if spec.desired_count is not None and (spec.min_count is not None or spec.max_count is not None):
+        yield Problem(f"{loc}.desired_count", "give either desired_count (a fixed count) or min_count/max_count "
+                                              "(autoscaling), not both")
+    elif spec.min_count is not None and spec.max_count is not None and spec.min_count > spec.max_count:
+        yield Problem(f"{loc}.min_count", f"min_count {spec.min_count} is above max_count {spec.max_count}")
+    if spec.cpu_scale_in >= spec.cpu_scale_out:
+        yield Problem(f"{loc}.cpu_scale_in", f"cpu_scale_in ({spec.cpu_scale_in}) must be below cpu_scale_out "
+                                             f"({spec.cpu_scale_out}), or tasks would be added and removed in turn")
+
+
+@rule
+def off_hours_outside_production(app: AppSpec) -> Iterator[Problem]:
+    """Only non-production environments have `off_hours`, in an IANA time zone."""
+    for name, env in app.environments.items():
+        if env.off_hours is None:
+            continue
+        loc = f"environments.{name}.off_hours"
+        if env.production:
+            yield Problem(loc, "production never scales to zero on a timetable; remove off_hours here")
+        if not _is_time_zone(env.off_hours.timezone):
+            yield Problem(f"{loc}.timezone", f"'{env.off_hours.timezone}' is not a time zone; use an IANA name such "
+                                             "as Europe/Berlin or UTC")

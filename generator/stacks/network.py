@@ -86,7 +86,7 @@ def build(app: AppSpec, stack: StackBuilder) -> NetworkOutputs:
         layout = vpc_layout.build(app, stack, params)
         vpc_id, private_subnets = Ref(layout.vpc), layout.private_subnet_list
         outputs = NetworkOutputs(
-            stack.output("VpcId", Ref(layout.vpc), "VPC ID", "AWS::EC2::VPC::Id"),
+            stack.output("VpcId", Ref(layout.vpc), "VPC ID", "AWS::EC2::VPC::Id", public=True),
             stack.output("VpcCidr", GetAtt(layout.vpc, "CidrBlock"), "VPC CIDR block"),
             stack.output("PublicSubnetIds", layout.public_subnet_list, "Public subnets, one per zone",
                          "List<AWS::EC2::Subnet::Id>"),

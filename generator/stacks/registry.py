@@ -1,9 +1,27 @@
-"""Registry nested stack: one ECR repository per service. (build() is being implemented.)"""
+"""Registry nested stack: one ECR repository per service, and (in one environment per account) registry scanning.
+
+Repositories are KMS-encrypted with the stack's own key, their tags are immutable (push each build under a new
+tag, e.g. the commit SHA) and a lifecycle policy keeps `registry.keep_releases` images. Names are
+`<application>-<environment>-<service>`: lowercase by parameter constraint, never derived from the stack name
+(nested stack names contain uppercase letters, which ECR rejects).
+
+The registry scanning configuration is one setting per account and region. Only the environment chosen by
+`manages_registry_scanning` creates it (a root parameter and a Condition), so two environments in one account do
+not overwrite each other, and deleting one of them does not reset scanning for the other.
+"""
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from generator.wiring import OutputRef
+from troposphere import Equals, GetAtt, Ref, Sub, ecr, kms
+
+from generator import naming
+from generator.config import AppSpec
+from generator.policies.ecr import lifecycle_policy, repository_key_policy
+from generator.wiring import OutputRef, RootParameter, StackBuilder
+
+GROUP = "Registry"
+MANAGES_SCANNING = "ManagesRegistryScanning"
 
 
 class Repository(NamedTuple):
@@ -14,3 +32,60 @@ class Repository(NamedTuple):
 
 class RegistryOutputs(NamedTuple):
     repositories: dict[str, Repository]   # keyed by service name
+
+
+def manages_registry_scanning(app: AppSpec, env: str) -> bool:
+    """The environment's explicit choice; otherwise the last environment listed for its account (the longest-lived
+    one in promotion order), among those not set to false. Environments without `account_id` count as one account."""
+    explicit = app.environments[env].manage_registry_scanning
+    if explicit is not None:
+        return explicit
+    account = app.environments[env].account_id
+    same_account = [n for n, e in app.environments.items() if e.account_id == account]
+    if any(app.environments[n].manage_registry_scanning for n in same_account):
+        return False
+    candidates = [n for n in same_account if app.environments[n].manage_registry_scanning is None]
+    return candidates[-1] == env
+
+
+MANAGE_SCANNING = RootParameter(
+    "ManageRegistryScanning", "Create the account-wide ECR registry scanning configuration in this environment "
+    "(exactly one environment per account and region should).", GROUP, "Own registry scanning",
+    lambda a, e: "true" if manages_registry_scanning(a, e) else "false", allowed_values=("true", "false"))
+
+
+def logical_name(service: str) -> str:
+    """`my-svc` -> `MySvc`, for logical IDs and output names."""
+    return "".join(part.capitalize() for part in service.split("-"))
+
+
+def build(app: AppSpec, stack: StackBuilder) -> RegistryOutputs:
+    key = stack.add(kms.Key(
+        "RepositoryKey", Description=Sub("Encrypts the ${Application}-${EnvironmentName} ECR repositories"),
+        EnableKeyRotation=True, KeyPolicy=repository_key_policy()))
+    policy = lifecycle_policy(app.registry.keep_releases, app.registry.untagged_days)
+    repositories = {}
+    for svc in app.services:
+        title = logical_name(svc.name)
+        repo = stack.add(ecr.Repository(
+            f"{title}Repository", RepositoryName=naming.physical_name(svc.name),
+            ImageTagMutability="IMMUTABLE",
+            # deprecated in favour of registry scanning, but still what applies where no registry rule matches
+            ImageScanningConfiguration=ecr.ImageScanningConfiguration(ScanOnPush=True),
+            EncryptionConfiguration=ecr.EncryptionConfiguration(EncryptionType="KMS", KmsKey=GetAtt(key, "Arn")),
+            LifecyclePolicy=ecr.LifecyclePolicy(LifecyclePolicyText=policy)))
+        repositories[svc.name] = Repository(
+            stack.output(f"{title}RepositoryName", Ref(repo), f"ECR repository of the {svc.name} service"),
+            stack.output(f"{title}RepositoryArn", GetAtt(repo, "Arn"), f"ARN of the {svc.name} repository"),
+            stack.output(f"{title}RepositoryUri", GetAtt(repo, "RepositoryUri"), f"URI of the {svc.name} repository", public=True))
+    _registry_scanning(app, stack)
+    return RegistryOutputs(repositories)
+
+
+def _registry_scanning(app: AppSpec, stack: StackBuilder) -> None:
+    stack.template.add_condition(MANAGES_SCANNING, Equals(stack.input(MANAGE_SCANNING), "true"))
+    # Every repository in the account, not just this app's: a narrower filter would switch other apps' scanning off.
+    stack.add(ecr.RegistryScanningConfiguration(
+        "RegistryScanning", Condition=MANAGES_SCANNING, ScanType=app.registry.scan_type.upper(),
+        Rules=[ecr.ScanningRule(ScanFrequency="SCAN_ON_PUSH",
+                                RepositoryFilters=[ecr.RepositoryFilter(Filter="*", FilterType="WILDCARD")])]))

@@ -1,0 +1,135 @@
+"""Per-service nested stacks: one per service in app.yaml, so many services stay within CloudFormation's limits.
+
+This module builds what every kind shares (log group, roles, security group, task definition) and hands the rest
+to `service_web` (load balancer, CodeDeploy blue/green), `service_worker` (ECS rolling deployments with the
+circuit breaker) or `service_cron` (EventBridge Scheduler starting one task at a time). Scaling: `service_scaling`.
+"""
+from __future__ import annotations
+
+import shlex
+
+from troposphere import Equals, GetAtt, If, NoValue, Ref, Sub, ec2, ecs, iam, logs
+
+from generator import naming
+from generator.config import AppSpec, ServiceSpec
+from generator.policies import assume_role, exec_channels, task_execution
+from generator.stacks import service_cron, service_web, service_worker
+from generator.stacks.cluster import ClusterOutputs
+from generator.stacks.network import NetworkOutputs
+from generator.stacks.registry import RegistryOutputs
+from generator.stacks.service_common import (
+    BOOTSTRAP_TAG, BOOTSTRAPPING, EXEC, IMAGE_TAG, Context, ServiceOutputs, Task, root_parameters,
+)
+from generator.wiring import StackBuilder
+
+KINDS = {"web": service_web.build, "worker": service_worker.build, "cron": service_cron.build}
+HTTPS = 443
+
+
+def build(app: AppSpec, svc: ServiceSpec, stack: StackBuilder, net: NetworkOutputs, cluster: ClusterOutputs,
+          registry: RegistryOutputs) -> ServiceOutputs:
+    t = stack.template
+    settings = {suffix: stack.input(p) for suffix, p in root_parameters(svc).items()}
+    t.add_condition(BOOTSTRAPPING, Equals(stack.input(IMAGE_TAG), BOOTSTRAP_TAG))
+    t.add_condition(EXEC, Equals(settings["ExecEnabled"], "true"))
+    task = _task(svc, stack, net, cluster, registry, settings)
+    kind = KINDS[svc.kind](Context(app, svc, stack, settings, net, cluster, task))
+    return ServiceOutputs(
+        task_definition_arn=stack.output("TaskDefinitionArn", Ref(task.definition),
+                                         f"Task definition of {svc.name} (ARN with revision)"),
+        task_role_arn=stack.output("TaskRoleArn", GetAtt(task.task_role, "Arn"), f"Task role of {svc.name}"),
+        execution_role_arn=stack.output("ExecutionRoleArn", GetAtt(task.execution_role, "Arn"),
+                                        f"Task execution role of {svc.name}"),
+        security_group_id=stack.output("SecurityGroupId", GetAtt(task.security_group, "GroupId"),
+                                       f"Security group of the {svc.name} tasks", "AWS::EC2::SecurityGroup::Id"),
+        log_group_name=stack.output("LogGroupName", Ref(task.log_group), f"Container logs of {svc.name}"),
+        **kind)
+
+
+def secret_arn(name: str, suffix: str) -> Sub:
+    """A Secrets Manager ARN without the random suffix, plus `suffix` (`-??????` in IAM, `:key::` in ValueFrom)."""
+    return Sub(f"arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{name}{suffix}")
+
+
+def _task(svc: ServiceSpec, stack: StackBuilder, net: NetworkOutputs, cluster: ClusterOutputs,
+          registry: RegistryOutputs, settings: dict) -> Task:
+    repository = registry.repositories[svc.name]
+    log_group = stack.add(logs.LogGroup(
+        "LogGroup", LogGroupName=naming.log_group_name("services", svc.name),
+        RetentionInDays=settings["LogRetention"], KmsKeyId=stack.input(net.logs_key_arn)))
+    secret_names = sorted({ref.partition(":")[0] for ref in svc.secrets.values()})
+    execution_role = stack.add(iam.Role(
+        "ExecutionRole", AssumeRolePolicyDocument=assume_role("ecs-tasks.amazonaws.com"),
+        Policies=[iam.Policy(PolicyName="start-tasks", PolicyDocument=task_execution(
+            stack.input(repository.arn), GetAtt(log_group, "Arn"), [secret_arn(n, "-??????") for n in secret_names]))]))
+    task_role = stack.add(iam.Role(
+        "TaskRole", AssumeRolePolicyDocument=assume_role("ecs-tasks.amazonaws.com"),
+        Policies=If(EXEC, [iam.Policy(PolicyName="ecs-exec", PolicyDocument=exec_channels())], NoValue)))
+    security_group = stack.add(_security_group(svc, stack, net, cluster))
+    family = naming.physical_name(svc.name)
+    definition = stack.add(ecs.TaskDefinition(
+        "TaskDefinition", Family=family, Cpu=str(svc.cpu), Memory=str(svc.memory), NetworkMode="awsvpc",
+        RequiresCompatibilities=["FARGATE"], ExecutionRoleArn=GetAtt(execution_role, "Arn"),
+        TaskRoleArn=GetAtt(task_role, "Arn"), ContainerDefinitions=[_container(svc, stack, repository, log_group)],
+        **({"EphemeralStorage": ecs.EphemeralStorage(SizeInGiB=svc.ephemeral_storage_gib)}
+           if svc.ephemeral_storage_gib else {})))
+    return Task(definition, family, svc.name, execution_role, task_role, security_group, log_group)
+
+
+def _container(svc: ServiceSpec, stack: StackBuilder, repository, log_group) -> ecs.ContainerDefinition:
+    props: dict = {
+        "Name": svc.name, "Essential": True,
+        "Image": Sub("${Uri}:${ImageTag}", Uri=stack.input(repository.uri)),
+        "LogConfiguration": ecs.LogConfiguration(LogDriver="awslogs", Options={
+            "awslogs-group": Ref(log_group), "awslogs-region": Ref("AWS::Region"), "awslogs-stream-prefix": svc.name,
+            # a full log buffer drops lines instead of blocking the application
+            "mode": "non-blocking", "max-buffer-size": "25m"}),
+    }
+    if svc.port:
+        props["PortMappings"] = [ecs.PortMapping(ContainerPort=svc.port, Protocol="tcp")]
+    if svc.command:
+        props["Command"] = list(svc.command)
+    if svc.environment:
+        props["Environment"] = [ecs.Environment(Name=k, Value=v) for k, v in sorted(svc.environment.items())]
+    if svc.secrets:
+        props["Secrets"] = [ecs.Secret(Name=k, ValueFrom=_value_from(ref)) for k, ref in sorted(svc.secrets.items())]
+    command = health_check_command(svc)
+    if command:
+        props["HealthCheck"] = ecs.HealthCheck(Command=command, Interval=30, Timeout=5, Retries=3, StartPeriod=60)
+    return ecs.ContainerDefinition(**props)
+
+
+def _value_from(ref: str) -> Sub:
+    """`name:key` -> `arn:...:secret:name:key::` (JSON key, current version); `name` -> the whole secret string."""
+    name, _, key = ref.partition(":")
+    return secret_arn(name, f":{key}::" if key else "")
+
+
+def health_check_command(svc: ServiceSpec) -> list[str]:
+    """The container health check: as given, or for web services a probe of `health_check_path` with wget
+    (busybox, Alpine images) or curl; an image with neither needs its own `health_check_command` (or `[]`)."""
+    if svc.health_check_command is not None:
+        return list(svc.health_check_command)
+    if svc.kind != "web":
+        return []
+    url = shlex.quote(f"http://localhost:{svc.port}{svc.health_check_path}")
+    return ["CMD-SHELL", f"wget -q -O /dev/null {url} || curl -fsS -o /dev/null {url} || exit 1"]
+
+
+def _security_group(svc: ServiceSpec, stack: StackBuilder, net: NetworkOutputs,
+                    cluster: ClusterOutputs) -> ec2.SecurityGroup:
+    ingress = []
+    if svc.kind == "web":
+        ingress.append(ec2.SecurityGroupRule(
+            IpProtocol="tcp", FromPort=svc.port, ToPort=svc.port,
+            SourceSecurityGroupId=stack.input(cluster.load_balancer_security_group_id),
+            Description=f"From the load balancer to the {svc.name} container port"))
+    return ec2.SecurityGroup(
+        "SecurityGroup", GroupDescription=f"{svc.name} tasks", VpcId=stack.input(net.vpc_id),
+        **({"SecurityGroupIngress": ingress} if ingress else {}),
+        SecurityGroupEgress=[
+            ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=HTTPS, ToPort=HTTPS, CidrIp="0.0.0.0/0",
+                                  Description="HTTPS: ECR, Secrets Manager, CloudWatch Logs, external APIs"),
+            ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=0, ToPort=65535, CidrIp=stack.input(net.vpc_cidr),
+                                  Description="Anything inside the VPC: database, caches, other services"),
+        ])

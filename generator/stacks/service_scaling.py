@@ -1,0 +1,107 @@
+"""Scaling of a web service or worker: step scaling on CPU between a minimum and a maximum, optional request-count
+target tracking (web), and off-hours scheduled actions outside production.
+
+Application Auto Scaling owns the task count. The ECS service never states a DesiredCount (except 0 while
+bootstrapping), so a stack update never resets the count autoscaling chose; registering the target moves the
+count into [MinCount, MaxCount] (RegisterScalableTarget). CloudFormation calls it only when the target's own
+properties change, e.g. a new MinCount or MaxCount.
+"""
+from __future__ import annotations
+
+from troposphere import And, Condition, Equals, GetAtt, If, Join, Not, NoValue, Ref
+from troposphere import applicationautoscaling as aas
+from troposphere import cloudwatch, ecs, elasticloadbalancingv2 as elbv2
+
+from generator.stacks.cluster import PRODUCTION
+from generator.stacks.service_common import (
+    BOOTSTRAPPING, OFF_HOURS, OFF_HOURS_START, OFF_HOURS_STOP, OFF_HOURS_TIMEZONE, REQUEST_SCALING, Context,
+)
+
+MINUTE = 60
+
+
+def build(ctx: Context, service: ecs.Service,
+          target_groups: tuple[elbv2.TargetGroup, elbv2.TargetGroup] | None = None) -> aas.ScalableTarget:
+    s, stack = ctx.settings, ctx.stack
+    stack.template.add_condition(OFF_HOURS, And(
+        Equals(stack.input(PRODUCTION), "false"), Not(Equals(stack.input(OFF_HOURS_STOP), "")),
+        Not(Condition(BOOTSTRAPPING))))
+    target = stack.add(aas.ScalableTarget(
+        "ScalableTarget", ServiceNamespace="ecs", ScalableDimension="ecs:service:DesiredCount",
+        ResourceId=Join("/", ["service", ctx.cluster_name(), GetAtt(service, "Name")]),
+        MinCapacity=If(BOOTSTRAPPING, 0, s["MinCount"]), MaxCapacity=If(BOOTSTRAPPING, 0, s["MaxCount"]),
+        ScheduledActions=If(OFF_HOURS, _off_hours(ctx), NoValue)))
+    _cpu_steps(ctx, service, target)
+    if target_groups is not None:
+        _requests(ctx, target, target_groups)
+    return target
+
+
+def _off_hours(ctx: Context) -> list[aas.ScheduledAction]:
+    """Evening: nothing may run; morning: back to the environment's range. Both in the environment's time zone."""
+    zone, s = ctx.stack.input(OFF_HOURS_TIMEZONE), ctx.settings
+    return [
+        aas.ScheduledAction(ScheduledActionName="off-hours-stop", Schedule=ctx.stack.input(OFF_HOURS_STOP),
+                            Timezone=zone, ScalableTargetAction=aas.ScalableTargetAction(MinCapacity=0, MaxCapacity=0)),
+        aas.ScheduledAction(ScheduledActionName="off-hours-start", Schedule=ctx.stack.input(OFF_HOURS_START),
+                            Timezone=zone, ScalableTargetAction=aas.ScalableTargetAction(
+                                MinCapacity=s["MinCount"], MaxCapacity=s["MaxCount"])),
+    ]
+
+
+def _cpu_steps(ctx: Context, service: ecs.Service, target: aas.ScalableTarget) -> None:
+    """Above CpuScaleOut for 3 minutes: +1 task (+2 when 15 points above); below CpuScaleIn for 15 minutes: -1."""
+    s, stack = ctx.settings, ctx.stack
+    scale_out = stack.add(aas.ScalingPolicy(
+        "CpuScaleOutPolicy", PolicyName="cpu-scale-out", PolicyType="StepScaling", ScalingTargetId=Ref(target),
+        StepScalingPolicyConfiguration=aas.StepScalingPolicyConfiguration(
+            AdjustmentType="ChangeInCapacity", Cooldown=MINUTE, MetricAggregationType="Average",
+            StepAdjustments=[
+                aas.StepAdjustment(MetricIntervalLowerBound=0, MetricIntervalUpperBound=15, ScalingAdjustment=1),
+                aas.StepAdjustment(MetricIntervalLowerBound=15, ScalingAdjustment=2)])))
+    scale_in = stack.add(aas.ScalingPolicy(
+        "CpuScaleInPolicy", PolicyName="cpu-scale-in", PolicyType="StepScaling", ScalingTargetId=Ref(target),
+        StepScalingPolicyConfiguration=aas.StepScalingPolicyConfiguration(
+            AdjustmentType="ChangeInCapacity", Cooldown=5 * MINUTE, MetricAggregationType="Average",
+            StepAdjustments=[aas.StepAdjustment(MetricIntervalUpperBound=0, ScalingAdjustment=-1)])))
+    dimensions = [cloudwatch.MetricDimension(Name="ClusterName", Value=ctx.cluster_name()),
+                  cloudwatch.MetricDimension(Name="ServiceName", Value=GetAtt(service, "Name"))]
+    for title, policy, threshold, operator, minutes, word in (
+            ("CpuHighAlarm", scale_out, s["CpuScaleOut"], "GreaterThanThreshold", 3, "above"),
+            ("CpuLowAlarm", scale_in, s["CpuScaleIn"], "LessThanThreshold", 15, "below")):
+        stack.add(cloudwatch.Alarm(
+            title, AlarmDescription=f"{ctx.svc.name}: average CPU {word} the threshold for {minutes} minutes "
+                                    f"(drives {policy.title})",
+            Namespace="AWS/ECS", MetricName="CPUUtilization", Dimensions=dimensions, Statistic="Average",
+            Period=MINUTE, EvaluationPeriods=minutes, DatapointsToAlarm=minutes, Threshold=threshold,
+            ComparisonOperator=operator, AlarmActions=[Ref(policy)],
+            # no tasks (scaled to zero, bootstrapping) means no metric: neither add nor remove tasks
+            TreatMissingData="notBreaching"))
+
+
+def _requests(ctx: Context, target: aas.ScalableTarget, target_groups) -> None:
+    """Requests per task, summed over both target groups: CodeDeploy moves traffic between them on every release,
+    so tracking one target group (the predefined ALBRequestCountPerTarget) would see zero half of the time."""
+    s, stack = ctx.settings, ctx.stack
+    stack.template.add_condition(REQUEST_SCALING, Not(Equals(s["RequestsPerTarget"], "0")))
+    balancer = stack.input(ctx.cluster.load_balancer_full_name)
+
+    def per_target(query_id: str, group: elbv2.TargetGroup) -> aas.TargetTrackingMetricDataQuery:
+        return aas.TargetTrackingMetricDataQuery(Id=query_id, ReturnData=False, MetricStat=aas.TargetTrackingMetricStat(
+            Stat="Sum", Metric=aas.TargetTrackingMetric(
+                Namespace="AWS/ApplicationELB", MetricName="RequestCountPerTarget", Dimensions=[
+                    aas.TargetTrackingMetricDimension(Name="LoadBalancer", Value=balancer),
+                    aas.TargetTrackingMetricDimension(Name="TargetGroup",
+                                                      Value=GetAtt(group, "TargetGroupFullName"))])))
+
+    blue, green = target_groups
+    stack.add(aas.ScalingPolicy(
+        "RequestCountPolicy", Condition=REQUEST_SCALING, PolicyName="requests-per-task",
+        PolicyType="TargetTrackingScaling", ScalingTargetId=Ref(target),
+        TargetTrackingScalingPolicyConfiguration=aas.TargetTrackingScalingPolicyConfiguration(
+            TargetValue=s["RequestsPerTarget"], ScaleOutCooldown=MINUTE, ScaleInCooldown=5 * MINUTE,
+            CustomizedMetricSpecification=aas.CustomizedMetricSpecification(Metrics=[
+                per_target("blue", blue), per_target("green", green),
+                aas.TargetTrackingMetricDataQuery(Id="requests", Expression="FILL(blue, 0) + FILL(green, 0)",
+                                                  Label="Requests per task, both target groups", ReturnData=True),
+            ]))))
