@@ -18,9 +18,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--app", default="app.yaml", help="the app spec (default: app.yaml)")
     b.add_argument("--out", default="templates_out", help="template directory (default: templates_out)")
     b.add_argument("--params", default="params", help="parameter file directory (default: params)")
-    b.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    b.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     s = sub.add_parser("schema", help="print the JSON schema of app.yaml")
-    s.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    s.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 
