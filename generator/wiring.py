@@ -157,7 +157,6 @@ class Nested:
     """A finished nested stack, as the root template needs it."""
 
     builder: StackBuilder
-    condition: str | None = None
 
     def parameters(self) -> dict[str, Any]:
         return {name: src.value() for name, src in sorted(self.builder.inputs.items())}
