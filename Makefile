@@ -40,6 +40,37 @@ golden: $(VENV)/.installed ## Regenerate the golden templates on purpose (review
 bench: $(VENV)/.installed ## Time the build and the validation gate
 	$(PY) scripts/bench.py
 
+# --- Deploy (scripts/deploy.py, docs/deploy.md). Honours AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL. ---
+.PHONY: package diff deploy watch destroy drift outputs rehearse
+_truthy = $(filter 1 y yes true,$(1))
+DEPLOY_ARGS = --env $(ENV) --app $(APP) --templates $(OUT) --params $(PARAMS) $(if $(BUCKET),--bucket $(BUCKET)) \
+	$(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG)) \
+	$(if $(call _truthy,$(YES)),--yes) $(if $(call _truthy,$(FORCE)),--force) $(if $(call _truthy,$(DRY_RUN)),--dry-run)
+
+package: $(VENV)/.installed ## Upload ENV's templates to S3; print root URL + console quick-create link
+	$(PY) scripts/deploy.py package $(DEPLOY_ARGS)
+
+diff: $(VENV)/.installed ## Preview ENV's changes across all nested stacks (change set, then deleted)
+	$(PY) scripts/deploy.py diff $(DEPLOY_ARGS)
+
+deploy: $(VENV)/.installed ## Preview, confirm (YES=1 skips) and deploy ENV, streaming stack events
+	$(PY) scripts/deploy.py deploy $(DEPLOY_ARGS)
+
+watch: $(VENV)/.installed ## Resume streaming the events of ENV's running deploy/destroy
+	$(PY) scripts/deploy.py watch $(DEPLOY_ARGS)
+
+destroy: $(VENV)/.installed ## Delete ENV (shows deleted/retained/snapshotted; production needs FORCE=1)
+	$(PY) scripts/deploy.py destroy $(DEPLOY_ARGS)
+
+drift: $(VENV)/.installed ## Drift detection on ENV's root and every nested stack (exit 3 if drifted)
+	$(PY) scripts/deploy.py drift $(DEPLOY_ARGS)
+
+outputs: $(VENV)/.installed ## Print ENV's stack outputs (URLs, names)
+	$(PY) scripts/deploy.py outputs $(DEPLOY_ARGS)
+
+rehearse: $(VENV)/.installed ## Run the deploy code for ENV against a local AWS emulator (moto)
+	$(PY) scripts/deploy.py rehearse $(DEPLOY_ARGS)
+
 schema: $(VENV)/.installed ## Print the JSON schema of app.yaml
 	@$(PY) -m generator schema
 

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Deploy one environment's root stack (and its nested stacks) with CloudFormation change sets.
+
+  package   upload the templates to S3 (content-addressed), write build/packaged/<env>/root.yaml,
+            print the root template URL and a console quick-create link
+  diff      preview the change set across the whole nested tree, then delete it
+  deploy    preview, confirm (or --yes), execute, stream events; root cause on failure
+  watch     resume streaming the events of an operation already running
+  destroy   show what is deleted / retained / snapshotted, confirm, delete (production needs --force)
+  drift     drift detection on the root and every nested stack, as a table (exit 3 when drifted)
+  outputs   the root stack's outputs (URLs, names)
+  rehearse  all of the above against a local AWS emulator (moto), then what it really created
+
+Credentials and region: AWS_PROFILE (or --profile), AWS_REGION (or --region, else `region:` in app.yaml),
+endpoint override --endpoint-url or AWS_ENDPOINT_URL. See docs/deploy.md.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from botocore.exceptions import ClientError  # noqa: E402
+
+from scripts.deploylib import commands  # noqa: E402
+from scripts.deploylib.aws import (  # noqa: E402
+    Aws, check_region, endpoint_from, friendly_errors, open_session, resolve_region)
+from scripts.deploylib.errors import DeployError  # noqa: E402
+from scripts.deploylib.target import load_target  # noqa: E402
+from scripts.deploylib.ui import Console  # noqa: E402
+
+COMMANDS = ("package", "diff", "deploy", "watch", "destroy", "drift", "outputs", "rehearse")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="scripts/deploy.py", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--env", required=True, help="environment name from app.yaml (e.g. dev)")
+    common.add_argument("--app", type=Path, default=ROOT / "app.yaml", help="app spec (default: app.yaml)")
+    common.add_argument("--templates", type=Path, default=ROOT / "templates_out",
+                        help="generated templates (default: templates_out)")
+    common.add_argument("--params", type=Path, default=ROOT / "params", help="parameter files (default: params)")
+    common.add_argument("--build-dir", type=Path, default=ROOT / "build" / "packaged",
+                        help="where the packaged root template is written (default: build/packaged)")
+    common.add_argument("--bucket", default=None,
+                        help="S3 bucket for templates (default: <app>-templates-<account>-<region>, created "
+                             "on first use)")
+    common.add_argument("--image-tag", default=None,
+                        help="deploy/diff: ImageTag to deploy (default: the parameter file's, except that its "
+                             "first-deploy placeholder keeps the running tag on an existing stack)")
+    common.add_argument("--profile", default=None, help="AWS profile (default: AWS_PROFILE / default chain)")
+    common.add_argument("--region", default=None, help="AWS region (default: AWS_REGION, else app.yaml)")
+    common.add_argument("--endpoint-url", default=None,
+                        help="endpoint override for every service (default: AWS_ENDPOINT_URL)")
+    common.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    common.add_argument("--force", action="store_true",
+                        help="destroy: allow a production environment / a stack with termination protection")
+    common.add_argument("--dry-run", action="store_true",
+                        help="package/deploy/destroy: print what would happen, change nothing")
+    common.add_argument("--json", action="store_true", help="outputs: print a JSON object")
+    common.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    helps = {
+        "package": "upload templates to S3 and print the root URL and quick-create link",
+        "diff": "preview the changes (change set across nested stacks), then delete the change set",
+        "deploy": "preview, confirm, execute and stream events",
+        "watch": "resume streaming the events of a running operation",
+        "destroy": "delete the environment (prints what is deleted, retained, snapshotted)",
+        "drift": "drift detection on every stack, as a table",
+        "outputs": "print the root stack outputs",
+        "rehearse": "run package/diff/deploy/outputs/destroy against a local moto emulator",
+    }
+    for name in COMMANDS:
+        sub.add_parser(name, parents=[common], help=helps[name], description=helps[name])
+    return p
+
+
+def main(argv: list[str] | None = None, console: Console | None = None) -> int:
+    args = parser().parse_args(argv)
+    console = console or Console()
+    try:
+        if args.command == "rehearse":
+            from scripts.deploylib import rehearsal
+            return rehearsal.main(args, console)
+        return run(args, console)
+    except DeployError as exc:
+        if args.debug:
+            raise
+        for line in exc.lines():
+            console.err.write(console.redact(line) + "\n")
+        return exc.exit_code
+    except ClientError as exc:
+        if args.debug:
+            raise
+        console.err.write(console.redact("error: " + commands.describe_error(exc)) + "\n")
+        return 1
+    except KeyboardInterrupt:
+        console.err.write("\nInterrupted.\n")
+        return 130
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    with friendly_errors(args.profile):
+        target = load_target(args.app, args.env, args.templates, args.params, None)
+        region, source = resolve_region(args.region, target.app.region)
+        target = dataclasses.replace(target, region=region)
+        session = open_session(args.profile)
+        check_region(session, region)
+        if source != "app.yaml" and region != target.app.region:
+            console.warn(f"using region {region} from {source}; app.yaml says {target.app.region}")
+        aws = Aws(session, region, endpoint_from(args.endpoint_url))
+        ctx = commands.Ctx(target, aws, console, commands.Options(
+            bucket=args.bucket, image_tag=args.image_tag, yes=args.yes, force=args.force, dry_run=args.dry_run,
+            build_dir=args.build_dir))
+        if args.command == "package":
+            commands.package(ctx)
+            return 0
+        if args.command == "outputs":
+            return commands.outputs(ctx, as_json=args.json)
+        return getattr(commands, args.command)(ctx)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,404 @@
+"""The flows behind each subcommand. The rehearsal calls exactly these functions, against the emulator.
+
+Each takes a `Ctx` (target environment, AWS clients, console, options) and returns an exit code or raises
+DeployError. AWS calls go through `ctx.aws`, printing through `ctx.console`.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from scripts.deploylib import cfnyaml, changesets, packaging, preview, stacks
+from scripts.deploylib.aws import Aws, error_code, error_message
+from scripts.deploylib.drift import detect, render_table
+from scripts.deploylib.errors import DeployError, DeploymentFailed, Interrupted
+from scripts.deploylib.events import SUCCESS, Watcher, render_root_causes
+from scripts.deploylib.target import ROOT_TEMPLATE, Target, check_parameters, deploy_parameters, secret_parameters
+from scripts.deploylib.ui import Console
+
+DRIFTED_EXIT = 3
+
+
+@dataclass
+class Options:
+    bucket: str | None = None
+    image_tag: str | None = None
+    yes: bool = False
+    force: bool = False
+    dry_run: bool = False
+    build_dir: Path = Path("build/packaged")
+    event_poll: float = 5.0
+    change_set_poll: float = 2.0
+    drift_poll: float = 3.0
+
+
+@dataclass
+class Ctx:
+    target: Target
+    aws: Aws
+    console: Console
+    options: Options = field(default_factory=Options)
+    _account: str | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        """Register the environment's secret parameter values, so no command can print them."""
+        try:
+            root = cfnyaml.loads(self.target.root_template.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        secrets = secret_parameters(root)
+        self.console.add_secrets(v for k, v in self.target.parameters if k in secrets)
+
+    @property
+    def cf(self) -> Any:
+        return self.aws.cf
+
+    @property
+    def name(self) -> str:
+        return self.target.stack_name
+
+    def make(self, command: str) -> str:
+        return f"make {command} ENV={self.target.env}"
+
+
+@dataclass(frozen=True)
+class Packaged:
+    plan: packaging.PackagePlan
+    packaged_root: Path | None
+    quick_create_url: str
+
+
+def preflight(ctx: Ctx) -> str:
+    """The caller's account, checked against the environment's `account_id` in app.yaml."""
+    if ctx._account is None:
+        account = ctx.aws.account_id()
+        expected = ctx.target.spec.account_id
+        if expected and account != expected:
+            raise DeployError(
+                f"these credentials are for account {account}, but environment '{ctx.target.env}' lives in account "
+                f"{expected} (app.yaml)", "switch AWS_PROFILE to a profile for that account")
+        ctx._account = account
+        ctx.console.say(f"{ctx.name}: account {account}, region {ctx.aws.region}"
+                        + (f", endpoint {ctx.aws.endpoint_url}" if ctx.aws.endpoint_url else ""))
+    return ctx._account
+
+
+# --- package ------------------------------------------------------------------------------------------------------
+
+def package(ctx: Ctx, verbose: bool = True) -> Packaged:
+    target, console = ctx.target, ctx.console
+    account = preflight(ctx)
+    explicit = bool(ctx.options.bucket)
+    bucket = ctx.options.bucket or packaging.default_bucket_name(target.app.app, account, ctx.aws.region)
+    region = packaging.bucket_region(ctx.aws, bucket, explicit)
+    if region is None:
+        region = ctx.aws.region
+        if ctx.options.dry_run:
+            console.say(f"Would create bucket s3://{bucket} (versioned, encrypted, public access blocked)")
+        else:
+            packaging.create_bucket(ctx.aws, bucket, [{"Key": "Application", "Value": target.app.app},
+                                                      {"Key": "Owner", "Value": target.app.owner}])
+            console.say(f"Created bucket s3://{bucket} in {region} (versioned, SSE-S3 encrypted, public access "
+                        "blocked, TLS only)")
+    elif region != ctx.aws.region:
+        console.warn(f"bucket {bucket} is in {region}, the stack in {ctx.aws.region}; CloudFormation reads "
+                     "the templates across regions, but keep both in one region when you can")
+    plan = packaging.plan_package(target.templates_dir, ROOT_TEMPLATE, bucket, region, prefix=target.app.app)
+    check_parameters(target, plan.root.template)
+    secrets = secret_parameters(plan.root.template)
+    url = packaging.quick_create_url(ctx.aws.region, ctx.name, plan.root_url, target.parameters, secrets)
+    packaged_root = None
+    if ctx.options.dry_run:
+        for artifact in plan.artifacts:
+            console.say(f"Would upload {artifact.source} to s3://{bucket}/{artifact.key}")
+    else:
+        if verbose:
+            console.say(f"Uploading {len(plan.artifacts)} templates to s3://{bucket}/{target.app.app}/:")
+        uploaded, present = packaging.upload(ctx.aws, plan, console.say if verbose else None)
+        if not verbose:
+            console.say(f"Packaged {len(plan.artifacts)} templates into s3://{bucket} ({uploaded} uploaded, "
+                        f"{present} already there)")
+        packaged_root = packaging.write_packaged_root(plan, ctx.options.build_dir, target.env)
+    if verbose:
+        if packaged_root:
+            console.say(f"Packaged root template: {packaged_root}")
+        console.say(f"Root template URL: {plan.root_url}")
+        filled = [k for k, _ in target.parameters if k not in secrets]
+        console.say(f"Quick-create link ({len(filled)} parameters filled in"
+                    f"{', secrets left out' if len(filled) < len(target.parameters) else ''}):")
+        console.say(f"  {url}")
+    return Packaged(plan, packaged_root, url)
+
+
+# --- change sets --------------------------------------------------------------------------------------------------
+
+@dataclass
+class Prepared:
+    preview: changesets.Preview
+    change_set_id: str | None
+    stack_id: str | None
+    created_review_stack: bool
+    stack: dict[str, Any] | None
+
+
+def prepare(ctx: Ctx, packaged: Packaged, purpose: str) -> Prepared:
+    """Create the change set (nested stacks included), wait for it, read the whole tree."""
+    target, cf = ctx.target, ctx.cf
+    stack = stacks.describe(cf, ctx.name)
+    step = stacks.next_step(ctx.name, stack and stack["StackStatus"], target.env)
+    capabilities = packaging.required_capabilities(packaged.plan.templates())
+    name = f"{purpose}-{ctx.console.now():%Y%m%d-%H%M%S}"
+    base = changesets.Preview(ctx.name, name, step, ctx.aws.region, tuple(capabilities))
+    old = ({p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+           if stack and step == "UPDATE" else None)
+    overrides = {"ImageTag": ctx.options.image_tag} if ctx.options.image_tag else {}
+    parameters, notes = deploy_parameters(target.parameters, old, overrides)
+    for note in notes:
+        ctx.console.say(note)
+    change_set_id = changesets.create(
+        cf, stack_name=ctx.name, name=name, change_set_type=step, template_url=packaged.plan.root_url,
+        parameters=parameters, capabilities=capabilities, tags=target.cfn_tags(),
+        description=f"{purpose} of {target.env} by scripts/deploy.py")
+    if change_set_id is None:
+        return Prepared(_no_changes(base), None, stack and stack["StackId"], False, stack)
+    created_review_stack = stack is None
+    try:
+        described = changesets.wait_created(cf, change_set_id, ctx.console, delay=ctx.options.change_set_poll)
+    except KeyboardInterrupt:
+        discard(ctx, Prepared(base, change_set_id, stack and stack["StackId"], False, stack))
+        raise Interrupted("\nInterrupted while CloudFormation computed the change set; it was deleted and "
+                          "nothing was deployed.") from None
+    status, reason = described.get("Status", ""), described.get("StatusReason", "") or ""
+    stack_id = described.get("StackId")
+    if status != "CREATE_COMPLETE":
+        prepared = Prepared(base, change_set_id, stack_id, created_review_stack, stack)
+        discard(ctx, prepared)
+        if changesets.is_no_changes(reason):
+            return Prepared(_no_changes(base), None, stack_id, False, stack)
+        raise DeployError(f"the change set could not be created: {reason or status}",
+                          "fix the template or parameters it names (templates come from `make templates`)")
+    tree = changesets.describe_tree(cf, change_set_id)
+    secrets = secret_parameters(packaged.plan.root.template)
+    effective = tuple((p["ParameterKey"], p["ParameterValue"]) for p in parameters if "ParameterValue" in p)
+    params = changesets.parameter_changes(old, effective, secrets)
+    full = changesets.Preview(ctx.name, name, step, ctx.aws.region, tuple(capabilities), tuple(tree), params)
+    return Prepared(full, change_set_id, stack_id, created_review_stack, stack)
+
+
+def _no_changes(base: changesets.Preview) -> changesets.Preview:
+    return changesets.Preview(base.stack_name, base.change_set_name, base.change_set_type, base.region,
+                              base.capabilities, no_changes=True)
+
+
+def discard(ctx: Ctx, prepared: Prepared) -> None:
+    """Delete the change set, and the empty REVIEW_IN_PROGRESS stack a first change set leaves behind."""
+    if prepared.change_set_id:
+        changesets.delete(ctx.cf, prepared.change_set_id)
+    if prepared.created_review_stack and prepared.stack_id:
+        current = stacks.describe(ctx.cf, prepared.stack_id)
+        if current and current["StackStatus"] == "REVIEW_IN_PROGRESS":
+            ctx.cf.delete_stack(StackName=prepared.stack_id)
+
+
+def diff(ctx: Ctx) -> int:
+    packaged = package(ctx, verbose=False)
+    prepared = prepare(ctx, packaged, "preview")
+    try:
+        ctx.console.say("")
+        ctx.console.say(preview.render(prepared.preview).rstrip("\n"))
+    finally:
+        discard(ctx, prepared)
+    return 0
+
+
+# --- deploy -------------------------------------------------------------------------------------------------------
+
+def protect(ctx: Ctx, stack_id: str) -> None:
+    """Production: the stack policy from params/<env>.config.json and termination protection on the root (it
+    covers the nested stacks)."""
+    ctx.cf.set_stack_policy(StackName=stack_id, StackPolicyBody=json.dumps(ctx.target.stack_policy))
+    ctx.cf.update_termination_protection(StackName=stack_id, EnableTerminationProtection=True)
+    ctx.console.say("Production protection: stack policy set (no replacing/deleting stateful resources), "
+                    "termination protection on.")
+
+
+def deploy(ctx: Ctx) -> int:
+    packaged = package(ctx, verbose=False)
+    prepared = prepare(ctx, packaged, "deploy")
+    ctx.console.say("")
+    ctx.console.say(preview.render(prepared.preview).rstrip("\n"))
+    if prepared.preview.no_changes:
+        if ctx.target.production and prepared.stack_id:
+            protect(ctx, prepared.stack_id)
+        ctx.console.say("Nothing to deploy.")
+        return 0
+    if ctx.options.dry_run:
+        discard(ctx, prepared)
+        ctx.console.say("Dry run: change set deleted, nothing deployed.")
+        return 0
+    if not ctx.options.yes:
+        expected = ctx.name if ctx.target.production else "yes"
+        if not ctx.console.is_interactive():
+            discard(ctx, prepared)
+            raise DeployError("not deploying: no terminal to confirm on",
+                              f"review the preview above, then run `{ctx.make('deploy')} YES=1`")
+        try:
+            confirmed = ctx.console.confirm(f"\nDeploy these changes to {ctx.name}?", expected)
+        except KeyboardInterrupt:
+            confirmed = False
+        if not confirmed:
+            discard(ctx, prepared)
+            ctx.console.say("Not deployed; the change set was deleted.")
+            return 1
+    assert prepared.change_set_id and prepared.stack_id
+    if ctx.target.production and prepared.preview.change_set_type == "UPDATE":
+        protect(ctx, prepared.stack_id)    # the current policy governs this very update
+    watcher = Watcher(ctx.cf, prepared.stack_id, ctx.name, ctx.console, total=packaged.plan.resource_count(),
+                      poll=ctx.options.event_poll)
+    watcher.prime()
+    ctx.cf.execute_change_set(ChangeSetName=prepared.change_set_id)
+    ctx.console.say(f"Executing {prepared.preview.change_set_name}; streaming events (Ctrl-C stops watching, not "
+                    "the deployment):")
+    status = follow(ctx, watcher, "deployment")
+    if status in SUCCESS:
+        if ctx.target.production and prepared.preview.change_set_type == "CREATE":
+            protect(ctx, prepared.stack_id)
+        stack = stacks.describe(ctx.cf, prepared.stack_id) or {}
+        ctx.console.say("")
+        ctx.console.say(stacks.render_outputs(ctx.name, stack.get("Outputs", [])).rstrip("\n"))
+        ctx.console.say(f"Deployed {ctx.name}: {status}.")
+        return 0
+    raise _failed(ctx, watcher, status)
+
+
+def _failed(ctx: Ctx, watcher: Watcher, status: str) -> DeploymentFailed:
+    text = ctx.console.redact(render_root_causes(ctx.name, status, watcher.causes()).rstrip("\n"))
+    hints = []
+    if status == "ROLLBACK_COMPLETE":
+        hints.append(f"nothing was kept; fix the cause, then `{ctx.make('destroy')}` (removes the empty stack) and "
+                     f"`{ctx.make('deploy')}` again")
+    elif status == "UPDATE_ROLLBACK_COMPLETE":
+        hints.append("the stack is back on its previous version and still works; fix the cause and deploy again")
+    elif status.endswith("_FAILED"):
+        hints.append("the stack needs attention before the next deploy (see the stack state messages in "
+                     "docs/deploy.md)")
+    if "stack policy" in text.lower():
+        hints.append("the production stack policy blocked replacing/deleting a stateful resource; that is its job")
+    return DeploymentFailed(text, *hints)
+
+
+def follow(ctx: Ctx, watcher: Watcher, operation: str) -> str:
+    try:
+        return watcher.run()
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"\nStopped watching. CloudFormation carries on with the {operation} of {ctx.name}; nothing was "
+            "cancelled.",
+            f"resume watching: {ctx.make('watch')}",
+            f"or in the console: CloudFormation > Stacks > {ctx.name} > Events") from None
+
+
+def watch(ctx: Ctx) -> int:
+    preflight(ctx)
+    stack = stacks.describe(ctx.cf, ctx.name)
+    if stack is None:
+        raise DeployError(f"stack {ctx.name} does not exist", f"create it with `{ctx.make('deploy')}`")
+    watcher = Watcher(ctx.cf, stack["StackId"], ctx.name, ctx.console, poll=ctx.options.event_poll)
+    watcher.start_from_last_operation()
+    status = follow(ctx, watcher, "current operation")
+    if status in SUCCESS or status == "REVIEW_IN_PROGRESS":
+        ctx.console.say(f"{ctx.name} is {status}.")
+        return 0
+    raise _failed(ctx, watcher, status)
+
+
+# --- destroy ------------------------------------------------------------------------------------------------------
+
+def destroy(ctx: Ctx) -> int:
+    target, cf, console = ctx.target, ctx.cf, ctx.console
+    if target.production and not ctx.options.force:
+        raise DeployError(f"refusing to destroy production environment '{target.env}'",
+                          f"if you really mean it: `{ctx.make('destroy')} FORCE=1` (you will still be asked to "
+                          "type the stack name)")
+    preflight(ctx)
+    stack = stacks.describe(cf, ctx.name)
+    if stack is None:
+        console.say(f"Nothing to destroy: stack {ctx.name} does not exist in {ctx.aws.region}.")
+        return 0
+    stack_id = stack["StackId"]
+    if stack["StackStatus"].endswith("_IN_PROGRESS") and stack["StackStatus"] != "REVIEW_IN_PROGRESS":
+        raise DeployError(f"stack {ctx.name} is busy ({stack['StackStatus']})",
+                          f"wait for it (`{ctx.make('watch')}`), then run destroy again")
+    per_stack = []
+    for node in stacks.tree(cf, stack_id, ctx.name):
+        resources = [r for page in cf.get_paginator("list_stack_resources").paginate(StackName=node.stack_id)
+                     for r in page["StackResourceSummaries"]]
+        per_stack.append((node.label, stacks.deployed_template(cf, node.stack_id), resources))
+    fates = stacks.destroy_plan(per_stack)
+    console.say(stacks.render_destroy_plan(ctx.name, fates, target.production).rstrip("\n"))
+    if ctx.options.dry_run:
+        console.say("Dry run: nothing was deleted.")
+        return 0
+    protected = bool(stack.get("EnableTerminationProtection"))
+    if protected and not ctx.options.force:
+        raise DeployError(f"stack {ctx.name} has termination protection on",
+                          f"pass FORCE=1 to turn it off and delete: `{ctx.make('destroy')} FORCE=1`")
+    if not ctx.options.yes:
+        if not console.is_interactive():
+            raise DeployError("not destroying: no terminal to confirm on",
+                              f"run `{ctx.make('destroy')} YES=1` once you have read the list above")
+        if not console.confirm(f"\nDelete {ctx.name} and everything listed above?", ctx.name):
+            console.say("Not destroyed.")
+            return 1
+    if protected:
+        cf.update_termination_protection(StackName=stack_id, EnableTerminationProtection=False)
+        console.say("Termination protection turned off.")
+    watcher = Watcher(cf, stack_id, ctx.name, console, total=len(fates) + len(per_stack) - 1,
+                      poll=ctx.options.event_poll)
+    watcher.prime()
+    cf.delete_stack(StackName=stack_id)
+    console.say(f"Deleting {ctx.name}; streaming events (Ctrl-C stops watching, not the delete):")
+    status = follow(ctx, watcher, "deletion")
+    if status == "DELETE_COMPLETE":
+        retained = [f for f in fates if f.action != "Delete"]
+        console.say(f"Destroyed {ctx.name}."
+                    + (f" {len(retained)} retained/snapshotted item(s) remain, listed above." if retained else ""))
+        return 0
+    raise _failed(ctx, watcher, status)
+
+
+# --- drift, outputs -----------------------------------------------------------------------------------------------
+
+def drift(ctx: Ctx) -> int:
+    preflight(ctx)
+    stack = stacks.describe(ctx.cf, ctx.name)
+    if stack is None:
+        raise DeployError(f"stack {ctx.name} does not exist", f"deploy it first: `{ctx.make('deploy')}`")
+    nodes = stacks.tree(ctx.cf, stack["StackId"], ctx.name)
+    ctx.console.say(f"Detecting drift on {len(nodes)} stacks (root detection skips nested stacks, so each is "
+                    "checked)...")
+    results = detect(ctx.cf, nodes, ctx.console, delay=ctx.options.drift_poll)
+    ctx.console.say(render_table(results).rstrip("\n"))
+    return DRIFTED_EXIT if any(r.status == "DRIFTED" for r in results) else 0
+
+
+def outputs(ctx: Ctx, as_json: bool = False) -> int:
+    stack = stacks.describe(ctx.cf, ctx.name)
+    if stack is None:
+        raise DeployError(f"stack {ctx.name} does not exist in {ctx.aws.region}",
+                          f"deploy it first: `{ctx.make('deploy')}`")
+    found = stack.get("Outputs", [])
+    if as_json:
+        ctx.console.say(json.dumps({o["OutputKey"]: o.get("OutputValue", "") for o in found}, indent=2,
+                                   sort_keys=True))
+    else:
+        ctx.console.say(stacks.render_outputs(ctx.name, found).rstrip("\n"))
+    return 0
+
+
+def describe_error(exc: ClientError) -> str:
+    return f"AWS {exc.operation_name} failed: {error_code(exc)}: {error_message(exc)}"

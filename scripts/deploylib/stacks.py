@@ -1,0 +1,170 @@
+"""Stack state: what an existing stack allows next, the nested tree, outputs, and the destroy plan.
+
+`next_step`, `render_outputs`, `destroy_plan` and `render_destroy_plan` are pure.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from generator.stateful import is_stateful
+from scripts.deploylib import cfnyaml
+from scripts.deploylib.aws import error_code, error_message
+from scripts.deploylib.errors import DeployError
+
+NESTED_STACK = "AWS::CloudFormation::Stack"
+# DeletionPolicy defaults that are not Delete (aws-reference §4): RDS clusters, and DB instances outside a cluster.
+SNAPSHOT_BY_DEFAULT = ("AWS::RDS::DBCluster",)
+
+
+def describe(cf: Any, stack: str) -> dict[str, Any] | None:
+    """The stack, or None if there is none by that name (deleted stacks do not count)."""
+    try:
+        found = cf.describe_stacks(StackName=stack)["Stacks"]
+    except ClientError as exc:
+        if error_code(exc) == "ValidationError" and "does not exist" in error_message(exc):
+            return None
+        raise
+    return found[0] if found and found[0]["StackStatus"] != "DELETE_COMPLETE" else None
+
+
+def next_step(stack_name: str, status: str | None, env: str) -> str:
+    """CREATE or UPDATE for the change set, or a DeployError that says what to do about the stack's state."""
+    if status is None or status == "REVIEW_IN_PROGRESS":
+        return "CREATE"
+    watch = f"make watch ENV={env}"
+    if status == "ROLLBACK_COMPLETE":
+        raise DeployError(
+            f"stack {stack_name} is ROLLBACK_COMPLETE: its first create failed and was rolled back, so it cannot "
+            "be updated",
+            f"see why: the Events tab, or `make watch ENV={env}`; then delete it with `make destroy ENV={env}` "
+            "(it holds no resources) and deploy again")
+    if status in ("ROLLBACK_FAILED", "DELETE_FAILED"):
+        raise DeployError(
+            f"stack {stack_name} is {status}: some resources could not be deleted",
+            "find them in the Events tab, fix or remove them by hand, then run "
+            f"`make destroy ENV={env}` again (the console can retain resources that cannot be deleted)")
+    if status == "UPDATE_ROLLBACK_FAILED":
+        raise DeployError(
+            f"stack {stack_name} is UPDATE_ROLLBACK_FAILED: the rollback of the last update got stuck",
+            f"fix the resource named in the events, then `aws cloudformation continue-update-rollback --stack-name "
+            f"{stack_name}` (add --resources-to-skip for ones that cannot recover) and deploy again")
+    if status.endswith("_IN_PROGRESS"):
+        raise DeployError(f"stack {stack_name} is busy ({status})",
+                          f"wait for it to finish (`{watch}` shows its progress), then run the command again")
+    if status.endswith("_FAILED"):
+        raise DeployError(f"stack {stack_name} is {status}", "look at the Events tab before going further")
+    return "UPDATE"
+
+
+@dataclass(frozen=True)
+class StackNode:
+    path: tuple[str, ...]      # logical ids from the root
+    stack_id: str              # ARN (or name, for emulators that use names)
+    label: str
+
+
+def tree(cf: Any, root_id: str, root_label: str) -> list[StackNode]:
+    """The root and every nested stack below it, parents first."""
+    found: list[StackNode] = []
+
+    def walk(stack_id: str, path: tuple[str, ...], label: str) -> None:
+        found.append(StackNode(path, stack_id, label))
+        for page in cf.get_paginator("list_stack_resources").paginate(StackName=stack_id):
+            for res in page["StackResourceSummaries"]:
+                if (res.get("ResourceType") == NESTED_STACK and res.get("PhysicalResourceId")
+                        and res.get("ResourceStatus") != "DELETE_COMPLETE"):
+                    walk(res["PhysicalResourceId"], path + (res["LogicalResourceId"],),
+                         f"{label}/{res['LogicalResourceId']}")
+
+    walk(root_id, (), root_label)
+    return found
+
+
+def render_outputs(stack_name: str, outputs: list[dict[str, Any]]) -> str:
+    if not outputs:
+        return f"{stack_name} has no outputs.\n"
+    rows = sorted(outputs, key=lambda o: o["OutputKey"])
+    width = max(len(o["OutputKey"]) for o in rows)
+    lines = [f"Outputs of {stack_name}:"]
+    for o in rows:
+        lines.append(f"  {o['OutputKey']:<{width}}  {o.get('OutputValue', '')}")
+        if o.get("Description"):
+            lines.append(f"  {'':<{width}}  ({o['Description']})")
+    return "\n".join(lines) + "\n"
+
+
+# --- destroy plan -------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Fate:
+    stack: str
+    logical_id: str
+    resource_type: str
+    physical_id: str
+    action: str                # Delete | Retain | Snapshot
+
+
+def deletion_policy(resource: dict[str, Any]) -> str:
+    policy = resource.get("DeletionPolicy")
+    if isinstance(policy, str):
+        return "Retain" if policy == "RetainExceptOnCreate" else policy
+    rtype = resource.get("Type", "")
+    if rtype in SNAPSHOT_BY_DEFAULT:
+        return "Snapshot"
+    if rtype == "AWS::RDS::DBInstance" and "DBClusterIdentifier" not in (resource.get("Properties") or {}):
+        return "Snapshot"
+    return "Delete"
+
+
+def destroy_plan(stacks: list[tuple[str, dict[str, Any], list[dict[str, Any]]]]) -> list[Fate]:
+    """(label, deployed template, resource summaries) per stack -> what deleting the root does to each resource."""
+    fates = []
+    for label, template, resources in stacks:
+        declared = template.get("Resources") or {}
+        for res in resources:
+            if res.get("ResourceStatus") == "DELETE_COMPLETE":
+                continue
+            rtype = res.get("ResourceType", "")
+            if rtype == NESTED_STACK:
+                continue   # its resources are listed under its own label
+            action = deletion_policy(declared.get(res["LogicalResourceId"], {"Type": rtype}))
+            fates.append(Fate(label, res["LogicalResourceId"], rtype, res.get("PhysicalResourceId", ""), action))
+    return fates
+
+
+def render_destroy_plan(stack_name: str, fates: list[Fate], production: bool) -> str:
+    lines = [f"Destroying {stack_name}{' (PRODUCTION)' if production else ''} deletes the root stack and every "
+             "nested stack in it."]
+    groups = [("Delete", "Deleted"), ("Snapshot", "Snapshotted, then deleted (the snapshot stays and is billed)"),
+              ("Retain", "RETAINED: left in the account after the stack is gone (delete by hand when done)")]
+    for action, title in groups:
+        chosen = [f for f in fates if f.action == action]
+        if not chosen:
+            continue
+        lines.append("")
+        lines.append(f"{title} ({len(chosen)}):")
+        for f in chosen:
+            flag = "  [STATEFUL: data is lost]" if action == "Delete" and is_stateful(f.resource_type) else ""
+            if f.resource_type == "AWS::S3::Bucket" and action == "Delete":
+                flag += "  (must be empty, or the delete fails)"
+            lines.append(f"  {f.stack}/{f.logical_id}  {f.resource_type}  {f.physical_id}{flag}".rstrip())
+    if not fates:
+        lines.append("  (no resources)")
+    return "\n".join(lines) + "\n"
+
+
+def deployed_template(cf: Any, stack_id: str) -> dict[str, Any]:
+    """The template a stack runs ({} if CloudFormation has none to give, e.g. REVIEW_IN_PROGRESS)."""
+    try:
+        body = cf.get_template(StackName=stack_id, TemplateStage="Original")["TemplateBody"]
+    except ClientError:
+        return {}
+    if isinstance(body, dict):   # botocore parses JSON bodies into dicts
+        return body
+    try:
+        return cfnyaml.loads(body)
+    except ValueError:
+        return {}

@@ -1,0 +1,155 @@
+"""What one command acts on: the app, one environment, its stack name, parameter files and templates."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generator.config import AppSpec, EnvironmentSpec, load_app
+from generator.errors import ConfigError
+from scripts.deploylib.errors import DeployError
+
+ROOT_TEMPLATE = "root.yaml"
+# Parameter names that look like secrets are masked even without NoEcho.
+_SECRET_NAME = re.compile(r"(?i)(password|passphrase|secret(?!arn|name|id)|token|credential|private.?key|api.?key)")
+
+
+def stack_name(app: str, env: str) -> str:
+    """The root stack of an environment. Nested stacks are named by CloudFormation (`<root>-<LogicalId>-<suffix>`)."""
+    return f"{app}-{env}"
+
+
+@dataclass(frozen=True)
+class Target:
+    app: AppSpec
+    env: str
+    spec: EnvironmentSpec
+    region: str
+    templates_dir: Path
+    params_dir: Path
+    parameters: tuple[tuple[str, str], ...]      # params/<env>.json, in file order
+    tags: tuple[tuple[str, str], ...]            # params/<env>.config.json "Tags"
+    stack_policy: dict[str, Any] | None          # params/<env>.config.json "StackPolicy" (production only)
+
+    @property
+    def stack_name(self) -> str:
+        return stack_name(self.app.app, self.env)
+
+    @property
+    def production(self) -> bool:
+        return self.spec.production
+
+    @property
+    def root_template(self) -> Path:
+        return self.templates_dir / ROOT_TEMPLATE
+
+    def cfn_parameters(self) -> list[dict[str, str]]:
+        return [{"ParameterKey": k, "ParameterValue": v} for k, v in self.parameters]
+
+    def cfn_tags(self) -> list[dict[str, str]]:
+        return [{"Key": k, "Value": v} for k, v in self.tags]
+
+
+def is_secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name))
+
+
+def secret_parameters(root_template: dict[str, Any]) -> set[str]:
+    """Root parameters whose values must never be printed: NoEcho ones, and any whose name looks secret."""
+    found = set()
+    for name, spec in (root_template.get("Parameters") or {}).items():
+        no_echo = str((spec or {}).get("NoEcho", "false")).lower() == "true"
+        if no_echo or is_secret_name(name):
+            found.add(name)
+    return found
+
+
+def load_target(app_path: Path, env: str, templates_dir: Path, params_dir: Path, region: str | None) -> Target:
+    try:
+        app = load_app(app_path)
+    except ConfigError as exc:
+        raise DeployError(f"{app_path} is not valid:", *exc.lines()) from exc
+    if env not in app.environments:
+        raise DeployError(f"unknown environment '{env}'",
+                          f"{app_path} defines: {', '.join(app.environments)} (pass ENV=<one of them>)")
+    cli_file = params_dir / f"{env}.json"
+    config_file = params_dir / f"{env}.config.json"
+    for path in (cli_file, config_file, templates_dir / ROOT_TEMPLATE):
+        if not path.is_file():
+            raise DeployError(f"{path} not found", "run `make templates` to generate templates and parameter files")
+    raw_params = _read_json(cli_file)
+    if not isinstance(raw_params, list) or not all(
+            isinstance(p, dict) and {"ParameterKey", "ParameterValue"} <= set(p) for p in raw_params):
+        raise DeployError(f"{cli_file}: expected a list of {{ParameterKey, ParameterValue}} objects",
+                          "regenerate it with `make templates`")
+    config = _read_json(config_file)
+    if not isinstance(config, dict):
+        raise DeployError(f"{config_file}: expected an object with Parameters and Tags")
+    policy = config.get("StackPolicy")
+    if app.environments[env].production and not policy:
+        raise DeployError(f"{config_file} has no StackPolicy, but '{env}' is a production environment",
+                          "regenerate it with `make templates`")
+    return Target(
+        app=app, env=env, spec=app.environments[env], region=region or app.region,
+        templates_dir=templates_dir, params_dir=params_dir,
+        parameters=tuple((p["ParameterKey"], str(p["ParameterValue"])) for p in raw_params),
+        tags=tuple((str(k), str(v)) for k, v in (config.get("Tags") or {}).items()),
+        stack_policy=policy)
+
+
+# Parameter-file values that mean "nothing released yet" (docs/services.md, "The image tag and the first deploy").
+# On an existing stack the running value is kept instead: deploying ImageTag=bootstrap would scale every service
+# to zero.
+PLACEHOLDERS = {"ImageTag": "bootstrap"}
+
+
+def deploy_parameters(parameters: tuple[tuple[str, str], ...], running: dict[str, str] | None,
+                      overrides: dict[str, str]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The Parameters of a change set, and notes for the operator.
+
+    `running` is the existing stack's parameters (None for a new stack). Overrides (e.g. --image-tag) win over the
+    file; a placeholder from the file becomes UsePreviousValue on an existing stack; an explicit placeholder on an
+    existing stack is refused.
+    """
+    found: list[dict[str, Any]] = []
+    notes: list[str] = []
+    unknown = sorted(set(overrides) - {k for k, _ in parameters})
+    if unknown:
+        raise DeployError(f"the root template has no parameter {', '.join(unknown)}",
+                          "drop the override, or run `make templates` if the template should have it")
+    for key, value in parameters:
+        value = overrides.get(key, value)
+        if running is not None and PLACEHOLDERS.get(key) == value:
+            if key in overrides:
+                raise DeployError(f"refusing {key}={value} on the existing stack: it is the first-deploy "
+                                  "placeholder and would scale every service to zero",
+                                  f"pass the tag that is running or a new one (IMAGE_TAG=<tag>)")
+            if key in running:
+                found.append({"ParameterKey": key, "UsePreviousValue": True})
+                notes.append(f"{key}: keeping the running value {running[key]!r} (the parameter file holds the "
+                             f"first-deploy placeholder {value!r}; pass IMAGE_TAG=<tag> to change it)")
+                continue
+        found.append({"ParameterKey": key, "ParameterValue": value})
+    return found, notes
+
+
+def check_parameters(target: Target, root_template: dict[str, Any]) -> None:
+    """The parameter file must fit the root template: every parameter without a default given, nothing extra."""
+    declared = root_template.get("Parameters") or {}
+    given = {k for k, _ in target.parameters}
+    missing = sorted(k for k, spec in declared.items() if k not in given and "Default" not in (spec or {}))
+    extra = sorted(given - set(declared))
+    if missing or extra:
+        detail = "; ".join(filter(None, [missing and f"missing {', '.join(missing)}",
+                                         extra and f"unknown {', '.join(extra)}"]))
+        raise DeployError(f"{target.params_dir / (target.env + '.json')} does not match {target.root_template}: "
+                          f"{detail}", "run `make templates` so both come from the same build")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DeployError(f"{path}: not valid JSON ({exc})", "regenerate it with `make templates`") from exc
