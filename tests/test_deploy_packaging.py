@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts.deploylib import cfnyaml, packaging
+from generator import cfnyaml
+from scripts.deploylib import packaging
 from scripts.deploylib.errors import DeployError
 from scripts.deploylib.target import (check_parameters, deploy_parameters, load_target, secret_parameters,
                                       stack_name)

@@ -13,7 +13,8 @@ from urllib.parse import urlparse
 import boto3
 import pytest
 
-from scripts.deploylib import cfnyaml, commands, rehearsal
+from generator import cfnyaml
+from scripts.deploylib import commands, rehearsal
 from scripts.deploylib.aws import Aws
 from scripts.deploylib.target import load_target
 from scripts.deploylib.ui import Console

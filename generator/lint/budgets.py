@@ -1,7 +1,7 @@
 """CloudFormation size limits, checked per template with a message that says what to do."""
 from __future__ import annotations
 
-import yaml
+from generator import cfnyaml
 
 INLINE_BYTES = 51_200      # a template body sent in the API request
 S3_BYTES = 1_000_000       # a template fetched from S3 (nested stacks always are)
@@ -17,17 +17,10 @@ def check(name: str, text: str, *, is_root: bool) -> list[str]:
     if size > limit:
         findings.append(f"{name}: {size:,} bytes is over the {limit:,}-byte limit for a template {how}; "
                         "move resources into a nested stack")
-    data = yaml.load(text, Loader=_CfnLoader)  # noqa: S506 - safe loader that ignores CFN tags
+    data = cfnyaml.loads(text)
     for section, most in (("Resources", MAX_RESOURCES), ("Parameters", MAX_PARAMETERS), ("Outputs", MAX_OUTPUTS)):
         count = len(data.get(section) or {})
         if count > most:
             findings.append(f"{name}: {count} {section.lower()} is over CloudFormation's limit of {most}; "
                             "split the stack")
     return findings
-
-
-class _CfnLoader(yaml.SafeLoader):
-    pass
-
-
-_CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)

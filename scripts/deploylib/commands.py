@@ -12,7 +12,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from scripts.deploylib import cfnyaml, changesets, packaging, preview, stacks
+from generator import cfnyaml
+from scripts.deploylib import changesets, packaging, preview, stacks
 from scripts.deploylib.aws import Aws, error_code, error_message
 from scripts.deploylib.drift import detect, render_table
 from scripts.deploylib.errors import DeployError, DeploymentFailed, Interrupted

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
-from scripts.deploylib import cfnyaml
+from generator import cfnyaml
 from scripts.deploylib.aws import Aws, error_code
 from scripts.deploylib.errors import DeployError
 

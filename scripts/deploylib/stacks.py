@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from generator.stateful import is_stateful
-from scripts.deploylib import cfnyaml
+from generator import cfnyaml
 from scripts.deploylib.aws import error_code, error_message
 from scripts.deploylib.errors import DeployError
 
