@@ -1,27 +1,42 @@
 """One build: app spec -> rendered files -> staged -> validated -> swapped in (or nothing written)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator import params, render, root
+from generator import params, pipeline, render, root
 from generator.config import AppSpec
 from generator.errors import ValidationFailed
 from generator.lint import gate
+from generator.wiring import RootParameter
+
+# Templates sent inline (CloudFormation's 51,200-byte limit); the rest are nested and fetched from S3.
+INLINE_TEMPLATES = (root.ROOT_FILE, "pipeline.yaml", "deploy-role.yaml")
 
 
 @dataclass(frozen=True)
 class Rendered:
-    templates: dict[str, str]
+    templates: dict[str, str]       # file name (relative to the template directory) -> content
     params: dict[str, str]
     build: root.Build
+    # params file stem -> the parameters it fills ("*": every environment's file, against the root template)
+    parameter_sets: dict[str, list[RootParameter]] = field(default_factory=dict)
 
 
 def render_app(app: AppSpec) -> Rendered:
-    """Pure: the bytes of every output file."""
+    """Pure: the bytes of every output file. With a `pipeline:` block, also the pipeline templates, the reroute
+    Lambda's source next to them and their parameter files."""
     b = root.build(app)
     templates = {name: render.template_text(t) for name, t in b.templates().items()}
-    return Rendered(templates, params.render(app, b), b)
+    files = params.render(app, b)
+    sets: dict[str, list[RootParameter]] = {"*": b.parameters}
+    extra = pipeline.build(app, b)
+    if extra is not None:
+        templates.update({name: render.template_text(t) for name, t in extra.templates.items()})
+        templates.update(extra.extra_files)
+        files.update(params.pipeline_files(app, extra.parameter_sets))
+        sets.update(extra.parameter_sets)
+    return Rendered(templates, files, b, sets)
 
 
 def write(app: AppSpec, out: Path, params_dir: Path) -> Rendered:
@@ -30,8 +45,8 @@ def write(app: AppSpec, out: Path, params_dir: Path) -> Rendered:
     staged_p = render.stage(rendered.params, params_dir)
     try:
         findings = (gate.cfn_lint(staged_t, out.name, app.region)
-                    + gate.size_budgets(staged_t, out.name, root.ROOT_FILE)
-                    + gate.parameter_files(staged_p, params_dir.name, rendered.build.parameters))
+                    + gate.size_budgets(staged_t, out.name, INLINE_TEMPLATES)
+                    + gate.parameter_files(staged_p, params_dir.name, rendered.parameter_sets))
         if findings:
             raise ValidationFailed(findings)
         render.swap_in([(staged_t, out), (staged_p, params_dir)])

@@ -123,12 +123,28 @@ def _runtimes(v: Any) -> str | None:
     return None if ok else "must map CodeBuild runtime names to versions, e.g. {'nodejs': '20'}"
 
 
+def _services(v: Any) -> str | None:
+    ok = isinstance(v, (list, tuple)) and v and all(_name(s) is None for s in v)
+    return None if ok else "must be a non-empty list of service names"
+
+
+_RELEASE_KEYS = {"service": _name, "container_name": _name, "container_port": _port, "artifact": _name}
+
+
+def _releases(v: Any) -> str | None:
+    ok = isinstance(v, (list, tuple)) and v and all(
+        isinstance(r, dict) and set(r) == set(_RELEASE_KEYS) and all(_RELEASE_KEYS[k](r[k]) is None for k in r)
+        for r in v)
+    return None if ok else ("must be a non-empty list of {service, container_name, container_port, artifact} "
+                            "(names of letters, digits, '-' or '_'; a port number)")
+
+
 CHECKS: dict[str, Callable[[Any], str | None]] = {
     "service": _name, "container_name": _name, "container_port": _port, "web": _bool, "fail_on": _severity,
     "scan_timeout": _positive_int, "dockerfile": _plain_path, "context_dir": _plain_path, "scripts_dir": _path,
     "python_version": _python_version, "s3_prefix": _plain_path, "test_command": _command,
     "install_commands": _commands, "runtime_versions": _runtimes, "reports_dir": _plain_path,
-    "ready_path": _url_path, "ready_timeout": _positive_int,
+    "ready_path": _url_path, "ready_timeout": _positive_int, "services": _services, "releases": _releases,
 }
 
 

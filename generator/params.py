@@ -49,5 +49,17 @@ def render(app: AppSpec, build: Build) -> dict[str, str]:
     return files
 
 
+def pipeline_files(app: AppSpec, parameter_sets: dict) -> dict[str, str]:
+    """The pipeline templates' parameter files: `pipeline.json` + `pipeline.config.json` (the self-update action's
+    template configuration) and `deploy-role.json` (the same in every target account)."""
+    files: dict[str, str] = {}
+    for stem, parameters in parameter_sets.items():
+        values = {p.name: str(p.env_value(app, stem)) for p in parameters}
+        files[f"{stem}.json"] = _json([{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()])
+        if stem == "pipeline":
+            files[f"{stem}.config.json"] = _json({"Parameters": values, "Tags": environment_tags(app, stem)})
+    return files
+
+
 def _json(data) -> str:
     return json.dumps(data, indent=2, sort_keys=False) + "\n"

@@ -26,3 +26,9 @@ def rendered_files(app_path: Path) -> tuple[dict[str, str], dict[str, str]]:
 
 def read_dir(path: Path) -> dict[str, str]:
     return {p.name: p.read_text(encoding="utf-8") for p in sorted(path.glob("*")) if p.is_file()}
+
+
+def read_tree(path: Path) -> dict[str, str]:
+    """Every file under `path`, by relative path (the pipeline's Lambda source sits in templates_out/lambda/)."""
+    return {p.relative_to(path).as_posix(): p.read_text(encoding="utf-8")
+            for p in sorted(path.rglob("*")) if p.is_file()}

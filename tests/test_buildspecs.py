@@ -42,6 +42,10 @@ CASES = {
         runtime_versions={"nodejs": "20"}, install_commands=["npm ci"],
         test_command="npx jest --ci --testPathPattern=integration --reporters=default --reporters=jest-junit",
         reports_dir="reports/junit", ready_path="/api/health", ready_timeout=300)),
+    "promote": ("promote", dict(services=["web", "api", "cron"])),
+    "release": ("release", dict(scripts_dir="scripts", releases=[
+        dict(service="web", container_name="web", container_port=8080, artifact="StagingWebRelease"),
+        dict(service="api", container_name="api", container_port=3000, artifact="StagingApiRelease")])),
 }
 
 
@@ -126,7 +130,7 @@ def test_unknown_buildspec_is_an_error():
     with pytest.raises(buildspecs.BuildspecError) as exc:
         buildspecs.render("deploy", x=1)
     assert str(exc.value) == ("buildspecs/deploy.yml.j2: no such buildspec (known: image, integration_tests, "
-                              "self_update)")
+                              "promote, release, self_update)")
 
 
 def test_severities_match_the_scan_gate():
@@ -444,6 +448,155 @@ def test_taskdef_helper_cli_and_errors(tmp_path):
     bad = subprocess.run([sys.executable, str(TASKDEF_SCRIPT), "--container", "api"], input="[]",
                          capture_output=True, text=True, timeout=30)
     assert bad.returncode == 1 and "input is not a JSON object" in bad.stderr
+
+
+# --------------------------------------------------------------------------------------------- promote and release
+# The pipeline (generator/pipeline/stages.py) runs these per environment; they reach the environment's account through
+# an AWS CLI profile that assumes its deploy role (credential_source EcsContainer: CodeBuild's own credentials).
+FAKE_AWS_ENV = r"""#!/usr/bin/env python3
+import json, os, sys
+args = sys.argv[1:]
+with open(os.environ["FAKE_LOG"], "a") as log:
+    log.write("aws " + " ".join(args) + "\n")
+profile = None
+if args[:1] == ["--profile"]:
+    profile, args = args[1], args[2:]
+if args[:2] == ["configure", "set"]:
+    pass
+elif args[:2] == ["ecr", "get-login-password"]:
+    print("not-a-real-token")
+elif args[:2] == ["ecr", "describe-repositories"]:
+    name = args[args.index("--repository-names") + 1]
+    sys.exit(254 if name in os.environ.get("FAKE_MISSING_REPOS", "").split() else 0)
+elif args[:2] == ["ecr", "describe-images"]:
+    if "--query" in args:
+        print(os.environ["FAKE_DIGEST"])
+    elif os.environ.get("FAKE_IMAGE_EXISTS") != "1":
+        sys.exit(254)
+elif args[:2] == ["ecs", "describe-task-definition"]:
+    family = args[args.index("--task-definition") + 1]
+    print(open(os.path.join(os.environ["FAKE_TASKDEFS"], family + ".json")).read())
+else:
+    print("fake aws: unexpected call", args, file=sys.stderr)
+    sys.exit(2)
+"""
+TARGET_REGISTRY = "222222222222.dkr.ecr.eu-west-1.amazonaws.com"
+SOURCE_REGISTRY = "111111111111.dkr.ecr.eu-west-1.amazonaws.com"
+DEPLOY_ROLE = "arn:aws:iam::222222222222:role/tunecast-pipeline-deploy"
+
+
+def run_buildspec(tmp_path: Path, case: str, env: dict):
+    """Run a rendered buildspec's phases in one bash with fake aws/docker; (exit code, output, calls, workdir)."""
+    doc = load(case)
+    bin_dir, scripts, cmds, work = (tmp_path / d for d in ("bin", "scripts", "cmds", "work"))
+    for d in (bin_dir, scripts, cmds, work):
+        d.mkdir()
+    for name, body in (("aws", FAKE_AWS_ENV), ("docker", FAKE_DOCKER),
+                       ("python3", f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')):
+        (bin_dir / name).write_text(body)
+        (bin_dir / name).chmod(0o755)
+    (work / "scripts").mkdir()
+    (work / "scripts" / "taskdef_from_family.py").symlink_to(TASKDEF_SCRIPT)
+    taskdefs = tmp_path / "taskdefs"
+    taskdefs.mkdir()
+    for service in ("web", "api"):
+        family = f"tunecast-staging-{service}"
+        (taskdefs / f"{family}.json").write_text(json.dumps(sample_describe_task_definition(family, service)))
+    for phase, body in doc["phases"].items():
+        for i, command in enumerate(body["commands"]):
+            (cmds / f"{phase}.{i:02d}").write_text(command)
+    log = tmp_path / "calls.log"
+    log.touch()
+    base = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path), "WORKDIR": str(work), "CMDS": str(cmds),
+            "FAKE_LOG": str(log), "FAKE_DIGEST": FAKE_DIGEST, "FAKE_TASKDEFS": str(taskdefs)}
+    proc = subprocess.run(["bash", "-c", RUNNER], env={**base, **env}, capture_output=True, text=True, timeout=60)
+    return proc.returncode, proc.stdout + proc.stderr, log.read_text().splitlines(), work
+
+
+PROMOTE_ENV = {"SOURCE_REGISTRY": SOURCE_REGISTRY, "SOURCE_PREFIX": "tunecast-pipeline-",
+               "TARGET_REGISTRY": TARGET_REGISTRY, "TARGET_PREFIX": "tunecast-prod-", "DEPLOY_ROLE_ARN": DEPLOY_ROLE,
+               "COMMIT_ID": SHA}
+
+
+def test_promote_copies_each_image_into_the_environment_account_with_its_deploy_role(tmp_path):
+    code, out, calls, _ = run_buildspec(tmp_path, "promote", PROMOTE_ENV)
+    assert code == 0, out
+    tag = SHA[:12]
+    assert f"aws configure set profile.deploy.role_arn {DEPLOY_ROLE}" in calls
+    assert "aws configure set profile.deploy.credential_source EcsContainer" in calls
+    assert f"docker login --username AWS --password-stdin {SOURCE_REGISTRY}" in calls
+    assert f"docker login --username AWS --password-stdin {TARGET_REGISTRY}" in calls
+    assert "aws --profile deploy ecr get-login-password" in calls and "aws ecr get-login-password" in calls
+    for service in ("web", "api", "cron"):
+        src, dst = f"{SOURCE_REGISTRY}/tunecast-pipeline-{service}:{tag}", f"{TARGET_REGISTRY}/tunecast-prod-{service}:{tag}"
+        assert [c for c in calls if c.startswith("docker") and service in c] == [
+            f"docker pull {src}", f"docker tag {src} {dst}", f"docker push {dst}"]
+    # every call into the environment's account goes through the deploy role's profile
+    assert all(c.startswith("aws --profile deploy ") for c in calls if "tunecast-prod-" in c and c.startswith("aws"))
+    assert "not-a-real-token" not in out
+
+
+def test_promote_skips_images_already_in_the_environment(tmp_path):
+    code, out, calls, _ = run_buildspec(tmp_path, "promote", {**PROMOTE_ENV, "FAKE_IMAGE_EXISTS": "1"})
+    assert code == 0, out
+    assert not any(c.startswith(("docker pull", "docker push")) for c in calls)
+    assert out.count("exists already (immutable tags)") == 3
+
+
+def test_promote_stops_before_pushing_when_the_environment_was_never_deployed(tmp_path):
+    code, out, calls, _ = run_buildspec(tmp_path, "promote", {**PROMOTE_ENV,
+                                                             "FAKE_MISSING_REPOS": "tunecast-prod-api"})
+    assert code == 1
+    assert "PHASE pre_build FAILED" in out
+    assert "repositories missing in the environment's account: tunecast-prod-api" in out
+    assert "make deploy ENV=<env>" in out
+    assert not any(c.startswith("docker") for c in calls)
+
+
+@pytest.mark.parametrize("missing", ["DEPLOY_ROLE_ARN", "TARGET_PREFIX"])
+def test_promote_needs_its_variables(tmp_path, missing):
+    env = {k: v for k, v in PROMOTE_ENV.items() if k != missing}
+    code, out, calls, _ = run_buildspec(tmp_path, "promote", env)
+    assert code == 1 and f"{missing} must be set by the pipeline" in out and not calls
+
+
+RELEASE_ENV = {"TARGET_REGISTRY": TARGET_REGISTRY, "TARGET_PREFIX": "tunecast-staging-",
+               "DEPLOY_ROLE_ARN": DEPLOY_ROLE, "IMAGE_TAG": SHA[:12]}
+
+
+def test_release_writes_one_blue_green_artifact_per_web_service(tmp_path):
+    code, out, calls, work = run_buildspec(tmp_path, "release", RELEASE_ENV)
+    assert code == 0, out
+    doc = load("release")
+    assert doc["artifacts"] == {"secondary-artifacts": {
+        artifact: {"base-directory": f"release/{service}", "files": ["imageDetail.json", "taskdef.json", "appspec.yaml"]}
+        for service, artifact in (("web", "StagingWebRelease"), ("api", "StagingApiRelease"))}}
+    for service, port in (("web", 8080), ("api", 3000)):
+        folder = work / "release" / service
+        assert json.loads((folder / "imageDetail.json").read_text()) == {
+            "ImageURI": f"{TARGET_REGISTRY}/tunecast-staging-{service}@{FAKE_DIGEST}"}
+        assert yaml.safe_load((folder / "appspec.yaml").read_text())["Resources"][0]["TargetService"]["Properties"] == {
+            "TaskDefinition": "<TASK_DEFINITION>", "LoadBalancerInfo": {"ContainerName": service, "ContainerPort": port}}
+        assert f"aws --profile deploy ecs describe-task-definition --task-definition tunecast-staging-{service} " \
+               "--output json" in calls
+        taskdef = json.loads((folder / "taskdef.json").read_text())
+        assert taskdef["family"] == f"tunecast-staging-{service}" and "revision" not in taskdef
+        assert [c["image"] for c in taskdef["containerDefinitions"]] == [
+            "<IMAGE1_NAME>", "public.ecr.aws/xray/aws-xray-daemon:3.3.7"]
+
+
+def test_release_of_a_single_web_service_uses_the_primary_artifact():
+    """An action with one output artifact takes it from the buildspec's primary artifact section."""
+    text = buildspecs.render("release", scripts_dir="scripts", releases=[
+        dict(service="app", container_name="app", container_port=8000, artifact="DevAppRelease")])
+    assert yaml.safe_load(text)["artifacts"] == {"base-directory": "release/app",
+                                                 "files": ["imageDetail.json", "taskdef.json", "appspec.yaml"]}
+
+
+def test_release_fails_when_the_promoted_image_has_no_digest(tmp_path):
+    code, out, calls, work = run_buildspec(tmp_path, "release", {**RELEASE_ENV, "FAKE_DIGEST": "None"})
+    assert code == 1 and "no digest for tunecast-staging-web" in out
+    assert not (work / "release" / "web" / "imageDetail.json").exists()
 
 
 # --------------------------------------------------------------------------------------------- --update

@@ -24,7 +24,7 @@ TOKEN = "4c7a0b84-3c5f-4d1d-b8c1-approval-token"
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
     for name in ("APPLICATION_NAME", "DEPLOYMENT_GROUP_NAMES", "DEPLOYMENT_GROUP_NAME", "DEPLOYMENT_TARGETS",
-                 "PIPELINE_NAME", "APPROVAL_ACTION_NAME"):
+                 "PIPELINE_NAME", "APPROVAL_ACTION_NAME", "ASSUME_ROLE_ARN"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -199,6 +199,61 @@ def test_targets_in_a_direct_event(codedeploy):
     result = lam.handler({"targets": [{"applicationName": "a1", "deploymentGroupName": "g1"}]}, None,
                          codedeploy=client)
     assert result["results"][0]["status"] == "continued"
+
+
+# ------------------------------------------------------------------------------------------------------ cross-account
+DEPLOY_ROLE = "arn:aws:iam::222222222222:role/tunecast-pipeline-deploy"
+
+
+@pytest.fixture
+def sts():
+    client = boto3.client("sts", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(client) as stub:
+        yield client, stub
+        stub.assert_no_pending_responses()
+
+
+def expect_assume(stub, role=DEPLOY_ROLE):
+    stub.add_response("assume_role", {"Credentials": {
+        "AccessKeyId": "ASIAEXAMPLEEXAMPLE00", "SecretAccessKey": "s" * 40, "SessionToken": "t" * 100,
+        "Expiration": "2030-01-01T00:00:00Z"}}, {"RoleArn": role, "RoleSessionName": "continue-reroute"})
+
+
+@pytest.mark.parametrize("how", ["event", "environment"])
+def test_another_accounts_deployment_is_continued_through_its_deploy_role(codedeploy, sts, monkeypatch, caplog, how):
+    """The pipeline (tools account) continues a release in the production account: the EventBridge rule's input names
+    the environment's deploy role (generator/pipeline/approvals.py), or ASSUME_ROLE_ARN does."""
+    client, stub = codedeploy
+    sts_client, sts_stub = sts
+    expect_assume(sts_stub)
+    expect_ready(stub, [D1])
+    expect_continue(stub, D1)
+    made = []
+
+    def fake_client(service, **kwargs):
+        made.append((service, kwargs))
+        return client
+    monkeypatch.setattr(lam.boto3, "client", fake_client)
+    event = {"targets": [{"applicationName": APP, "deploymentGroupName": GROUP}]}
+    if how == "event":
+        event["roleArn"] = DEPLOY_ROLE
+    else:
+        monkeypatch.setenv("ASSUME_ROLE_ARN", DEPLOY_ROLE)
+    with caplog.at_level(logging.INFO, logger="continue_reroute"):
+        result = lam.handler(event, None, sts=sts_client)
+    assert result["ok"] and result["results"][0]["status"] == "continued"
+    assert [(s, k["aws_access_key_id"], k["aws_session_token"]) for s, k in made] == [
+        ("codedeploy", "ASIAEXAMPLEEXAMPLE00", "t" * 100)]
+    assert "s" * 40 not in caplog.text and "t" * 100 not in caplog.text and DEPLOY_ROLE in caplog.text
+
+
+@pytest.mark.parametrize("role", ["tunecast-pipeline-deploy", "arn:aws:iam::2222:role/x",
+                                  "arn:aws:s3:::tunecast-bucket", "arn:aws:iam::222222222222:user/bob"])
+def test_a_role_that_is_not_an_iam_role_arn_is_refused_before_any_call(sts, role):
+    sts_client, _ = sts
+    with pytest.raises(lam.ConfigurationError) as exc:
+        lam.handler({"applicationName": APP, "deploymentGroupName": GROUP, "roleArn": role}, None, sts=sts_client)
+    assert str(exc.value).startswith("roleArn must be an IAM role ARN")
 
 
 # ------------------------------------------------------------------------------------------------------ triggers

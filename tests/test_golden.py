@@ -5,7 +5,7 @@ import difflib
 
 import pytest
 
-from tests.support import GOLDEN_SETS, ROOT, read_dir, rendered_files
+from tests.support import GOLDEN_SETS, ROOT, read_tree, rendered_files
 
 
 @pytest.mark.parametrize("app_path", list(GOLDEN_SETS), ids=lambda p: p.stem)
@@ -14,7 +14,7 @@ def test_output_matches_golden(app_path):
     want_t, want_p = GOLDEN_SETS[app_path]
     problems = []
     for got, want_dir in ((templates, want_t), (params, want_p)):
-        want = read_dir(want_dir)
+        want = read_tree(want_dir)
         for name in sorted(set(got) | set(want)):
             if got.get(name) != want.get(name):
                 diff = difflib.unified_diff(want.get(name, "").splitlines(), got.get(name, "").splitlines(),

@@ -14,7 +14,8 @@ APP = load_app(ROOT / "app.yaml")
 
 def test_each_environment_has_both_formats():
     names = set(read_dir(PARAMS))
-    assert names == {f"{env}{suffix}" for env in APP.environments for suffix in (".json", ".config.json")}
+    pipeline = {"pipeline.json", "pipeline.config.json", "deploy-role.json"} if APP.pipeline else set()
+    assert names == {f"{env}{suffix}" for env in APP.environments for suffix in (".json", ".config.json")} | pipeline
 
 
 def test_cli_and_pipeline_formats_carry_the_same_values():

@@ -6,6 +6,7 @@ import json
 import pytest
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
+from generator.build import render_app
 from generator.config import load_app
 from generator.lint import budgets, gate
 from generator.lint.ignored import IGNORED_RULES
@@ -24,9 +25,10 @@ def test_committed_templates_are_lint_clean(app_path):
 
 
 @pytest.mark.parametrize("app_path", APPS, ids=lambda p: p.stem)
-def test_committed_parameter_files_fit_the_root_template(app_path):
+def test_committed_parameter_files_fit_their_templates(app_path):
+    """Environment files against the root template; pipeline.json/.config.json and deploy-role.json against theirs."""
     _, params = GOLDEN_SETS[app_path]
-    assert gate.parameter_files(params, params.name, build(load_app(app_path)).parameters) == []
+    assert gate.parameter_files(params, params.name, render_app(load_app(app_path)).parameter_sets) == []
 
 
 def test_every_ignored_rule_has_a_reason():
@@ -61,6 +63,20 @@ def test_parameter_file_problems_are_named(tmp_path):
     assert "params/dev.json: Bogus is not a parameter of the root template" in found
     assert "params/dev.json: NatMode='two' is not one of none, single, per-az" in found
     assert "params/dev.json: VpcCidr has no value and no default" in found
+
+
+def test_pipeline_parameter_files_are_checked_against_the_pipeline_template(tmp_path):
+    sets = render_app(load_app(APPS[0])).parameter_sets
+    assert {"*", "pipeline", "deploy-role"} <= set(sets)
+    (tmp_path / "pipeline.json").write_text(json.dumps(
+        [{"ParameterKey": "VpcCidr", "ParameterValue": "10.0.0.0/16"},
+         {"ParameterKey": "BranchName", "ParameterValue": "-bad"}]))
+    (tmp_path / "dev.json").write_text(json.dumps([{"ParameterKey": "BranchName", "ParameterValue": "main"}]))
+    found = gate.parameter_files(tmp_path, "params", sets)
+    assert "params/pipeline.json: VpcCidr is not a parameter of the pipeline template" in found
+    assert any(f.startswith("params/pipeline.json: BranchName='-bad' does not match") for f in found)
+    assert "params/pipeline.json: ConnectionArn has no value and no default" in found
+    assert "params/dev.json: BranchName is not a parameter of the root template" in found
 
 
 def _taggable(resource_type: str, region: str) -> bool:

@@ -289,6 +289,15 @@ _add_patterns(
                                                   "e.g. api.example.com or *.example.com"),
     ("ScalingCron", "is not a six-field cron expression", "write cron(minutes hours day-of-month month day-of-week "
                                                           "year), e.g. cron(0 20 ? * MON-FRI *)"),
+    ("ConnectionArn", "is not a CodeConnections connection ARN", "copy it from the console (Developer Tools > "
+                      "Settings > Connections), e.g. arn:aws:codeconnections:eu-west-1:123456789012:connection/"
+                      "<36-character id>"),
+    ("RepositoryId", "is not a repository id", "write owner/name, e.g. tunecast/tunecast"),
+    ("BranchName", "is not a branch name", "use letters, digits and . _ / -, e.g. main"),
+    ("EmailAddress", "is not an e-mail address", "write one such as releases@example.com"),
+    ("SecurityGroupId", "is not a security group ID", "use one such as sg-0a1b2c3d4e5f60718"),
+    ("RelativePath", "is not a path inside the repository", "use letters, digits and _ . / -, relative to the "
+                                                            "repository root, e.g. api/Dockerfile"),
 )
 
 EXPECTED = {

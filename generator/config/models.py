@@ -257,6 +257,86 @@ class EnvironmentSpec(Strict):
                           "configuration. Default: the last environment listed for each account.")
 
 
+# The delivery pipeline (docs/pipeline.md).
+ConnectionArn = Annotated[str, StringConstraints(
+    pattern=r"^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:[0-9]{12}:connection/[0-9a-f-]{36}$")]
+RepositoryId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")]
+BranchName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")]
+EmailAddress = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$",
+                                                max_length=254)]
+SecurityGroupId = Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]{8,17}$")]
+RelativePath = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-][A-Za-z0-9_./-]{0,199}$")]
+Severity = Literal["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
+
+
+class ImageBuildSpec(Strict):
+    """Where a service's image is built from, relative to the repository root."""
+
+    dockerfile: RelativePath | None = Field(
+        None, description="The Dockerfile, relative to the repository root. Default: `<service>/Dockerfile`.")
+    context: RelativePath | None = Field(
+        None, description="The Docker build context directory, relative to the repository root. Default: "
+                          "`<service>`.")
+
+
+class TestNetworkSpec(Strict):
+    """The network the integration tests run in (a VPC of the pipeline account)."""
+
+    vpc_id: VpcId = Field(description="VPC of the test runner (CodeBuild) in the pipeline account.")
+    subnet_ids: list[SubnetId] = Field(
+        min_length=1, description="Private subnets of that VPC whose outbound traffic (NAT, VPN) comes from an "
+                                  "address the test environment's `test_listener_cidr` admits.")
+    security_group_ids: list[SecurityGroupId] = Field(
+        min_length=1, max_length=5, description="Security groups of the test runner (outbound HTTP/HTTPS).")
+
+
+class PipelineSpec(Strict):
+    """The delivery pipeline: CodePipeline in the pipeline (tools) account, releasing to every environment in order.
+    Without this block no pipeline template is generated."""
+
+    account_id: AccountId = Field(description="AWS account the pipeline runs in (the tools account, 12 digits); "
+                                              "environments may live in other accounts.")
+    connection_arn: ConnectionArn = Field(
+        description="ARN of an AVAILABLE CodeConnections (CodeStar) connection to GitHub in the pipeline account and "
+                    "the app's region (the one-time console handshake: docs/pipeline.md).")
+    repository: RepositoryId = Field(description="The GitHub repository, `owner/name` (app source, app.yaml and "
+                                                 "this generator).")
+    branch: BranchName = Field("main", description="The branch whose pushes start the pipeline.")
+    notification_email: EmailAddress = Field(
+        description="Receives the production approval requests (an SNS e-mail subscription, confirmed once).")
+    fail_on: Severity = Field(  # type: ignore[valid-type]
+        "MEDIUM", description="The scan gate fails a build when a finding has this severity or a higher one: "
+                              "INFORMATIONAL, LOW, MEDIUM, HIGH or CRITICAL.")
+    scan_timeout: int = Field(600, ge=60, le=3600, description="Seconds the scan gate waits for the scan result.")
+    builds: dict[Name, ImageBuildSpec] = Field(
+        default_factory=dict, description="Per service, where its image is built from (Dockerfile and context); "
+                                          "services not listed use `<service>/Dockerfile` and `<service>`.")
+    test_environment: Name | None = Field(
+        None, description="The environment after which the integration tests run. Default: `staging` when the app "
+                          "has one.")
+    test_command: str | None = Field(
+        None, min_length=1, description="The integration/UI test command (may span lines); reads `$TEST_URL` (the "
+                                        "test listener) and writes JUnit XML under `test_reports_dir`. Without it "
+                                        "no test step is generated.")
+    test_install_commands: list[Annotated[str, StringConstraints(min_length=1)]] = Field(
+        default_factory=list, description="Commands run before the tests, e.g. `npm ci`.")
+    test_runtime_versions: dict[Annotated[str, StringConstraints(pattern=r"^[a-z]+$")], str] = Field(
+        default_factory=dict, description="CodeBuild runtime versions for the tests, e.g. `{nodejs: \"20\"}`.")
+    test_ready_path: Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9_./-]*$")] = Field(
+        "/", description="Path polled on the test listener until it answers, before the tests start.")
+    test_reports_dir: RelativePath = Field(
+        "reports/junit", description="Directory of the JUnit XML files the tests write (published as a CodeBuild "
+                                     "report).")
+    test_network: TestNetworkSpec | None = Field(
+        None, description="Run the tests inside a VPC of the pipeline account, so their traffic comes from an "
+                          "address the test listener admits. Without it they run on CodeBuild's public addresses.")
+
+    def build_of(self, service: str) -> tuple[str, str]:
+        """(dockerfile, context) of a service's image."""
+        spec = self.builds.get(service) or ImageBuildSpec()
+        return spec.dockerfile or f"{service}/Dockerfile", spec.context or service
+
+
 class AppSpec(Strict):
     """The whole app, described once; environments differ only through their block in `environments`."""
 
@@ -272,6 +352,26 @@ class AppSpec(Strict):
                                                                             "lifecycle.")
     environments: dict[Name, EnvironmentSpec] = Field(
         min_length=1, description="Deployment targets in promotion order, e.g. dev, staging, prod.")
+    pipeline: PipelineSpec | None = Field(
+        None, description="The delivery pipeline (CodePipeline, one per app) and its cross-account deploy role. "
+                          "Without it no pipeline template is generated.")
+
+    def test_environment(self) -> str | None:
+        """The environment after which the integration tests run (None: no test step)."""
+        if self.pipeline is None or self.pipeline.test_command is None:
+            return None
+        if self.pipeline.test_environment is not None:
+            return self.pipeline.test_environment
+        return "staging" if "staging" in self.environments else None
+
+    def account_of(self, env: str) -> str:
+        """An environment's account: its `account_id`, else the pipeline's account."""
+        explicit = self.environments[env].account_id
+        if explicit is not None:
+            return explicit
+        if self.pipeline is None:
+            raise ValueError(f"environment {env} names no account_id and the app has no pipeline")
+        return self.pipeline.account_id
 
     def env_value(self, env: str, field: str):
         """An environment's override of a `network` tunable, or the network default."""

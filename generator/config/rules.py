@@ -306,3 +306,65 @@ def off_hours_outside_production(app: AppSpec) -> Iterator[Problem]:
         if not _is_time_zone(env.off_hours.timezone):
             yield Problem(f"{loc}.timezone", f"'{env.off_hours.timezone}' is not a time zone; use an IANA name such "
                                              "as Europe/Berlin or UTC")
+
+
+# --- the delivery pipeline (docs/pipeline.md) ----------------------------------------------------------------------
+RESERVED_ENVIRONMENTS = ("pipeline", "deploy-role")  # names of the pipeline's stacks, roles and parameter files
+MAX_RELEASE_ARTIFACTS = 5
+
+
+@rule
+def pipeline_names(app: AppSpec) -> Iterator[Problem]:
+    """With a `pipeline`, no environment is called `pipeline` or `deploy-role` (the pipeline's stack, roles,
+    repositories and parameter files use these names), the app has at most five web services (one CodeBuild action
+    writes the release artifacts of all of them, and an action has at most five), and `pipeline.builds` names
+    services of the app with paths inside the repository."""
+    if app.pipeline is None:
+        return
+    web = [svc.name for svc in app.services if svc.kind == "web"]
+    if len(web) > MAX_RELEASE_ARTIFACTS:
+        yield Problem("pipeline", f"{len(web)} web services ({', '.join(web)}); the pipeline releases at most "
+                                  f"{MAX_RELEASE_ARTIFACTS} (a CodeBuild action has at most five output artifacts)")
+    for name in app.environments:
+        if name in RESERVED_ENVIRONMENTS:
+            yield Problem(f"environments.{name}", f"'{name}' is taken by the pipeline (its stack, roles and "
+                                                  f"params/{name}.json); rename the environment")
+    services = [svc.name for svc in app.services]
+    for name, build in app.pipeline.builds.items():
+        loc = f"pipeline.builds.{name}"
+        if name not in services:
+            close = difflib.get_close_matches(name, services, n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'?" if close else f"services are: {', '.join(services) or 'none'}"
+            yield Problem(loc, f"no service is called '{name}'; {hint}")
+        for field in ("dockerfile", "context"):
+            path = getattr(build, field)
+            if path is not None and ".." in path.split("/"):
+                yield Problem(f"{loc}.{field}", f"'{path}' leaves the repository; give a path inside it")
+
+
+@rule
+def pipeline_connection_and_tests(app: AppSpec) -> Iterator[Problem]:
+    """`pipeline.connection_arn` is a connection in the app's region and in `pipeline.account_id`; integration tests
+    (`pipeline.test_command`) run after `pipeline.test_environment`, an environment of the app (`staging` by
+    default), and the test settings are given only with a test command."""
+    spec = app.pipeline
+    if spec is None:
+        return
+    _, _, _, region, account, _ = spec.connection_arn.split(":", 5)
+    if region != app.region:
+        yield Problem("pipeline.connection_arn", f"the connection is in {region}, but the pipeline runs in "
+                                                 f"{app.region}; create the connection in {app.region}")
+    if account != spec.account_id:
+        yield Problem("pipeline.connection_arn", f"the connection belongs to account {account}, not to the pipeline "
+                                                 f"account {spec.account_id}; create it there")
+    if spec.test_environment is not None and spec.test_environment not in app.environments:
+        yield Problem("pipeline.test_environment", f"no environment is called '{spec.test_environment}'; "
+                                                   f"environments are: {', '.join(app.environments)}")
+    if spec.test_command is None:
+        given = sorted(f for f in spec.model_fields_set if f.startswith("test_"))
+        for field in given:
+            yield Problem(f"pipeline.{field}", "only used with pipeline.test_command; add the test command or "
+                                               "remove this")
+    elif spec.test_environment is None and "staging" not in app.environments:
+        yield Problem("pipeline.test_command", "the tests need an environment to run against: set "
+                                               "pipeline.test_environment (there is no 'staging')")

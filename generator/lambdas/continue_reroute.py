@@ -20,6 +20,10 @@ pairs (one per web service of the environment; each has its own CodeDeploy appli
 DEPLOYMENT_GROUP_NAMES (whitespace-separated) or DEPLOYMENT_GROUP_NAME. Optional filters for pipeline events:
 PIPELINE_NAME, APPROVAL_ACTION_NAME.
 
+Cross-account: when the event names a "roleArn" (or ASSUME_ROLE_ARN is set), the function first assumes that IAM role
+(the environment's deploy role, in the account whose deployment groups it continues) and talks to CodeDeploy with
+the temporary credentials; without one it uses its own role (same account).
+
 Per deployment group: no Ready deployment -> nothing to do ("nothing-waiting"; or "not-yet-waiting" when a
 deployment is still Created/Queued/InProgress, i.e. the approval came before the test traffic shift finished);
 exactly one -> continue it; several -> refuse (CodeDeploy runs one deployment per group at a time, so several
@@ -56,6 +60,7 @@ WAIT_TYPE = "READY_WAIT"
 NO_LONGER_WAITING = frozenset({"DeploymentIsNotInReadyStateException", "DeploymentAlreadyCompletedException"})
 NOT_DONE = frozenset({"refused", "not-yet-waiting"})  # the approval's intent was not carried out: ok is false
 APPROVAL_EVENT = "CodePipeline Action Execution State Change"
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
 
 _client = None
 
@@ -71,8 +76,27 @@ def _log(message: str, **fields: Any) -> None:
 def _codedeploy():
     global _client
     if _client is None:
-        _client = boto3.client("codedeploy", config=Config(retries={"mode": "standard", "max_attempts": 5}))
+        _client = boto3.client("codedeploy", config=CLIENT_CONFIG)
     return _client
+
+
+def is_role_arn(value: Any) -> bool:
+    """arn:<partition>:iam::<12 digits>:role/<name>"""
+    parts = value.split(":", 5) if isinstance(value, str) else []
+    return (len(parts) == 6 and parts[0] == "arn" and parts[1].startswith("aws") and parts[2] == "iam"
+            and parts[3] == "" and len(parts[4]) == 12 and parts[4].isdigit() and parts[5].startswith("role/")
+            and len(parts[5]) > len("role/") and " " not in value)
+
+
+def assumed_codedeploy(role_arn: str, sts=None):
+    """A CodeDeploy client acting as `role_arn` (another account's deploy role). Credentials stay in memory."""
+    if not is_role_arn(role_arn):
+        raise ConfigurationError(f"roleArn must be an IAM role ARN (got {str(role_arn)[:80]!r})")
+    sts = sts or boto3.client("sts", config=CLIENT_CONFIG)
+    credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName="continue-reroute")["Credentials"]
+    return boto3.client("codedeploy", config=CLIENT_CONFIG, aws_access_key_id=credentials["AccessKeyId"],
+                        aws_secret_access_key=credentials["SecretAccessKey"],
+                        aws_session_token=credentials["SessionToken"])
 
 
 # --- reading the event (pure) ------------------------------------------------------------------------------------
@@ -95,7 +119,7 @@ def classify_event(event: Any) -> tuple[str, str, dict[str, Any]]:
     if event.get("detail-type") == APPROVAL_EVENT:
         return _classify_pipeline_event(event.get("detail") or {})
     fields = {k: event[k] for k in ("targets", "applicationName", "deploymentGroupName", "deploymentGroupNames",
-                                    "deploymentId") if k in event}
+                                    "deploymentId", "roleArn") if k in event}
     return "continue", "direct invocation", fields
 
 
@@ -193,16 +217,17 @@ def continue_group(client, application: str, group: str, deployment_id: str | No
     return result
 
 
-def handler(event: Any, context: Any = None, codedeploy=None) -> dict[str, Any]:
+def handler(event: Any, context: Any = None, codedeploy=None, sts=None) -> dict[str, Any]:
     action, reason, fields = classify_event(event)
     request_id = getattr(context, "aws_request_id", None)
     if action == "ignored":
         _log("event ignored", reason=reason, request_id=request_id)
         return {"ok": True, "action": "ignored", "reason": reason, "results": []}
     pairs, deployment_id = targets(fields)
+    role_arn = fields.get("roleArn") or os.environ.get("ASSUME_ROLE_ARN") or None
     _log("continuing the traffic reroute", reason=reason, targets=[f"{a}/{g}" for a, g in pairs],
-         deploymentId=deployment_id, request_id=request_id)
-    client = codedeploy or _codedeploy()
+         deploymentId=deployment_id, roleArn=role_arn, request_id=request_id)
+    client = codedeploy or (assumed_codedeploy(role_arn, sts) if role_arn else _codedeploy())
     results = [continue_group(client, application, group, deployment_id) for application, group in pairs]
     not_done = [r for r in results if r["status"] in NOT_DONE]
     if not_done:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from cfnlint.api import ManualArgs, lint_by_config
@@ -26,23 +27,32 @@ def cfn_lint(template_dir: Path, shown_as: str, region: str) -> list[str]:
     return sorted(set(findings))
 
 
-def size_budgets(template_dir: Path, shown_as: str, root_file: str) -> list[str]:
+def size_budgets(template_dir: Path, shown_as: str, inline: str | Collection[str]) -> list[str]:
+    """`inline`: the template(s) sent in the API request (root.yaml, pipeline.yaml, ...); the rest are nested."""
+    inline = {inline} if isinstance(inline, str) else set(inline)
     return [f"{shown_as}/{line}" for p in sorted(template_dir.glob("*.yaml"))
-            for line in budgets.check(p.name, p.read_text(encoding="utf-8"), is_root=p.name == root_file)]
+            for line in budgets.check(p.name, p.read_text(encoding="utf-8"), is_root=p.name in inline)]
 
 
-def parameter_files(params_dir: Path, shown_as: str, parameters: list[RootParameter]) -> list[str]:
-    """Each CLI parameter file names exactly the root parameters, with values the root accepts."""
-    declared = {p.name: p for p in parameters}
+def parameter_files(params_dir: Path, shown_as: str,
+                    parameters: list[RootParameter] | Mapping[str, list[RootParameter]]) -> list[str]:
+    """Each parameter file names exactly its template's parameters, with values the template accepts.
+
+    `parameters`: the root template's (every file), or a map from a file's stem (`pipeline` for pipeline.json and
+    pipeline.config.json) to its template's parameters, with "*" for all other files (the root template)."""
+    sets = {"*": parameters} if not isinstance(parameters, Mapping) else parameters
     findings = []
     for path in sorted(params_dir.glob("*.json")):
+        stem = path.name.removesuffix(".json").removesuffix(".config")
+        template = stem if stem in sets and stem != "*" else "root"
+        declared = {p.name: p for p in sets.get(stem, sets["*"])}
         if path.name.endswith(".config.json"):
             values = json.loads(path.read_text())["Parameters"]
         else:
             values = {i["ParameterKey"]: i["ParameterValue"] for i in json.loads(path.read_text())}
         where = f"{shown_as}/{path.name}"
         for name in sorted(set(values) - set(declared)):
-            findings.append(f"{where}: {name} is not a parameter of the root template")
+            findings.append(f"{where}: {name} is not a parameter of the {template} template")
         for name, p in declared.items():
             if name not in values:
                 if p.default is None:

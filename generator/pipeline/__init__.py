@@ -1,0 +1,31 @@
+"""The delivery pipeline (issue #5): pipeline.yaml (+ its nested pipeline-builds.yaml and the reroute Lambda's source)
+in the pipeline account, deploy-role.yaml in each target account. Generated only for apps with a `pipeline:` block.
+
+    files = render(app, root_build)   # templates, parameter files and the parameters each file is checked against
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from troposphere import Template
+
+from generator.config import AppSpec
+from generator.pipeline import approvals, common, deploy_role, pipeline
+from generator.root import Build
+from generator.wiring import RootParameter
+
+PARAMETER_FILES = {"pipeline": common.pipeline_parameters, "deploy-role": common.deploy_role_parameters}
+
+
+class PipelineFiles(NamedTuple):
+    templates: dict[str, Template]
+    extra_files: dict[str, str]                  # non-template files next to the templates (the Lambda source)
+    parameter_sets: dict[str, list[RootParameter]]  # params file stem -> the template parameters it fills
+
+
+def build(app: AppSpec, root_build: Build) -> PipelineFiles | None:
+    if app.pipeline is None:
+        return None
+    templates = {**pipeline.build(app, root_build), common.DEPLOY_ROLE_TEMPLATE: deploy_role.build(app, root_build)}
+    extra = approvals.lambda_files() if approvals.targets(app) else {}
+    return PipelineFiles(templates, extra, {stem: make(app) for stem, make in PARAMETER_FILES.items()})

@@ -1,0 +1,181 @@
+"""What the pipeline templates share: names, parameters, tags, and how each environment is reached.
+
+Physical names are fixed by convention, so the two templates (pipeline.yaml in the pipeline account,
+deploy-role.yaml in each target account) can name each other's roles without outputs crossing accounts:
+
+    pipeline account                         each target account
+    <app>-pipeline            (CodePipeline)  <app>-pipeline-deploy   (assumed by the pipeline's roles)
+    <app>-pipeline-stack      (CloudFormation for the pipeline stack)
+    <app>-pipeline-build|release|self-update|tests (CodeBuild), <app>-pipeline-reroute (Lambda)
+                                              <app>-cloudformation    (CloudFormation for <app>-<env> stacks)
+    bucket <app>-pipeline-<account>-<region> (artifacts, packaged templates)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from troposphere import AWSObject, Ref, Sub, Tags, Template
+
+from generator import naming
+from generator.config import AppSpec
+from generator.wiring import RootParameter
+
+PIPELINE = "pipeline"        # the Environment tag of everything the pipeline templates create, and the name infix
+TEMPLATE = "pipeline.yaml"
+DEPLOY_ROLE_TEMPLATE = "deploy-role.yaml"
+LAMBDA_DIR = "lambda/continue_reroute"   # next to pipeline.yaml; `aws cloudformation package` zips and uploads it
+PYTHON_VERSION = "3.11"      # the generator's Python (self-update runs `make templates` with it)
+LAMBDA_RUNTIME = "python3.12"
+BUILD_IMAGE = "aws/codebuild/standard:7.0"
+LOG_RETENTION_DAYS = 90
+
+
+
+def name(*parts: str) -> Sub:
+    """`<app>-pipeline[-parts]`: every physical name in the pipeline account."""
+    return Sub("-".join(["${Application}", PIPELINE, *parts]))
+
+
+def role_arn(role: str, account: object = None) -> Sub:
+    """ARN of a role named `<app>-<role>` in `account` (a Ref/Sub or None for this account)."""
+    if account is None:
+        return Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/${{Application}}-{role}")
+    return Sub(f"arn:${{AWS::Partition}}:iam::${{Account}}:role/${{Application}}-{role}", Account=account)
+
+
+# Role names (without the `<app>-` prefix).
+PIPELINE_ROLE = "pipeline"
+STACK_ROLE = "pipeline-stack"
+SELF_UPDATE_ROLE = "pipeline-self-update"
+BUILD_ROLE = "pipeline-build"
+RELEASE_ROLE = "pipeline-release"
+TESTS_ROLE = "pipeline-tests"
+REROUTE_ROLE = "pipeline-reroute"
+DEPLOY_ROLE = "pipeline-deploy"          # in each target account
+CLOUDFORMATION_ROLE = "cloudformation"   # in each target account
+# The pipeline-account roles a target account's deploy role trusts (each assumes it for one kind of step).
+TRUSTED_BY_DEPLOY_ROLE = (PIPELINE_ROLE, RELEASE_ROLE, REROUTE_ROLE)
+
+
+def artifact_bucket_name() -> Sub:
+    return Sub("${Application}-pipeline-${AWS::AccountId}-${AWS::Region}")
+
+
+def account_parameter(env: str) -> str:
+    return f"{naming.pascal(env)}AccountId"
+
+
+def tags() -> Tags:
+    return Tags(Environment=PIPELINE, Owner=Ref(naming.OWNER_PARAM), Application=Ref(naming.APPLICATION_PARAM))
+
+
+def tag_map() -> dict:
+    """The same tags for resource types that take a plain map (SAM functions, SSM parameters)."""
+    return {"Environment": PIPELINE, "Owner": Ref(naming.OWNER_PARAM), "Application": Ref(naming.APPLICATION_PARAM)}
+
+
+def add(template: Template, resource: AWSObject) -> AWSObject:
+    """Add a resource with the pipeline's tags (Environment=pipeline, Owner, Application) if it takes tags."""
+    spec = resource.props.get("Tags")
+    if spec is not None and "Tags" not in resource.properties:
+        resource.Tags = tag_map() if spec[0] is dict else tags()
+    return template.add_resource(resource)
+
+
+def skip(*checks: tuple[str, str]) -> dict:
+    """checkov skips, each with the reason it cannot apply."""
+    return {"checkov": {"skip": [{"id": i, "comment": c} for i, c in checks]}}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One environment as the pipeline reaches it."""
+
+    env: str
+    account: Ref                 # the environment's account (a parameter of pipeline.yaml)
+    production: bool
+
+    @property
+    def pascal(self) -> str:
+        return naming.pascal(self.env)
+
+    def deploy_role(self) -> Sub:
+        return role_arn(DEPLOY_ROLE, self.account)
+
+    def cloudformation_role(self) -> Sub:
+        return role_arn(CLOUDFORMATION_ROLE, self.account)
+
+
+def targets(app: AppSpec) -> list[Target]:
+    return [Target(env, Ref(account_parameter(env)), spec.production) for env, spec in app.environments.items()]
+
+
+def distinct_accounts(app: AppSpec) -> list[Target]:
+    """One environment per target account (as app.yaml assigns them), for policy principals: environments that
+    share an account share its principal."""
+    seen: dict[str, Target] = {}
+    for target in targets(app):
+        seen.setdefault(app.account_of(target.env), target)
+    return list(seen.values())
+
+
+# --- parameters ------------------------------------------------------------------------------------------------
+GROUP_SOURCE, GROUP_ACCOUNTS, GROUP_APP = "Source", "Target accounts", "Application"
+
+
+def _application(app: AppSpec) -> RootParameter:
+    return RootParameter(
+        naming.APPLICATION_PARAM, "Application name; enters every physical name (the deploy roles in the target "
+        "accounts expect exactly this one).", GROUP_APP, "Application", lambda a, _: a.app,
+        allowed_values=(app.app,))
+
+
+OWNER = RootParameter(
+    naming.OWNER_PARAM, "Team that owns the resources; becomes the Owner tag.", GROUP_APP, "Owner",
+    lambda a, _: a.owner, allowed_pattern=r"^[A-Za-z0-9 ._:/=+@-]{1,128}$",
+    constraint="1-128 characters allowed in a tag value")
+
+
+def pipeline_parameters(app: AppSpec) -> list[RootParameter]:
+    """pipeline.yaml's parameters, each filled from app.yaml's `pipeline` block (params/pipeline.json)."""
+    params = [
+        _application(app), OWNER,
+        RootParameter("ConnectionArn", "ARN of an AVAILABLE CodeConnections connection to GitHub (complete the "
+                      "handshake in the console first).", GROUP_SOURCE, "GitHub connection",
+                      lambda a, _: a.pipeline.connection_arn,
+                      allowed_pattern=r"^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:[0-9]{12}:"
+                                      r"connection/[0-9a-f-]{36}$", constraint="a CodeConnections connection ARN"),
+        RootParameter("FullRepositoryId", "The GitHub repository, owner/name.", GROUP_SOURCE, "Repository",
+                      lambda a, _: a.pipeline.repository, allowed_pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+                      constraint="owner/name"),
+        RootParameter("BranchName", "The branch whose pushes start the pipeline.", GROUP_SOURCE, "Branch",
+                      lambda a, _: a.pipeline.branch, allowed_pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$",
+                      constraint="a branch name"),
+        RootParameter("NotificationEmail", "Receives production approval requests (confirm the subscription once).",
+                      GROUP_SOURCE, "Approval e-mail", lambda a, _: a.pipeline.notification_email,
+                      allowed_pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$",
+                      constraint="an e-mail address"),
+    ]
+    for env in app.environments:
+        params.append(RootParameter(
+            account_parameter(env), f"AWS account of the {env} environment (its deploy role and CloudFormation "
+            f"role come from deploy-role.yaml deployed there).", GROUP_ACCOUNTS, f"{env} account",
+            lambda a, _, env=env: a.account_of(env), allowed_pattern=r"^[0-9]{12}$", constraint="12 digits"))
+    return params
+
+
+def deploy_role_parameters(app: AppSpec) -> list[RootParameter]:
+    """deploy-role.yaml's parameters (params/deploy-role.json, the same for every target account)."""
+    return [
+        _application(app), OWNER,
+        RootParameter("PipelineAccountId", "The account the pipeline runs in; only its pipeline roles may assume "
+                      "the deploy role.", GROUP_APP, "Pipeline account", lambda a, _: a.pipeline.account_id,
+                      allowed_pattern=r"^[0-9]{12}$", constraint="12 digits"),
+    ]
+
+
+def declare(template: Template, params: list[RootParameter]) -> None:
+    for p in params:
+        template.add_parameter(p.declare())
+        template.add_parameter_to_group(p.name, p.group)
+        template.set_parameter_label(p.name, p.label)

@@ -1,0 +1,108 @@
+"""deploy-role.yaml: deployed once in every account that hosts an environment (the pipeline account too, when an
+environment lives there). It creates the two roles the pipeline uses in that account:
+
+- `<app>-pipeline-deploy`: assumed by the pipeline account's pipeline roles only (its CodePipeline role for the
+  CloudFormation and CodeDeployToECS actions, its release role for Promote/PrepareRelease, its reroute Lambda);
+  deploys the `<app>-<env>` stacks through the CloudFormation role, pushes images to `<app>-<env>-*` repositories,
+  registers task definitions and starts/continues CodeDeploy deployments of `<app>-<env>-*`.
+- `<app>-cloudformation`: CloudFormation's execution role for those stacks (generator/pipeline/permissions.py).
+
+Both have explicit names (the pipeline names them across accounts), so the stack needs CAPABILITY_NAMED_IAM.
+"""
+from __future__ import annotations
+
+from awacs import sts
+from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Principal, Statement, StringEquals
+from troposphere import GetAtt, Output, Ref, Sub, Template, iam
+
+from generator.config import AppSpec
+from generator.pipeline import common
+from generator.pipeline import environment_permissions
+from generator.pipeline import permissions as perms
+from generator.pipeline.grants import Grant, document, grant
+from generator.policies import assume_role
+from generator.policies.common import VERSION
+from generator.root import Build
+
+
+def build(app: AppSpec, root_build: Build) -> Template:
+    t = Template(Description=f"{app.app}: the pipeline's roles in a target account (deploy role, CloudFormation "
+                             f"role); deploy once per account that hosts an environment")
+    t.set_version()
+    common.declare(t, common.deploy_role_parameters(app))
+    types = {r.resource_type for tmpl in root_build.templates().values() for r in tmpl.resources.values()}
+    cfn_policies = perms.managed_policies(
+        t, "CloudFormationPolicy", environment_permissions.environment_stack(app, types),
+        "CloudFormation deploys the app's stacks",
+        name=Sub(f"${{Application}}-{common.CLOUDFORMATION_ROLE}"), skips=ENVIRONMENT_ROLE_SKIPS)
+    cfn = common.add(t, iam.Role(
+        "CloudFormationRole", RoleName=Sub(f"${{Application}}-{common.CLOUDFORMATION_ROLE}"),
+        Description=Sub("${Application}: CloudFormation execution role for the ${Application}-<env> stacks"),
+        AssumeRolePolicyDocument=assume_role("cloudformation.amazonaws.com"), MaxSessionDuration=3600,
+        ManagedPolicyArns=[Ref(p) for p in cfn_policies]))
+    deploy = common.add(t, iam.Role(
+        "DeployRole", RoleName=Sub(f"${{Application}}-{common.DEPLOY_ROLE}"),
+        Description=Sub("${Application}: assumed by the pipeline account's pipeline roles to release here"),
+        AssumeRolePolicyDocument=_trust_pipeline_account(), MaxSessionDuration=3600,
+        Policies=[iam.Policy(PolicyName="release", PolicyDocument=document(deploy_grants(app)))]))
+    t.add_output(Output("DeployRoleArn", Value=GetAtt(deploy, "Arn"), Description="Assumed by the pipeline"))
+    t.add_output(Output("CloudFormationRoleArn", Value=GetAtt(cfn, "Arn"),
+                        Description="CloudFormation execution role of the app's stacks"))
+    return t
+
+
+ENVIRONMENT_ROLE_SKIPS = (
+    ("CKV_AWS_111", "Write actions on * are the ones whose resources carry ids AWS generates (VPC resources, load "
+                    "balancers, target groups, scalable targets) or that have no resource type (kms:CreateKey, "
+                    "ecs:RegisterTaskDefinition, registry scanning); every other write names <app>-<env> resources, "
+                    "and each * grant says why in generator/pipeline/permissions.py."),
+)
+
+
+def _trust_pipeline_account() -> PolicyDocument:
+    """Only the pipeline account, and in it only the pipeline's own roles (by ARN condition: the roles need not exist
+    when this stack is created, and a recreated role keeps working)."""
+    trusted = [Sub(f"arn:${{AWS::Partition}}:iam::${{PipelineAccountId}}:role/${{Application}}-{role}")
+               for role in common.TRUSTED_BY_DEPLOY_ROLE]
+    return PolicyDocument(Version=VERSION, Statement=[Statement(
+        Sid="PipelineRolesOnly", Effect=Allow, Action=[sts.AssumeRole],
+        Principal=Principal("AWS", Sub("arn:${AWS::Partition}:iam::${PipelineAccountId}:root")),
+        Condition=Condition(ArnEquals("aws:PrincipalArn", trusted)))])
+
+
+def deploy_grants(app: AppSpec) -> list[Grant]:
+    envs = list(app.environments)
+
+    def each(service: str, pattern: str, region: bool = True) -> list[Sub]:
+        return [perms.arn(service, pattern.replace("{env}", env), region=region) for env in envs]
+
+    return [
+        grant("DeployAppStacks", "cloudformation:CreateStack cloudformation:UpdateStack cloudformation:DescribeStacks "
+              "cloudformation:DescribeStackEvents cloudformation:GetTemplate cloudformation:SetStackPolicy "
+              "cloudformation:GetStackPolicy", each("cloudformation", "stack/${Application}-{env}/*")),
+        grant("ValidateTemplates", "cloudformation:ValidateTemplate",
+              why_any="cloudformation:ValidateTemplate has no resource type"),
+        grant("PassCloudFormationRole", "iam:PassRole", perms.arn("iam", "role/${Application}-cloudformation",
+                                                                   region=False),
+              Condition(StringEquals("iam:PassedToService", "cloudformation.amazonaws.com"))),
+        grant("ReadPipelineArtifacts", "s3:GetObject s3:GetObjectVersion",
+              Sub("arn:${AWS::Partition}:s3:::${Application}-pipeline-${PipelineAccountId}-${AWS::Region}/*")),
+        environment_permissions.decrypt_artifacts("DecryptPipelineArtifacts"),
+        grant("PushReleaseImages", "ecr:BatchCheckLayerAvailability ecr:InitiateLayerUpload ecr:UploadLayerPart "
+              "ecr:CompleteLayerUpload ecr:PutImage ecr:BatchGetImage ecr:GetDownloadUrlForLayer ecr:DescribeImages "
+              "ecr:DescribeRepositories", each("ecr", "repository/${Application}-{env}-*")),
+        grant("EcrLogin", "ecr:GetAuthorizationToken",
+              why_any="ecr:GetAuthorizationToken has no resource type; pushes are limited by the grant above"),
+        grant("RegisterReleaseTaskDefinitions", "ecs:RegisterTaskDefinition ecs:DescribeTaskDefinition",
+              why_any="task definition registration and reads have no resource type"),
+        grant("PassTaskRoles", "iam:PassRole", each("iam", "role/${Application}-{env}-*", region=False),
+              Condition(StringEquals("iam:PassedToService", "ecs-tasks.amazonaws.com"))),
+        grant("ReleaseWithCodeDeploy", "codedeploy:CreateDeployment codedeploy:GetDeployment "
+              "codedeploy:GetApplication codedeploy:GetApplicationRevision codedeploy:RegisterApplicationRevision "
+              "codedeploy:ListDeployments",
+              each("codedeploy", "application:${Application}-{env}-*")
+              + each("codedeploy", "deploymentgroup:${Application}-{env}-*/*")),
+        grant("ReadDeploymentConfigs", "codedeploy:GetDeploymentConfig", perms.arn("codedeploy", "deploymentconfig:*")),
+        grant("ContinueHeldReleases", "codedeploy:ContinueDeployment",
+              why_any="codedeploy:ContinueDeployment has no resource type (Service Authorization Reference)"),
+    ]

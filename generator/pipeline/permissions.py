@@ -1,0 +1,151 @@
+"""What the pipeline stack's CloudFormation role may do (pipeline account), and the helpers both CloudFormation roles
+share; each environment's execution role `<app>-cloudformation` (target accounts) is in environment_permissions.py.
+
+Actions follow the resource handlers' declared permissions (the CloudFormation registry schemas bundled with
+cfn-lint, `handlers.*.permissions`), grouped per service. Resources are named by prefix wherever the ARN holds a name
+the templates choose (`<app>-pipeline-*`, `<app>-<env>-*`, `/<app>/<env>/*`); `*` remains only where the ARN holds
+an id AWS generates (VPC resources, load balancers, target groups, KMS keys, scalable targets) or the action has no
+resource type at all. Each such grant says why (`why_any`), docs/pipeline.md lists them.
+
+"""
+from __future__ import annotations
+
+from awacs.aws import ArnLike, Condition, StringEquals
+from troposphere import AWSHelperFn, Ref, Sub, Template, encode_to_dict, iam
+
+from generator.config import AppSpec
+from generator.pipeline import common
+from generator.pipeline.grants import Grant, document, grant
+
+MANAGED_POLICY_CHARACTERS = 6_144   # IAM's limit per managed policy (whitespace not counted)
+SAM_TRANSFORM = "arn:${AWS::Partition}:cloudformation:${AWS::Region}:aws:transform/Serverless-2016-10-31"
+
+
+def arn(service: str, resource: str, region: bool = True, account: bool = True, **values) -> Sub:
+    where = f"{'${AWS::Region}' if region else ''}:{'${AWS::AccountId}' if account else ''}"
+    return Sub(f"arn:${{AWS::Partition}}:{service}:{where}:{resource}", **values)
+
+
+def sam_transform(sid: str) -> Grant:
+    """Templates with `Transform: AWS::Serverless-2016-10-31` need CreateChangeSet on the transform itself."""
+    return grant(sid, "cloudformation:CreateChangeSet", Sub(SAM_TRANSFORM))
+
+
+# --- the pipeline stack's role ------------------------------------------------------------------------------------
+def pipeline_stack(app: AppSpec) -> list[Grant]:
+    """Create, update and delete what pipeline.yaml declares (and nothing named otherwise)."""
+    roles = [arn("iam", "role/${Application}-pipeline", region=False),
+             arn("iam", "role/${Application}-pipeline-*", region=False)]
+    policies = arn("iam", "policy/${Application}-pipeline-*", region=False)
+    keys = arn("kms", "key/*")
+    log_groups = [arn("logs", f"log-group:{g}{suffix}") for g in (
+        "/aws/codebuild/${Application}-pipeline", "/aws/lambda/${Application}-pipeline-*") for suffix in ("", ":*")]
+    return [
+        grant("ManageRoles", "iam:CreateRole iam:DeleteRole iam:GetRole iam:UpdateRole iam:UpdateRoleDescription "
+              "iam:UpdateAssumeRolePolicy iam:PutRolePolicy iam:GetRolePolicy iam:DeleteRolePolicy "
+              "iam:ListRolePolicies iam:ListAttachedRolePolicies iam:TagRole iam:UntagRole", roles),
+        grant("AttachOwnPolicies", "iam:AttachRolePolicy iam:DetachRolePolicy", roles,
+              Condition(ArnLike("iam:PolicyARN", policies))),
+        grant("ManagePolicies", "iam:CreatePolicy iam:DeletePolicy iam:GetPolicy iam:GetPolicyVersion "
+              "iam:CreatePolicyVersion iam:DeletePolicyVersion iam:ListPolicyVersions iam:ListEntitiesForPolicy",
+              policies),
+        grant("PassRoles", "iam:PassRole", roles, Condition(StringEquals("iam:PassedToService", [
+            "codepipeline.amazonaws.com", "codebuild.amazonaws.com", "lambda.amazonaws.com"]))),
+        grant("ManagePipeline", "codepipeline:CreatePipeline codepipeline:DeletePipeline codepipeline:GetPipeline "
+              "codepipeline:UpdatePipeline codepipeline:GetPipelineState codepipeline:StartPipelineExecution "
+              "codepipeline:EnableStageTransition codepipeline:DisableStageTransition codepipeline:TagResource "
+              "codepipeline:UntagResource codepipeline:ListTagsForResource", arn("codepipeline", "${Application}-pipeline")),
+        grant("PassConnection", "codestar-connections:PassConnection codeconnections:PassConnection",
+              Ref("ConnectionArn")),
+        grant("ManageProjects", "codebuild:CreateProject codebuild:UpdateProject codebuild:DeleteProject "
+              "codebuild:BatchGetProjects", arn("codebuild", "project/${Application}-pipeline-*")),
+        grant("ManageLogGroups", "logs:CreateLogGroup logs:DeleteLogGroup logs:PutRetentionPolicy "
+              "logs:DeleteRetentionPolicy logs:AssociateKmsKey logs:DisassociateKmsKey logs:TagResource "
+              "logs:UntagResource logs:ListTagsForResource logs:TagLogGroup logs:UntagLogGroup logs:ListTagsLogGroup",
+              log_groups),
+        grant("FindLogGroups", "logs:DescribeLogGroups", why_any="logs:DescribeLogGroups has no resource type"),
+        grant("ManageArtifactBucket", "s3:CreateBucket s3:DeleteBucket s3:ListBucket s3:GetBucketLocation "
+              "s3:PutBucketPolicy s3:GetBucketPolicy s3:DeleteBucketPolicy s3:PutEncryptionConfiguration "
+              "s3:GetEncryptionConfiguration s3:PutBucketVersioning s3:GetBucketVersioning "
+              "s3:PutBucketPublicAccessBlock s3:GetBucketPublicAccessBlock s3:PutBucketOwnershipControls "
+              "s3:GetBucketOwnershipControls s3:PutLifecycleConfiguration s3:GetLifecycleConfiguration "
+              "s3:PutBucketTagging s3:GetBucketTagging",
+              Sub("arn:${AWS::Partition}:s3:::${Application}-pipeline-${AWS::AccountId}-${AWS::Region}")),
+        grant("ReadPackagedArtifacts", "s3:GetObject s3:GetObjectVersion",
+              Sub("arn:${AWS::Partition}:s3:::${Application}-pipeline-${AWS::AccountId}-${AWS::Region}/*")),
+        grant("ManageNestedStacks", "cloudformation:CreateStack cloudformation:UpdateStack cloudformation:DeleteStack "
+              "cloudformation:DescribeStacks cloudformation:DescribeStackEvents cloudformation:GetTemplate "
+              "cloudformation:TagResource cloudformation:UntagResource",
+              arn("cloudformation", "stack/${PipelineStackName}-*/*")),
+        grant("CreateKeys", "kms:CreateKey kms:ListAliases",
+              why_any="kms:CreateKey and kms:ListAliases have no resource type"),
+        grant("ManageKeys", "kms:DescribeKey kms:EnableKeyRotation kms:DisableKeyRotation kms:GetKeyRotationStatus "
+              "kms:GetKeyPolicy kms:PutKeyPolicy kms:ListResourceTags kms:TagResource kms:UntagResource "
+              "kms:UpdateKeyDescription kms:EnableKey kms:DisableKey kms:ScheduleKeyDeletion kms:CreateGrant "
+              "kms:Decrypt kms:GenerateDataKey", keys),
+        grant("ManageKeyAlias", "kms:CreateAlias kms:DeleteAlias kms:UpdateAlias",
+              [arn("kms", "alias/${Application}-pipeline"), keys]),
+        grant("ManageTopic", "sns:CreateTopic sns:DeleteTopic sns:GetTopicAttributes sns:SetTopicAttributes "
+              "sns:Subscribe sns:TagResource sns:UntagResource sns:ListTagsForResource sns:ListSubscriptionsByTopic",
+              arn("sns", "${Application}-pipeline-*")),
+        grant("ManageSubscription", "sns:Unsubscribe sns:GetSubscriptionAttributes sns:SetSubscriptionAttributes",
+              why_any="SNS subscription actions have no resource type (subscriptions have random ids)"),
+        grant("ManageBuildRepositories", "ecr:CreateRepository ecr:DeleteRepository ecr:DescribeRepositories "
+              "ecr:PutLifecyclePolicy ecr:GetLifecyclePolicy ecr:DeleteLifecyclePolicy "
+              "ecr:PutImageScanningConfiguration ecr:PutImageTagMutability ecr:SetRepositoryPolicy "
+              "ecr:GetRepositoryPolicy ecr:DeleteRepositoryPolicy ecr:TagResource ecr:UntagResource "
+              "ecr:ListTagsForResource", arn("ecr", "repository/${Application}-pipeline-*")),
+        grant("ManageRules", "events:PutRule events:DeleteRule events:DescribeRule events:PutTargets "
+              "events:RemoveTargets events:ListTargetsByRule events:EnableRule events:DisableRule events:TagResource "
+              "events:UntagResource events:ListTagsForResource", arn("events", "rule/${Application}-pipeline-*")),
+        grant("ManageFunction", "lambda:CreateFunction lambda:DeleteFunction lambda:GetFunction "
+              "lambda:GetFunctionConfiguration lambda:UpdateFunctionCode lambda:UpdateFunctionConfiguration "
+              "lambda:TagResource lambda:UntagResource lambda:ListTags lambda:AddPermission lambda:RemovePermission "
+              "lambda:GetPolicy lambda:GetRuntimeManagementConfig lambda:PutRuntimeManagementConfig "
+              "lambda:GetFunctionCodeSigningConfig lambda:GetFunctionRecursionConfig lambda:PutFunctionRecursionConfig",
+              arn("lambda", "function:${Application}-pipeline-*")),
+        grant("ManageQueue", "sqs:CreateQueue sqs:DeleteQueue sqs:GetQueueAttributes sqs:SetQueueAttributes "
+              "sqs:GetQueueUrl sqs:TagQueue sqs:UntagQueue sqs:ListQueueTags", arn("sqs", "${Application}-pipeline-*")),
+        sam_transform("ExpandServerlessTransform"),
+    ]
+
+
+def managed_policies(t: Template, title: str, grants: list[Grant], purpose: str,
+                     name: Sub | None = None, skips: tuple = ()) -> list[iam.ManagedPolicy]:
+    """The grants as few managed policies as fit IAM's 6,144-character limit each (in order, so a role's policies
+    read like its grant list). Names `<name>-1`, `-2`, ... when `name` is given."""
+    chunks: list[list[Grant]] = [[]]
+    for g in grants:
+        if chunks[-1] and _size(chunks[-1] + [g]) > MANAGED_POLICY_CHARACTERS - 400:  # margin: Subs resolve longer
+            chunks.append([])
+        chunks[-1].append(g)
+    policies = []
+    for i, chunk in enumerate(chunks, 1):
+        props = {"PolicyDocument": document(chunk), "Description": Sub(f"${{Application}}: {purpose} ({i}/{len(chunks)})")}
+        if name is not None:
+            props["ManagedPolicyName"] = Sub("${Base}-" + str(i), Base=name)
+        if skips:
+            props["Metadata"] = common.skip(*skips)
+        policies.append(t.add_resource(iam.ManagedPolicy(f"{title}{i}", **props)))
+    return policies
+
+
+def _size(grants: list[Grant]) -> int:
+    """Characters of the policy without whitespace, counting each Sub by its template text."""
+    import json
+
+    def plain(value):
+        if isinstance(value, AWSHelperFn):
+            return plain(value.to_dict())
+        if isinstance(value, dict):
+            if "Fn::Sub" in value:
+                sub = value["Fn::Sub"]
+                return sub if isinstance(sub, str) else sub[0]
+            if "Ref" in value:
+                return "x" * 40
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+    text = json.dumps(plain(encode_to_dict(document(grants))), separators=(",", ":"))
+    return len("".join(text.split()))

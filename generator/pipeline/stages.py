@@ -1,0 +1,154 @@
+"""The pipeline's stages and actions (docs/pipeline.md has the picture for the default app).
+
+Source -> UpdatePipeline (self-update) -> Build (one image per service, scan gate) -> per environment, in app.yaml's
+order: [Approve<Env> for production] -> Deploy<Env>: Promote (1) -> Deploy (2) -> PrepareRelease (3) ->
+Release<Service> per web service [+ ApproveReroute beside them] (4) -> IntegrationTests in the test environment (5).
+
+Every Configuration value is a string (E9010): ParameterOverrides and EnvironmentVariables are JSON text, a `Sub`
+where they embed an account or the app name. Variables: `#{SourceVariables.CommitId}`, the Promote step's exported
+`IMAGE_TAG`, and the Deploy action's stack outputs (`#{Deploy<Env>Variables.ClusterLoadBalancerDns}`).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from troposphere import Ref, Sub, codepipeline
+
+from generator.config import AppSpec
+from generator.naming import pascal
+from generator.pipeline import approvals, common
+from generator.pipeline import projects as p
+from generator.pipeline.roles import Roles
+from generator.pipeline.storage import Storage
+from generator.stacks.cluster_alb import TEST_PORT
+
+SOURCE, TEMPLATES = "Source", "Templates"
+SOURCE_ACTION = "Source"
+
+
+def deploy_stage(env: str) -> str:
+    return f"Deploy{pascal(env)}"
+
+
+def approve_stage(env: str) -> str:
+    return f"Approve{pascal(env)}"
+
+
+def action(name: str, category: str, provider: str, run_order: int, config: dict[str, Any], inputs=(), outputs=(),
+           role=None, namespace: str | None = None) -> codepipeline.Actions:
+    props: dict[str, Any] = dict(
+        Name=name, RunOrder=run_order, Configuration=config,
+        ActionTypeId=codepipeline.ActionTypeId(Category=category, Owner="AWS", Provider=provider, Version="1"))
+    if inputs:
+        props["InputArtifacts"] = [codepipeline.InputArtifacts(Name=a) for a in inputs]
+    if outputs:
+        props["OutputArtifacts"] = [codepipeline.OutputArtifacts(Name=a) for a in outputs]
+    if role is not None:
+        props["RoleArn"] = role
+    if namespace is not None:
+        props["Namespace"] = namespace
+    return codepipeline.Actions(**props)
+
+
+def environment_variables(variables: dict[str, str], **subs) -> Any:
+    """The CodeBuild action's EnvironmentVariables: a JSON string (a Sub when a value names `${...}`)."""
+    text = json.dumps([{"name": k, "value": v, "type": "PLAINTEXT"} for k, v in variables.items()],
+                      separators=(",", ":"))
+    return Sub(text, **subs) if "${" in text else text
+
+
+def codebuild(name: str, project: p.Project, run_order: int, inputs=(SOURCE,), outputs=(), variables=None,
+              namespace=None, **subs) -> codepipeline.Actions:
+    config: dict[str, Any] = {"ProjectName": p.project_ref(project)}
+    if len(inputs) > 1:
+        config["PrimarySource"] = inputs[0]
+    if variables:
+        config["EnvironmentVariables"] = environment_variables(variables, **subs)
+    return action(name, "Build", "CodeBuild", run_order, config, inputs, outputs, namespace=namespace)
+
+
+def build(app: AppSpec, store: Storage, roles: Roles, capabilities: str) -> list[codepipeline.Stages]:
+    stages = [
+        codepipeline.Stages(Name="Source", Actions=[action(
+            SOURCE_ACTION, "Source", "CodeStarSourceConnection", 1,
+            {"ConnectionArn": Ref("ConnectionArn"), "FullRepositoryId": Ref("FullRepositoryId"),
+             "BranchName": Ref("BranchName"), "OutputArtifactFormat": "CODE_ZIP"},
+            outputs=[SOURCE], namespace="SourceVariables")]),
+        codepipeline.Stages(Name="UpdatePipeline", Actions=[
+            codebuild("SelfUpdate", p.SELF_UPDATE, 1, outputs=[TEMPLATES]),
+            action("UpdatePipeline", "Deploy", "CloudFormation", 2, {
+                "ActionMode": "CREATE_UPDATE", "StackName": Ref("AWS::StackName"),
+                "TemplatePath": f"{TEMPLATES}::packaged/pipeline.yaml",
+                "TemplateConfiguration": f"{TEMPLATES}::params/pipeline.config.json",
+                "Capabilities": "CAPABILITY_NAMED_IAM,CAPABILITY_AUTO_EXPAND",
+                "RoleArn": roles.stack}, inputs=[TEMPLATES]),
+        ]),
+    ]
+    if app.services:
+        stages.append(codepipeline.Stages(Name="Build", Actions=[
+            codebuild(f"Build{pascal(svc.name)}", p.build_project(svc.name), 1,
+                      variables={"COMMIT_ID": "#{SourceVariables.CommitId}"},
+                      namespace=f"Build{pascal(svc.name)}Variables")
+            for svc in app.services]))
+    for target in common.targets(app):
+        if target.production:
+            stages.append(codepipeline.Stages(Name=approve_stage(target.env), Actions=[action(
+                "ApproveRelease", "Approval", "Manual", 1, {
+                    "NotificationArn": Ref(store.topic),
+                    "CustomData": f"Release commit #{{SourceVariables.CommitId}} to {target.env} (production). "
+                                  "Approve once the earlier environments look right; rejecting stops this run."})]))
+        stages.append(codepipeline.Stages(Name=deploy_stage(target.env),
+                                          Actions=_environment_actions(app, target, store, capabilities)))
+    return stages
+
+
+def _environment_actions(app: AppSpec, target: common.Target, store: Storage, capabilities: str) -> list:
+    env = target.env
+    deploy_ns, promote_ns = f"Deploy{target.pascal}Variables", f"Promote{target.pascal}Variables"
+    reach = {"TARGET_REGISTRY": "${Account}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}",
+             "TARGET_PREFIX": f"${{Application}}-{env}-",
+             "DEPLOY_ROLE_ARN": "arn:${AWS::Partition}:iam::${Account}:role/${Application}-pipeline-deploy"}
+    actions = []
+    config: dict[str, Any] = {
+        "ActionMode": "CREATE_UPDATE", "StackName": Sub(f"${{Application}}-{env}"),
+        "TemplatePath": f"{TEMPLATES}::packaged/root.yaml",
+        "TemplateConfiguration": f"{TEMPLATES}::params/{env}.config.json",
+        "Capabilities": capabilities, "RoleArn": target.cloudformation_role()}
+    if app.services:
+        actions.append(codebuild("Promote", p.PROMOTE, 1, variables={
+            **reach, "COMMIT_ID": "#{SourceVariables.CommitId}"}, namespace=promote_ns, Account=target.account))
+        config["ParameterOverrides"] = json.dumps({"ImageTag": f"#{{{promote_ns}.IMAGE_TAG}}"})
+    actions.append(action("Deploy", "Deploy", "CloudFormation", 2, config, inputs=[TEMPLATES],
+                          role=target.deploy_role(), namespace=deploy_ns))
+    web = p.web_services(app)
+    if web:
+        artifacts = [p.release_artifact(env, svc.name) for svc in web]
+        actions.append(codebuild("PrepareRelease", p.release_project(env), 3, outputs=artifacts, variables={
+            **reach, "IMAGE_TAG": f"#{{{promote_ns}.IMAGE_TAG}}"}, Account=target.account))
+        for svc, artifact in zip(web, artifacts):
+            name = f"{app.app}-{env}-{svc.name}"
+            actions.append(action(f"Release{pascal(svc.name)}", "Deploy",
+                                  "CodeDeployToECS", 4, {
+                                      "ApplicationName": name, "DeploymentGroupName": name,
+                                      "TaskDefinitionTemplateArtifact": artifact,
+                                      "TaskDefinitionTemplatePath": "taskdef.json",
+                                      "AppSpecTemplateArtifact": artifact, "AppSpecTemplatePath": "appspec.yaml",
+                                      "Image1ArtifactName": artifact, "Image1ContainerName": "IMAGE1_NAME"},
+                                  inputs=[artifact], role=target.deploy_role()))
+    test_url = f"{_scheme(app, env)}://#{{{deploy_ns}.ClusterLoadBalancerDns}}:{TEST_PORT}"
+    waiting = approvals.waiting_services(app, env)
+    if waiting:
+        actions.append(action(approvals.ACTION, "Approval", "Manual", 4, {
+            "NotificationArn": Ref(store.topic),
+            "CustomData": f"{env}: the release of {', '.join(waiting)} waits on the test listener {test_url}. "
+                          "Approve once it looks right there: its production traffic then moves to it. Rejecting "
+                          "stops this run; the waiting release rolls back when its wait expires."}))
+    if app.test_environment() == env:
+        actions.append(codebuild("IntegrationTests", p.TESTS, 5, variables={"TEST_URL": test_url}))
+    return actions
+
+
+def _scheme(app: AppSpec, env: str) -> str:
+    """The test listener speaks HTTPS when the environment has a certificate (cluster_alb.py)."""
+    return "https" if app.environments[env].certificate_arn else "http"

@@ -1,0 +1,177 @@
+"""deploy-role.yaml (one per target account) for the default app: trusted only by the pipeline account's pipeline
+roles, least privilege for releasing there; and a rehearsal of the IAM templates in moto (slow).
+
+IAM evaluation itself (does the role really get AccessDenied where it should) cannot be shown offline;
+tests/test_pipeline_iam.py checks every action and its resource scoping against the IAM reference data instead.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from generator.build import render_app
+from generator.config import load_app
+from generator.pipeline import environment_permissions, permissions
+from tests.support import ROOT
+from tests.templates import load
+
+APP = load_app(ROOT / "app.yaml")
+RENDERED = render_app(APP)
+DEPLOY = load(RENDERED.templates["deploy-role.yaml"])
+ROLES = load(RENDERED.templates["pipeline-roles.yaml"])
+RES = DEPLOY["Resources"]
+
+
+def sub_text(value):
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        sub = value["Fn::Sub"]
+        return sub if isinstance(sub, str) else sub[0]
+    return value
+
+
+def grants(role_props: dict) -> dict[str, dict]:
+    return {s["Sid"]: s for p in role_props["Policies"] for s in p["PolicyDocument"]["Statement"]}
+
+
+def cloudformation_statements() -> list[dict]:
+    return [s for lid, r in RES.items() if r["Type"] == "AWS::IAM::ManagedPolicy"
+            for s in r["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def test_parameters_come_from_app_yaml_and_are_the_same_for_every_account():
+    values = {i["ParameterKey"]: i["ParameterValue"] for i in json.loads(RENDERED.params["deploy-role.json"])}
+    assert values == {"Application": "tunecast", "Owner": "platform-team", "PipelineAccountId": "111111111111"}
+    assert DEPLOY["Parameters"]["Application"]["AllowedValues"] == ["tunecast"]
+
+
+def test_the_deploy_role_trusts_only_the_pipeline_accounts_pipeline_roles():
+    props = RES["DeployRole"]["Properties"]
+    assert sub_text(props["RoleName"]) == "${Application}-pipeline-deploy"
+    trust, = props["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Effect"] == "Allow" and trust["Action"] == ["sts:AssumeRole"]
+    assert trust["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${PipelineAccountId}:root"}}
+    assert [sub_text(a) for a in trust["Condition"]["ArnEquals"]["aws:PrincipalArn"]] == [
+        f"arn:${{AWS::Partition}}:iam::${{PipelineAccountId}}:role/${{Application}}-{r}"
+        for r in ("pipeline", "pipeline-release", "pipeline-reroute")]
+    # ... and exactly those pipeline roles may assume it
+    assumers = {lid for lid, r in ROLES["Resources"].items() if r["Type"] == "AWS::IAM::Role"
+                for p in r["Properties"].get("Policies", []) for s in p["PolicyDocument"]["Statement"]
+                if "sts:AssumeRole" in s["Action"]}
+    assert assumers == {"PipelineRole", "ReleaseRole", "RerouteRole"}
+
+
+def test_the_pipeline_roles_assume_exactly_the_environments_deploy_roles():
+    def targets(role: str) -> list:
+        st = grants(ROLES["Resources"][role]["Properties"])["ActInEnvironmentAccounts"]
+        return [r["Fn::Sub"][1]["Account"]["Ref"] for r in st["Resource"]]
+    assert targets("PipelineRole") == targets("ReleaseRole") == ["DevAccountId", "StagingAccountId", "ProdAccountId"]
+    assert targets("RerouteRole") == ["StagingAccountId", "ProdAccountId"]   # only where releases wait
+
+
+def test_the_deploy_role_releases_only_this_apps_environments():
+    g = grants(RES["DeployRole"]["Properties"])
+    stacks = [sub_text(r) for r in g["DeployAppStacks"]["Resource"]]
+    assert stacks == [f"arn:${{AWS::Partition}}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stack/"
+                      f"${{Application}}-{env}/*" for env in APP.environments]
+    assert "cloudformation:DeleteStack" not in g["DeployAppStacks"]["Action"], "a release never deletes a stack"
+    assert g["PassCloudFormationRole"]["Condition"] == {"StringEquals": {
+        "iam:PassedToService": "cloudformation.amazonaws.com"}}
+    assert [sub_text(r) for r in g["PassCloudFormationRole"]["Resource"]] == [
+        "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${Application}-cloudformation"]
+    assert g["PassTaskRoles"]["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+    assert all(sub_text(r).endswith(("-dev-*", "-staging-*", "-prod-*")) for r in g["PushReleaseImages"]["Resource"])
+    anywhere = sorted(a for s in g.values() if s["Resource"] == ["*"] for a in s["Action"])
+    assert anywhere == ["cloudformation:ValidateTemplate", "codedeploy:ContinueDeployment", "ecr:GetAuthorizationToken",
+                        "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"]
+
+
+def test_the_cloudformation_role_is_cloudformations_and_covers_every_resource_type_of_the_stacks():
+    props = RES["CloudFormationRole"]["Properties"]
+    assert sub_text(props["RoleName"]) == "${Application}-cloudformation"
+    trust, = props["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": ["cloudformation.amazonaws.com"]}
+    policies = [p["Ref"] for p in props["ManagedPolicyArns"]]
+    assert policies == sorted(lid for lid, r in RES.items() if r["Type"] == "AWS::IAM::ManagedPolicy")
+    types = {r.resource_type for t in RENDERED.build.templates().values() for r in t.resources.values()}
+    assert types <= environment_permissions.COVERED
+    sids = {s["Sid"] for s in cloudformation_statements()}
+    assert {"ManageStacks", "ReadPackagedTemplates", "DecryptPackagedTemplates", "ManageRoles", "ManageNetwork",
+            "ManageLoadBalancing", "ManageCluster", "ManageDeploymentGroups", "ManageScaling", "ManageQueues"} <= sids
+
+
+def test_role_management_is_limited_to_the_environments_roles_and_one_aws_policy():
+    by_sid = {s["Sid"]: s for s in cloudformation_statements()}
+    roles = [sub_text(r) for r in by_sid["ManageRoles"]["Resource"]]
+    assert roles == [f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/${{Application}}-{env}-*"
+                     for env in APP.environments]
+    assert by_sid["AttachCodeDeployPolicy"]["Condition"] == {"ArnLike": {"iam:PolicyARN": {
+        "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSCodeDeployRoleForECS"}}}
+    passed = by_sid["PassRoles"]["Condition"]["StringEquals"]["iam:PassedToService"]
+    assert passed == ["codedeploy.amazonaws.com", "ecs-tasks.amazonaws.com", "scheduler.amazonaws.com",
+                      "states.amazonaws.com", "vpc-flow-logs.amazonaws.com"]
+    # the deploy role and the CloudFormation role themselves are out of its reach
+    assert not any(r.endswith(("-pipeline-deploy", "-cloudformation")) for r in roles)
+
+
+def test_every_grant_on_everything_says_why_and_each_managed_policy_fits_iam():
+    made = environment_permissions.environment_stack(APP, {r.resource_type for t in RENDERED.build.templates().values()
+                                              for r in t.resources.values()})
+    for g in made:
+        assert g.resources != ("*",) or len(g.why_any) > 20, g.sid
+    for lid, r in RES.items():
+        if r["Type"] == "AWS::IAM::ManagedPolicy":
+            # Subs resolved for a long app name and real account ids: still inside IAM's 6,144 characters
+            text = json.dumps(r["Properties"]["PolicyDocument"], separators=(",", ":"))
+            text = text.replace("${Application}", "a" * 20).replace("${AWS::AccountId}", "1" * 12).replace(
+                "${AWS::Region}", "ap-southeast-2").replace("${AWS::Partition}", "aws")
+            assert len("".join(text.split())) <= permissions.MANAGED_POLICY_CHARACTERS, lid
+
+
+# ----------------------------------------------------------------------------------------------------- moto
+@pytest.mark.slow
+def test_rehearsal_creates_the_iam_templates_in_moto(tmp_path):
+    """moto creates IAM roles and managed policies through CloudFormation; pipeline.yaml itself (SAM transform,
+    CodePipeline, CodeBuild) is beyond it: moto skips CodePipeline and CodeBuild resources (harness.md)."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        kwargs = dict(endpoint_url=f"http://{host}:{port}", region_name="eu-west-1", aws_access_key_id="testing",
+                      aws_secret_access_key="testing")
+        cfn, iam = boto3.client("cloudformation", **kwargs), boto3.client("iam", **kwargs)
+        params = json.loads(RENDERED.params["deploy-role.json"])
+        cfn.create_stack(StackName="tunecast-pipeline-access", TemplateBody=RENDERED.templates["deploy-role.yaml"],
+                         Parameters=params, Capabilities=["CAPABILITY_NAMED_IAM"])
+        stack, = cfn.describe_stacks(StackName="tunecast-pipeline-access")["Stacks"]
+        assert stack["StackStatus"] == "CREATE_COMPLETE", stack
+        deploy = iam.get_role(RoleName="tunecast-pipeline-deploy")["Role"]
+        trust = deploy["AssumeRolePolicyDocument"]
+        trust = json.loads(trust) if isinstance(trust, str) else trust
+        assert trust["Statement"][0]["Principal"] == {"AWS": "arn:aws:iam::111111111111:root"}
+        assert iam.list_role_policies(RoleName="tunecast-pipeline-deploy")["PolicyNames"] == ["release"]
+        # moto creates the managed policies but does not attach ManagedPolicyArns through CloudFormation (lossy)
+        local = sorted(p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"])
+        assert local == [f"tunecast-cloudformation-{i}" for i in (1, 2, 3)]
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+        assert outputs["DeployRoleArn"].endswith(":role/tunecast-pipeline-deploy")
+        # the pipeline account's roles (pipeline-roles.yaml, nested in pipeline.yaml), with the parameters the
+        # root passes it
+        values = {i["ParameterKey"]: i["ParameterValue"] for i in json.loads(RENDERED.params["pipeline.json"])}
+        nested = {"Application": values["Application"], "Owner": values["Owner"],
+                  "PipelineStackName": "tunecast-pipeline", "ConnectionArn": values["ConnectionArn"],
+                  "PipelineKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555",
+                  **{k: v for k, v in values.items() if k.endswith("AccountId")}}
+        cfn.create_stack(StackName="tunecast-pipeline-Roles", TemplateBody=RENDERED.templates["pipeline-roles.yaml"],
+                         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in nested.items()],
+                         Capabilities=["CAPABILITY_NAMED_IAM"])
+        stack, = cfn.describe_stacks(StackName="tunecast-pipeline-Roles")["Stacks"]
+        assert stack["StackStatus"] == "CREATE_COMPLETE", stack
+        names = {r["RoleName"] for r in iam.list_roles()["Roles"]}
+        assert {f"tunecast-{n}" for n in ("pipeline", "pipeline-stack", "pipeline-self-update", "pipeline-build",
+                                           "pipeline-release", "pipeline-tests", "pipeline-reroute")} <= names
+    finally:
+        server.stop()

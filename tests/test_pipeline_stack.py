@@ -1,0 +1,469 @@
+"""The pipeline template (pipeline.yaml + pipeline-roles.yaml + pipeline-builds.yaml) for the default app: stages and
+actions, the CodePipeline pitfalls of aws-reference §2, cross-account artifacts, security settings.
+
+What no test here can show (no AWS account): CodePipeline running the actions, the connection handshake, IAM
+evaluation across accounts, the self-update restarting a run, CodeDeploy shifting traffic. moto skips CodePipeline
+and CodeBuild in CloudFormation (harness.md), so the rehearsal below creates only what moto implements.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+import yaml
+
+from generator import buildspecs
+from generator.build import INLINE_TEMPLATES, render_app
+from generator.config import load_app, parse_app
+from generator.lint import budgets, gate
+from generator.pipeline import environment_permissions
+from tests.support import ROOT
+from tests.templates import load
+
+APP = load_app(ROOT / "app.yaml")
+RENDERED = render_app(APP)
+PIPELINE = load(RENDERED.templates["pipeline.yaml"])
+ROLES = load(RENDERED.templates["pipeline-roles.yaml"])
+BUILDS = load(RENDERED.templates["pipeline-builds.yaml"])
+STAGES = PIPELINE["Resources"]["Pipeline"]["Properties"]["Stages"]
+STAGE = {s["Name"]: s for s in STAGES}
+WEB = [s.name for s in APP.services if s.kind == "web"]
+
+
+def actions(stage: str) -> dict[str, dict]:
+    return {a["Name"]: a for a in STAGE[stage]["Actions"]}
+
+
+def all_actions():
+    for stage in STAGES:
+        for a in stage["Actions"]:
+            yield stage["Name"], a
+
+
+def provider(a: dict) -> str:
+    return a["ActionTypeId"]["Provider"]
+
+
+def sub_text(value) -> str:
+    """The text of a Sub (or a literal): what the value reads like before substitution."""
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        sub = value["Fn::Sub"]
+        return sub if isinstance(sub, str) else sub[0]
+    return value
+
+
+def project(name: str) -> dict:
+    """A CodeBuild project of pipeline-builds.yaml, by the output a pipeline action names."""
+    return BUILDS["Resources"][name]
+
+
+def project_of(a: dict) -> dict:
+    _, output = a["Configuration"]["ProjectName"]["Fn::GetAtt"]
+    return project(output.removeprefix("Outputs."))
+
+
+def statements(template: dict, kind: str = "AWS::IAM::ManagedPolicy"):
+    for lid, r in template["Resources"].items():
+        props = r.get("Properties", {})
+        if r["Type"] == kind == "AWS::IAM::ManagedPolicy":
+            yield from ((lid, s) for s in props["PolicyDocument"]["Statement"])
+        for policy in props.get("Policies", []) if r["Type"] == kind == "AWS::IAM::Role" else []:
+            yield from ((lid, s) for s in policy["PolicyDocument"]["Statement"])
+
+
+# ----------------------------------------------------------------------------------------------------- shape
+def test_stages_in_order_with_the_production_approval_right_before_production():
+    assert [s["Name"] for s in STAGES] == ["Source", "UpdatePipeline", "Build", "DeployDev", "DeployStaging",
+                                           "ApproveProd", "DeployProd"]
+    approve = actions("ApproveProd")["ApproveRelease"]
+    assert approve["ActionTypeId"] == {"Category": "Approval", "Owner": "AWS", "Provider": "Manual", "Version": "1"}
+    assert approve["Configuration"]["NotificationArn"] == {"Ref": "ApprovalTopic"}
+    topic = PIPELINE["Resources"]["ApprovalTopic"]["Properties"]
+    assert topic["Subscription"] == [{"Endpoint": {"Ref": "NotificationEmail"}, "Protocol": "email"}]
+    assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": ["PipelineKey", "Arn"]}
+
+
+def test_v2_pipeline_started_by_pushes_to_the_branch_and_restarted_by_its_own_update():
+    props = PIPELINE["Resources"]["Pipeline"]["Properties"]
+    assert props["PipelineType"] == "V2" and props["ExecutionMode"] == "SUPERSEDED"
+    assert props["RestartExecutionOnUpdate"] is True
+    assert props["Triggers"] == [{"ProviderType": "CodeStarSourceConnection", "GitConfiguration": {
+        "SourceActionName": "Source", "Push": [{"Branches": {"Includes": [{"Ref": "BranchName"}]}}]}}]
+    source = actions("Source")["Source"]
+    assert provider(source) == "CodeStarSourceConnection" and source["Namespace"] == "SourceVariables"
+    assert source["Configuration"] == {"ConnectionArn": {"Ref": "ConnectionArn"}, "FullRepositoryId": {
+        "Ref": "FullRepositoryId"}, "BranchName": {"Ref": "BranchName"}, "OutputArtifactFormat": "CODE_ZIP"}
+    values = {i["ParameterKey"]: i["ParameterValue"] for i in json.loads(RENDERED.params["pipeline.json"])}
+    assert values["BranchName"] == "main" and values["FullRepositoryId"] == "tunecast/tunecast"
+    assert values["ConnectionArn"] == APP.pipeline.connection_arn
+    assert (values["DevAccountId"], values["StagingAccountId"], values["ProdAccountId"]) == (
+        "111111111111", "111111111111", "222222222222")
+
+
+def test_self_update_regenerates_packages_and_deploys_the_pipelines_own_stack():
+    stage = actions("UpdatePipeline")
+    build, update = stage["SelfUpdate"], stage["UpdatePipeline"]
+    assert (build["RunOrder"], update["RunOrder"]) == (1, 2)
+    assert build["OutputArtifacts"] == [{"Name": "Templates"}]
+    spec = yaml.safe_load(project_of(build)["Properties"]["Source"]["BuildSpec"])
+    assert "make templates PYTHON=python3.11" in spec["phases"]["build"]["commands"]
+    assert spec["artifacts"]["files"] == ["packaged/root.yaml", "packaged/pipeline.yaml", "params/*.config.json"]
+    assert update["Configuration"] == {
+        "ActionMode": "CREATE_UPDATE", "StackName": {"Ref": "AWS::StackName"},
+        "TemplatePath": "Templates::packaged/pipeline.yaml",
+        "TemplateConfiguration": "Templates::params/pipeline.config.json",
+        "Capabilities": "CAPABILITY_NAMED_IAM,CAPABILITY_AUTO_EXPAND",
+        "RoleArn": {"Fn::GetAtt": ["Roles", "Outputs.PipelineStackRoleArn"]}}
+    assert update["InputArtifacts"] == [{"Name": "Templates"}]
+    config = json.loads(RENDERED.params["pipeline.config.json"])
+    assert config["Parameters"] == {i["ParameterKey"]: i["ParameterValue"]
+                                    for i in json.loads(RENDERED.params["pipeline.json"])}
+    assert config["Tags"] == {"Environment": "pipeline", "Owner": APP.owner, "Application": APP.app}
+
+
+def test_build_stage_builds_each_service_once_with_the_scan_gate_at_the_app_threshold():
+    build = actions("Build")
+    assert sorted(build) == sorted(f"Build{s.name.capitalize()}" for s in APP.services)
+    for svc in APP.services:
+        a = build[f"Build{svc.name.capitalize()}"]
+        props = project_of(a)["Properties"]
+        assert props["Environment"]["PrivilegedMode"] is True and props["Environment"]["Image"] == \
+            "aws/codebuild/standard:7.0"
+        text = props["Source"]["BuildSpec"]
+        dockerfile, context = APP.pipeline.build_of(svc.name)
+        assert f'scripts/scan_gate.py" --repository "$REPOSITORY_NAME" --tag "$IMAGE_TAG" --fail-on MEDIUM ' \
+               "--timeout 600" in text
+        assert f"docker build --file {dockerfile} " in text and f'"$REPOSITORY_URI:$IMAGE_TAG" {context} &&' in text
+        variables = {v["Name"]: v for v in props["Environment"]["EnvironmentVariables"]}
+        assert sub_text(variables["REPOSITORY_NAME"]["Value"]) == f"${{Application}}-pipeline-{svc.name}"
+        assert json.loads(a["Configuration"]["EnvironmentVariables"]) == [
+            {"name": "COMMIT_ID", "value": "#{SourceVariables.CommitId}", "type": "PLAINTEXT"}]
+        repo = PIPELINE["Resources"][f"{svc.name.capitalize()}BuildRepository"]["Properties"]
+        assert repo["ImageTagMutability"] == "IMMUTABLE" and repo["ImageScanningConfiguration"] == {"ScanOnPush": True}
+        assert repo["EncryptionConfiguration"]["EncryptionType"] == "KMS"
+
+
+def test_fail_on_comes_from_app_yaml():
+    raw = yaml.safe_load((ROOT / "app.yaml").read_text())
+    raw["pipeline"]["fail_on"] = "HIGH"
+    builds = load(render_app(parse_app(raw)).templates["pipeline-builds.yaml"])
+    assert "--fail-on HIGH" in builds["Resources"]["BuildApiProject"]["Properties"]["Source"]["BuildSpec"]
+
+
+@pytest.mark.parametrize("env", list(APP.environments))
+def test_each_environment_promotes_deploys_prepares_and_releases_in_order(env):
+    pascal = env.capitalize()
+    stage = actions(f"Deploy{pascal}")
+    order = {name: a["RunOrder"] for name, a in stage.items()}
+    assert order["Promote"] == 1 and order["Deploy"] == 2 and order["PrepareRelease"] == 3
+    assert all(order[f"Release{s.capitalize()}"] == 4 for s in WEB)
+    deploy = stage["Deploy"]
+    account = {"Ref": f"{pascal}AccountId"}
+    assert deploy["RoleArn"] == {"Fn::Sub": ["arn:${AWS::Partition}:iam::${Account}:role/${Application}-pipeline-deploy",
+                                             {"Account": account}]}
+    config = deploy["Configuration"]
+    assert config["RoleArn"] == {"Fn::Sub": ["arn:${AWS::Partition}:iam::${Account}:role/${Application}-cloudformation",
+                                             {"Account": account}]}
+    assert config["StackName"] == {"Fn::Sub": f"${{Application}}-{env}"}
+    assert config["TemplatePath"] == "Templates::packaged/root.yaml"
+    assert config["TemplateConfiguration"] == f"Templates::params/{env}.config.json"
+    assert f"{env}.config.json" in RENDERED.params
+    assert json.loads(config["ParameterOverrides"]) == {"ImageTag": f"#{{Promote{pascal}Variables.IMAGE_TAG}}"}
+    assert deploy["Namespace"] == f"Deploy{pascal}Variables" and deploy["InputArtifacts"] == [{"Name": "Templates"}]
+    promote = stage["Promote"]
+    assert promote["Namespace"] == f"Promote{pascal}Variables"
+    assert "IMAGE_TAG" in yaml.safe_load(project_of(promote)["Properties"]["Source"]["BuildSpec"])["env"][
+        "exported-variables"]
+    prepared = [o["Name"] for o in stage["PrepareRelease"]["OutputArtifacts"]]
+    assert prepared == [f"{pascal}{s.capitalize()}Release" for s in WEB]
+
+
+def test_codedeploy_actions_name_the_service_stacks_groups_and_read_their_artifacts_from_inputs():
+    """aws-reference §2: every artifact a CodeDeployToECS action names is one of its InputArtifacts (E9011)."""
+    found = 0
+    for stage, a in all_actions():
+        if provider(a) != "CodeDeployToECS":
+            continue
+        found += 1
+        env = stage.removeprefix("Deploy").lower()
+        service = a["Name"].removeprefix("Release").lower()
+        config = a["Configuration"]
+        # generator/stacks/service_web.py names both `<app>-<env>-<service>`
+        assert config["ApplicationName"] == config["DeploymentGroupName"] == f"{APP.app}-{env}-{service}"
+        inputs = [i["Name"] for i in a["InputArtifacts"]]
+        for key in ("Image1ArtifactName", "TaskDefinitionTemplateArtifact", "AppSpecTemplateArtifact"):
+            assert config[key] in inputs, (stage, a["Name"], key)
+        assert config["Image1ContainerName"] == "IMAGE1_NAME"
+        assert a["RoleArn"]["Fn::Sub"][0].endswith(":role/${Application}-pipeline-deploy")
+    assert found == len(WEB) * len(APP.environments)
+
+
+def test_every_action_configuration_value_is_a_string():
+    """aws-reference §2: Configuration is a map of strings (E9010); JSON-valued keys are JSON text."""
+    for stage, a in all_actions():
+        for key, value in a["Configuration"].items():
+            if isinstance(value, dict):
+                (fn, _), = value.items()
+                assert fn in ("Ref", "Fn::GetAtt", "Fn::Sub"), (stage, a["Name"], key)
+                continue
+            assert isinstance(value, str) and len(value) <= 1000, (stage, a["Name"], key)
+            if key in ("ParameterOverrides", "EnvironmentVariables"):
+                json.loads(value)
+        variables = a["Configuration"].get("EnvironmentVariables")
+        if isinstance(variables, dict):
+            assert len(sub_text(variables)) <= 1000
+            decoded = json.loads(sub_text(variables))
+            assert all(v["type"] == "PLAINTEXT" for v in decoded)
+
+
+def test_capabilities_have_no_spaces_and_match_what_the_templates_need():
+    """aws-reference §2: Capabilities is comma-separated without spaces (E9012). The environment stacks create
+    unnamed IAM roles (CAPABILITY_IAM); the pipeline stack names its roles and uses the SAM transform."""
+    caps = {a["Configuration"]["Capabilities"] for _, a in all_actions() if provider(a) == "CloudFormation"}
+    assert caps == {"CAPABILITY_IAM", "CAPABILITY_NAMED_IAM,CAPABILITY_AUTO_EXPAND"}
+    assert all(" " not in c for c in caps)
+    assert PIPELINE["Transform"] == "AWS::Serverless-2016-10-31"
+
+
+def test_integration_tests_run_only_after_the_test_environment_against_its_test_listener():
+    tests = [(stage, a) for stage, a in all_actions() if a["Name"] == "IntegrationTests"]
+    assert [stage for stage, _ in tests] == ["DeployStaging"]
+    stage, a = tests[0]
+    assert a["RunOrder"] == max(x["RunOrder"] for x in STAGE[stage]["Actions"])
+    names = [s["Name"] for s in STAGES]
+    assert names.index("DeployStaging") < names.index("ApproveProd") < names.index("DeployProd")
+    assert json.loads(a["Configuration"]["EnvironmentVariables"]) == [
+        {"name": "TEST_URL", "value": "http://#{DeployStagingVariables.ClusterLoadBalancerDns}:8080", "type": "PLAINTEXT"}]
+    props = project_of(a)["Properties"]
+    spec = yaml.safe_load(props["Source"]["BuildSpec"])
+    assert spec["phases"]["build"]["commands"][-1].strip() == APP.pipeline.test_command
+    assert spec["reports"]["integration-tests"]["base-directory"] == "e2e/reports"
+    assert props["VpcConfig"]["VpcId"] == APP.pipeline.test_network.vpc_id
+    # ClusterLoadBalancerDns is a root-stack output, which the Deploy action exposes in its namespace
+    root = load(RENDERED.templates["root.yaml"])
+    assert "ClusterLoadBalancerDns" in root["Outputs"]
+
+
+def test_held_releases_get_an_approval_beside_codedeploy_and_a_rule_that_continues_them():
+    """seed 004: api waits in staging and prod (wait_for_approval_minutes)."""
+    for env in APP.environments:
+        stage = actions(f"Deploy{env.capitalize()}")
+        waits = env in ("staging", "prod")
+        assert ("ApproveReroute" in stage) == waits
+        rule = PIPELINE["Resources"].get(f"Reroute{env.capitalize()}Rule")
+        assert (rule is not None) == waits
+        if not waits:
+            continue
+        assert stage["ApproveReroute"]["RunOrder"] == stage["ReleaseApi"]["RunOrder"]
+        assert stage["ApproveReroute"]["Configuration"]["NotificationArn"] == {"Ref": "ApprovalTopic"}
+        assert len(stage["ApproveReroute"]["Configuration"]["CustomData"]) <= 500
+        props = rule["Properties"]
+        assert props["EventPattern"]["detail"] == {
+            "pipeline": [{"Fn::Sub": "${Application}-pipeline"}], "stage": [f"Deploy{env.capitalize()}"],
+            "action": ["ApproveReroute"], "state": ["SUCCEEDED"]}
+        target, = props["Targets"]
+        text, subs = target["Input"]["Fn::Sub"]
+        assert subs == {"Account": {"Ref": f"{env.capitalize()}AccountId"}}
+        event = json.loads(text)
+        assert event["targets"] == [{"applicationName": f"tunecast-{env}-api", "deploymentGroupName": f"tunecast-{env}-api"}]
+        assert event["roleArn"] == "arn:${AWS::Partition}:iam::${Account}:role/${Application}-pipeline-deploy"
+        permission = PIPELINE["Resources"][f"Reroute{env.capitalize()}Permission"]["Properties"]
+        assert permission["SourceArn"] == {"Fn::GetAtt": [f"Reroute{env.capitalize()}Rule", "Arn"]}
+
+
+def test_the_reroute_lambda_ships_as_a_packaged_directory_next_to_the_template():
+    function = PIPELINE["Resources"]["RerouteFunction"]
+    assert function["Type"] == "AWS::Serverless::Function"
+    assert function["Properties"]["CodeUri"] == "./lambda/continue_reroute"
+    assert function["Properties"]["Handler"] == "continue_reroute.handler"
+    source = (ROOT / "generator" / "lambdas" / "continue_reroute.py").read_text()
+    assert len(source) > 4096, "inline ZipFile would do if it fit"
+    assert RENDERED.templates["lambda/continue_reroute/continue_reroute.py"] == source
+    assert function["Properties"]["DeadLetterQueue"]["Type"] == "SQS"
+
+
+# ----------------------------------------------------------------------------------------------------- security
+def test_artifact_bucket_is_kms_encrypted_versioned_private_and_tls_only():
+    props = PIPELINE["Resources"]["ArtifactBucket"]["Properties"]
+    rule, = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms",
+                                                     "KMSMasterKeyID": {"Fn::GetAtt": ["PipelineKey", "Arn"]}}
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert set(props["PublicAccessBlockConfiguration"].values()) == {True} and \
+        len(props["PublicAccessBlockConfiguration"]) == 4
+    store = PIPELINE["Resources"]["Pipeline"]["Properties"]["ArtifactStore"]
+    assert store["EncryptionKey"] == {"Id": {"Fn::GetAtt": ["PipelineKey", "Arn"]}, "Type": "KMS"}
+    policy = PIPELINE["Resources"]["ArtifactBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert policy[0]["Sid"] == "DenyInsecureTransport" and policy[0]["Effect"] == "Deny"
+
+
+def test_environment_cloudformation_roles_can_read_the_packaged_templates():
+    """aws-reference §2, pitfall 6: CloudFormation fetches nested templates with its role, from the pipeline's bucket
+    in another account: the bucket policy, the key policy and the role's own policy must all allow it."""
+    roles = set()
+    for name in ("ArtifactBucketPolicy", "PipelineKey"):
+        props = PIPELINE["Resources"][name]["Properties"]
+        document = props.get("PolicyDocument") or props["KeyPolicy"]
+        grant, = [s for s in document["Statement"] if s["Sid"] == "EnvironmentRolesReadArtifacts"]
+        assert {"s3:GetObject", "kms:Decrypt"} & set(grant["Action"])
+        roles |= {sub_text(r) for r in grant["Condition"]["ArnEquals"]["aws:PrincipalArn"]}
+        # one principal per account (dev and staging share 111111111111)
+        assert [s["Fn::Sub"][1]["Account"]["Ref"] for s in grant["Principal"]["AWS"]] == ["DevAccountId", "ProdAccountId"]
+    assert roles == {"arn:${AWS::Partition}:iam::${Account}:role/${Application}-cloudformation",
+                     "arn:${AWS::Partition}:iam::${Account}:role/${Application}-pipeline-deploy"}
+    deploy_role = load(RENDERED.templates["deploy-role.yaml"])
+    granted = {a: s for _, s in statements(deploy_role) for a in s["Action"]}
+    assert sub_text(granted["s3:GetObject"]["Resource"][0]) == \
+        "arn:${AWS::Partition}:s3:::${Application}-pipeline-${PipelineAccountId}-${AWS::Region}/*"
+    assert granted["kms:Decrypt"]["Condition"] == {"StringEquals": {"kms:ViaService": {
+        "Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}}}
+    # and the pipeline's own CloudFormation role reads its packaged nested templates and the Lambda zip
+    own = {a: s for _, s in statements(ROLES) for a in s["Action"]}
+    assert sub_text(own["s3:GetObject"]["Resource"][0]).endswith("${Application}-pipeline-${AWS::AccountId}-${AWS::Region}/*")
+    assert "kms:Decrypt" in own
+
+
+def test_each_role_is_trusted_by_its_one_service_of_this_account_and_named_for_the_deploy_roles():
+    roles = {lid: r for lid, r in ROLES["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+    assert sorted(sub_text(r["Properties"]["RoleName"]) for r in roles.values()) == sorted(
+        f"${{Application}}-{n}" for n in ("pipeline", "pipeline-stack", "pipeline-self-update", "pipeline-build",
+                                          "pipeline-release", "pipeline-tests", "pipeline-reroute"))
+    for lid, role in roles.items():
+        trust, = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert len(trust["Principal"]["Service"]) == 1, lid
+        assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}, lid
+
+
+def test_codebuild_logs_go_to_one_encrypted_group_with_retention():
+    for lid, r in {**PIPELINE["Resources"], **BUILDS["Resources"]}.items():
+        if r["Type"] == "AWS::Logs::LogGroup":
+            assert r["Properties"]["RetentionInDays"] == 90 and "KmsKeyId" in r["Properties"], lid
+        if r["Type"] == "AWS::CodeBuild::Project":
+            logs = r["Properties"]["LogsConfig"]
+            assert logs["CloudWatchLogs"]["Status"] == "ENABLED" and logs["CloudWatchLogs"]["GroupName"] == {
+                "Ref": "BuildLogGroup"}, lid
+            assert r["Properties"]["EncryptionKey"] == {"Ref": "PipelineKeyArn"}
+    assert PIPELINE["Resources"]["Builds"]["Properties"]["Parameters"]["BuildLogGroup"] == {"Ref": "BuildLogs"}
+
+
+def test_no_secret_in_any_buildspec_template_or_parameter_file():
+    texts = {n: t for n, t in RENDERED.templates.items() if n.startswith(("pipeline", "deploy-role"))}
+    texts.update({n: t for n, t in RENDERED.params.items() if n.startswith(("pipeline", "deploy-role"))})
+    for name, text in texts.items():
+        for pattern in (r"AKIA[0-9A-Z]{16}", r"ASIA[0-9A-Z]{16}", r"(?i)aws_secret_access_key",
+                        r"(?i)(?<!get-login-)password(?!-stdin)",
+                        r"(?i)secretstring", r"(?i)token\s*[=:]", r"ghp_[A-Za-z0-9]{20,}"):
+            assert not re.search(pattern, text), f"{name}: {pattern}"
+    assert not [n for n, p in PIPELINE["Parameters"].items() if p.get("NoEcho")]
+
+
+def test_templates_sent_inline_fit_the_inline_limit():
+    for name in INLINE_TEMPLATES:
+        size = len(RENDERED.templates[name].encode())
+        assert size < budgets.INLINE_BYTES, (name, size)
+
+
+# ----------------------------------------------------------------------------------------------------- the lint rules
+def test_the_project_rules_catch_the_pipeline_pitfalls_on_this_template(tmp_path):
+    """Break the generated pipeline the four ways aws-reference §2 warns about; E9010-E9013 must each fire."""
+    for name, text in RENDERED.templates.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    broken = load(RENDERED.templates["pipeline.yaml"])
+    props = broken["Resources"]["Pipeline"]["Properties"]
+    del props["RestartExecutionOnUpdate"]                                           # E9013
+    for stage in props["Stages"]:
+        for a in stage["Actions"]:
+            config = a["Configuration"]
+            if a["Name"] == "Deploy" and stage["Name"] == "DeployDev":
+                config["ParameterOverrides"] = {"ImageTag": "x"}                        # E9010
+                config["Capabilities"] = "CAPABILITY_IAM, CAPABILITY_AUTO_EXPAND"       # E9012
+            if a["Name"] == "ReleaseApi" and stage["Name"] == "DeployDev":
+                config["Image1ArtifactName"] = "DevApiImage"                            # E9011
+    (tmp_path / "pipeline.yaml").write_text(json.dumps(broken))
+    found = gate.cfn_lint(tmp_path, "t", APP.region)
+    ids = {f.split(": ", 1)[1].split()[0] for f in found}
+    assert {"E9010", "E9011", "E9012", "E9013"} <= ids, found
+    shutil.rmtree(tmp_path)
+
+
+def test_the_committed_pipeline_templates_are_current_and_lint_clean():
+    for name in ("pipeline.yaml", "pipeline-roles.yaml", "pipeline-builds.yaml", "deploy-role.yaml"):
+        assert (ROOT / "templates_out" / name).read_text() == RENDERED.templates[name], name
+
+
+def test_apps_without_a_pipeline_block_get_no_pipeline_files():
+    minimal = render_app(load_app(ROOT / "tests" / "fixtures" / "apps" / "minimal.yaml"))
+    assert not [n for n in (*minimal.templates, *minimal.params) if n.startswith(("pipeline", "deploy-role", "lambda"))]
+
+
+def test_every_buildspec_the_pipeline_uses_renders_from_the_jinja_sources():
+    used = set()
+    for r in BUILDS["Resources"].values():
+        spec = r["Properties"]["Source"]["BuildSpec"]
+        used.add(re.search(r"Rendered from buildspecs/(\w+)\.yml\.j2", spec)[1])
+    assert used == set(buildspecs.names())
+
+
+def test_the_environment_role_refuses_resource_types_it_has_no_permissions_for():
+    from generator.errors import WiringError
+    with pytest.raises(WiringError) as exc:
+        environment_permissions.environment_stack(APP, {"AWS::ECS::Cluster", "AWS::RDS::DBCluster"})
+    assert "no permissions for AWS::RDS::DBCluster" in str(exc.value)
+
+
+def test_the_lambda_directory_zips_to_the_same_bytes_every_time(tmp_path):
+    """`aws cloudformation package` zips the CodeUri directory (zipfile.write: names, mtimes, modes) and names the
+    upload by its MD5: staged files get a fixed mtime, so unchanged code keeps its S3 key and the self-update does not
+    redeploy the function on every run."""
+    import os
+    import time
+    import zipfile
+
+    from generator import render
+
+    lambda_files = {n: t for n, t in RENDERED.templates.items() if n.startswith("lambda/")}
+    digests = []
+    for attempt in range(2):
+        staged = render.stage(lambda_files, tmp_path / f"out{attempt}")
+        archive = tmp_path / f"code{attempt}.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+            folder = staged / "lambda" / "continue_reroute"
+            for name in sorted(os.listdir(folder)):
+                zf.write(folder / name, name)
+        digests.append(archive.read_bytes())
+        time.sleep(1.1)
+    assert digests[0] == digests[1]
+
+
+# ----------------------------------------------------------------------------------------------------- other shapes
+PIPELINE_BLOCK = {"account_id": "123456789012", "repository": "acme/app", "notification_email": "ops@example.com",
+                  "connection_arn": "arn:aws:codestar-connections:{region}:123456789012:connection/"
+                                    "7d3f5c1a-2b4e-4f6a-9c8d-1e2f3a4b5c6d"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fixture, extra", [
+    ("minimal", {}),                                                   # one web service, one environment, no tests
+    ("workers", {"test_command": "make e2e"}),                         # no web service: no release step; + staging
+    ("existing-vpc", {}),
+    ("minimal", {"services": []}),                                     # nothing to build: stack updates only
+], ids=["minimal", "workers-with-tests", "existing-vpc", "no-services"])
+def test_other_apps_with_a_pipeline_pass_the_whole_gate(tmp_path, fixture, extra):
+    from generator.build import write
+
+    raw = yaml.safe_load((ROOT / "tests" / "fixtures" / "apps" / f"{fixture}.yaml").read_text())
+    block = {**PIPELINE_BLOCK, "connection_arn": PIPELINE_BLOCK["connection_arn"].format(region=raw["region"])}
+    if "services" in extra:
+        raw["services"] = extra.pop("services")
+    if "test_command" in extra:
+        raw["environments"]["staging"] = {"cidr": "10.42.0.0/16"}
+    raw["pipeline"] = {**block, **extra}
+    rendered = write(parse_app(raw), tmp_path / "templates_out", tmp_path / "params")   # raises on any finding
+    pipeline = load(rendered.templates["pipeline.yaml"])["Resources"]["Pipeline"]["Properties"]
+    names = [s["Name"] for s in pipeline["Stages"]]
+    assert names[:2] == ["Source", "UpdatePipeline"] and ("Build" in names) == bool(raw["services"])
+    web = any(s["kind"] == "web" for s in raw["services"])
+    assert any(a["Name"] == "PrepareRelease" for s in pipeline["Stages"] for a in s["Actions"]) == web
