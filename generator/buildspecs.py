@@ -20,6 +20,7 @@ import jinja2
 import jinja2.meta
 import yaml
 
+from generator import image_tags
 from generator.errors import GeneratorError
 
 BUILDSPEC_DIR = Path(__file__).resolve().parent.parent / "buildspecs"
@@ -42,6 +43,7 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(BUILDSPEC_DIR), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, autoescape=False)
     env.filters["sh"] = lambda value: shlex.quote(str(value))
+    env.filters["image_tag_parameter"] = image_tags.parameter   # `api` -> `ApiImageTag`
     return env
 
 

@@ -52,8 +52,9 @@ def parser() -> argparse.ArgumentParser:
                         help="S3 bucket for templates (default: <app>-templates-<account>-<region>, created "
                              "on first use)")
     common.add_argument("--image-tag", default=None,
-                        help="deploy/diff: ImageTag to deploy (default: the parameter file's, except that its "
-                             "first-deploy placeholder keeps the running tag on an existing stack)")
+                        help="deploy/diff: image tag to deploy for every service (every <Service>ImageTag; "
+                             "default: the parameter file's, except that its first-deploy placeholder keeps each "
+                             "service's running tag on an existing stack)")
     common.add_argument("--profile", default=None, help="AWS profile (default: AWS_PROFILE / default chain)")
     common.add_argument("--region", default=None, help="AWS region (default: AWS_REGION, else app.yaml)")
     common.add_argument("--endpoint-url", default=None,

@@ -467,7 +467,13 @@ elif args[:2] == ["ecr", "get-login-password"]:
     print("not-a-real-token")
 elif args[:2] == ["ecr", "describe-repositories"]:
     name = args[args.index("--repository-names") + 1]
-    sys.exit(254 if name in os.environ.get("FAKE_MISSING_REPOS", "").split() else 0)
+    if os.environ.get("FAKE_DENIED") == "1":
+        print("An error occurred (AccessDeniedException) when calling DescribeRepositories", file=sys.stderr)
+        sys.exit(254)
+    if name in os.environ.get("FAKE_MISSING_REPOS", "").split():
+        print(f"An error occurred (RepositoryNotFoundException) when calling the DescribeRepositories operation: "
+              f"The repository with name '{name}' does not exist", file=sys.stderr)
+        sys.exit(254)
 elif args[:2] == ["ecr", "describe-images"]:
     if "--query" in args:
         print(os.environ["FAKE_DIGEST"])
@@ -543,14 +549,42 @@ def test_promote_skips_images_already_in_the_environment(tmp_path):
     assert out.count("exists already (immutable tags)") == 3
 
 
+def test_promote_skips_a_service_new_to_the_environment_and_writes_each_services_tag(tmp_path):
+    code, out, calls, work = run_buildspec(tmp_path, "promote", {**PROMOTE_ENV,
+                                                                "FAKE_MISSING_REPOS": "tunecast-prod-api"})
+    assert code == 0, out
+    assert "api: tunecast-prod-api does not exist in the environment yet (a new service): not promoted" in out
+    assert not any(c.startswith("docker") and "-api:" in c for c in calls)
+    assert [c for c in calls if c.startswith("docker push")] == [
+        f"docker push {TARGET_REGISTRY}/tunecast-prod-{s}:{SHA[:12]}" for s in ("web", "cron")]
+    assert json.loads((work / "image-tags.json").read_text()) == {
+        "WebImageTag": SHA[:12], "ApiImageTag": "bootstrap", "CronImageTag": SHA[:12]}
+    assert load("promote")["artifacts"] == {"files": ["image-tags.json"]}
+
+
+def test_promote_writes_the_commit_tag_for_every_service(tmp_path):
+    code, out, calls, work = run_buildspec(tmp_path, "promote", PROMOTE_ENV)
+    assert code == 0, out
+    assert json.loads((work / "image-tags.json").read_text()) == {
+        f"{s}ImageTag": SHA[:12] for s in ("Web", "Api", "Cron")}
+
+
 def test_promote_stops_before_pushing_when_the_environment_was_never_deployed(tmp_path):
-    code, out, calls, _ = run_buildspec(tmp_path, "promote", {**PROMOTE_ENV,
-                                                             "FAKE_MISSING_REPOS": "tunecast-prod-api"})
+    code, out, calls, work = run_buildspec(tmp_path, "promote", {
+        **PROMOTE_ENV, "FAKE_MISSING_REPOS": "tunecast-prod-web tunecast-prod-api tunecast-prod-cron"})
     assert code == 1
     assert "PHASE pre_build FAILED" in out
-    assert "repositories missing in the environment's account: tunecast-prod-api" in out
+    assert "no repository of this app in the environment's account" in out
     assert "make deploy ENV=<env>" in out
-    assert not any(c.startswith("docker") for c in calls)
+    assert not any(c.startswith("docker") for c in calls) and not (work / "image-tags.json").exists()
+
+
+def test_promote_fails_on_any_other_error_than_a_missing_repository(tmp_path):
+    """A denied role must never turn services into new ones (bootstrap would scale them to zero)."""
+    code, out, calls, work = run_buildspec(tmp_path, "promote", {**PROMOTE_ENV, "FAKE_DENIED": "1"})
+    assert code == 1
+    assert "web: cannot read tunecast-prod-web: An error occurred (AccessDeniedException)" in out
+    assert not any(c.startswith("docker") for c in calls) and not (work / "image-tags.json").exists()
 
 
 @pytest.mark.parametrize("missing", ["DEPLOY_ROLE_ARN", "TARGET_PREFIX"])
@@ -561,12 +595,23 @@ def test_promote_needs_its_variables(tmp_path, missing):
 
 
 RELEASE_ENV = {"TARGET_REGISTRY": TARGET_REGISTRY, "TARGET_PREFIX": "tunecast-staging-",
-               "DEPLOY_ROLE_ARN": DEPLOY_ROLE, "IMAGE_TAG": SHA[:12]}
+               "DEPLOY_ROLE_ARN": DEPLOY_ROLE, "IMAGE_TAGS_ARTIFACT": "StagingTags"}
+
+
+def run_release(tmp_path: Path, tags: dict | None = None, **env):
+    """The release buildspec with the Promote step's image-tags.json as its secondary input artifact."""
+    promoted = tmp_path / "promoted"
+    promoted.mkdir()
+    tags = tags or {"WebImageTag": SHA[:12], "ApiImageTag": SHA[:12], "CronImageTag": SHA[:12]}
+    (promoted / "image-tags.json").write_text(json.dumps(tags))
+    return run_buildspec(tmp_path, "release", {**RELEASE_ENV, "CODEBUILD_SRC_DIR_StagingTags": str(promoted), **env})
 
 
 def test_release_writes_one_blue_green_artifact_per_web_service(tmp_path):
-    code, out, calls, work = run_buildspec(tmp_path, "release", RELEASE_ENV)
+    code, out, calls, work = run_release(tmp_path)
     assert code == 0, out
+    assert f"aws --profile deploy ecr describe-images --repository-name tunecast-staging-api --image-ids " \
+           f"imageTag={SHA[:12]} --query imageDetails[0].imageDigest --output text" in calls
     doc = load("release")
     assert doc["artifacts"] == {"secondary-artifacts": {
         artifact: {"base-directory": f"release/{service}", "files": ["imageDetail.json", "taskdef.json", "appspec.yaml"]}
@@ -594,9 +639,27 @@ def test_release_of_a_single_web_service_uses_the_primary_artifact():
 
 
 def test_release_fails_when_the_promoted_image_has_no_digest(tmp_path):
-    code, out, calls, work = run_buildspec(tmp_path, "release", {**RELEASE_ENV, "FAKE_DIGEST": "None"})
+    code, out, calls, work = run_release(tmp_path, FAKE_DIGEST="None")
     assert code == 1 and "no digest for tunecast-staging-web" in out
     assert not (work / "release" / "web" / "imageDetail.json").exists()
+
+
+def test_release_of_a_web_service_still_in_bootstrap_redeploys_its_current_task_definition(tmp_path):
+    """A service new to the environment has no image yet: its artifacts re-deploy what it runs (no tasks)."""
+    code, out, calls, work = run_release(tmp_path, {"WebImageTag": "bootstrap", "ApiImageTag": SHA[:12]})
+    assert code == 0, out
+    described = sample_describe_task_definition("tunecast-staging-web", "web")["taskDefinition"]
+    current = next(c["image"] for c in described["containerDefinitions"] if c["name"] == "web")
+    assert json.loads((work / "release" / "web" / "imageDetail.json").read_text()) == {"ImageURI": current}
+    assert "web: new in this environment (bootstrap, no tasks, no image yet)" in out
+    assert not any("describe-images" in c and "tunecast-staging-web" in c for c in calls)
+    assert json.loads((work / "release" / "api" / "imageDetail.json").read_text()) == {
+        "ImageURI": f"{TARGET_REGISTRY}/tunecast-staging-api@{FAKE_DIGEST}"}
+
+
+def test_release_needs_the_promote_steps_image_tags(tmp_path):
+    code, out, calls, work = run_buildspec(tmp_path, "release", RELEASE_ENV)
+    assert code == 1 and "no image-tags.json in the input artifact StagingTags" in out
 
 
 # --------------------------------------------------------------------------------------------- --update

@@ -39,7 +39,8 @@ ROOT_T = """\
 Parameters:
   EnvironmentName: {Type: String}
   DbPassword: {Type: String, NoEcho: true}
-  ImageTag: {Type: String}
+  ApiImageTag: {Type: String}
+  WebImageTag: {Type: String}
 Resources:
   Network:
     Type: AWS::CloudFormation::Stack
@@ -115,6 +116,7 @@ class Harness:
             self.s3.add_response("head_object", {}, {"Bucket": self.plan.bucket, "Key": artifact.key})
 
     def describe(self, status: str | None, name: str | None = None, running_tag: str | None = None,
+                 tagged: tuple[str, ...] = ("ApiImageTag", "WebImageTag"), extra_parameters: tuple = (),
                  **extra) -> None:
         name = name or self.name
         if status is None:
@@ -124,8 +126,9 @@ class Harness:
         stack = {"StackName": self.name, "StackId": self.sid, "CreationTime": T0, "StackStatus": status,
                  "Parameters": [{"ParameterKey": "EnvironmentName", "ParameterValue": "old"},
                                 {"ParameterKey": "DbPassword", "ParameterValue": "****"}], **extra}
-        if running_tag:
-            stack["Parameters"].append({"ParameterKey": "ImageTag", "ParameterValue": running_tag})
+        if running_tag:  # the services in `tagged` run it; the others are new to the stack
+            stack["Parameters"] += [{"ParameterKey": key, "ParameterValue": running_tag} for key in tagged]
+        stack["Parameters"] += list(extra_parameters)
         self.cf.add_response("describe_stacks", {"Stacks": [stack]}, {"StackName": name})
 
     def create_change_set(self, kind: str, purpose: str = "deploy", error: str | None = None,
@@ -187,7 +190,7 @@ def make(tmp_path: Path):
     params = tmp_path / "params"
     params.mkdir()
     for env in ("dev", "prod"):
-        values = {"EnvironmentName": env, "DbPassword": SECRET, "ImageTag": "bootstrap"}
+        values = {"EnvironmentName": env, "DbPassword": SECRET, "ApiImageTag": "bootstrap", "WebImageTag": "bootstrap"}
         (params / f"{env}.json").write_text(json.dumps([{"ParameterKey": k, "ParameterValue": v}
                                                         for k, v in values.items()]))
         config = {"Parameters": values, "Tags": {"Environment": env, "Owner": "team-a"}}
@@ -277,11 +280,45 @@ def test_an_existing_stack_keeps_its_running_image_tag_instead_of_the_placeholde
     h.create_change_set("UPDATE", error="No updates are to be performed.", parameters=[
         {"ParameterKey": "EnvironmentName", "ParameterValue": "dev"},
         {"ParameterKey": "DbPassword", "ParameterValue": SECRET},
-        {"ParameterKey": "ImageTag", "UsePreviousValue": True}])
+        {"ParameterKey": "ApiImageTag", "UsePreviousValue": True},
+        {"ParameterKey": "WebImageTag", "UsePreviousValue": True}])
     assert commands.deploy(h.ctx) == 0
     h.done()
-    assert ("ImageTag: keeping the running value '3f2a9c1' (the parameter file holds the first-deploy placeholder "
-            "'bootstrap'; pass IMAGE_TAG=<tag> to change it)") in h.output()
+    for key in ("ApiImageTag", "WebImageTag"):
+        assert (f"{key}: keeping the running value '3f2a9c1' (the parameter file holds the first-deploy placeholder "
+                "'bootstrap'; pass IMAGE_TAG=<tag> to change it)") in h.output()
+
+
+def test_a_service_new_to_an_existing_stack_starts_in_bootstrap_while_the_others_keep_running(make):
+    h = make()
+    h.package()
+    h.describe("UPDATE_COMPLETE", running_tag="3f2a9c1", tagged=("ApiImageTag",))
+    h.create_change_set("UPDATE", error="No updates are to be performed.", parameters=[
+        {"ParameterKey": "EnvironmentName", "ParameterValue": "dev"},
+        {"ParameterKey": "DbPassword", "ParameterValue": SECRET},
+        {"ParameterKey": "ApiImageTag", "UsePreviousValue": True},
+        {"ParameterKey": "WebImageTag", "ParameterValue": "bootstrap"}])
+    assert commands.deploy(h.ctx) == 0
+    h.done()
+    assert "ApiImageTag: keeping the running value '3f2a9c1'" in h.output()
+    assert "WebImageTag: new to the stack, deployed as 'bootstrap' (no tasks until a release" in h.output()
+
+
+def test_a_stack_with_the_former_single_image_tag_keeps_running_it_per_service(make):
+    h = make()
+    h.package()
+    h.describe("UPDATE_COMPLETE", running_tag="3f2a9c1", tagged=("ImageTag",), extra_parameters=[
+        {"ParameterKey": "ApiExecEnabled", "ParameterValue": "true"},
+        {"ParameterKey": "WebExecEnabled", "ParameterValue": "true"}])
+    h.create_change_set("UPDATE", error="No updates are to be performed.", parameters=[
+        {"ParameterKey": "EnvironmentName", "ParameterValue": "dev"},
+        {"ParameterKey": "DbPassword", "ParameterValue": SECRET},
+        {"ParameterKey": "ApiImageTag", "ParameterValue": "3f2a9c1"},
+        {"ParameterKey": "WebImageTag", "ParameterValue": "3f2a9c1"}])
+    assert commands.deploy(h.ctx) == 0
+    h.done()
+    assert "WebImageTag: taking the running ImageTag '3f2a9c1' (the stack predates per-service image tags)" \
+        in h.output()
 
 
 def test_an_explicit_image_tag_is_deployed_and_the_placeholder_refused(make):
@@ -289,7 +326,7 @@ def test_an_explicit_image_tag_is_deployed_and_the_placeholder_refused(make):
     h.ctx.options.image_tag = "bootstrap"
     h.package()
     h.describe("UPDATE_COMPLETE", running_tag="3f2a9c1")
-    with pytest.raises(DeployError, match="refusing ImageTag=bootstrap on the existing stack"):
+    with pytest.raises(DeployError, match="refusing ApiImageTag=bootstrap on the existing stack"):
         commands.deploy(h.ctx)
     h.done()
     h = make()
@@ -299,13 +336,15 @@ def test_an_explicit_image_tag_is_deployed_and_the_placeholder_refused(make):
     cs = h.create_change_set("UPDATE", "preview", parameters=[
         {"ParameterKey": "EnvironmentName", "ParameterValue": "dev"},
         {"ParameterKey": "DbPassword", "ParameterValue": SECRET},
-        {"ParameterKey": "ImageTag", "ParameterValue": "4b5c6d7"}])
+        {"ParameterKey": "ApiImageTag", "ParameterValue": "4b5c6d7"},
+        {"ParameterKey": "WebImageTag", "ParameterValue": "4b5c6d7"}])
     h.change_set(cs, "CREATE_COMPLETE")
     h.change_set(cs, "CREATE_COMPLETE", changes=[change("Modify", "Network", "AWS::CloudFormation::Stack")])
     h.cf.add_response("delete_change_set", {}, {"ChangeSetName": cs})
     assert commands.diff(h.ctx) == 0
     h.done()
-    assert "  ~ ImageTag        : 3f2a9c1 -> 4b5c6d7" in h.output()
+    assert "  ~ ApiImageTag     : 3f2a9c1 -> 4b5c6d7" in h.output()
+    assert "  ~ WebImageTag     : 3f2a9c1 -> 4b5c6d7" in h.output()
 
 
 def test_no_changes_is_a_normal_successful_outcome(make):
@@ -550,7 +589,7 @@ def test_package_creates_the_default_bucket_locked_down(make):
     text = h.output()
     assert f"Created bucket s3://{bucket} in eu-west-1 (versioned, SSE-S3 encrypted, public access blocked" in text
     assert f"Root template URL: {h.plan.root_url}" in text
-    assert "Quick-create link (2 parameters filled in, secrets left out):" in text
+    assert "Quick-create link (3 parameters filled in, secrets left out):" in text
     assert packaged.quick_create_url in text and SECRET not in text
     assert packaged.packaged_root.read_bytes() == h.plan.root.body
 

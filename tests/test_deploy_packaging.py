@@ -10,8 +10,8 @@ import pytest
 from generator import cfnyaml
 from scripts.deploylib import packaging
 from scripts.deploylib.errors import DeployError
-from scripts.deploylib.target import (check_parameters, deploy_parameters, load_target, secret_parameters,
-                                      stack_name)
+from scripts.deploylib.target import (check_parameters, deploy_parameters, image_tag_overrides, load_target,
+                                      secret_parameters, stack_name)
 
 ROOT = Path(__file__).resolve().parent.parent
 BUCKET, REGION = "tunecast-templates-111111111111-eu-west-1", "eu-west-1"
@@ -234,25 +234,59 @@ def test_the_default_app_packages(tmp_path):
     assert out == tmp_path / "dev" / "root.yaml" and out.read_bytes() == plan.root.body
 
 
-FILE = (("EnvironmentName", "dev"), ("ImageTag", "bootstrap"))
+FILE = (("EnvironmentName", "dev"), ("ApiImageTag", "bootstrap"), ("WebImageTag", "bootstrap"))
 
 
 def test_a_new_stack_gets_the_parameter_file_as_is():
     assert deploy_parameters(FILE, None, {}) == ([{"ParameterKey": "EnvironmentName", "ParameterValue": "dev"},
-                                                  {"ParameterKey": "ImageTag", "ParameterValue": "bootstrap"}], [])
+                                                  {"ParameterKey": "ApiImageTag", "ParameterValue": "bootstrap"},
+                                                  {"ParameterKey": "WebImageTag", "ParameterValue": "bootstrap"}], [])
 
 
-def test_an_existing_stack_keeps_its_running_image_instead_of_the_placeholder():
-    params, notes = deploy_parameters(FILE, {"EnvironmentName": "dev", "ImageTag": "3f2a9c1"}, {})
-    assert params[1] == {"ParameterKey": "ImageTag", "UsePreviousValue": True}
-    assert notes == ["ImageTag: keeping the running value '3f2a9c1' (the parameter file holds the first-deploy "
-                     "placeholder 'bootstrap'; pass IMAGE_TAG=<tag> to change it)"]
+def test_an_existing_stack_keeps_each_running_image_and_a_new_service_stays_bootstrap():
+    params, notes = deploy_parameters(FILE, {"EnvironmentName": "dev", "ApiImageTag": "3f2a9c1"}, {})
+    assert params[1:] == [{"ParameterKey": "ApiImageTag", "UsePreviousValue": True},
+                          {"ParameterKey": "WebImageTag", "ParameterValue": "bootstrap"}]
+    assert notes == ["ApiImageTag: keeping the running value '3f2a9c1' (the parameter file holds the first-deploy "
+                     "placeholder 'bootstrap'; pass IMAGE_TAG=<tag> to change it)",
+                     "WebImageTag: new to the stack, deployed as 'bootstrap' (no tasks until a release passes its "
+                     "tag: the next pipeline run, or IMAGE_TAG=<tag>)"]
 
 
-def test_an_explicit_image_tag_wins_but_the_placeholder_is_refused_on_an_existing_stack():
-    params, _ = deploy_parameters(FILE, {"ImageTag": "3f2a9c1"}, {"ImageTag": "4b5c6d7"})
-    assert params[1] == {"ParameterKey": "ImageTag", "ParameterValue": "4b5c6d7"}
-    with pytest.raises(DeployError, match="refusing ImageTag=bootstrap on the existing stack"):
-        deploy_parameters(FILE, {"ImageTag": "3f2a9c1"}, {"ImageTag": "bootstrap"})
+def test_a_service_still_in_bootstrap_stays_there_without_a_note():
+    params, notes = deploy_parameters(FILE, {"ApiImageTag": "3f2a9c1", "WebImageTag": "bootstrap"}, {})
+    assert params[2] == {"ParameterKey": "WebImageTag", "ParameterValue": "bootstrap"}
+    assert [n for n in notes if n.startswith("WebImageTag")] == []
+
+
+def test_a_stack_from_before_per_service_tags_keeps_its_single_image_tag_for_every_service():
+    legacy = {"ImageTag": "3f2a9c1", "ApiExecEnabled": "true", "WebExecEnabled": "false"}
+    params, notes = deploy_parameters(FILE, legacy, {})
+    assert params[1:] == [{"ParameterKey": "ApiImageTag", "ParameterValue": "3f2a9c1"},
+                          {"ParameterKey": "WebImageTag", "ParameterValue": "3f2a9c1"}]
+    assert notes[0] == "ApiImageTag: taking the running ImageTag '3f2a9c1' (the stack predates per-service image tags)"
+    # a service that did not run under it (new with this deploy) has no image yet
+    params, notes = deploy_parameters(FILE, {"ImageTag": "3f2a9c1", "ApiExecEnabled": "true"}, {})
+    assert params[2] == {"ParameterKey": "WebImageTag", "ParameterValue": "bootstrap"}
+    assert notes[1].startswith("WebImageTag: new to the stack, deployed as 'bootstrap'")
+    # a stack that was itself still in bootstrap stays there
+    params, _ = deploy_parameters(FILE, {**legacy, "ImageTag": "bootstrap"}, {})
+    assert params[1]["ParameterValue"] == "bootstrap"
+
+
+def test_an_explicit_image_tag_wins_for_every_service_but_the_placeholder_is_refused_on_an_existing_stack():
+    overrides = image_tag_overrides(FILE, "4b5c6d7")
+    assert overrides == {"ApiImageTag": "4b5c6d7", "WebImageTag": "4b5c6d7"}
+    params, _ = deploy_parameters(FILE, {"ApiImageTag": "3f2a9c1"}, overrides)
+    assert params[1:] == [{"ParameterKey": "ApiImageTag", "ParameterValue": "4b5c6d7"},
+                          {"ParameterKey": "WebImageTag", "ParameterValue": "4b5c6d7"}]
+    assert image_tag_overrides(FILE, None) == {}
+    with pytest.raises(DeployError, match="refusing ApiImageTag=bootstrap on the existing stack"):
+        deploy_parameters(FILE, {"ApiImageTag": "3f2a9c1"}, image_tag_overrides(FILE, "bootstrap"))
+    # on a new stack an explicit bootstrap is the first deploy
+    params, _ = deploy_parameters(FILE, None, image_tag_overrides(FILE, "bootstrap"))
+    assert params[1]["ParameterValue"] == "bootstrap"
     with pytest.raises(DeployError, match="the root template has no parameter ImageTag"):
         deploy_parameters((("EnvironmentName", "dev"),), None, {"ImageTag": "x"})
+    with pytest.raises(DeployError, match="no <Service>ImageTag parameter"):
+        image_tag_overrides((("EnvironmentName", "dev"),), "x")

@@ -170,10 +170,18 @@ def test_each_environment_promotes_deploys_prepares_and_releases_in_order(env):
     assert config["TemplatePath"] == "Templates::packaged/root.yaml"
     assert config["TemplateConfiguration"] == f"Templates::params/{env}.config.json"
     assert f"{env}.config.json" in RENDERED.params
-    assert json.loads(config["ParameterOverrides"]) == {"ImageTag": f"#{{Promote{pascal}Variables.IMAGE_TAG}}"}
-    assert deploy["Namespace"] == f"Deploy{pascal}Variables" and deploy["InputArtifacts"] == [{"Name": "Templates"}]
+    # each service's tag comes from the Promote step's image-tags.json (`bootstrap` for a service new to the env)
+    tags = f"{pascal}Tags"
+    assert json.loads(config["ParameterOverrides"]) == {
+        f"{s.name.capitalize()}ImageTag": {"Fn::GetParam": [tags, "image-tags.json", f"{s.name.capitalize()}ImageTag"]}
+        for s in APP.services}
+    assert len(config["ParameterOverrides"]) <= 1000
+    assert deploy["Namespace"] == f"Deploy{pascal}Variables"
+    assert deploy["InputArtifacts"] == [{"Name": "Templates"}, {"Name": tags}]
     promote = stage["Promote"]
     assert promote["Namespace"] == f"Promote{pascal}Variables"
+    assert promote["OutputArtifacts"] == [{"Name": tags}]
+    assert stage["PrepareRelease"]["InputArtifacts"] == [{"Name": "Source"}, {"Name": tags}]
     assert "IMAGE_TAG" in yaml.safe_load(project_of(promote)["Properties"]["Source"]["BuildSpec"])["env"][
         "exported-variables"]
     prepared = [o["Name"] for o in stage["PrepareRelease"]["OutputArtifacts"]]
@@ -467,3 +475,19 @@ def test_other_apps_with_a_pipeline_pass_the_whole_gate(tmp_path, fixture, extra
     assert names[:2] == ["Source", "UpdatePipeline"] and ("Build" in names) == bool(raw["services"])
     web = any(s["kind"] == "web" for s in raw["services"])
     assert any(a["Name"] == "PrepareRelease" for s in pipeline["Stages"] for a in s["Actions"]) == web
+
+
+def test_parameter_overrides_that_would_exceed_1000_characters_are_a_config_error():
+    """One Fn::GetParam per service: the default app takes 305-321 characters; too many long names fail the build."""
+    from generator import image_tags
+    from generator.config import rules
+    assert [p for p in rules.pipeline_names(APP) if "ParameterOverrides" in p.msg] == []
+    cron = next(s for s in APP.services if s.kind == "cron")
+    crowded = APP.model_copy(update={"services": [cron.model_copy(update={"name": f"periodic-job-{i:08d}"})
+                                                  for i in range(12)]})
+    problems = [p for p in rules.pipeline_names(crowded) if "ParameterOverrides" in p.msg]
+    assert [p.loc for p in problems] == ["services"] * len(APP.environments)
+    length = len(image_tags.parameter_overrides([s.name for s in crowded.services], "staging"))
+    assert length > 1000 and f"the staging Deploy action's ParameterOverrides (one image tag per service, read " \
+        f"from the Promote step's image-tags.json) would be {length} characters; CodePipeline allows 1000" in \
+        " ".join(p.msg for p in problems)

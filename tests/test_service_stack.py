@@ -436,6 +436,22 @@ def test_per_environment_settings_are_checked() -> None:
     ]
 
 
+def test_each_service_runs_its_own_image_tag() -> None:
+    """One root parameter per service (`<Service>ImageTag`), so a service new to a running environment can start in
+    bootstrap while the others keep their images; inside the service stack it is `ImageTag`."""
+    app = parse_app({"app": "tiny", "owner": "me", "region": "eu-west-1",
+                     "services": [{"name": "site", "kind": "web", "port": 80},
+                                  {"name": "jobs-runner", "kind": "worker"}],
+                     "environments": {"dev": {"cidr": "10.0.0.0/16"}}})
+    built = root.build(app).root.to_dict()
+    assert "ImageTag" not in built["Parameters"]
+    for name, stack in (("SiteImageTag", "ServiceSite"), ("JobsRunnerImageTag", "ServiceJobsRunner")):
+        assert built["Parameters"][name]["AllowedPattern"] == r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+        assert built["Resources"][stack]["Properties"]["Parameters"]["ImageTag"] == {"Ref": name}
+    values = params.environment_values(app, root.build(app), "dev")
+    assert (values["SiteImageTag"], values["JobsRunnerImageTag"]) == ("bootstrap", "bootstrap")
+
+
 def test_secret_names_must_work_as_partial_arns() -> None:
     lines = _parse(lambda r: r["services"][1].update(secrets={"DB": "${Application}/db-master:password"}))
     assert lines == ["app.yaml: services.api.secrets.DB: secret name 'tunecast/db-master' ends in '-' and six "
@@ -449,7 +465,7 @@ def test_existing_app_files_stay_valid() -> None:
                      "services": [{"name": "site", "kind": "web", "port": 80}],
                      "environments": {"dev": {"cidr": "10.0.0.0/16"}}})
     values = params.environment_values(app, root.build(app), "dev")
-    assert (values["SiteMinCount"], values["SiteMaxCount"], values["ImageTag"]) == ("1", "1", "bootstrap")
+    assert (values["SiteMinCount"], values["SiteMaxCount"], values["SiteImageTag"]) == ("1", "1", "bootstrap")
     assert values["SiteDeploymentConfig"] == "CodeDeployDefault.ECSAllAtOnce" and values["OffHoursStop"] == ""
 
 

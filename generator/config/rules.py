@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterator
 from zoneinfo import ZoneInfo
 
+from generator import image_tags
 from generator.config.models import CATCH_ALL_PRIORITY, FARGATE_SIZES, AppSpec, ServiceEnvSpec
 from generator.errors import Problem
 
@@ -317,14 +318,23 @@ MAX_RELEASE_ARTIFACTS = 5
 def pipeline_names(app: AppSpec) -> Iterator[Problem]:
     """With a `pipeline`, no environment is called `pipeline` or `deploy-role` (the pipeline's stack, roles,
     repositories and parameter files use these names), the app has at most five web services (one CodeBuild action
-    writes the release artifacts of all of them, and an action has at most five), and `pipeline.builds` names
-    services of the app with paths inside the repository."""
+    writes the release artifacts of all of them, and an action has at most five), each environment's Deploy
+    action fits its per-service image tags into CodePipeline's 1000 characters of ParameterOverrides, and
+    `pipeline.builds` names services of the app with paths inside the repository."""
     if app.pipeline is None:
         return
     web = [svc.name for svc in app.services if svc.kind == "web"]
     if len(web) > MAX_RELEASE_ARTIFACTS:
         yield Problem("pipeline", f"{len(web)} web services ({', '.join(web)}); the pipeline releases at most "
                                   f"{MAX_RELEASE_ARTIFACTS} (a CodeBuild action has at most five output artifacts)")
+    services = [svc.name for svc in app.services]
+    for name in app.environments:
+        length = len(image_tags.parameter_overrides(services, name)) if services else 0
+        if length > image_tags.MAX_PARAMETER_OVERRIDES:
+            yield Problem("services", f"the {name} Deploy action's ParameterOverrides (one image tag per service, "
+                                      f"read from the Promote step's {image_tags.FILE}) would be {length} characters; "
+                                      f"CodePipeline allows {image_tags.MAX_PARAMETER_OVERRIDES}: use fewer or "
+                                      f"shorter service names, or a shorter environment name")
     for name in app.environments:
         if name in RESERVED_ENVIRONMENTS:
             yield Problem(f"environments.{name}", f"'{name}' is taken by the pipeline (its stack, roles and "

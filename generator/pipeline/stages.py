@@ -5,8 +5,9 @@ order: [Approve<Env> for production] -> Deploy<Env>: Promote (1) -> Deploy (2) -
 Release<Service> per web service [+ ApproveReroute beside them] (4) -> IntegrationTests in the test environment (5).
 
 Every Configuration value is a string (E9010): ParameterOverrides and EnvironmentVariables are JSON text, a `Sub`
-where they embed an account or the app name. Variables: `#{SourceVariables.CommitId}`, the Promote step's exported
-`IMAGE_TAG`, and the Deploy action's stack outputs (`#{Deploy<Env>Variables.ClusterLoadBalancerDns}`).
+where they embed an account or the app name; the Deploy action's ParameterOverrides read each service's image tag
+from the Promote step's `image-tags.json` (`Fn::GetParam`, generator/image_tags.py). Variables:
+`#{SourceVariables.CommitId}` and the Deploy action's stack outputs (`#{Deploy<Env>Variables.ClusterLoadBalancerDns}`).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 
 from troposphere import Ref, Sub, codepipeline
 
+from generator import image_tags
 from generator.config import AppSpec
 from generator.naming import pascal
 from generator.pipeline import approvals, common
@@ -115,17 +117,23 @@ def _environment_actions(app: AppSpec, target: common.Target, store: Storage, ca
         "TemplatePath": f"{TEMPLATES}::packaged/root.yaml",
         "TemplateConfiguration": f"{TEMPLATES}::params/{env}.config.json",
         "Capabilities": capabilities, "RoleArn": target.cloudformation_role()}
+    tags = image_tags.artifact(env)
+    deploy_inputs = [TEMPLATES]
     if app.services:
-        actions.append(codebuild("Promote", p.PROMOTE, 1, variables={
+        # Promote writes image-tags.json: the commit's tag per service, `bootstrap` for a service whose repository
+        # the environment does not have yet (new in app.yaml: this deploy creates it, with no tasks)
+        actions.append(codebuild("Promote", p.PROMOTE, 1, outputs=[tags], variables={
             **reach, "COMMIT_ID": "#{SourceVariables.CommitId}"}, namespace=promote_ns, Account=target.account))
-        config["ParameterOverrides"] = json.dumps({"ImageTag": f"#{{{promote_ns}.IMAGE_TAG}}"})
-    actions.append(action("Deploy", "Deploy", "CloudFormation", 2, config, inputs=[TEMPLATES],
+        config["ParameterOverrides"] = image_tags.parameter_overrides([svc.name for svc in app.services], env)
+        deploy_inputs.append(tags)
+    actions.append(action("Deploy", "Deploy", "CloudFormation", 2, config, inputs=deploy_inputs,
                           role=target.deploy_role(), namespace=deploy_ns))
     web = p.web_services(app)
     if web:
         artifacts = [p.release_artifact(env, svc.name) for svc in web]
-        actions.append(codebuild("PrepareRelease", p.release_project(env), 3, outputs=artifacts, variables={
-            **reach, "IMAGE_TAG": f"#{{{promote_ns}.IMAGE_TAG}}"}, Account=target.account))
+        actions.append(codebuild("PrepareRelease", p.release_project(env), 3, inputs=(SOURCE, tags),
+                                 outputs=artifacts, variables={**reach, "IMAGE_TAGS_ARTIFACT": tags},
+                                 Account=target.account))
         for svc, artifact in zip(web, artifacts):
             name = f"{app.app}-{env}-{svc.name}"
             actions.append(action(f"Release{pascal(svc.name)}", "Deploy",

@@ -18,19 +18,21 @@ from generator.stacks.cluster import ClusterOutputs
 from generator.stacks.network import NetworkOutputs
 from generator.stacks.registry import RegistryOutputs
 from generator.stacks.service_common import (
-    BOOTSTRAP_TAG, BOOTSTRAPPING, EXEC, IMAGE_TAG, Context, ServiceOutputs, Task, root_parameters,
+    BOOTSTRAP_TAG, BOOTSTRAPPING, EXEC, Context, ServiceOutputs, Task, image_tag, root_parameters,
 )
 from generator.wiring import StackBuilder
 
 KINDS = {"web": service_web.build, "worker": service_worker.build, "cron": service_cron.build}
 HTTPS = 443
+IMAGE_TAG_CHILD = "ImageTag"
 
 
 def build(app: AppSpec, svc: ServiceSpec, stack: StackBuilder, net: NetworkOutputs, cluster: ClusterOutputs,
           registry: RegistryOutputs) -> ServiceOutputs:
     t = stack.template
     settings = {suffix: stack.input(p) for suffix, p in root_parameters(svc).items()}
-    t.add_condition(BOOTSTRAPPING, Equals(stack.input(IMAGE_TAG), BOOTSTRAP_TAG))
+    # inside the stack the service's own tag (root `<Service>ImageTag`) is simply `ImageTag`
+    t.add_condition(BOOTSTRAPPING, Equals(stack.input(image_tag(svc.name), name=IMAGE_TAG_CHILD), BOOTSTRAP_TAG))
     t.add_condition(EXEC, Equals(settings["ExecEnabled"], "true"))
     task = _task(svc, stack, net, cluster, registry, settings)
     kind = KINDS[svc.kind](Context(app, svc, stack, settings, net, cluster, task))

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from troposphere import GetAtt, Ref, Sub, ec2, ecs, iam, logs
 
-from generator import naming
+from generator import image_tags, naming
 from generator.config import AppSpec, ServiceSpec
 from generator.config.models import DEPLOYMENT_CONFIGS, RETENTION_DAYS, ServiceEnvSpec
 from generator.stacks.cluster import ClusterOutputs
@@ -21,10 +21,10 @@ from generator.stacks.network import NetworkOutputs
 from generator.wiring import OutputRef, RootParameter, StackBuilder
 
 GROUP = "Services"
-BOOTSTRAP_TAG = "bootstrap"
+BOOTSTRAP_TAG = image_tags.BOOTSTRAP
 
 # Condition names, one namespace per service template.
-BOOTSTRAPPING = "Bootstrapping"        # ImageTag is `bootstrap`: no image exists yet, run no tasks
+BOOTSTRAPPING = "Bootstrapping"        # the service's image tag is `bootstrap`: no image exists yet, run no tasks
 EXEC = "ExecEnabled"                   # ECS Exec allowed in this environment
 OFF_HOURS = "OffHours"                 # non-production with off-hours times, and not bootstrapping
 APPROVAL = "WaitForApproval"           # web: hold releases until someone continues them
@@ -36,12 +36,21 @@ def _off_hours(app: AppSpec, env: str, field: str, default: str = "") -> str:
     return getattr(spec, field) if spec is not None else default
 
 
-IMAGE_TAG = RootParameter(
-    "ImageTag", f"Image tag every service runs, normally the commit SHA (the pipeline passes it). "
-    f"'{BOOTSTRAP_TAG}' is for the first deploy of an environment, before any image exists: services then run no "
-    f"tasks and schedules are off. Never deploy an existing environment with it.", GROUP, "Image tag",
-    lambda a, e: BOOTSTRAP_TAG, allowed_pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
-    constraint="a Docker image tag: letters, digits, '_', '.', '-', at most 128 characters")
+IMAGE_TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+
+
+def image_tag(service: str) -> RootParameter:
+    """The image tag one service runs. Each service has its own, so a service added to a running environment starts
+    in bootstrap (no image yet) while the others keep running theirs."""
+    return RootParameter(
+        image_tags.parameter(service),
+        f"{service}: image tag it runs, normally the commit SHA (the pipeline passes it). '{BOOTSTRAP_TAG}' means no "
+        f"image exists yet (first deploy of an environment, or a service new to it): the service then runs no tasks "
+        f"and its schedule is off. Never set it on a service that is running.",
+        f"Service {service}", f"{service}: image tag", lambda a, e: BOOTSTRAP_TAG, allowed_pattern=IMAGE_TAG_PATTERN,
+        constraint="a Docker image tag: letters, digits, '_', '.', '-', at most 128 characters")
+
+
 OFF_HOURS_STOP = RootParameter(
     "OffHoursStop", "Non-production: when web services and workers scale to zero, e.g. cron(0 20 ? * MON-FRI *). "
     "Empty: never (always empty in production).", GROUP, "Off-hours stop",

@@ -18,7 +18,9 @@ from scripts.deploylib.aws import Aws, error_code, error_message
 from scripts.deploylib.drift import detect, render_table
 from scripts.deploylib.errors import DeployError, DeploymentFailed, Interrupted
 from scripts.deploylib.events import SUCCESS, Watcher, render_root_causes
-from scripts.deploylib.target import ROOT_TEMPLATE, Target, check_parameters, deploy_parameters, secret_parameters
+from scripts.deploylib.target import (
+    ROOT_TEMPLATE, Target, check_parameters, deploy_parameters, image_tag_overrides, secret_parameters,
+)
 from scripts.deploylib.ui import Console
 
 DRIFTED_EXIT = 3
@@ -156,7 +158,7 @@ def prepare(ctx: Ctx, packaged: Packaged, purpose: str) -> Prepared:
     base = changesets.Preview(ctx.name, name, step, ctx.aws.region, tuple(capabilities))
     old = ({p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
            if stack and step == "UPDATE" else None)
-    overrides = {"ImageTag": ctx.options.image_tag} if ctx.options.image_tag else {}
+    overrides = image_tag_overrides(target.parameters, ctx.options.image_tag)
     parameters, notes = deploy_parameters(target.parameters, old, overrides)
     for note in notes:
         ctx.console.say(note)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator import image_tags
 from generator.config import AppSpec, EnvironmentSpec, load_app
 from generator.errors import ConfigError
 from scripts.deploylib.errors import DeployError
@@ -99,10 +100,24 @@ def load_target(app_path: Path, env: str, templates_dir: Path, params_dir: Path,
         stack_policy=policy)
 
 
-# Parameter-file values that mean "nothing released yet" (docs/services.md, "The image tag and the first deploy").
-# On an existing stack the running value is kept instead: deploying ImageTag=bootstrap would scale every service
-# to zero.
-PLACEHOLDERS = {"ImageTag": "bootstrap"}
+# The parameter files hold `<Service>ImageTag=bootstrap` for every service: "no image yet" (docs/services.md, "The
+# image tag and the first deploy"). On an existing stack a service's running tag is kept instead, since deploying
+# bootstrap would scale that service to zero; a service new to the stack (no running value) stays bootstrap.
+BOOTSTRAP = image_tags.BOOTSTRAP
+LEGACY_IMAGE_TAG = "ImageTag"   # the one tag of every service, before per-service tags
+SERVICE_MARKER = "ExecEnabled"  # a per-service parameter every kind has: `<Service>ExecEnabled` on the stack means
+                                # the service exists there
+
+
+def image_tag_overrides(parameters: tuple[tuple[str, str], ...], tag: str | None) -> dict[str, str]:
+    """IMAGE_TAG=<tag> (--image-tag) sets every service's `<Service>ImageTag`."""
+    if not tag:
+        return {}
+    found = {k: tag for k, _ in parameters if image_tags.is_parameter(k)}
+    if not found:
+        raise DeployError("IMAGE_TAG given, but the root template has no <Service>ImageTag parameter (no services)",
+                          "drop IMAGE_TAG, or run `make templates` if the template should have services")
+    return found
 
 
 def deploy_parameters(parameters: tuple[tuple[str, str], ...], running: dict[str, str] | None,
@@ -110,8 +125,9 @@ def deploy_parameters(parameters: tuple[tuple[str, str], ...], running: dict[str
     """The Parameters of a change set, and notes for the operator.
 
     `running` is the existing stack's parameters (None for a new stack). Overrides (e.g. --image-tag) win over the
-    file; a placeholder from the file becomes UsePreviousValue on an existing stack; an explicit placeholder on an
-    existing stack is refused.
+    file. On an existing stack, a service's image tag that the file leaves at `bootstrap` keeps the running value
+    (UsePreviousValue), or takes the stack's former single `ImageTag` if the service ran under it; it stays
+    `bootstrap` only for a service new to the stack. An explicit `bootstrap` on an existing stack is refused.
     """
     found: list[dict[str, Any]] = []
     notes: list[str] = []
@@ -119,18 +135,28 @@ def deploy_parameters(parameters: tuple[tuple[str, str], ...], running: dict[str
     if unknown:
         raise DeployError(f"the root template has no parameter {', '.join(unknown)}",
                           "drop the override, or run `make templates` if the template should have it")
+    legacy = (running or {}).get(LEGACY_IMAGE_TAG)
     for key, value in parameters:
         value = overrides.get(key, value)
-        if running is not None and PLACEHOLDERS.get(key) == value:
+        if running is not None and image_tags.is_parameter(key) and value == BOOTSTRAP:
             if key in overrides:
                 raise DeployError(f"refusing {key}={value} on the existing stack: it is the first-deploy "
-                                  "placeholder and would scale every service to zero",
-                                  f"pass the tag that is running or a new one (IMAGE_TAG=<tag>)")
-            if key in running:
+                                  "placeholder and would scale the service to zero",
+                                  "pass the tag that is running or a new one (IMAGE_TAG=<tag>)")
+            previous = running.get(key)
+            if previous not in (None, BOOTSTRAP):
                 found.append({"ParameterKey": key, "UsePreviousValue": True})
-                notes.append(f"{key}: keeping the running value {running[key]!r} (the parameter file holds the "
+                notes.append(f"{key}: keeping the running value {previous!r} (the parameter file holds the "
                              f"first-deploy placeholder {value!r}; pass IMAGE_TAG=<tag> to change it)")
                 continue
+            existed = image_tags.service_prefix(key) + SERVICE_MARKER in running
+            if previous is None and existed and legacy not in (None, BOOTSTRAP):
+                value = legacy
+                notes.append(f"{key}: taking the running {LEGACY_IMAGE_TAG} {legacy!r} (the stack predates "
+                             "per-service image tags)")
+            elif previous is None:
+                notes.append(f"{key}: new to the stack, deployed as {BOOTSTRAP!r} (no tasks until a release "
+                             "passes its tag: the next pipeline run, or IMAGE_TAG=<tag>)")
         found.append({"ParameterKey": key, "ParameterValue": value})
     return found, notes
 
