@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -96,7 +97,10 @@ def test_make_help_lists_every_target():
     make = shutil.which("make")
     if make is None:
         pytest.skip("make is not installed")
-    out = subprocess.run([make, "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    # without the parent make's variables (under `make test` the child would print directory lines)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")}
+    out = subprocess.run([make, "--no-print-directory", "-s", "help"], cwd=ROOT, capture_output=True, text=True,
+                         check=True, env=env).stdout
     targets = [line.split()[1] for line in out.splitlines() if line.strip().startswith("make ")]
     for target in ("templates", "test", "golden", "bench", "schema"):
         assert target in targets

@@ -67,15 +67,21 @@ def test_help_lists_every_subcommand():
         assert f"\n    {command} " in result.stdout
 
 
+def _plain_make_env() -> dict[str, str]:
+    """The environment without the parent make's variables: under `make test` they would make the child print
+    "Entering/Leaving directory" lines and inherit flags such as -s or -k."""
+    return {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")}
+
+
 def test_makefile_targets_pass_env_and_flags():
-    result = subprocess.run(["make", "-n", "deploy", "ENV=prod", "YES=1", "BUCKET=my-bucket", "FORCE=0"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(["make", "--no-print-directory", "-n", "deploy", "ENV=prod", "YES=1", "BUCKET=my-bucket",
+                             "FORCE=0"], cwd=ROOT, capture_output=True, text=True, timeout=60, env=_plain_make_env())
     assert result.returncode == 0, result.stderr
     command = result.stdout.strip().splitlines()[-1]
     assert command.startswith(".venv/bin/python scripts/deploy.py deploy --env prod ")
     assert "--bucket my-bucket" in command and "--yes" in command and "--force" not in command
-    destroy = subprocess.run(["make", "-n", "destroy", "ENV=dev", "FORCE=1", "DRY_RUN=true"], cwd=ROOT,
-                             capture_output=True, text=True, timeout=60).stdout
+    destroy = subprocess.run(["make", "--no-print-directory", "-n", "destroy", "ENV=dev", "FORCE=1", "DRY_RUN=true"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60, env=_plain_make_env()).stdout
     assert "--force" in destroy and "--dry-run" in destroy and "--yes" not in destroy
 
 
