@@ -114,3 +114,16 @@ def test_gate_reports_the_custom_rules(tmp_path):
     assert len(lines) == 1, lines
     assert lines[0].startswith("staged/service.yaml:")
     assert "E9003 Service Service registers tasks in target group TargetGroup" in lines[0]
+
+
+def test_the_fargate_rule_uses_the_same_sizes_as_the_app_spec():
+    """E9006 keeps its own copy of the Fargate table (it must run with plain cfn-lint); the copy may not drift."""
+    import importlib.util
+
+    from generator.config.models import FARGATE_SIZES
+
+    path = Path(__file__).resolve().parent.parent / "generator" / "lint" / "rules" / "fargate_size_parameters.py"
+    spec = importlib.util.spec_from_file_location("fargate_size_parameters_copy", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.FARGATE_SIZES == FARGATE_SIZES
