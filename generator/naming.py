@@ -5,7 +5,7 @@ EnvironmentName parameters; both are lowercase by constraint, so names stay vali
 """
 from __future__ import annotations
 
-from troposphere import Sub
+from troposphere import Ref, Select, Split, Sub
 
 ENVIRONMENT_PARAM = "EnvironmentName"
 APPLICATION_PARAM = "Application"
@@ -13,12 +13,41 @@ OWNER_PARAM = "Owner"
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$"
 MAX_NAME_LENGTH = 20
+BUCKET_NAME_LENGTH = 63           # S3's limit
+STACK_ID_SUFFIX_LENGTH = 12       # the last group of the stack id's UUID
 
 
 def physical_name(*parts: str, sep: str = "-") -> Sub:
     """`<application>-<environment>-<parts...>`, e.g. physical_name("vpc-flow-logs")."""
     suffix = sep.join(parts)
     return Sub(sep.join([f"${{{APPLICATION_PARAM}}}", f"${{{ENVIRONMENT_PARAM}}}"] + ([suffix] if suffix else [])))
+
+
+def bucket_name(part: str) -> Sub:
+    """`<application>-<environment>-<part>-<12 hex digits of this stack's id>`: an explicit, globally unique bucket
+    name that keeps the `<app>-<env>-` prefix its grants match. A name CloudFormation generates starts with the nested
+    stack's name cut to fit 63 characters, which loses the prefix with long app and environment names; the stack id
+    part makes it unique per stack (a recreated stack does not collide with a retained bucket)."""
+    longest = 2 * MAX_NAME_LENGTH + len(part) + STACK_ID_SUFFIX_LENGTH + 3
+    if longest > BUCKET_NAME_LENGTH:
+        raise ValueError(f"bucket name part {part!r} is too long: names could reach {longest} characters")
+    suffix = Select(4, Split("-", Select(2, Split("/", Ref("AWS::StackId")))))
+    return Sub(f"${{{APPLICATION_PARAM}}}-${{{ENVIRONMENT_PARAM}}}-{part}-${{Suffix}}", Suffix=suffix)
+
+
+def role_path() -> Sub:
+    """`/<application>/<environment>/`: the path of every role an environment's stacks create.
+
+    Those roles are unnamed, so CloudFormation names them `<stack>-<logical id>-<random>` cut to IAM's 64 characters;
+    with long app and environment names the nested stack's name loses its `<app>-<env>-` prefix and a grant on
+    `role/<app>-<env>-*` stops matching. A path survives any generated name, so grants name these roles by path
+    (`role_grant_pattern`)."""
+    return Sub(f"/${{{APPLICATION_PARAM}}}/${{{ENVIRONMENT_PARAM}}}/")
+
+
+def role_grant_pattern(env: str) -> str:
+    """The ARN resource part that matches every role of `env` (a Sub template: `${Application}` stays)."""
+    return f"role/${{{APPLICATION_PARAM}}}/{env}/*"
 
 
 def log_group_name(*parts: str) -> Sub:

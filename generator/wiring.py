@@ -109,7 +109,10 @@ class StackBuilder:
             self.input(param)
 
     def add(self, resource: AWSObject) -> Any:
+        """Add a resource with the standard tags; a role also gets the environment's path (naming.role_path)."""
         tagging.apply(resource)
+        if resource.resource_type == "AWS::IAM::Role" and "Path" not in resource.properties:
+            resource.Path = naming.role_path()
         return self.template.add_resource(resource)
 
     def input(self, source: Source, name: str | None = None, cfn_type: str | None = None) -> Ref:

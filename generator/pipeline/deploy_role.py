@@ -4,7 +4,8 @@ environment lives there). It creates the two roles the pipeline uses in that acc
 - `<app>-pipeline-deploy`: assumed by the pipeline account's pipeline roles only (its CodePipeline role for the
   CloudFormation and CodeDeployToECS actions, its release role for Promote/PrepareRelease, its reroute Lambda);
   deploys the `<app>-<env>` stacks through the CloudFormation role, pushes images to `<app>-<env>-*` repositories,
-  registers task definitions and starts/continues CodeDeploy deployments of `<app>-<env>-*`.
+  registers task definitions (passing the environment's roles, path `/<app>/<env>/`) and starts/continues CodeDeploy
+  deployments of `<app>-<env>-*`.
 - `<app>-cloudformation`: CloudFormation's execution role for those stacks (generator/pipeline/permissions.py).
 
 Both have explicit names (the pipeline names them across accounts), so the stack needs CAPABILITY_NAMED_IAM.
@@ -15,6 +16,7 @@ from awacs import sts
 from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Principal, Statement, StringEquals
 from troposphere import GetAtt, Output, Ref, Sub, Template, iam
 
+from generator import naming
 from generator.config import AppSpec
 from generator.pipeline import common
 from generator.pipeline import environment_permissions
@@ -23,6 +25,9 @@ from generator.pipeline.grants import Grant, document, grant
 from generator.policies import assume_role
 from generator.policies.common import VERSION
 from generator.root import Build
+
+
+CLOUDFORMATION_ROLE_ID = "CloudFormationRole"
 
 
 def build(app: AppSpec, root_build: Build) -> Template:
@@ -36,7 +41,7 @@ def build(app: AppSpec, root_build: Build) -> Template:
         "CloudFormation deploys the app's stacks",
         name=Sub(f"${{Application}}-{common.CLOUDFORMATION_ROLE}"), skips=ENVIRONMENT_ROLE_SKIPS)
     cfn = common.add(t, iam.Role(
-        "CloudFormationRole", RoleName=Sub(f"${{Application}}-{common.CLOUDFORMATION_ROLE}"),
+        CLOUDFORMATION_ROLE_ID, RoleName=Sub(f"${{Application}}-{common.CLOUDFORMATION_ROLE}"),
         Description=Sub("${Application}: CloudFormation execution role for the ${Application}-<env> stacks"),
         AssumeRolePolicyDocument=assume_role("cloudformation.amazonaws.com"), MaxSessionDuration=3600,
         ManagedPolicyArns=[Ref(p) for p in cfn_policies]))
@@ -95,7 +100,7 @@ def deploy_grants(app: AppSpec) -> list[Grant]:
               why_any="ecr:GetAuthorizationToken has no resource type; pushes are limited by the grant above"),
         grant("RegisterReleaseTaskDefinitions", "ecs:RegisterTaskDefinition ecs:DescribeTaskDefinition",
               why_any="task definition registration and reads have no resource type"),
-        grant("PassTaskRoles", "iam:PassRole", each("iam", "role/${Application}-{env}-*", region=False),
+        grant("PassTaskRoles", "iam:PassRole", each("iam", naming.role_grant_pattern("{env}"), region=False),
               Condition(StringEquals("iam:PassedToService", "ecs-tasks.amazonaws.com"))),
         grant("ReleaseWithCodeDeploy", "codedeploy:CreateDeployment codedeploy:GetDeployment "
               "codedeploy:GetApplication codedeploy:GetApplicationRevision codedeploy:RegisterApplicationRevision "

@@ -4,19 +4,23 @@ accounts): create, update and delete the `<app>-<env>` root and nested stacks.
 Actions follow the resource handlers' declared permissions (the CloudFormation registry schemas bundled with
 cfn-lint, `handlers.*.permissions`), grouped per family of resource types; a group is granted only when the stacks
 declare one of its types. Resources are named by prefix where the ARN holds a name the templates choose
-(`<app>-<env>-*`, `/<app>/<env>/*`); `*` remains where the ARN holds an id AWS generates or the action has no
-resource type, each with its reason (`why_any`). A resource type without a group fails the build, so a new nested
-stack cannot silently outgrow the role.
+(`<app>-<env>-*`, `/<app>/<env>/*`), roles by their path `/<app>/<env>/` (CloudFormation generates, and truncates,
+their names); `*` remains where the ARN holds an id AWS generates or the action has no resource type, each with its
+reason (`why_any`). A resource type without a group fails the build, so a new nested stack cannot silently outgrow
+the role; an action a handler needs and the role lacks fails the gate (generator/lint/handler_permissions.py).
 """
 from __future__ import annotations
 
 from awacs.aws import ArnLike, Condition, StringEquals
 from troposphere import Sub
 
+from generator import naming
 from generator.config import AppSpec
 from generator.errors import WiringError
+from generator.pipeline import common
 from generator.pipeline.grants import Grant, grant
-from generator.pipeline.permissions import arn
+from generator.pipeline.permissions import (KEY_ACTIONS, REPOSITORY_ACTIONS, arn, bucket_grants, log_group_grants,
+                                            pass_self)
 
 
 def environment_stack(app: AppSpec, resource_types: set[str]) -> list[Grant]:
@@ -30,8 +34,9 @@ def environment_stack(app: AppSpec, resource_types: set[str]) -> list[Grant]:
 
     uncovered = sorted(t for t in resource_types if t not in COVERED)
     if uncovered:
-        raise WiringError("the environments' CloudFormation role (generator/pipeline/permissions.py) has no "
+        raise WiringError("the environments' CloudFormation role (generator/pipeline/environment_permissions.py) has no "
                           f"permissions for {', '.join(uncovered)}; add them to environment_stack and COVERED")
+    roles = each(naming.role_grant_pattern("{env}"), "iam", region=False)
     pass_to = sorted({s for t in resource_types for s in PASSED_TO.get(t, ())})
     linked = sorted({s for t in resource_types for s in SERVICE_LINKED.get(t, ())})
     grants = [
@@ -50,16 +55,16 @@ def environment_stack(app: AppSpec, resource_types: set[str]) -> list[Grant]:
         decrypt_artifacts("DecryptPackagedTemplates"),
         grant("ManageRoles", "iam:CreateRole iam:DeleteRole iam:GetRole iam:UpdateRole iam:UpdateRoleDescription "
               "iam:UpdateAssumeRolePolicy iam:PutRolePolicy iam:GetRolePolicy iam:DeleteRolePolicy "
-              "iam:ListRolePolicies iam:ListAttachedRolePolicies iam:TagRole iam:UntagRole",
-              each("role/${Application}-{env}-*", "iam", region=False)),
+              "iam:ListRolePolicies iam:ListAttachedRolePolicies iam:TagRole iam:UntagRole", roles),
+        pass_self("PassSelfToNestedStacks", common.CLOUDFORMATION_ROLE),
     ]
-    if "AWS::CodeDeploy::DeploymentGroup" in resource_types:
-        grants.append(grant(
-            "AttachCodeDeployPolicy", "iam:AttachRolePolicy iam:DetachRolePolicy",
-            each("role/${Application}-{env}-*", "iam", region=False),
-            Condition(ArnLike("iam:PolicyARN", Sub("arn:${AWS::Partition}:iam::aws:policy/AWSCodeDeployRoleForECS")))))
+    # The AWS::IAM::Role handlers declare attach/detach whatever the role holds; the one managed policy any of the
+    # environment's roles attaches is the CodeDeploy role's.
+    grants.append(grant(
+        "AttachCodeDeployPolicy", "iam:AttachRolePolicy iam:DetachRolePolicy", roles,
+        Condition(ArnLike("iam:PolicyARN", Sub("arn:${AWS::Partition}:iam::aws:policy/AWSCodeDeployRoleForECS")))))
     if pass_to:
-        grants.append(grant("PassRoles", "iam:PassRole", each("role/${Application}-{env}-*", "iam", region=False),
+        grants.append(grant("PassRoles", "iam:PassRole", roles,
                             Condition(StringEquals("iam:PassedToService", pass_to))))
     if linked:
         grants.append(grant("CreateServiceLinkedRoles", "iam:CreateServiceLinkedRole",
@@ -98,9 +103,10 @@ def _network(each, envs: list[str]) -> list[Grant]:
         "ec2:RevokeSecurityGroupEgress ec2:UpdateSecurityGroupRuleDescriptionsIngress "
         "ec2:UpdateSecurityGroupRuleDescriptionsEgress ec2:CreateVpcEndpoint ec2:DeleteVpcEndpoints "
         "ec2:ModifyVpcEndpoint ec2:CreateFlowLogs ec2:DeleteFlowLogs ec2:CreateTags ec2:DeleteTags "
-        "logs:CreateLogDelivery logs:DeleteLogDelivery",
+        "logs:CreateLogDelivery logs:DeleteLogDelivery autoscaling:DescribeTags",
         why_any="VPC resources are addressed by ids EC2 generates (vpc-, subnet-, igw-, nat-, eipalloc-, rtb-, sg-, "
-                "vpce-, fl-), so no ARN can be named before they exist; flow-log delivery has no resource type")]
+                "vpce-, fl-), so no ARN can be named before they exist; flow-log delivery and the tag reads the flow "
+                "log handler makes have no resource type")]
 
 
 def _load_balancing(each, envs: list[str]) -> list[Grant]:
@@ -125,17 +131,16 @@ def _containers(each, envs: list[str]) -> list[Grant]:
         grant("ManageServices", "ecs:CreateService ecs:UpdateService ecs:DeleteService ecs:DescribeServices "
               "ecs:TagResource ecs:UntagResource ecs:ListTagsForResource",
               each("service/${Application}-{env}/*", "ecs")),
+        # The update handler stops a service deployment it started when the update fails (its own deployments only).
+        grant("StopServiceDeployments", "ecs:StopServiceDeployment",
+              each("service-deployment/${Application}-{env}/*", "ecs")),
         grant("ManageTaskDefinitions", "ecs:TagResource ecs:UntagResource ecs:ListTagsForResource",
               each("task-definition/${Application}-{env}-*:*", "ecs")),
         grant("RegisterTaskDefinitions", "ecs:RegisterTaskDefinition ecs:DeregisterTaskDefinition "
               "ecs:DescribeTaskDefinition ecs:ListTaskDefinitions ecs:ListClusters ecs:ListServices "
               "ecs:DescribeServiceDeployments ecs:ListServiceDeployments",
               why_any="task definition registration and these ECS reads have no resource type"),
-        grant("ManageRepositories", "ecr:CreateRepository ecr:DeleteRepository ecr:DescribeRepositories "
-              "ecr:PutLifecyclePolicy ecr:GetLifecyclePolicy ecr:DeleteLifecyclePolicy "
-              "ecr:PutImageScanningConfiguration ecr:PutImageTagMutability ecr:SetRepositoryPolicy "
-              "ecr:GetRepositoryPolicy ecr:DeleteRepositoryPolicy ecr:TagResource ecr:UntagResource "
-              "ecr:ListTagsForResource", each("repository/${Application}-{env}-*", "ecr")),
+        grant("ManageRepositories", REPOSITORY_ACTIONS, each("repository/${Application}-{env}-*", "ecr")),
         grant("RegistryScanning", "ecr:GetRegistryScanningConfiguration ecr:PutRegistryScanningConfiguration "
               "inspector2:Enable inspector2:Disable inspector2:ListAccountPermissions",
               why_any="registry scanning is one account-wide setting without a resource type"),
@@ -147,7 +152,8 @@ def _releases(each, envs: list[str]) -> list[Grant]:
         grant("ManageDeploymentGroups", "codedeploy:CreateApplication codedeploy:DeleteApplication "
               "codedeploy:GetApplication codedeploy:CreateDeploymentGroup codedeploy:UpdateDeploymentGroup "
               "codedeploy:DeleteDeploymentGroup codedeploy:GetDeploymentGroup codedeploy:TagResource "
-              "codedeploy:UntagResource codedeploy:ListTagsForResource",
+              "codedeploy:UntagResource codedeploy:ListTagsForResource codedeploy:ListDeployments "
+              "codedeploy:GetDeployment",
               each("application:${Application}-{env}-*", "codedeploy")
               + each("deploymentgroup:${Application}-{env}-*/*", "codedeploy")),
         grant("ReadDeploymentConfigs", "codedeploy:GetDeploymentConfig", arn("codedeploy", "deploymentconfig:*")),
@@ -165,30 +171,20 @@ def _scaling(each, envs: list[str]) -> list[Grant]:
         "application-autoscaling:PutScheduledAction application-autoscaling:DeleteScheduledAction "
         "application-autoscaling:TagResource application-autoscaling:UntagResource "
         "application-autoscaling:ListTagsForResource cloudwatch:GetMetricData",
-        why_any="scalable targets are addressed by ids Application Auto Scaling generates")]
+        why_any="scalable targets are addressed by ids Application Auto Scaling generates"),
+        # Target tracking creates and deletes its alarms with the caller's rights, named
+        # TargetTracking-service/<cluster>/<service>-AlarmHigh|AlarmLow-<uuid> (our cluster is <app>-<env>).
+        # Doc: "IAM permissions required for Amazon ECS service auto scaling" (Amazon ECS developer guide).
+        grant("ManageTargetTrackingAlarms", "cloudwatch:PutMetricAlarm cloudwatch:DeleteAlarms "
+              "cloudwatch:DescribeAlarms", each("alarm:TargetTracking-service/${Application}-{env}/*", "cloudwatch"))]
 
 
 def _logs_keys_buckets(each, envs: list[str]) -> list[Grant]:
-    keys = arn("kms", "key/*")
     return [
-        grant("ManageLogGroups", "logs:CreateLogGroup logs:DeleteLogGroup logs:PutRetentionPolicy "
-              "logs:DeleteRetentionPolicy logs:AssociateKmsKey logs:DisassociateKmsKey logs:TagResource "
-              "logs:UntagResource logs:ListTagsForResource logs:TagLogGroup logs:UntagLogGroup logs:ListTagsLogGroup",
-              each("log-group:/${Application}/{env}/*", "logs")),
-        grant("FindLogGroups", "logs:DescribeLogGroups", why_any="logs:DescribeLogGroups has no resource type"),
+        *log_group_grants("ManageLogGroups", each("log-group:/${Application}/{env}/*", "logs")),
         grant("CreateKeys", "kms:CreateKey kms:ListAliases", why_any="kms:CreateKey has no resource type"),
-        grant("ManageKeys", "kms:DescribeKey kms:EnableKeyRotation kms:DisableKeyRotation kms:GetKeyRotationStatus "
-              "kms:GetKeyPolicy kms:PutKeyPolicy kms:ListResourceTags kms:TagResource kms:UntagResource "
-              "kms:UpdateKeyDescription kms:EnableKey kms:DisableKey kms:ScheduleKeyDeletion kms:CreateGrant "
-              "kms:RetireGrant", keys),
-        grant("ManageBuckets", "s3:CreateBucket s3:DeleteBucket s3:ListBucket s3:GetBucketLocation "
-              "s3:PutBucketPolicy s3:GetBucketPolicy s3:DeleteBucketPolicy s3:PutEncryptionConfiguration "
-              "s3:GetEncryptionConfiguration s3:PutBucketVersioning s3:GetBucketVersioning "
-              "s3:PutBucketPublicAccessBlock s3:GetBucketPublicAccessBlock s3:PutBucketOwnershipControls "
-              "s3:GetBucketOwnershipControls s3:PutLifecycleConfiguration s3:GetLifecycleConfiguration "
-              "s3:PutBucketTagging s3:GetBucketTagging s3:PutBucketLogging s3:GetBucketLogging "
-              "s3:PutBucketNotification s3:GetBucketNotification s3:PutBucketAcl s3:GetBucketAcl",
-              [Sub(f"arn:${{AWS::Partition}}:s3:::${{Application}}-{env}-*") for env in envs]),
+        grant("ManageKeys", KEY_ACTIONS, arn("kms", "key/*")),
+        *bucket_grants("ManageBuckets", [Sub(f"arn:${{AWS::Partition}}:s3:::${{Application}}-{env}-*") for env in envs]),
     ]
 
 

@@ -31,12 +31,65 @@ def sam_transform(sid: str) -> Grant:
     return grant(sid, "cloudformation:CreateChangeSet", Sub(SAM_TRANSFORM))
 
 
+# --- action sets both CloudFormation roles grant, each on its own resources (spelled once) ------------------------
+# Each follows its type's registry handlers (create, read, update, delete); the gate checks that nothing is missing
+# (generator/lint/handler_permissions.py). The read handler runs after every create and update, so its actions are
+# never left out, even for settings the templates do not use.
+LOG_GROUP_ACTIONS = (
+    "logs:CreateLogGroup logs:DeleteLogGroup logs:PutRetentionPolicy logs:DeleteRetentionPolicy logs:AssociateKmsKey "
+    "logs:DisassociateKmsKey logs:TagResource logs:UntagResource logs:ListTagsForResource logs:TagLogGroup "
+    "logs:UntagLogGroup logs:ListTagsLogGroup logs:GetDataProtectionPolicy")
+LOG_GROUP_READS = "logs:DescribeLogGroups logs:DescribeIndexPolicies logs:DescribeResourcePolicies"
+KEY_ACTIONS = (
+    "kms:DescribeKey kms:EnableKeyRotation kms:DisableKeyRotation kms:GetKeyRotationStatus kms:GetKeyPolicy "
+    "kms:PutKeyPolicy kms:ListResourceTags kms:TagResource kms:UntagResource kms:UpdateKeyDescription kms:EnableKey "
+    "kms:DisableKey kms:ScheduleKeyDeletion kms:CreateGrant kms:RetireGrant")
+REPOSITORY_ACTIONS = (
+    "ecr:CreateRepository ecr:DeleteRepository ecr:DescribeRepositories ecr:PutLifecyclePolicy ecr:GetLifecyclePolicy "
+    "ecr:DeleteLifecyclePolicy ecr:PutImageScanningConfiguration ecr:PutImageTagMutability ecr:SetRepositoryPolicy "
+    "ecr:GetRepositoryPolicy ecr:DeleteRepositoryPolicy ecr:TagResource ecr:UntagResource ecr:ListTagsForResource")
+# What the buckets set, everything the read handler reads, and the update handler's removals of settings the template
+# does not declare (S3 authorizes DeleteBucketCors with s3:PutBucketCORS, and so on), all on the stack's own buckets.
+BUCKET_ACTIONS = (
+    "s3:CreateBucket s3:DeleteBucket s3:ListBucket s3:GetBucketLocation s3:PutBucketPolicy s3:GetBucketPolicy "
+    "s3:DeleteBucketPolicy s3:PutEncryptionConfiguration s3:GetEncryptionConfiguration s3:PutBucketVersioning "
+    "s3:GetBucketVersioning s3:PutBucketPublicAccessBlock s3:GetBucketPublicAccessBlock s3:PutBucketOwnershipControls "
+    "s3:GetBucketOwnershipControls s3:PutLifecycleConfiguration s3:GetLifecycleConfiguration s3:PutBucketTagging "
+    "s3:GetBucketTagging s3:PutBucketLogging s3:GetBucketLogging s3:PutBucketNotification s3:GetBucketNotification "
+    "s3:PutBucketAcl s3:GetBucketAcl s3:GetAccelerateConfiguration s3:GetAnalyticsConfiguration s3:GetBucketCORS "
+    "s3:GetInventoryConfiguration s3:GetMetricsConfiguration s3:GetReplicationConfiguration s3:GetBucketWebsite "
+    "s3:GetBucketObjectLockConfiguration s3:GetIntelligentTieringConfiguration s3:GetBucketAbac "
+    "s3:GetBucketMetadataTableConfiguration s3:PutBucketCORS s3:PutAnalyticsConfiguration s3:PutMetricsConfiguration "
+    "s3:PutReplicationConfiguration s3:DeleteBucketWebsite s3:DeleteBucketMetadataTableConfiguration")
+BUCKET_READS = "s3:ListTagsForResource"   # the IAM reference lists no bucket resource type for it
+
+
+def bucket_grants(sid: str, buckets: list) -> list[Grant]:
+    return [grant(sid, BUCKET_ACTIONS, buckets),
+            grant(f"{sid}Tags", BUCKET_READS + " s3:TagResource s3:UntagResource",
+                  why_any="the IAM reference lists no bucket resource type for bucket tag listing and tagging")]
+
+
+def log_group_grants(sid: str, groups: list) -> list[Grant]:
+    return [grant(sid, LOG_GROUP_ACTIONS, groups),
+            grant("FindLogGroups", LOG_GROUP_READS, why_any="these CloudWatch Logs reads have no resource type")]
+
+
+def pass_self(sid: str, role: str) -> Grant:
+    """CloudFormation passes the stack's role on to each nested stack it creates or updates (the
+    AWS::CloudFormation::Stack handlers declare iam:PassRole), so the role must be allowed to pass itself."""
+    return grant(sid, "iam:PassRole", arn("iam", f"role/${{Application}}-{role}", region=False),
+                 Condition(StringEquals("iam:PassedToService", "cloudformation.amazonaws.com")))
+
+
 # --- the pipeline stack's role ------------------------------------------------------------------------------------
 def pipeline_stack(app: AppSpec) -> list[Grant]:
-    """Create, update and delete what pipeline.yaml declares (and nothing named otherwise)."""
-    roles = [arn("iam", "role/${Application}-pipeline", region=False),
-             arn("iam", "role/${Application}-pipeline-*", region=False)]
-    policies = arn("iam", "policy/${Application}-pipeline-*", region=False)
+    """Create, update and delete what pipeline.yaml declares (and nothing named otherwise).
+
+    Its roles are named one by one, not by a `<app>-pipeline-*` prefix: that prefix would also match the deploy role
+    `<app>-pipeline-deploy` of a target account that is the pipeline account too."""
+    roles = [arn("iam", f"role/${{Application}}-{name}", region=False) for name in common.PIPELINE_ACCOUNT_ROLES]
+    policies = arn("iam", f"policy/${{Application}}-{common.STACK_ROLE}-*", region=False)
     keys = arn("kms", "key/*")
     log_groups = [arn("logs", f"log-group:{g}{suffix}") for g in (
         "/aws/codebuild/${Application}-pipeline", "/aws/lambda/${Application}-pipeline-*") for suffix in ("", ":*")]
@@ -51,6 +104,7 @@ def pipeline_stack(app: AppSpec) -> list[Grant]:
               policies),
         grant("PassRoles", "iam:PassRole", roles, Condition(StringEquals("iam:PassedToService", [
             "codepipeline.amazonaws.com", "codebuild.amazonaws.com", "lambda.amazonaws.com"]))),
+        pass_self("PassSelfToNestedStacks", common.STACK_ROLE),
         grant("ManagePipeline", "codepipeline:CreatePipeline codepipeline:DeletePipeline codepipeline:GetPipeline "
               "codepipeline:UpdatePipeline codepipeline:GetPipelineState codepipeline:StartPipelineExecution "
               "codepipeline:EnableStageTransition codepipeline:DisableStageTransition codepipeline:TagResource "
@@ -59,42 +113,27 @@ def pipeline_stack(app: AppSpec) -> list[Grant]:
               Ref("ConnectionArn")),
         grant("ManageProjects", "codebuild:CreateProject codebuild:UpdateProject codebuild:DeleteProject "
               "codebuild:BatchGetProjects", arn("codebuild", "project/${Application}-pipeline-*")),
-        grant("ManageLogGroups", "logs:CreateLogGroup logs:DeleteLogGroup logs:PutRetentionPolicy "
-              "logs:DeleteRetentionPolicy logs:AssociateKmsKey logs:DisassociateKmsKey logs:TagResource "
-              "logs:UntagResource logs:ListTagsForResource logs:TagLogGroup logs:UntagLogGroup logs:ListTagsLogGroup",
-              log_groups),
-        grant("FindLogGroups", "logs:DescribeLogGroups", why_any="logs:DescribeLogGroups has no resource type"),
-        grant("ManageArtifactBucket", "s3:CreateBucket s3:DeleteBucket s3:ListBucket s3:GetBucketLocation "
-              "s3:PutBucketPolicy s3:GetBucketPolicy s3:DeleteBucketPolicy s3:PutEncryptionConfiguration "
-              "s3:GetEncryptionConfiguration s3:PutBucketVersioning s3:GetBucketVersioning "
-              "s3:PutBucketPublicAccessBlock s3:GetBucketPublicAccessBlock s3:PutBucketOwnershipControls "
-              "s3:GetBucketOwnershipControls s3:PutLifecycleConfiguration s3:GetLifecycleConfiguration "
-              "s3:PutBucketTagging s3:GetBucketTagging",
-              Sub("arn:${AWS::Partition}:s3:::${Application}-pipeline-${AWS::AccountId}-${AWS::Region}")),
+        *log_group_grants("ManageLogGroups", log_groups),
+        *bucket_grants("ManageArtifactBucket", [
+            Sub("arn:${AWS::Partition}:s3:::${Application}-pipeline-${AWS::AccountId}-${AWS::Region}")]),
         grant("ReadPackagedArtifacts", "s3:GetObject s3:GetObjectVersion",
               Sub("arn:${AWS::Partition}:s3:::${Application}-pipeline-${AWS::AccountId}-${AWS::Region}/*")),
         grant("ManageNestedStacks", "cloudformation:CreateStack cloudformation:UpdateStack cloudformation:DeleteStack "
               "cloudformation:DescribeStacks cloudformation:DescribeStackEvents cloudformation:GetTemplate "
+              "cloudformation:GetStackPolicy cloudformation:SetStackPolicy cloudformation:UpdateTerminationProtection "
               "cloudformation:TagResource cloudformation:UntagResource",
               arn("cloudformation", "stack/${PipelineStackName}-*/*")),
         grant("CreateKeys", "kms:CreateKey kms:ListAliases",
               why_any="kms:CreateKey and kms:ListAliases have no resource type"),
-        grant("ManageKeys", "kms:DescribeKey kms:EnableKeyRotation kms:DisableKeyRotation kms:GetKeyRotationStatus "
-              "kms:GetKeyPolicy kms:PutKeyPolicy kms:ListResourceTags kms:TagResource kms:UntagResource "
-              "kms:UpdateKeyDescription kms:EnableKey kms:DisableKey kms:ScheduleKeyDeletion kms:CreateGrant "
-              "kms:Decrypt kms:GenerateDataKey", keys),
+        grant("ManageKeys", f"{KEY_ACTIONS} kms:Decrypt kms:GenerateDataKey", keys),
         grant("ManageKeyAlias", "kms:CreateAlias kms:DeleteAlias kms:UpdateAlias",
               [arn("kms", "alias/${Application}-pipeline"), keys]),
         grant("ManageTopic", "sns:CreateTopic sns:DeleteTopic sns:GetTopicAttributes sns:SetTopicAttributes "
-              "sns:Subscribe sns:TagResource sns:UntagResource sns:ListTagsForResource sns:ListSubscriptionsByTopic",
-              arn("sns", "${Application}-pipeline-*")),
+              "sns:Subscribe sns:TagResource sns:UntagResource sns:ListTagsForResource sns:ListSubscriptionsByTopic "
+              "sns:GetDataProtectionPolicy", arn("sns", "${Application}-pipeline-*")),
         grant("ManageSubscription", "sns:Unsubscribe sns:GetSubscriptionAttributes sns:SetSubscriptionAttributes",
               why_any="SNS subscription actions have no resource type (subscriptions have random ids)"),
-        grant("ManageBuildRepositories", "ecr:CreateRepository ecr:DeleteRepository ecr:DescribeRepositories "
-              "ecr:PutLifecyclePolicy ecr:GetLifecyclePolicy ecr:DeleteLifecyclePolicy "
-              "ecr:PutImageScanningConfiguration ecr:PutImageTagMutability ecr:SetRepositoryPolicy "
-              "ecr:GetRepositoryPolicy ecr:DeleteRepositoryPolicy ecr:TagResource ecr:UntagResource "
-              "ecr:ListTagsForResource", arn("ecr", "repository/${Application}-pipeline-*")),
+        grant("ManageBuildRepositories", REPOSITORY_ACTIONS, arn("ecr", "repository/${Application}-pipeline-*")),
         grant("ManageRules", "events:PutRule events:DeleteRule events:DescribeRule events:PutTargets "
               "events:RemoveTargets events:ListTargetsByRule events:EnableRule events:DisableRule events:TagResource "
               "events:UntagResource events:ListTagsForResource", arn("events", "rule/${Application}-pipeline-*")),
@@ -102,7 +141,8 @@ def pipeline_stack(app: AppSpec) -> list[Grant]:
               "lambda:GetFunctionConfiguration lambda:UpdateFunctionCode lambda:UpdateFunctionConfiguration "
               "lambda:TagResource lambda:UntagResource lambda:ListTags lambda:AddPermission lambda:RemovePermission "
               "lambda:GetPolicy lambda:GetRuntimeManagementConfig lambda:PutRuntimeManagementConfig "
-              "lambda:GetFunctionCodeSigningConfig lambda:GetFunctionRecursionConfig lambda:PutFunctionRecursionConfig",
+              "lambda:GetFunctionCodeSigningConfig lambda:GetFunctionRecursionConfig lambda:PutFunctionRecursionConfig "
+              "lambda:GetFunctionScalingConfig lambda:DeleteFunctionConcurrency lambda:DeleteFunctionCodeSigningConfig",
               arn("lambda", "function:${Application}-pipeline-*")),
         grant("ManageQueue", "sqs:CreateQueue sqs:DeleteQueue sqs:GetQueueAttributes sqs:SetQueueAttributes "
               "sqs:GetQueueUrl sqs:TagQueue sqs:UntagQueue sqs:ListQueueTags", arn("sqs", "${Application}-pipeline-*")),

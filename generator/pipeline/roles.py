@@ -20,6 +20,7 @@ from generator.wiring import OutputRef
 
 TEMPLATE = "pipeline-roles.yaml"
 LOGICAL_ID = "Roles"
+STACK_ROLE_ID = "PipelineStackRole"   # CloudFormation's role for the pipeline stack (the gate checks its grants)
 PROJECTS = Sub("arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/${Application}-pipeline-*")
 BUCKET = "arn:${AWS::Partition}:s3:::${Application}-pipeline-${AWS::AccountId}-${AWS::Region}"
 LOG_GROUP = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/codebuild/${Application}-pipeline"
@@ -112,7 +113,7 @@ def build(app: AppSpec) -> Template:
         grant("NotifyApprovers", "sns:Publish", perms.arn("sns", "${Application}-pipeline-approvals")),
     ], "runs the pipeline; assumes each environment's deploy role for its actions there")
     stack = common.add(t, iam.Role(
-        "PipelineStackRole", RoleName=Sub(f"${{Application}}-{common.STACK_ROLE}"),
+        STACK_ROLE_ID, RoleName=Sub(f"${{Application}}-{common.STACK_ROLE}"),
         Description=Sub("${Application} pipeline: CloudFormation role that updates the pipeline's own stack"),
         AssumeRolePolicyDocument=assume_role("cloudformation.amazonaws.com"), MaxSessionDuration=3600,
         ManagedPolicyArns=[Ref(p) for p in perms.managed_policies(

@@ -14,6 +14,7 @@ from typing import Any
 from troposphere import GetAtt, If, NoValue, Ref, ec2, s3
 from troposphere import elasticloadbalancingv2 as elb
 
+from generator import naming
 from generator.config import AppSpec
 from generator.policies.s3 import load_balancer_access_logs
 from generator.stacks.network import NetworkOutputs
@@ -92,7 +93,7 @@ def build(app: AppSpec, stack: StackBuilder, net: NetworkOutputs, inputs: Inputs
 
 def _access_log_bucket(app: AppSpec, stack: StackBuilder, inputs: Inputs) -> tuple[s3.Bucket, s3.BucketPolicy]:
     bucket = stack.add(s3.Bucket(
-        "AccessLogBucket",
+        "AccessLogBucket", BucketName=naming.bucket_name("alb-logs"),
         # Logs are evidence: a deleted or replaced stack leaves the bucket (its lifecycle rule still empties it).
         DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
         BucketEncryption=s3.BucketEncryption(ServerSideEncryptionConfiguration=[s3.ServerSideEncryptionRule(

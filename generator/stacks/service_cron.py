@@ -54,7 +54,8 @@ def build(ctx: Context) -> dict:
     svc, stack, task = ctx.svc, ctx.stack, ctx.task
     cluster_arn = stack.input(ctx.cluster.cluster_arn)
     queue = stack.add(sqs.Queue(
-        "DeadLetterQueue", MessageRetentionPeriod=14 * DAYS, SqsManagedSseEnabled=True,
+        "DeadLetterQueue", QueueName=naming.physical_name(svc.name, "dlq"),  # a generated name can lose <app>-<env>-
+        MessageRetentionPeriod=14 * DAYS, SqsManagedSseEnabled=True,
         Metadata={"checkov": {"skip": [{"id": "CKV_AWS_27", "comment": (
             "Encrypted at rest with SSE-SQS (SqsManagedSseEnabled); checkov only recognises KmsMasterKeyId. The "
             "messages are schedule start events, no application data.")}]}}))
