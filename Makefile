@@ -40,6 +40,10 @@ golden: $(VENV)/.installed ## Regenerate the golden templates on purpose (review
 bench: $(VENV)/.installed ## Time the build and the validation gate
 	$(PY) scripts/bench.py
 
+.PHONY: assurance
+assurance: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Regenerate docs/verification.md (what verifies each resource type)
+	$(PY) scripts/assurance.py
+
 # --- Deploy (scripts/deploy.py, docs/deploy.md). Honours AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL. ---
 .PHONY: package diff deploy watch destroy drift outputs rehearse
 _truthy = $(filter 1 y yes true,$(1))

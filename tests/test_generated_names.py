@@ -177,12 +177,21 @@ def context(app: str, env: str, region: str, account: str) -> dict[str, str]:
                             "c3f1e2d4-5a6b-4c7d-8e9f-0a1b2c3d4e5f"}
 
 
-def renamed(app: str, envs: list[str]):
-    """The default app with other app and environment names (what enters only through parameters and grants)."""
+def long_service_names() -> dict[str, str]:
+    """Each service of the default app under a 20-character name (the longest the spec allows)."""
+    return {svc.name: f"{svc.name}-{'x' * (18 - len(svc.name))}{i}" for i, svc in enumerate(BASE.services)}
+
+
+def renamed(app: str, envs: list[str], services: dict[str, str] | None = None):
+    """The default app with other app, environment (and service) names."""
+    services = services or {svc.name: svc.name for svc in BASE.services}
     specs = list(BASE.environments.values())
-    environments = {name: specs[i % len(specs)] for i, name in enumerate(envs)}
-    pipe = BASE.pipeline.model_copy(update={"test_environment": envs[min(1, len(envs) - 1)]})
-    return BASE.model_copy(update={"app": app, "environments": environments, "pipeline": pipe})
+    environments = {name: specs[i % len(specs)].model_copy(update={"services": {
+        services[k]: v for k, v in specs[i % len(specs)].services.items()}}) for i, name in enumerate(envs)}
+    pipe = BASE.pipeline.model_copy(update={"test_environment": envs[min(1, len(envs) - 1)],
+                                            "builds": {services[k]: v for k, v in BASE.pipeline.builds.items()}})
+    return BASE.model_copy(update={"app": app, "environments": environments, "pipeline": pipe, "services": [
+        svc.model_copy(update={"name": services[svc.name]}) for svc in BASE.services]})
 
 
 def arn_of(resource: dict, name: str, ctx: dict[str, str], resources: dict[str, dict], cluster: str) -> str:
@@ -257,8 +266,8 @@ def problems_of_tree(templates: dict[str, dict], stmts: list[dict], ctx: dict[st
     return found
 
 
-def environment_problems(app: str, envs: list[str], region: str) -> list[str]:
-    spec = renamed(app, envs)
+def environment_problems(app: str, envs: list[str], region: str, long_services: bool = False) -> list[str]:
+    spec = renamed(app, envs, long_service_names() if long_services else None)
     build = root.build(spec)
     templates = {name: t.to_dict() for name, t in build.templates().items()}
     types = {r["Type"] for t in templates.values() for r in (t.get("Resources") or {}).values()}
@@ -283,11 +292,13 @@ SETTINGS = settings(max_examples=12, derandomize=True, database=None, deadline=N
 
 
 @SETTINGS
-@given(app=names, envs=st.lists(names, min_size=1, max_size=3, unique=True), region=st.sampled_from(LONGEST_REGIONS))
-@example(app=longest, envs=["e" * 19 + "1", "f" * 19 + "2", "g" * 19 + "3"], region="ap-southeast-2")
-@example(app="ab", envs=["ab"], region="us-east-1")
-def test_every_environment_name_falls_inside_its_grant(app, envs, region):
-    assert environment_problems(app, envs, region) == []
+@given(app=names, envs=st.lists(names, min_size=1, max_size=3, unique=True), region=st.sampled_from(LONGEST_REGIONS),
+       long_services=st.booleans())
+@example(app=longest, envs=["e" * 19 + "1", "f" * 19 + "2", "g" * 19 + "3"], region="ap-southeast-2",
+         long_services=True)
+@example(app="ab", envs=["ab"], region="us-east-1", long_services=False)
+def test_every_environment_name_falls_inside_its_grant(app, envs, region, long_services):
+    assert environment_problems(app, envs, region, long_services) == []
 
 
 @settings(max_examples=4, derandomize=True, database=None, deadline=None,
@@ -295,7 +306,7 @@ def test_every_environment_name_falls_inside_its_grant(app, envs, region):
 @given(app=names, envs=st.lists(names, min_size=2, max_size=3, unique=True))
 @example(app=longest, envs=["e" * 19 + "1", "f" * 19 + "2", "g" * 19 + "3"])
 def test_every_pipeline_name_falls_inside_the_pipeline_stack_roles_grants(app, envs):
-    spec = renamed(app, envs)
+    spec = renamed(app, envs, long_service_names())
     files = pipeline.build(spec, root.build(spec))
     templates = {name: t.to_dict() for name, t in files.templates.items() if name != common.DEPLOY_ROLE_TEMPLATE}
     from generator.pipeline import permissions

@@ -325,9 +325,12 @@ class Result:
     problems: tuple[str, ...]
 
 
-def evaluate(templates: Mapping[str, dict], deployer: Deployer, region: str) -> Result:
+def evaluate(templates: Mapping[str, dict], deployer: Deployer, region: str,
+             statements: list[dict] | None = None) -> Result:
+    """`statements`: the role's policy statements when they are not in `templates` (default: read from the role)."""
     found, problems = needs(templates, deployer.template, region)
-    allowed = Allowed(role_statements(templates[deployer.role_template], deployer.role))
+    allowed = Allowed(statements if statements is not None
+                      else role_statements(templates[deployer.role_template], deployer.role))
     if allowed.unreadable:
         problems.append(f"{deployer.role_template}: {deployer.role}: statements {', '.join(allowed.unreadable)} use "
                         f"NotAction, which this check cannot evaluate")
