@@ -72,9 +72,9 @@ UNDECLARED = {
 }
 
 # (resource type, action) -> why the role need not allow it: IAM actions of create/update/delete handlers tied to
-# properties the generator never sets. Never a read-handler action: the read
-# handler runs after every create and update. tests/test_handler_permissions.py fails on an entry that no longer
-# applies (the type is gone, the schema dropped the action, or the role grants it after all).
+# properties the generator never sets. Never a read-handler action: the read handler runs after every create and
+# update. tests/test_handler_permissions.py fails on an entry that no longer applies (the type is gone, the schema
+# dropped the action, or the role grants it after all).
 _NEVER_SET: dict[str, dict[str, str]] = {
     "AWS::Logs::LogGroup": {
         "DataProtectionPolicy (and its audit destinations) is never set":
@@ -176,15 +176,13 @@ class Deployer:
 
 @dataclass(frozen=True)
 class Need:
-    """One handler action one resource type needs, and in which template the type appears. `action` is the IAM action
-    (AUTHORIZED_BY applied); `iam` is False when cfn-lint's IAM data knows no such action (a handler entry that
-    names an API or a typo: nothing to grant, listed as unverifiable)."""
+    """One handler action one resource type needs (the IAM action: AUTHORIZED_BY applied), and in which template the
+    type appears."""
 
     resource_type: str
     handler: str
     action: str
     template: str
-    iam: bool = True
 
 
 # --- the registry schemas ----------------------------------------------------------------------------------------
@@ -197,14 +195,26 @@ def _provider(region: str) -> Mapping[str, str]:
 
 
 @lru_cache(maxsize=None)
-def iam_actions() -> frozenset[str]:
-    """Every IAM action cfn-lint knows (lowercase `service:action`), as its W3037 rule checks policies."""
-    data = json.loads(IAM_ACTIONS_FILE.read_text(encoding="utf-8"))
-    return frozenset(f"{service}:{action}" for service, spec in data.items() for action in spec.get("Actions", {}))
+def _iam_text() -> str:
+    return IAM_ACTIONS_FILE.read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=None)
+def service_actions(service: str) -> frozenset[str]:
+    """The IAM actions cfn-lint knows for one service (lowercase), as its W3037 rule checks policies. Only that
+    service's part of the 2 MB file is decoded (the file is cfn-lint's own, one top-level key per line)."""
+    text = _iam_text()
+    start = text.find(f'\n "{service}": {{')
+    if start < 0:
+        spec = json.loads(text).get(service, {})
+    else:
+        spec, _ = json.JSONDecoder().raw_decode(text, text.index("{", start))
+    return frozenset(spec.get("Actions", {}))
 
 
 def is_iam_action(action: str) -> bool:
-    return action.lower() in iam_actions()
+    service, _, name = action.lower().partition(":")
+    return name in service_actions(service)
 
 
 @lru_cache(maxsize=None)
@@ -263,8 +273,7 @@ def needs(templates: Mapping[str, dict], top: str, region: str) -> tuple[list[Ne
                 extra = EXTRA_NEEDS.get((resource_type, handler), ("", ()))[1]
                 for listed in (*perms[handler], *extra):
                     action = AUTHORIZED_BY.get(listed, listed)
-                    found.setdefault((resource_type, handler, action),
-                                     Need(resource_type, handler, action, template, is_iam_action(action)))
+                    found.setdefault((resource_type, handler, action), Need(resource_type, handler, action, template))
     return sorted(found.values(), key=lambda n: (n.resource_type, n.action, n.handler)), problems
 
 
@@ -314,8 +323,8 @@ def _pattern(actions: list[str]) -> re.Pattern:
 # --- the check ---------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Result:
-    """One deployer's outcome: what was needed, what the allow-list excused, what no IAM policy can grant (not IAM
-    actions), what is missing."""
+    """One deployer's outcome: what was needed, what the allow-list excused, what no IAM policy can grant (handler
+    entries cfn-lint's IAM data does not know as actions), what is missing."""
 
     deployer: Deployer
     needs: tuple[Need, ...]
@@ -336,11 +345,14 @@ def evaluate(templates: Mapping[str, dict], deployer: Deployer, region: str,
                         f"NotAction, which this check cannot evaluate")
     excused, not_iam, missing = [], [], []
     for need in found:
-        if not need.iam:
+        if need.action in allowed:
+            continue
+        if need.handler != "read" and (need.resource_type, need.action) in ALLOW_LIST:
+            excused.append(need)
+        elif not is_iam_action(need.action):   # a handler entry naming an API or a typo: nothing a policy can grant
             not_iam.append(need)
-        elif need.action not in allowed:
-            listed = need.handler != "read" and (need.resource_type, need.action) in ALLOW_LIST
-            (excused if listed else missing).append(need)
+        else:
+            missing.append(need)
     return Result(deployer, tuple(found), tuple(excused), tuple(not_iam), tuple(missing), tuple(problems))
 
 
