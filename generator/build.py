@@ -45,7 +45,7 @@ def write(app: AppSpec, out: Path, params_dir: Path) -> Rendered:
     staged_p = render.stage(rendered.params, params_dir)
     try:
         findings = (gate.cfn_lint(staged_t, out.name, app.region)
-                    + gate.size_budgets(staged_t, out.name, INLINE_TEMPLATES)
+                    + gate.size_budgets(staged_t, out.name, INLINE_TEMPLATES, app.region)
                     + gate.parameter_files(staged_p, params_dir.name, rendered.parameter_sets))
         if findings:
             raise ValidationFailed(findings)
