@@ -27,5 +27,5 @@ def build(app: AppSpec, root_build: Build) -> PipelineFiles | None:
     if app.pipeline is None:
         return None
     templates = {**pipeline.build(app, root_build), common.DEPLOY_ROLE_TEMPLATE: deploy_role.build(app, root_build)}
-    extra = approvals.lambda_files() if approvals.targets(app) else {}
+    extra = approvals.lambda_files() if approvals.needed(app) else {}
     return PipelineFiles(templates, extra, {stem: make(app) for stem, make in PARAMETER_FILES.items()})
