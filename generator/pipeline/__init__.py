@@ -1,4 +1,4 @@
-"""The delivery pipeline (issue #5): pipeline.yaml (+ its nested pipeline-builds.yaml and the reroute Lambda's source)
+"""The delivery pipeline (issue #5): pipeline.yaml (+ its nested templates and the gate functions' source)
 in the pipeline account, deploy-role.yaml in each target account. Generated only for apps with a `pipeline:` block.
 
     files = render(app, root_build)   # templates, parameter files and the parameters each file is checked against
