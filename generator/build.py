@@ -50,7 +50,7 @@ def write(app: AppSpec, out: Path, params_dir: Path) -> Rendered:
     try:
         parsed = gate.staged_templates(staged_t)
         findings = (gate.cfn_lint(staged_t, out.name, app.region)
-                    + gate.size_budgets(staged_t, out.name, INLINE_TEMPLATES, parsed)
+                    + gate.size_budgets(staged_t, out.name, INLINE_TEMPLATES, app.region, parsed)
                     + gate.handler_permissions(staged_t, out.name, app.region, rendered.deployers, parsed)
                     + gate.parameter_files(staged_p, params_dir.name, rendered.parameter_sets))
         if findings:

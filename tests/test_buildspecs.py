@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import shutil
 import re
 import subprocess
 import sys
@@ -216,6 +217,10 @@ def test_self_update_packages_root_and_pipeline_and_ships_config_files():
     assert [re.search(r"--template-file (\S+)", c)[1] for c in packs] == ["templates_out/root.yaml",
                                                                           "templates_out/pipeline.yaml"]
     assert all('--s3-bucket "$ARTIFACT_BUCKET"' in c for c in packs)
+    # `package` skips a key that exists already (aws-cli s3uploader.py: head_object, unless force_upload), so an
+    # unchanged template would keep its first upload date while the bucket expires objects by age (aws-reference
+    # §8): every run uploads again, which restarts the age of what a waiting release points at.
+    assert all(" --force-upload " in c for c in packs)
     assert doc["artifacts"] == {"files": ["packaged/root.yaml", "packaged/pipeline.yaml", "params/*.config.json"]}
 
 
@@ -226,6 +231,7 @@ def test_integration_tests_use_test_url_and_publish_junit():
     assert doc["phases"]["install"]["runtime-versions"] == {"nodejs": "20"}
     text = rendered("integration-tests")
     assert ': "${TEST_URL:?' in text and '"${TEST_URL%/}"/api/health' in text
+    assert ': "${SOURCE_ARTIFACT:?' in text
     assert doc["phases"]["build"]["commands"][-1].strip().startswith("npx jest --ci")
 
 
@@ -482,22 +488,30 @@ elif args[:2] == ["ecr", "describe-images"]:
 elif args[:2] == ["ecs", "describe-task-definition"]:
     family = args[args.index("--task-definition") + 1]
     print(open(os.path.join(os.environ["FAKE_TASKDEFS"], family + ".json")).read())
+elif args[:2] == ["s3", "cp"]:  # the run's source artifact: a zip with the app's tests
+    import zipfile
+    source, dest = [a for a in args[2:] if not a.startswith("--")]
+    with zipfile.ZipFile(dest, "w") as zf:
+        zf.writestr("e2e/suite.txt", "the app's tests")
 else:
     print("fake aws: unexpected call", args, file=sys.stderr)
     sys.exit(2)
+"""
+FAKE_CURL = r"""#!/bin/sh
+echo "curl $*" >> "$FAKE_LOG"
 """
 TARGET_REGISTRY = "222222222222.dkr.ecr.eu-west-1.amazonaws.com"
 SOURCE_REGISTRY = "111111111111.dkr.ecr.eu-west-1.amazonaws.com"
 DEPLOY_ROLE = "arn:aws:iam::222222222222:role/tunecast-pipeline-deploy"
 
 
-def run_buildspec(tmp_path: Path, case: str, env: dict):
-    """Run a rendered buildspec's phases in one bash with fake aws/docker; (exit code, output, calls, workdir)."""
-    doc = load(case)
+def run_buildspec(tmp_path: Path, case: str, env: dict, doc: dict | None = None):
+    """Run a rendered buildspec's phases in one bash with fake aws/docker/curl; (exit code, output, calls, workdir)."""
+    doc = doc or load(case)
     bin_dir, scripts, cmds, work = (tmp_path / d for d in ("bin", "scripts", "cmds", "work"))
     for d in (bin_dir, scripts, cmds, work):
         d.mkdir()
-    for name, body in (("aws", FAKE_AWS_ENV), ("docker", FAKE_DOCKER),
+    for name, body in (("aws", FAKE_AWS_ENV), ("docker", FAKE_DOCKER), ("curl", FAKE_CURL),
                        ("python3", f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')):
         (bin_dir / name).write_text(body)
         (bin_dir / name).chmod(0o755)
@@ -680,3 +694,25 @@ if __name__ == "__main__":
     if sys.argv[1:] != ["--update"]:
         sys.exit("usage: python -m tests.test_buildspecs --update   (rewrites tests/golden/buildspecs/)")
     update_golden()
+
+
+# --------------------------------------------------------------------------------------------- integration tests
+@pytest.mark.skipif(shutil.which("unzip") is None, reason="unzip is not installed here (CodeBuild's image has it)")
+def test_integration_tests_unpack_the_runs_source_before_installing_and_testing(tmp_path):
+    """Started by the release gate (not a pipeline action), the build has no source of its own: it fetches the run's
+    source artifact, so the install commands and the tests find the app's test code."""
+    doc = yaml.safe_load(buildspecs.render(
+        "integration_tests", runtime_versions={}, install_commands=["test -f e2e/suite.txt"],
+        test_command="cat e2e/suite.txt > reports/junit/ran.xml", reports_dir="reports/junit",
+        ready_path="/api/health", ready_timeout=30))
+    source = "s3://tunecast-pipeline-111111111111-eu-west-1/tunecast-pipeline/Source/AbC"
+    code, out, calls, work = run_buildspec(tmp_path, "integration-tests", {
+        "TEST_URL": "http://lb.example:8080", "SOURCE_ARTIFACT": source}, doc=doc)
+    assert code == 0, out
+    assert calls[1].startswith(f"aws s3 cp --only-show-errors {source} ")   # after `curl --version`
+    assert "curl --silent --fail --max-time 5 --output /dev/null http://lb.example:8080/api/health" in calls
+    assert (work / "reports" / "junit" / "ran.xml").read_text() == "the app's tests"
+    (tmp_path / "again").mkdir()
+    code, out, calls, _ = run_buildspec(tmp_path / "again", "integration-tests", {"TEST_URL": "http://x"}, doc=doc)
+    assert code != 0 and "SOURCE_ARTIFACT must name the source artifact of the run" in out
+    assert not [c for c in calls if not c.startswith("curl --version")]

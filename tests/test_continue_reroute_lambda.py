@@ -1,7 +1,15 @@
-"""generator/lambdas/continue_reroute.py against exact CodeDeploy API shapes (botocore Stubber).
+"""generator/lambdas/continue_reroute.py against exact CodeDeploy and CodePipeline API shapes (botocore Stubber).
 
 moto cannot be used here: it does not implement continue_deployment, and its deployments never leave "Created".
 The Stubber rejects any call that is not expected, so "no continue_deployment call" is asserted by not stubbing one.
+
+What the function relies on (CodeDeploy API reference, ContinueDeployment): a blue/green deployment held after the
+test traffic shift (`ActionOnTimeout: STOP_DEPLOYMENT`) is `Ready` until ContinueDeployment with
+`deploymentWaitType=READY_WAIT` starts the production reroute; called on a deployment that is not Ready it fails with
+DeploymentIsNotInReadyStateException (or DeploymentAlreadyCompletedException once it ended), and when the wait
+(`WaitTimeInMinutes`) ends first the deployment is Stopped (AWS::CodeDeploy::DeploymentGroup DeploymentReadyOption).
+So an approval can come early (not Ready yet: wait), on time (Ready: continue), late (Stopped: too late) or after the
+release finished (nothing to do).
 """
 from __future__ import annotations
 
@@ -24,8 +32,30 @@ TOKEN = "4c7a0b84-3c5f-4d1d-b8c1-approval-token"
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
     for name in ("APPLICATION_NAME", "DEPLOYMENT_GROUP_NAMES", "DEPLOYMENT_GROUP_NAME", "DEPLOYMENT_TARGETS",
-                 "PIPELINE_NAME", "APPROVAL_ACTION_NAME", "ASSUME_ROLE_ARN"):
+                 "PIPELINE_NAME", "APPROVAL_ACTION_NAME", "ASSUME_ROLE_ARN", "WAIT_SECONDS"):
         monkeypatch.delenv(name, raising=False)
+
+
+class FakeTime:
+    """The function's clock and sleep: sleeping advances the clock, nothing waits."""
+
+    def __init__(self):
+        self.now, self.slept = 1000.0, []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def fake_time(monkeypatch):
+    fake = FakeTime()
+    monkeypatch.setattr(lam, "clock", fake.clock)
+    monkeypatch.setattr(lam, "sleep", fake.sleep)
+    return fake
 
 
 @pytest.fixture
@@ -52,6 +82,14 @@ def expect_none_ready(stub, group=GROUP, app=APP, before_ready=()):
 
 def expect_continue(stub, deployment_id):
     stub.add_response("continue_deployment", {}, {"deploymentId": deployment_id, "deploymentWaitType": "READY_WAIT"})
+
+
+def expect_no_longer_waiting(stub, deployment_id, code, status):
+    """ContinueDeployment refuses (the deployment left Ready); GetDeployment then says how it ended."""
+    stub.add_client_error("continue_deployment", code, "not waiting", 400,
+                          expected_params={"deploymentId": deployment_id, "deploymentWaitType": "READY_WAIT"})
+    stub.add_response("get_deployment", {"deploymentInfo": {"deploymentId": deployment_id, "status": status}},
+                      {"deploymentId": deployment_id})
 
 
 def direct(**extra):
@@ -88,19 +126,91 @@ def test_no_ready_deployment_is_a_clear_no_op(codedeploy):
     result = lam.handler(direct(), None, codedeploy=client)
     assert result["ok"] is True
     assert result["results"] == [{"applicationName": APP, "deploymentGroupName": GROUP, "deploymentIds": [],
-                                  "status": "nothing-waiting",
-                                  "message": "no deployment is waiting for the reroute; nothing to do"}]
+                                  "status": "nothing-waiting", "message": lam.MESSAGES["nothing-waiting"]}]
 
 
-def test_approval_before_the_wait_is_reported_not_hidden(codedeploy, caplog):
+# ------------------------------------------------------------------ early, on-time, late, already finished approvals
+def test_an_early_approval_waits_until_the_release_is_ready_then_continues_it(codedeploy, fake_time):
+    """Approved while the new tasks were still starting: the function polls until the deployment is Ready."""
     client, stub = codedeploy
     expect_none_ready(stub, before_ready=[D1])
+    expect_none_ready(stub, before_ready=[D1])
+    expect_ready(stub, [D1])
+    expect_continue(stub, D1)
+    result = lam.handler(direct(), None, codedeploy=client)
+    assert result["ok"] is True and result["results"][0]["status"] == "continued"
+    assert fake_time.slept == [lam.POLL_SECONDS, lam.POLL_SECONDS]
+
+
+def test_an_early_approval_that_outlasts_the_wait_raises_for_the_retries_and_continues_nothing(codedeploy, fake_time,
+                                                                                              monkeypatch):
+    """Lambda retries a failed asynchronous invocation (twice), then the dead-letter queue keeps the event: the
+    approval is never dropped silently. Nothing was continued, so a retry starts from the same state."""
+    client, stub = codedeploy
+    monkeypatch.setenv("WAIT_SECONDS", "30")
+    for _ in range(3):  # at 0, 15 and 30 seconds
+        expect_none_ready(stub, before_ready=[D1])
+    with pytest.raises(lam.NotReadyYet) as exc:
+        lam.handler(direct(), None, codedeploy=client)
+    assert f"{APP}/{GROUP} ({D1})" in str(exc.value) and "nothing continued" in str(exc.value)
+    assert fake_time.slept == [lam.POLL_SECONDS, lam.POLL_SECONDS]
+
+
+def test_the_wait_ends_before_the_function_times_out(codedeploy, fake_time):
+    """The bound is the smaller of WAIT_SECONDS and the invocation's remaining time minus a margin."""
+    client, stub = codedeploy
+
+    class Context:
+        aws_request_id = "r-1"
+
+        @staticmethod
+        def get_remaining_time_in_millis():
+            return (lam.MARGIN_SECONDS + 20) * 1000
+    for _ in range(3):  # 20 seconds left for waiting: polls at 0, 15 and 30 (past the deadline)
+        expect_none_ready(stub, before_ready=[D1])
+    with pytest.raises(lam.NotReadyYet):
+        lam.handler(direct(), Context(), codedeploy=client)
+    assert fake_time.slept == [lam.POLL_SECONDS, lam.POLL_SECONDS]
+
+
+def test_an_on_time_approval_continues_at_once(codedeploy, fake_time):
+    client, stub = codedeploy
+    expect_ready(stub, [D1])
+    expect_continue(stub, D1)
+    assert lam.handler(direct(), None, codedeploy=client)["results"][0]["status"] == "continued"
+    assert fake_time.slept == []
+
+
+@pytest.mark.parametrize("status", ["Stopped", "Failed"])
+def test_a_late_approval_is_reported_too_late_not_retried(codedeploy, caplog, status):
+    """Listed Ready, but the wait expired (or an alarm failed it) before ContinueDeployment: the release already
+    rolled back. Retrying cannot help, so the function returns (ok false, logged as an error) instead of raising."""
+    client, stub = codedeploy
+    expect_ready(stub, [D1])
+    expect_no_longer_waiting(stub, D1, "DeploymentIsNotInReadyStateException", status)
     with caplog.at_level(logging.INFO, logger="continue_reroute"):
         result = lam.handler(direct(), None, codedeploy=client)
-    assert result["ok"] is False
-    assert result["results"][0]["status"] == "not-yet-waiting" and result["results"][0]["deploymentIds"] == [D1]
-    assert "the approval came before the deployment reached the reroute wait" in result["results"][0]["message"]
-    assert any(r.levelno == logging.ERROR and "not-yet-waiting" in r.getMessage() for r in caplog.records)
+    assert result["ok"] is False and result["results"][0]["status"] == "too-late"
+    assert "came too late" in result["results"][0]["message"]
+    assert any(r.levelno == logging.ERROR and "too-late" in r.getMessage() for r in caplog.records)
+
+
+def test_a_late_approval_after_the_release_was_rolled_back_finds_nothing_waiting(codedeploy):
+    client, stub = codedeploy
+    expect_none_ready(stub)  # the stopped deployment is neither Ready nor under way
+    result = lam.handler(direct(), None, codedeploy=client)
+    assert result["results"][0]["status"] == "nothing-waiting"
+    assert "stopped when its wait expired" in result["results"][0]["message"]
+
+
+@pytest.mark.parametrize("code, status", [("DeploymentAlreadyCompletedException", "Succeeded"),
+                                          ("DeploymentIsNotInReadyStateException", "InProgress")])
+def test_an_approval_after_the_release_was_continued_or_finished_is_a_no_op(codedeploy, code, status):
+    client, stub = codedeploy
+    expect_ready(stub, [D1])
+    expect_no_longer_waiting(stub, D1, code, status)
+    result = lam.handler(direct(), None, codedeploy=client)
+    assert result["ok"] is True and result["results"][0]["status"] == "already-continued"
 
 
 def test_a_second_invocation_after_the_reroute_is_idempotent(codedeploy):
@@ -110,16 +220,6 @@ def test_a_second_invocation_after_the_reroute_is_idempotent(codedeploy):
     expect_none_ready(stub)  # the deployment left Ready
     assert lam.handler(direct(), None, codedeploy=client)["results"][0]["status"] == "continued"
     assert lam.handler(direct(), None, codedeploy=client)["results"][0]["status"] == "nothing-waiting"
-
-
-@pytest.mark.parametrize("code", ["DeploymentIsNotInReadyStateException", "DeploymentAlreadyCompletedException"])
-def test_race_with_another_continue_counts_as_done(codedeploy, code):
-    client, stub = codedeploy
-    expect_ready(stub, [D1])
-    stub.add_client_error("continue_deployment", code, "not waiting", 400,
-                          expected_params={"deploymentId": D1, "deploymentWaitType": "READY_WAIT"})
-    result = lam.handler(direct(), None, codedeploy=client)
-    assert result["ok"] is True and result["results"][0]["status"] == "already-continued"
 
 
 def test_api_error_on_continue_is_raised(codedeploy):
@@ -171,12 +271,12 @@ def test_every_web_service_of_the_environment_is_continued(codedeploy, monkeypat
     names = ["tunecast-prod-web", "tunecast-prod-api", "tunecast-prod-nest"]
     monkeypatch.setenv("DEPLOYMENT_TARGETS", "\n".join(f"{n}/{n}" for n in names))
     expect_ready(stub, [D1], app=names[0], group=names[0])
-    expect_continue(stub, D1)
     expect_none_ready(stub, app=names[1], group=names[1])
     expect_ready(stub, [D2], app=names[2], group=names[2])
+    expect_continue(stub, D1)  # only once every group was looked at
     expect_continue(stub, D2)
     result = lam.handler(approval_event(), None, codedeploy=client)
-    assert result["ok"] and result["reason"] == "approval tunecast-pipeline/Prod/ApproveRelease succeeded"
+    assert result["ok"] and result["reason"] == "gate tunecast-pipeline/Prod/ApproveRelease succeeded"
     assert [(r["applicationName"], r["status"]) for r in result["results"]] == [
         (names[0], "continued"), (names[1], "nothing-waiting"), (names[2], "continued")]
 
@@ -257,15 +357,27 @@ def test_a_role_that_is_not_an_iam_role_arn_is_refused_before_any_call(sts, role
 
 
 # ------------------------------------------------------------------------------------------------------ triggers
-@pytest.mark.parametrize("state", ["FAILED", "STARTED", "CANCELED", "ABANDONED"])
-def test_approval_not_given_does_nothing(codedeploy, monkeypatch, state):
+@pytest.mark.parametrize("state", ["STARTED", "CANCELED", "ABANDONED"])
+def test_a_gate_that_neither_succeeded_nor_failed_does_nothing(codedeploy, monkeypatch, state):
     client, _ = codedeploy
     monkeypatch.setenv("APPLICATION_NAME", APP)
     monkeypatch.setenv("DEPLOYMENT_GROUP_NAMES", GROUP)
     result = lam.handler(approval_event(state), None, codedeploy=client)
     assert result == {"ok": True, "action": "ignored", "results": [],
-                      "reason": f"approval tunecast-pipeline/Prod/ApproveRelease is {state} (only SUCCEEDED "
-                                "continues the deployment)"}
+                      "reason": f"gate tunecast-pipeline/Prod/ApproveRelease is {state} (SUCCEEDED continues, "
+                                "FAILED stops)"}
+
+
+def test_a_rejected_approval_stops_the_held_release_now(codedeploy, monkeypatch):
+    """Rejected: the release rolls back at once instead of waiting on the test listener until its wait expires."""
+    client, stub = codedeploy
+    monkeypatch.setenv("APPLICATION_NAME", APP)
+    monkeypatch.setenv("DEPLOYMENT_GROUP_NAMES", GROUP)
+    expect_ready(stub, [D1], statuses=lam.ACTIVE)
+    stub.add_response("stop_deployment", {"status": "Pending", "statusMessage": "stopping"},
+                      {"deploymentId": D1, "autoRollbackEnabled": True})
+    result = lam.handler(approval_event("FAILED"), None, codedeploy=client)
+    assert result["action"] == "stop" and result["results"][0]["status"] == "stopped"
 
 
 def test_other_pipeline_actions_and_other_approvals_are_ignored(codedeploy, monkeypatch):
@@ -308,7 +420,7 @@ def test_logs_are_json_lines_with_names_and_ids_only(codedeploy, caplog):
     with caplog.at_level(logging.INFO, logger="continue_reroute"):
         lam.handler(direct(secretLooking="do-not-log-me"), None, codedeploy=client)
     lines = [json.loads(r.getMessage()) for r in caplog.records]
-    assert [ln["message"] for ln in lines] == ["continuing the traffic reroute", "traffic reroute continued"]
+    assert [ln["message"] for ln in lines] == ["continue requested", "traffic reroute continued"]
     assert lines[1]["deploymentIds"] == [D1] and lines[1]["status"] == "continued"
     assert "do-not-log-me" not in caplog.text
 
@@ -355,4 +467,4 @@ def test_handler_module_needs_only_stdlib_and_boto3():
     tree = ast.parse(Path(lam.__file__).read_text(encoding="utf-8"))
     imported = {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | \
                {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    assert imported <= {"__future__", "json", "logging", "os", "typing", "boto3", "botocore"}
+    assert imported <= {"__future__", "json", "logging", "os", "time", "typing", "boto3", "botocore"}

@@ -112,8 +112,9 @@ class Harness:
         self.preflight()
         self.s3.add_response("head_bucket", {}, {"Bucket": self.plan.bucket})
         self.s3.add_response("get_bucket_location", {"LocationConstraint": REGION}, {"Bucket": self.plan.bucket})
-        for artifact in self.plan.artifacts:
-            self.s3.add_response("head_object", {}, {"Bucket": self.plan.bucket, "Key": artifact.key})
+        for artifact in self.plan.artifacts:  # uploaded a minute ago: reused
+            self.s3.add_response("head_object", {"LastModified": datetime.now(timezone.utc) - timedelta(minutes=1)},
+                                 {"Bucket": self.plan.bucket, "Key": artifact.key})
 
     def describe(self, status: str | None, name: str | None = None, running_tag: str | None = None,
                  tagged: tuple[str, ...] = ("ApiImageTag", "WebImageTag"), extra_parameters: tuple = (),

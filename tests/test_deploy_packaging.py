@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,76 @@ def test_cycles_are_reported(tree):
         "Resources:\n  Back: {Type: AWS::CloudFormation::Stack, Properties: {TemplateURL: ./root.yaml}}\n")
     with pytest.raises(DeployError, match=r"nested stacks form a cycle: root.yaml -> network.yaml -> root.yaml"):
         packaging.plan_package(tree, "root.yaml", BUCKET, REGION, "tunecast")
+
+
+def test_a_template_already_in_the_bucket_is_reused_only_the_day_it_was_uploaded(tree):
+    """`make package`/`make deploy` skip uploads of unchanged templates (content-addressed keys), as `aws
+    cloudformation package` does. A bucket whose lifecycle expires current objects counts their age from the upload
+    (S3 user guide, "Expiring objects"; aws-reference §8), so an unchanged template uploaded long ago could expire
+    under a stack operation that still needs it: an object older than a day is uploaded again, which restarts its age."""
+    import boto3
+    from botocore.stub import Stubber
+
+    plan = packaging.plan_package(tree, "root.yaml", BUCKET, REGION, "tunecast")
+    now = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
+    ages = [timedelta(minutes=5), packaging.REUSE_FOR + timedelta(seconds=1), timedelta(days=400), None]
+    s3 = boto3.client("s3", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    with Stubber(s3) as stub:
+        for artifact, age in zip(plan.artifacts, ages):
+            where = {"Bucket": BUCKET, "Key": artifact.key}
+            if age is None:
+                stub.add_client_error("head_object", "404", "Not Found", http_status_code=404, expected_params=where)
+            else:
+                stub.add_response("head_object", {"LastModified": now - age}, where)
+            if age is None or age >= packaging.REUSE_FOR:
+                stub.add_response("put_object", {}, {**where, "Body": artifact.body, "ContentType": "application/x-yaml",
+                                                     "Metadata": {"source": artifact.source}})
+        said: list[str] = []
+
+        class FakeAws:   # what upload uses of scripts/deploylib/aws.py's Aws
+            pass
+        aws = FakeAws()
+        aws.s3 = s3
+        assert packaging.upload(aws, plan, said.append, now=now) == (3, 1)
+        stub.assert_no_pending_responses()
+    assert said[0].endswith("(already uploaded)")
+    assert said[1].endswith("(uploaded again: the copy there was older than a day)")
+    assert not said[3].endswith(")")
+
+
+def test_the_default_bucket_never_expires_current_templates():
+    """The bucket `make package` creates expires only noncurrent versions: a current template stays as long as a stack
+    may need it (Expiration would apply to current versions; S3 user guide, "Expiring objects")."""
+    calls = {}
+
+    class S3:
+        def __getattr__(self, name):
+            return lambda **kwargs: calls.setdefault(name, kwargs)
+
+    class FakeAws:
+        region, s3 = REGION, S3()
+    packaging.create_bucket(FakeAws(), BUCKET, [])
+    rule, = calls["put_bucket_lifecycle_configuration"]["LifecycleConfiguration"]["Rules"]
+    assert "Expiration" not in rule and rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 90}
+
+
+def test_the_inline_budget_is_never_smaller_than_what_deploy_sends(tmp_path):
+    """generator/lint/budgets.py measures the root as packaged, with the longest S3 locations a packager writes:
+    never less than the root scripts/deploy.py actually uploads (long-form YAML, S3 URLs)."""
+    from generator.build import render_app
+    from generator.config import load_app
+    from generator.lint import budgets
+    from generator.render import stage
+
+    app = load_app(ROOT / "app.yaml")
+    rendered = render_app(app)
+    staged = stage({n: t for n, t in rendered.templates.items() if not n.startswith("lambda/")}, tmp_path / "t")
+    bucket = packaging.default_bucket_name(app.app, "111111111111", app.region)
+    plan = packaging.plan_package(staged, "root.yaml", bucket, app.region, app.app)
+    measured = len(budgets.packaged(rendered.templates["root.yaml"], app.region).encode())
+    sent = len(plan.root.body)
+    assert sent > len(rendered.templates["root.yaml"].encode())   # packaging makes it bigger
+    assert measured >= sent
 
 
 def test_urls_follow_the_partition():

@@ -28,6 +28,7 @@ RENDERED = render_app(APP)
 PIPELINE = load(RENDERED.templates["pipeline.yaml"])
 ROLES = load(RENDERED.templates["pipeline-roles.yaml"])
 BUILDS = load(RENDERED.templates["pipeline-builds.yaml"])
+GATES = load(RENDERED.templates["pipeline-gates.yaml"])
 STAGES = PIPELINE["Resources"]["Pipeline"]["Properties"]["Stages"]
 STAGE = {s["Name"]: s for s in STAGES}
 WEB = [s.name for s in APP.services if s.kind == "web"]
@@ -233,23 +234,28 @@ def test_capabilities_have_no_spaces_and_match_what_the_templates_need():
     caps = {a["Configuration"]["Capabilities"] for _, a in all_actions() if provider(a) == "CloudFormation"}
     assert caps == {"CAPABILITY_IAM", "CAPABILITY_NAMED_IAM,CAPABILITY_AUTO_EXPAND"}
     assert all(" " not in c for c in caps)
-    assert PIPELINE["Transform"] == "AWS::Serverless-2016-10-31"
+    # the functions' nested template uses the SAM transform: the parent's operation needs CAPABILITY_AUTO_EXPAND
+    assert GATES["Transform"] == "AWS::Serverless-2016-10-31" and "Transform" not in PIPELINE
+    assert PIPELINE["Resources"]["Gates"]["Properties"]["TemplateURL"] == "./pipeline-gates.yaml"
 
 
-def test_integration_tests_run_only_after_the_test_environment_against_its_test_listener():
+def test_integration_tests_run_in_the_test_environment_against_its_test_listener_before_traffic_moves():
+    """The gate runs beside the CodeDeployToECS actions (tests/test_release_gates.py has the whole flow)."""
     tests = [(stage, a) for stage, a in all_actions() if a["Name"] == "IntegrationTests"]
     assert [stage for stage, _ in tests] == ["DeployStaging"]
     stage, a = tests[0]
-    assert a["RunOrder"] == max(x["RunOrder"] for x in STAGE[stage]["Actions"])
+    assert a["RunOrder"] == actions(stage)["ReleaseApi"]["RunOrder"] == max(x["RunOrder"] for x in STAGE[stage]["Actions"])
     names = [s["Name"] for s in STAGES]
     assert names.index("DeployStaging") < names.index("ApproveProd") < names.index("DeployProd")
-    assert json.loads(a["Configuration"]["EnvironmentVariables"]) == [
-        {"name": "TEST_URL", "value": "http://#{DeployStagingVariables.ClusterLoadBalancerDns}:8080", "type": "PLAINTEXT"}]
-    props = project_of(a)["Properties"]
+    text, _ = a["Configuration"]["UserParameters"]["Fn::Sub"]
+    assert json.loads(text)["testUrl"] == "http://#{DeployStagingVariables.ClusterLoadBalancerDns}:8080"
+    props = project("TestsProject")["Properties"]
     spec = yaml.safe_load(props["Source"]["BuildSpec"])
     assert spec["phases"]["build"]["commands"][-1].strip() == APP.pipeline.test_command
     assert spec["reports"]["integration-tests"]["base-directory"] == "e2e/reports"
     assert props["VpcConfig"]["VpcId"] == APP.pipeline.test_network.vpc_id
+    # started by the gate, not by CodePipeline: the run's source comes in as SOURCE_ARTIFACT
+    assert props["Source"]["Type"] == "NO_SOURCE" and "SOURCE_ARTIFACT" in props["Source"]["BuildSpec"]
     # ClusterLoadBalancerDns is a root-stack output, which the Deploy action exposes in its namespace
     root = load(RENDERED.templates["root.yaml"])
     assert "ClusterLoadBalancerDns" in root["Outputs"]
@@ -261,36 +267,33 @@ def test_held_releases_get_an_approval_beside_codedeploy_and_a_rule_that_continu
         stage = actions(f"Deploy{env.capitalize()}")
         waits = env in ("staging", "prod")
         assert ("ApproveReroute" in stage) == waits
-        rule = PIPELINE["Resources"].get(f"Reroute{env.capitalize()}Rule")
+        rule = GATES["Resources"].get(f"Reroute{env.capitalize()}Rule")
         assert (rule is not None) == waits
         if not waits:
             continue
         assert stage["ApproveReroute"]["RunOrder"] == stage["ReleaseApi"]["RunOrder"]
         assert stage["ApproveReroute"]["Configuration"]["NotificationArn"] == {"Ref": "ApprovalTopic"}
         assert len(stage["ApproveReroute"]["Configuration"]["CustomData"]) <= 500
-        props = rule["Properties"]
-        assert props["EventPattern"]["detail"] == {
-            "pipeline": [{"Fn::Sub": "${Application}-pipeline"}], "stage": [f"Deploy{env.capitalize()}"],
-            "action": ["ApproveReroute"], "state": ["SUCCEEDED"]}
-        target, = props["Targets"]
-        text, subs = target["Input"]["Fn::Sub"]
-        assert subs == {"Account": {"Ref": f"{env.capitalize()}AccountId"}}
-        event = json.loads(text)
-        assert event["targets"] == [{"applicationName": f"tunecast-{env}-api", "deploymentGroupName": f"tunecast-{env}-api"}]
-        assert event["roleArn"] == "arn:${AWS::Partition}:iam::${Account}:role/${Application}-pipeline-deploy"
-        permission = PIPELINE["Resources"][f"Reroute{env.capitalize()}Permission"]["Properties"]
+        assert rule["Properties"]["EventPattern"]["detail"]["action"][0] == "ApproveReroute"
+        permission = GATES["Resources"][f"Reroute{env.capitalize()}Permission"]["Properties"]
         assert permission["SourceArn"] == {"Fn::GetAtt": [f"Reroute{env.capitalize()}Rule", "Arn"]}
 
 
-def test_the_reroute_lambda_ships_as_a_packaged_directory_next_to_the_template():
-    function = PIPELINE["Resources"]["RerouteFunction"]
-    assert function["Type"] == "AWS::Serverless::Function"
-    assert function["Properties"]["CodeUri"] == "./lambda/continue_reroute"
-    assert function["Properties"]["Handler"] == "continue_reroute.handler"
-    source = (ROOT / "generator" / "lambdas" / "continue_reroute.py").read_text()
-    assert len(source) > 4096, "inline ZipFile would do if it fit"
-    assert RENDERED.templates["lambda/continue_reroute/continue_reroute.py"] == source
-    assert function["Properties"]["DeadLetterQueue"]["Type"] == "SQS"
+def test_the_gate_functions_ship_as_a_packaged_directory_next_to_the_template():
+    for title, module in (("RerouteFunction", "continue_reroute"), ("ReleaseGateFunction", "release_gate")):
+        function = GATES["Resources"][title]
+        assert function["Type"] == "AWS::Serverless::Function"
+        assert function["Properties"]["CodeUri"] == "./lambda/continue_reroute"
+        assert function["Properties"]["Handler"] == f"{module}.handler"
+        source = (ROOT / "generator" / "lambdas" / f"{module}.py").read_text()
+        assert len(source) > 4096, "inline ZipFile would do if it fit"
+        assert RENDERED.templates[f"lambda/continue_reroute/{module}.py"] == source
+    assert GATES["Resources"]["RerouteFunction"]["Properties"]["DeadLetterQueue"]["Type"] == "SQS"
+    # the reroute function waits for an early approval's release (WAIT_SECONDS) within its timeout
+    from generator.lambdas import continue_reroute, release_gate
+    assert GATES["Resources"]["RerouteFunction"]["Properties"]["Timeout"] >= \
+        continue_reroute.DEFAULT_WAIT_SECONDS + continue_reroute.MARGIN_SECONDS
+    assert GATES["Resources"]["ReleaseGateFunction"]["Properties"]["Timeout"] > release_gate.BUDGET_SECONDS + 30
 
 
 # ----------------------------------------------------------------------------------------------------- security
@@ -306,6 +309,30 @@ def test_artifact_bucket_is_kms_encrypted_versioned_private_and_tls_only():
     assert store["EncryptionKey"] == {"Id": {"Fn::GetAtt": ["PipelineKey", "Arn"]}, "Type": "KMS"}
     policy = PIPELINE["Resources"]["ArtifactBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert policy[0]["Sid"] == "DenyInsecureTransport" and policy[0]["Effect"] == "Deny"
+
+
+# Longest each kind of action can run (CodePipeline user guide, quotas: "Length of time before an action times
+# out"; CodeBuild's maximum build timeout is 36 hours, queued time included at most 8 more).
+ACTION_DAYS = {"CloudFormation": 3, "CodeDeployToECS": 5, "Manual": 7, "Lambda": 1, "CodeBuild": (36 + 8) / 24,
+               "CodeStarSourceConnection": 1}
+
+
+def test_packaged_templates_outlive_the_longest_run_that_uses_them():
+    """The artifact bucket expires objects ARTIFACT_DAYS after their upload (versioned bucket: the current version,
+    counted from its creation; S3 user guide, "Expiring objects"). The self-update uploads every packaged template
+    with --force-upload at the start of each run (tests/test_buildspecs.py), and CloudFormation fetches the nested
+    ones again in each Deploy action of that run, the last one after every approval. So the longest a run can take,
+    every action running to its timeout, stays well inside the expiry."""
+    (lifecycle,) = PIPELINE["Resources"]["ArtifactBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    days = lifecycle["ExpirationInDays"]
+    longest = 0.0
+    for stage in STAGES:
+        orders: dict[int, float] = {}
+        for a in stage["Actions"]:
+            orders[a["RunOrder"]] = max(orders.get(a["RunOrder"], 0), ACTION_DAYS[provider(a)])
+        longest += sum(orders.values())
+    assert longest < days, (longest, days)
+    assert "Expiration" not in lifecycle and lifecycle["NoncurrentVersionExpiration"]["NoncurrentDays"] < days
 
 
 def test_environment_cloudformation_roles_can_read_the_packaged_templates():
@@ -375,10 +402,11 @@ def test_no_secret_in_any_buildspec_template_or_parameter_file():
     assert not [n for n, p in PIPELINE["Parameters"].items() if p.get("NoEcho")]
 
 
-def test_templates_sent_inline_fit_the_inline_limit():
+def test_templates_sent_inline_fit_the_inline_limit_once_packaged():
+    """What is sent is the packaged template (S3 URLs, long-form YAML: generator/lint/budgets.py)."""
     for name in INLINE_TEMPLATES:
-        size = len(RENDERED.templates[name].encode())
-        assert size < budgets.INLINE_BYTES, (name, size)
+        size = len(budgets.packaged(RENDERED.templates[name], APP.region).encode())
+        assert len(RENDERED.templates[name].encode()) <= size < budgets.INLINE_BYTES, (name, size)
 
 
 # ----------------------------------------------------------------------------------------------------- the lint rules
@@ -406,7 +434,8 @@ def test_the_project_rules_catch_the_pipeline_pitfalls_on_this_template(tmp_path
 
 
 def test_the_committed_pipeline_templates_are_current_and_lint_clean():
-    for name in ("pipeline.yaml", "pipeline-roles.yaml", "pipeline-builds.yaml", "deploy-role.yaml"):
+    for name in ("pipeline.yaml", "pipeline-roles.yaml", "pipeline-builds.yaml", "pipeline-gates.yaml",
+                 "deploy-role.yaml"):
         assert (ROOT / "templates_out" / name).read_text() == RENDERED.templates[name], name
 
 

@@ -54,6 +54,33 @@ def test_size_budgets_name_the_limit_and_the_fix():
     assert budgets.check("network.yaml", big_root, is_root=False) == []
 
 
+def test_the_inline_budget_measures_the_template_as_packaged():
+    """`aws cloudformation package` (the pipeline) and scripts/deploy.py send the root with each local TemplateURL
+    replaced by an S3 URL and the template written again in long-form YAML (aws-reference §2): a root that fits as
+    written can be over the 51,200 bytes once packaged."""
+    stacks = "".join(f"  Child{i}:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n"
+                     f"      TemplateURL: ./child-{i}.yaml\n      Parameters:\n        Vpc: !GetAtt Net.Outputs.VpcId\n"
+                     for i in range(40))
+    head = "AWSTemplateFormatVersion: '2010-09-09'\nDescription: "
+    body = f"{head}{{}}\nResources:\n{stacks}"
+    text = body.format("x" * (budgets.INLINE_BYTES - 2_000 - len(body)))
+    assert len(text.encode()) < budgets.INLINE_BYTES
+    packaged = budgets.packaged(text, "ap-southeast-4")
+    assert "./child-0.yaml" not in packaged and "Fn::GetAtt:" in packaged
+    assert f"https://{budgets.WORST_BUCKET}.s3.ap-southeast-4.amazonaws.com/" in packaged
+    finding, = budgets.check(ROOT_FILE, text, is_root=True, region="ap-southeast-4")
+    size = len(packaged.encode())
+    assert finding == (f"{ROOT_FILE}: {size:,} bytes once packaged is over the 51,200-byte limit for a template "
+                       "sent inline; move resources into a nested stack")
+    assert budgets.check("network.yaml", text, is_root=False) == []   # nested templates are fetched from S3
+    # a function's local code directory becomes an S3 location too; a template without local paths is sent as is
+    function = ("Transform: AWS::Serverless-2016-10-31\nResources:\n  F:\n    Type: AWS::Serverless::Function\n"
+                "    Properties:\n      CodeUri: ./lambda/f\n")
+    assert f"CodeUri: s3://{budgets.WORST_BUCKET}/" in budgets.packaged(function, "eu-west-1")
+    plain = "Resources:\n  T:\n    Type: AWS::SNS::Topic\n"
+    assert budgets.packaged(plain, "eu-west-1") == plain
+
+
 def test_parameter_file_problems_are_named(tmp_path):
     app = load_app(APPS[0])
     params = build(app).parameters

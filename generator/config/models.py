@@ -312,8 +312,8 @@ class PipelineSpec(Strict):
         default_factory=dict, description="Per service, where its image is built from (Dockerfile and context); "
                                           "services not listed use `<service>/Dockerfile` and `<service>`.")
     test_environment: Name | None = Field(
-        None, description="The environment after which the integration tests run. Default: `staging` when the app "
-                          "has one.")
+        None, description="The environment whose releases the integration tests gate (they run while its web "
+                          "releases wait on the test listener). Default: `staging` when the app has one.")
     test_command: str | None = Field(
         None, min_length=1, description="The integration/UI test command (may span lines); reads `$TEST_URL` (the "
                                         "test listener) and writes JUnit XML under `test_reports_dir`. Without it "
@@ -357,7 +357,7 @@ class AppSpec(Strict):
                           "Without it no pipeline template is generated.")
 
     def test_environment(self) -> str | None:
-        """The environment after which the integration tests run (None: no test step)."""
+        """The environment whose releases the integration tests gate (None: no test step)."""
         if self.pipeline is None or self.pipeline.test_command is None:
             return None
         if self.pipeline.test_environment is not None:

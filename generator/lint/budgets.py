@@ -1,5 +1,15 @@
-"""CloudFormation size limits, checked per template with a message that says what to do."""
+"""CloudFormation size limits, checked per template with a message that says what to do.
+
+A template sent inline is measured as it is sent: packaged. `aws cloudformation package` (the pipeline's self-update)
+and scripts/deploy.py replace each local `TemplateURL` (`./network.yaml`, 14 characters) with an S3 URL of about 150
+and write the whole template again in long-form YAML (`Fn::GetAtt: [a, b]` instead of `!GetAtt a.b`), so a template
+can fit as written and not once packaged. `packaged` builds that form with the longest S3 location either packager
+can produce (aws-reference §2: artifact_exporter.py, s3uploader.py; scripts/deploylib/packaging.py).
+"""
 from __future__ import annotations
+
+import copy
+from typing import Any
 
 from generator import cfnyaml
 
@@ -9,15 +19,50 @@ MAX_RESOURCES = 500
 MAX_PARAMETERS = 200
 MAX_OUTPUTS = 200
 
+# The longest S3 location a packager writes: a bucket name of S3's maximum 63 characters, a prefix of the longest app
+# name (20) plus the self-update's `/templates`, a key named after a SHA-256 (scripts/deploy.py; the CLI uses the
+# shorter MD5) with the CLI's `.template` extension.
+WORST_BUCKET = "b" * 63
+WORST_PREFIX = "a" * 20 + "/templates"
+WORST_KEY = "0" * 64 + ".template"
+# Properties `aws cloudformation package` uploads when they name a local path, by resource type (those we emit).
+PACKAGED_PROPERTIES = {"AWS::CloudFormation::Stack": "TemplateURL", "AWS::Serverless::Function": "CodeUri"}
 
-def check(name: str, text: str, *, is_root: bool, data: dict | None = None) -> list[str]:
+
+def _domain(region: str) -> str:
+    return "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+
+
+def _is_local(value: Any) -> bool:
+    return isinstance(value, str) and not value.startswith(("https://", "http://", "s3://"))
+
+
+def packaged(text: str, region: str) -> str:
+    """The template as a packager sends it: local paths replaced by the longest S3 locations, long-form YAML."""
+    data = copy.deepcopy(cfnyaml.loads(text))
+    rewritten = False
+    for resource in (data.get("Resources") or {}).values():
+        prop = PACKAGED_PROPERTIES.get((resource or {}).get("Type", ""))
+        props = (resource or {}).get("Properties") or {}
+        if prop and _is_local(props.get(prop)):
+            props[prop] = (f"https://{WORST_BUCKET}.s3.{region}.{_domain(region)}/{WORST_PREFIX}/{WORST_KEY}"
+                           if prop == "TemplateURL" else f"s3://{WORST_BUCKET}/{WORST_PREFIX}/{WORST_KEY}")
+            rewritten = True
+    return cfnyaml.dumps(data) if rewritten else text
+
+
+def check(name: str, text: str, *, is_root: bool, region: str = "us-east-1", data: dict | None = None) -> list[str]:
     """`data`: the template already parsed (the gate parses each staged template once)."""
-    size = len(text.encode("utf-8"))
     findings = []
-    limit, how = (INLINE_BYTES, "sent inline") if is_root else (S3_BYTES, "fetched from S3")
-    if size > limit:
-        findings.append(f"{name}: {size:,} bytes is over the {limit:,}-byte limit for a template {how}; "
-                        "move resources into a nested stack")
+    if is_root:
+        size, sent = len(text.encode("utf-8")), len(packaged(text, region).encode("utf-8"))
+        if max(size, sent) > INLINE_BYTES:
+            how = f"{sent:,} bytes once packaged" if sent > size else f"{size:,} bytes"
+            findings.append(f"{name}: {how} is over the {INLINE_BYTES:,}-byte limit for a template sent inline; "
+                            "move resources into a nested stack")
+    elif len(text.encode("utf-8")) > S3_BYTES:
+        findings.append(f"{name}: {len(text.encode('utf-8')):,} bytes is over the {S3_BYTES:,}-byte limit for a "
+                        "template fetched from S3; move resources into a nested stack")
     data = cfnyaml.loads(text) if data is None else data
     for section, most in (("Resources", MAX_RESOURCES), ("Parameters", MAX_PARAMETERS), ("Outputs", MAX_OUTPUTS)):
         count = len(data.get(section) or {})

@@ -29,13 +29,14 @@ def cfn_lint(template_dir: Path, shown_as: str, region: str) -> list[str]:
     return sorted(set(findings))
 
 
-def size_budgets(template_dir: Path, shown_as: str, inline: str | Collection[str],
+def size_budgets(template_dir: Path, shown_as: str, inline: str | Collection[str], region: str = "us-east-1",
                  parsed: Mapping[str, dict] | None = None) -> list[str]:
-    """`inline`: the template(s) sent in the API request (root.yaml, pipeline.yaml, ...); the rest are nested.
-    `parsed`: the templates already parsed (staged_templates), so a build parses each file once."""
+    """`inline`: the template(s) sent in the API request (root.yaml, pipeline.yaml, ...), measured as packaged for
+    `region`; the rest are nested. `parsed`: the templates already parsed (staged_templates), so a build parses
+    each file once."""
     inline = {inline} if isinstance(inline, str) else set(inline)
     return [f"{shown_as}/{line}" for p in sorted(template_dir.glob("*.yaml"))
-            for line in budgets.check(p.name, p.read_text(encoding="utf-8"), is_root=p.name in inline,
+            for line in budgets.check(p.name, p.read_text(encoding="utf-8"), is_root=p.name in inline, region=region,
                                       data=parsed.get(p.name) if parsed else None)]
 
 

@@ -1,4 +1,4 @@
-"""The delivery pipeline (issue #5): pipeline.yaml (+ its nested pipeline-builds.yaml and the reroute Lambda's source)
+"""The delivery pipeline (issue #5): pipeline.yaml (+ its nested templates and the gate functions' source)
 in the pipeline account, deploy-role.yaml in each target account. Generated only for apps with a `pipeline:` block.
 
     files = render(app, root_build)   # templates, parameter files and the parameters each file is checked against
@@ -39,5 +39,5 @@ def build(app: AppSpec, root_build: Build) -> PipelineFiles | None:
     if app.pipeline is None:
         return None
     templates = {**pipeline.build(app, root_build), common.DEPLOY_ROLE_TEMPLATE: deploy_role.build(app, root_build)}
-    extra = approvals.lambda_files() if approvals.targets(app) else {}
+    extra = approvals.lambda_files() if approvals.needed(app) else {}
     return PipelineFiles(templates, extra, {stem: make(app) for stem, make in PARAMETER_FILES.items()}, DEPLOYERS)

@@ -1,85 +1,167 @@
-"""Held releases (seed 004): where a web service waits after the test traffic shift (`wait_for_approval_minutes`),
-the environment's stage has a manual approval `ApproveReroute` beside its CodeDeployToECS actions; when the lead
-approves, an EventBridge rule invokes the continue-reroute Lambda, which assumes the environment's deploy role and
-continues the waiting deployments (generator/lambdas/continue_reroute.py).
+"""Held releases (seed 000 D, seed 004; generator/holds.py): where a web service's release waits on the test listener,
+its environment's stage has gates beside the CodeDeployToECS actions (the tests `IntegrationTests` in the test
+environment, the approval `ApproveReroute` where `wait_for_approval_minutes` is set), and an EventBridge rule sends
+every SUCCEEDED or FAILED of a gate to the continue-reroute function, which assumes the environment's deploy role and
+continues the releases whose gates have all succeeded, or stops them and rejects the stage's open approvals
+(generator/lambdas/continue_reroute.py). The tests themselves are the release-gate function, a Lambda invoke action
+(generator/lambdas/release_gate.py).
 
-The Lambda is 12 KB, over the 4,096-character inline `ZipFile` limit, so it is an `AWS::Serverless::Function` whose
-`CodeUri` is a directory next to pipeline.yaml (written by the generator); `aws cloudformation package` zips and
-uploads it (the self-update step does, and the first manual deploy does).
+Both functions are over the 4,096-character inline `ZipFile` limit, so they are `AWS::Serverless::Function`s whose
+`CodeUri` is a directory next to the templates (written by the generator, both modules in it); `aws cloudformation
+package` zips and uploads it (the self-update step does, and the first manual deploy does). They, their log groups,
+the dead-letter queue and the rules live in their own nested template (pipeline-gates.yaml, with the SAM transform):
+pipeline.yaml is sent inline, and packaged it must stay within 51,200 bytes (generator/lint/budgets.py).
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from troposphere import GetAtt, Ref, Sub, Template, awslambda, events, logs, serverless, sqs
+from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template, awslambda, cloudformation, events, logs
+from troposphere import serverless, sqs
 
+from generator import holds, naming
 from generator.config import AppSpec
-from generator.config.models import ServiceEnvSpec
 from generator.pipeline import common
 from generator.pipeline.roles import Roles
 from generator.pipeline.storage import Storage
+from generator.wiring import OutputRef
 
-ACTION = "ApproveReroute"
-FUNCTION_SOURCE = Path(__file__).resolve().parent.parent / "lambdas" / "continue_reroute.py"
+ACTION = holds.APPROVAL
+LAMBDA_SOURCES = Path(__file__).resolve().parent.parent / "lambdas"
+MODULES = ("continue_reroute.py", "release_gate.py")
+TEMPLATE = "pipeline-gates.yaml"
+LOGICAL_ID = "Gates"
+GATE_FUNCTION = "ReleaseGateFunction"
 DAYS = 24 * 3600
-
-
-def waiting_services(app: AppSpec, env: str) -> list[str]:
-    """Web services whose releases wait in `env` for someone to continue them."""
-    return [svc.name for svc in app.services if svc.kind == "web"
-            and ServiceEnvSpec.of(app.environments[env], svc.name).wait_for_approval_minutes]
+GATE_STATES = ["SUCCEEDED", "FAILED"]
+INPUT_PATHS = {"pipeline": "$.detail.pipeline", "stage": "$.detail.stage", "action": "$.detail.action",
+               "state": "$.detail.state", "execution": "$.detail.execution-id"}
 
 
 def targets(app: AppSpec) -> list[common.Target]:
-    return [t for t in common.targets(app) if waiting_services(app, t.env)]
+    """Environments where some release waits on the test listener."""
+    return [t for t in common.targets(app) if holds.held_services(app, t.env)]
+
+
+def has_gate_function(app: AppSpec) -> bool:
+    return app.test_environment() is not None
+
+
+def needed(app: AppSpec) -> bool:
+    """Whether the app has gates (and so pipeline-gates.yaml, the functions and their role)."""
+    return bool(targets(app)) or has_gate_function(app)
+
+
+def gate_function_name() -> GetAtt:
+    """The release-gate function's name as pipeline.yaml refers to it (an output of the nested stack, which orders
+    creation: the pipeline's IntegrationTests action invokes it)."""
+    return OutputRef(LOGICAL_ID, GATE_FUNCTION, "String", "Name of the release-gate function").value()
+
+
+def nested_stack(app: AppSpec, store: Storage, roles: Roles) -> cloudformation.Stack:
+    """The AWS::CloudFormation::Stack of pipeline-gates.yaml inside pipeline.yaml."""
+    params = {naming.APPLICATION_PARAM: Ref(naming.APPLICATION_PARAM), naming.OWNER_PARAM: Ref(naming.OWNER_PARAM),
+              "PipelineKeyArn": GetAtt(store.key, "Arn"), "RoleArn": roles.reroute,
+              **{common.account_parameter(t.env): t.account for t in targets(app)}}
+    return cloudformation.Stack(LOGICAL_ID, TemplateURL=f"./{TEMPLATE}", Parameters=params, Tags=common.tags())
 
 
 def lambda_files() -> dict[str, str]:
-    """Files written next to pipeline.yaml for the function's CodeUri."""
-    return {f"{common.LAMBDA_DIR}/continue_reroute.py": FUNCTION_SOURCE.read_text(encoding="utf-8")}
+    """Files written next to pipeline.yaml for the functions' CodeUri."""
+    return {f"{common.LAMBDA_DIR}/{m}": (LAMBDA_SOURCES / m).read_text(encoding="utf-8") for m in MODULES}
 
 
-def build(app: AppSpec, t: Template, store: Storage, roles: Roles, stage_of) -> None:
+def deploy_role() -> str:
+    """The environment's deploy role, in a Sub with `${Account}`."""
+    return "arn:${AWS::Partition}:iam::${Account}:role/${Application}-pipeline-deploy"
+
+
+def gate_parameters(app: AppSpec, env: str, test_url: str) -> str:
+    """The IntegrationTests action's UserParameters (JSON text for a Sub with `${Account}`)."""
+    return json.dumps({"deployments": [f"${{Application}}-{env}-{svc.name}" for svc in app.services
+                                       if svc.kind == "web"],
+                       "roleArn": deploy_role(), "project": "${Application}-pipeline-tests", "testUrl": test_url,
+                       "readyMinutes": holds.TESTS_READY_MINUTES}, separators=(",", ":"))
+
+
+def build(app: AppSpec, stage_of) -> Template:
+    """pipeline-gates.yaml. `stage_of(env)`: the name of the environment's deploy stage."""
+    held = targets(app)
+    t = Template(Description=f"{app.app}: the pipeline's release gates: integration tests and the continuation of "
+                             "held releases (nested in pipeline.yaml)")
+    t.set_version()
+    t.set_transform("AWS::Serverless-2016-10-31")
+    for name, description in (
+            (naming.APPLICATION_PARAM, "Application name (physical names)."),
+            (naming.OWNER_PARAM, "Team that owns the resources (Owner tag)."),
+            ("PipelineKeyArn", "The pipeline's KMS key (log groups)."), ("RoleArn", "The functions' role."),
+            *((common.account_parameter(target.env), f"Account of {target.env}.") for target in held)):
+        t.add_parameter(Parameter(name, Type="String", Description=description))
+
     """`stage_of(env)`: the name of the environment's deploy stage."""
-    waiting = targets(app)
-    if not waiting:
-        return
+    no_vpc = ("CKV_AWS_117", "The function only calls AWS APIs (STS, CodeDeploy, CodePipeline, CodeBuild) over the "
+                             "internet endpoints; a VPC would add a NAT or endpoints for nothing it needs to reach "
+                             "privately.")
+    no_reserve = ("CKV_AWS_115", "Invoked a few times per release; reserving concurrency would take from the "
+                                 "account's unreserved pool (a new account's minimum of 10 can make the deploy fail).")
+
+    def function(title: str, short: str, handler: str, timeout: int, description: str, skips=(), **extra):
+        log_group = common.add(t, logs.LogGroup(
+            f"{title}Logs", LogGroupName=Sub(f"/aws/lambda/${{Application}}-pipeline-{short}"),
+            RetentionInDays=common.LOG_RETENTION_DAYS, KmsKeyId=Ref("PipelineKeyArn"),
+            DeletionPolicy="Delete", UpdateReplacePolicy="Delete"))
+        return common.add(t, serverless.Function(
+            f"{title}Function", FunctionName=common.name(short), Description=Sub(f"${{Application}} pipeline: {description}"),
+            CodeUri=f"./{common.LAMBDA_DIR}", Handler=handler, Runtime=common.LAMBDA_RUNTIME, Role=Ref("RoleArn"),
+            Timeout=timeout, MemorySize=128, DependsOn=[log_group], Metadata=common.skip(no_vpc, no_reserve, *skips),
+            **extra))
+
+    if has_gate_function(app):
+        # Each invocation polls for up to 4 minutes, then answers CodePipeline (release_gate.BUDGET_SECONDS).
+        gate = function("ReleaseGate", "release-gate", "release_gate.handler", 300,
+                        "runs the integration tests while the releases wait on the test listener",
+                        skips=[("CKV_AWS_116", "CodePipeline invokes it with a job that carries temporary artifact "
+                                               "credentials; it reports every failure to CodePipeline itself "
+                                               "(PutJobFailureResult) and an unanswered job fails after 20 minutes, "
+                                               "so a dead-letter queue would only store those credentials.")])
+        t.add_output(Output(GATE_FUNCTION, Value=Ref(gate), Description="Name of the release-gate function"))
+    if not held:
+        return t
     dead_letters = common.add(t, sqs.Queue(
         "RerouteDeadLetterQueue", QueueName=common.name("reroute-dlq"), SqsManagedSseEnabled=True,
         MessageRetentionPeriod=14 * DAYS,
         Metadata=common.skip(("CKV_AWS_27", "Encrypted at rest with SSE-SQS (SqsManagedSseEnabled); checkov only "
                                             "recognises KmsMasterKeyId. Messages are failed invocations: names and "
                                             "ids, no application data."))))
-    log_group = common.add(t, logs.LogGroup(
-        "RerouteLogs", LogGroupName=Sub("/aws/lambda/${Application}-pipeline-continue-reroute"),
-        RetentionInDays=common.LOG_RETENTION_DAYS, KmsKeyId=GetAtt(store.key, "Arn"),
-        DeletionPolicy="Delete", UpdateReplacePolicy="Delete"))
-    function = common.add(t, serverless.Function(
-        "RerouteFunction", FunctionName=common.name("continue-reroute"),
-        Description=Sub("${Application} pipeline: continues held blue/green releases when their approval succeeds"),
-        CodeUri=f"./{common.LAMBDA_DIR}", Handler="continue_reroute.handler", Runtime=common.LAMBDA_RUNTIME,
-        Role=roles.reroute, Timeout=120, MemorySize=128,
-        DeadLetterQueue=serverless.DeadLetterQueue(Type="SQS", TargetArn=GetAtt(dead_letters, "Arn")),
-        DependsOn=[log_group],
-        Metadata=common.skip(
-            ("CKV_AWS_117", "The function only calls AWS APIs (STS, CodeDeploy) over the internet endpoints; a VPC "
-                            "would add a NAT or endpoints for nothing it needs to reach privately."),
-            ("CKV_AWS_115", "Invoked once per approval; reserving concurrency would take from the account's "
-                            "unreserved pool (a new account's minimum of 10 can make the deploy fail)."))))
-    for target in waiting:
-        names = [f"{app.app}-{target.env}-{svc}" for svc in waiting_services(app, target.env)]
-        event = {"targets": [{"applicationName": n, "deploymentGroupName": n} for n in names],
-                 "roleArn": "arn:${AWS::Partition}:iam::${Account}:role/${Application}-pipeline-deploy"}
+    # Waits up to 10 minutes for an early approval's release to reach the test listener (continue_reroute.py).
+    reroute = function("Reroute", "continue-reroute", "continue_reroute.handler", 900,
+                       "continues or stops the held releases when their gates decide",
+                       DeadLetterQueue=serverless.DeadLetterQueue(Type="SQS", TargetArn=GetAtt(dead_letters, "Arn")))
+    for target in held:
+        services = holds.held_services(app, target.env)
+        gates = sorted({g for after in services.values() for g in after})
+        names = {svc: f"${{Application}}-{target.env}-{svc}" for svc in services}
+        trigger = {"pipeline": "pipeline", "stage": "stage", "action": "action", "state": "state",
+                   "executionId": "execution"}   # event field -> InputPathsMap variable
+        text = json.dumps({"trigger": {k: f"<{v}>" for k, v in trigger.items()},
+                           "targets": [{"applicationName": n, "deploymentGroupName": n, "after": list(services[svc])}
+                                       for svc, n in names.items()],
+                           "roleArn": deploy_role()}, separators=(",", ":"))
+        for variable in trigger.values():  # unquoted: EventBridge inserts the value as JSON (InputTransformer)
+            text = text.replace(f'"<{variable}>"', f"<{variable}>")
         rule = common.add(t, events.Rule(
             f"Reroute{target.pascal}Rule", Name=common.name(f"reroute-{target.env}"), State="ENABLED",
-            Description=f"{target.env}: the lead approved the release on the test listener; continue its traffic reroute",
+            Description=f"{target.env}: a gate of the held releases ({', '.join(gates)}) succeeded or failed",
             EventPattern={"source": ["aws.codepipeline"],
                           "detail-type": ["CodePipeline Action Execution State Change"],
                           "detail": {"pipeline": [common.name()], "stage": [stage_of(target.env)],
-                                     "action": [ACTION], "state": ["SUCCEEDED"]}},
-            Targets=[events.Target(Id="ContinueReroute", Arn=GetAtt(function, "Arn"),
-                                   Input=Sub(json.dumps(event, separators=(",", ":")), Account=target.account))]))
+                                     "action": gates, "state": GATE_STATES}},
+            Targets=[events.Target(Id="ContinueReroute", Arn=GetAtt(reroute, "Arn"),
+                                   InputTransformer=events.InputTransformer(
+                                       InputPathsMap=INPUT_PATHS,
+                                       InputTemplate=Sub(text, Account=Ref(common.account_parameter(target.env)))))]))
         common.add(t, awslambda.Permission(
-            f"Reroute{target.pascal}Permission", FunctionName=Ref(function), Action="lambda:InvokeFunction",
+            f"Reroute{target.pascal}Permission", FunctionName=Ref(reroute), Action="lambda:InvokeFunction",
             Principal="events.amazonaws.com", SourceArn=GetAtt(rule, "Arn"), SourceAccount=Ref("AWS::AccountId")))
+    return t

@@ -110,4 +110,7 @@ def deploy_grants(app: AppSpec) -> list[Grant]:
         grant("ReadDeploymentConfigs", "codedeploy:GetDeploymentConfig", perms.arn("codedeploy", "deploymentconfig:*")),
         grant("ContinueHeldReleases", "codedeploy:ContinueDeployment",
               why_any="codedeploy:ContinueDeployment has no resource type (Service Authorization Reference)"),
+        # a failed gate (tests, rejected approval) stops the held release at once (continue_reroute.py)
+        grant("StopHeldReleases", "codedeploy:StopDeployment",
+              why_any="codedeploy:StopDeployment has no resource type (Service Authorization Reference)"),
     ]

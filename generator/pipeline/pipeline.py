@@ -1,7 +1,7 @@
 """pipeline.yaml: the delivery pipeline of one app, deployed once in the pipeline account; it then updates itself.
 
-`build(app, root_build)` returns the templates (pipeline.yaml, its nested pipeline-builds.yaml) and the Lambda source
-next to them. See docs/pipeline.md.
+`build(app, root_build)` returns the templates (pipeline.yaml and its nested pipeline-roles.yaml, pipeline-builds.yaml
+and, with gates, pipeline-gates.yaml). See docs/pipeline.md.
 """
 from __future__ import annotations
 
@@ -35,12 +35,13 @@ def build(app: AppSpec, root_build: Build) -> dict[str, Template]:
     t = Template(Description=f"{app.app}: delivery pipeline (deployed once in the pipeline account; updates itself "
                              f"from the branch)")
     t.set_version()
-    t.set_transform("AWS::Serverless-2016-10-31")
     common.declare(t, common.pipeline_parameters(app))
     store = storage.build(app, t)
     roles_stack, role_set = roles.nested_stack(app, store.key)
     t.add_resource(roles_stack)
     t.add_resource(projects.nested_stack(app, store, role_set))  # the actions name its project outputs
+    if approvals.needed(app):  # the IntegrationTests action names its function output
+        t.add_resource(approvals.nested_stack(app, store, role_set))
     pipeline = common.add(t, codepipeline.Pipeline(
         "Pipeline", Name=common.name(), RoleArn=role_set.pipeline, PipelineType="V2",
         # A newer commit overtakes one still waiting at a stage boundary (e.g. at the production approval), so an
@@ -56,9 +57,11 @@ def build(app: AppSpec, root_build: Build) -> dict[str, Template]:
                 Push=[codepipeline.GitPushFilter(Branches=codepipeline.GitBranchFilterCriteria(
                     Includes=[Ref("BranchName")]))]))],
         Stages=stages.build(app, store, role_set, capabilities(root_build))))
-    approvals.build(app, t, store, role_set, stages.deploy_stage)
     t.add_output(Output("PipelineName", Value=Ref(pipeline), Description="The pipeline"))
     t.add_output(Output("ArtifactBucket", Value=Ref(store.bucket), Description="Artifact bucket (packaged templates)"))
     t.add_output(Output("ArtifactKeyArn", Value=GetAtt(store.key, "Arn"), Description="KMS key of the artifacts"))
     t.add_output(Output("ApprovalTopicArn", Value=Ref(store.topic), Description="Approval notifications"))
-    return {common.TEMPLATE: t, roles.TEMPLATE: roles.build(app), projects.TEMPLATE: projects.build(app)}
+    templates = {common.TEMPLATE: t, roles.TEMPLATE: roles.build(app), projects.TEMPLATE: projects.build(app)}
+    if approvals.needed(app):
+        templates[approvals.TEMPLATE] = approvals.build(app, stages.deploy_stage)
+    return templates

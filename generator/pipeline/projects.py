@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template, codebuild, cloudformation
 
-from generator import buildspecs, naming
+from generator import buildspecs, holds, naming
 from generator.config import AppSpec
 from generator.pipeline import common
 from generator.pipeline.roles import Roles
@@ -76,16 +76,19 @@ def build(app: AppSpec) -> Template:
 
     def project(p: Project, role, buildspec: str, description: str, variables: dict | None = None,
                 privileged: bool = False, timeout: int = 60, vpc: codebuild.VpcConfig | None = None,
-                compute: str = "BUILD_GENERAL1_SMALL") -> codebuild.Project:
+                compute: str = "BUILD_GENERAL1_SMALL", source: str = "CODEPIPELINE",
+                queued: int = 60) -> codebuild.Project:
+        """`source`: CODEPIPELINE for a pipeline action's project, NO_SOURCE for one a function starts."""
         env = codebuild.Environment(
             Type="LINUX_CONTAINER", ComputeType=compute, Image=common.BUILD_IMAGE, ImagePullCredentialsType="CODEBUILD",
             PrivilegedMode=privileged, EnvironmentVariables=[
                 codebuild.EnvironmentVariable(Name=k, Value=v, Type="PLAINTEXT") for k, v in (variables or {}).items()])
         props = dict(
             Name=project_name(p), Description=Sub(f"${{Application}} pipeline: {description}"), ServiceRole=role,
-            Source=codebuild.Source(Type="CODEPIPELINE", BuildSpec=buildspec),
-            Artifacts=codebuild.Artifacts(Type="CODEPIPELINE"), Environment=env, EncryptionKey=Ref("PipelineKeyArn"),
-            TimeoutInMinutes=timeout, QueuedTimeoutInMinutes=60,
+            Source=codebuild.Source(Type=source, BuildSpec=buildspec),
+            Artifacts=codebuild.Artifacts(Type="CODEPIPELINE" if source == "CODEPIPELINE" else "NO_ARTIFACTS"),
+            Environment=env, EncryptionKey=Ref("PipelineKeyArn"), TimeoutInMinutes=timeout,
+            QueuedTimeoutInMinutes=queued,
             LogsConfig=codebuild.LogsConfig(
                 CloudWatchLogs=codebuild.CloudWatchLogs(Status="ENABLED", GroupName=Ref("BuildLogGroup"),
                                                         StreamName=p.name),
@@ -128,7 +131,10 @@ def build(app: AppSpec) -> Template:
             "integration_tests", runtime_versions=dict(spec.test_runtime_versions),
             install_commands=list(spec.test_install_commands), test_command=spec.test_command,
             reports_dir=spec.test_reports_dir, ready_path=spec.test_ready_path, ready_timeout=TESTS_READY_TIMEOUT),
-            f"runs the integration tests against the {app.test_environment()} test listener", vpc=vpc)
+            f"runs the integration tests against the {app.test_environment()} test listener", vpc=vpc,
+            # started by the release gate (not a pipeline action), with the run's source artifact; its limits bound
+            # how long a release is held for the tests (generator/holds.py)
+            source="NO_SOURCE", timeout=holds.TESTS_TIMEOUT_MINUTES, queued=holds.TESTS_QUEUED_MINUTES)
     for title, resource in t.resources.items():
         t.add_output(Output(title, Value=Ref(resource), Description=f"Name of {title}"))
     return t

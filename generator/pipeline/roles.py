@@ -47,7 +47,8 @@ def nested_stack(app: AppSpec, key) -> tuple[cloudformation.Stack, Roles]:
     stack = cloudformation.Stack(LOGICAL_ID, TemplateURL=f"./{TEMPLATE}", Parameters=params, Tags=common.tags())
     from generator.pipeline import approvals  # approvals imports Roles from here
     needed = {"BuildRole": bool(app.services), "ReleaseRole": bool(app.services),
-              "TestsRole": app.test_environment() is not None, "RerouteRole": bool(approvals.targets(app))}
+              "TestsRole": app.test_environment() is not None,
+              "RerouteRole": approvals.needed(app)}
     present = {f"{title}Arn" for title in TITLES if needed.get(title, True)}
 
     def out(name: str) -> GetAtt | None:
@@ -72,6 +73,7 @@ def build(app: AppSpec) -> Template:
         t.add_parameter(Parameter(name, Type="String", Description=description))
     waiting = approvals.targets(app)
     tests = app.test_environment() is not None
+    gate = approvals.has_gate_function(app)
     key = Ref("PipelineKeyArn")
     objects = Sub(f"{BUCKET}/*")
     deploy_roles = [target.deploy_role() for target in common.targets(app)]
@@ -111,6 +113,11 @@ def build(app: AppSpec) -> Template:
               Condition(StringEquals("iam:PassedToService", "cloudformation.amazonaws.com"))),
         grant("ActInEnvironmentAccounts", "sts:AssumeRole", deploy_roles),
         grant("NotifyApprovers", "sns:Publish", perms.arn("sns", "${Application}-pipeline-approvals")),
+        *([grant("RunTheReleaseGate", "lambda:InvokeFunction", perms.arn("lambda", "function:${Application}-pipeline-"
+                                                                            "release-gate")),
+           grant("FindTheReleaseGate", "lambda:ListFunctions",
+                 why_any="lambda:ListFunctions has no resource type; CodePipeline's Lambda invoke action lists the "
+                         "functions (as CDK's LambdaInvokeAction grants it)")] if gate else []),
     ], "runs the pipeline; assumes each environment's deploy role for its actions there")
     stack = common.add(t, iam.Role(
         STACK_ROLE_ID, RoleName=Sub(f"${{Application}}-{common.STACK_ROLE}"),
@@ -141,14 +148,25 @@ def build(app: AppSpec) -> Template:
                                                 "report-group/${Application}-pipeline-tests-*")),
         *_vpc_grants(app),
     ], "runs the integration tests against the test listener") if tests else None
+    pipeline_arn = Sub("arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:${Application}-pipeline")
     reroute = role("RerouteRole", common.REROUTE_ROLE, "lambda.amazonaws.com", [
-        grant("WriteLogs", "logs:CreateLogStream logs:PutLogEvents", Sub(
+        grant("WriteLogs", "logs:CreateLogStream logs:PutLogEvents", [Sub(
             "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/${Application}-"
-            "pipeline-continue-reroute:log-stream:*")),
+            f"pipeline-{short}:log-stream:*") for short in ("continue-reroute", "release-gate")]),
         grant("ActInEnvironmentAccounts", "sts:AssumeRole", [target.deploy_role() for target in waiting]),
         grant("DeadLetters", "sqs:SendMessage", Sub("arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:"
                                                     "${Application}-pipeline-reroute-dlq")),
-    ], "continues a held blue/green release when its approval succeeds") if waiting else None
+        # continue_reroute.py: which gates of the run succeeded; reject the stage's open approvals when one failed
+        grant("ReadGateStates", "codepipeline:ListActionExecutions codepipeline:GetPipelineState", pipeline_arn),
+        grant("RejectOpenApprovals", "codepipeline:PutApprovalResult",
+              Sub(f"arn:${{AWS::Partition}}:codepipeline:${{AWS::Region}}:${{AWS::AccountId}}:${{Application}}-"
+                  f"pipeline/*/{approvals.ACTION}")),
+        *([grant("RunTests", "codebuild:StartBuild codebuild:BatchGetBuilds", Sub(
+              "arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/${Application}-pipeline-tests")),
+           grant("AnswerCodePipeline", "codepipeline:PutJobSuccessResult codepipeline:PutJobFailureResult",
+                 why_any="PutJobSuccessResult and PutJobFailureResult have no resource type (a job id is not an ARN)")]
+          if gate else []),
+    ], "runs the integration tests of held releases, then continues or stops them") if waiting or gate else None
     for title, role in zip(TITLES, (pipeline, stack, self_update, builder, release, tester, reroute)):
         if role is not None:
             t.add_output(Output(f"{title}Arn", Value=GetAtt(role, "Arn"), Description=f"ARN of {title}"))

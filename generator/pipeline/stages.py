@@ -2,7 +2,8 @@
 
 Source -> UpdatePipeline (self-update) -> Build (one image per service, scan gate) -> per environment, in app.yaml's
 order: [Approve<Env> for production] -> Deploy<Env>: Promote (1) -> Deploy (2) -> PrepareRelease (3) ->
-Release<Service> per web service [+ ApproveReroute beside them] (4) -> IntegrationTests in the test environment (5).
+Release<Service> per web service, beside them the gates of the held releases (4): IntegrationTests (a Lambda invoke
+action) in the test environment, ApproveReroute where a service waits for an approval.
 
 Every Configuration value is a string (E9010): ParameterOverrides and EnvironmentVariables are JSON text, a `Sub`
 where they embed an account or the app name; the Deploy action's ParameterOverrides read each service's image tag
@@ -16,7 +17,7 @@ from typing import Any
 
 from troposphere import Ref, Sub, codepipeline
 
-from generator import image_tags
+from generator import holds, image_tags
 from generator.config import AppSpec
 from generator.naming import pascal
 from generator.pipeline import approvals, common
@@ -27,6 +28,7 @@ from generator.stacks.cluster_alb import TEST_PORT
 
 SOURCE, TEMPLATES = "Source", "Templates"
 SOURCE_ACTION = "Source"
+RELEASE_ORDER = 4   # Promote (1), Deploy (2), PrepareRelease (3), the CodeDeployToECS actions and their gates (4)
 
 
 def deploy_stage(env: str) -> str:
@@ -110,7 +112,7 @@ def _environment_actions(app: AppSpec, target: common.Target, store: Storage, ca
     deploy_ns, promote_ns = f"Deploy{target.pascal}Variables", f"Promote{target.pascal}Variables"
     reach = {"TARGET_REGISTRY": "${Account}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}",
              "TARGET_PREFIX": f"${{Application}}-{env}-",
-             "DEPLOY_ROLE_ARN": "arn:${AWS::Partition}:iam::${Account}:role/${Application}-pipeline-deploy"}
+             "DEPLOY_ROLE_ARN": approvals.deploy_role()}
     actions = []
     config: dict[str, Any] = {
         "ActionMode": "CREATE_UPDATE", "StackName": Sub(f"${{Application}}-{env}"),
@@ -137,23 +139,31 @@ def _environment_actions(app: AppSpec, target: common.Target, store: Storage, ca
         for svc, artifact in zip(web, artifacts):
             name = f"{app.app}-{env}-{svc.name}"
             actions.append(action(f"Release{pascal(svc.name)}", "Deploy",
-                                  "CodeDeployToECS", 4, {
+                                  "CodeDeployToECS", RELEASE_ORDER, {
                                       "ApplicationName": name, "DeploymentGroupName": name,
                                       "TaskDefinitionTemplateArtifact": artifact,
                                       "TaskDefinitionTemplatePath": "taskdef.json",
                                       "AppSpecTemplateArtifact": artifact, "AppSpecTemplatePath": "appspec.yaml",
                                       "Image1ArtifactName": artifact, "Image1ContainerName": "IMAGE1_NAME"},
                                   inputs=[artifact], role=target.deploy_role()))
+    # The gates of the releases held on the test listener (generator/holds.py) run beside the CodeDeployToECS
+    # actions, which only finish once production traffic moved: the tests while every release waits there, the
+    # lead's approval where a service asks for one. The reroute rule (approvals.py) continues or stops the releases.
+    gate_order = RELEASE_ORDER if web else RELEASE_ORDER - 1
     test_url = f"{_scheme(app, env)}://#{{{deploy_ns}.ClusterLoadBalancerDns}}:{TEST_PORT}"
-    waiting = approvals.waiting_services(app, env)
+    if app.test_environment() == env:
+        actions.append(action(holds.TESTS, "Invoke", "Lambda", gate_order, {
+            "FunctionName": approvals.gate_function_name(),
+            "UserParameters": Sub(approvals.gate_parameters(app, env, test_url), Account=target.account)},
+            inputs=[SOURCE]))
+    waiting = holds.approval_services(app, env)
     if waiting:
-        actions.append(action(approvals.ACTION, "Approval", "Manual", 4, {
+        tested = " once the integration tests passed there" if app.test_environment() == env else ""
+        actions.append(action(holds.APPROVAL, "Approval", "Manual", gate_order, {
             "NotificationArn": Ref(store.topic),
             "CustomData": f"{env}: the release of {', '.join(waiting)} waits on the test listener {test_url}. "
-                          "Approve once it looks right there: its production traffic then moves to it. Rejecting "
-                          "stops this run; the waiting release rolls back when its wait expires."}))
-    if app.test_environment() == env:
-        actions.append(codebuild("IntegrationTests", p.TESTS, 5, variables={"TEST_URL": test_url}))
+                          f"Approve once it looks right there: its production traffic then moves to it{tested}. "
+                          "Rejecting stops it and rolls it back."}))
     return actions
 
 

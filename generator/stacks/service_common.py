@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from troposphere import GetAtt, Ref, Sub, ec2, ecs, iam, logs
 
-from generator import image_tags, naming
+from generator import holds, image_tags, naming
 from generator.config import AppSpec, ServiceSpec
 from generator.config.models import DEPLOYMENT_CONFIGS, RETENTION_DAYS, ServiceEnvSpec
 from generator.stacks.cluster import ClusterOutputs
@@ -80,12 +80,19 @@ class Setting:
     value: Callable[[ServiceEnvSpec], object]
     type: str = "Number"
     allowed_values: tuple[str, ...] | None = None
+    # Where the value depends on more than the service's own settings (the app, the environment): (app, env, service)
+    app_value: Callable[[AppSpec, str, str], object] | None = None
 
     def parameter(self, service: str) -> RootParameter:
         name = naming.service_parameter(service, self.suffix)
+        app_value = self.app_value
+
+        def env_value(a: AppSpec, e: str) -> str:
+            if app_value is not None:
+                return _text(app_value(a, e, service))
+            return _text(self.value(ServiceEnvSpec.of(a.environments[e], service)))
         return RootParameter(
-            name, f"{service}: {self.description}", f"Service {service}", f"{service}: {self.label}",
-            lambda a, e: _text(self.value(ServiceEnvSpec.of(a.environments[e], service))),
+            name, f"{service}: {self.description}", f"Service {service}", f"{service}: {self.label}", env_value,
             type=self.type, allowed_values=self.allowed_values)
 
 
@@ -107,8 +114,9 @@ SETTINGS = (
             lambda s: s.exec, "String", ("true", "false")),
     Setting("DeploymentConfig", WEB, "deployment configuration", "How CodeDeploy shifts traffic to a release.",
             lambda s: s.deployment_config, "String", DEPLOYMENT_CONFIGS),
-    Setting("ApprovalWaitMinutes", WEB, "approval wait (minutes)", "Minutes a release waits on the test listener "
-            "for someone to continue it before it is stopped; 0: no wait.", lambda s: s.wait_for_approval_minutes or 0),
+    Setting("ApprovalWaitMinutes", WEB, "release hold (minutes)", "Minutes a release waits on the test listener "
+            "for its gates (integration tests, approval) to continue it before it is stopped; 0: no wait.",
+            lambda s: s.wait_for_approval_minutes or 0, app_value=holds.hold_minutes),
     Setting("TerminationWaitMinutes", WEB, "old tasks kept (minutes)", "Minutes the previous release keeps running "
             "after traffic moved (instant rollback window).", lambda s: s.termination_wait_minutes),
     Setting("LogRetention", ALL, "log retention (days)", "Days container logs are kept.",

@@ -3,7 +3,8 @@
 `plan_package` is pure (it reads the template files, nothing else): it walks the tree from the root, rewrites every
 local `TemplateURL` (recursively, relative to the parent file) and names each upload `<prefix>/<sha256>.yaml` after
 the bytes that will be uploaded. A template without nested stacks is uploaded byte for byte; one with nested stacks
-is uploaded as rewritten long-form YAML. The same input always gives the same keys, so a re-run uploads nothing.
+is uploaded as rewritten long-form YAML. The same input always gives the same keys, so a re-run the same day uploads
+nothing (an older copy is uploaded again, so that a bucket's expiry cannot remove it under a deploy: `upload`).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import json
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -24,6 +26,7 @@ from scripts.deploylib.aws import Aws, error_code
 from scripts.deploylib.errors import DeployError
 
 NESTED_STACK = "AWS::CloudFormation::Stack"
+REUSE_FOR = timedelta(days=1)   # an uploaded template found in the bucket is reused only this long (see upload)
 PACKAGED_HEADER = "# Packaged by scripts/deploy.py from {source}: nested TemplateURLs point at S3. Do not edit.\n"
 # IAM resource types that need CAPABILITY_IAM, and the property that gives each an explicit (custom) name.
 IAM_TYPES = {
@@ -236,24 +239,36 @@ def create_bucket(aws: Aws, bucket: str, tags: list[dict[str, str]]) -> None:
         s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tags})
 
 
-def upload(aws: Aws, plan: PackagePlan, say: Callable[[str], None] | None = None) -> tuple[int, int]:
-    """Upload what is not there yet (keys are content-addressed); returns (uploaded, already present)."""
+def upload(aws: Aws, plan: PackagePlan, say: Callable[[str], None] | None = None,
+           now: datetime | None = None) -> tuple[int, int]:
+    """Upload what is not there yet, or was uploaded more than REUSE_FOR ago (keys are content-addressed); returns
+    (uploaded, reused).
+
+    Why not reuse any object already there: a bucket whose lifecycle expires current objects (an explicit BUCKET;
+    the default bucket only expires old versions) counts an object's age from its upload, so an unchanged template
+    uploaded long ago can expire under a stack operation that still needs it, exactly as with `aws cloudformation
+    package` without --force-upload (aws-reference §8). Uploading it again restarts its age (S3 user guide,
+    "Expiring objects": expiration applies to the current version, counted from its creation)."""
+    now = now or datetime.now(timezone.utc)
     uploaded = present = 0
     for artifact in plan.artifacts:
         try:
-            aws.s3.head_object(Bucket=plan.bucket, Key=artifact.key)
+            found = aws.s3.head_object(Bucket=plan.bucket, Key=artifact.key)
+        except ClientError as exc:
+            if error_code(exc) not in ("404", "NoSuchKey", "NotFound"):
+                raise
+            found = None
+        if found is not None and now - found["LastModified"] < REUSE_FOR:
             present += 1
             if say:
                 say(f"  = {artifact.source:<28} s3://{plan.bucket}/{artifact.key} (already uploaded)")
             continue
-        except ClientError as exc:
-            if error_code(exc) not in ("404", "NoSuchKey", "NotFound"):
-                raise
         aws.s3.put_object(Bucket=plan.bucket, Key=artifact.key, Body=artifact.body,
                           ContentType="application/x-yaml", Metadata={"source": artifact.source})
         uploaded += 1
         if say:
-            say(f"  + {artifact.source:<28} s3://{plan.bucket}/{artifact.key}")
+            again = " (uploaded again: the copy there was older than a day)" if found is not None else ""
+            say(f"  + {artifact.source:<28} s3://{plan.bucket}/{artifact.key}{again}")
     return uploaded, present
 
 
