@@ -29,6 +29,8 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("an npm token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b")),
     ("a JSON web token", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
     ("a bearer token", re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/-]{20,}")),
+    ("a user name and password (curl -u)",
+     re.compile(r"(?:^|(?<=\s))(?:-[A-Za-z]*u|--user)(?:\s+|=)?['\"]?[^\s:'\"$]+:" + _LITERAL)),
     ("a connection string with a password", re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]*:(?![$<{%])[^\s@/]+@")),
     # password=hunter2, DB_PASSWORD: hunter2, ?token=abc123 (an assignment), --password hunter2 (an option)
     ("a password, key or token written out",

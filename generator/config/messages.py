@@ -248,6 +248,11 @@ def problem(err: Mapping[str, Any], raw: dict) -> Problem:
         return Problem(spot.path, _not_mapping(value, spot.annotation, spot.field))
     if kind in ("list_type", "tuple_type", "set_type"):
         return Problem(spot.path, _not_list(value, spot.annotation))
+    if kind in ("int_type", "int_parsing") and isinstance(value, str) and YAML11_NUMBER.fullmatch(value):
+        return Problem(spot.path, _yaml11_number(value))
+    if kind == "bool_type" and isinstance(value, str) and YAML11_BOOL.fullmatch(value):
+        return Problem(spot.path, f"expected true or false, got {shown(value)} (YAML 1.1 read yes/no/on/off as "
+                                  "true/false; this spec does not guess); write true or false")
     if kind in EXPECTED:
         return Problem(spot.path, f"expected {EXPECTED[kind]}, got {shown(value)}{_about(spot.field)}")
     msg = str(err["msg"])
@@ -257,6 +262,23 @@ def problem(err: Mapping[str, Any], raw: dict) -> Problem:
     if value is not None and not isinstance(value, (dict, list)):
         msg = f"{msg} (got {shown(value)})"
     return Problem(spot.path, f"{msg}{_about(spot.field)}")
+
+
+def _yaml11_number(value: str) -> str:
+    """A number in a form YAML 1.1 reads differently from what it shows ('010' is 8 there); this spec keeps it as text."""
+    digits = value.lstrip("+-")
+    if ":" in digits:
+        why = "YAML 1.1 reads a:b as a number in base 60"
+    elif digits[:2].lower() in ("0x", "0o", "0b"):
+        why = "a hexadecimal, octal or binary number"
+    elif digits.startswith("0") and len(digits) > 1:
+        why = "YAML 1.1 reads a leading 0 as octal"
+    else:
+        why = "YAML 1.1 drops the '_' in numbers"
+    plain = value.replace("_", "")
+    guess = f" (did you mean {int(plain)}?)" if re.fullmatch(r"[-+]?[0-9]+", plain) else ""
+    return f"{shown(value)} is not a plain whole number ({why}; this spec does not guess); write it in decimal " \
+           f"digits{guess}"
 
 
 def _yaml_kind(value: Any) -> str:

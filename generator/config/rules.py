@@ -463,11 +463,15 @@ def environment_placeholders(app: AppSpec) -> Iterator[Problem]:
                 name, closed = match.groups()
                 if closed and (name in ENVIRONMENT_PLACEHOLDERS or name.startswith("!")):
                     continue
-                what = f"'${{{name}}}' is not filled in" if closed else "'${' is never closed"
-                yield Problem(f"services.{svc.name}.environment.{var}",
-                              f"{what}: only ${{Application}}, ${{EnvironmentName}} and ${{AWS::Region}}-style "
-                              f"names are; for the text itself write '${{!{name}}}'"
-                              + ("" if closed else " and close it with '}'"))
+                loc = f"services.{svc.name}.environment.{var}"
+                if not closed:
+                    yield Problem(loc, f"'${{{name}' is never closed; close it with '}}' (or write '${{!' for the "
+                                       "text '${')")
+                else:
+                    known = ", ".join(f"${{{n}}}" for n in ENVIRONMENT_PLACEHOLDERS[:-1])
+                    yield Problem(loc, f"'${{{name}}}' would not be filled in: only {known} and "
+                                       f"${{{ENVIRONMENT_PLACEHOLDERS[-1]}}} are; for the text itself write "
+                                       f"'${{!{name}}}'")
                 break
 
 
@@ -487,8 +491,8 @@ def no_credentials_in_plain_values(app: AppSpec) -> Iterator[Problem]:
     `pipeline.test_install_commands` end up in the templates and the console, so a value that looks like a password,
     key, token or connection string with a password is refused (the patterns are in generator/config/credentials.py);
     it belongs in Secrets Manager."""
-    to_secrets = "store it in Secrets Manager and name it under `secrets` instead (app.yaml and the templates are " \
-                 "readable by anyone with access to the repository or the stack)"
+    why = "(app.yaml and the templates are readable by anyone with the repository or the stack)"
+    to_secrets = f"store it in Secrets Manager and name it under `secrets` instead {why}"
     for svc in app.services:
         for var, value in sorted(svc.environment.items()):
             what = credentials.kind(value) or ("a credential (the variable's name says so)"
@@ -498,8 +502,8 @@ def no_credentials_in_plain_values(app: AppSpec) -> Iterator[Problem]:
         for loc, value in _plain_values(svc):
             what = credentials.kind(value)
             if what:
-                yield Problem(loc, f"looks like it holds {what}; {to_secrets}, and refer to its variable here "
-                                   "(e.g. $DB_PASSWORD)")
+                yield Problem(loc, f"looks like it holds {what}; store it in Secrets Manager, name it under "
+                                   f"`secrets` and refer to its variable here (e.g. $API_KEY) {why}")
     if app.pipeline is None:
         return
     values = [("pipeline.test_command", app.pipeline.test_command or "")]
@@ -508,5 +512,4 @@ def no_credentials_in_plain_values(app: AppSpec) -> Iterator[Problem]:
         what = credentials.kind(value)
         if what:
             yield Problem(loc, f"looks like it holds {what}; store it in Secrets Manager and have the tests read it "
-                               "at run time (app.yaml and the pipeline templates are readable by anyone with access "
-                               "to the repository or the stack)")
+                               f"at run time {why}")

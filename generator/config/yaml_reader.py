@@ -169,8 +169,8 @@ SpecLoader.add_implicit_resolver(BOOL, re.compile(r"^(?:true|True|TRUE|false|Fal
 SpecLoader.add_implicit_resolver(NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
 SpecLoader.add_implicit_resolver(INT, re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789"))
 SpecLoader.add_implicit_resolver(
-    FLOAT, re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|"
-                      r"\.(?:nan|NaN|NAN))$"), list("-+.0123456789"))
+    FLOAT, re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)(?:[eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+|"
+                      r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"), list("-+.0123456789"))
 SpecLoader.add_implicit_resolver(MERGE, re.compile(r"^<<$"), ["<"])
 SpecLoader.add_constructor(INT, SpecLoader.construct_int)
 for _tag in ("timestamp", "binary", "set", "omap", "pairs"):
