@@ -10,7 +10,11 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from generator import buildspecs
 from generator.build import render_app
 from generator.config import aws_facts, credentials, load_app, parse_app, schedules
 from generator.config.models import DEFAULT_ENGINE_VERSION, DatabaseSpec
@@ -187,3 +191,38 @@ def _container(text: str) -> dict:
     from cfnlint.decode import cfn_yaml
     template = json.loads(json.dumps(cfn_yaml.loads(text)))
     return template["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+
+
+# --- pipeline test settings: the spec refuses what the buildspec renderer would --------------------------------------
+
+PIPELINE = {"account_id": "123456789012", "repository": "team-a/shop", "notification_email": "ops@example.com",
+            "connection_arn": "arn:aws:codeconnections:eu-west-1:123456789012:connection/"
+                              "7d3f5c1a-2b4e-4f6a-9c8d-1e2f3a4b5c6d"}
+text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=20) | st.sampled_from(
+    ["\x1c", " \t\x1f", "\u2028", "\u200b", "npm test", " leading\nfoo: bar", '"', "a\u0085b"])
+
+
+@settings(max_examples=150, derandomize=True, database=None, deadline=None)
+@given(command=text, installs=st.lists(text, max_size=3), versions=st.dictionaries(
+    st.sampled_from(["nodejs", "python", "java"]), text | st.sampled_from(["20", "3.12", "corretto21", "latest"]),
+    max_size=2), ready=st.sampled_from(["/", "/api/health", "/a b", "health", "/x?y"]),
+    reports=st.sampled_from(["reports/junit", "e2e/reports", "../up", "a b", "/abs"]))
+def test_test_settings_the_spec_accepts_always_render(command, installs, versions, ready, reports) -> None:
+    """Issue 9: a test setting the spec accepted used to fail first inside the buildspec renderer (exit 1, a
+    buildspecs/... location, a multi-line YAML error). Now whatever the spec accepts renders, and comes back exactly."""
+    spec = {**BASE, "environments": {"staging": {"cidr": "10.0.0.0/16"}}, "pipeline": {
+        **PIPELINE, "test_command": command, "test_install_commands": installs, "test_runtime_versions": versions,
+        "test_ready_path": ready, "test_reports_dir": reports}}
+    try:
+        app = parse_app(spec)
+    except ConfigError as exc:
+        assert all(line.startswith("app.yaml: pipeline.test_") for line in exc.lines()), exc.lines()
+        return
+    p = app.pipeline
+    rendered = buildspecs.render("integration_tests", runtime_versions=dict(p.test_runtime_versions),
+                                 install_commands=list(p.test_install_commands), test_command=p.test_command,
+                                 reports_dir=p.test_reports_dir, ready_path=p.test_ready_path, ready_timeout=300)
+    doc = yaml.safe_load(rendered)
+    assert doc["phases"]["build"]["commands"][-1] == command
+    assert doc["phases"]["install"]["commands"][1:] == installs
+    assert doc["phases"]["install"].get("runtime-versions", {}) == versions

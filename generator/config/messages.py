@@ -190,7 +190,6 @@ _add_patterns(
     ("SecurityGroupId", "is not a security group ID", "use one such as sg-0a1b2c3d4e5f60718"),
     ("UrlPath", "is not a URL path", "start it with '/' and use letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : "
                                      "@ / ? (a space is %20)"),
-    ("NonBlank", "is blank", "write the text, or remove the entry"),
     ("RuntimeVersion", "is not a runtime version", "write the version CodeBuild names, in quotes, e.g. \"20\" or "
                                                    "\"3.12\""),
     ("RelativePath", "is not a path inside the repository", "use letters, digits and _ . / -, relative to the "

@@ -48,8 +48,17 @@ def _explicit_prefix(value: object) -> object:
 
 
 Cidr = Annotated[IPv4Network, StrictType(False), BeforeValidator(_explicit_prefix)]
-# Text with at least one character that is not a space (a command, a list item).
-NonBlank = Annotated[str, StringConstraints(pattern=r"\S")]
+
+
+def _not_blank(value: str) -> str:
+    # Python's idea of blank (str.strip), the same the buildspec renderer uses: \x1c-\x1f are blank too.
+    if not value.strip():
+        raise ValueError(f"{value!r} is blank; write the text, or remove the entry")
+    return value
+
+
+# Text with at least one character that is not white space (a command, a list item).
+NonBlank = Annotated[str, AfterValidator(_not_blank)]
 
 # Fargate task sizes: cpu units -> the memory values (MiB) Fargate accepts with it.
 FARGATE_SIZES: dict[int, tuple[int, ...]] = {
