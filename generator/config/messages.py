@@ -169,7 +169,6 @@ def _add_patterns(*hints: tuple[str, str, str]) -> None:
 
 
 _add_patterns(
-    ("Region", "is not an AWS region code", "use one such as eu-west-1 or us-east-1"),
     ("AccountId", "is not an AWS account ID", "use its 12 digits, in quotes"),
     ("VpcId", "is not a VPC ID", "use one such as vpc-0a1b2c3d4e5f60718"),
     ("SubnetId", "is not a subnet ID", "use one such as subnet-0a1b2c3d4e5f60718"),
@@ -179,8 +178,6 @@ _add_patterns(
                                              "and the wildcards * and ?"),
     ("HostPattern", "is not a host name pattern", "use letters, digits, '.' and '-' with * and ? as wildcards, "
                                                   "e.g. api.example.com or *.example.com"),
-    ("ScalingCron", "is not a six-field cron expression", "write cron(minutes hours day-of-month month day-of-week "
-                                                          "year), e.g. cron(0 20 ? * MON-FRI *)"),
     ("ConnectionArn", "is not a CodeConnections connection ARN", "copy it from the console (Developer Tools > "
                       "Settings > Connections), e.g. arn:aws:codeconnections:eu-west-1:123456789012:connection/"
                       "<36-character id>"),
