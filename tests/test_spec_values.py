@@ -38,7 +38,8 @@ INVALID = ["cron()", "cron(0 3 * * *)", "cron(0 3 * * MON *)", "cron(0 3 ? * ? *
            "cron(0 3 ? * 8 *)", "cron(0 3 ? * MON 1969)", "cron(0/0 3 * * ? *)", "cron(? 3 * * ? *)",
            "cron(0 3 * * ? * *)", "cron(0 3 ? * 2#6 *)", "rate(often)", "rate(0 minutes)", "rate(1 minutes)",
            "rate(2 hour)", "rate(5 weeks)", "rate(-1 minutes)", "rate(5)", "at(2030-02-30T09:00:00)", "at(tomorrow)",
-           "0 3 * * *", "every day", "CRON(0 3 * * ? *)", " cron(0 3 * * ? *)", "cron(0 3 * * ? *) "]
+           "0 3 * * *", "every day", "CRON(0 3 * * ? *)", " cron(0 3 * * ? *)", "cron(0 3 * * ? *) ",
+           "cron(" + ",".join(["1"] * 130) + " 3 * * ? *)"]
 
 
 @pytest.mark.parametrize("expression", VALID)
@@ -49,7 +50,7 @@ def test_valid_schedules_pass(expression: str) -> None:
 @pytest.mark.parametrize("expression", INVALID)
 def test_invalid_schedules_are_refused_with_the_expression_named(expression: str) -> None:
     message = schedules.problem(expression)
-    assert message is not None and message.startswith(repr(expression))
+    assert message is not None and message.startswith(repr(expression)[:40])
 
 
 def test_off_hours_take_cron_only_and_suggested_fixes_are_valid() -> None:

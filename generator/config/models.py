@@ -410,7 +410,7 @@ class AppSpec(Strict):
                                   "Application tag.")
     owner: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 ._:/=+@-]{1,128}$")] = Field(
         description="Team that owns the app; becomes the Owner tag.")
-    region: Region = Field(description="AWS region, e.g. `eu-west-1`.")
+    region: Region = Field(description="AWS region, e.g. `eu-west-1`: one the pinned cfn-lint validates templates for.")
     network: NetworkSpec = Field(default_factory=NetworkSpec, description="Network layout.")
     services: list[ServiceSpec] = Field(default_factory=list, description="Container workloads.")
     database: DatabaseSpec | None = Field(None, description="Relational database, if the app has one.")

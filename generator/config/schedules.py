@@ -29,10 +29,13 @@ FIELDS = (
 )
 UNITS = ("minute", "hour", "day")
 CRON_EXAMPLE = "cron(0 3 * * ? *)"
+MAX_LENGTH = 256  # AWS::Scheduler::Schedule ScheduleExpression maxLength (the registry schema cfn-lint ships)
 
 
 def problem(expression: str, kinds: tuple[str, ...] = ("cron", "rate", "at")) -> str | None:
     shown = repr(expression)
+    if len(expression) > MAX_LENGTH:
+        return f"{shown[:40]}... is {len(expression)} characters long; a schedule expression has at most {MAX_LENGTH}"
     match = re.fullmatch(r"(cron|rate|at)\((.*)\)", expression, flags=re.S)
     if match is None or match.group(1) not in kinds:
         forms = [{"cron": f"'{CRON_EXAMPLE}'", "rate": "'rate(1 hour)'", "at": "'at(2030-01-31T09:00:00)'"}[k]
