@@ -5,8 +5,12 @@
 
 Every variable a template uses must be given (StrictUndefined) and no other may be (a typo is an error too); known
 variables are checked (severity names, ports, path characters) before rendering, and the result must parse as a
-YAML buildspec `version: 0.2`. Errors are `BuildspecError("buildspecs/<file>: <message>")`. The variables of each
-template are listed in docs/pipeline-parts.md (a test keeps that list complete).
+YAML buildspec `version: 0.2`. Free text from app.yaml (test commands, runtime versions) is rendered with the `yaml`
+filter, a double-quoted YAML scalar, so a quote or a newline in it stays inside its value; and the rendered buildspec
+must have the same keys as the template rendered with placeholder text, so no value can add one. The app spec checks
+these values first (generator/config): the checks here are a second line, never the first a user meets. Errors are
+`BuildspecError("buildspecs/<file>: <message>")`, one line. The variables of each template are listed in
+docs/pipeline-parts.md (a test keeps that list complete).
 """
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ import jinja2.meta
 import yaml
 
 from generator import image_tags
-from generator.errors import GeneratorError
+from generator.errors import GeneratorError, printable
 
 BUILDSPEC_DIR = Path(__file__).resolve().parent.parent / "buildspecs"
 SUFFIX = ".yml.j2"
@@ -34,8 +38,8 @@ class BuildspecError(GeneratorError):
 
     def __init__(self, filename: str, message: str):
         self.filename = filename
-        self.message = message
-        super().__init__(f"buildspecs/{filename}: {message}")
+        self.message = printable(" ".join(message.split()))  # a YAML error spans lines; the report is one
+        super().__init__(f"buildspecs/{filename}: {self.message}")
 
 
 @functools.cache
@@ -43,8 +47,27 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(BUILDSPEC_DIR), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, autoescape=False)
     env.filters["sh"] = lambda value: shlex.quote(str(value))
+    env.filters["yaml"] = yaml_quoted
     env.filters["image_tag_parameter"] = image_tags.parameter   # `api` -> `ApiImageTag`
     return env
+
+
+_YAML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t"}
+
+
+def yaml_quoted(value: Any) -> str:
+    """`value` as a double-quoted YAML scalar: quotes, backslashes, line breaks (including U+0085, U+2028, U+2029) and
+    other control characters escaped; everything else as it is."""
+    out = []
+    for ch in str(value):
+        code = ord(ch)
+        if ch in _YAML_ESCAPES:
+            out.append(_YAML_ESCAPES[ch])
+        elif code < 0x20 or 0x7F <= code <= 0x9F or ch in "\u2028\u2029\ufeff":
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
 
 
 def names() -> list[str]:
@@ -161,15 +184,22 @@ def render(name: str, **context: Any) -> str:
         problem = CHECKS[key](value) if key in CHECKS else None
         if problem:
             raise BuildspecError(filename, f"{key}: {problem} (got {value!r})")
+    template = environment().get_template(filename)
     try:
-        text = environment().get_template(filename).render(**context)
+        text = template.render(**context)
     except jinja2.UndefinedError as exc:
         raise BuildspecError(filename, exc.message or str(exc)) from exc
-    _check_buildspec(filename, text)
+    doc = _check_buildspec(filename, text)
+    # The same template with every text value replaced by placeholder text: the keys must be the same.
+    expected = _key_paths(yaml.safe_load(template.render(**_placeholders(context))))
+    added = sorted(_key_paths(doc) - expected)
+    if added:
+        raise BuildspecError(filename, f"a value adds {', '.join(added)} to the buildspec; quote it with the yaml "
+                                       "filter")
     return text
 
 
-def _check_buildspec(filename: str, text: str) -> None:
+def _check_buildspec(filename: str, text: str) -> dict:
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -178,3 +208,28 @@ def _check_buildspec(filename: str, text: str) -> None:
         raise BuildspecError(filename, "rendered text is not a buildspec with `version: 0.2`")
     if not isinstance(doc.get("phases"), dict) or not doc["phases"]:
         raise BuildspecError(filename, "rendered buildspec has no phases")
+    return doc
+
+
+_INERT = re.compile(r"^[A-Za-z0-9_./-]*$")  # text that cannot start or end a YAML key wherever it is rendered
+
+
+def _placeholders(value: Any) -> Any:
+    """Each string that could carry YAML syntax replaced by "x" (names and paths stay: templates use some as keys);
+    dict keys kept."""
+    if isinstance(value, str):
+        return value if _INERT.match(value) else "x"
+    if isinstance(value, dict):
+        return {k: _placeholders(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_placeholders(v) for v in value]
+    return value
+
+
+def _key_paths(node: Any, prefix: str = "") -> set[str]:
+    """Every mapping key in a document, as dotted paths (list items share their list's path)."""
+    if isinstance(node, dict):
+        return {f"{prefix}{k}" for k in node} | {p for k, v in node.items() for p in _key_paths(v, f"{prefix}{k}.")}
+    if isinstance(node, list):
+        return {p for item in node for p in _key_paths(item, prefix)}
+    return set()

@@ -1,7 +1,16 @@
 """User-facing errors. Each carries structured fields and renders one line per problem."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# Characters that would break a line or the terminal: C0/C1 controls and Unicode's line and paragraph separators.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """`text` on one line: control characters and line separators escaped (a newline shows as \\n)."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 @dataclass(frozen=True)
@@ -26,8 +35,8 @@ class ConfigError(GeneratorError):
     """The app spec is unreadable or invalid."""
 
     def __init__(self, source: str, problems: list[Problem]):
-        self.source = source
-        self.problems = problems
+        self.source = printable(source)  # a path may hold a newline; the line format must survive it
+        self.problems = [Problem(printable(p.loc), printable(p.msg)) for p in problems]
         super().__init__("\n".join(self.lines()))
 
     def lines(self) -> list[str]:

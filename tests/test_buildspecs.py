@@ -239,7 +239,37 @@ def test_multi_line_test_command_stays_inside_its_block():
     name, context = CASES["integration-tests"]
     text = buildspecs.render(name, **{**context, "test_command": "export BASE_URL=\"$TEST_URL\"\nnpm run test:e2e # ci"})
     assert yaml.safe_load(text)["phases"]["build"]["commands"][-1] == \
-        'export BASE_URL="$TEST_URL"\nnpm run test:e2e # ci\n'
+        'export BASE_URL="$TEST_URL"\nnpm run test:e2e # ci'
+
+
+HOSTILE = ['20"\nphases: {}', "x\n  build:\n    commands: [rm -rf /]", "  indented first line\nfoo: bar", "a\u2028b: c",
+           "'single' \"double\" \\ back"]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_quotes_and_newlines_in_values_cannot_add_keys(value):
+    """Issue 9: a quote or newline in test_runtime_versions (or a command) used to add keys to the buildspec. Every
+    free-text value is a double-quoted YAML scalar now, and comes back exactly."""
+    name, context = CASES["integration-tests"]
+    benign = load("integration-tests")
+    text = buildspecs.render(name, **{**context, "runtime_versions": {"nodejs": value},
+                                      "install_commands": [value, "npm ci"], "test_command": value})
+    doc = yaml.safe_load(text)
+    assert buildspecs._key_paths(doc) == buildspecs._key_paths(benign)
+    assert doc["phases"]["install"]["runtime-versions"] == {"nodejs": value}
+    assert doc["phases"]["install"]["commands"][1:] == [value, "npm ci"]
+    assert doc["phases"]["build"]["commands"][-1] == value
+
+
+def test_an_unquoted_value_that_adds_a_key_is_refused(monkeypatch):
+    """The second line of defence: with the yaml filter made a no-op, the same value is caught by the key check."""
+    monkeypatch.setitem(buildspecs.environment().filters, "yaml", lambda v: f'"{v}"')
+    name, context = CASES["integration-tests"]
+    with pytest.raises(buildspecs.BuildspecError) as info:
+        buildspecs.render(name, **{**context, "runtime_versions": {"nodejs": '20"\n      python: "3.12'}})
+    assert str(info.value) == ("buildspecs/integration_tests.yml.j2: a value adds phases.install.runtime-versions."
+                               "python to the buildspec; quote it with the yaml filter")
+    assert "\n" not in str(info.value)
 
 
 def test_docs_list_every_template_variable():

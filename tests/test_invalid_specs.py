@@ -151,5 +151,5 @@ def test_every_line_of_a_problem_stays_one_line() -> None:
                           "services": [{"name": "job", "kind": "cron", "schedule": "every\nday"}],
                           "environments": {"dev": {"cidr": "10.0.0.0/16"}}})
     assert info.value.lines() == [
-        "app.yaml: services.job.schedule: 'every day' is not an EventBridge expression; "
-        "write 'cron(m h dom mon dow yr)' or 'rate(n unit)'"]
+        "app.yaml: services.job.schedule: 'every\\nday' is not a schedule expression; "
+        "write 'cron(0 3 * * ? *)', 'rate(1 hour)' or 'at(2030-01-31T09:00:00)'"]

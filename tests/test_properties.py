@@ -87,7 +87,7 @@ def app_specs(draw: st.DrawFn, services_per_kind: int = 4) -> dict[str, Any]:
         "mode": st.sampled_from(["new", "existing"]),
         "az_count": st.sampled_from([2, 3]),
         "nat": st.sampled_from(["none", "single", "per-az"]),
-        "subnet_prefix": st.integers(19, 28),
+        "subnet_prefix": st.integers(19, 27),  # a load balancer subnet is a /27 or larger
         "flow_log_retention_days": st.sampled_from(RETENTION_DAYS),
         "interface_endpoints": st.booleans(),
     }))
@@ -113,6 +113,10 @@ def app_specs(draw: st.DrawFn, services_per_kind: int = 4) -> dict[str, Any]:
             subnets = draw(st.lists(hex_id, min_size=2 * zones, max_size=2 * zones, unique=True))
             env["public_subnet_ids"] = [f"subnet-{s}" for s in subnets[:zones]]
             env["private_subnet_ids"] = [f"subnet-{s}" for s in subnets[zones:]]
+        nat = env.get("nat", network.get("nat", "single"))
+        endpoints = env.get("interface_endpoints", network.get("interface_endpoints", False))
+        if mode == "new" and nat == "none" and not endpoints:
+            env["interface_endpoints"] = True  # without NAT, tasks reach ECR and CloudWatch Logs through endpoints
         environments[name] = env
 
     spec: dict[str, Any] = {"app": draw(names), "owner": draw(owners), "region": draw(st.sampled_from(REGIONS))}
@@ -121,9 +125,13 @@ def app_specs(draw: st.DrawFn, services_per_kind: int = 4) -> dict[str, Any]:
     spec["services"] = draw(services(services_per_kind))
     if draw(st.booleans()):
         spec["database"] = draw(st.fixed_dictionaries({}, optional={
-            "engine": st.sampled_from(["aurora-postgresql", "aurora-mysql"]),
-            "engine_version": st.sampled_from(["16.4", "15.8", "8.0.mysql_aurora.3.08.0"]),
             "name": st.from_regex(r"[a-z][a-z0-9_]{0,20}", fullmatch=True)}))
+        if draw(st.booleans()):  # a version RDS offers for the engine (the default engine is aurora-postgresql)
+            engine, version = draw(st.sampled_from([("aurora-postgresql", "16.9"), ("aurora-postgresql", "17.7"),
+                                                    ("aurora-mysql", "8.0.mysql_aurora.3.08.0")]))
+            spec["database"]["engine_version"] = version
+            if engine != "aurora-postgresql" or draw(st.booleans()):
+                spec["database"]["engine"] = engine
     if draw(st.booleans()):
         spec["registry"] = draw(st.fixed_dictionaries({}, optional={
             "keep_releases": st.integers(1, 1000), "untagged_days": st.integers(1, 365),

@@ -415,7 +415,7 @@ def test_off_hours_are_refused_in_production() -> None:
         off_hours={"stop": "cron(0 20 ? * MON-FRI *)", "start": "cron(0 7 ? * MON-FRI *)", "timezone": "Mars/Olympus"}))
     assert lines == [
         "app.yaml: environments.prod.off_hours: production never scales to zero on a timetable; remove off_hours here",
-        "app.yaml: environments.prod.off_hours.timezone: 'Mars/Olympus' is not a time zone; use an IANA name such as "
+        "app.yaml: environments.prod.off_hours.timezone: 'Mars/Olympus' is not an IANA time zone name; use one such as "
         "Europe/Berlin or UTC"]
 
 

@@ -1,18 +1,35 @@
-"""The app spec (`app.yaml`): pydantic models, frozen, unknown keys rejected, every field described.
+"""The app spec (`app.yaml`): pydantic models, frozen, unknown keys rejected, strict types (no "8080" for a port, no
+1 for true), every field described.
 
 Rules that involve more than one field live in `rules.py`, written as sentences.
 """
 from __future__ import annotations
 
+import difflib
 from ipaddress import IPv4Network
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict as StrictType, \
+    StringConstraints
+
+from generator.config import aws_facts
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$"
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
-Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$")]
+INT32_MAX = 2**31 - 1  # counts are 32-bit integers in the ECS and Application Auto Scaling APIs
+
+
+def _known_region(value: str) -> str:
+    """The regions cfn-lint validates templates for (aws_facts); the lint gate would refuse any other."""
+    if value in aws_facts.regions():
+        return value
+    close = difflib.get_close_matches(value, sorted(aws_facts.regions()), n=1, cutoff=0.8)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    raise ValueError(f"{value!r} is not an AWS region code; use one such as eu-west-1 or us-east-1{hint}")
+
+
+Region = Annotated[str, AfterValidator(_known_region)]
 VpcId = Annotated[str, StringConstraints(pattern=r"^vpc-[0-9a-f]{8,17}$")]
 SubnetId = Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]{8,17}$")]
 NatMode = Literal["none", "single", "per-az"]
@@ -30,7 +47,18 @@ def _explicit_prefix(value: object) -> object:
     return value
 
 
-Cidr = Annotated[IPv4Network, BeforeValidator(_explicit_prefix)]
+Cidr = Annotated[IPv4Network, StrictType(False), BeforeValidator(_explicit_prefix)]
+
+
+def _not_blank(value: str) -> str:
+    # Python's idea of blank (str.strip), the same the buildspec renderer uses: \x1c-\x1f are blank too.
+    if not value.strip():
+        raise ValueError(f"{value!r} is blank; write the text, or remove the entry")
+    return value
+
+
+# Text with at least one character that is not white space (a command, a list item).
+NonBlank = Annotated[str, AfterValidator(_not_blank)]
 
 # Fargate task sizes: cpu units -> the memory values (MiB) Fargate accepts with it.
 FARGATE_SIZES: dict[int, tuple[int, ...]] = {
@@ -45,7 +73,19 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+MAX_SUBNET_PREFIX = 27
+
+
+def _load_balancer_subnet(prefix: int) -> int:
+    # Elastic Load Balancing: "your subnets must have a CIDR block with at least a /27 bitmask ... and at least 8 free
+    # IP addresses" (Application Load Balancers, "Subnets for your load balancer").
+    if prefix > MAX_SUBNET_PREFIX:
+        raise ValueError(f"/{prefix} subnets have {2 ** (32 - prefix)} addresses, but the load balancer needs a /27 or "
+                         f"larger subnet (at least 8 free addresses); use a value from 16 to {MAX_SUBNET_PREFIX}")
+    return prefix
 
 
 class NetworkSpec(Strict):
@@ -59,8 +99,10 @@ class NetworkSpec(Strict):
     nat: NatMode = Field(
         "single", description="Outbound internet for private subnets: `none`, `single` (one shared NAT gateway, "
                               "cheapest) or `per-az` (one per zone, survives a zone outage).")
-    subnet_prefix: int = Field(
-        20, ge=16, le=28, description="Prefix length of each subnet carved from the VPC CIDR (20 gives 4,096 addresses).")
+    subnet_prefix: Annotated[int, AfterValidator(_load_balancer_subnet)] = Field(
+        20, ge=16, json_schema_extra={"maximum": MAX_SUBNET_PREFIX},
+        description="Prefix length of each subnet carved from the VPC CIDR (16-27; 20 gives 4,096 addresses; the load "
+                    "balancer needs a /27 or larger).")
     flow_log_retention_days: RetentionDays = Field(  # type: ignore[valid-type]
         30, description="Days VPC flow logs are kept in CloudWatch Logs.")
     interface_endpoints: bool = Field(
@@ -78,8 +120,10 @@ SecretRef = Annotated[str, StringConstraints(pattern=SECRET_REF_PATTERN, max_len
 # Characters an ALB path-pattern / host-header condition accepts (`*` and `?` are wildcards).
 PathPattern = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9_.$/~\"'@:+&*?-]{0,127}$")]
 HostPattern = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9*?.-]{1,128}$")]
-# Application Auto Scaling cron: six fields (minutes hours day-of-month month day-of-week year).
-ScalingCron = Annotated[str, StringConstraints(pattern=r"^cron\(\S+( \S+){5}\)$")]
+# A URL path and query (RFC 3986 characters; a space is %20): the load balancer sends `GET <path> HTTP/1.1`, and the
+# default container health check puts it into a shell command.
+UrlPath = Annotated[str, StringConstraints(
+    pattern=r"^/(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2}){0,1023}$")]
 # The predefined ECS deployment configurations, exactly (case-sensitive; cfn-lint does not check them).
 DEPLOYMENT_CONFIGS = (
     "CodeDeployDefault.ECSAllAtOnce",
@@ -114,9 +158,10 @@ class ServiceSpec(Strict):
     cpu: int = Field(256, description="Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384.")
     memory: int = Field(512, description="Fargate memory in MiB; must be a valid combination with `cpu`.")
     schedule: str | None = Field(
-        None, description="For `cron` services: an EventBridge expression such as `cron(0 3 * * ? *)` or `rate(1 hour)`.")
-    health_check_path: str = Field("/health", pattern=r"^/", description="HTTP path the load balancer checks (web).")
-    command: list[str] | None = Field(None, description="Overrides the image's command.")
+        None, description="For `cron` services: an EventBridge Scheduler expression such as `cron(0 3 * * ? *)` or "
+                          "`rate(1 hour)`.")
+    health_check_path: UrlPath = Field("/health", description="HTTP path the load balancer checks (web).")
+    command: list[NonBlank] | None = Field(None, description="Overrides the image's command.")
     routing: RoutingSpec | None = Field(
         None, description="Web services: the paths and/or hosts that reach the service. Without it the service is "
                           "the catch-all (`/*`, evaluated last); at most one web service may omit it.")
@@ -129,7 +174,7 @@ class ServiceSpec(Strict):
                     "`${EnvironmentName}`. Names only, never values.")
     ephemeral_storage_gib: int | None = Field(
         None, ge=21, le=200, description="Task ephemeral storage in GiB (21-200); Fargate's default is 20.")
-    health_check_command: list[str] | None = Field(
+    health_check_command: list[NonBlank] | None = Field(
         None, description="Container health check, Docker form, e.g. `[\"CMD-SHELL\", \"curl -f "
                           "http://localhost:3000/health || exit 1\"]`. Default for web services: fetch "
                           "`health_check_path` on `port` with wget or curl; `[]` turns the container check off.")
@@ -142,16 +187,16 @@ class ServiceEnvSpec(Strict):
     parameter, so the service templates are the same for every environment."""
 
     desired_count: int | None = Field(
-        None, ge=0, description="A fixed number of tasks: shorthand for `min_count` = `max_count` = this (0 keeps the "
+        None, ge=0, le=INT32_MAX, description="A fixed number of tasks: shorthand for `min_count` = `max_count` = this (0 keeps the "
                                 "service stopped). Give either this or `min_count`/`max_count`.")
-    min_count: int | None = Field(None, ge=0, description="Fewest tasks autoscaling keeps (default 1).")
+    min_count: int | None = Field(None, ge=0, le=INT32_MAX, description="Fewest tasks autoscaling keeps (default 1).")
     max_count: int | None = Field(
-        None, ge=1, description="Most tasks autoscaling may run (default: `min_count`, at least 1).")
+        None, ge=1, le=INT32_MAX, description="Most tasks autoscaling may run (default: `min_count`, at least 1).")
     cpu_scale_out: int = Field(70, ge=1, le=100, description="Average CPU % above which tasks are added.")
     cpu_scale_in: int = Field(
         30, ge=0, le=99, description="Average CPU % below which a task is removed; lower than `cpu_scale_out`.")
     requests_per_target: int | None = Field(
-        None, ge=1, description="Web services: also scale to keep about this many requests per task and minute "
+        None, ge=1, le=INT32_MAX, description="Web services: also scale to keep about this many requests per task and minute "
                                 "(target tracking over both blue/green target groups). Off when omitted.")
     exec: bool = Field(
         False, description="Allow ECS Exec (`aws ecs execute-command`) into the service's tasks; applies to tasks "
@@ -187,11 +232,14 @@ class ServiceEnvSpec(Strict):
 class OffHoursSpec(Strict):
     """Non-production only: web services and workers scale to zero in the evening and back in the morning."""
 
-    stop: ScalingCron = Field(description="When to scale to zero, e.g. `cron(0 20 ? * MON-FRI *)` (six fields: "
+    stop: str = Field(description="When to scale to zero, e.g. `cron(0 20 ? * MON-FRI *)` (six fields: "
                                           "minutes hours day-of-month month day-of-week year).")
-    start: ScalingCron = Field(description="When to scale back to `min_count`, e.g. `cron(0 7 ? * MON-FRI *)`.")
+    start: str = Field(description="When to scale back to `min_count`, e.g. `cron(0 7 ? * MON-FRI *)`.")
     timezone: str = Field("UTC", description="IANA time zone both times are read in, e.g. `Europe/Berlin` "
                                              "(daylight saving time is followed).")
+
+
+DEFAULT_ENGINE_VERSION = "17.7"  # a current Aurora PostgreSQL version (a test checks it against cfn-lint's data)
 
 
 class DatabaseSpec(Strict):
@@ -199,7 +247,9 @@ class DatabaseSpec(Strict):
 
     engine: Literal["aurora-postgresql", "aurora-mysql"] = Field(
         "aurora-postgresql", description="Aurora engine (Serverless v2).")
-    engine_version: str = Field("16.4", description="Engine version, e.g. `16.4`.")
+    engine_version: str = Field(
+        DEFAULT_ENGINE_VERSION, description=f"Engine version, e.g. `{DEFAULT_ENGINE_VERSION}`; one RDS offers for new "
+                                            "clusters (not deprecated).")
     name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")] = Field(
         "app", description="Name of the database created in the cluster.")
 
@@ -261,7 +311,23 @@ class EnvironmentSpec(Strict):
 ConnectionArn = Annotated[str, StringConstraints(
     pattern=r"^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:[0-9]{12}:connection/[0-9a-f-]{36}$")]
 RepositoryId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")]
-BranchName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")]
+
+
+def _git_branch(name: str) -> str:
+    """The rules of `git check-ref-format` that the character pattern leaves open."""
+    parts = name.split("/")
+    if ".." in name or "//" in name or name.endswith(("/", ".")) or \
+            any(p.startswith(".") or p.endswith(".lock") for p in parts):
+        raise ValueError(f"{name!r} is not a name git allows for a branch (no '..', '//', component starting with '.' "
+                         "or ending in '.lock', and no '/' or '.' at the end); write the branch as `git branch` "
+                         "shows it, e.g. main or release/2.1")
+    return name
+
+
+BranchName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$"),
+                       AfterValidator(_git_branch)]
+# A CodeBuild runtime version as the buildspec's runtime-versions take it: "20", "3.12", "corretto21", "latest".
+RuntimeVersion = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")]
 EmailAddress = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$",
                                                 max_length=254)]
 SecurityGroupId = Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]{8,17}$")]
@@ -314,13 +380,13 @@ class PipelineSpec(Strict):
     test_environment: Name | None = Field(
         None, description="The environment whose releases the integration tests gate (they run while its web "
                           "releases wait on the test listener). Default: `staging` when the app has one.")
-    test_command: str | None = Field(
-        None, min_length=1, description="The integration/UI test command (may span lines); reads `$TEST_URL` (the "
+    test_command: NonBlank | None = Field(
+        None, description="The integration/UI test command (may span lines); reads `$TEST_URL` (the "
                                         "test listener) and writes JUnit XML under `test_reports_dir`. Without it "
                                         "no test step is generated.")
-    test_install_commands: list[Annotated[str, StringConstraints(min_length=1)]] = Field(
+    test_install_commands: list[NonBlank] = Field(
         default_factory=list, description="Commands run before the tests, e.g. `npm ci`.")
-    test_runtime_versions: dict[Annotated[str, StringConstraints(pattern=r"^[a-z]+$")], str] = Field(
+    test_runtime_versions: dict[Annotated[str, StringConstraints(pattern=r"^[a-z]+$")], RuntimeVersion] = Field(
         default_factory=dict, description="CodeBuild runtime versions for the tests, e.g. `{nodejs: \"20\"}`.")
     test_ready_path: Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9_./-]*$")] = Field(
         "/", description="Path polled on the test listener until it answers, before the tests start.")
@@ -344,7 +410,7 @@ class AppSpec(Strict):
                                   "Application tag.")
     owner: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 ._:/=+@-]{1,128}$")] = Field(
         description="Team that owns the app; becomes the Owner tag.")
-    region: Region = Field(description="AWS region, e.g. `eu-west-1`.")
+    region: Region = Field(description="AWS region, e.g. `eu-west-1`: one the pinned cfn-lint validates templates for.")
     network: NetworkSpec = Field(default_factory=NetworkSpec, description="Network layout.")
     services: list[ServiceSpec] = Field(default_factory=list, description="Container workloads.")
     database: DatabaseSpec | None = Field(None, description="Relational database, if the app has one.")

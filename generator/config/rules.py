@@ -4,10 +4,10 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterator
-from zoneinfo import ZoneInfo
 
 from generator import image_tags
-from generator.config.models import CATCH_ALL_PRIORITY, FARGATE_SIZES, AppSpec, ServiceEnvSpec
+from generator.config import aws_facts, credentials, schedules
+from generator.config.models import CATCH_ALL_PRIORITY, FARGATE_SIZES, AppSpec, ServiceEnvSpec, ServiceSpec
 from generator.errors import Problem
 
 Rule = Callable[[AppSpec], Iterator[Problem]]
@@ -47,9 +47,6 @@ def service_kind_fields(app: AppSpec) -> Iterator[Problem]:
                                              "or 'rate(1 hour)'")
         if svc.kind != "cron" and svc.schedule:
             yield Problem(f"{loc}.schedule", f"only cron services run on a schedule; remove it or set kind: cron")
-        if svc.schedule and not (svc.schedule.startswith(("cron(", "rate(", "at(")) and svc.schedule.endswith(")")):
-            yield Problem(f"{loc}.schedule", f"'{svc.schedule}' is not an EventBridge expression; "
-                                             "write 'cron(m h dom mon dow yr)' or 'rate(n unit)'")
 
 
 @rule
@@ -171,12 +168,18 @@ _KIND_SETTINGS = {
 MAX_CONDITION_VALUES = 5  # an ALB listener rule matches at most five values over all its conditions
 
 
-def _is_time_zone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ValueError, KeyError, OSError):  # malformed, unknown (ZoneInfoNotFoundError), unreadable
-        return False
-    return True
+def _time_zone_problem(name: str, canonical: bool = False) -> str | None:
+    """None for an IANA name (tzdata's list, never this machine's: `localtime` or `posixrules` exist only on some
+    machines). `canonical`: Application Auto Scaling takes "the canonical names of the IANA time zones", so an alias
+    such as US/Pacific gets its canonical name suggested (UTC, Joda-Time's own name for Etc/UTC, is accepted)."""
+    if name not in aws_facts.time_zones():
+        close = difflib.get_close_matches(name, sorted(aws_facts.time_zones()), n=1, cutoff=0.8)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"'{name}' is not an IANA time zone name; use one such as Europe/Berlin or UTC{hint}"
+    target = aws_facts.time_zone_links().get(name)
+    if canonical and target is not None and name != "UTC":
+        return f"'{name}' is an alias; Application Auto Scaling takes canonical names: use '{target}'"
+    return None
 
 
 @rule
@@ -240,9 +243,8 @@ def service_container_settings(app: AppSpec) -> Iterator[Problem]:
                           "e.g. ['CMD-SHELL', 'curl -f http://localhost:8080/health || exit 1']; [] turns it off")
         if "schedule_timezone" in svc.model_fields_set and svc.kind != "cron":
             yield Problem(f"{loc}.schedule_timezone", "only cron services have a schedule; remove it")
-        elif not _is_time_zone(svc.schedule_timezone):
-            yield Problem(f"{loc}.schedule_timezone", f"'{svc.schedule_timezone}' is not a time zone; use an IANA "
-                                                      "name such as Europe/Berlin or UTC")
+        elif _time_zone_problem(svc.schedule_timezone):
+            yield Problem(f"{loc}.schedule_timezone", _time_zone_problem(svc.schedule_timezone))
         for name in sorted(set(svc.environment) & set(svc.secrets)):
             yield Problem(f"{loc}.secrets.{name}", f"{name} is also in environment; keep it in one of them")
 
@@ -297,16 +299,17 @@ def _capacity_problems(loc: str, spec: ServiceEnvSpec) -> Iterator[Problem]:
 
 @rule
 def off_hours_outside_production(app: AppSpec) -> Iterator[Problem]:
-    """Only non-production environments have `off_hours`, in an IANA time zone."""
+    """Only non-production environments have `off_hours`, in a canonical IANA time zone (`America/Los_Angeles`, not
+    the alias `US/Pacific`)."""
     for name, env in app.environments.items():
         if env.off_hours is None:
             continue
         loc = f"environments.{name}.off_hours"
         if env.production:
             yield Problem(loc, "production never scales to zero on a timetable; remove off_hours here")
-        if not _is_time_zone(env.off_hours.timezone):
-            yield Problem(f"{loc}.timezone", f"'{env.off_hours.timezone}' is not a time zone; use an IANA name such "
-                                             "as Europe/Berlin or UTC")
+        zone_problem = _time_zone_problem(env.off_hours.timezone, canonical=True)
+        if zone_problem:
+            yield Problem(f"{loc}.timezone", zone_problem)
 
 
 # --- the delivery pipeline (docs/pipeline.md) ----------------------------------------------------------------------
@@ -378,3 +381,135 @@ def pipeline_connection_and_tests(app: AppSpec) -> Iterator[Problem]:
     elif spec.test_environment is None and "staging" not in app.environments:
         yield Problem("pipeline.test_command", "the tests need an environment to run against: set "
                                                "pipeline.test_environment (there is no 'staging')")
+
+
+# --- values that would fail at deploy time --------------------------------------------------------------------------
+
+
+@rule
+def schedule_expressions(app: AppSpec) -> Iterator[Problem]:
+    """A cron service's `schedule` is an expression EventBridge Scheduler accepts and the `off_hours` times are cron
+    expressions Application Auto Scaling accepts: `cron(...)` has six valid fields with exactly one of day-of-month and
+    day-of-week `?`, and `rate(...)` is a whole number of at least 1 and a unit (singular for 1)."""
+    for svc in app.services:
+        problem = schedules.problem(svc.schedule) if svc.schedule else None
+        if problem:
+            yield Problem(f"services.{svc.name}.schedule", problem)
+    for name, env in app.environments.items():
+        for field in ("stop", "start"):
+            problem = schedules.problem(getattr(env.off_hours, field), ("cron",)) if env.off_hours else None
+            if problem:
+                yield Problem(f"environments.{name}.off_hours.{field}", problem)
+
+
+@rule
+def private_subnets_reach_aws(app: AppSpec) -> Iterator[Problem]:
+    """In a new VPC, an environment with `nat: none` has `interface_endpoints` (without a NAT gateway or the endpoints,
+    tasks cannot pull images, write logs or read secrets), and none of its services allows `exec` (ECS Exec needs the
+    ssmmessages endpoint, which the network stack does not create)."""
+    if app.network.mode != "new" or not app.services:
+        return
+    for name, env in app.environments.items():
+        if app.env_value(name, "nat") != "none":
+            continue
+        loc = f"environments.{name}.nat" if env.nat is not None else "network.nat"
+        if not app.env_value(name, "interface_endpoints"):
+            yield Problem(loc, f"nat is none and interface_endpoints is off in {name}: tasks in the private subnets "
+                               "could not pull images from ECR, write logs or read secrets; set interface_endpoints: "
+                               "true or choose nat: single")
+            continue
+        for svc, spec in sorted(env.services.items()):
+            if spec.exec:
+                yield Problem(f"environments.{name}.services.{svc}.exec",
+                              f"ECS Exec needs the ssmmessages endpoint, and with nat: none {name} has no other way "
+                              "to reach it; remove exec here or choose nat: single")
+
+
+@rule
+def database_engine_version(app: AppSpec) -> Iterator[Problem]:
+    """`database.engine_version` is a version RDS offers for the engine and has not deprecated (the lists cfn-lint
+    ships), and not a Limitless Database version."""
+    db = app.database
+    if db is None:
+        return
+    current = aws_facts.current_engine_versions(db.engine)
+    same_major = [v for v in current if v.split(".")[0] == db.engine_version.split(".")[0] and "-" not in v]
+    suggest = ", ".join((same_major or [v for v in current if "-" not in v])[-3:])
+    loc, shown = "database.engine_version", repr(db.engine_version)
+    if db.engine_version not in aws_facts.engine_versions().get(db.engine, ()):
+        yield Problem(loc, f"{shown} is not a version of {db.engine}; use one such as {suggest}")
+    elif db.engine_version in aws_facts.deprecated_engine_versions().get(db.engine, ()):
+        yield Problem(loc, f"{shown} is deprecated: RDS no longer creates {db.engine} clusters with it; use one "
+                           f"such as {suggest}")
+    elif "limitless" in db.engine_version:
+        yield Problem(loc, f"{shown} is for Aurora Limitless Database, which this stack does not create; use one "
+                           f"such as {suggest}")
+
+
+# `${...}` in a plain environment value: the names filled in per environment (Fn::Sub), and `${!Name}` for the text
+# `${Name}` itself.
+ENVIRONMENT_PLACEHOLDERS = ("Application", "EnvironmentName", "AWS::Region", "AWS::AccountId", "AWS::Partition",
+                            "AWS::URLSuffix")
+
+
+@rule
+def environment_placeholders(app: AppSpec) -> Iterator[Problem]:
+    """A `${...}` in an `environment` value is `${Application}`, `${EnvironmentName}`, `${AWS::Region}`,
+    `${AWS::AccountId}`, `${AWS::Partition}` or `${AWS::URLSuffix}` (filled in per environment), or `${!Name}` for the
+    text `${Name}`."""
+    for svc in app.services:
+        for var, value in sorted(svc.environment.items()):
+            for match in re.finditer(r"\$\{([^}]*)(\}?)", value):
+                name, closed = match.groups()
+                if closed and (name in ENVIRONMENT_PLACEHOLDERS or name.startswith("!")):
+                    continue
+                loc = f"services.{svc.name}.environment.{var}"
+                if not closed:
+                    yield Problem(loc, f"'${{{name}' is never closed; close it with '}}' (or write '${{!' for the "
+                                       "text '${')")
+                else:
+                    known = ", ".join(f"${{{n}}}" for n in ENVIRONMENT_PLACEHOLDERS[:-1])
+                    yield Problem(loc, f"'${{{name}}}' would not be filled in: only {known} and "
+                                       f"${{{ENVIRONMENT_PLACEHOLDERS[-1]}}} are; for the text itself write "
+                                       f"'${{!{name}}}'")
+                break
+
+
+def _plain_values(svc: ServiceSpec) -> Iterator[tuple[str, str]]:
+    loc = f"services.{svc.name}"
+    for i, arg in enumerate(svc.command or []):
+        yield f"{loc}.command[{i}]", arg
+    for i, arg in enumerate(svc.health_check_command or []):
+        yield f"{loc}.health_check_command[{i}]", arg
+    if "health_check_path" in svc.model_fields_set:
+        yield f"{loc}.health_check_path", svc.health_check_path
+
+
+@rule
+def no_credentials_in_plain_values(app: AppSpec) -> Iterator[Problem]:
+    """Plain values hold no credentials: `environment`, `command`, health checks, `pipeline.test_command` and
+    `pipeline.test_install_commands` end up in the templates and the console, so a value that looks like a password,
+    key, token or connection string with a password is refused (the patterns are in generator/config/credentials.py);
+    it belongs in Secrets Manager."""
+    why = "(app.yaml and the templates are readable by anyone with the repository or the stack)"
+    to_secrets = f"store it in Secrets Manager and name it under `secrets` instead {why}"
+    for svc in app.services:
+        for var, value in sorted(svc.environment.items()):
+            what = credentials.kind(value) or ("a credential (the variable's name says so)"
+                                               if credentials.secret_variable(var, value) else None)
+            if what:
+                yield Problem(f"services.{svc.name}.environment.{var}", f"the value looks like {what}; {to_secrets}")
+        for loc, value in _plain_values(svc):
+            what = credentials.kind(value)
+            if what:
+                yield Problem(loc, f"looks like it holds {what}; store it in Secrets Manager, name it under "
+                                   f"`secrets` and refer to its variable here (e.g. $API_KEY) {why}")
+    if app.pipeline is None:
+        return
+    values = [("pipeline.test_command", app.pipeline.test_command or "")]
+    values += [(f"pipeline.test_install_commands[{i}]", c) for i, c in enumerate(app.pipeline.test_install_commands)]
+    for loc, value in values:
+        what = credentials.kind(value)
+        if what:
+            yield Problem(loc, f"looks like it holds {what}; store it in Secrets Manager and have the tests read it "
+                               f"at run time {why}")

@@ -6,9 +6,10 @@ circuit breaker) or `service_cron` (EventBridge Scheduler starting one task at a
 """
 from __future__ import annotations
 
+import re
 import shlex
 
-from troposphere import Equals, GetAtt, If, NoValue, Ref, Sub, ec2, ecs, iam, logs
+from troposphere import Equals, GetAtt, If, Join, NoValue, Ref, Sub, ec2, ecs, iam, logs
 
 from generator import naming
 from generator.config import AppSpec, ServiceSpec
@@ -92,13 +93,25 @@ def _container(svc: ServiceSpec, stack: StackBuilder, repository, log_group) -> 
     if svc.command:
         props["Command"] = list(svc.command)
     if svc.environment:
-        props["Environment"] = [ecs.Environment(Name=k, Value=v) for k, v in sorted(svc.environment.items())]
+        props["Environment"] = [ecs.Environment(Name=k, Value=_environment_value(v))
+                                for k, v in sorted(svc.environment.items())]
     if svc.secrets:
         props["Secrets"] = [ecs.Secret(Name=k, ValueFrom=_value_from(ref)) for k, ref in sorted(svc.secrets.items())]
     command = health_check_command(svc)
     if command:
         props["HealthCheck"] = ecs.HealthCheck(Command=command, Interval=30, Timeout=5, Retries=3, StartPeriod=60)
     return ecs.ContainerDefinition(**props)
+
+
+def _environment_value(value: str):
+    """`${Application}`, `${EnvironmentName}` and `${AWS::...}` are filled in per environment (a config rule allows only
+    those, and `${!Name}` for the text `${Name}`). A value with only the latter becomes that text, joined at each `$`
+    so that no `${...}` is left for cfn-lint to take for a reference outside a Sub (E1029)."""
+    if "${" not in value:
+        return value
+    if re.search(r"\$\{(?!!)", value):
+        return Sub(value)
+    return Join("$", value.replace("${!", "${").split("$"))
 
 
 def _value_from(ref: str) -> Sub:
