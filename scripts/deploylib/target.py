@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator import image_tags
+from generator import image_tags, swap
 from generator.config import AppSpec, EnvironmentSpec, load_app
 from generator.errors import ConfigError
 from scripts.deploylib.errors import DeployError
@@ -68,6 +68,9 @@ def secret_parameters(root_template: dict[str, Any]) -> set[str]:
 
 
 def load_target(app_path: Path, env: str, templates_dir: Path, params_dir: Path, region: str | None) -> Target:
+    if swap.pending(templates_dir) or swap.pending(params_dir):
+        raise DeployError(f"{templates_dir} and {params_dir} are half replaced: a build was killed while swapping "
+                          "them in", "run `make templates` again: it finishes or undoes the interrupted swap first")
     try:
         app = load_app(app_path)
     except ConfigError as exc:
