@@ -31,6 +31,7 @@ if str(ROOT) not in sys.path:
 from botocore.exceptions import ClientError  # noqa: E402
 
 from generator.config.models import NAME_PATTERN  # noqa: E402
+from generator.secret_values import url_credentials  # noqa: E402
 from generator.stacks.service_common import IMAGE_TAG_PATTERN  # noqa: E402
 from scripts.deploylib import commands  # noqa: E402
 from scripts.deploylib.aws import (  # noqa: E402
@@ -135,6 +136,8 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
+    endpoint = endpoint_from(args.endpoint_url)
+    console.add_secrets(url_credentials(endpoint))    # printed as https://****@host, also when a message decodes it
     with friendly_errors(args.profile):
         target = load_target(args.app, args.env, args.templates, args.params, None)
         region, source = resolve_region(args.region, target.app.region)
@@ -143,7 +146,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         check_region(session, region)
         if source != "app.yaml" and region != target.app.region:
             console.warn(f"using region {region} from {source}; app.yaml says {target.app.region}")
-        aws = Aws(session, region, endpoint_from(args.endpoint_url))
+        aws = Aws(session, region, endpoint)
         ctx = commands.Ctx(target, aws, console, commands.Options(
             bucket=args.bucket, image_tag=args.image_tag, yes=args.yes, force=args.force, dry_run=args.dry_run,
             build_dir=args.build_dir))
