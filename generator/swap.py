@@ -197,8 +197,8 @@ def _remove(path: Path) -> None:
 # --- the lock -----------------------------------------------------------------------------------------------------
 
 class _Lock:
-    def __init__(self, dest: Path) -> None:
-        self.dest = dest
+    def __init__(self, dest: Path, shown: str) -> None:
+        self.shown = shown
         self.path = dest.parent / f".{dest.name}{LOCK_SUFFIX}"
         self.fd: int | None = None
 
@@ -211,7 +211,7 @@ class _Lock:
                 holder = os.read(fd, 32).decode(errors="replace").strip()
                 os.close(fd)
                 who = f" (process {holder})" if holder.isdigit() else ""
-                raise OutputError(f"{self.dest}: another build{who} is writing it; wait for that build to finish, "
+                raise OutputError(f"{self.shown}: another build{who} is writing it; wait for that build to finish, "
                                   "then run this one again") from None
             # The previous holder removes the file when it is done: if it did so between our open and our flock,
             # we hold a lock on a file nobody else will open. Start again on the current one.
@@ -238,7 +238,7 @@ class _Lock:
 # --- the transaction ----------------------------------------------------------------------------------------------
 
 @contextlib.contextmanager
-def _os_errors(where: Path, doing: str, outcome: str = "nothing was changed") -> Iterator[None]:
+def _os_errors(where: Path | str, doing: str, outcome: str = "nothing was changed") -> Iterator[None]:
     """An OSError becomes one line: `<dest>: <what we were doing> (<why>: <file>); <state of the output>`."""
     try:
         yield
@@ -248,11 +248,13 @@ def _os_errors(where: Path, doing: str, outcome: str = "nothing was changed") ->
 
 
 class OutputSwap:
-    """`with OutputSwap([out, params]) as swap: swap.stage(files, out) ...; swap.commit()`. Leaving the block
-    without commit() removes what was staged; the destinations are untouched."""
+    """`with OutputSwap([out, params]) as swap: swap.stage(out, write) ...; swap.commit()`. Leaving the block
+    without commit() removes what was staged; the destinations are untouched. Messages show each destination as
+    the caller gave it."""
 
     def __init__(self, dests: list[Path], note: Callable[[str], None] | None = None) -> None:
         self.dests = [Path(os.path.abspath(d)) for d in dests]
+        self._shown = {d: str(given) for d, given in zip(self.dests, dests)}
         self.note = note or (lambda _line: None)
         self.committed = False
         self._locks: list[_Lock] = []
@@ -264,14 +266,15 @@ class OutputSwap:
         try:
             resolved = []
             for dest in self.dests:
-                with _os_errors(dest, "cannot create the folder it goes in"):
+                with _os_errors(self._shown[dest], "cannot create the folder it goes in"):
                     dest.parent.mkdir(parents=True, exist_ok=True)
                 resolved.append(dest.parent.resolve() / dest.name)
             self._given = dict(zip(self.dests, resolved))
+            self._shown = {real: self._shown[d] for d, real in self._given.items()}
             self.dests = resolved
             for dest in sorted(self.dests):
-                lock = _Lock(dest)
-                with _os_errors(dest, "cannot create the lock file beside it"):
+                lock = _Lock(dest, self._shown[dest])
+                with _os_errors(self._shown[dest], "cannot create the lock file beside it"):
                     lock.acquire()
                 self._locks.append(lock)
             self._recover()
@@ -320,7 +323,7 @@ class OutputSwap:
     def stage(self, dest: Path, write: Callable[[Path], None]) -> Path:
         """A fresh staging folder beside `dest` (one of the destinations), filled by `write(folder)`."""
         dest = self._given[Path(os.path.abspath(dest))]
-        with _os_errors(dest, "cannot write the new output beside it"):
+        with _os_errors(self._shown[dest], "cannot write the new output beside it"):
             staged = new_staging_dir(dest)
             self._staged.append((staged, dest))
             write(staged)
@@ -336,8 +339,8 @@ class OutputSwap:
                 _write_journals(moves, journals)
             except OSError as exc:
                 self._undo(moves, journals, exc)
-                raise OutputError(f"{moves[0].dest}: cannot write the journal beside it ({exc.strerror or exc}); "
-                                  "nothing was changed") from exc
+                raise OutputError(f"{self._shown[moves[0].dest]}: cannot write the journal beside it "
+                                  f"({exc.strerror or exc}); nothing was changed") from exc
             current = moves[0]
             try:
                 for current in moves:
@@ -348,8 +351,8 @@ class OutputSwap:
             except BaseException as exc:
                 self._undo(moves, journals, exc)
                 if isinstance(exc, OSError):
-                    raise OutputError(f"{current.dest}: could not be replaced ({exc.strerror or exc}); the previous "
-                                      "output was put back, nothing was changed") from exc
+                    raise OutputError(f"{self._shown[current.dest]}: could not be replaced ({exc.strerror or exc}); "
+                                      "the previous output was put back, nothing was changed") from exc
                 raise
             # Forward: remove the backups and journals before a held-back signal is delivered, so that a build
             # interrupted right after its swap leaves nothing for the next one (or scripts/deploy.py) to settle.
@@ -364,6 +367,6 @@ class OutputSwap:
             self._journalled = False
         except OSError as exc:
             why = cause.strerror if isinstance(cause, OSError) and cause.strerror else cause or type(cause).__name__
-            raise OutputError(f"{' and '.join(str(m.dest) for m in moves)}: the swap failed ({why}) and could not be "
-                              f"undone ({exc.strerror or exc}); the journal {journals[0]} is kept: run the build "
-                              "again, it finishes or undoes the swap") from exc
+            raise OutputError(f"{' and '.join(self._shown[m.dest] for m in moves)}: the swap failed ({why}) and could "
+                              f"not be undone ({exc.strerror or exc}); the journal {journals[0]} is kept: run the "
+                              "build again, it finishes or undoes the swap") from exc

@@ -182,8 +182,8 @@ def test_a_failed_rename_is_one_line_and_puts_both_directories_back(project, mon
     assert cli.main(build()) == 1
     dest = "templates_out" if k <= 2 else "params"
     assert capsys.readouterr().err.splitlines() == [
-        f"{project / dest}: could not be replaced (Invalid cross-device link); the previous output was put back, "
-        "nothing was changed"]
+        f"{dest}: could not be replaced (Invalid cross-device link); the previous output was put back, nothing was "
+        "changed"]
     assert state(project) == "old" and leftovers(project) == []
 
 
@@ -191,9 +191,9 @@ def test_when_the_undo_fails_too_the_journal_is_kept_and_the_next_build_recovers
     fail_at(monkeypatch, 4, OSError(errno.EIO, "Input/output error"), also_undo=True)
     assert cli.main(build()) == 1
     assert capsys.readouterr().err.splitlines() == [
-        f"{project / 'templates_out'} and {project / 'params'}: the swap failed (Input/output error) and could not be "
-        f"undone (Input/output error); the journal {project / '.templates_out.build-journal'} is kept: run the build "
-        "again, it finishes or undoes the swap"]
+        "templates_out and params: the swap failed (Input/output error) and could not be undone (Input/output error); "
+        f"the journal {project / '.templates_out.build-journal'} is kept: run the build again, it finishes or undoes "
+        "the swap"]
     assert state(project) == "templates_out new, params missing"
     assert swap.pending(project / "templates_out") and swap.pending(project / "params")
     monkeypatch.undo()
@@ -231,8 +231,7 @@ def test_a_read_only_or_full_disk_is_one_line_and_changes_nothing(project, monke
         monkeypatch.setattr(swap.os, "open", lambda path, *a: (_ for _ in ()).throw(error)
                             if str(path).endswith(swap.LOCK_SUFFIX) else real_open(path, *a))
     assert cli.main(build()) == 1
-    assert capsys.readouterr().err.splitlines() == [line.format(dest=project / "templates_out",
-                                                                params=project / "params")]
+    assert capsys.readouterr().err.splitlines() == [line.format(dest="templates_out", params="params")]
     assert state(project) == "old" and leftovers(project) == []
 
 
@@ -424,7 +423,7 @@ def test_a_second_build_while_one_is_running_is_refused_with_one_line(project, c
     try:
         assert cli.main(build()) == 1
         assert capsys.readouterr().err.splitlines() == [
-            f"{project / 'params'}: another build (process {child.pid}) is writing it; wait for that build to "
+            f"params: another build (process {child.pid}) is writing it; wait for that build to "
             "finish, then run this one again"]
         assert state(project) == "old"
     finally:
