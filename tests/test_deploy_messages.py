@@ -4,7 +4,6 @@ whose deploy failed. Exact API responses through botocore's Stubber, as in tests
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -24,6 +23,7 @@ from scripts.deploylib.aws import Aws
 from scripts.deploylib.errors import DeployError
 from scripts.deploylib.target import load_target
 from scripts.deploylib.ui import Console
+from tests.test_deploy_aws import project  # noqa: F401 - a fixture
 from tests.test_deploy_flows import REGION, botocore_session, make  # noqa: F401 - `make` is a fixture
 
 # --- masking by value ------------------------------------------------------------------------------------------------
@@ -100,20 +100,8 @@ def test_whole_values_are_judged_by_their_shape(value, kind):
     assert looks_like_secret(value) == kind
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    (tmp_path / "app.yaml").write_text("app: shop\nowner: team-a\nregion: eu-west-1\nenvironments:\n"
-                                       "  dev: {account_id: '111111111111', cidr: 10.10.0.0/16}\n")
-    (tmp_path / "templates").mkdir()
-    (tmp_path / "templates" / "root.yaml").write_text("Resources:\n  Q: {Type: AWS::SQS::Queue}\n")
-    (tmp_path / "params").mkdir()
-    (tmp_path / "params" / "dev.json").write_text("[]")
-    (tmp_path / "params" / "dev.config.json").write_text(json.dumps({"Parameters": {}, "Tags": {}}))
-    return tmp_path
-
-
 @pytest.mark.parametrize("endpoint", ["http://alice:pa55word@127.0.0.1:9/", "http://alice:pa%40ss-word@127.0.0.1:9/"])
-def test_the_user_and_password_of_the_endpoint_url_are_never_printed(project, monkeypatch, endpoint):
+def test_the_user_and_password_of_the_endpoint_url_are_never_printed(project, monkeypatch, endpoint):  # noqa: F811
     """The endpoint reaches messages two ways: the preflight line, and botocore's connection error."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret")

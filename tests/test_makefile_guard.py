@@ -12,15 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_deploy_flows import APP   # dev, and prod with production: true
+
 ROOT = Path(__file__).resolve().parent.parent
-APP = """\
-app: shop
-owner: team-a
-region: eu-west-1
-environments:
-  dev: {account_id: "111111111111", cidr: 10.10.0.0/16}
-  prod: {production: true, account_id: "222222222222", cidr: 10.30.0.0/16}
-"""
 
 
 def make_env(tmp_path: Path) -> dict[str, str]:
