@@ -43,6 +43,7 @@ import re
 import secrets
 import shutil
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,17 +92,14 @@ def new_staging_dir(dest: Path) -> Path:
 @contextlib.contextmanager
 def deferred_signals() -> Iterator[None]:
     """Hold SIGINT/SIGTERM/SIGHUP back for the duration, then deliver them to the previous handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield          # Python runs signal handlers in the main thread only; it gets the signal, not this one
+        return
     received: list[int] = []
     previous: dict[int, object] = {}
-    try:
-        for signum in DEFERRED_SIGNALS:
-            previous[signum] = signal.getsignal(signum)
-            signal.signal(signum, lambda s, _frame: received.append(s))
-    except ValueError:    # not the main thread: Python delivers signals to the main thread only
-        for signum, handler in previous.items():
-            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)  # type: ignore[arg-type]
-        yield
-        return
+    for signum in DEFERRED_SIGNALS:
+        previous[signum] = signal.getsignal(signum)
+        signal.signal(signum, lambda s, _frame: received.append(s))
     try:
         yield
     finally:

@@ -30,6 +30,7 @@ from tests.support import FIXTURE_APPS, ROOT, read_tree
 MINIMAL = FIXTURE_APPS / "minimal.yaml"
 OLD_TEMPLATES = {"root.yaml": "previous build\n", "lambda/handler.py": "old\n"}
 OLD_PARAMS = {"dev.json": "[]\n"}
+REAL_RENAME = os.rename
 
 
 RENDERED: dict[str, build_module.Rendered] = {}
@@ -440,3 +441,18 @@ def test_journal_paths_are_relative_so_a_moved_project_still_recovers(project, t
     project.rename(moved)
     settle_as_the_next_build_would(moved)
     assert state(moved) == "old" and leftovers(moved) == []
+
+
+def test_a_recovery_that_fails_half_way_keeps_its_journal_and_finishes_next_time(project, monkeypatch, capsys):
+    """Rolling back re-creates staged folders only, so a rollback stopped half way is still seen as one."""
+    kill(Child(project, 6))                      # templates_out new, params moved aside
+    fail_at(monkeypatch, 2, OSError(errno.EIO, "Input/output error"))    # the rollback's second rename
+    assert cli.main(build()) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"{project / '.templates_out.build-journal'}: cannot finish or undo the swap an "
+                           "interrupted build left (Input/output error")
+    assert line.endswith("); the journal is kept; fix the cause and run the build again")
+    assert swap.pending(project / "templates_out")
+    monkeypatch.setattr(swap.os, "rename", REAL_RENAME)
+    settle_as_the_next_build_would(project)
+    assert state(project) == "old" and leftovers(project) == []
