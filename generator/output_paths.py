@@ -13,7 +13,8 @@ from pathlib import Path
 from generator.errors import UsageError
 
 GENERATED_SUFFIXES = (".yaml", ".yml", ".json")
-DESKTOP_CLUTTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})   # a file manager's; losing them is harmless
+# A file manager's files and empty-folder placeholders: losing them when the folder is replaced is harmless.
+HARMLESS = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", ".gitkeep", ".keep"})
 DEFAULTS = {"--out": "templates_out", "--params": "params"}
 
 
@@ -65,7 +66,7 @@ def _problem(option: str, shown: Path, path: Path, spec: Path | None, generated:
                     f"its own (default: {default})")
     if generated is not None and path.is_dir():
         foreign = sorted(e.name for e in os.scandir(path)
-                         if e.name not in generated and e.name not in DESKTOP_CLUTTER and not (e.is_file(follow_symlinks=False)
+                         if e.name not in generated and e.name not in HARMLESS and not (e.is_file(follow_symlinks=False)
                                                              and e.name.endswith(GENERATED_SUFFIXES)))
         if foreign:
             return (f"{option} holds {foreign[0]!r}, which a build does not write; the build replaces the whole "

@@ -468,7 +468,8 @@ def test_moto_scan_in_progress_times_out(moto_endpoint, moto_ecr):
     # long enough for the first calls on a loaded machine: --timeout now bounds the tag lookup and each call too
     code, out = run_in_process("--timeout", "1.5")
     assert code == 2, out
-    assert "timed out after 1.5s (last status: IN_PROGRESS)" in out
+    # the deadline may land between polls or during one (a slow answer on a loaded machine): both time out
+    assert "timed out after 1.5s (last status: IN_PROGRESS" in out
     assert time.monotonic() - started < 10
 
 
