@@ -25,7 +25,7 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.lock
 	@touch $@
 
 templates: $(VENV)/.installed ## Generate and validate templates_out/ and params/ from $(APP) (the main job)
-	$(PY) -m generator build --app $(APP) --out $(OUT) --params $(PARAMS)
+	$(PY) -m generator build --app=$(call _q,$(APP)) --out=$(call _q,$(OUT)) --params=$(call _q,$(PARAMS))
 
 test: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Run the whole test suite (lint, checkov, golden, emulator)
 	$(PY) -m pytest
@@ -46,10 +46,18 @@ assurance: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Regenerate docs/veri
 
 # --- Deploy (scripts/deploy.py, docs/deploy.md). Honours AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL. ---
 .PHONY: package diff deploy watch destroy drift outputs rehearse
-_truthy = $(filter 1 y yes true,$(1))
-DEPLOY_ARGS = --env $(ENV) --app $(APP) --templates $(OUT) --params $(PARAMS) $(if $(BUCKET),--bucket $(BUCKET)) \
-	$(if $(IMAGE_TAG),--image-tag $(IMAGE_TAG)) \
-	$(if $(call _truthy,$(YES)),--yes) $(if $(call _truthy,$(FORCE)),--force) $(if $(call _truthy,$(DRY_RUN)),--dry-run)
+# Values reach the scripts as one single-quoted word each, in --option=value form: a space, a quote or `--force`
+# inside ENV, IMAGE_TAG, BUCKET or a path stays part of that value (which scripts/deploy.py then validates and
+# refuses) and can never become an option of its own. Only FORCE=1 passes --force. `override` keeps a command-line
+# DEPLOY_ARGS=... from replacing the whole list. Flags take one word: 1/y/yes/true or 0/n/no/false (or nothing).
+override _q = '$(subst ','\'',$(1))'
+override _bad_flag = $(or $(filter-out 1 y yes true 0 n no false,$($(1))),$(word 2,$($(1))))
+override _flag = $(if $(call _bad_flag,$(1)),$(error $(1)=$($(1)) is not a flag value: use $(1)=1 or leave it out),$\
+	$(if $(filter 1 y yes true,$($(1))),$(2)))
+override DEPLOY_ARGS = --env=$(call _q,$(ENV)) --app=$(call _q,$(APP)) --templates=$(call _q,$(OUT)) \
+	--params=$(call _q,$(PARAMS)) $(if $(BUCKET),--bucket=$(call _q,$(BUCKET))) \
+	$(if $(IMAGE_TAG),--image-tag=$(call _q,$(IMAGE_TAG))) \
+	$(call _flag,YES,--yes) $(call _flag,FORCE,--force) $(call _flag,DRY_RUN,--dry-run)
 
 package: $(VENV)/.installed ## Upload ENV's templates to S3; print root URL + console quick-create link
 	$(PY) scripts/deploy.py package $(DEPLOY_ARGS)

@@ -1,18 +1,25 @@
 """One build: app spec -> rendered files -> staged -> validated -> swapped in (or nothing written)."""
 from __future__ import annotations
 
+import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
-from generator import params, pipeline, render, root
+from generator import output_paths, params, pipeline, render, root
 from generator.config import AppSpec
-from generator.errors import ValidationFailed
+from generator.errors import Interrupted, ValidationFailed
 from generator.lint import gate
 from generator.lint.handler_permissions import Deployer
+from generator.pipeline.common import LAMBDA_DIR
+from generator.swap import OutputSwap
 from generator.wiring import RootParameter
 
 # Templates sent inline (CloudFormation's 51,200-byte limit); the rest are nested and fetched from S3.
 INLINE_TEMPLATES = (root.ROOT_FILE, "pipeline.yaml", "deploy-role.yaml")
+# Folders a build writes into the template directory only for some apps: an earlier build may have left them.
+OPTIONAL_FOLDERS = frozenset({LAMBDA_DIR.split("/", 1)[0]})
 
 
 @dataclass(frozen=True)
@@ -43,19 +50,34 @@ def render_app(app: AppSpec) -> Rendered:
     return Rendered(templates, files, b, sets, deployers)
 
 
-def write(app: AppSpec, out: Path, params_dir: Path) -> Rendered:
+def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
+          note: Callable[[str], None] | None = None) -> Rendered:
+    """Render, stage, validate and swap in `out` and `params_dir` together (generator/swap.py): on any failure or
+    interruption both hold the previous build, and after success both hold this one. `spec`: the app spec's path,
+    which the output directories must not contain. `note`: where to say that an interrupted build was recovered."""
+    output_paths.check(out, params_dir, spec)
     rendered = render_app(app)
-    staged_t = render.stage(rendered.templates, out)
-    staged_p = render.stage(rendered.params, params_dir)
+    output_paths.check(out, params_dir, spec, generated={
+        "--out": {name.split("/", 1)[0] for name in rendered.templates} | OPTIONAL_FOLDERS,
+        "--params": {name.split("/", 1)[0] for name in rendered.params}})
+    swap = OutputSwap([out, params_dir], note)
     try:
-        parsed = gate.staged_templates(staged_t)
-        findings = (gate.cfn_lint(staged_t, out.name, app.region)
-                    + gate.size_budgets(staged_t, out.name, INLINE_TEMPLATES, app.region, parsed)
-                    + gate.handler_permissions(staged_t, out.name, app.region, rendered.deployers, parsed)
-                    + gate.parameter_files(staged_p, params_dir.name, rendered.parameter_sets))
-        if findings:
-            raise ValidationFailed(findings)
-        render.swap_in([(staged_t, out), (staged_p, params_dir)])
-    finally:
-        render.discard(staged_t, staged_p)
+        with swap:
+            staged_t = swap.stage(out, partial(render.write_files, rendered.templates))
+            staged_p = swap.stage(params_dir, partial(render.write_files, rendered.params))
+            parsed = gate.staged_templates(staged_t)
+            findings = (gate.cfn_lint(staged_t, out.name, app.region)
+                        + gate.size_budgets(staged_t, out.name, INLINE_TEMPLATES, app.region, parsed)
+                        + gate.handler_permissions(staged_t, out.name, app.region, rendered.deployers, parsed)
+                        + gate.parameter_files(staged_p, params_dir.name, rendered.parameter_sets))
+            if findings:
+                raise ValidationFailed(findings)
+            swap.commit()
+    except KeyboardInterrupt as exc:   # Ctrl-C, or SIGTERM/SIGHUP raised as Terminated by the command line
+        code = 128 + getattr(exc, "signum", signal.SIGINT)
+        if swap.committed:
+            raise Interrupted(f"interrupted after the new output was in place: {out}/ and {params_dir}/ hold this "
+                              "build", code) from None
+        raise Interrupted(f"interrupted; nothing was written: {out}/ and {params_dir}/ were left as they were",
+                          code) from None
     return rendered

@@ -56,3 +56,35 @@ class ValidationFailed(GeneratorError):
 
 class WiringError(GeneratorError):
     """A stack asked for an input that no stack or root parameter provides."""
+
+
+class UsageError(GeneratorError):
+    """The command line asks for something the build must not do (e.g. --out naming a file); exit 2."""
+
+    def __init__(self, lines: list[str]):
+        self._lines = lines
+        super().__init__("\n".join(lines))
+
+    def lines(self) -> list[str]:
+        return list(self._lines)
+
+
+class OutputError(GeneratorError):
+    """The output directories could not be written or swapped (disk full, read-only, another build); exit 1.
+    The message says what state the output was left in."""
+
+
+class Interrupted(GeneratorError):
+    """Ctrl-C or SIGTERM/SIGHUP; the message says whether the output is the old or the new build."""
+
+    def __init__(self, message: str, exit_code: int):
+        self.exit_code = exit_code
+        super().__init__(message)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised like Ctrl-C so that every clean-up path that handles one handles both."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(signum)

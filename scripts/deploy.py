@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -27,6 +30,9 @@ if str(ROOT) not in sys.path:
 
 from botocore.exceptions import ClientError  # noqa: E402
 
+from generator.config.models import NAME_PATTERN  # noqa: E402
+from generator.secret_values import url_credentials  # noqa: E402
+from generator.stacks.service_common import IMAGE_TAG_PATTERN  # noqa: E402
 from scripts.deploylib import commands  # noqa: E402
 from scripts.deploylib.aws import (  # noqa: E402
     Aws, check_region, endpoint_from, friendly_errors, open_session, resolve_region)
@@ -35,23 +41,46 @@ from scripts.deploylib.target import load_target  # noqa: E402
 from scripts.deploylib.ui import Console  # noqa: E402
 
 COMMANDS = ("package", "diff", "deploy", "watch", "destroy", "drift", "outputs", "rehearse")
+# S3 bucket naming rules: 3-63 characters, lowercase letters, digits, dots and hyphens, a letter or digit at each end.
+BUCKET_PATTERN = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
+
+
+def _value(pattern: str, what: str) -> Callable[[str], str]:
+    """An argparse type: the whole value must match (make passes values quoted, so `prod --force` arrives as one
+    value and is refused here instead of becoming --force)."""
+    def check(value: str) -> str:
+        if not re.fullmatch(pattern, value) or ".." in value:
+            raise argparse.ArgumentTypeError(f"{value!r} is not {what}")
+        return value
+    return check
+
+
+ENV_NAME = _value(NAME_PATTERN, "an environment name from app.yaml (2-20 lowercase letters, digits and '-')")
+IMAGE_TAG = _value(IMAGE_TAG_PATTERN, "an image tag (up to 128 letters, digits, '_', '.' and '-', not starting with "
+                                      "'.' or '-')")
+BUCKET = _value(BUCKET_PATTERN, "an S3 bucket name (3-63 lowercase letters, digits, '.' and '-')")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line, not the whole usage block (exit 2, as argparse does)."""
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="scripts/deploy.py", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _Parser(prog="scripts/deploy.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--env", required=True, help="environment name from app.yaml (e.g. dev)")
+    common.add_argument("--env", required=True, type=ENV_NAME, help="environment name from app.yaml (e.g. dev)")
     common.add_argument("--app", type=Path, default=ROOT / "app.yaml", help="app spec (default: app.yaml)")
     common.add_argument("--templates", type=Path, default=ROOT / "templates_out",
                         help="generated templates (default: templates_out)")
     common.add_argument("--params", type=Path, default=ROOT / "params", help="parameter files (default: params)")
     common.add_argument("--build-dir", type=Path, default=ROOT / "build" / "packaged",
                         help="where the packaged root template is written (default: build/packaged)")
-    common.add_argument("--bucket", default=None,
+    common.add_argument("--bucket", default=None, type=BUCKET,
                         help="S3 bucket for templates (default: <app>-templates-<account>-<region>, created "
                              "on first use)")
-    common.add_argument("--image-tag", default=None,
+    common.add_argument("--image-tag", default=None, type=IMAGE_TAG,
                         help="deploy/diff: image tag to deploy for every service (every <Service>ImageTag; "
                              "default: the parameter file's, except that its first-deploy placeholder keeps each "
                              "service's running tag on an existing stack)")
@@ -107,6 +136,8 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
+    endpoint = endpoint_from(args.endpoint_url)
+    console.add_secrets(url_credentials(endpoint))    # printed as https://****@host, also when a message decodes it
     with friendly_errors(args.profile):
         target = load_target(args.app, args.env, args.templates, args.params, None)
         region, source = resolve_region(args.region, target.app.region)
@@ -115,7 +146,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         check_region(session, region)
         if source != "app.yaml" and region != target.app.region:
             console.warn(f"using region {region} from {source}; app.yaml says {target.app.region}")
-        aws = Aws(session, region, endpoint_from(args.endpoint_url))
+        aws = Aws(session, region, endpoint)
         ctx = commands.Ctx(target, aws, console, commands.Options(
             bucket=args.bucket, image_tag=args.image_tag, yes=args.yes, force=args.force, dry_run=args.dry_run,
             build_dir=args.build_dir))

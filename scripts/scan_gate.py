@@ -7,7 +7,9 @@ Exit status:
   0  the scan is finished and no finding is at or above the threshold (default MEDIUM: MEDIUM, HIGH, CRITICAL fail)
   1  the scan is finished and at least one finding is at or above the threshold
   2  no verdict: the scan failed or is unsupported (FAILED, UNSUPPORTED_IMAGE, SCAN_ELIGIBILITY_EXPIRED, ...),
-     the timeout passed first, the image or repository does not exist, or an AWS call failed
+     the timeout passed first (it bounds everything: each AWS call, paging, waiting), the image or repository does
+     not exist, an AWS call failed, the arguments are wrong, Ctrl-C, or the output cannot be written (a closed pipe
+     or a full disk is never reported as 1)
 
 Works with basic and enhanced (Amazon Inspector) scanning, where the stock `image_scan_complete` waiter does not:
 under enhanced continuous scanning the status stays ACTIVE; COMPLETE can appear before the severity counts; with
@@ -15,19 +17,25 @@ zero findings the `findingSeverityCounts` key is absent. So a missing count is z
 from `findings[]` and `enhancedFindings[]` over every page (the larger number wins), and an empty result must stay
 empty for `--settle` seconds before it passes.
 
+A severity the script does not know counts as failing at every threshold (fail closed).
+
 Needs only Python 3 and boto3 (both present in CodeBuild standard images); imports nothing from this repository.
-Honours AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_ECR (emulators) and the usual AWS_REGION / credential chain. Prints the
-counts per severity and the top findings; never prints credentials or the environment.
+Honours AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_ECR (emulators), --region, else AWS_REGION, else AWS_DEFAULT_REGION, and
+the usual credential chain. Prints the counts per severity and the top findings; never prints credentials, the user
+name and password of an endpoint URL, or the environment.
 """
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import re
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
+from urllib.parse import unquote, urlsplit
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_NO_VERDICT = 0, 1, 2
 
@@ -38,6 +46,8 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_NO_VERDICT = 0, 1, 2
 THRESHOLDS = ("INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL")  # ascending; the values --fail-on accepts
 # UNDEFINED (basic) and UNTRIAGED (Inspector) have no severity yet: shown, and ranked with INFORMATIONAL.
 RANK = {"UNDEFINED": 0, "UNTRIAGED": 0, "INFORMATIONAL": 0, "LOW": 1, "MEDIUM": 2, "HIGH": 3, "CRITICAL": 4}
+# A severity this script does not know (a new one from ECR or Inspector) fails at every threshold: fail closed.
+UNKNOWN_RANK = RANK["CRITICAL"]
 TABLE_ORDER = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED", "UNTRIAGED")
 
 READY = frozenset({"COMPLETE", "ACTIVE"})  # ACTIVE = enhanced continuous scanning: findings are current
@@ -56,7 +66,7 @@ def classify(status: str | None) -> str:
 
 
 def rank(severity: str | None) -> int:
-    return RANK.get((severity or "UNDEFINED").upper(), 0)
+    return RANK.get((severity or "UNDEFINED").upper(), UNKNOWN_RANK)
 
 
 @dataclass(frozen=True)
@@ -146,8 +156,9 @@ def report_lines(result: ScanResult, threshold: str, top: int) -> list[str]:
         if sev in THRESHOLDS or counts.get(sev):
             mark = "  <- fails the gate" if counts.get(sev) and rank(sev) >= limit else ""
             lines.append(f"  {sev:<14}{counts.get(sev, 0):>6}{mark}")
-    for sev in sorted(set(counts) - set(TABLE_ORDER)):  # a severity this script does not know yet
-        lines.append(f"  {sev:<14}{counts[sev]:>6}")
+    for sev in sorted(set(counts) - set(TABLE_ORDER)):  # a severity this script does not know yet: fails
+        mark = "  <- fails the gate (unknown severity)" if counts[sev] else ""
+        lines.append(f"  {sev:<14}{counts[sev]:>6}{mark}")
     chosen = top_findings(result.findings, top)
     if chosen:
         lines.append(f"  top {len(chosen)} of {len(result.findings)} findings:")
@@ -158,6 +169,42 @@ def report_lines(result: ScanResult, threshold: str, top: int) -> list[str]:
 
 class ScanNotFound(Exception):
     """No scan exists (yet) for the image."""
+
+
+class OutOfTime(Exception):
+    """--timeout passed while an AWS call was under way, or between two pages of one answer."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The --timeout, as a deadline every AWS call and every wait is held to."""
+
+    deadline: float
+    clock: Callable[[], float] = time.monotonic
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """fn(*args, **kwargs), or OutOfTime once the deadline passes. botocore's own connect/read timeouts and
+        retries can add up to minutes (a slow or unreachable endpoint), so the call runs in a daemon thread that
+        is abandoned at the deadline and dies with the process."""
+        left = self.deadline - self.clock()
+        if left <= 0:
+            raise OutOfTime()
+        box: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                box["value"] = fn(*args, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+                box["error"] = exc
+
+        worker = threading.Thread(target=run, name="scan-gate-aws-call", daemon=True)
+        worker.start()
+        worker.join(left)
+        if worker.is_alive():
+            raise OutOfTime()
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
 
 
 class NoVerdict(Exception):
@@ -174,20 +221,29 @@ class Outcome:
 def wait_for_verdict(fetch: Callable[[], ScanResult], *, threshold: str, timeout: float, poll_interval: float,
                      settle: float, on_missing: Callable[[], None] = lambda: None,
                      log: Callable[[str], None] = print, clock: Callable[[], float] = time.monotonic,
-                     sleep: Callable[[float], None] = time.sleep) -> Outcome:
-    """Poll `fetch` until the scan can be judged, is broken, or `timeout` seconds pass.
+                     sleep: Callable[[float], None] = time.sleep, deadline: float | None = None) -> Outcome:
+    """Poll `fetch` until the scan can be judged, is broken, or `timeout` seconds pass (by `deadline`, when the
+    caller started the clock earlier; `fetch` raises OutOfTime when the deadline passes inside it).
 
     A result with findings is judged at once. An empty result (no counts, no findings) only passes after it has
     been seen empty for `settle` seconds, because enhanced scanning may report COMPLETE/ACTIVE before its findings.
     `on_missing` runs once, the first time no scan exists (used by --start-scan).
     """
-    deadline = clock() + timeout
+    deadline = clock() + timeout if deadline is None else deadline
     empty_since: float | None = None
     missing_seen = False
     last_status = None
+    result: ScanResult | None = None
+    first = True
     while True:
+        if not first and clock() >= deadline:     # the wait before this poll used up the time
+            return _timed_out(timeout, last_status, result)
+        first = False
         try:
             result = fetch()
+        except OutOfTime:
+            return _timed_out(timeout, last_status or "no complete answer", None,
+                              "; an AWS call or the pages of its answer were still coming")
         except ScanNotFound:
             result = None
             if not missing_seen:
@@ -216,9 +272,13 @@ def wait_for_verdict(fetch: Callable[[], ScanResult], *, threshold: str, timeout
                 empty_since = None
         now = clock()
         if now >= deadline:
-            return Outcome(EXIT_NO_VERDICT, f"timed out after {timeout:g}s (last status: {last_status or 'no scan'})",
-                           result)
+            return _timed_out(timeout, last_status, result)
         sleep(max(0.0, min(poll_interval, deadline - now)))
+
+
+def _timed_out(timeout: float, last_status: str | None, result: ScanResult | None, detail: str = "") -> Outcome:
+    return Outcome(EXIT_NO_VERDICT, f"timed out after {timeout:g}s (last status: {last_status or 'no scan'}{detail})",
+                   result)
 
 
 def _judged(result: ScanResult, threshold: str) -> Outcome:
@@ -232,14 +292,26 @@ def _judged(result: ScanResult, threshold: str) -> Outcome:
 # AWS edge: the only code that calls boto3.
 # ---------------------------------------------------------------------------------------------------------------
 
-def make_client(region: str | None):
+def resolve_region(cli_value: str | None, environ: dict[str, str] | None = None) -> str:
+    """--region, else AWS_REGION, else AWS_DEFAULT_REGION. botocore itself reads only AWS_DEFAULT_REGION (and the
+    profile), while CodeBuild and most tools set AWS_REGION."""
+    environ = os.environ if environ is None else environ
+    region = cli_value or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise NoVerdict("no AWS region: pass --region or set AWS_REGION")
+    return region
+
+
+def make_client(region: str, timeout: float):
     import boto3
     from botocore.config import Config
 
     # boto3 >= 1.28 reads AWS_ENDPOINT_URL itself; passing it keeps older SDKs in build images pointed the same way.
     endpoint = os.environ.get("AWS_ENDPOINT_URL_ECR") or os.environ.get("AWS_ENDPOINT_URL") or None
+    # Short socket timeouts and few retries keep calls within --timeout in the ordinary case; Budget.call is the bound.
     return boto3.client("ecr", region_name=region, endpoint_url=endpoint,
-                        config=Config(retries={"mode": "standard", "max_attempts": 6}))
+                        config=Config(retries={"mode": "standard", "max_attempts": 3},
+                                      connect_timeout=min(10.0, timeout), read_timeout=min(30.0, timeout)))
 
 
 def _error_code(exc: Exception) -> str:
@@ -252,13 +324,19 @@ def _registry(registry_id: str | None) -> dict[str, str]:
     return {"registryId": registry_id} if registry_id else {}
 
 
-def resolve_digest(client, repository: str, tag: str, registry_id: str | None = None) -> str:
-    """The digest the tag points at (a `sha256:` value passed as the tag is used as is)."""
+def _unbounded(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    return fn(*args, **kwargs)
+
+
+def resolve_digest(client, repository: str, tag: str, registry_id: str | None = None,
+                   call: Callable[..., Any] = _unbounded) -> str:
+    """The digest the tag points at (a `sha256:` value passed as the tag is used as is). `call` runs the AWS call
+    (Budget.call holds it to the deadline)."""
     if tag.startswith("sha256:"):
         return tag
     try:
-        resp = client.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}],
-                                      **_registry(registry_id))
+        resp = call(client.describe_images, repositoryName=repository, imageIds=[{"imageTag": tag}],
+                    **_registry(registry_id))
     except Exception as exc:  # noqa: BLE001 - reported as "no verdict"
         if _error_code(exc) in ("ImageNotFoundException", "RepositoryNotFoundException"):
             raise NoVerdict(f"{repository}:{tag} not found ({_error_code(exc)})") from exc
@@ -269,14 +347,16 @@ def resolve_digest(client, repository: str, tag: str, registry_id: str | None = 
     return details[0]["imageDigest"]
 
 
-def fetch_pages(client, repository: str, digest: str, registry_id: str | None = None) -> list[dict[str, Any]]:
-    """Every page of describe_image_scan_findings (follows nextToken); ScanNotFound if no scan exists yet."""
+def fetch_pages(client, repository: str, digest: str, registry_id: str | None = None,
+                call: Callable[..., Any] = _unbounded) -> list[dict[str, Any]]:
+    """Every page of describe_image_scan_findings (follows nextToken); ScanNotFound if no scan exists yet. Each page
+    goes through `call`, so with Budget.call a nextToken that never ends stops at the deadline (OutOfTime)."""
     pages: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"repositoryName": repository, "imageId": {"imageDigest": digest},
                               **_registry(registry_id)}
     while True:
         try:
-            page = client.describe_image_scan_findings(**kwargs)
+            page = call(client.describe_image_scan_findings, **kwargs)
         except Exception as exc:  # noqa: BLE001
             if _error_code(exc) == "ScanNotFoundException":
                 raise ScanNotFound() from exc
@@ -290,11 +370,12 @@ def fetch_pages(client, repository: str, digest: str, registry_id: str | None = 
         kwargs["nextToken"] = token
 
 
-def start_scan(client, repository: str, digest: str, registry_id: str | None, log: Callable[[str], None]) -> None:
+def start_scan(client, repository: str, digest: str, registry_id: str | None, log: Callable[[str], None],
+               call: Callable[..., Any] = _unbounded) -> None:
     """Ask for a basic scan once; a refusal (daily limit, enhanced scanning, ...) is logged and polling goes on."""
     try:
-        client.start_image_scan(repositoryName=repository, imageId={"imageDigest": digest},
-                                **_registry(registry_id))
+        call(client.start_image_scan, repositoryName=repository, imageId={"imageDigest": digest},
+             **_registry(registry_id))
         log("  started a scan")
     except Exception as exc:  # noqa: BLE001
         code = _error_code(exc)
@@ -308,76 +389,130 @@ def start_scan(client, repository: str, digest: str, registry_id: str | None, lo
 # ---------------------------------------------------------------------------------------------------------------
 
 _KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
+# user:password@ (or user@) in a URL, e.g. an AWS_ENDPOINT_URL an error message repeats.
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
+ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_ECR")
 
 
 def redact(line: str) -> str:
-    """Defence in depth for error messages passed through: no access key ids, secrets or session tokens."""
+    """Defence in depth for error messages passed through: no access key ids, secrets, session tokens, or the user
+    name and password of an endpoint URL."""
     line = _KEY_ID.sub("<redacted>", line)
-    for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        value = os.environ.get(name)
-        if value and len(value) >= 8:
+    line = _URL_USERINFO.sub(r"\1<redacted>@", line)
+    values = [os.environ.get(name) for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")]
+    for name in ENDPOINT_VARIABLES:   # the parts of userinfo, also when a message shows them decoded
+        parts = urlsplit(os.environ.get(name) or "")
+        values += [parts.username and unquote(parts.username), parts.password and unquote(parts.password)]
+    for value in sorted(filter(None, values), key=len, reverse=True):
+        if len(value) >= 4:
             line = line.replace(value, "<redacted>")
     return line
 
 
-def _positive(kind: type) -> Callable[[str], Any]:
-    def parse(text: str):
-        value = kind(text)
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+DEFAULT_SETTLE = 30.0
+
+
+def _seconds(allow_zero: bool) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+        if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+            raise argparse.ArgumentTypeError(f"must be a finite number {'>= 0' if allow_zero else '> 0'}: {text!r}")
         return value
     return parse
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+    return value
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="scan_gate.py", description="Wait for the ECR scan of an image and fail on findings at or above a "
         "severity. Exit 0 clean, 1 findings at/above the threshold, 2 no verdict (scan failed/unsupported, "
-        "timeout, missing image, AWS error).")
+        "timeout, missing image, AWS error, bad arguments, output that cannot be written).")
     p.add_argument("--repository", required=True, help="ECR repository name")
     p.add_argument("--tag", required=True, help="image tag (or a sha256: digest)")
     p.add_argument("--fail-on", default="MEDIUM", type=str.upper, choices=THRESHOLDS, metavar="SEVERITY",
-                   help=f"lowest severity that fails the gate: {', '.join(THRESHOLDS)} (default MEDIUM)")
-    p.add_argument("--timeout", default=600.0, type=_positive(float), metavar="SECONDS",
-                   help="seconds to wait for a verdict (600)")
-    p.add_argument("--poll-interval", default=10.0, type=_positive(float), metavar="SECONDS",
+                   help=f"lowest severity that fails the gate: {', '.join(THRESHOLDS)} (default MEDIUM); a severity "
+                        "the script does not know always fails")
+    p.add_argument("--timeout", default=600.0, type=_seconds(allow_zero=False), metavar="SECONDS",
+                   help="seconds until a verdict, AWS calls and paging included (600)")
+    p.add_argument("--poll-interval", default=10.0, type=_seconds(allow_zero=False), metavar="SECONDS",
                    help="seconds between polls (10)")
-    p.add_argument("--settle", default=30.0, type=_positive(float), metavar="SECONDS",
-                   help="seconds an empty result must stay empty before it passes (30; 0 trusts the first one)")
-    p.add_argument("--top", default=10, type=_positive(int), metavar="N", help="findings to list (10)")
+    p.add_argument("--settle", default=None, type=_seconds(allow_zero=True), metavar="SECONDS",
+                   help=f"seconds an empty result must stay empty before it passes ({DEFAULT_SETTLE:g}, or half of "
+                        "a shorter --timeout; 0 trusts the first one)")
+    p.add_argument("--top", default=10, type=_count, metavar="N", help="findings to list (10)")
     p.add_argument("--registry-id", help="registry (account) id, when not the caller's")
-    p.add_argument("--region", help="AWS region (default: AWS_REGION / AWS_DEFAULT_REGION)")
+    p.add_argument("--region", help="AWS region (default: AWS_REGION, else AWS_DEFAULT_REGION)")
     p.add_argument("--start-scan", action="store_true",
                    help="if no scan exists, start a basic scan once (not needed with scan on push)")
     args = p.parse_args(argv)
-    if args.poll_interval <= 0:
-        p.error("--poll-interval must be greater than 0")
-    if 0 < args.timeout <= args.settle:
+    if args.settle is None:
+        args.settle = min(DEFAULT_SETTLE, args.timeout / 2)
+    elif args.settle >= args.timeout:
         p.error(f"--settle ({args.settle:g}) must be shorter than --timeout ({args.timeout:g})")
     return args
+
+
+class OutputFailed(Exception):
+    """A line could not be printed (closed pipe, full disk): exit 2, since 1 means findings."""
 
 
 def main(argv: list[str] | None = None, *, client=None, log: Callable[[str], None] | None = None,
          sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> int:
     args = parse_args(argv)
+    budget = Budget(clock() + args.timeout, clock)
     sink = log or (lambda line: print(line, flush=True))
 
     def out(line: str) -> None:
-        sink(redact(line))
+        try:
+            sink(redact(line))
+        except OSError as exc:
+            raise OutputFailed(exc) from exc
 
     try:
-        ecr = client if client is not None else make_client(args.region)
-        digest = resolve_digest(ecr, args.repository, args.tag, args.registry_id)
+        return _gate(args, budget, client, out, sleep, clock)
+    except OutputFailed as exc:
+        _silence_stdout()
+        cause = exc.__cause__
+        if not isinstance(cause, BrokenPipeError):
+            _stderr(f"scan gate: no verdict: cannot write the output ({getattr(cause, 'strerror', None) or cause})")
+        return EXIT_NO_VERDICT
+    except KeyboardInterrupt:
+        _stderr("scan gate: no verdict: interrupted")
+        return EXIT_NO_VERDICT
+
+
+def _gate(args: argparse.Namespace, budget: Budget, client, out: Callable[[str], None],
+          sleep: Callable[[float], None], clock: Callable[[], float]) -> int:
+    try:
+        ecr = client if client is not None else make_client(resolve_region(args.region), args.timeout)
+        digest = resolve_digest(ecr, args.repository, args.tag, args.registry_id, budget.call)
         out(f"scan gate: {args.repository}:{args.tag} ({digest}), fails on {args.fail_on} or above, "
             f"timeout {args.timeout:g}s")
         outcome = wait_for_verdict(
-            lambda: merge_pages(fetch_pages(ecr, args.repository, digest, args.registry_id)),
+            lambda: merge_pages(fetch_pages(ecr, args.repository, digest, args.registry_id, budget.call)),
             threshold=args.fail_on, timeout=args.timeout, poll_interval=args.poll_interval, settle=args.settle,
-            on_missing=(lambda: start_scan(ecr, args.repository, digest, args.registry_id, out))
+            on_missing=(lambda: start_scan(ecr, args.repository, digest, args.registry_id, out, budget.call))
             if args.start_scan else (lambda: None),
-            log=out, clock=clock, sleep=sleep)
+            log=out, clock=clock, sleep=sleep, deadline=budget.deadline)
+    except OutputFailed:
+        raise
     except NoVerdict as exc:
         out(f"scan gate: no verdict: {exc}")
+        return EXIT_NO_VERDICT
+    except OutOfTime:
+        out(f"scan gate: no verdict: timed out after {args.timeout:g}s looking up {args.repository}:{args.tag}")
         return EXIT_NO_VERDICT
     except Exception as exc:  # noqa: BLE001 - whatever goes wrong, the answer is "no verdict" (2), never 1
         if not type(exc).__module__.startswith(("botocore", "boto3")):
@@ -393,6 +528,23 @@ def main(argv: list[str] | None = None, *, client=None, log: Callable[[str], Non
             out(line)
     out(f"scan gate: {outcome.message}")
     return outcome.code
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush cannot fail (exit 120, 'Exception ignored')."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _stderr(line: str) -> None:
+    try:
+        print(redact(line), file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import pytest
 from generator import cli
 from generator.build import write
 from generator.config import load_app
-from generator.errors import ValidationFailed
+from generator.errors import OutputError, ValidationFailed
 from generator.lint import gate
 from tests.support import FIXTURE_APPS, ROOT, read_dir
 
@@ -54,23 +54,25 @@ def test_failed_validation_leaves_output_exactly_as_it_was(tmp_path, monkeypatch
 def test_a_failed_swap_puts_the_previous_output_back(tmp_path, monkeypatch):
     out, params = _seed(tmp_path)
     before = (read_dir(out), read_dir(params))
-    import generator.render as render
-    real_rename = render.os.rename
+    import generator.swap as swap
+    real_rename = swap.os.rename
     failures = []
 
     def flaky_rename(src, dst):
         # the staged params directory fails to swap in, once; restoring works
-        if str(dst) == str(params) and ".staging-params-" in str(src) and "-old-" not in str(src) and not failures:
+        if str(dst) == str(params.resolve()) and ".staging-params." in str(src) and not failures:
             failures.append(src)
-            raise OSError("disk full (injected)")
+            raise OSError(28, "No space left on device (injected)")
         return real_rename(src, dst)
 
-    monkeypatch.setattr(render.os, "rename", flaky_rename)
-    with pytest.raises(OSError):
+    monkeypatch.setattr(swap.os, "rename", flaky_rename)
+    with pytest.raises(OutputError) as exc:
         write(load_app(MINIMAL), out, params)
     assert failures, "the injected failure happened"
+    assert str(exc.value) == (f"{params}: could not be replaced (No space left on device (injected)); the "
+                              "previous output was put back, nothing was changed")
     assert (read_dir(out), read_dir(params)) == before
-    assert not list(tmp_path.glob(".staging-*"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params", "templates_out"], "no staging, journal or lock"
 
 
 def test_lint_findings_fail_the_build(tmp_path, monkeypatch):

@@ -78,8 +78,8 @@ def test_makefile_targets_pass_env_and_flags():
                              "FORCE=0"], cwd=ROOT, capture_output=True, text=True, timeout=60, env=_plain_make_env())
     assert result.returncode == 0, result.stderr
     command = result.stdout.strip().splitlines()[-1]
-    assert command.startswith(".venv/bin/python scripts/deploy.py deploy --env prod ")
-    assert "--bucket my-bucket" in command and "--yes" in command and "--force" not in command
+    assert command.startswith(".venv/bin/python scripts/deploy.py deploy --env='prod' ")
+    assert "--bucket='my-bucket'" in command and "--yes" in command and "--force" not in command
     destroy = subprocess.run(["make", "--no-print-directory", "-n", "destroy", "ENV=dev", "FORCE=1", "DRY_RUN=true"],
                              cwd=ROOT, capture_output=True, text=True, timeout=60, env=_plain_make_env()).stdout
     assert "--force" in destroy and "--dry-run" in destroy and "--yes" not in destroy

@@ -234,13 +234,19 @@ def test_stack_name_convention():
     assert stack_name("tunecast", "prod") == "tunecast-prod"
 
 
-def test_secret_parameters_are_no_echo_or_secret_looking_names():
+def test_secret_parameters_are_no_echo_or_secret_looking_values_never_names():
     template = {"Parameters": {"DbPassword": {"Type": "String", "NoEcho": True},
                                "Hidden": {"Type": "String", "NoEcho": "true"},
                                "ApiToken": {"Type": "String"},
+                               "TokenImageTag": {"Type": "String"},          # a service called `token`
                                "DbSecretArn": {"Type": "String"},
+                               "Legacy": {"Type": "String"},
                                "VpcCidr": {"Type": "String"}}}
-    assert secret_parameters(template) == {"DbPassword", "Hidden", "ApiToken"}
+    values = [("DbPassword", "x"), ("Hidden", "y"), ("ApiToken", "bootstrap"), ("TokenImageTag", "bootstrap"),
+              ("DbSecretArn", "arn:aws:secretsmanager:eu-west-1:111111111111:secret:db"),
+              ("Legacy", "postgres://app:hunter2@db.internal:5432/app"), ("VpcCidr", "10.0.0.0/16")]
+    assert secret_parameters(template) == {"DbPassword", "Hidden"}
+    assert secret_parameters(template, values) == {"DbPassword", "Hidden", "Legacy"}
 
 
 def write_params(tmp: Path, env: str, params: dict, tags: dict, policy: dict | None = None) -> None:

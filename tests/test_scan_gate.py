@@ -349,7 +349,7 @@ def test_a_digest_as_tag_skips_the_lookup(stubbed):
 def test_timeout_while_waiting(stubbed):
     client, stub = stubbed
     expect_digest(stub)
-    for _ in range(4):  # t = 0, 5, 10, 12 (the last poll lands on the deadline)
+    for _ in range(3):  # t = 0, 5, 10; the wait after that ends on the deadline, where --timeout stops everything
         expect_scan(stub, scan_response("PENDING"))
     code, out, fake = run_stubbed(client, "--timeout", "12", "--settle", "0")
     assert code == 2, out
@@ -465,10 +465,12 @@ def test_moto_scan_in_progress_times_out(moto_endpoint, moto_ecr):
     digest = push(moto_ecr)
     post_findings(moto_endpoint, scan_response("IN_PROGRESS", digest=digest))
     started = time.monotonic()
-    code, out = run_in_process("--timeout", "0.3")
+    # long enough for the first calls on a loaded machine: --timeout now bounds the tag lookup and each call too
+    code, out = run_in_process("--timeout", "1.5")
     assert code == 2, out
-    assert "timed out after 0.3s (last status: IN_PROGRESS)" in out
-    assert time.monotonic() - started < 3
+    # the deadline may land between polls or during one (a slow answer on a loaded machine): both time out
+    assert "timed out after 1.5s (last status: IN_PROGRESS" in out
+    assert time.monotonic() - started < 10
 
 
 @pytest.mark.slow
@@ -500,3 +502,205 @@ def test_cli_subprocess_exit_codes_and_no_credentials(moto_endpoint, moto_ecr, p
 def test_help_runs_without_aws():
     proc = subprocess.run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0 and "--fail-on SEVERITY" in proc.stdout
+
+
+# --------------------------------------------------------------------------------------------- the contract's edges
+@pytest.mark.parametrize("option, value, message", [
+    ("--timeout", "nan", "must be a finite number > 0: 'nan'"),
+    ("--timeout", "inf", "must be a finite number > 0: 'inf'"),
+    ("--timeout", "0", "must be a finite number > 0: '0'"),
+    ("--timeout", "-5", "must be a finite number > 0: '-5'"),
+    ("--poll-interval", "nan", "must be a finite number > 0: 'nan'"),
+    ("--poll-interval", "0", "must be a finite number > 0: '0'"),
+    ("--poll-interval", "-1", "must be a finite number > 0: '-1'"),
+    ("--settle", "nan", "must be a finite number >= 0: 'nan'"),
+    ("--settle", "-1", "must be a finite number >= 0: '-1'"),
+    ("--timeout", "soon", "not a number of seconds: 'soon'"),
+    ("--top", "-1", "must not be negative: '-1'"),
+])
+def test_nonsense_durations_are_refused(capsys, option, value, message):
+    with pytest.raises(SystemExit) as exc:
+        gate.parse_args(["--repository", REPO, "--tag", TAG, f"{option}={value}"])
+    assert exc.value.code == 2
+    assert f"argument {option}: {message}" in capsys.readouterr().err
+
+
+def test_a_timeout_shorter_than_the_default_settle_time_adapts_it():
+    assert gate.parse_args(["--repository", REPO, "--tag", TAG, "--timeout", "5"]).settle == 2.5
+    assert gate.parse_args(["--repository", REPO, "--tag", TAG]).settle == 30
+    assert gate.parse_args(["--repository", REPO, "--tag", TAG, "--timeout", "5", "--settle", "0"]).settle == 0
+
+
+@pytest.mark.parametrize("threshold", gate.THRESHOLDS)
+def test_an_unknown_severity_fails_at_every_threshold(threshold):
+    assert gate.at_or_above({"SEVERE": 1}, threshold) == 1
+    assert gate.at_or_above({"UNDEFINED": 1, "UNTRIAGED": 1}, threshold) == (2 if threshold == "INFORMATIONAL" else 0)
+
+
+def test_a_finding_of_unknown_severity_fails_the_gate(stubbed):
+    client, stub = stubbed
+    expect_digest(stub)
+    expect_scan(stub, scan_response("ACTIVE", enhanced=[enhanced_finding("CVE-2025-0001", "IMPORTANT", "zlib")]))
+    code, out, _ = run_stubbed(client, "--fail-on", "CRITICAL")
+    assert code == 1, out
+    assert "  IMPORTANT          1  <- fails the gate (unknown severity)" in out
+    assert "FAIL: 1 finding(s) at or above CRITICAL" in out
+
+
+def test_a_next_token_that_never_ends_stops_at_the_timeout(stubbed):
+    """Each page takes a (fake) second; pages keep naming a next one. The gate stops paging at the deadline."""
+    client, stub = stubbed
+    fake = FakeTime()
+
+    def one_second_per_page(event_name, **_):
+        if event_name.endswith(".DescribeImageScanFindings"):
+            fake.now += 1
+
+    client.meta.events.register_first("before-call.*.*", one_second_per_page)
+    expect_digest(stub)
+    for n in range(5):
+        expect_scan(stub, scan_response("ACTIVE", enhanced=[enhanced_finding(f"CVE-{n}", "LOW")],
+                                        next_token=f"page-{n + 1}"), token=f"page-{n}" if n else None)
+    code, out, _ = run_stubbed(client, "--timeout", "5", fake=fake)
+    assert code == 2, out
+    assert out.splitlines()[-1] == ("scan gate: timed out after 5s (last status: no complete answer; an AWS call or the pages of "
+                                    "its answer were still coming)")
+
+
+def test_output_that_cannot_be_written_is_no_verdict_never_findings(stubbed):
+    client, stub = stubbed
+    expect_digest(stub)
+    expect_scan(stub, scan_response("COMPLETE", counts={"HIGH": 1}, findings=[basic_finding("CVE-H", "HIGH")]))
+
+    def log(line):
+        if line.startswith("scan gate: FAIL"):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    code = gate.main(["--repository", REPO, "--tag", TAG, "--timeout", "60"], client=client, log=log)
+    assert code == 2
+
+
+def test_aws_region_alone_is_enough(monkeypatch):
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", "eu-central-1")
+    assert gate.resolve_region(None) == "eu-central-1"
+    assert gate.make_client(gate.resolve_region(None), 5).meta.region_name == "eu-central-1"
+    assert gate.resolve_region("us-west-2") == "us-west-2"
+    monkeypatch.delenv("AWS_REGION")
+    with pytest.raises(gate.NoVerdict, match="no AWS region: pass --region or set AWS_REGION"):
+        gate.resolve_region(None)
+
+
+def script_env(endpoint: str, **extra: str) -> dict[str, str]:
+    """The script's environment: only what is given, never the caller's AWS settings."""
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": FAKE_KEY_ID, "AWS_SECRET_ACCESS_KEY": FAKE_SECRET, "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_EC2_METADATA_DISABLED": "true", **extra}
+
+
+def run_script(args: list[str], env: dict[str, str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([str(ROOT / ".venv" / "bin" / "python"), str(SCRIPT), "--repository", REPO, *args],
+                          env=env, timeout=90, cwd=ROOT, **kwargs)
+
+
+def test_the_user_and_password_of_an_endpoint_url_are_never_printed():
+    """Nothing listens on port 9: botocore's error repeats the endpoint URL, userinfo and all."""
+    proc = run_script(["--tag", TAG, "--timeout", "5"], script_env("http://alice:s3cr3t-pw@127.0.0.1:9/",
+                                                                   AWS_REGION=REGION), capture_output=True, text=True)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2, out
+    assert "EndpointConnectionError" in out and "http://<redacted>@127.0.0.1:9/" in out
+    assert "alice" not in out and "s3cr3t-pw" not in out
+
+
+@pytest.mark.parametrize("stdout, stderr", [("closed-pipe", ""), (
+    "/dev/full", "scan gate: no verdict: cannot write the output (No space left on device)\n")])
+def test_a_closed_or_full_standard_output_exits_2(stdout, stderr):
+    env = script_env("http://127.0.0.1:9/", AWS_REGION=REGION)
+    args = ["--tag", DIGEST, "--timeout", "5"]        # a digest: the first line is printed before any AWS call
+    if stdout == "closed-pipe":
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        try:
+            proc = run_script(args, env, stdout=write_end, stderr=subprocess.PIPE, text=True)
+        finally:
+            os.close(write_end)
+    else:
+        with open(stdout, "w") as full:
+            proc = run_script(args, env, stdout=full, stderr=subprocess.PIPE, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr == stderr
+
+
+# --------------------------------------------------------------------------------------------- a misbehaving endpoint
+@pytest.fixture
+def fake_ecr():
+    """An ECR endpoint (JSON 1.1 protocol) that misbehaves on purpose: mode `endless` answers every findings page with
+    a next token, `slow-findings` / `slow-lookup` never answer that call (until the test ends)."""
+    import http.server
+    import threading
+
+    state = {"mode": "endless", "calls": 0}
+    release = threading.Event()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            action = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
+            state["calls"] += 1
+            if state["mode"] == f"slow-{'lookup' if action == 'DescribeImages' else 'findings'}":
+                release.wait(120)
+            if action == "DescribeImages":
+                body = {"imageDetails": [{"imageDigest": DIGEST, "imageTags": [TAG]}]}
+            else:
+                body = scan_response("ACTIVE", enhanced=[enhanced_finding(f"CVE-{state['calls']}", "LOW")],
+                                     next_token=f"page-{state['calls']}")
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-amz-json-1.1")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield state, f"http://127.0.0.1:{server.server_address[1]}"
+    release.set()
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("mode, last_line", [
+    ("endless", "scan gate: timed out after 2s (last status: no complete answer; an AWS call or the pages of its "
+                "answer were still coming)"),
+    ("slow-findings", "scan gate: timed out after 2s (last status: no complete answer; an AWS call or the pages of its "
+                      "answer were still coming)"),
+    ("slow-lookup", f"scan gate: no verdict: timed out after 2s looking up {REPO}:{TAG}"),
+])
+def test_the_timeout_bounds_paging_and_slow_endpoints(fake_ecr, mode, last_line):
+    """Without the bound, `endless` never returns and a slow answer takes botocore's read timeout (60 s) times its
+    retries. The script must give its verdict about when --timeout says (a generous margin for a loaded machine)."""
+    state, endpoint = fake_ecr
+    state["mode"] = mode
+    started = time.monotonic()
+    proc = run_script(["--tag", TAG, "--timeout", "2", "--poll-interval", "0.5"],
+                      script_env(endpoint, AWS_REGION=REGION), capture_output=True, text=True)
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines()[-1] == last_line
+    assert elapsed < 20, f"took {elapsed:.0f}s with --timeout 2"
+
+
+@pytest.mark.slow
+def test_moto_with_only_aws_region_set(moto_endpoint, moto_ecr):
+    """The help says AWS_REGION is honoured; botocore itself reads only AWS_DEFAULT_REGION."""
+    digest = push(moto_ecr)
+    post_findings(moto_endpoint, scan_response("COMPLETE", digest=digest))
+    proc = run_script(["--tag", TAG, "--settle", "0", "--timeout", "10"],
+                      script_env(moto_endpoint, AWS_REGION=REGION), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "PASS" in proc.stdout

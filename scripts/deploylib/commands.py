@@ -53,7 +53,7 @@ class Ctx:
             root = cfnyaml.loads(self.target.root_template.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return
-        secrets = secret_parameters(root)
+        secrets = secret_parameters(root, self.target.parameters)
         self.console.add_secrets(v for k, v in self.target.parameters if k in secrets)
 
     @property
@@ -112,7 +112,7 @@ def package(ctx: Ctx, verbose: bool = True) -> Packaged:
                      "the templates across regions, but keep both in one region when you can")
     plan = packaging.plan_package(target.templates_dir, ROOT_TEMPLATE, bucket, region, prefix=target.app.app)
     check_parameters(target, plan.root.template)
-    secrets = secret_parameters(plan.root.template)
+    secrets = secret_parameters(plan.root.template, target.parameters)
     url = packaging.quick_create_url(ctx.aws.region, ctx.name, plan.root_url, target.parameters, secrets)
     packaged_root = None
     if ctx.options.dry_run:
@@ -185,8 +185,8 @@ def prepare(ctx: Ctx, packaged: Packaged, purpose: str) -> Prepared:
         raise DeployError(f"the change set could not be created: {reason or status}",
                           "fix the template or parameters it names (templates come from `make templates`)")
     tree = changesets.describe_tree(cf, change_set_id)
-    secrets = secret_parameters(packaged.plan.root.template)
     effective = tuple((p["ParameterKey"], p["ParameterValue"]) for p in parameters if "ParameterValue" in p)
+    secrets = secret_parameters(packaged.plan.root.template, effective)
     params = changesets.parameter_changes(old, effective, secrets)
     full = changesets.Preview(ctx.name, name, step, ctx.aws.region, tuple(capabilities), tuple(tree), params)
     return Prepared(full, change_set_id, stack_id, created_review_stack, stack)
@@ -263,7 +263,14 @@ def deploy(ctx: Ctx) -> int:
     watcher = Watcher(ctx.cf, prepared.stack_id, ctx.name, ctx.console, total=packaged.plan.resource_count(),
                       poll=ctx.options.event_poll)
     watcher.prime()
-    ctx.cf.execute_change_set(ChangeSetName=prepared.change_set_id)
+    try:
+        ctx.cf.execute_change_set(ChangeSetName=prepared.change_set_id)
+    except ClientError as exc:
+        discard(ctx, prepared)
+        raise DeployError(f"CloudFormation did not execute {prepared.preview.change_set_name}: "
+                          f"{error_code(exc)}: {error_message(exc)}",
+                          "the change set was deleted and nothing was deployed; fix the cause and deploy again"
+                          ) from exc
     ctx.console.say(f"Executing {prepared.preview.change_set_name}; streaming events (Ctrl-C stops watching, not "
                     "the deployment):")
     status = follow(ctx, watcher, "deployment")
@@ -395,6 +402,11 @@ def outputs(ctx: Ctx, as_json: bool = False) -> int:
         raise DeployError(f"stack {ctx.name} does not exist in {ctx.aws.region}",
                           f"deploy it first: `{ctx.make('deploy')}`")
     found = stack.get("Outputs", [])
+    problem, warning = stacks.outputs_state(ctx.name, stack["StackStatus"], bool(found), ctx.target.env)
+    if problem:
+        raise problem
+    if warning:
+        ctx.console.warn(warning)
     if as_json:
         ctx.console.say(json.dumps({o["OutputKey"]: o.get("OutputValue", "") for o in found}, indent=2,
                                    sort_keys=True))

@@ -27,6 +27,7 @@ from scripts.deploylib.errors import DeployError
 
 NESTED_STACK = "AWS::CloudFormation::Stack"
 REUSE_FOR = timedelta(days=1)   # an uploaded template found in the bucket is reused only this long (see upload)
+DENIED_CODES = ("403", "AccessDenied", "Forbidden", "AllAccessDisabled")
 PACKAGED_HEADER = "# Packaged by scripts/deploy.py from {source}: nested TemplateURLs point at S3. Do not edit.\n"
 # IAM resource types that need CAPABILITY_IAM, and the property that gives each an explicit (custom) name.
 IAM_TYPES = {
@@ -239,6 +240,19 @@ def create_bucket(aws: Aws, bucket: str, tags: list[dict[str, str]]) -> None:
         s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tags})
 
 
+def objects_denied(plan: PackagePlan, exc: ClientError) -> DeployError:
+    """HeadObject answers a bare 403 Forbidden (a HEAD response has no body): say which bucket and what it takes.
+    Without s3:ListBucket, S3 answers 403 rather than 404 for a key that does not exist yet
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html, "Permissions")."""
+    arn = f"arn:{partition_of(plan.region)}:s3:::{plan.bucket}"
+    return DeployError(
+        f"S3 bucket '{plan.bucket}' denied {exc.operation_name} on the templates it should hold ({error_code(exc)})",
+        f"this identity needs s3:GetObject and s3:PutObject on {arn}/* and s3:ListBucket on {arn} (without "
+        "s3:ListBucket, S3 answers 403 instead of 404 for a template not uploaded yet); a bucket policy or the "
+        "bucket's KMS key can also deny it",
+        "or pass a bucket this identity may use with BUCKET=/--bucket")
+
+
 def upload(aws: Aws, plan: PackagePlan, say: Callable[[str], None] | None = None,
            now: datetime | None = None) -> tuple[int, int]:
     """Upload what is not there yet, or was uploaded more than REUSE_FOR ago (keys are content-addressed); returns
@@ -255,6 +269,8 @@ def upload(aws: Aws, plan: PackagePlan, say: Callable[[str], None] | None = None
         try:
             found = aws.s3.head_object(Bucket=plan.bucket, Key=artifact.key)
         except ClientError as exc:
+            if error_code(exc) in DENIED_CODES:
+                raise objects_denied(plan, exc) from exc
             if error_code(exc) not in ("404", "NoSuchKey", "NotFound"):
                 raise
             found = None
@@ -263,8 +279,13 @@ def upload(aws: Aws, plan: PackagePlan, say: Callable[[str], None] | None = None
             if say:
                 say(f"  = {artifact.source:<28} s3://{plan.bucket}/{artifact.key} (already uploaded)")
             continue
-        aws.s3.put_object(Bucket=plan.bucket, Key=artifact.key, Body=artifact.body,
-                          ContentType="application/x-yaml", Metadata={"source": artifact.source})
+        try:
+            aws.s3.put_object(Bucket=plan.bucket, Key=artifact.key, Body=artifact.body,
+                              ContentType="application/x-yaml", Metadata={"source": artifact.source})
+        except ClientError as exc:
+            if error_code(exc) in DENIED_CODES:
+                raise objects_denied(plan, exc) from exc
+            raise
         uploaded += 1
         if say:
             again = " (uploaded again: the copy there was older than a day)" if found is not None else ""

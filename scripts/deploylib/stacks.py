@@ -83,6 +83,41 @@ def tree(cf: Any, root_id: str, root_label: str) -> list[StackNode]:
     return found
 
 
+COMPLETE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE")
+FIRST_CREATE_FAILED = ("CREATE_FAILED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_FAILED", "ROLLBACK_COMPLETE")
+
+
+def outputs_state(stack_name: str, status: str, has_outputs: bool, env: str) -> tuple[DeployError | None, str | None]:
+    """Why a stack in this state has no outputs (an error that says what to do), or a warning to print with the
+    outputs it has when they may not be current. A stack whose deploy failed must not read as "no outputs"."""
+    watch, deploy, destroy = (f"`make {c} ENV={env}`" for c in ("watch", "deploy", "destroy"))
+    if status == "REVIEW_IN_PROGRESS":
+        return DeployError(
+            f"stack {stack_name} is REVIEW_IN_PROGRESS: nothing was deployed yet (a change set was created but not "
+            "executed, or its execution failed), so it has no outputs",
+            f"deploy it with {deploy}; why an execution failed shows in the console: CloudFormation > Stacks > "
+            f"{stack_name} > Change sets"), None
+    if not has_outputs:
+        if status in FIRST_CREATE_FAILED:
+            return DeployError(
+                f"stack {stack_name} is {status}: its first deploy failed and was rolled back, so it has no outputs",
+                f"see why with {watch} (or the Events tab), then {destroy} (it holds nothing) and {deploy} again"), None
+        if status.endswith("_IN_PROGRESS"):
+            return DeployError(f"stack {stack_name} is {status}: it has no outputs until that finishes",
+                               f"follow it with {watch}, then run this again"), None
+        if status.endswith("_FAILED"):
+            return DeployError(f"stack {stack_name} is {status} and has no outputs",
+                               f"see why with {watch} (or the Events tab) and docs/deploy.md, \"When something goes "
+                               "wrong\""), None
+        return None, None
+    if status in COMPLETE:
+        return None, None
+    if status.endswith("_IN_PROGRESS"):
+        return None, f"stack {stack_name} is {status}: these outputs may change when it finishes ({watch})"
+    return None, (f"stack {stack_name} is {status}: its last change did not complete, these outputs are from before "
+                  f"it (see why with {watch})")
+
+
 def render_outputs(stack_name: str, outputs: list[dict[str, Any]]) -> str:
     if not outputs:
         return f"{stack_name} has no outputs.\n"

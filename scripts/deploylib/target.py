@@ -2,19 +2,16 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator import image_tags
+from generator import image_tags, secret_values, swap
 from generator.config import AppSpec, EnvironmentSpec, load_app
 from generator.errors import ConfigError
 from scripts.deploylib.errors import DeployError
 
 ROOT_TEMPLATE = "root.yaml"
-# Parameter names that look like secrets are masked even without NoEcho.
-_SECRET_NAME = re.compile(r"(?i)(password|passphrase|secret(?!arn|name|id)|token|credential|private.?key|api.?key)")
 
 
 def stack_name(app: str, env: str) -> str:
@@ -53,21 +50,19 @@ class Target:
         return [{"Key": k, "Value": v} for k, v in self.tags]
 
 
-def is_secret_name(name: str) -> bool:
-    return bool(_SECRET_NAME.search(name))
-
-
-def secret_parameters(root_template: dict[str, Any]) -> set[str]:
-    """Root parameters whose values must never be printed: NoEcho ones, and any whose name looks secret."""
-    found = set()
-    for name, spec in (root_template.get("Parameters") or {}).items():
-        no_echo = str((spec or {}).get("NoEcho", "false")).lower() == "true"
-        if no_echo or is_secret_name(name):
-            found.add(name)
-    return found
+def secret_parameters(root_template: dict[str, Any], parameters: tuple[tuple[str, str], ...] | list = ()
+                      ) -> set[str]:
+    """Root parameters whose values must never be printed: NoEcho ones, and any whose value looks like a credential.
+    Never by name: a service called `token` makes `TokenImageTag`, whose value is an image tag."""
+    found = {name for name, spec in (root_template.get("Parameters") or {}).items()
+             if str((spec or {}).get("NoEcho", "false")).lower() == "true"}
+    return found | {name for name, value in parameters if secret_values.looks_like_secret(str(value))}
 
 
 def load_target(app_path: Path, env: str, templates_dir: Path, params_dir: Path, region: str | None) -> Target:
+    if swap.pending(templates_dir) or swap.pending(params_dir):
+        raise DeployError(f"{templates_dir} and {params_dir} are half replaced: a build was killed while swapping "
+                          "them in", "run `make templates` again: it finishes or undoes the interrupted swap first")
     try:
         app = load_app(app_path)
     except ConfigError as exc:

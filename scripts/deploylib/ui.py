@@ -1,8 +1,10 @@
 """The terminal: output (with secrets redacted), confirmation prompts, and the clock the wait loops use.
 
-Everything the commands print goes through `Console.say`, which replaces every known secret value with `****`,
-so a secret that leaks into an AWS error message or an event reason is still never printed. Tests build a
-Console over StringIO with a fake clock and scripted answers.
+Everything the commands print goes through `Console.say`, which replaces every known secret value (NoEcho
+parameters, the user name and password of the endpoint URL) with `****`, and then masks whatever looks like a
+credential by its value (generator/secret_values.py: access keys, passwords in URLs, `password=...`), so a secret
+that leaks into an AWS error message or an event reason is still never printed. Tests build a Console over StringIO
+with a fake clock and scripted answers.
 """
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TextIO
 
-MASK = "****"
+from generator import secret_values
+
+MASK = secret_values.MASK
 
 
 @dataclass
@@ -31,7 +35,7 @@ class Console:
         for value in sorted(self.secrets, key=len, reverse=True):
             if value:
                 text = text.replace(value, MASK)
-        return text
+        return secret_values.mask(text)
 
     def add_secrets(self, values: Iterable[str]) -> None:
         # Very short values (e.g. "1") would mask unrelated text; they are masked where they are printed instead.
