@@ -60,7 +60,9 @@ def pipeline_files(app: AppSpec, parameter_sets: dict) -> dict[str, str]:
         values = {p.name: str(p.env_value(app, stem)) for p in parameters}
         files[f"{stem}.json"] = _json([{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()])
         if stem == "pipeline":
-            files[f"{stem}.config.json"] = _json({"Parameters": values, "Tags": environment_tags(app, stem)})
+            # the pipeline stack holds no CODE_DEPLOY service or listener rule: all three tags
+            tags = {"Environment": stem, "Owner": app.owner, "Application": app.app}
+            files[f"{stem}.config.json"] = _json({"Parameters": values, "Tags": tags})
     return files
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from troposphere import AWSObject, GetAtt, If, Join, Output, Parameter, Ref, Template
 
-from generator import naming, tagging
+from generator import naming, stateful, tagging
 from generator.errors import WiringError
 
 if TYPE_CHECKING:
@@ -110,6 +110,7 @@ class StackBuilder:
 
     def add(self, resource: AWSObject) -> Any:
         tagging.apply(resource)
+        stateful.protect(resource)
         return self.template.add_resource(resource)
 
     def input(self, source: Source, name: str | None = None, cfn_type: str | None = None) -> Ref:

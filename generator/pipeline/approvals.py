@@ -53,8 +53,7 @@ def build(app: AppSpec, t: Template, store: Storage, roles: Roles, stage_of) -> 
                                             "ids, no application data."))))
     log_group = common.add(t, logs.LogGroup(
         "RerouteLogs", LogGroupName=Sub("/aws/lambda/${Application}-pipeline-continue-reroute"),
-        RetentionInDays=common.LOG_RETENTION_DAYS, KmsKeyId=GetAtt(store.key, "Arn"),
-        DeletionPolicy="Delete", UpdateReplacePolicy="Delete"))
+        RetentionInDays=common.LOG_RETENTION_DAYS, KmsKeyId=GetAtt(store.key, "Arn")))
     function = common.add(t, serverless.Function(
         "RerouteFunction", FunctionName=common.name("continue-reroute"),
         Description=Sub("${Application} pipeline: continues held blue/green releases when their approval succeeds"),

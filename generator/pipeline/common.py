@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from troposphere import AWSObject, Ref, Sub, Tags, Template
 
-from generator import naming
+from generator import naming, stateful
 from generator.config import AppSpec
 from generator.wiring import RootParameter
 
@@ -75,10 +75,12 @@ def tag_map() -> dict:
 
 
 def add(template: Template, resource: AWSObject) -> AWSObject:
-    """Add a resource with the pipeline's tags (Environment=pipeline, Owner, Application) if it takes tags."""
+    """Add a resource with the pipeline's tags (Environment=pipeline, Owner, Application) if it takes tags, and the
+    deletion and replacement policies of a resource that holds data (generator/stateful.py)."""
     spec = resource.props.get("Tags")
     if spec is not None and "Tags" not in resource.properties:
         resource.Tags = tag_map() if spec[0] is dict else tags()
+    stateful.protect(resource)
     return template.add_resource(resource)
 
 
