@@ -112,6 +112,12 @@ def targets(app: AppSpec) -> list[Target]:
     return [Target(env, Ref(account_parameter(env)), spec.production) for env, spec in app.environments.items()]
 
 
+def needs_release_role(app: AppSpec) -> bool:
+    """The release role runs Promote/PrepareRelease (an app with services) and ProtectNestedStacks (an app with a
+    production environment): the steps that act in an environment's account through its deploy role."""
+    return bool(app.services) or any(target.production for target in targets(app))
+
+
 def distinct_accounts(app: AppSpec) -> list[Target]:
     """One environment per target account (as app.yaml assigns them), for policy principals: environments that
     share an account share its principal."""

@@ -105,4 +105,16 @@ def deploy_grants(app: AppSpec) -> list[Grant]:
         grant("ReadDeploymentConfigs", "codedeploy:GetDeploymentConfig", perms.arn("codedeploy", "deploymentconfig:*")),
         grant("ContinueHeldReleases", "codedeploy:ContinueDeployment",
               why_any="codedeploy:ContinueDeployment has no resource type (Service Authorization Reference)"),
+        *_protect_nested_stacks(app),
     ]
+
+
+def _protect_nested_stacks(app: AppSpec) -> list[Grant]:
+    """The pipeline's ProtectNestedStacks action (scripts/nested_stack_policy.py) walks a production root stack's
+    nested stacks (`<app>-<env>-<LogicalId>-<suffix>`) and sets the root's stack policy on each."""
+    production = [env for env, spec in app.environments.items() if spec.production]
+    if not production:
+        return []
+    stacks = [perms.arn("cloudformation", f"stack/${{Application}}-{env}{suffix}/*")
+              for env in production for suffix in ("", "-*")]
+    return [grant("ProtectNestedStacks", "cloudformation:ListStackResources cloudformation:SetStackPolicy", stacks)]

@@ -27,6 +27,8 @@ from generator.stacks.cluster_alb import TEST_PORT
 
 SOURCE, TEMPLATES = "Source", "Templates"
 SOURCE_ACTION = "Source"
+# The environment's deploy role, as a CodeBuild action's environment variable (a Sub with `Account`).
+DEPLOY_ROLE_ARN = "arn:${AWS::Partition}:iam::${Account}:role/${Application}-pipeline-deploy"
 
 
 def deploy_stage(env: str) -> str:
@@ -110,7 +112,7 @@ def _environment_actions(app: AppSpec, target: common.Target, store: Storage, ca
     deploy_ns, promote_ns = f"Deploy{target.pascal}Variables", f"Promote{target.pascal}Variables"
     reach = {"TARGET_REGISTRY": "${Account}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}",
              "TARGET_PREFIX": f"${{Application}}-{env}-",
-             "DEPLOY_ROLE_ARN": "arn:${AWS::Partition}:iam::${Account}:role/${Application}-pipeline-deploy"}
+             "DEPLOY_ROLE_ARN": DEPLOY_ROLE_ARN}
     actions = []
     config: dict[str, Any] = {
         "ActionMode": "CREATE_UPDATE", "StackName": Sub(f"${{Application}}-{env}"),
@@ -128,6 +130,8 @@ def _environment_actions(app: AppSpec, target: common.Target, store: Storage, ca
         deploy_inputs.append(tags)
     actions.append(action("Deploy", "Deploy", "CloudFormation", 2, config, inputs=deploy_inputs,
                           role=target.deploy_role(), namespace=deploy_ns))
+    if target.production:
+        actions.append(protect_nested_stacks(target, run_order=3))
     web = p.web_services(app)
     if web:
         artifacts = [p.release_artifact(env, svc.name) for svc in web]
@@ -155,6 +159,15 @@ def _environment_actions(app: AppSpec, target: common.Target, store: Storage, ca
     if app.test_environment() == env:
         actions.append(codebuild("IntegrationTests", p.TESTS, 5, variables={"TEST_URL": test_url}))
     return actions
+
+
+def protect_nested_stacks(target: common.Target, run_order: int) -> codepipeline.Actions:
+    """After a production Deploy: the Deploy action sets the config file's StackPolicy on the root only, which holds
+    nothing but nested stacks; this sets it on every nested stack (scripts/nested_stack_policy.py, the same code
+    `make deploy` runs), through the environment's deploy role."""
+    return codebuild("ProtectNestedStacks", p.PROTECT, run_order, inputs=(SOURCE, TEMPLATES), variables={
+        "STACK_NAME": f"${{Application}}-{target.env}", "DEPLOY_ROLE_ARN": DEPLOY_ROLE_ARN,
+        "CONFIG_FILE": f"params/{target.env}.config.json", "TEMPLATES_ARTIFACT": TEMPLATES}, Account=target.account)
 
 
 def _scheme(app: AppSpec, env: str) -> str:
