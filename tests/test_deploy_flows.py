@@ -33,7 +33,7 @@ owner: team-a
 region: eu-west-1
 environments:
   dev: {account_id: "111111111111", cidr: 10.10.0.0/16}
-  prod: {production: true, account_id: "222222222222", cidr: 10.30.0.0/16}
+  prod: {production: true, account_id: "222222222222", cidr: 10.30.0.0/16, zones: [euw1-az1, euw1-az2]}
 """
 ROOT_T = """\
 Parameters:

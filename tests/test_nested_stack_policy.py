@@ -130,7 +130,7 @@ app: mini
 owner: team-a
 region: eu-west-1
 environments:
-  prod: {production: true, account_id: "222222222222", cidr: 10.30.0.0/16}
+  prod: {production: true, account_id: "222222222222", cidr: 10.30.0.0/16, zones: [euw1-az1, euw1-az2]}
 """
 ROOT_T = """\
 Parameters:

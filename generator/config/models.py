@@ -15,6 +15,8 @@ AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
 Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$")]
 VpcId = Annotated[str, StringConstraints(pattern=r"^vpc-[0-9a-f]{8,17}$")]
 SubnetId = Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]{8,17}$")]
+# An availability zone by name (`eu-west-1a`, mapped per account) or by zone ID (`euw1-az1`, the same everywhere).
+ZoneRef = Annotated[str, StringConstraints(pattern=r"^([a-z]{2}(-[a-z]+)+-\d+[a-z]|[a-z]{2,6}\d+-az\d+)$")]
 NatMode = Literal["none", "single", "per-az"]
 # The values CloudWatch Logs accepts for RetentionInDays.
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
@@ -233,6 +235,11 @@ class EnvironmentSpec(Strict):
         None, description="Existing-VPC mode only: one public subnet per availability zone.")
     private_subnet_ids: list[SubnetId] | None = Field(
         None, description="Existing-VPC mode only: one private subnet per availability zone.")
+    zones: list[ZoneRef] | None = Field(
+        None, description="New-VPC mode: the availability zones of the subnets, in order, by zone ID (`euw1-az1`, "
+                          "the same in every account) or by name (`eu-west-1a`); one per zone the environment "
+                          "uses. Pins them: without it zones come from `Fn::GetAZs` at deploy time (only zones with "
+                          "a default subnet, in an order that may change). Required in production.")
     services: dict[Name, ServiceEnvSpec] = Field(
         default_factory=dict, description="Per-service settings in this environment, keyed by service name: task "
                                           "counts, scaling, ECS Exec, release settings, log retention.")

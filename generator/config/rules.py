@@ -378,3 +378,7 @@ def pipeline_connection_and_tests(app: AppSpec) -> Iterator[Problem]:
     elif spec.test_environment is None and "staging" not in app.environments:
         yield Problem("pipeline.test_command", "the tests need an environment to run against: set "
                                                "pipeline.test_environment (there is no 'staging')")
+
+
+# Rules kept in their own modules (imported last: they register with @rule above).
+from generator.config import zones as _zones  # noqa: E402,F401
