@@ -297,6 +297,7 @@ _add_patterns(
     ("EmailAddress", "is not an e-mail address", "write one such as releases@example.com"),
     ("SecurityGroupId", "is not a security group ID", "use one such as sg-0a1b2c3d4e5f60718"),
     ("ZoneRef", "is not an availability zone", "use a zone ID such as euw1-az1 or a zone name such as eu-west-1a"),
+    ("DomainName", "is not a DNS name", "use one such as app.example.com (lowercase, no wildcard)"),
     ("RelativePath", "is not a path inside the repository", "use letters, digits and _ . / -, relative to the "
                                                             "repository root, e.g. api/Dockerfile"),
 )

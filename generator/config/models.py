@@ -15,6 +15,9 @@ AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
 Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$")]
 VpcId = Annotated[str, StringConstraints(pattern=r"^vpc-[0-9a-f]{8,17}$")]
 SubnetId = Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]{8,17}$")]
+# A host name clients use (no wildcard): what a certificate must cover.
+DomainName = Annotated[str, StringConstraints(
+    max_length=253, pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")]
 # An availability zone by name (`eu-west-1a`, mapped per account) or by zone ID (`euw1-az1`, the same everywhere).
 ZoneRef = Annotated[str, StringConstraints(pattern=r"^([a-z]{2}(-[a-z]+)+-\d+[a-z]|[a-z]{2,6}\d+-az\d+)$")]
 NatMode = Literal["none", "single", "per-az"]
@@ -254,6 +257,11 @@ class EnvironmentSpec(Strict):
         pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$")] | None = Field(
         None, description="ACM certificate for the load balancer. Given: HTTPS on 443 and HTTP redirects to it; "
                           "omitted: HTTP only.")
+    domain_name: DomainName | None = Field(
+        None, description="The DNS name clients use for this environment (a CNAME or alias record pointing at the "
+                          "load balancer), covered by `certificate_arn`. The pipeline's test URL and approval "
+                          "messages use it (`https://<domain_name>:8080`): the certificate cannot cover the load "
+                          "balancer's own DNS name.")
     test_listener_cidr: Cidr | None = Field(
         None, description="The only network that may reach the test listener (port 8080), e.g. an office or VPN "
                           "CIDR. Default: the environment's `cidr`.")

@@ -381,4 +381,4 @@ def pipeline_connection_and_tests(app: AppSpec) -> Iterator[Problem]:
 
 
 # Rules kept in their own modules (imported last: they register with @rule above).
-from generator.config import zones as _zones  # noqa: E402,F401
+from generator.config import endpoints as _endpoints, zones as _zones  # noqa: E402,F401

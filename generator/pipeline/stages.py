@@ -148,7 +148,7 @@ def _environment_actions(app: AppSpec, target: common.Target, store: Storage, ca
                                       "AppSpecTemplateArtifact": artifact, "AppSpecTemplatePath": "appspec.yaml",
                                       "Image1ArtifactName": artifact, "Image1ContainerName": "IMAGE1_NAME"},
                                   inputs=[artifact], role=target.deploy_role()))
-    test_url = f"{_scheme(app, env)}://#{{{deploy_ns}.ClusterLoadBalancerDns}}:{TEST_PORT}"
+    test_url = environment_test_url(app, env, deploy_ns)
     waiting = approvals.waiting_services(app, env)
     if waiting:
         actions.append(action(approvals.ACTION, "Approval", "Manual", 4, {
@@ -170,6 +170,11 @@ def protect_nested_stacks(target: common.Target, run_order: int) -> codepipeline
         "CONFIG_FILE": f"params/{target.env}.config.json", "TEMPLATES_ARTIFACT": TEMPLATES}, Account=target.account)
 
 
-def _scheme(app: AppSpec, env: str) -> str:
-    """The test listener speaks HTTPS when the environment has a certificate (cluster_alb.py)."""
-    return "https" if app.environments[env].certificate_arn else "http"
+def environment_test_url(app: AppSpec, env: str, deploy_ns: str) -> str:
+    """The environment's test listener (cluster_alb.py). With a certificate it speaks HTTPS, and only a host name the
+    certificate covers passes TLS verification: the environment's `domain_name` (a rule requires it), never the
+    load balancer's own DNS name. Without one: plain HTTP on the load balancer's DNS name (a Deploy output)."""
+    spec = app.environments[env]
+    if spec.certificate_arn:
+        return f"https://{spec.domain_name}:{TEST_PORT}"
+    return f"http://#{{{deploy_ns}.ClusterLoadBalancerDns}}:{TEST_PORT}"
