@@ -6,7 +6,7 @@ import json
 from generator.config import AppSpec
 from generator.root import Build
 from generator.stateful import STATEFUL_TYPES, is_stateful
-from generator.tagging import TAG_KEYS
+from generator.tagging import STABLE_KEYS
 
 
 def environment_values(app: AppSpec, build: Build, env: str) -> dict[str, str]:
@@ -15,7 +15,10 @@ def environment_values(app: AppSpec, build: Build, env: str) -> dict[str, str]:
 
 
 def environment_tags(app: AppSpec, env: str) -> dict[str, str]:
-    return dict(zip(TAG_KEYS, (env, app.owner, app.app)))
+    """The stack-level tags. CloudFormation copies them onto every resource of the stack and its nested stacks, so
+    only the stable ones (tagging.STABLE_KEYS): a changed Owner must not update a CODE_DEPLOY service or a
+    listener rule. Owner is a resource-level tag (generator/tagging.py)."""
+    return {key: {"Environment": env, "Application": app.app}[key] for key in STABLE_KEYS}
 
 
 def stack_policy(build: Build) -> dict:
@@ -57,7 +60,9 @@ def pipeline_files(app: AppSpec, parameter_sets: dict) -> dict[str, str]:
         values = {p.name: str(p.env_value(app, stem)) for p in parameters}
         files[f"{stem}.json"] = _json([{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()])
         if stem == "pipeline":
-            files[f"{stem}.config.json"] = _json({"Parameters": values, "Tags": environment_tags(app, stem)})
+            # the pipeline stack holds no CODE_DEPLOY service or listener rule: all three tags
+            tags = {"Environment": stem, "Owner": app.owner, "Application": app.app}
+            files[f"{stem}.config.json"] = _json({"Parameters": values, "Tags": tags})
     return files
 
 

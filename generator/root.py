@@ -65,7 +65,8 @@ def build(app: AppSpec) -> Build:
     for n in stacks:
         root.add_resource(cloudformation.Stack(
             n.builder.logical_id, TemplateURL=f"./{n.builder.filename}", Parameters=n.parameters(),
-            Tags=tagging.tag_list()))
+            # Stack tags propagate to every resource of the nested stack: only the stable ones (tagging.py).
+            Tags=tagging.stable_tag_list()))
         # Re-exported so `make outputs`, the console and the pipeline find them on the root stack.
         for name in n.builder.public:
             ref = n.builder.exports[name]

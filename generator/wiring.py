@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from troposphere import AWSObject, GetAtt, If, Join, Output, Parameter, Ref, Template
 
-from generator import naming, tagging
+from generator import naming, stateful, tagging
 from generator.errors import WiringError
 
 if TYPE_CHECKING:
@@ -113,6 +113,7 @@ class StackBuilder:
         tagging.apply(resource)
         if resource.resource_type == "AWS::IAM::Role" and "Path" not in resource.properties:
             resource.Path = naming.role_path()
+        stateful.protect(resource)
         return self.template.add_resource(resource)
 
     def input(self, source: Source, name: str | None = None, cfn_type: str | None = None) -> Ref:

@@ -44,6 +44,7 @@ CASES = {
         test_command="npx jest --ci --testPathPattern=integration --reporters=default --reporters=jest-junit",
         reports_dir="reports/junit", ready_path="/api/health", ready_timeout=300)),
     "promote": ("promote", dict(services=["web", "api", "cron"])),
+    "protect": ("protect", dict(scripts_dir="scripts")),
     "release": ("release", dict(scripts_dir="scripts", releases=[
         dict(service="web", container_name="web", container_port=8080, artifact="StagingWebRelease"),
         dict(service="api", container_name="api", container_port=3000, artifact="StagingApiRelease")])),
@@ -131,7 +132,7 @@ def test_unknown_buildspec_is_an_error():
     with pytest.raises(buildspecs.BuildspecError) as exc:
         buildspecs.render("deploy", x=1)
     assert str(exc.value) == ("buildspecs/deploy.yml.j2: no such buildspec (known: image, integration_tests, "
-                              "promote, release, self_update)")
+                              "promote, protect, release, self_update)")
 
 
 def test_severities_match_the_scan_gate():

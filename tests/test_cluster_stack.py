@@ -20,6 +20,7 @@ SERVICES = [{"name": "web", "kind": "web", "port": 8080}, {"name": "api", "kind"
             {"name": "worker", "kind": "worker"}]
 ENVS = {"dev": {"account_id": "111111111111", "cidr": "10.10.0.0/16"},
         "prod": {"account_id": "222222222222", "cidr": "10.30.0.0/16", "production": True,
+                 "zones": ["euw1-az1", "euw1-az2"],
                  "certificate_arn": CERT, "test_listener_cidr": "203.0.113.0/24"}}
 
 

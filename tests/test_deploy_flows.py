@@ -33,7 +33,7 @@ owner: team-a
 region: eu-west-1
 environments:
   dev: {account_id: "111111111111", cidr: 10.10.0.0/16}
-  prod: {production: true, account_id: "222222222222", cidr: 10.30.0.0/16}
+  prod: {production: true, account_id: "222222222222", cidr: 10.30.0.0/16, zones: [euw1-az1, euw1-az2]}
 """
 ROOT_T = """\
 Parameters:
@@ -524,21 +524,60 @@ def test_without_a_terminal_deploy_needs_yes(make):
     assert err.value.hints == ("review the preview above, then run `make deploy ENV=dev YES=1`",)
 
 
-def test_production_gets_stack_policy_and_termination_protection_before_an_update(make):
-    h = make("prod", yes=False, interactive=True, answers=("shop-prod",))
-    cs = deploy_until_execute(h)
-    h.cf.add_response("set_stack_policy", {}, {"StackName": h.sid, "StackPolicyBody": json.dumps(POLICY)})
+def _protection(h: Harness, nested: str, created: str | None = None) -> None:
+    """The production protection conversation: the root's policy, then the same policy on every nested stack found
+    by walking ListStackResources (a stack policy covers only its own stack), then termination protection."""
+    body = json.dumps(POLICY)
+    h.cf.add_response("set_stack_policy", {}, {"StackName": h.sid, "StackPolicyBody": body})
+    children = [("Network", nested)] + ([("Registry", created)] if created else [])
+    h.cf.add_response("list_stack_resources", {"StackResourceSummaries": [
+        {"LogicalResourceId": logical, "PhysicalResourceId": physical, "LastUpdatedTimestamp": T0,
+         "ResourceType": "AWS::CloudFormation::Stack", "ResourceStatus": "UPDATE_COMPLETE"}
+        for logical, physical in children]}, {"StackName": h.sid})
+    for _, physical in children:
+        h.cf.add_response("set_stack_policy", {}, {"StackName": physical, "StackPolicyBody": body})
+        h.cf.add_response("list_stack_resources", {"StackResourceSummaries": [
+            {"LogicalResourceId": "Logs", "PhysicalResourceId": "/a", "LastUpdatedTimestamp": T0,
+             "ResourceType": "AWS::Logs::LogGroup", "ResourceStatus": "CREATE_COMPLETE"}]}, {"StackName": physical})
     h.cf.add_response("update_termination_protection", {"StackId": h.sid},
                       {"StackName": h.sid, "EnableTerminationProtection": True})
+
+
+def test_production_gets_stack_policy_on_every_stack_and_termination_protection_before_and_after_an_update(make):
+    """Before the update (the current policies govern it) and after it (a nested stack the update created has none
+    yet): the root and each nested stack get params/prod.config.json's StackPolicy."""
+    h = make("prod", yes=False, interactive=True, answers=("shop-prod",))
+    cs = deploy_until_execute(h)
+    net, registry = stack_id("shop-prod-Network-ABC"), stack_id("shop-prod-Registry-DEF")
+    _protection(h, net)
     h.events(h.sid)
     h.cf.add_response("execute_change_set", {}, {"ChangeSetName": cs})
     h.events(h.sid, ev(h.sid, h.name, "UPDATE_COMPLETE", 3, "AWS::CloudFormation::Stack", physical=h.sid))
     h.describe("UPDATE_COMPLETE", name=h.sid)
     h.events(h.sid)
+    _protection(h, net, created=registry)
     h.describe("UPDATE_COMPLETE", name=h.sid)
     assert commands.deploy(h.ctx) == 0
     h.done()
+    assert "stack policy set on the root and its 1 nested stacks" in h.output()
+    assert "stack policy set on the root and its 2 nested stacks" in h.output()
     assert "termination protection on" in h.output()
+
+
+def test_a_first_production_deploy_protects_the_tree_once_it_exists(make):
+    h = make("prod", yes=True)
+    cs = deploy_until_execute(h, "CREATE")
+    net = stack_id("shop-prod-Network-ABC")
+    h.events(h.sid)
+    h.cf.add_response("execute_change_set", {}, {"ChangeSetName": cs})
+    h.events(h.sid, ev(h.sid, h.name, "CREATE_COMPLETE", 3, "AWS::CloudFormation::Stack", physical=h.sid))
+    h.describe("CREATE_COMPLETE", name=h.sid)
+    h.events(h.sid)
+    _protection(h, net)
+    h.describe("CREATE_COMPLETE", name=h.sid)
+    assert commands.deploy(h.ctx) == 0
+    h.done()
+    assert "stack policy set on the root and its 1 nested stacks" in h.output()
 
 
 def test_the_wrong_account_is_refused_before_anything_happens(make):

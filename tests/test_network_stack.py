@@ -10,7 +10,9 @@ from generator.root import build
 
 
 def _app(**network):
-    envs = {"dev": {"cidr": "10.10.0.0/16", "az_count": 2}, "prod": {"cidr": "10.30.0.0/16", "production": True}}
+    pinned = [f"euw1-az{i + 1}" for i in range(network.get("az_count", 3))]   # production pins its zones
+    envs = {"dev": {"cidr": "10.10.0.0/16", "az_count": 2},
+            "prod": {"cidr": "10.30.0.0/16", "production": True, "zones": pinned}}
     return parse_app({"app": "demo", "owner": "team", "region": "eu-west-1",
                       "network": {"az_count": 3, **network}, "environments": envs})
 
@@ -23,11 +25,17 @@ def _root(app) -> dict:
     return json.loads(build(app).root.to_json())
 
 
-def test_zones_come_from_the_region_at_deploy_time():
+def test_zones_are_pinned_by_id_or_name_or_come_from_the_region_at_deploy_time():
+    """tests/test_zones.py renders these with each environment's values."""
     res = _network(_app())["Resources"]
-    zones = [r["Properties"]["AvailabilityZone"] for r in res.values() if r["Type"] == "AWS::EC2::Subnet"]
-    assert len(zones) == 6
-    assert all(z == {"Fn::Select": [z["Fn::Select"][0], {"Fn::GetAZs": ""}]} for z in zones)
+    subnets = {k: r["Properties"] for k, r in res.items() if r["Type"] == "AWS::EC2::Subnet"}
+    assert len(subnets) == 6
+    for name, props in subnets.items():
+        i = int(name[-1]) - 1
+        pinned = {"Fn::Select": [i, {"Ref": "AvailabilityZones"}]}
+        assert props["AvailabilityZone"] == {"Fn::If": ["ZonesById", {"Ref": "AWS::NoValue"}, {"Fn::If": [
+            "ZonesByName", pinned, {"Fn::Select": [i, {"Fn::GetAZs": ""}]}]}]}, name
+        assert props["AvailabilityZoneId"] == {"Fn::If": ["ZonesById", pinned, {"Ref": "AWS::NoValue"}]}, name
 
 
 def test_subnet_cidrs_are_carved_from_the_parameter_in_fixed_slots():

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from generator.build import render_app
 from generator.config import parse_app
 from generator.config.models import FARGATE_SIZES, NAME_PATTERN, RETENTION_DAYS
+from generator.config.zones import zone_id_prefix
 from generator.errors import ConfigError
 from generator.lint import gate
 from generator.render import stage
@@ -120,6 +121,12 @@ def app_specs(draw: st.DrawFn, services_per_kind: int = 4) -> dict[str, Any]:
         environments[name] = env
 
     spec: dict[str, Any] = {"app": draw(names), "owner": draw(owners), "region": draw(st.sampled_from(REGIONS))}
+    if mode == "new":   # a production environment pins its zones (by ID or by name); any other one may
+        for env in environments.values():
+            if env.get("production") or draw(st.booleans()):
+                count, region = env.get("az_count", az_count), spec["region"]
+                env["zones"] = draw(st.sampled_from([[f"{zone_id_prefix(region)}-az{i + 1}" for i in range(count)],
+                                                     [f"{region}{'abc'[i]}" for i in range(count)]]))
     if network or draw(st.booleans()):
         spec["network"] = network
     spec["services"] = draw(services(services_per_kind))

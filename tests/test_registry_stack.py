@@ -17,7 +17,8 @@ SERVICES = [{"name": "web", "kind": "web", "port": 8080},
             {"name": "jobs", "kind": "cron", "schedule": "rate(1 hour)"}]
 ENVS = {"dev": {"account_id": "111111111111", "cidr": "10.10.0.0/16"},
         "staging": {"account_id": "111111111111", "cidr": "10.20.0.0/16"},
-        "prod": {"account_id": "222222222222", "cidr": "10.30.0.0/16", "production": True}}
+        "prod": {"account_id": "222222222222", "cidr": "10.30.0.0/16", "production": True,
+                 "zones": ["euw1-az1", "euw1-az2"]}}
 
 
 def _app(envs=None, **extra):

@@ -68,11 +68,30 @@ def test_every_nested_stack_and_its_resources_were_created(rehearsed):
 def test_skipped_types_are_reported_as_skipped_never_as_created(rehearsed):
     report, _ = rehearsed
     for resource in report.resources:
-        assert (resource.outcome == "skipped") == (not rehearsal.emulator_supports(resource.resource_type)), resource
+        unsupported = not rehearsal.emulator_supports(resource.resource_type)
+        assert (resource.outcome == "skipped") == (unsupported and resource.outcome != "not-applicable"), resource
     text = rehearsal.render_report(report)
     assert "Skipped by the emulator (moto does not implement the type; a real deploy creates them):" in text
     for rtype in report.skipped_types():
         assert f"\n  {rtype}" in text
+
+
+def test_a_resource_whose_condition_is_false_here_is_not_applicable_not_skipped(rehearsed):
+    """dev does not own the account's registry scanning configuration (ManageRegistryScanning false): a real deploy
+    does not create RegistryScanning there, so the report must not blame the emulator for it (moto has no such
+    type either). Conditions are evaluated with the parameters each stack was deployed with."""
+    report, _ = rehearsed
+    by_id = {(r.stack, r.logical_id): r for r in report.resources}
+    scanning = by_id[("tunecast-dev/Registry", "RegistryScanning")]
+    assert (scanning.outcome, scanning.condition) == ("not-applicable", "ManagesRegistryScanning")
+    third = by_id[("tunecast-dev/Network", "PrivateSubnet3")]          # dev uses 2 of the 3 zones
+    assert (third.outcome, third.condition) == ("not-applicable", "ThirdAzEnabled")
+    assert not [r for r in report.resources if r.outcome == "unevaluated"]
+    text = rehearsal.render_report(report)
+    skipped = text.split("Skipped by the emulator")[1].split("\n\n")[0]
+    assert "AWS::ECR::RegistryScanningConfiguration" not in skipped
+    assert "Not applicable in 'dev' (their Condition is false for its parameter values" in text
+    assert "e.g. tunecast-dev/Registry/RegistryScanning" in text
 
 
 def test_the_report_names_and_explains_every_workaround(rehearsed):

@@ -190,11 +190,16 @@ def test_web_container_has_a_health_check_probing_the_health_path(api: dict) -> 
 
 # --- scaling ---------------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("fixture", ["api", "worker"])
-def test_stack_never_sets_the_count_autoscaling_owns(fixture: str, request) -> None:
-    template = request.getfixturevalue(fixture)
-    assert props(template, "Service")["DesiredCount"] == {"Fn::If": ["Bootstrapping", 0, NO_VALUE]}
-    assert template["Conditions"]["Bootstrapping"] == {"Fn::Equals": [{"Ref": "ImageTag"}, "bootstrap"]}
+def test_worker_states_a_count_only_while_bootstrapping(worker: dict) -> None:
+    assert props(worker, "Service")["DesiredCount"] == {"Fn::If": ["Bootstrapping", 0, NO_VALUE]}
+    assert worker["Conditions"]["Bootstrapping"] == {"Fn::Equals": [{"Ref": "ImageTag"}, "bootstrap"]}
+
+
+def test_web_service_count_is_a_constant_autoscaling_moves(api: dict) -> None:
+    """A CODE_DEPLOY service must never change through the stack (tests/test_codedeploy_invariance.py): a constant
+    0 at creation, moved into range by RegisterScalableTarget; the range, not the service, follows bootstrap."""
+    assert props(api, "Service")["DesiredCount"] == 0
+    assert api["Conditions"]["Bootstrapping"] == {"Fn::Equals": [{"Ref": "ImageTag"}, "bootstrap"]}
 
 
 def test_scalable_target_names_the_service_and_takes_min_max_from_parameters(api: dict) -> None:

@@ -169,6 +169,8 @@ def _add_patterns(*hints: tuple[str, str, str]) -> None:
 
 
 _add_patterns(
+    ("ZoneRef", "is not an availability zone", "use a zone ID such as euw1-az1 or a zone name such as eu-west-1a"),
+    ("DomainName", "is not a DNS name", "use one such as app.example.com (lowercase, no wildcard)"),
     ("AccountId", "is not an AWS account ID", "use its 12 digits, in quotes"),
     ("VpcId", "is not a VPC ID", "use one such as vpc-0a1b2c3d4e5f60718"),
     ("SubnetId", "is not a subnet ID", "use one such as subnet-0a1b2c3d4e5f60718"),

@@ -32,6 +32,11 @@ def _known_region(value: str) -> str:
 Region = Annotated[str, AfterValidator(_known_region)]
 VpcId = Annotated[str, StringConstraints(pattern=r"^vpc-[0-9a-f]{8,17}$")]
 SubnetId = Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]{8,17}$")]
+# A host name clients use (no wildcard): what a certificate must cover.
+DomainName = Annotated[str, StringConstraints(
+    max_length=253, pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")]
+# An availability zone by name (`eu-west-1a`, mapped per account) or by zone ID (`euw1-az1`, the same everywhere).
+ZoneRef = Annotated[str, StringConstraints(pattern=r"^([a-z]{2}(-[a-z]+)+-\d+[a-z]|[a-z]{2,6}\d+-az\d+)$")]
 NatMode = Literal["none", "single", "per-az"]
 # The values CloudWatch Logs accepts for RetentionInDays.
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
@@ -283,6 +288,11 @@ class EnvironmentSpec(Strict):
         None, description="Existing-VPC mode only: one public subnet per availability zone.")
     private_subnet_ids: list[SubnetId] | None = Field(
         None, description="Existing-VPC mode only: one private subnet per availability zone.")
+    zones: list[ZoneRef] | None = Field(
+        None, description="New-VPC mode: the availability zones of the subnets, in order, by zone ID (`euw1-az1`, "
+                          "the same in every account) or by name (`eu-west-1a`); one per zone the environment "
+                          "uses. Pins them: without it zones come from `Fn::GetAZs` at deploy time (only zones with "
+                          "a default subnet, in an order that may change). Required in production.")
     services: dict[Name, ServiceEnvSpec] = Field(
         default_factory=dict, description="Per-service settings in this environment, keyed by service name: task "
                                           "counts, scaling, ECS Exec, release settings, log retention.")
@@ -297,6 +307,11 @@ class EnvironmentSpec(Strict):
         pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}$")] | None = Field(
         None, description="ACM certificate for the load balancer. Given: HTTPS on 443 and HTTP redirects to it; "
                           "omitted: HTTP only.")
+    domain_name: DomainName | None = Field(
+        None, description="The DNS name clients use for this environment (a CNAME or alias record pointing at the "
+                          "load balancer), covered by `certificate_arn`. The pipeline's test URL and approval "
+                          "messages use it (`https://<domain_name>:8080`): the certificate cannot cover the load "
+                          "balancer's own DNS name.")
     test_listener_cidr: Cidr | None = Field(
         None, description="The only network that may reach the test listener (port 8080), e.g. an office or VPN "
                           "CIDR. Default: the environment's `cidr`.")

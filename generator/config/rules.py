@@ -513,3 +513,7 @@ def no_credentials_in_plain_values(app: AppSpec) -> Iterator[Problem]:
         if what:
             yield Problem(loc, f"looks like it holds {what}; store it in Secrets Manager and have the tests read it "
                                f"at run time {why}")
+
+
+# Rules kept in their own modules (imported last: they register with @rule above).
+from generator.config import endpoints as _endpoints, zones as _zones  # noqa: E402,F401

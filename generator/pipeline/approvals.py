@@ -109,8 +109,7 @@ def build(app: AppSpec, stage_of) -> Template:
     def function(title: str, short: str, handler: str, timeout: int, description: str, skips=(), **extra):
         log_group = common.add(t, logs.LogGroup(
             f"{title}Logs", LogGroupName=Sub(f"/aws/lambda/${{Application}}-pipeline-{short}"),
-            RetentionInDays=common.LOG_RETENTION_DAYS, KmsKeyId=Ref("PipelineKeyArn"),
-            DeletionPolicy="Delete", UpdateReplacePolicy="Delete"))
+            RetentionInDays=common.LOG_RETENTION_DAYS, KmsKeyId=Ref("PipelineKeyArn")))
         return common.add(t, serverless.Function(
             f"{title}Function", FunctionName=common.name(short), Description=Sub(f"${{Application}} pipeline: {description}"),
             CodeUri=f"./{common.LAMBDA_DIR}", Handler=handler, Runtime=common.LAMBDA_RUNTIME, Role=Ref("RoleArn"),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from troposphere import AWSObject, Ref, Sub, Tags, Template
 
-from generator import naming
+from generator import naming, stateful
 from generator.config import AppSpec
 from generator.wiring import RootParameter
 
@@ -78,10 +78,12 @@ def tag_map() -> dict:
 
 
 def add(template: Template, resource: AWSObject) -> AWSObject:
-    """Add a resource with the pipeline's tags (Environment=pipeline, Owner, Application) if it takes tags."""
+    """Add a resource with the pipeline's tags (Environment=pipeline, Owner, Application) if it takes tags, and the
+    deletion and replacement policies of a resource that holds data (generator/stateful.py)."""
     spec = resource.props.get("Tags")
     if spec is not None and "Tags" not in resource.properties:
         resource.Tags = tag_map() if spec[0] is dict else tags()
+    stateful.protect(resource)
     return template.add_resource(resource)
 
 
@@ -111,6 +113,12 @@ class Target:
 
 def targets(app: AppSpec) -> list[Target]:
     return [Target(env, Ref(account_parameter(env)), spec.production) for env, spec in app.environments.items()]
+
+
+def needs_release_role(app: AppSpec) -> bool:
+    """The release role runs Promote/PrepareRelease (an app with services) and ProtectNestedStacks (an app with a
+    production environment): the steps that act in an environment's account through its deploy role."""
+    return bool(app.services) or any(target.production for target in targets(app))
 
 
 def distinct_accounts(app: AppSpec) -> list[Target]:

@@ -113,4 +113,16 @@ def deploy_grants(app: AppSpec) -> list[Grant]:
         # a failed gate (tests, rejected approval) stops the held release at once (continue_reroute.py)
         grant("StopHeldReleases", "codedeploy:StopDeployment",
               why_any="codedeploy:StopDeployment has no resource type (Service Authorization Reference)"),
+        *_protect_nested_stacks(app),
     ]
+
+
+def _protect_nested_stacks(app: AppSpec) -> list[Grant]:
+    """The pipeline's ProtectNestedStacks action (scripts/nested_stack_policy.py) walks a production root stack's
+    nested stacks (`<app>-<env>-<LogicalId>-<suffix>`) and sets the root's stack policy on each."""
+    production = [env for env, spec in app.environments.items() if spec.production]
+    if not production:
+        return []
+    stacks = [perms.arn("cloudformation", f"stack/${{Application}}-{env}{suffix}/*")
+              for env in production for suffix in ("", "-*")]
+    return [grant("ProtectNestedStacks", "cloudformation:ListStackResources cloudformation:SetStackPolicy", stacks)]

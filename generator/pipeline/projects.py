@@ -32,6 +32,7 @@ class Project(NamedTuple):
 SELF_UPDATE = Project("self-update", "SelfUpdateProject")
 PROMOTE = Project("promote", "PromoteProject")
 TESTS = Project("tests", "TestsProject")
+PROTECT = Project("protect", "ProtectProject")
 
 
 def build_project(service: str) -> Project:
@@ -68,7 +69,8 @@ def build(app: AppSpec) -> Template:
         t.add_parameter(Parameter(name, Type="String", Description=description))
     roles = {}
     for role, needed, description in (("BuildRoleArn", bool(app.services), "Role of the image builds."),
-                                      ("ReleaseRoleArn", bool(app.services), "Role of promote and release."),
+                                      ("ReleaseRoleArn", common.needs_release_role(app),
+                                       "Role of promote, release and protect."),
                                       ("TestsRoleArn", app.test_environment() is not None, "Role of the tests.")):
         if needed:
             t.add_parameter(Parameter(role, Type="String", Description=description))
@@ -123,6 +125,9 @@ def build(app: AppSpec) -> Template:
             project(release_project(env), roles["ReleaseRoleArn"], buildspecs.render(
                 "release", releases=releases, scripts_dir=SCRIPTS_DIR),
                 f"writes the blue/green artifacts of the {env} web services")
+    if any(env.production for env in app.environments.values()):
+        project(PROTECT, roles["ReleaseRoleArn"], buildspecs.render("protect", scripts_dir=SCRIPTS_DIR),
+                "sets the production stack policy on every nested stack of a production environment", timeout=15)
     if app.test_environment() is not None:
         net = spec.test_network
         vpc = None if net is None else codebuild.VpcConfig(

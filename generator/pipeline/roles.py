@@ -46,7 +46,7 @@ def nested_stack(app: AppSpec, key) -> tuple[cloudformation.Stack, Roles]:
               **{common.account_parameter(env): Ref(common.account_parameter(env)) for env in app.environments}}
     stack = cloudformation.Stack(LOGICAL_ID, TemplateURL=f"./{TEMPLATE}", Parameters=params, Tags=common.tags())
     from generator.pipeline import approvals  # approvals imports Roles from here
-    needed = {"BuildRole": bool(app.services), "ReleaseRole": bool(app.services),
+    needed = {"BuildRole": bool(app.services), "ReleaseRole": common.needs_release_role(app),
               "TestsRole": app.test_environment() is not None,
               "RerouteRole": approvals.needed(app)}
     present = {f"{title}Arn" for title in TITLES if needed.get(title, True)}
@@ -136,11 +136,13 @@ def build(app: AppSpec) -> Template:
               "ecr:DescribeImageScanFindings", build_repositories),
     ], "builds, pushes and scans the images") if app.services else None
     release = role("ReleaseRole", common.RELEASE_ROLE, "codebuild.amazonaws.com", [
-        build_logs("promote", "release-*"), rw_artifacts, use_key, ecr_login,
-        grant("PullBuildImages", "ecr:BatchGetImage ecr:GetDownloadUrlForLayer ecr:BatchCheckLayerAvailability "
-              "ecr:DescribeImages", build_repositories),
+        build_logs("promote", "release-*", "protect"), rw_artifacts, use_key,
+        *([ecr_login, grant("PullBuildImages", "ecr:BatchGetImage ecr:GetDownloadUrlForLayer "
+                            "ecr:BatchCheckLayerAvailability ecr:DescribeImages", build_repositories)]
+          if app.services else []),
         grant("ActInEnvironmentAccounts", "sts:AssumeRole", deploy_roles),
-    ], "copies images into an environment and prepares its blue/green artifacts") if app.services else None
+    ], "copies images into an environment, prepares its blue/green artifacts and protects its nested stacks"
+    ) if common.needs_release_role(app) else None
     tester = role("TestsRole", common.TESTS_ROLE, "codebuild.amazonaws.com", [
         build_logs("tests"), read_artifacts, use_key,
         grant("PublishTestReports", "codebuild:CreateReportGroup codebuild:CreateReport codebuild:UpdateReport "

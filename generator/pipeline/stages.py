@@ -130,6 +130,8 @@ def _environment_actions(app: AppSpec, target: common.Target, store: Storage, ca
         deploy_inputs.append(tags)
     actions.append(action("Deploy", "Deploy", "CloudFormation", 2, config, inputs=deploy_inputs,
                           role=target.deploy_role(), namespace=deploy_ns))
+    if target.production:
+        actions.append(protect_nested_stacks(target, run_order=3))
     web = p.web_services(app)
     if web:
         artifacts = [p.release_artifact(env, svc.name) for svc in web]
@@ -150,7 +152,7 @@ def _environment_actions(app: AppSpec, target: common.Target, store: Storage, ca
     # actions, which only finish once production traffic moved: the tests while every release waits there, the
     # lead's approval where a service asks for one. The reroute rule (approvals.py) continues or stops the releases.
     gate_order = RELEASE_ORDER if web else RELEASE_ORDER - 1
-    test_url = f"{_scheme(app, env)}://#{{{deploy_ns}.ClusterLoadBalancerDns}}:{TEST_PORT}"
+    test_url = environment_test_url(app, env, deploy_ns)
     if app.test_environment() == env:
         actions.append(action(holds.TESTS, "Invoke", "Lambda", gate_order, {
             "FunctionName": approvals.gate_function_name(),
@@ -167,6 +169,20 @@ def _environment_actions(app: AppSpec, target: common.Target, store: Storage, ca
     return actions
 
 
-def _scheme(app: AppSpec, env: str) -> str:
-    """The test listener speaks HTTPS when the environment has a certificate (cluster_alb.py)."""
-    return "https" if app.environments[env].certificate_arn else "http"
+def protect_nested_stacks(target: common.Target, run_order: int) -> codepipeline.Actions:
+    """After a production Deploy: the Deploy action sets the config file's StackPolicy on the root only, which holds
+    nothing but nested stacks; this sets it on every nested stack (scripts/nested_stack_policy.py, the same code
+    `make deploy` runs), through the environment's deploy role."""
+    return codebuild("ProtectNestedStacks", p.PROTECT, run_order, inputs=(SOURCE, TEMPLATES), variables={
+        "STACK_NAME": f"${{Application}}-{target.env}", "DEPLOY_ROLE_ARN": approvals.deploy_role(),
+        "CONFIG_FILE": f"params/{target.env}.config.json", "TEMPLATES_ARTIFACT": TEMPLATES}, Account=target.account)
+
+
+def environment_test_url(app: AppSpec, env: str, deploy_ns: str) -> str:
+    """The environment's test listener (cluster_alb.py). With a certificate it speaks HTTPS, and only a host name the
+    certificate covers passes TLS verification: the environment's `domain_name` (a rule requires it), never the
+    load balancer's own DNS name. Without one: plain HTTP on the load balancer's DNS name (a Deploy output)."""
+    spec = app.environments[env]
+    if spec.certificate_arn:
+        return f"https://{spec.domain_name}:{TEST_PORT}"
+    return f"http://#{{{deploy_ns}.ClusterLoadBalancerDns}}:{TEST_PORT}"

@@ -53,15 +53,13 @@ def build(app: AppSpec, t: Template) -> Storage:
             Id="ExpireOldArtifacts", Status="Enabled", ExpirationInDays=ARTIFACT_DAYS,
             NoncurrentVersionExpiration=ts3.NoncurrentVersionExpiration(NoncurrentDays=30),
             AbortIncompleteMultipartUpload=ts3.AbortIncompleteMultipartUpload(DaysAfterInitiation=7))]),
-        DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
         Metadata=common.skip(("CKV_AWS_18", "Pipeline artifacts are written and read only by the pipeline's own "
                                             "roles; who did what is in CloudTrail and the pipeline's execution "
                                             "history, and a second bucket for access logs would only log that."))))
     common.add(t, ts3.BucketPolicy("ArtifactBucketPolicy", Bucket=Ref(bucket), PolicyDocument=_bucket_policy(app, bucket)))
     log_group = common.add(t, logs.LogGroup(
         "BuildLogs", LogGroupName=Sub("/aws/codebuild/${Application}-pipeline"),
-        RetentionInDays=common.LOG_RETENTION_DAYS, KmsKeyId=GetAtt(key, "Arn"),
-        DeletionPolicy="Delete", UpdateReplacePolicy="Delete"))
+        RetentionInDays=common.LOG_RETENTION_DAYS, KmsKeyId=GetAtt(key, "Arn")))
     topic = common.add(t, sns.Topic(
         "ApprovalTopic", TopicName=common.name("approvals"), KmsMasterKeyId=GetAtt(key, "Arn"),
         DisplayName=Sub("${Application} releases"),

@@ -94,8 +94,8 @@ def build(app: AppSpec, stack: StackBuilder, net: NetworkOutputs, inputs: Inputs
 def _access_log_bucket(app: AppSpec, stack: StackBuilder, inputs: Inputs) -> tuple[s3.Bucket, s3.BucketPolicy]:
     bucket = stack.add(s3.Bucket(
         "AccessLogBucket", BucketName=naming.bucket_name("alb-logs"),
-        # Logs are evidence: a deleted or replaced stack leaves the bucket (its lifecycle rule still empties it).
-        DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
+        # Logs are evidence: a deleted or replaced stack leaves the bucket (its lifecycle rule still empties it);
+        # the policies come from generator/stateful.py, like every stateful resource's.
         BucketEncryption=s3.BucketEncryption(ServerSideEncryptionConfiguration=[s3.ServerSideEncryptionRule(
             ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256"))]),
         VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),

@@ -6,7 +6,7 @@ from typing import NamedTuple
 from troposphere import Equals, GetAtt, Ref, Sub, ec2, iam, kms, logs
 
 from generator import naming
-from generator.config import AppSpec
+from generator.config import AppSpec, zones
 from generator.config.models import RETENTION_DAYS
 from generator.policies import assume_role, logs_key_policy, write_log_group
 from generator.stacks import vpc_layout
@@ -65,8 +65,19 @@ def root_parameters(app: AppSpec) -> dict[str, RootParameter]:
             allowed_values=("none", "single", "per-az")))
         if app.network.az_count == 3:
             params.append(RootParameter(
-                "AzCount", "Availability zones to use (taken from the region at deploy time).", GROUP,
+                "AzCount", "Availability zones to use.", GROUP,
                 "Availability zones", lambda a, e: str(a.env_value(e, "az_count")), allowed_values=("2", "3")))
+        params += [
+            RootParameter(
+                "AvailabilityZoneKind", "How the subnets' zones are chosen: ids or names (pinned, AvailabilityZones "
+                "lists them), or region (Fn::GetAZs at deploy time: only zones with a default subnet, in an order that "
+                "may change).", GROUP, "Zones chosen by", lambda a, e: zones.kind(a.environments[e].zones),
+                allowed_values=(zones.KIND_IDS, zones.KIND_NAMES, zones.KIND_REGION)),
+            RootParameter(
+                "AvailabilityZones", "The subnets' zones in order, zone IDs (euw1-az1) or names (eu-west-1a) as "
+                "AvailabilityZoneKind says; empty with region.", GROUP, "Pinned zones",
+                lambda a, e: ",".join(a.environments[e].zones or ()), type="CommaDelimitedList"),
+        ]
     return {p.name: p for p in params}
 
 

@@ -1,10 +1,14 @@
 """Scaling of a web service or worker: step scaling on CPU between a minimum and a maximum, optional request-count
 target tracking (web), and off-hours scheduled actions outside production.
 
-Application Auto Scaling owns the task count. The ECS service never states a DesiredCount (except 0 while
-bootstrapping), so a stack update never resets the count autoscaling chose; registering the target moves the
-count into [MinCount, MaxCount] (RegisterScalableTarget). CloudFormation calls it only when the target's own
-properties change, e.g. a new MinCount or MaxCount.
+Application Auto Scaling owns the task count. A worker states a DesiredCount only while bootstrapping (0); a web
+(CODE_DEPLOY) service states a constant 0 and is never updated by the stack after its creation. Either way a stack
+update never resets the count autoscaling chose: "anytime ... the RegisterScalableTarget API is called, Application
+Auto Scaling retrieves the current capacity and compares it to the minimum and maximum capacity. If it falls
+outside of the minimum-maximum range, then the capacity is updated" (Application Auto Scaling user guide,
+Concepts, https://docs.aws.amazon.com/autoscaling/application/userguide/getting-started.html). CloudFormation
+registers the target when it is created and when its own properties change, e.g. a new MinCount or MaxCount, or
+the first release leaving bootstrap ([0, 0] -> [MinCount, MaxCount]).
 """
 from __future__ import annotations
 

@@ -4,12 +4,16 @@ Who owns what (aws-reference §1a, docs/services.md): the stack creates the serv
 listener rules and the deployment group; CodeDeploy owns which task definition revision runs, which target group
 takes traffic and the service's load balancer and network settings after creation. So the service names the task
 definition *family* (a new revision never changes the service resource), its only load balancer entry is the
-blue target group it starts with, and nothing a stack update may change on it is outside what UpdateService
-allows for CODE_DEPLOY services (desired count, grace period, tags).
+blue target group it starts with, and no property of it depends on a parameter an environment changes
+routinely (image tag, counts, settings, Owner): after creation CloudFormation never updates the service at all.
+That is stricter than UpdateService's rule (which accepts a new desired count or grace period on a CODE_DEPLOY
+service) because CloudFormation's ECS handler sends every property, the task definition included, with any update
+of the resource, which ECS rejects (cloudformation-coverage-roadmap#1529), and would reset the task count.
+Project rule E9019 and tests/test_codedeploy_invariance.py hold the line.
 """
 from __future__ import annotations
 
-from troposphere import Equals, GetAtt, If, Not, NoValue, Ref, Sub, cloudwatch, codedeploy, ecs, iam
+from troposphere import Equals, GetAtt, If, Not, Ref, Sub, cloudwatch, codedeploy, ecs, iam
 from troposphere import elasticloadbalancingv2 as elbv2
 
 from generator import naming
@@ -17,7 +21,7 @@ from generator.config import ServiceSpec
 from generator.config.models import CATCH_ALL_PRIORITY
 from generator.policies import assume_role
 from generator.stacks import service_scaling
-from generator.stacks.service_common import APPROVAL, BOOTSTRAPPING, Context, network_configuration
+from generator.stacks.service_common import APPROVAL, Context, network_configuration
 
 MINUTE = 60
 
@@ -32,7 +36,10 @@ def build(ctx: Context) -> dict:
     service = stack.add(ecs.Service(
         "Service", Cluster=ctx.cluster_name(), TaskDefinition=task.family,
         DeploymentController=ecs.DeploymentController(Type="CODE_DEPLOY"), SchedulingStrategy="REPLICA",
-        DesiredCount=If(BOOTSTRAPPING, 0, NoValue),  # otherwise Application Auto Scaling owns the count
+        # A constant: the stack creates the service with no tasks (bootstrap has no image yet) and never updates
+        # it; Application Auto Scaling moves the count into [MinCount, MaxCount] whenever the scalable target is
+        # registered (service_scaling.py), at creation and at the first release.
+        DesiredCount=0,
         LoadBalancers=[ecs.LoadBalancer(ContainerName=task.container, ContainerPort=svc.port,
                                         TargetGroupArn=Ref(blue))],
         NetworkConfiguration=network_configuration(ctx), HealthCheckGracePeriodSeconds=MINUTE,
@@ -64,7 +71,9 @@ def _target_group(title: str, svc: ServiceSpec, vpc) -> elbv2.TargetGroup:
 
 def _listener_rule(title: str, listener, svc: ServiceSpec, group: elbv2.TargetGroup) -> elbv2.ListenerRule:
     """The same conditions and priority on the production and the test listener. CodeDeploy re-points both
-    actions during releases; the stack sets them only when the rule is created or its routing changes."""
+    actions during releases; the stack sets them only when the rule is created or its routing changes. Its tags are
+    the stable ones (tagging.release_owned): a tag-only update would send the template's action (the blue target
+    group) again and move production traffic to whichever group is idle."""
     routing = svc.routing
     conditions = []
     if routing is None or routing.path_patterns:

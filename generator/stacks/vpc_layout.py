@@ -2,19 +2,23 @@
 
 Subnet CIDRs are carved from the VpcCidr parameter at deploy time with Fn::Cidr, always as six slots
 (public 0-2, private 3-5), so moving an environment from 2 to 3 zones never renumbers a subnet.
-Zones come from Fn::GetAZs, never from a hard-coded list.
+Zones are pinned per environment (AvailabilityZones: zone IDs, or names) or, where an environment does not pin
+them, taken from Fn::GetAZs at deploy time (generator/config/zones.py says why production pins them).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from troposphere import And, Cidr, Condition, Equals, GetAZs, If, Join, Not, Ref, Select, ec2
+from troposphere import And, Cidr, Condition, Equals, GetAZs, If, Join, Not, NoValue, Ref, Select, ec2
 
 from generator.config import AppSpec
+from generator.config.zones import KIND_IDS, KIND_NAMES
 from generator.wiring import RootParameter, StackBuilder
 
 THIRD_AZ = "ThirdAzEnabled"
+ZONES_BY_ID = "ZonesById"
+ZONES_BY_NAME = "ZonesByName"
 HAS_NAT = "NatEnabled"
 NAT_PER_AZ = "NatPerAz"
 SLOTS = 6
@@ -39,6 +43,11 @@ def build(app: AppSpec, stack: StackBuilder, params: dict[str, RootParameter]) -
         t.add_condition("ThirdAzNatPerAz", And(Condition(THIRD_AZ), Condition(NAT_PER_AZ)))
         t.add_condition("ThirdAzNat", And(Condition(THIRD_AZ), Condition(HAS_NAT)))
 
+    zone_kind = stack.input(params["AvailabilityZoneKind"])
+    pinned = stack.input(params["AvailabilityZones"])
+    t.add_condition(ZONES_BY_ID, Equals(zone_kind, KIND_IDS))
+    t.add_condition(ZONES_BY_NAME, Equals(zone_kind, KIND_NAMES))
+
     vpc = stack.add(ec2.VPC("Vpc", CidrBlock=cidr, EnableDnsHostnames=True, EnableDnsSupport=True))
     igw = stack.add(ec2.InternetGateway("InternetGateway"))
     attach = stack.add(ec2.VPCGatewayAttachment("InternetGatewayAttachment", VpcId=Ref(vpc),
@@ -51,11 +60,13 @@ def build(app: AppSpec, stack: StackBuilder, params: dict[str, RootParameter]) -
     public, private, route_tables = [], [], [public_rt]
     for i in range(zones):
         third = {"Condition": THIRD_AZ} if i == 2 else {}
-        zone = Select(i, GetAZs(""))
+        # A subnet names its zone by ID or by name (create-only either way), never both.
+        zone = If(ZONES_BY_ID, NoValue, If(ZONES_BY_NAME, Select(i, pinned), Select(i, GetAZs(""))))
+        zone_id = If(ZONES_BY_ID, Select(i, pinned), NoValue)
 
         def subnet(kind: str, slot: int, **extra: Any) -> ec2.Subnet:
             return stack.add(ec2.Subnet(
-                f"{kind}Subnet{i + 1}", VpcId=Ref(vpc), AvailabilityZone=zone,
+                f"{kind}Subnet{i + 1}", VpcId=Ref(vpc), AvailabilityZone=zone, AvailabilityZoneId=zone_id,
                 CidrBlock=Select(slot, Cidr(cidr, SLOTS, 32 - app.network.subnet_prefix)),
                 MapPublicIpOnLaunch=False, **third, **extra))
 

@@ -13,6 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from generator import cfnyaml
+from scripts import nested_stack_policy
 from scripts.deploylib import changesets, packaging, preview, stacks
 from scripts.deploylib.aws import Aws, error_code, error_message
 from scripts.deploylib.drift import detect, render_table
@@ -221,12 +222,14 @@ def diff(ctx: Ctx) -> int:
 # --- deploy -------------------------------------------------------------------------------------------------------
 
 def protect(ctx: Ctx, stack_id: str) -> None:
-    """Production: the stack policy from params/<env>.config.json and termination protection on the root (it
-    covers the nested stacks)."""
+    """Production: the stack policy from params/<env>.config.json on the root and on every nested stack (a stack
+    policy protects only its own stack, and the root holds nothing but nested stacks), and termination protection
+    on the root (it covers the nested stacks)."""
     ctx.cf.set_stack_policy(StackName=stack_id, StackPolicyBody=json.dumps(ctx.target.stack_policy))
+    nested = nested_stack_policy.protect(ctx.cf, stack_id, ctx.target.stack_policy)
     ctx.cf.update_termination_protection(StackName=stack_id, EnableTerminationProtection=True)
-    ctx.console.say("Production protection: stack policy set (no replacing/deleting stateful resources), "
-                    "termination protection on.")
+    ctx.console.say(f"Production protection: stack policy set on the root and its {len(nested)} nested stacks (no "
+                    "replacing/deleting stateful resources), termination protection on.")
 
 
 def deploy(ctx: Ctx) -> int:
@@ -275,7 +278,7 @@ def deploy(ctx: Ctx) -> int:
                     "the deployment):")
     status = follow(ctx, watcher, "deployment")
     if status in SUCCESS:
-        if ctx.target.production and prepared.preview.change_set_type == "CREATE":
+        if ctx.target.production:    # again after an update: nested stacks it created have no policy yet
             protect(ctx, prepared.stack_id)
         stack = stacks.describe(ctx.cf, prepared.stack_id) or {}
         ctx.console.say("")

@@ -35,7 +35,7 @@ from typing import Any
 
 import boto3
 
-from scripts.deploylib import commands, stacks
+from scripts.deploylib import commands, conditions, stacks
 from scripts.deploylib.aws import Aws, check_region, resolve_region
 from scripts.deploylib.errors import DeployError
 from scripts.deploylib.packaging import PackagePlan
@@ -617,14 +617,16 @@ class Resource:
     stack: str
     logical_id: str
     resource_type: str
-    outcome: str                 # created | skipped | condition | missing
+    outcome: str                 # created | skipped | not-applicable | unevaluated | missing
     physical_id: str = ""
     verified: bool | None = None  # None: no cheap describe call for this type
     condition: str = ""
 
 
 def inventory(aws: Aws, plan: PackagePlan, root_id: str, root_label: str) -> list[Resource]:
-    """Every resource of every template in the tree, with what the emulator did about it."""
+    """Every resource of every template in the tree, with what the emulator did about it. A resource whose Condition
+    is false for the stack's parameter values is "not-applicable" (a real deploy does not create it either), whatever
+    the emulator supports; only an applicable resource of a type moto lacks is "skipped"."""
     templates = plan.stack_templates()
     found: list[Resource] = []
     for node in stacks.tree(aws.cf, root_id, root_label):
@@ -634,11 +636,15 @@ def inventory(aws: Aws, plan: PackagePlan, root_id: str, root_label: str) -> lis
         listed = {r["LogicalResourceId"]: r for page in
                   aws.cf.get_paginator("list_stack_resources").paginate(StackName=node.stack_id)
                   for r in page["StackResourceSummaries"] if r.get("LogicalResourceId")}
+        truth = _conditions(aws, node.stack_id, artifact.template)
         for logical_id, resource in (artifact.template.get("Resources") or {}).items():
             rtype = resource.get("Type", "?")
             condition = resource.get("Condition", "")
-            if not emulator_supports(rtype):
-                found.append(Resource(node.label, logical_id, rtype, "skipped"))
+            applies = truth.get(condition) if condition else True
+            if applies is False:
+                found.append(Resource(node.label, logical_id, rtype, "not-applicable", condition=condition))
+            elif not emulator_supports(rtype):
+                found.append(Resource(node.label, logical_id, rtype, "skipped", condition=condition))
             elif logical_id in listed:
                 physical = listed[logical_id].get("PhysicalResourceId", "")
                 verified = None
@@ -648,11 +654,20 @@ def inventory(aws: Aws, plan: PackagePlan, root_id: str, root_label: str) -> lis
                     except Exception:  # noqa: BLE001 - any failure means "the service does not know it"
                         verified = False
                 found.append(Resource(node.label, logical_id, rtype, "created", physical, verified))
-            elif condition:
-                found.append(Resource(node.label, logical_id, rtype, "condition", condition=condition))
+            elif applies is None:
+                found.append(Resource(node.label, logical_id, rtype, "unevaluated", condition=condition))
             else:
                 found.append(Resource(node.label, logical_id, rtype, "missing"))
     return found
+
+
+def _conditions(aws: Aws, stack_id: str, template: dict[str, Any]) -> dict[str, bool | None]:
+    """The template's conditions for the parameter values the stack was deployed with."""
+    described = (stacks.describe(aws.cf, stack_id) or {})
+    parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in described.get("Parameters", [])}
+    pseudo = {"AWS::Region": aws.region, "AWS::StackName": described.get("StackName", ""),
+              "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+    return conditions.evaluate(template, parameters, pseudo)
 
 
 @dataclass
@@ -699,12 +714,17 @@ def render_report(report: Report) -> str:
         names = [f"{r.stack}/{r.logical_id}" for r in report.resources
                  if r.resource_type == rtype and r.outcome == "skipped"]
         lines.append(f"  {rtype:<44} {count:>3}  e.g. {names[0]}")
-    conditional = [r for r in report.resources if r.outcome == "condition"]
-    if conditional:
-        lines += ["", f"Not created because a Condition is false for '{report.env}' ({len(conditional)}):"]
-        by_condition = Counter(r.condition for r in conditional)
-        for condition, count in sorted(by_condition.items()):
-            lines.append(f"  {condition:<44} {count:>3}")
+    not_applicable = [r for r in report.resources if r.outcome == "not-applicable"]
+    if not_applicable:
+        lines += ["", f"Not applicable in '{report.env}' (their Condition is false for its parameter values; a real "
+                      f"deploy does not create them either) ({len(not_applicable)}):"]
+        for condition, count in sorted(Counter(r.condition for r in not_applicable).items()):
+            names = [f"{r.stack}/{r.logical_id}" for r in not_applicable if r.condition == condition]
+            lines.append(f"  {condition:<44} {count:>3}  e.g. {names[0]}")
+    unevaluated = [r for r in report.resources if r.outcome == "unevaluated"]
+    if unevaluated:
+        lines += ["", f"Not created, Condition not evaluated offline ({len(unevaluated)}):"]
+        lines += [f"  {r.stack}/{r.logical_id} ({r.resource_type}, Condition {r.condition})" for r in unevaluated]
     missing = report.missing()
     if missing:
         lines += ["", "MISSING (implemented by the emulator, expected, but not there):"]

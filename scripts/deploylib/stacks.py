@@ -13,8 +13,8 @@ from generator.stateful import is_stateful
 from generator import cfnyaml
 from scripts.deploylib.aws import error_code, error_message
 from scripts.deploylib.errors import DeployError
+from scripts.nested_stack_policy import NESTED_STACK, nested_stacks
 
-NESTED_STACK = "AWS::CloudFormation::Stack"
 # DeletionPolicy defaults that are not Delete (aws-reference §4): RDS clusters, and DB instances outside a cluster.
 SNAPSHOT_BY_DEFAULT = ("AWS::RDS::DBCluster",)
 
@@ -68,19 +68,8 @@ class StackNode:
 
 def tree(cf: Any, root_id: str, root_label: str) -> list[StackNode]:
     """The root and every nested stack below it, parents first."""
-    found: list[StackNode] = []
-
-    def walk(stack_id: str, path: tuple[str, ...], label: str) -> None:
-        found.append(StackNode(path, stack_id, label))
-        for page in cf.get_paginator("list_stack_resources").paginate(StackName=stack_id):
-            for res in page["StackResourceSummaries"]:
-                if (res.get("ResourceType") == NESTED_STACK and res.get("PhysicalResourceId")
-                        and res.get("ResourceStatus") != "DELETE_COMPLETE"):
-                    walk(res["PhysicalResourceId"], path + (res["LogicalResourceId"],),
-                         f"{label}/{res['LogicalResourceId']}")
-
-    walk(root_id, (), root_label)
-    return found
+    return [StackNode((), root_id, root_label)] + [
+        StackNode(path, stack_id, "/".join((root_label, *path))) for path, stack_id in nested_stacks(cf, root_id)]
 
 
 COMPLETE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE")

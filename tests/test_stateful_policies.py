@@ -1,0 +1,84 @@
+"""Every resource that holds data has an explicit DeletionPolicy and UpdateReplacePolicy, from generator/stateful.py.
+
+CloudFormation deletes a resource without a DeletionPolicy when its stack is deleted or an update removes it, and
+deletes the old one after a replacement without an UpdateReplacePolicy (CloudFormation user guide, DeletionPolicy
+attribute: "If a resource has no DeletionPolicy attribute, AWS CloudFormation deletes the resource by default";
+UpdateReplacePolicy attribute). `RetainExceptOnCreate` "behaves like Retain for stack operations, except for the
+stack operation that initially created the resource" (launched 2023-07-31), so a failed first deploy leaves no
+named leftovers. Checked over every generated template (default app, fixture apps, pipeline templates) and against
+an independent list: cfn-lint's own stateful types (`StatefulResources.json`, behind its rule I3011).
+"""
+from __future__ import annotations
+
+import pytest
+from cfnlint.data import AdditionalSpecs
+from cfnlint.helpers import load_resource
+from troposphere import logs, rds, s3
+
+from generator import stateful
+from generator.errors import WiringError
+from tests.support import GOLDEN_SETS, read_tree
+from tests.templates import load
+
+TEMPLATES = {f"{templates.parent.name if templates.name == 'templates' else templates.name}/{name}": load(text)
+             for templates, _ in GOLDEN_SETS.values()
+             for name, text in read_tree(templates).items() if name.endswith(".yaml")}
+# cfn-lint lists nested stacks as stateful; ours are not retained: deleting an environment deletes its stacks, and
+# what holds data inside them is retained by its own policy (a retained nested stack would orphan a whole tree).
+NOT_OURS = {"AWS::CloudFormation::Stack"}
+
+
+def _resources():
+    for template, body in TEMPLATES.items():
+        for logical_id, resource in body.get("Resources", {}).items():
+            yield template, logical_id, resource
+
+
+def test_every_stateful_resource_in_every_generated_template_has_both_policies():
+    checked = 0
+    for template, logical_id, resource in _resources():
+        wanted = stateful.policies(resource["Type"], resource.get("Properties", {}))
+        if wanted is None:
+            continue
+        got = (resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy"))
+        assert got == wanted, f"{template}: {logical_id} ({resource['Type']}) has {got}, expected {wanted}"
+        assert got[0] in stateful.PROTECTIVE["DeletionPolicy"] and got[1] in stateful.PROTECTIVE["UpdateReplacePolicy"]
+        checked += 1
+    types = {r["Type"] for _, _, r in _resources() if stateful.is_stateful(r["Type"])}
+    assert checked > 20 and {"AWS::ECR::Repository", "AWS::KMS::Key", "AWS::Logs::LogGroup", "AWS::S3::Bucket",
+                             "AWS::SQS::Queue"} <= types, (checked, types)
+
+
+def test_the_registry_covers_every_type_cfn_lint_calls_stateful():
+    """An independent list (cfn-lint's): every type it calls stateful that a template emits is in the registry."""
+    listed = set(load_resource(AdditionalSpecs, "StatefulResources.json")["ResourceTypes"]) - NOT_OURS
+    emitted = {r["Type"] for _, _, r in _resources()}
+    assert sorted((listed & emitted) - set(stateful.STATEFUL_TYPES)) == []
+    assert sorted(listed - set(stateful.STATEFUL_TYPES)) != sorted(listed), "the lists should overlap"
+
+
+def test_protect_fills_in_the_registry_policies():
+    group = logs.LogGroup("Group", RetentionInDays=7)
+    stateful.protect(group)
+    assert (group.DeletionPolicy, group.UpdateReplacePolicy) == ("RetainExceptOnCreate", "Retain")
+    cluster = rds.DBCluster("Db", Engine="aurora-postgresql")
+    stateful.protect(cluster)
+    assert (cluster.DeletionPolicy, cluster.UpdateReplacePolicy) == ("Snapshot", "Snapshot")
+
+
+def test_an_aurora_member_instance_is_deleted_with_the_cluster_snapshot_holding_its_data():
+    member = rds.DBInstance("Writer", Engine="aurora-postgresql", DBClusterIdentifier="db",
+                            DBInstanceClass="db.serverless")
+    stateful.protect(member)
+    assert (member.DeletionPolicy, member.UpdateReplacePolicy) == ("Delete", "Delete")
+    with pytest.raises(WiringError, match="DeletionPolicy Snapshot would lose it"):
+        stateful.protect(rds.DBInstance("Reader", Engine="aurora-postgresql", DBClusterIdentifier="db",
+                                        DBInstanceClass="db.serverless", DeletionPolicy="Snapshot"))
+
+
+def test_a_stack_module_cannot_weaken_the_policy():
+    stateful.protect(s3.Bucket("Kept", DeletionPolicy="Retain", UpdateReplacePolicy="Retain"))  # stronger is fine
+    with pytest.raises(WiringError) as err:
+        stateful.protect(logs.LogGroup("Logs", DeletionPolicy="Delete"))
+    assert str(err.value) == ("Logs (AWS::Logs::LogGroup) holds data: DeletionPolicy Delete would lose it; leave it "
+                              "to generator/stateful.py (RetainExceptOnCreate)")
