@@ -35,9 +35,9 @@ def test_production_approval_names_the_host_its_certificate_covers():
 def test_an_http_environment_keeps_the_load_balancer_name():
     staging = APP.environments["staging"]
     assert staging.certificate_arn is None
-    tests = STAGES["DeployStaging"]["IntegrationTests"]["Configuration"]["EnvironmentVariables"]
-    assert {"name": "TEST_URL", "value": "http://#{DeployStagingVariables.ClusterLoadBalancerDns}:8080",
-            "type": "PLAINTEXT"} in json.loads(tests)
+    gate = STAGES["DeployStaging"]["IntegrationTests"]["Configuration"]["UserParameters"]
+    text = gate["Fn::Sub"][0] if isinstance(gate, dict) else gate
+    assert json.loads(text)["testUrl"] == "http://#{DeployStagingVariables.ClusterLoadBalancerDns}:8080"
     message = STAGES["DeployStaging"]["ApproveReroute"]["Configuration"]["CustomData"]
     assert "http://#{DeployStagingVariables.ClusterLoadBalancerDns}:8080" in message
 

@@ -116,7 +116,8 @@ def test_merge_keys_and_aliases_are_supported_and_own_keys_win() -> None:
         "environments:\n"
         "  dev: &dev\n    cidr: 10.0.0.0/16\n    spot_share: 80\n    services: &counts {app: {min_count: 1, max_count: 3}}\n"
         "  staging:\n    <<: *dev\n    cidr: 10.1.0.0/16\n"
-        "  prod:\n    <<: [*dev, {spot_share: 0}]\n    cidr: 10.2.0.0/16\n    production: true\n"))
+        "  prod:\n    <<: [*dev, {spot_share: 0}]\n    cidr: 10.2.0.0/16\n    production: true\n"
+        "    zones: [use1-az1, use1-az2]\n"))
     data = yaml_reader.read(text)
     assert data["environments"]["staging"] == {"cidr": "10.1.0.0/16", "spot_share": 80,
                                                "services": {"app": {"min_count": 1, "max_count": 3}}}
