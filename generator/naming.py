@@ -1,4 +1,5 @@
-"""Physical names and the parameters they are built from, in one place.
+"""Names and the conventions they follow, in one place: the generator, the pipeline and the deploy scripts import
+them from here, so a mismatch fails the build, never the deploy.
 
 Templates are environment-agnostic, so a physical name is a `Sub` over the Application and
 EnvironmentName parameters; both are lowercase by constraint, so names stay valid for ECR and S3.
@@ -13,6 +14,10 @@ OWNER_PARAM = "Owner"
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$"
 MAX_NAME_LENGTH = 20
+# What a tag value may hold (the Owner tag): the characters AWS tagging allows, 1-128 of them.
+TAG_VALUE_PATTERN = r"^[A-Za-z0-9 ._:/=+@-]{1,128}$"
+# A Docker image tag (the `<Service>ImageTag` parameters, `make deploy IMAGE_TAG=...`).
+IMAGE_TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 BUCKET_NAME_LENGTH = 63           # S3's limit
 STACK_ID_SUFFIX_LENGTH = 12       # the last group of the stack id's UUID
 
@@ -68,3 +73,47 @@ def service_stack(service: str) -> str:
 def service_parameter(service: str, setting: str) -> str:
     """A per-service root parameter: `service_parameter("api", "MinCount")` -> `ApiMinCount`."""
     return f"{pascal(service)}{setting}"
+
+
+# --- stacks and what operators and the pipeline find on them ---------------------------------------------------------
+
+def stack_name(app: str, env: str) -> str:
+    """The root stack of an environment: `<app>-<env>`. CloudFormation names its nested stacks
+    `<root>-<LogicalId>-<suffix>`."""
+    return f"{app}-{env}"
+
+
+def stack_name_sub(env: str) -> str:
+    """The same name in a `Sub` template of the pipeline's templates (Application is their parameter)."""
+    return stack_name(f"${{{APPLICATION_PARAM}}}", env)
+
+
+def root_output(stack_logical_id: str, output: str) -> str:
+    """A nested stack's output as the root stack re-exports it: `Cluster` + `LoadBalancerDns`."""
+    return f"{stack_logical_id}{output}"
+
+
+def codedeploy_name(app: str, env: str, service: str) -> str:
+    """A web service's CodeDeploy application and deployment group (the same name): `<app>-<env>-<service>`, what
+    `physical_name(service)` gives inside the service stack."""
+    return f"{app}-{env}-{service}"
+
+
+def template_bucket(app: str, account: str, region: str) -> str:
+    """The bucket `make package` uploads templates to: one per app, account and region."""
+    return f"{app}-templates-{account}-{region}"
+
+
+# --- the pipeline's roles (named by convention, so the two accounts' templates name each other) -------------------
+DEPLOY_ROLE = "pipeline-deploy"          # in each target account, assumed by the pipeline's roles
+CLOUDFORMATION_ROLE = "cloudformation"   # in each target account: CloudFormation's role for the <app>-<env> stacks
+
+
+def role_name(role: str) -> str:
+    """A role named by convention, in a `Sub` template: `${Application}-<role>`."""
+    return f"${{{APPLICATION_PARAM}}}-{role}"
+
+
+def role_arn(role: str, account: str = "${AWS::AccountId}") -> str:
+    """Its ARN in a `Sub` template; `account` is a Sub variable such as `${Account}` or `${AWS::AccountId}`."""
+    return f"arn:${{AWS::Partition}}:iam::{account}:role/{role_name(role)}"

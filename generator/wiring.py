@@ -86,7 +86,7 @@ STANDARD_PARAMETERS = (
     RootParameter(
         naming.OWNER_PARAM, "Team that owns the resources; becomes the Owner tag (cost allocation).",
         group="Environment", label="Owner", env_value=lambda app, env: app.owner,
-        allowed_pattern=r"^[A-Za-z0-9 ._:/=+@-]{1,128}$", constraint="1-128 characters allowed in a tag value"),
+        allowed_pattern=naming.TAG_VALUE_PATTERN, constraint="1-128 characters allowed in a tag value"),
 )
 
 

@@ -32,7 +32,7 @@ from botocore.exceptions import ClientError  # noqa: E402
 
 from generator.config.models import NAME_PATTERN  # noqa: E402
 from generator.secret_values import url_credentials  # noqa: E402
-from generator.stacks.service_common import IMAGE_TAG_PATTERN  # noqa: E402
+from generator.naming import IMAGE_TAG_PATTERN  # noqa: E402
 from scripts.deploylib import commands  # noqa: E402
 from scripts.deploylib.aws import (  # noqa: E402
     Aws, check_region, endpoint_from, friendly_errors, open_session, resolve_region)

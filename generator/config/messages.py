@@ -19,6 +19,7 @@ import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from generator import naming
 from generator.config import models
 from generator.config.models import AppSpec
 from generator.config.yaml_reader import YAML11_BOOL, YAML11_NUMBER
@@ -151,7 +152,7 @@ def _pattern_of(alias: Any) -> str:
 PATTERNS: dict[str, tuple[str, str]] = {
     models.NAME_PATTERN: ("is not a valid name", "use 2-20 lowercase letters, digits and '-', starting with a "
                                                  "letter and ending with a letter or digit"),
-    r"^[A-Za-z0-9 ._:/=+@-]{1,128}$": ("cannot be a tag value",
+    naming.TAG_VALUE_PATTERN: ("cannot be a tag value",
                                        "use 1-128 letters, digits, spaces and . _ : / = + @ -"),
     r"^/": ("is not a path", "start it with '/'"),
     r"^[a-z][a-z0-9_]{0,62}$": ("is not a valid database name",

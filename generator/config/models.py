@@ -12,9 +12,10 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict as StrictType, \
     StringConstraints
 
+from generator import naming
 from generator.config import aws_facts
 
-NAME_PATTERN = r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$"
+NAME_PATTERN = naming.NAME_PATTERN
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
 INT32_MAX = 2**31 - 1  # counts are 32-bit integers in the ECS and Application Auto Scaling APIs
@@ -423,7 +424,7 @@ class AppSpec(Strict):
 
     app: Name = Field(description="Lowercase app name (2-20 characters), used in physical names and the "
                                   "Application tag.")
-    owner: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 ._:/=+@-]{1,128}$")] = Field(
+    owner: Annotated[str, StringConstraints(pattern=naming.TAG_VALUE_PATTERN)] = Field(
         description="Team that owns the app; becomes the Owner tag.")
     region: Region = Field(description="AWS region, e.g. `eu-west-1`: one the pinned cfn-lint validates templates for.")
     network: NetworkSpec = Field(default_factory=NetworkSpec, description="Network layout.")

@@ -74,12 +74,12 @@ def lambda_files() -> dict[str, str]:
 
 def deploy_role() -> str:
     """The environment's deploy role, in a Sub with `${Account}`."""
-    return "arn:${AWS::Partition}:iam::${Account}:role/${Application}-pipeline-deploy"
+    return naming.role_arn(naming.DEPLOY_ROLE, "${Account}")
 
 
 def gate_parameters(app: AppSpec, env: str, test_url: str) -> str:
     """The IntegrationTests action's UserParameters (JSON text for a Sub with `${Account}`)."""
-    return json.dumps({"deployments": [f"${{Application}}-{env}-{svc.name}" for svc in app.services
+    return json.dumps({"deployments": [naming.codedeploy_name("${Application}", env, svc.name) for svc in app.services
                                        if svc.kind == "web"],
                        "roleArn": deploy_role(), "project": "${Application}-pipeline-tests", "testUrl": test_url,
                        "readyMinutes": holds.TESTS_READY_MINUTES}, separators=(",", ":"))

@@ -39,8 +39,8 @@ def name(*parts: str) -> Sub:
 def role_arn(role: str, account: object = None) -> Sub:
     """ARN of a role named `<app>-<role>` in `account` (a Ref/Sub or None for this account)."""
     if account is None:
-        return Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/${{Application}}-{role}")
-    return Sub(f"arn:${{AWS::Partition}}:iam::${{Account}}:role/${{Application}}-{role}", Account=account)
+        return Sub(naming.role_arn(role))
+    return Sub(naming.role_arn(role, "${Account}"), Account=account)
 
 
 # Role names (without the `<app>-` prefix).
@@ -51,8 +51,8 @@ BUILD_ROLE = "pipeline-build"
 RELEASE_ROLE = "pipeline-release"
 TESTS_ROLE = "pipeline-tests"
 REROUTE_ROLE = "pipeline-reroute"
-DEPLOY_ROLE = "pipeline-deploy"          # in each target account
-CLOUDFORMATION_ROLE = "cloudformation"   # in each target account
+DEPLOY_ROLE = naming.DEPLOY_ROLE                  # in each target account
+CLOUDFORMATION_ROLE = naming.CLOUDFORMATION_ROLE  # in each target account
 # Every role pipeline-roles.yaml creates (the pipeline stack's role manages exactly these, by name).
 PIPELINE_ACCOUNT_ROLES = (PIPELINE_ROLE, STACK_ROLE, SELF_UPDATE_ROLE, BUILD_ROLE, RELEASE_ROLE, TESTS_ROLE,
                           REROUTE_ROLE)
@@ -143,7 +143,7 @@ def _application(app: AppSpec) -> RootParameter:
 
 OWNER = RootParameter(
     naming.OWNER_PARAM, "Team that owns the resources; becomes the Owner tag.", GROUP_APP, "Owner",
-    lambda a, _: a.owner, allowed_pattern=r"^[A-Za-z0-9 ._:/=+@-]{1,128}$",
+    lambda a, _: a.owner, allowed_pattern=naming.TAG_VALUE_PATTERN,
     constraint="1-128 characters allowed in a tag value")
 
 

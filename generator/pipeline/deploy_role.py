@@ -67,7 +67,7 @@ ENVIRONMENT_ROLE_SKIPS = (
 def _trust_pipeline_account() -> PolicyDocument:
     """Only the pipeline account, and in it only the pipeline's own roles (by ARN condition: the roles need not exist
     when this stack is created, and a recreated role keeps working)."""
-    trusted = [Sub(f"arn:${{AWS::Partition}}:iam::${{PipelineAccountId}}:role/${{Application}}-{role}")
+    trusted = [Sub(naming.role_arn(role, "${PipelineAccountId}"))
                for role in common.TRUSTED_BY_DEPLOY_ROLE]
     return PolicyDocument(Version=VERSION, Statement=[Statement(
         Sid="PipelineRolesOnly", Effect=Allow, Action=[sts.AssumeRole],
@@ -87,7 +87,7 @@ def deploy_grants(app: AppSpec) -> list[Grant]:
               "cloudformation:GetStackPolicy", each("cloudformation", "stack/${Application}-{env}/*")),
         grant("ValidateTemplates", "cloudformation:ValidateTemplate",
               why_any="cloudformation:ValidateTemplate has no resource type"),
-        grant("PassCloudFormationRole", "iam:PassRole", perms.arn("iam", "role/${Application}-cloudformation",
+        grant("PassCloudFormationRole", "iam:PassRole", perms.arn("iam", "role/" + naming.role_name(naming.CLOUDFORMATION_ROLE),
                                                                    region=False),
               Condition(StringEquals("iam:PassedToService", "cloudformation.amazonaws.com"))),
         grant("ReadPipelineArtifacts", "s3:GetObject s3:GetObjectVersion",

@@ -13,6 +13,7 @@ from __future__ import annotations
 from awacs.aws import ArnLike, Condition, StringEquals
 from troposphere import AWSHelperFn, Ref, Sub, Template, encode_to_dict, iam
 
+from generator import naming
 from generator.config import AppSpec
 from generator.pipeline import common
 from generator.pipeline.grants import Grant, document, grant
@@ -78,7 +79,7 @@ def log_group_grants(sid: str, groups: list) -> list[Grant]:
 def pass_self(sid: str, role: str) -> Grant:
     """CloudFormation passes the stack's role on to each nested stack it creates or updates (the
     AWS::CloudFormation::Stack handlers declare iam:PassRole), so the role must be allowed to pass itself."""
-    return grant(sid, "iam:PassRole", arn("iam", f"role/${{Application}}-{role}", region=False),
+    return grant(sid, "iam:PassRole", arn("iam", "role/" + naming.role_name(role), region=False),
                  Condition(StringEquals("iam:PassedToService", "cloudformation.amazonaws.com")))
 
 
@@ -88,7 +89,7 @@ def pipeline_stack(app: AppSpec) -> list[Grant]:
 
     Its roles are named one by one, not by a `<app>-pipeline-*` prefix: that prefix would also match the deploy role
     `<app>-pipeline-deploy` of a target account that is the pipeline account too."""
-    roles = [arn("iam", f"role/${{Application}}-{name}", region=False) for name in common.PIPELINE_ACCOUNT_ROLES]
+    roles = [arn("iam", "role/" + naming.role_name(name), region=False) for name in common.PIPELINE_ACCOUNT_ROLES]
     policies = arn("iam", f"policy/${{Application}}-{common.STACK_ROLE}-*", region=False)
     keys = arn("kms", "key/*")
     log_groups = [arn("logs", f"log-group:{g}{suffix}") for g in (

@@ -17,7 +17,7 @@ from typing import Any
 
 from troposphere import Ref, Sub, codepipeline
 
-from generator import holds, image_tags
+from generator import holds, image_tags, naming
 from generator.config import AppSpec
 from generator.naming import pascal
 from generator.pipeline import approvals, common
@@ -115,7 +115,7 @@ def _environment_actions(app: AppSpec, target: common.Target, store: Storage, ca
              "DEPLOY_ROLE_ARN": approvals.deploy_role()}
     actions = []
     config: dict[str, Any] = {
-        "ActionMode": "CREATE_UPDATE", "StackName": Sub(f"${{Application}}-{env}"),
+        "ActionMode": "CREATE_UPDATE", "StackName": Sub(naming.stack_name_sub(env)),
         "TemplatePath": f"{TEMPLATES}::packaged/root.yaml",
         "TemplateConfiguration": f"{TEMPLATES}::params/{env}.config.json",
         "Capabilities": capabilities, "RoleArn": target.cloudformation_role()}
@@ -139,7 +139,7 @@ def _environment_actions(app: AppSpec, target: common.Target, store: Storage, ca
                                  outputs=artifacts, variables={**reach, "IMAGE_TAGS_ARTIFACT": tags},
                                  Account=target.account))
         for svc, artifact in zip(web, artifacts):
-            name = f"{app.app}-{env}-{svc.name}"
+            name = naming.codedeploy_name(app.app, env, svc.name)
             actions.append(action(f"Release{pascal(svc.name)}", "Deploy",
                                   "CodeDeployToECS", RELEASE_ORDER, {
                                       "ApplicationName": name, "DeploymentGroupName": name,
@@ -174,7 +174,7 @@ def protect_nested_stacks(target: common.Target, run_order: int) -> codepipeline
     nothing but nested stacks; this sets it on every nested stack (scripts/nested_stack_policy.py, the same code
     `make deploy` runs), through the environment's deploy role."""
     return codebuild("ProtectNestedStacks", p.PROTECT, run_order, inputs=(SOURCE, TEMPLATES), variables={
-        "STACK_NAME": f"${{Application}}-{target.env}", "DEPLOY_ROLE_ARN": approvals.deploy_role(),
+        "STACK_NAME": naming.stack_name_sub(target.env), "DEPLOY_ROLE_ARN": approvals.deploy_role(),
         "CONFIG_FILE": f"params/{target.env}.config.json", "TEMPLATES_ARTIFACT": TEMPLATES}, Account=target.account)
 
 
@@ -185,4 +185,4 @@ def environment_test_url(app: AppSpec, env: str, deploy_ns: str) -> str:
     spec = app.environments[env]
     if spec.certificate_arn:
         return f"https://{spec.domain_name}:{TEST_PORT}"
-    return f"http://#{{{deploy_ns}.ClusterLoadBalancerDns}}:{TEST_PORT}"
+    return f"http://#{{{deploy_ns}.{naming.root_output('Cluster', 'LoadBalancerDns')}}}:{TEST_PORT}"

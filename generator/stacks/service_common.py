@@ -36,9 +36,6 @@ def _off_hours(app: AppSpec, env: str, field: str, default: str = "") -> str:
     return getattr(spec, field) if spec is not None else default
 
 
-IMAGE_TAG_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
-
-
 def image_tag(service: str) -> RootParameter:
     """The image tag one service runs. Each service has its own, so a service added to a running environment starts
     in bootstrap (no image yet) while the others keep running theirs."""
@@ -47,7 +44,7 @@ def image_tag(service: str) -> RootParameter:
         f"{service}: image tag it runs, normally the commit SHA (the pipeline passes it). '{BOOTSTRAP_TAG}' means no "
         f"image exists yet (first deploy of an environment, or a service new to it): the service then runs no tasks "
         f"and its schedule is off. Never set it on a service that is running.",
-        f"Service {service}", f"{service}: image tag", lambda a, e: BOOTSTRAP_TAG, allowed_pattern=IMAGE_TAG_PATTERN,
+        f"Service {service}", f"{service}: image tag", lambda a, e: BOOTSTRAP_TAG, allowed_pattern=naming.IMAGE_TAG_PATTERN,
         constraint="a Docker image tag: letters, digits, '_', '.', '-', at most 128 characters")
 
 

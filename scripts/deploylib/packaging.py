@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
-from generator import cfnyaml
+from generator import cfnyaml, naming
 from scripts.deploylib.aws import Aws, error_code
 from scripts.deploylib.errors import DeployError
 
@@ -191,7 +191,7 @@ def quick_create_url(region: str, stack: str, template_url: str, parameters: lis
 
 def default_bucket_name(app: str, account: str, region: str) -> str:
     """One bucket per app, account and region, shared by the environments that live there."""
-    return f"{app}-templates-{account}-{region}"
+    return naming.template_bucket(app, account, region)
 
 
 # --- side effects -----------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator import image_tags, secret_values, swap
+from generator import image_tags, naming, secret_values, swap
 from generator.config import AppSpec, EnvironmentSpec, load_app
 from generator.errors import ConfigError
 from scripts.deploylib.errors import DeployError
@@ -15,8 +15,8 @@ ROOT_TEMPLATE = "root.yaml"
 
 
 def stack_name(app: str, env: str) -> str:
-    """The root stack of an environment. Nested stacks are named by CloudFormation (`<root>-<LogicalId>-<suffix>`)."""
-    return f"{app}-{env}"
+    """The root stack of an environment (generator/naming.py)."""
+    return naming.stack_name(app, env)
 
 
 @dataclass(frozen=True)
