@@ -15,8 +15,12 @@ the pipeline takes the gates (its actions and the rule that continues or stops t
 """
 from __future__ import annotations
 
-from generator.config import AppSpec
-from generator.config.models import ServiceEnvSpec
+from typing import TYPE_CHECKING
+
+from generator.components.service.spec import ServiceEnvSpec
+
+if TYPE_CHECKING:
+    from generator.config import AppSpec
 
 APPROVAL = "ApproveReroute"
 TESTS = "IntegrationTests"

@@ -5,7 +5,7 @@ import json
 
 from generator.config import AppSpec
 from generator.root import Build
-from generator.stateful import STATEFUL_TYPES, is_stateful
+from generator.stateful import is_stateful, stateful_types
 from generator.tagging import STABLE_KEYS
 
 
@@ -30,7 +30,7 @@ def stack_policy(build: Build) -> dict:
     statements = [
         {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"},
         {"Effect": "Deny", "Action": deny, "Principal": "*", "Resource": "*",
-         "Condition": {"StringEquals": {"ResourceType": list(STATEFUL_TYPES)}}},
+         "Condition": {"StringEquals": {"ResourceType": list(stateful_types())}}},
     ]
     if holders:
         statements.append({"Effect": "Deny", "Action": deny, "Principal": "*",

@@ -1,6 +1,8 @@
-"""The root template: calls each stack's build in dependency order, then assembles parameters and nested stacks.
+"""The root template: the architecture, each component's build called in dependency order, then the parameters and
+nested stacks assembled.
 
-Adding a nested stack is a new module under `stacks/` plus one line in `build_stacks`.
+Adding a component is its package under `components/`, one line in `components/__init__.py` and one line in
+`build_stacks` (docs/adding-a-component.md).
 """
 from __future__ import annotations
 
@@ -9,12 +11,10 @@ from dataclasses import dataclass
 from troposphere import Output, Template, cloudformation
 
 from generator import naming, tagging
+from generator.components import cluster, environment, network, registry, service
+from generator.components.base import Component
 from generator.config import AppSpec
 from generator.errors import WiringError
-from generator.stacks import cluster as cluster_stack
-from generator.stacks import network
-from generator.stacks import registry as registry_stack
-from generator.stacks import service
 from generator.wiring import STANDARD_PARAMETERS, Nested, RootParameter, StackBuilder
 
 ROOT_FILE = "root.yaml"
@@ -33,22 +33,22 @@ class Build:
 
 
 def build_stacks(app: AppSpec) -> list[Nested]:
-    """The architecture, in dependency order. Each line is one nested stack."""
+    """The architecture, in dependency order. Each line is one nested stack (one per service)."""
     stacks: list[Nested] = []
 
-    def nested(logical_id: str, filename: str, description: str) -> StackBuilder:
-        builder = StackBuilder(logical_id, filename, f"{app.app}: {description}")
+    def nested(component: Component, instance: str | None = None, description: str | None = None) -> StackBuilder:
+        builder = component.builder(app, instance, description)
         stacks.append(Nested(builder))
         return builder
 
-    net = network.build(app, nested("Network", "network.yaml", "VPC, subnets, NAT, flow logs and endpoints"))
-    registry = registry_stack.build(app, nested("Registry", "registry.yaml", "ECR repositories and registry scanning"))
-    cluster = cluster_stack.build(app, nested("Cluster", "cluster.yaml", "ECS cluster, load balancer and listeners"),
-                                  net)
+    env = environment.env_inputs(app)
+    net = network.build(app, nested(network.COMPONENT), network.env_inputs(app))
+    images = registry.build(app, nested(registry.COMPONENT), registry.env_inputs(app))
+    ecs = cluster.build(app, nested(cluster.COMPONENT), cluster.env_inputs(app), env, net=net)
+    off_hours = service.off_hours_inputs(app)
     for svc in app.services:  # one stack per service keeps each template far from CloudFormation's limits
-        service.build(app, svc, nested(naming.service_stack(svc.name), f"service-{svc.name}.yaml",
-                                       f"the {svc.name} service ({svc.kind})"),
-                      net=net, cluster=cluster, registry=registry)
+        service.build(app, svc, nested(service.COMPONENT, svc.name, f"the {svc.name} service ({svc.kind})"),
+                      service.env_inputs(app, svc), off_hours, env, net=net, cluster=ecs, registry=images)
     return stacks
 
 
@@ -70,7 +70,8 @@ def build(app: AppSpec) -> Build:
         # Re-exported so `make outputs`, the console and the pipeline find them on the root stack.
         for name in n.builder.public:
             ref = n.builder.exports[name]
-            root.add_output(Output(f"{n.builder.logical_id}{name}", Description=ref.description, Value=ref.value()))
+            root.add_output(Output(naming.root_output(n.builder.logical_id, name), Description=ref.description,
+                                   Value=ref.value()))
     return Build(root, stacks, params)
 
 

@@ -1,8 +1,9 @@
-"""Resource types that hold data, and how each is protected. The one place that decides:
+"""Resource types that hold data, and how each is protected. Which types hold data is a fact each component declares
+about the types it creates (`TypeFacts.stateful`, generator/components/); this module applies it:
 
-- every resource of these types gets an explicit DeletionPolicy and UpdateReplacePolicy (`protect`, applied where
-  resources are added: `StackBuilder.add` and the pipeline's `common.add`; tests/test_stateful_policies.py checks
-  every generated template);
+- every resource of these types gets an explicit DeletionPolicy and UpdateReplacePolicy (`apply`/`protect`, where
+  resources are added: `StackBuilder.add` with its component's facts, and the pipeline's `common.add` with the facts
+  of every component; tests/test_stateful_policies.py checks every generated template);
 - the production stack policy denies replacing or deleting them, on the root and on every nested stack
   (generator/params.py, scripts/nested_stack_policy.py);
 - deploy previews and the destroy plan flag them (scripts/deploylib).
@@ -18,54 +19,74 @@ Policies (CloudFormation user guide, DeletionPolicy and UpdateReplacePolicy attr
   production stack policy refuses it first.
 - The exception: an Aurora member DBInstance (has DBClusterIdentifier) is `Delete`: its data lives in the cluster,
   which is snapshotted, and the RDS handler rejects a snapshot of a member (project rule E9008); a retained member
-  would keep the cluster from being deleted.
+  would keep the cluster from being deleted. A type with such an exception says so in its facts
+  (`TypeFacts.policy_override`, `MEMBER_INSTANCE` below).
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from troposphere import AWSObject
 
 from generator.errors import WiringError
 
-RETAIN = ("RetainExceptOnCreate", "Retain")    # (DeletionPolicy, UpdateReplacePolicy)
-SNAPSHOT = ("Snapshot", "Snapshot")
-MEMBER_INSTANCE = ("Delete", "Delete")
+if TYPE_CHECKING:
+    from generator.components.base import TypeFacts
 
-POLICIES: dict[str, tuple[str, str]] = {
-    "AWS::DynamoDB::Table": RETAIN,
-    "AWS::ECR::Repository": RETAIN,
-    "AWS::EFS::FileSystem": RETAIN,
-    "AWS::ElastiCache::ReplicationGroup": SNAPSHOT,
-    "AWS::KMS::Key": RETAIN,          # retained data (logs, images) stays readable only with its key
-    "AWS::Logs::LogGroup": RETAIN,
-    "AWS::RDS::DBCluster": SNAPSHOT,
-    "AWS::RDS::DBInstance": SNAPSHOT,  # a standalone instance; a cluster member: MEMBER_INSTANCE
-    "AWS::S3::Bucket": RETAIN,
-    "AWS::SQS::Queue": RETAIN,        # a dead-letter queue holds the only record of what failed
-    "AWS::SecretsManager::Secret": RETAIN,
-}
-STATEFUL_TYPES = tuple(sorted(POLICIES))
+MEMBER_INSTANCE = ("Delete", "Delete")
+NESTED_STACK = "AWS::CloudFormation::Stack"   # cfn-lint calls it stateful; ours are not retained (their resources are)
 # What a DeletionPolicy / UpdateReplacePolicy set by hand may be on a stateful resource.
 PROTECTIVE = {"DeletionPolicy": ("Retain", "RetainExceptOnCreate", "Snapshot"),
               "UpdateReplacePolicy": ("Retain", "Snapshot")}
 
 
+def registry() -> Mapping[str, TypeFacts]:
+    """Every resource type a component declares, with its facts (generator/components/__init__.py)."""
+    from generator import components   # the components build on StackBuilder, which applies this module
+    return components.type_facts()
+
+
+def stateful_types() -> tuple[str, ...]:
+    """The types that hold data, sorted (the production stack policy denies replacing or deleting them)."""
+    return tuple(sorted(t for t, facts in registry().items() if facts.stateful))
+
+
 def is_stateful(resource_type: str) -> bool:
-    return resource_type in POLICIES
+    facts = registry().get(resource_type)
+    return facts is not None and facts.stateful
 
 
-def policies(resource_type: str, properties: dict[str, Any]) -> tuple[str, str] | None:
+@cache
+def _cfn_lint_stateful() -> frozenset[str]:
+    from cfnlint.data import AdditionalSpecs
+    from cfnlint.helpers import load_resource
+    return frozenset(load_resource(AdditionalSpecs, "StatefulResources.json")["ResourceTypes"]) - {NESTED_STACK}
+
+
+def holds_data(resource_type: str) -> bool:
+    """For what a deployed stack shows (the deploy preview, the destroy plan): a type a component declares stateful,
+    or one cfn-lint's list calls stateful (the data behind its rule I3011), so a stack holding a type no component
+    declares yet (a store of a later version, one added by hand) is still flagged."""
+    return is_stateful(resource_type) or resource_type in _cfn_lint_stateful()
+
+
+def policies(resource_type: str, properties: Mapping[str, Any]) -> tuple[str, str] | None:
     """(DeletionPolicy, UpdateReplacePolicy) for a resource, or None when its type holds no data."""
-    if resource_type == "AWS::RDS::DBInstance" and properties.get("DBClusterIdentifier") is not None:
-        return MEMBER_INSTANCE
-    return POLICIES.get(resource_type)
+    facts = registry().get(resource_type)
+    return facts.policies(properties) if facts is not None else None
 
 
 def protect(resource: AWSObject) -> None:
-    """Give a stateful resource its policies. A policy a stack module states itself must be at least as protective
-    (Retain, RetainExceptOnCreate, Snapshot): anything else is a build error, not a quiet data loss."""
-    wanted = policies(resource.resource_type, resource.properties)
+    """Give a stateful resource its policies, from the facts of whichever component declares its type."""
+    apply(resource, policies(resource.resource_type, resource.properties))
+
+
+def apply(resource: AWSObject, wanted: tuple[str, str] | None) -> None:
+    """Set (DeletionPolicy, UpdateReplacePolicy) on a resource that holds data. A policy a stack module states itself
+    must be at least as protective (Retain, RetainExceptOnCreate, Snapshot): anything else is a build error, not a
+    quiet data loss."""
     if wanted is None:
         return
     for attribute, value in zip(("DeletionPolicy", "UpdateReplacePolicy"), wanted):
@@ -74,4 +95,5 @@ def protect(resource: AWSObject) -> None:
             setattr(resource, attribute, value)
         elif stated != value and (value == "Delete" or stated not in PROTECTIVE[attribute]):
             raise WiringError(f"{resource.title} ({resource.resource_type}) holds data: {attribute} {stated} would "
-                              f"lose it; leave it to generator/stateful.py ({value})")
+                              f"lose it; leave it to the facts of its type (TypeFacts, generator/components/), which "
+                              f"say {value}")

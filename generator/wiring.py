@@ -41,12 +41,14 @@ class RootParameter:
     allowed_pattern: str | None = None
     constraint: str | None = None
     max_length: int | None = None
+    min_value: int | None = None
+    max_value: int | None = None
 
     def declare(self, **overrides: Any) -> Parameter:
         props: dict[str, Any] = {"Type": self.type, "Description": self.description}
         optional = {"Default": self.default, "AllowedValues": self.allowed_values,
                     "AllowedPattern": self.allowed_pattern, "ConstraintDescription": self.constraint,
-                    "MaxLength": self.max_length}
+                    "MaxLength": self.max_length, "MinValue": self.min_value, "MaxValue": self.max_value}
         props.update({k: (list(v) if isinstance(v, tuple) else v) for k, v in optional.items() if v is not None})
         props.update(overrides)
         return Parameter(self.name, **props)
@@ -97,6 +99,7 @@ class StackBuilder:
     logical_id: str
     filename: str
     description: str
+    component: Any = None   # the Component it builds (generator/components/base.py): declares the types it may add
     template: Template = field(init=False)
     inputs: dict[str, Source] = field(default_factory=dict, init=False)
     exports: dict[str, OutputRef] = field(default_factory=dict, init=False)
@@ -109,11 +112,17 @@ class StackBuilder:
             self.input(param)
 
     def add(self, resource: AWSObject) -> Any:
-        """Add a resource with the standard tags; a role also gets the environment's path (naming.role_path)."""
+        """Add a resource with the standard tags; a role also gets the environment's path (naming.role_path). Its
+        type must be one the component declares (its TypeFacts), which also say whether it holds data (the policies
+        generator/stateful.py applies)."""
+        if self.component is not None:
+            facts = self.component.check_type(resource.resource_type, resource.title)
+            stateful.apply(resource, facts.policies(resource.properties))
+        else:
+            stateful.protect(resource)
         tagging.apply(resource)
         if resource.resource_type == "AWS::IAM::Role" and "Path" not in resource.properties:
             resource.Path = naming.role_path()
-        stateful.protect(resource)
         return self.template.add_resource(resource)
 
     def input(self, source: Source, name: str | None = None, cfn_type: str | None = None) -> Ref:

@@ -12,7 +12,8 @@ Every column is derived from the source of the proxy itself, never typed in by h
 - checkov: checkov's CloudFormation check registry (and graph checks) in .venv-checkov has checks for the type, and
   tests/test_checkov.py requires zero failures;
 - emulator: the rehearsal (tests/test_rehearsal.py, the default app's environment stacks) creates the type in moto and
-  describes it (scripts/deploylib/rehearsal.py VERIFY, moto's own list of supported types);
+  describes it (the describe call each component declares for its types, TypeFacts.verify; moto's own list of
+  supported types);
 - Stubber flow: a test drives the code that acts on the type against exact API responses (STUBBER_FLOWS, each claim
   checked against the test file).
 
@@ -202,8 +203,8 @@ def emulator_described(default: Build) -> dict[str, str]:
     """Type -> the describe call the rehearsal verifies it with, for the types of the rehearsed stacks (the default
     app's environment) that moto creates through CloudFormation."""
     from scripts.deploylib import rehearsal
-    return {t: rehearsal.VERIFY[t][0] for t in default.root_types()
-            if t in rehearsal.VERIFY and rehearsal.emulator_supports(t)}
+    declared = rehearsal.verifiers()
+    return {t: declared[t].call for t in default.root_types() if t in declared and rehearsal.emulator_supports(t)}
 
 
 def emulator_skipped(types: set[str]) -> set[str]:

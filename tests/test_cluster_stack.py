@@ -9,12 +9,11 @@ import pytest
 from generator.build import write
 from generator.config import parse_app
 from generator.errors import ConfigError
-from generator.params import environment_values
-from generator.root import build
-from generator.stacks import cluster
+from generator.components import cluster
 from generator.wiring import OutputRef
+from tests.conftest import CERTIFICATE, app_spec, parameter_values, root_parameters, template
 
-CERT = "arn:aws:acm:eu-west-1:222222222222:certificate/5f1c2a7e-9b3d-4c8e-a6f0-2d7b9e4c1a53"
+CERT = CERTIFICATE
 SERVICES = [{"name": "web", "kind": "web", "port": 8080}, {"name": "api", "kind": "web", "port": 3000,
              "routing": {"path_patterns": ["/api/*"], "priority": 10}},
             {"name": "worker", "kind": "worker"}]
@@ -25,8 +24,7 @@ ENVS = {"dev": {"account_id": "111111111111", "cidr": "10.10.0.0/16"},
 
 
 def _raw(envs=None, services=None, **extra) -> dict:
-    return {"app": "demo", "owner": "team", "region": "eu-west-1",
-            "services": SERVICES if services is None else services, "environments": envs or ENVS, **extra}
+    return app_spec(services=SERVICES if services is None else services, environments=envs or ENVS, **extra)
 
 
 def _app(envs=None, services=None, **extra):
@@ -34,11 +32,10 @@ def _app(envs=None, services=None, **extra):
 
 
 def _cluster(app) -> dict:
-    return json.loads(build(app).templates()["cluster.yaml"].to_json())
+    return template(app, "cluster.yaml")
 
 
-def _values(app, env: str) -> dict[str, str]:
-    return environment_values(app, build(app), env)
+_values = parameter_values
 
 
 def _with_env(**fields) -> dict:
@@ -65,7 +62,7 @@ def test_capacity_weights_come_from_the_spot_share_parameter():
     mapping = t["Mappings"]["SpotShares"]
     for share, weights in mapping.items():
         assert weights == {"Fargate": 100 - int(share), "FargateSpot": int(share)}
-    allowed = json.loads(build(_app()).root.to_json())["Parameters"]["SpotShare"]["AllowedValues"]
+    allowed = root_parameters(_app())["SpotShare"]["AllowedValues"]
     assert sorted(allowed, key=int) == sorted(mapping, key=int)  # every allowed value has a mapping entry
 
 
@@ -114,7 +111,7 @@ def test_production_listener_output_follows_the_certificate():
 def test_certificate_parameter_per_environment():
     assert _values(_app(), "dev")["CertificateArn"] == ""
     assert _values(_app(), "prod")["CertificateArn"] == CERT
-    pattern = json.loads(build(_app()).root.to_json())["Parameters"]["CertificateArn"]["AllowedPattern"]
+    pattern = root_parameters(_app())["CertificateArn"]["AllowedPattern"]
     assert re.fullmatch(pattern, "") and re.fullmatch(pattern, CERT)
     assert not re.fullmatch(pattern, "arn:aws:iam::222222222222:server-certificate/x")
 
@@ -159,7 +156,7 @@ def test_test_listener_cidr_defaults_to_the_vpc_and_never_opens_to_everyone():
     app = _app()
     assert _values(app, "dev")["TestListenerCidr"] == "10.10.0.0/16"
     assert _values(app, "prod")["TestListenerCidr"] == "203.0.113.0/24"
-    pattern = json.loads(build(app).root.to_json())["Parameters"]["TestListenerCidr"]["AllowedPattern"]
+    pattern = root_parameters(app)["TestListenerCidr"]["AllowedPattern"]
     assert re.fullmatch(pattern, "203.0.113.7/32")
     for wide in ("0.0.0.0/0", "0.0.0.0/1", "10.0.0.0/7"):
         assert not re.fullmatch(pattern, wide)
@@ -207,10 +204,10 @@ def test_load_balancer_is_internet_facing_in_the_public_subnets():
 
 
 def test_subnet_list_crosses_into_the_nested_stack_as_a_string():
-    root = json.loads(build(_app()).root.to_json())
+    root = template(_app(), "root.yaml")
     assert root["Resources"]["Cluster"]["Properties"]["Parameters"]["PublicSubnetIds"] == {
         "Fn::GetAtt": ["Network", "Outputs.PublicSubnetIds"]}
-    network = json.loads(build(_app()).templates()["network.yaml"].to_json())
+    network = template(_app(), "network.yaml")
     assert "Fn::Join" in json.dumps(network["Outputs"]["PublicSubnetIds"]["Value"])
 
 
@@ -279,15 +276,15 @@ def test_regions_older_than_the_service_principal_also_grant_the_regional_elb_ac
 # --- outputs and the whole build ----------------------------------------------------------------------------------
 
 def test_cluster_outputs_name_declared_outputs_with_ref_and_getatt_where_due():
-    from generator.stacks.network import NetworkOutputs
-    from generator.wiring import StackBuilder
+    from generator.components.network import NetworkOutputs
 
     app = _app()
     net = NetworkOutputs(*(OutputRef("Network", n, t, n) for n, t in (
         ("VpcId", "AWS::EC2::VPC::Id"), ("VpcCidr", "String"), ("PublicSubnetIds", "List<AWS::EC2::Subnet::Id>"),
         ("PrivateSubnetIds", "List<AWS::EC2::Subnet::Id>"), ("LogsKeyArn", "String"))))
-    stack = StackBuilder("Cluster", "cluster.yaml", "test")
-    out = cluster.build(app, stack, net)
+    from generator.components import environment
+    stack = cluster.COMPONENT.builder(app)
+    out = cluster.build(app, stack, cluster.env_inputs(app), environment.env_inputs(app), net=net)
     assert all(isinstance(ref, OutputRef) and ref.stack == "Cluster" for ref in out)
     outputs = json.loads(stack.template.to_json())["Outputs"]
     assert {ref.name for ref in out} == set(outputs)

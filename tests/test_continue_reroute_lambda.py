@@ -266,7 +266,7 @@ def test_list_pagination_is_followed(codedeploy):
 
 
 def test_every_web_service_of_the_environment_is_continued(codedeploy, monkeypatch):
-    """One CodeDeploy application and deployment group per web service (generator/stacks/service_web.py)."""
+    """One CodeDeploy application and deployment group per web service (generator/components/service/web.py)."""
     client, stub = codedeploy
     names = ["tunecast-prod-web", "tunecast-prod-api", "tunecast-prod-nest"]
     monkeypatch.setenv("DEPLOYMENT_TARGETS", "\n".join(f"{n}/{n}" for n in names))

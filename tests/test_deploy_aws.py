@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import http.server
 import io
-import json
 import os
 import subprocess
 import sys
@@ -21,26 +20,6 @@ from scripts.deploylib.errors import DeployError
 from scripts.deploylib.ui import Console
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = """\
-app: shop
-owner: team-a
-region: eu-west-1
-environments:
-  dev: {account_id: "111111111111", cidr: 10.10.0.0/16}
-"""
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    (tmp_path / "app.yaml").write_text(APP)
-    (tmp_path / "templates").mkdir()
-    (tmp_path / "templates" / "root.yaml").write_text("Resources:\n  Q: {Type: AWS::SQS::Queue}\n")
-    (tmp_path / "params").mkdir()
-    (tmp_path / "params" / "dev.json").write_text("[]")
-    (tmp_path / "params" / "dev.config.json").write_text(json.dumps({"Parameters": {}, "Tags": {}}))
-    return tmp_path
-
-
 def run_cli(project: Path, *args: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     code = cli.main([*args, "--app", str(project / "app.yaml"), "--templates", str(project / "templates"),

@@ -186,7 +186,7 @@ def test_drift_table_in_sync():
     assert text.endswith("IN SYNC: all 2 stacks match their templates.\n")
 
 
-def test_destroy_plan_separates_deleted_retained_and_snapshotted():
+def test_destroy_plan_separates_deleted_retained_and_snapshotted(database_component):
     network = {"Resources": {
         "Vpc": {"Type": "AWS::EC2::VPC"},
         "Logs": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Retain"},

@@ -23,7 +23,6 @@ from scripts.deploylib.aws import Aws
 from scripts.deploylib.errors import DeployError
 from scripts.deploylib.target import load_target
 from scripts.deploylib.ui import Console
-from tests.test_deploy_aws import project  # noqa: F401 - a fixture
 from tests.test_deploy_flows import REGION, botocore_session, make  # noqa: F401 - `make` is a fixture
 
 # --- masking by value ------------------------------------------------------------------------------------------------

@@ -95,7 +95,7 @@ def test_the_cloudformation_role_is_cloudformations_and_covers_every_resource_ty
     policies = [p["Ref"] for p in props["ManagedPolicyArns"]]
     assert policies == sorted(lid for lid, r in RES.items() if r["Type"] == "AWS::IAM::ManagedPolicy")
     types = {r.resource_type for t in RENDERED.build.templates().values() for r in t.resources.values()}
-    assert types <= environment_permissions.COVERED
+    assert types <= environment_permissions.covered()
     sids = {s["Sid"] for s in cloudformation_statements()}
     assert {"ManageStacks", "ReadPackagedTemplates", "DecryptPackagedTemplates", "ManageRoles", "ManageNetwork",
             "ManageLoadBalancing", "ManageCluster", "ManageDeploymentGroups", "ManageScaling", "ManageQueues"} <= sids

@@ -64,8 +64,8 @@ def test_a_missing_action_fails_the_build_naming_the_type_the_action_and_the_fil
     assert hp.check(changed, "templates_out", APP.region, DEPLOYERS) == [
         "templates_out/deploy-role.yaml: CloudFormationRole does not allow logs:GetDataProtectionPolicy, which the "
         "AWS::Logs::LogGroup create/read/update handler needs (network.yaml); grant it in "
-        "generator/pipeline/environment_permissions.py or allow-list it with its reason in "
-        "generator/lint/handler_permissions.py"]
+        "generator/components/shared.py (logs_keys_buckets, the cfn_grants of AWS::Logs::LogGroup) or allow-list it "
+        "with its reason in generator/lint/handler_permissions.py"]
     changed = without("kms:RetireGrant", "pipeline-roles.yaml", "PipelineStackRole")
     assert [line.split(", which")[0] for line in hp.check(changed, "t", APP.region, DEPLOYERS)] == [
         "t/pipeline-roles.yaml: PipelineStackRole does not allow kms:RetireGrant"]

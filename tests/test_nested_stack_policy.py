@@ -73,10 +73,10 @@ def test_every_nested_stack_at_every_depth_gets_the_policy_and_deleted_ones_are_
 def test_the_policy_set_on_nested_stacks_denies_replacing_and_deleting_stateful_types():
     """The one document fits every stack of the tree: its deny-by-type statement is what protects a nested stack's
     repositories, keys, log groups, buckets and queues."""
-    from generator.stateful import STATEFUL_TYPES
+    from generator.stateful import stateful_types
     by_type = [s for s in POLICY["Statement"] if s["Effect"] == "Deny" and "Condition" in s]
     assert by_type and set(by_type[0]["Action"]) == {"Update:Replace", "Update:Delete"}
-    assert set(by_type[0]["Condition"]["StringEquals"]["ResourceType"]) == set(STATEFUL_TYPES)
+    assert set(by_type[0]["Condition"]["StringEquals"]["ResourceType"]) == set(stateful_types())
 
 
 def test_cli_reads_the_policy_from_the_config_file(cf, tmp_path, capsys):

@@ -1,28 +1,24 @@
 """The network nested stack: properties that matter at deploy time, for new and existing VPCs."""
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from generator.config import parse_app
-from generator.root import build
+from tests.conftest import make_app, template
 
 
 def _app(**network):
     pinned = [f"euw1-az{i + 1}" for i in range(network.get("az_count", 3))]   # production pins its zones
     envs = {"dev": {"cidr": "10.10.0.0/16", "az_count": 2},
             "prod": {"cidr": "10.30.0.0/16", "production": True, "zones": pinned}}
-    return parse_app({"app": "demo", "owner": "team", "region": "eu-west-1",
-                      "network": {"az_count": 3, **network}, "environments": envs})
+    return make_app(network={"az_count": 3, **network}, environments=envs)
 
 
 def _network(app) -> dict:
-    return json.loads(build(app).templates()["network.yaml"].to_json())
+    return template(app, "network.yaml")
 
 
 def _root(app) -> dict:
-    return json.loads(build(app).root.to_json())
+    return template(app, "root.yaml")
 
 
 def test_zones_are_pinned_by_id_or_name_or_come_from_the_region_at_deploy_time():
@@ -100,11 +96,10 @@ def test_two_zone_app_has_no_zone_condition():
 
 
 def test_existing_vpc_ids_come_from_parameters_and_lists_are_joined():
-    app = parse_app({"app": "demo", "owner": "team", "region": "eu-west-1",
-                     "network": {"mode": "existing"},
-                     "environments": {"dev": {"cidr": "10.1.0.0/16", "vpc_id": "vpc-0123456789abcdef0",
-                                              "public_subnet_ids": ["subnet-0123456789abcdef1", "subnet-0123456789abcdef2"],
-                                              "private_subnet_ids": ["subnet-0123456789abcdef3", "subnet-0123456789abcdef4"]}}})
+    app = make_app(network={"mode": "existing"}, environments={"dev": {
+        "cidr": "10.1.0.0/16", "vpc_id": "vpc-0123456789abcdef0",
+        "public_subnet_ids": ["subnet-0123456789abcdef1", "subnet-0123456789abcdef2"],
+        "private_subnet_ids": ["subnet-0123456789abcdef3", "subnet-0123456789abcdef4"]}})
     root = _root(app)
     assert root["Parameters"]["PrivateSubnetIds"]["Type"] == "List<AWS::EC2::Subnet::Id>"
     passed = root["Resources"]["Network"]["Properties"]["Parameters"]

@@ -5,7 +5,7 @@ import json
 
 from generator.config import load_app
 from generator.root import build
-from generator.stateful import STATEFUL_TYPES
+from generator.stateful import stateful_types
 from tests.support import ROOT, read_dir
 
 PARAMS = ROOT / "params"
@@ -51,7 +51,7 @@ def test_only_production_gets_a_stack_policy_protecting_stateful_resources():
     assert policy[0] == {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"}
     deny_types = policy[1]["Condition"]["StringEquals"]["ResourceType"]
     assert policy[1]["Effect"] == "Deny" and set(policy[1]["Action"]) == {"Update:Replace", "Update:Delete"}
-    assert {"AWS::RDS::DBCluster", "AWS::S3::Bucket", "AWS::ECR::Repository"} <= set(deny_types) == set(STATEFUL_TYPES)
+    assert {"AWS::S3::Bucket", "AWS::ECR::Repository", "AWS::Logs::LogGroup"} <= set(deny_types) == set(stateful_types())
     assert "LogicalResourceId/Network" in policy[2]["Resource"]
 
 

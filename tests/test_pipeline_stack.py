@@ -200,7 +200,7 @@ def test_codedeploy_actions_name_the_service_stacks_groups_and_read_their_artifa
         env = stage.removeprefix("Deploy").lower()
         service = a["Name"].removeprefix("Release").lower()
         config = a["Configuration"]
-        # generator/stacks/service_web.py names both `<app>-<env>-<service>`
+        # generator/components/service/web.py names both `<app>-<env>-<service>`
         assert config["ApplicationName"] == config["DeploymentGroupName"] == f"{APP.app}-{env}-{service}"
         inputs = [i["Name"] for i in a["InputArtifacts"]]
         for key in ("Image1ArtifactName", "TaskDefinitionTemplateArtifact", "AppSpecTemplateArtifact"):
@@ -456,7 +456,8 @@ def test_the_environment_role_refuses_resource_types_it_has_no_permissions_for()
     from generator.errors import WiringError
     with pytest.raises(WiringError) as exc:
         environment_permissions.environment_stack(APP, {"AWS::ECS::Cluster", "AWS::RDS::DBCluster"})
-    assert "no permissions for AWS::RDS::DBCluster" in str(exc.value)
+    assert str(exc.value).startswith("no component declares AWS::RDS::DBCluster, so the environments' CloudFormation "
+                                     "role has no grants for it")
 
 
 def test_the_lambda_directory_zips_to_the_same_bytes_every_time(tmp_path):

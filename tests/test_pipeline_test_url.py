@@ -13,12 +13,23 @@ from __future__ import annotations
 import json
 
 from generator.build import render_app
-from generator.config import load_app
 from generator.pipeline.stages import environment_test_url
-from tests.support import ROOT
+from tests.conftest import CERTIFICATE, PROD, make_app
 from tests.templates import load
 
-APP = load_app(ROOT / "app.yaml")
+# Three environments: staging (HTTP, where the integration tests run) and prod (HTTPS on its domain name), each with
+# a web service whose releases wait for approval.
+WEB = [{"name": "api", "kind": "web", "port": 3000}]
+HELD = {"services": {"api": {"wait_for_approval_minutes": 60}}}
+APP = make_app(
+    app="tunecast", services=WEB,
+    environments={"dev": {"account_id": "111111111111", "cidr": "10.10.0.0/16"},
+                  "staging": {"account_id": "111111111111", "cidr": "10.20.0.0/16", **HELD},
+                  "prod": {**PROD, "certificate_arn": CERTIFICATE, "domain_name": "tunecast.example.com", **HELD}},
+    pipeline={"account_id": "111111111111", "repository": "tunecast/tunecast",
+              "connection_arn": "arn:aws:codeconnections:eu-west-1:111111111111:connection/"
+                                "7d3f5c1a-2b4e-4f6a-9c8d-1e2f3a4b5c6d",
+              "notification_email": "releases@tunecast.example.com", "test_command": "npm test"})
 PIPELINE = load(render_app(APP).templates["pipeline.yaml"])
 STAGES = {s["Name"]: {a["Name"]: a for a in s["Actions"]}
           for s in PIPELINE["Resources"]["Pipeline"]["Properties"]["Stages"]}

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from generator.build import render_app
 from generator.config import parse_app
 from generator.config.models import FARGATE_SIZES, NAME_PATTERN, RETENTION_DAYS
-from generator.config.zones import zone_id_prefix
+from generator.components.network.zones import zone_id_prefix
 from generator.errors import ConfigError
 from generator.lint import gate
 from generator.render import stage

@@ -5,11 +5,11 @@ import json
 
 import pytest
 
-from generator.config import parse_app
 from generator.errors import ConfigError
 from generator.params import environment_values
 from generator.root import build
-from generator.stacks.registry import RegistryOutputs, manages_registry_scanning
+from generator.components.registry import RegistryOutputs, manages_registry_scanning
+from tests.conftest import PROD, make_app, of_type, root_parameters, template
 
 SERVICES = [{"name": "web", "kind": "web", "port": 8080},
             {"name": "billing-api", "kind": "web", "port": 3000,
@@ -17,22 +17,18 @@ SERVICES = [{"name": "web", "kind": "web", "port": 8080},
             {"name": "jobs", "kind": "cron", "schedule": "rate(1 hour)"}]
 ENVS = {"dev": {"account_id": "111111111111", "cidr": "10.10.0.0/16"},
         "staging": {"account_id": "111111111111", "cidr": "10.20.0.0/16"},
-        "prod": {"account_id": "222222222222", "cidr": "10.30.0.0/16", "production": True,
-                 "zones": ["euw1-az1", "euw1-az2"]}}
+        "prod": PROD}
 
 
 def _app(envs=None, **extra):
-    raw = {"app": "demo", "owner": "team", "region": "eu-west-1", "services": SERVICES,
-           "environments": envs or ENVS, **extra}
-    return parse_app(raw)
+    return make_app(services=SERVICES, environments=envs or ENVS, **extra)
 
 
 def _registry(app) -> dict:
-    return json.loads(build(app).templates()["registry.yaml"].to_json())
+    return template(app, "registry.yaml")
 
 
-def _of_type(template: dict, cfn_type: str) -> dict:
-    return {k: r for k, r in template["Resources"].items() if r["Type"] == cfn_type}
+_of_type = of_type
 
 
 def _lifecycle(repo: dict) -> dict:
@@ -51,7 +47,7 @@ def test_one_repository_per_service_named_from_lowercase_parameters():
 
 
 def test_name_parameters_are_constrained_lowercase_at_the_root():
-    params = json.loads(build(_app()).root.to_json())["Parameters"]
+    params = root_parameters(_app())
     for name in ("Application", "EnvironmentName"):
         assert params[name]["AllowedPattern"].startswith("^[a-z]")
 
@@ -151,12 +147,11 @@ def test_outputs_use_ref_for_names_and_getatt_for_arns_and_uris():
 
 
 def test_typed_outputs_point_at_declared_outputs():
-    from generator.stacks import registry
-    from generator.wiring import StackBuilder
+    from generator.components import registry
 
     app = _app()
-    stack = StackBuilder("Registry", "registry.yaml", "test")
-    out = registry.build(app, stack)
+    stack = registry.COMPONENT.builder(app)
+    out = registry.build(app, stack, registry.env_inputs(app))
     assert isinstance(out, RegistryOutputs)
     assert set(out.repositories) == {"web", "billing-api", "jobs"}
     declared = stack.template.outputs

@@ -17,14 +17,15 @@ from generator import build as build_mod
 from generator import params, root
 from generator.config import load_app, parse_app
 from generator.errors import ConfigError
-from generator.stacks import service
-from generator.stacks.cluster import ClusterOutputs
-from generator.stacks.network import NetworkOutputs
-from generator.stacks.registry import RegistryOutputs, Repository
+from generator.components import environment, service
+from generator.components.cluster import ClusterOutputs
+from generator.components.network import NetworkOutputs
+from generator.components.registry import RegistryOutputs, Repository
 from generator.wiring import OutputRef, StackBuilder
+from tests.conftest import of_type
 
 REPO = Path(__file__).resolve().parents[1]
-APP = REPO / "app.yaml"
+APP = REPO / "tests" / "fixtures" / "specs" / "web-services.yaml"
 WORKERS = REPO / "tests" / "fixtures" / "apps" / "workers.yaml"
 NO_VALUE = {"Ref": "AWS::NoValue"}
 
@@ -53,8 +54,9 @@ def _registry(app) -> RegistryOutputs:
 def _stack(app_path: Path, name: str) -> tuple[dict, service.ServiceOutputs, StackBuilder]:
     app = load_app(app_path)
     svc = next(s for s in app.services if s.name == name)
-    builder = StackBuilder(f"Service{name.capitalize()}", f"service-{name}.yaml", f"test: {name}")
-    outputs = service.build(app, svc, builder, NET, CLUSTER, _registry(app))
+    builder = service.COMPONENT.builder(app, name, f"test: {name}")
+    outputs = service.build(app, svc, builder, service.env_inputs(app, svc), service.off_hours_inputs(app),
+                            environment.env_inputs(app), net=NET, cluster=CLUSTER, registry=_registry(app))
     return builder.template.to_dict(), outputs, builder
 
 
@@ -80,10 +82,6 @@ def cron() -> dict:
 
 def props(template: dict, logical_id: str) -> dict:
     return template["Resources"][logical_id]["Properties"]
-
-
-def of_type(template: dict, cfn_type: str) -> dict[str, dict]:
-    return {k: v for k, v in template["Resources"].items() if v["Type"] == cfn_type}
 
 
 # --- web: CodeDeploy blue/green -------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Every resource that holds data has an explicit DeletionPolicy and UpdateReplacePolicy, from generator/stateful.py.
+"""Every resource that holds data has an explicit DeletionPolicy and UpdateReplacePolicy, from its type's facts
+(TypeFacts.stateful, generator/components/) applied by generator/stateful.py.
 
 CloudFormation deletes a resource without a DeletionPolicy when its stack is deleted or an update removes it, and
 deletes the old one after a replacement without an UpdateReplacePolicy (CloudFormation user guide, DeletionPolicy
@@ -13,7 +14,7 @@ from __future__ import annotations
 import pytest
 from cfnlint.data import AdditionalSpecs
 from cfnlint.helpers import load_resource
-from troposphere import logs, rds, s3
+from troposphere import ecs, logs, rds, s3
 
 from generator import stateful
 from generator.errors import WiringError
@@ -53,20 +54,26 @@ def test_the_registry_covers_every_type_cfn_lint_calls_stateful():
     """An independent list (cfn-lint's): every type it calls stateful that a template emits is in the registry."""
     listed = set(load_resource(AdditionalSpecs, "StatefulResources.json")["ResourceTypes"]) - NOT_OURS
     emitted = {r["Type"] for _, _, r in _resources()}
-    assert sorted((listed & emitted) - set(stateful.STATEFUL_TYPES)) == []
-    assert sorted(listed - set(stateful.STATEFUL_TYPES)) != sorted(listed), "the lists should overlap"
+    assert sorted((listed & emitted) - set(stateful.stateful_types())) == []
+    assert sorted(listed - set(stateful.stateful_types())) != sorted(listed), "the lists should overlap"
 
 
-def test_protect_fills_in_the_registry_policies():
+def test_protect_fills_in_the_policies_the_types_facts_declare():
     group = logs.LogGroup("Group", RetentionInDays=7)
     stateful.protect(group)
     assert (group.DeletionPolicy, group.UpdateReplacePolicy) == ("RetainExceptOnCreate", "Retain")
+    service = ecs.Service("Service")
+    stateful.protect(service)
+    assert "DeletionPolicy" not in service.resource
+
+
+def test_a_snapshot_type_and_an_aurora_member_instance(database_component):
+    """The data tier's database declares its cluster snapshot-on-delete and its member instances Delete: their data
+    lives in the cluster, which is snapshotted, and the RDS handler rejects a snapshot of a member (project rule
+    E9008); a retained member would keep the cluster from being deleted."""
     cluster = rds.DBCluster("Db", Engine="aurora-postgresql")
     stateful.protect(cluster)
     assert (cluster.DeletionPolicy, cluster.UpdateReplacePolicy) == ("Snapshot", "Snapshot")
-
-
-def test_an_aurora_member_instance_is_deleted_with_the_cluster_snapshot_holding_its_data():
     member = rds.DBInstance("Writer", Engine="aurora-postgresql", DBClusterIdentifier="db",
                             DBInstanceClass="db.serverless")
     stateful.protect(member)
@@ -81,4 +88,10 @@ def test_a_stack_module_cannot_weaken_the_policy():
     with pytest.raises(WiringError) as err:
         stateful.protect(logs.LogGroup("Logs", DeletionPolicy="Delete"))
     assert str(err.value) == ("Logs (AWS::Logs::LogGroup) holds data: DeletionPolicy Delete would lose it; leave it "
-                              "to generator/stateful.py (RetainExceptOnCreate)")
+                              "to the facts of its type (TypeFacts, generator/components/), which say "
+                              "RetainExceptOnCreate")
+
+
+def test_the_preview_and_destroy_plan_flag_what_cfn_lint_calls_stateful_even_if_no_component_declares_it():
+    assert stateful.holds_data("AWS::RDS::DBCluster") and not stateful.is_stateful("AWS::RDS::DBCluster")
+    assert stateful.holds_data("AWS::ECR::Repository") and not stateful.holds_data("AWS::CloudFormation::Stack")

@@ -17,7 +17,7 @@ import pytest
 from cloud_radar.cf.unit import Template, functions
 
 from generator.config import parse_app
-from generator.config.zones import kind, zone_id_prefix
+from generator.components.network.zones import kind, zone_id_prefix
 from tests.support import GOLDEN_SETS, ROOT
 from tests.templates import load
 

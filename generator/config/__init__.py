@@ -1,5 +1,22 @@
-"""The app spec: models, cross-field rules and the loader."""
-from generator.config.loader import load_app, parse_app
-from generator.config.models import AppSpec, EnvironmentSpec, NetworkSpec, ServiceSpec
+"""The app spec: models, cross-field rules and the loader.
 
-__all__ = ["AppSpec", "EnvironmentSpec", "NetworkSpec", "ServiceSpec", "load_app", "parse_app"]
+Names are resolved on first use (PEP 562), so the components' spec modules can import the shared field types
+(`generator.config.types`) while `models.py` composes `AppSpec` from the components."""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from generator.config.loader import load_app, parse_app
+    from generator.config.models import AppSpec, EnvironmentSpec, NetworkSpec, ServiceSpec
+
+_WHERE = {"load_app": "loader", "parse_app": "loader", "AppSpec": "models", "EnvironmentSpec": "models",
+          "NetworkSpec": "models", "ServiceSpec": "models"}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"generator.config.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'generator.config' has no attribute {name!r}")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -166,12 +166,18 @@ ALLOW_LIST: dict[tuple[str, str], str] = {
 @dataclass(frozen=True)
 class Deployer:
     """A template deployed with a CloudFormation role: `template` and its nested templates, the role
-    `role_template`:`role`, whose grants are written in `source` (the module a finding sends you to)."""
+    `role_template`:`role`, whose grants are written in `source` (the module a finding sends you to), or, when the
+    grants come from the resource types' own facts, in `source_of(resource_type)`."""
 
     template: str
     role_template: str
     role: str
     source: str
+    source_of: Callable[[str], str] | None = None
+
+    def where(self, resource_type: str) -> str:
+        """Where to grant what `resource_type` needs."""
+        return self.source_of(resource_type) if self.source_of is not None else self.source
 
 
 @dataclass(frozen=True)
@@ -371,6 +377,6 @@ def check(templates: Mapping[str, dict], shown_as: str, region: str, deployers: 
             handlers = "/".join(sorted({n.handler for n in group}, key=HANDLERS.index))
             findings.append(
                 f"{shown_as}/{deployer.role_template}: {deployer.role} does not allow {action}, which the "
-                f"{resource_type} {handlers} handler needs ({group[0].template}); grant it in {deployer.source} or "
+                f"{resource_type} {handlers} handler needs ({group[0].template}); grant it in {deployer.where(resource_type)} or "
                 f"allow-list it with its reason in generator/lint/handler_permissions.py")
     return findings

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from troposphere import Template
 
-from generator import root
+from generator import components, root
 from generator.config import AppSpec
 from generator.lint.handler_permissions import Deployer
 from generator.pipeline import approvals, common, deploy_role, pipeline, roles
@@ -30,7 +30,7 @@ class PipelineFiles(NamedTuple):
 # checks each role against the resource handlers of the tree it deploys (generator/lint/handler_permissions.py).
 DEPLOYERS = (
     Deployer(root.ROOT_FILE, common.DEPLOY_ROLE_TEMPLATE, deploy_role.CLOUDFORMATION_ROLE_ID,
-             "generator/pipeline/environment_permissions.py"),
+             "generator/pipeline/environment_permissions.py", source_of=components.grants_source),
     Deployer(common.TEMPLATE, roles.TEMPLATE, roles.STACK_ROLE_ID, "generator/pipeline/permissions.py"),
 )
 

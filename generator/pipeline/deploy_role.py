@@ -6,7 +6,8 @@ environment lives there). It creates the two roles the pipeline uses in that acc
   deploys the `<app>-<env>` stacks through the CloudFormation role, pushes images to `<app>-<env>-*` repositories,
   registers task definitions (passing the environment's roles, path `/<app>/<env>/`) and starts/continues CodeDeploy
   deployments of `<app>-<env>-*`.
-- `<app>-cloudformation`: CloudFormation's execution role for those stacks (generator/pipeline/permissions.py).
+- `<app>-cloudformation`: CloudFormation's execution role for those stacks (generator/pipeline/environment_permissions.py,
+  with the grants each component declares for the types it creates).
 
 Both have explicit names (the pipeline names them across accounts), so the stack needs CAPABILITY_NAMED_IAM.
 """

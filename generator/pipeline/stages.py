@@ -24,7 +24,7 @@ from generator.pipeline import approvals, common
 from generator.pipeline import projects as p
 from generator.pipeline.roles import Roles
 from generator.pipeline.storage import Storage
-from generator.stacks.cluster_alb import TEST_PORT
+from generator.components.cluster.alb import TEST_PORT
 
 SOURCE, TEMPLATES = "Source", "Templates"
 SOURCE_ACTION = "Source"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from generator.stateful import is_stateful
+from generator.stateful import holds_data
 from scripts.deploylib.changesets import Preview, ResourceChange, StackChanges
 
 SYMBOLS = {"Add": "+", "Modify": "~", "Remove": "-", "Import": ">", "Dynamic": "?", "SyncWithActual": "="}
@@ -58,7 +58,7 @@ def _notes(change: ResourceChange, stateful: bool, nested_paths: set[str]) -> st
     return "  ".join(notes)
 
 
-def render(preview: Preview, stateful: Callable[[str], bool] = is_stateful) -> str:
+def render(preview: Preview, stateful: Callable[[str], bool] = holds_data) -> str:
     kind = "new stack" if preview.change_set_type == "CREATE" else "update"
     lines = [f"Change set {preview.change_set_name} for {preview.stack_name} ({kind}, {preview.region})"]
     if preview.no_changes:

@@ -35,6 +35,8 @@ from typing import Any
 
 import boto3
 
+from generator import components
+from generator.components.base import Verifier
 from scripts.deploylib import commands, conditions, stacks
 from scripts.deploylib.aws import Aws, check_region, resolve_region
 from scripts.deploylib.errors import DeployError
@@ -543,73 +545,10 @@ def provide_prerequisites(aws: Aws, target: Target) -> list[str]:
 
 # --- what the emulator created ------------------------------------------------------------------------------------
 
-def _ec2(method: str, key: str) -> Callable[[Aws, str], bool]:
-    def check(aws: Aws, physical: str) -> bool:
-        return bool(next(iter(v for k, v in getattr(aws.client("ec2"), method)(**{key: [physical]}).items()
-                              if k != "ResponseMetadata"), []))
-    return check
-
-
-def _eip(aws: Aws, physical: str) -> bool:
-    key = "AllocationIds" if physical.startswith("eipalloc-") else "PublicIps"
-    return bool(aws.client("ec2").describe_addresses(**{key: [physical]})["Addresses"])
-
-
-def _log_group(aws: Aws, physical: str) -> bool:
-    groups = aws.client("logs").describe_log_groups(logGroupNamePrefix=physical)["logGroups"]
-    return any(g["logGroupName"] == physical for g in groups)
-
-
-def _ecs_service(aws: Aws, physical: str) -> bool:
-    # arn:aws:ecs:<region>:<account>:service/<cluster>/<name>
-    cluster = physical.split(":service/", 1)[1].split("/")[0] if ":service/" in physical else "default"
-    found = aws.client("ecs").describe_services(cluster=cluster, services=[physical])["services"]
-    return any(svc.get("status") == "ACTIVE" for svc in found)
-
-
-VERIFY: dict[str, tuple[str, Callable[[Aws, str], bool]]] = {
-    "AWS::EC2::VPC": ("DescribeVpcs", _ec2("describe_vpcs", "VpcIds")),
-    "AWS::EC2::Subnet": ("DescribeSubnets", _ec2("describe_subnets", "SubnetIds")),
-    "AWS::EC2::SecurityGroup": ("DescribeSecurityGroups", _ec2("describe_security_groups", "GroupIds")),
-    "AWS::EC2::InternetGateway": ("DescribeInternetGateways",
-                                  _ec2("describe_internet_gateways", "InternetGatewayIds")),
-    "AWS::EC2::NatGateway": ("DescribeNatGateways", _ec2("describe_nat_gateways", "NatGatewayIds")),
-    "AWS::EC2::RouteTable": ("DescribeRouteTables", _ec2("describe_route_tables", "RouteTableIds")),
-    "AWS::EC2::VPCEndpoint": ("DescribeVpcEndpoints", _ec2("describe_vpc_endpoints", "VpcEndpointIds")),
-    "AWS::EC2::FlowLog": ("DescribeFlowLogs", _ec2("describe_flow_logs", "FlowLogIds")),
-    "AWS::EC2::EIP": ("DescribeAddresses", _eip),
-    "AWS::IAM::Role": ("GetRole", lambda aws, p: bool(aws.client("iam").get_role(RoleName=p)["Role"])),
-    "AWS::KMS::Key": ("DescribeKey", lambda aws, p: bool(aws.client("kms").describe_key(KeyId=p)["KeyMetadata"])),
-    "AWS::Logs::LogGroup": ("DescribeLogGroups", _log_group),
-    "AWS::S3::Bucket": ("HeadBucket", lambda aws, p: bool(aws.client("s3").head_bucket(Bucket=p))),
-    "AWS::ECR::Repository": ("DescribeRepositories", lambda aws, p: bool(
-        aws.client("ecr").describe_repositories(repositoryNames=[p])["repositories"])),
-    "AWS::ECS::Cluster": ("DescribeClusters", lambda aws, p: any(
-        c["status"] == "ACTIVE" for c in aws.client("ecs").describe_clusters(clusters=[p])["clusters"])),
-    "AWS::ElasticLoadBalancingV2::LoadBalancer": ("DescribeLoadBalancers", lambda aws, p: bool(
-        aws.client("elbv2").describe_load_balancers(LoadBalancerArns=[p])["LoadBalancers"])),
-    "AWS::ElasticLoadBalancingV2::TargetGroup": ("DescribeTargetGroups", lambda aws, p: bool(
-        aws.client("elbv2").describe_target_groups(TargetGroupArns=[p])["TargetGroups"])),
-    "AWS::ElasticLoadBalancingV2::Listener": ("DescribeListeners", lambda aws, p: bool(
-        aws.client("elbv2").describe_listeners(ListenerArns=[p])["Listeners"])),
-    "AWS::ElasticLoadBalancingV2::ListenerRule": ("DescribeRules", lambda aws, p: bool(
-        aws.client("elbv2").describe_rules(RuleArns=[p])["Rules"])),
-    "AWS::ECS::TaskDefinition": ("DescribeTaskDefinition", lambda aws, p: bool(
-        aws.client("ecs").describe_task_definition(taskDefinition=p)["taskDefinition"])),
-    "AWS::ECS::Service": ("DescribeServices", _ecs_service),
-    "AWS::SQS::Queue": ("GetQueueAttributes", lambda aws, p: bool(
-        aws.client("sqs").get_queue_attributes(QueueUrl=p, AttributeNames=["QueueArn"])["Attributes"])),
-    "AWS::StepFunctions::StateMachine": ("DescribeStateMachine", lambda aws, p: bool(
-        aws.client("stepfunctions").describe_state_machine(stateMachineArn=p)["stateMachineArn"])),
-    "AWS::SNS::Topic": ("GetTopicAttributes", lambda aws, p: bool(
-        aws.client("sns").get_topic_attributes(TopicArn=p)["Attributes"])),
-    "AWS::SecretsManager::Secret": ("DescribeSecret", lambda aws, p: bool(
-        aws.client("secretsmanager").describe_secret(SecretId=p)["ARN"])),
-    "AWS::RDS::DBCluster": ("DescribeDBClusters", lambda aws, p: bool(
-        aws.client("rds").describe_db_clusters(DBClusterIdentifier=p)["DBClusters"])),
-    "AWS::DynamoDB::Table": ("DescribeTable", lambda aws, p: bool(
-        aws.client("dynamodb").describe_table(TableName=p)["Table"])),
-}
+def verifiers() -> dict[str, Verifier]:
+    """Type -> the describe call that checks the emulator created it: declared by the components with the types
+    they create (TypeFacts.verify, generator/components/)."""
+    return components.verifiers()
 
 
 @dataclass(frozen=True)
@@ -648,9 +587,10 @@ def inventory(aws: Aws, plan: PackagePlan, root_id: str, root_label: str) -> lis
             elif logical_id in listed:
                 physical = listed[logical_id].get("PhysicalResourceId", "")
                 verified = None
-                if rtype in VERIFY and physical:
+                verifier = verifiers().get(rtype)
+                if verifier is not None and physical:
                     try:
-                        verified = VERIFY[rtype][1](aws, physical)
+                        verified = verifier.check(aws.client, physical)
                     except Exception:  # noqa: BLE001 - any failure means "the service does not know it"
                         verified = False
                 found.append(Resource(node.label, logical_id, rtype, "created", physical, verified))
@@ -700,11 +640,11 @@ def render_report(report: Report) -> str:
     lines += [f"  {step:<12} {result}" for step, result in report.steps]
     created = report.created_types()
     lines += ["", f"Created by the emulator ({sum(created.values())} resources, {len(created)} types):"]
-    verifiers = {t: VERIFY[t][0] for t in created if t in VERIFY}
+    calls = {t: v.call for t, v in verifiers().items() if t in created}
     for rtype, count in sorted(created.items()):
         checks = [r.verified for r in report.resources if r.resource_type == rtype and r.outcome == "created"]
-        how = (f"verified with {verifiers[rtype]}" if all(checks) else f"NOT found by {verifiers[rtype]}") \
-            if rtype in verifiers else "listed by CloudFormation only"
+        how = (f"verified with {calls[rtype]}" if all(checks) else f"NOT found by {calls[rtype]}") \
+            if rtype in calls else "listed by CloudFormation only"
         lines.append(f"  {rtype:<44} {count:>3}  {how}")
     skipped = report.skipped_types()
     lines += ["", "Skipped by the emulator (moto does not implement the type; a real deploy creates them):"]

@@ -9,15 +9,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from generator.stateful import is_stateful
-from generator import cfnyaml
+from generator import cfnyaml, components
+from generator.stateful import holds_data, policies
 from scripts.deploylib.aws import error_code, error_message
 from scripts.deploylib.errors import DeployError
 from scripts.nested_stack_policy import NESTED_STACK, nested_stacks
-
-# DeletionPolicy defaults that are not Delete (aws-reference §4): RDS clusters, and DB instances outside a cluster.
-SNAPSHOT_BY_DEFAULT = ("AWS::RDS::DBCluster",)
-
 
 def describe(cf: Any, stack: str) -> dict[str, Any] | None:
     """The stack, or None if there is none by that name (deleted stacks do not count)."""
@@ -135,11 +131,11 @@ def deletion_policy(resource: dict[str, Any]) -> str:
     policy = resource.get("DeletionPolicy")
     if isinstance(policy, str):
         return "Retain" if policy == "RetainExceptOnCreate" else policy
+    # Without a stated policy: the types whose facts say their delete takes a snapshot (CloudFormation's default for
+    # RDS clusters and DB instances outside a cluster, aws-reference §4) minus their exceptions (a cluster member).
     rtype = resource.get("Type", "")
-    if rtype in SNAPSHOT_BY_DEFAULT:
-        return "Snapshot"
-    if rtype == "AWS::RDS::DBInstance" and "DBClusterIdentifier" not in (resource.get("Properties") or {}):
-        return "Snapshot"
+    if rtype in components.snapshot_types():
+        return (policies(rtype, resource.get("Properties") or {}) or ("Delete",))[0]
     return "Delete"
 
 
@@ -171,7 +167,7 @@ def render_destroy_plan(stack_name: str, fates: list[Fate], production: bool) ->
         lines.append("")
         lines.append(f"{title} ({len(chosen)}):")
         for f in chosen:
-            flag = "  [STATEFUL: data is lost]" if action == "Delete" and is_stateful(f.resource_type) else ""
+            flag = "  [STATEFUL: data is lost]" if action == "Delete" and holds_data(f.resource_type) else ""
             if f.resource_type == "AWS::S3::Bucket" and action == "Delete":
                 flag += "  (must be empty, or the delete fails)"
             lines.append(f"  {f.stack}/{f.logical_id}  {f.resource_type}  {f.physical_id}{flag}".rstrip())

@@ -1,27 +1,29 @@
 """Cluster nested stack: ECS cluster with Container Insights and a FARGATE/FARGATE_SPOT split; the load balancer
-(in `cluster_alb`): access-log bucket, security group, production and test listeners.
+(in `alb.py`): access-log bucket, security group, production and test listeners.
 
 Per-environment differences enter only through root parameters and Conditions: the spot share, the certificate
 (empty: HTTP only), the test listener's CIDR, access-log retention and the production flag.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from troposphere import Equals, FindInMap, GetAtt, If, Not, Ref, ecs
 
 from generator import naming
-from generator.config import AppSpec
-from generator.config.models import RETENTION_DAYS
-from generator.stacks import cluster_alb
-from generator.stacks.network import NetworkOutputs
-from generator.wiring import OutputRef, RootParameter, StackBuilder
+from generator.components.base import EnvInputs
+from generator.components.cluster import alb as cluster_alb
+from generator.components.cluster.spec import ClusterEnv
+from generator.components.environment import EnvironmentCore
+from generator.components.network import NetworkOutputs
+from generator.wiring import OutputRef, StackBuilder
 
-GROUP = "Cluster and load balancer"
+if TYPE_CHECKING:
+    from generator.config import AppSpec
+
 HAS_CERTIFICATE = "HasCertificate"
 IS_PRODUCTION = "IsProduction"
 SPOT_SHARES = tuple(range(0, 101, 10))
-_OCTET = r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 
 
 class ClusterOutputs(NamedTuple):
@@ -38,50 +40,14 @@ class ClusterOutputs(NamedTuple):
     fargate_spot_weight: OutputRef | None = None
 
 
-def _env(app: AppSpec, env: str):
-    return app.environments[env]
-
-
-def spot_share(app: AppSpec, env: str) -> int:
-    spec = _env(app, env)
-    return spec.spot_share if spec.spot_share is not None else (0 if spec.production else 50)
-
-
-def access_log_retention_days(app: AppSpec, env: str) -> int:
-    spec = _env(app, env)
-    return spec.access_log_retention_days or (365 if spec.production else 90)
-
-
-PRODUCTION = RootParameter(
-    "Production", "Production environment: the load balancer gets deletion protection.", "Environment",
-    "Production", lambda a, e: "true" if _env(a, e).production else "false", allowed_values=("true", "false"))
-SPOT_SHARE = RootParameter(
-    "SpotShare", "Percent of tasks placed on FARGATE_SPOT (interruptible, cheaper); the rest run on FARGATE.",
-    GROUP, "Spot share (%)", lambda a, e: str(spot_share(a, e)), type="Number",
-    allowed_values=tuple(str(s) for s in SPOT_SHARES))
-CERTIFICATE_ARN = RootParameter(
-    "CertificateArn", "ACM certificate ARN for HTTPS (HTTP then redirects to HTTPS). Empty: HTTP only.", GROUP,
-    "Certificate ARN", lambda a, e: _env(a, e).certificate_arn or "", default="",
-    allowed_pattern=r"^(arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36})?$",
-    constraint="empty, or an ACM certificate ARN in this region")
-TEST_LISTENER_CIDR = RootParameter(
-    "TestListenerCidr", "The only network that may reach the test listener on port 8080 (office or VPN CIDR).",
-    GROUP, "Test listener CIDR", lambda a, e: str(_env(a, e).test_listener_cidr or _env(a, e).cidr),
-    allowed_pattern=rf"^{_OCTET}(\.{_OCTET}){{3}}/([89]|[12]\d|3[0-2])$",
-    constraint="an IPv4 CIDR with a mask of /8 to /32 (never 0.0.0.0/0)")
-ACCESS_LOG_RETENTION_DAYS = RootParameter(
-    "AccessLogRetentionDays", "Days load balancer access logs are kept.", GROUP, "Access log retention (days)",
-    lambda a, e: str(access_log_retention_days(a, e)), type="Number",
-    allowed_values=tuple(str(d) for d in RETENTION_DAYS))
-
-
-def build(app: AppSpec, stack: StackBuilder, net: NetworkOutputs) -> ClusterOutputs:
+def build(app: AppSpec, stack: StackBuilder, env: EnvInputs[ClusterEnv], environment: EnvInputs[EnvironmentCore],
+          *, net: NetworkOutputs) -> ClusterOutputs:
     t = stack.template
-    certificate = stack.input(CERTIFICATE_ARN)
+    certificate = env.input(stack, "certificate_arn")
     t.add_condition(HAS_CERTIFICATE, Not(Equals(certificate, "")))
-    t.add_condition(IS_PRODUCTION, Equals(stack.input(PRODUCTION), "true"))
+    t.add_condition(IS_PRODUCTION, Equals(environment.input(stack, "production"), "true"))
     t.add_mapping("SpotShares", {str(s): {"Fargate": 100 - s, "FargateSpot": s} for s in SPOT_SHARES})
-    share = stack.input(SPOT_SHARE)
+    share = env.input(stack, "spot_share")
     weights = {provider: FindInMap("SpotShares", share, key)
                for provider, key in (("FARGATE", "Fargate"), ("FARGATE_SPOT", "FargateSpot"))}
     cluster = stack.add(ecs.Cluster(
@@ -93,8 +59,8 @@ def build(app: AppSpec, stack: StackBuilder, net: NetworkOutputs) -> ClusterOutp
                                          for p, w in weights.items()]))
 
     alb = cluster_alb.build(app, stack, net, cluster_alb.Inputs(
-        certificate_arn=certificate, test_cidr=stack.input(TEST_LISTENER_CIDR),
-        retention_days=stack.input(ACCESS_LOG_RETENTION_DAYS), has_certificate=HAS_CERTIFICATE,
+        certificate_arn=certificate, test_cidr=env.input(stack, "test_listener_cidr"),
+        retention_days=env.input(stack, "access_log_retention_days"), has_certificate=HAS_CERTIFICATE,
         is_production=IS_PRODUCTION))
 
     return ClusterOutputs(

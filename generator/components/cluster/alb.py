@@ -9,16 +9,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from troposphere import GetAtt, If, NoValue, Ref, ec2, s3
 from troposphere import elasticloadbalancingv2 as elb
 
 from generator import naming
-from generator.config import AppSpec
+from generator.components.network import NetworkOutputs
 from generator.policies.s3 import load_balancer_access_logs
-from generator.stacks.network import NetworkOutputs
 from generator.wiring import StackBuilder
+
+if TYPE_CHECKING:
+    from generator.config import AppSpec
 
 LOG_PREFIX = "alb"
 TEST_PORT = 8080
@@ -95,7 +97,7 @@ def _access_log_bucket(app: AppSpec, stack: StackBuilder, inputs: Inputs) -> tup
     bucket = stack.add(s3.Bucket(
         "AccessLogBucket", BucketName=naming.bucket_name("alb-logs"),
         # Logs are evidence: a deleted or replaced stack leaves the bucket (its lifecycle rule still empties it);
-        # the policies come from generator/stateful.py, like every stateful resource's.
+        # the policies come from its type's facts (stateful), like every stateful resource's.
         BucketEncryption=s3.BucketEncryption(ServerSideEncryptionConfiguration=[s3.ServerSideEncryptionRule(
             ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256"))]),
         VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),

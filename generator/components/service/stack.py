@@ -9,34 +9,44 @@ from __future__ import annotations
 import re
 import shlex
 
+from typing import TYPE_CHECKING
+
 from troposphere import Equals, GetAtt, If, Join, NoValue, Ref, Sub, ec2, ecs, iam, logs
 
 from generator import naming
-from generator.config import AppSpec, ServiceSpec
-from generator.policies import assume_role, exec_channels, task_execution
-from generator.stacks import service_cron, service_web, service_worker
-from generator.stacks.cluster import ClusterOutputs
-from generator.stacks.network import NetworkOutputs
-from generator.stacks.registry import RegistryOutputs
-from generator.stacks.service_common import (
-    BOOTSTRAP_TAG, BOOTSTRAPPING, EXEC, Context, ServiceOutputs, Task, image_tag, root_parameters,
+from generator.components.base import EnvInputs
+from generator.components.cluster import ClusterOutputs
+from generator.components.environment import EnvironmentCore
+from generator.components.network import NetworkOutputs
+from generator.components.registry import RegistryOutputs
+from generator.components.service import cron as service_cron
+from generator.components.service import web as service_web
+from generator.components.service import worker as service_worker
+from generator.components.service.common import (
+    BOOTSTRAP_TAG, BOOTSTRAPPING, EXEC, Context, ServiceOutputs, Task, image_tag,
 )
+from generator.components.service.spec import OffHoursSpec, ServiceEnvSpec
+from generator.policies import assume_role, exec_channels, task_execution
 from generator.wiring import StackBuilder
+
+if TYPE_CHECKING:
+    from generator.config import AppSpec, ServiceSpec
 
 KINDS = {"web": service_web.build, "worker": service_worker.build, "cron": service_cron.build}
 HTTPS = 443
 IMAGE_TAG_CHILD = "ImageTag"
 
 
-def build(app: AppSpec, svc: ServiceSpec, stack: StackBuilder, net: NetworkOutputs, cluster: ClusterOutputs,
-          registry: RegistryOutputs) -> ServiceOutputs:
+def build(app: AppSpec, svc: ServiceSpec, stack: StackBuilder, env: EnvInputs[ServiceEnvSpec],
+          off_hours: EnvInputs[OffHoursSpec], environment: EnvInputs[EnvironmentCore], *, net: NetworkOutputs,
+          cluster: ClusterOutputs, registry: RegistryOutputs) -> ServiceOutputs:
     t = stack.template
-    settings = {suffix: stack.input(p) for suffix, p in root_parameters(svc).items()}
+    settings = {field: env.input(stack, field) for field in env.settings}
     # inside the stack the service's own tag (root `<Service>ImageTag`) is simply `ImageTag`
     t.add_condition(BOOTSTRAPPING, Equals(stack.input(image_tag(svc.name), name=IMAGE_TAG_CHILD), BOOTSTRAP_TAG))
-    t.add_condition(EXEC, Equals(settings["ExecEnabled"], "true"))
+    t.add_condition(EXEC, Equals(settings["exec"], "true"))
     task = _task(svc, stack, net, cluster, registry, settings)
-    kind = KINDS[svc.kind](Context(app, svc, stack, settings, net, cluster, task))
+    kind = KINDS[svc.kind](Context(app, svc, stack, settings, net, cluster, task, off_hours, environment))
     return ServiceOutputs(
         task_definition_arn=stack.output("TaskDefinitionArn", Ref(task.definition),
                                          f"Task definition of {svc.name} (ARN with revision)"),
@@ -59,7 +69,7 @@ def _task(svc: ServiceSpec, stack: StackBuilder, net: NetworkOutputs, cluster: C
     repository = registry.repositories[svc.name]
     log_group = stack.add(logs.LogGroup(
         "LogGroup", LogGroupName=naming.log_group_name("services", svc.name),
-        RetentionInDays=settings["LogRetention"], KmsKeyId=stack.input(net.logs_key_arn)))
+        RetentionInDays=settings["log_retention_days"], KmsKeyId=stack.input(net.logs_key_arn)))
     secret_names = sorted({ref.partition(":")[0] for ref in svc.secrets.values()})
     execution_role = stack.add(iam.Role(
         "ExecutionRole", AssumeRolePolicyDocument=assume_role("ecs-tasks.amazonaws.com"),

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from generator.config.models import AppSpec
-from generator.config.rules import rule
 from generator.errors import Problem
+
+if TYPE_CHECKING:
+    from generator.config import AppSpec
 
 ZONE_ID = re.compile(r"^(?P<prefix>[a-z]{2,6}\d+)-az\d+$")
 # How a region's zone IDs abbreviate it: us-east-1 -> use1, ap-southeast-2 -> apse2, us-gov-west-1 -> usgw1.
@@ -43,7 +45,6 @@ def zone_id_prefix(region: str) -> str | None:
     return geo + "".join(_ABBREVIATIONS[w] for w in words) + number
 
 
-@rule
 def zones_fit_the_environment(app: AppSpec) -> Iterator[Problem]:
     """An environment's `zones` (only in `new` mode) names as many distinct zones as it uses (`az_count`), either all
     by zone ID (`euw1-az1`) or all by name (`eu-west-1a`), in the app's region."""
@@ -79,7 +80,6 @@ def zones_fit_the_environment(app: AppSpec) -> Iterator[Problem]:
                                              f"{app.region}a, {app.region}b, ...")
 
 
-@rule
 def production_pins_zones(app: AppSpec) -> Iterator[Problem]:
     """A production environment in `new` mode pins its `zones`: `Fn::GetAZs` lists only zones with a default subnet,
     in an order that may change, and a zone that moves replaces subnets a blue/green service cannot follow."""

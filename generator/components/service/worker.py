@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from troposphere import GetAtt, If, NoValue, Ref, ecs
 
-from generator.stacks import service_scaling
-from generator.stacks.service_common import BOOTSTRAPPING, EXEC, Context, network_configuration
+from generator.components.service import scaling as service_scaling
+from generator.components.service.common import BOOTSTRAPPING, EXEC, Context, network_configuration
 
 
 def build(ctx: Context) -> dict:

@@ -3,7 +3,7 @@
 Subnet CIDRs are carved from the VpcCidr parameter at deploy time with Fn::Cidr, always as six slots
 (public 0-2, private 3-5), so moving an environment from 2 to 3 zones never renumbers a subnet.
 Zones are pinned per environment (AvailabilityZones: zone IDs, or names) or, where an environment does not pin
-them, taken from Fn::GetAZs at deploy time (generator/config/zones.py says why production pins them).
+them, taken from Fn::GetAZs at deploy time (zones.py says why production pins them).
 """
 from __future__ import annotations
 
@@ -12,9 +12,15 @@ from typing import Any
 
 from troposphere import And, Cidr, Condition, Equals, GetAZs, If, Join, Not, NoValue, Ref, Select, ec2
 
-from generator.config import AppSpec
-from generator.config.zones import KIND_IDS, KIND_NAMES
-from generator.wiring import RootParameter, StackBuilder
+from typing import TYPE_CHECKING
+
+from generator.components.base import EnvInputs
+from generator.components.network.zones import KIND_IDS, KIND_NAMES
+from generator.wiring import StackBuilder
+
+if TYPE_CHECKING:
+    from generator.components.network.spec import NetworkEnv
+    from generator.config import AppSpec
 
 THIRD_AZ = "ThirdAzEnabled"
 ZONES_BY_ID = "ZonesById"
@@ -31,20 +37,20 @@ class Layout:
     private_subnet_list: Any
 
 
-def build(app: AppSpec, stack: StackBuilder, params: dict[str, RootParameter]) -> Layout:
+def build(app: AppSpec, stack: StackBuilder, env: EnvInputs[NetworkEnv]) -> Layout:
     t = stack.template
     zones = app.network.az_count
-    cidr = stack.input(params["VpcCidr"])
-    nat_mode = stack.input(params["NatMode"])
+    cidr = env.input(stack, "cidr")
+    nat_mode = env.input(stack, "nat")
     t.add_condition(HAS_NAT, Not(Equals(nat_mode, "none")))
     t.add_condition(NAT_PER_AZ, Equals(nat_mode, "per-az"))
     if zones == 3:
-        t.add_condition(THIRD_AZ, Equals(stack.input(params["AzCount"]), "3"))
+        t.add_condition(THIRD_AZ, Equals(env.input(stack, "az_count"), "3"))
         t.add_condition("ThirdAzNatPerAz", And(Condition(THIRD_AZ), Condition(NAT_PER_AZ)))
         t.add_condition("ThirdAzNat", And(Condition(THIRD_AZ), Condition(HAS_NAT)))
 
-    zone_kind = stack.input(params["AvailabilityZoneKind"])
-    pinned = stack.input(params["AvailabilityZones"])
+    zone_kind = env.input(stack, "zone_kind")
+    pinned = env.input(stack, "zones")
     t.add_condition(ZONES_BY_ID, Equals(zone_kind, KIND_IDS))
     t.add_condition(ZONES_BY_NAME, Equals(zone_kind, KIND_NAMES))
 

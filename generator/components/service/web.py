@@ -16,12 +16,16 @@ from __future__ import annotations
 from troposphere import Equals, GetAtt, If, Not, Ref, Sub, cloudwatch, codedeploy, ecs, iam
 from troposphere import elasticloadbalancingv2 as elbv2
 
+from typing import TYPE_CHECKING
+
 from generator import naming
-from generator.config import ServiceSpec
-from generator.config.models import CATCH_ALL_PRIORITY
+from generator.components.service import scaling as service_scaling
+from generator.components.service.common import APPROVAL, Context, network_configuration
+from generator.components.service.spec import CATCH_ALL_PRIORITY
 from generator.policies import assume_role
-from generator.stacks import service_scaling
-from generator.stacks.service_common import APPROVAL, Context, network_configuration
+
+if TYPE_CHECKING:
+    from generator.config import ServiceSpec
 
 MINUTE = 60
 
@@ -127,7 +131,7 @@ def _rollback_alarms(ctx: Context, blue: elbv2.TargetGroup, green: elbv2.TargetG
 def _codedeploy(ctx: Context, service: ecs.Service, blue: elbv2.TargetGroup, green: elbv2.TargetGroup,
                 alarms: list[cloudwatch.Alarm]) -> tuple[codedeploy.Application, codedeploy.DeploymentGroup]:
     svc, stack, s = ctx.svc, ctx.stack, ctx.settings
-    stack.template.add_condition(APPROVAL, Not(Equals(s["ApprovalWaitMinutes"], "0")))
+    stack.template.add_condition(APPROVAL, Not(Equals(s["wait_for_approval_minutes"], "0")))
     application = stack.add(codedeploy.Application(
         "CodeDeployApplication", ApplicationName=naming.physical_name(svc.name), ComputePlatform="ECS"))
     role = stack.add(iam.Role(
@@ -138,7 +142,7 @@ def _codedeploy(ctx: Context, service: ecs.Service, blue: elbv2.TargetGroup, gre
         ManagedPolicyArns=[Sub("arn:${AWS::Partition}:iam::aws:policy/AWSCodeDeployRoleForECS")]))
     group = stack.add(codedeploy.DeploymentGroup(
         "DeploymentGroup", ApplicationName=Ref(application), DeploymentGroupName=naming.physical_name(svc.name),
-        ServiceRoleArn=GetAtt(role, "Arn"), DeploymentConfigName=s["DeploymentConfig"],
+        ServiceRoleArn=GetAtt(role, "Arn"), DeploymentConfigName=s["deployment_config"],
         DeploymentStyle=codedeploy.DeploymentStyle(DeploymentType="BLUE_GREEN",
                                                    DeploymentOption="WITH_TRAFFIC_CONTROL"),
         ECSServices=[codedeploy.ECSService(ClusterName=ctx.cluster_name(), ServiceName=GetAtt(service, "Name"))],
@@ -150,9 +154,9 @@ def _codedeploy(ctx: Context, service: ecs.Service, blue: elbv2.TargetGroup, gre
         BlueGreenDeploymentConfiguration=codedeploy.BlueGreenDeploymentConfiguration(
             DeploymentReadyOption=codedeploy.DeploymentReadyOption(
                 ActionOnTimeout=If(APPROVAL, "STOP_DEPLOYMENT", "CONTINUE_DEPLOYMENT"),
-                WaitTimeInMinutes=If(APPROVAL, s["ApprovalWaitMinutes"], 0)),
+                WaitTimeInMinutes=If(APPROVAL, s["wait_for_approval_minutes"], 0)),
             TerminateBlueInstancesOnDeploymentSuccess=codedeploy.BlueInstanceTerminationOption(
-                Action="TERMINATE", TerminationWaitTimeInMinutes=s["TerminationWaitMinutes"])),
+                Action="TERMINATE", TerminationWaitTimeInMinutes=s["termination_wait_minutes"])),
         AutoRollbackConfiguration=codedeploy.AutoRollbackConfiguration(
             Enabled=True, Events=["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]),
         AlarmConfiguration=codedeploy.AlarmConfiguration(

@@ -11,16 +11,19 @@ not overwrite each other, and deleting one of them does not reset scanning for t
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from troposphere import Equals, GetAtt, Ref, Sub, ecr, kms
 
 from generator import naming
-from generator.config import AppSpec
+from generator.components.base import EnvInputs
+from generator.components.registry.spec import RegistryEnv
 from generator.policies.ecr import lifecycle_policy, repository_key_policy
-from generator.wiring import OutputRef, RootParameter, StackBuilder
+from generator.wiring import OutputRef, StackBuilder
 
-GROUP = "Registry"
+if TYPE_CHECKING:
+    from generator.config import AppSpec
+
 MANAGES_SCANNING = "ManagesRegistryScanning"
 
 
@@ -34,32 +37,12 @@ class RegistryOutputs(NamedTuple):
     repositories: dict[str, Repository]   # keyed by service name
 
 
-def manages_registry_scanning(app: AppSpec, env: str) -> bool:
-    """The environment's explicit choice; otherwise the last environment listed for its account (the longest-lived
-    one in promotion order), among those not set to false. Environments without `account_id` count as one account."""
-    explicit = app.environments[env].manage_registry_scanning
-    if explicit is not None:
-        return explicit
-    account = app.environments[env].account_id
-    same_account = [n for n, e in app.environments.items() if e.account_id == account]
-    if any(app.environments[n].manage_registry_scanning for n in same_account):
-        return False
-    candidates = [n for n in same_account if app.environments[n].manage_registry_scanning is None]
-    return candidates[-1] == env
-
-
-MANAGE_SCANNING = RootParameter(
-    "ManageRegistryScanning", "Create the account-wide ECR registry scanning configuration in this environment "
-    "(exactly one environment per account and region should).", GROUP, "Own registry scanning",
-    lambda a, e: "true" if manages_registry_scanning(a, e) else "false", allowed_values=("true", "false"))
-
-
 def logical_name(service: str) -> str:
     """`my-svc` -> `MySvc`, for logical IDs and output names."""
     return "".join(part.capitalize() for part in service.split("-"))
 
 
-def build(app: AppSpec, stack: StackBuilder) -> RegistryOutputs:
+def build(app: AppSpec, stack: StackBuilder, env: EnvInputs[RegistryEnv]) -> RegistryOutputs:
     key = stack.add(kms.Key(
         "RepositoryKey", Description=Sub("Encrypts the ${Application}-${EnvironmentName} ECR repositories"),
         EnableKeyRotation=True, KeyPolicy=repository_key_policy()))
@@ -78,12 +61,12 @@ def build(app: AppSpec, stack: StackBuilder) -> RegistryOutputs:
             stack.output(f"{title}RepositoryName", Ref(repo), f"ECR repository of the {svc.name} service"),
             stack.output(f"{title}RepositoryArn", GetAtt(repo, "Arn"), f"ARN of the {svc.name} repository"),
             stack.output(f"{title}RepositoryUri", GetAtt(repo, "RepositoryUri"), f"URI of the {svc.name} repository", public=True))
-    _registry_scanning(app, stack)
+    _registry_scanning(app, stack, env)
     return RegistryOutputs(repositories)
 
 
-def _registry_scanning(app: AppSpec, stack: StackBuilder) -> None:
-    stack.template.add_condition(MANAGES_SCANNING, Equals(stack.input(MANAGE_SCANNING), "true"))
+def _registry_scanning(app: AppSpec, stack: StackBuilder, env: EnvInputs[RegistryEnv]) -> None:
+    stack.template.add_condition(MANAGES_SCANNING, Equals(env.input(stack, "manage_registry_scanning"), "true"))
     # Every repository in the account, not just this app's: a narrower filter would switch other apps' scanning off.
     stack.add(ecr.RegistryScanningConfiguration(
         "RegistryScanning", Condition=MANAGES_SCANNING, ScanType=app.registry.scan_type.upper(),

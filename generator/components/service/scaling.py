@@ -16,10 +16,7 @@ from troposphere import And, Condition, Equals, GetAtt, If, Join, Not, NoValue, 
 from troposphere import applicationautoscaling as aas
 from troposphere import cloudwatch, ecs, elasticloadbalancingv2 as elbv2
 
-from generator.stacks.cluster import PRODUCTION
-from generator.stacks.service_common import (
-    BOOTSTRAPPING, OFF_HOURS, OFF_HOURS_START, OFF_HOURS_STOP, OFF_HOURS_TIMEZONE, REQUEST_SCALING, Context,
-)
+from generator.components.service.common import BOOTSTRAPPING, OFF_HOURS, REQUEST_SCALING, Context
 
 MINUTE = 60
 
@@ -28,12 +25,13 @@ def build(ctx: Context, service: ecs.Service,
           target_groups: tuple[elbv2.TargetGroup, elbv2.TargetGroup] | None = None) -> aas.ScalableTarget:
     s, stack = ctx.settings, ctx.stack
     stack.template.add_condition(OFF_HOURS, And(
-        Equals(stack.input(PRODUCTION), "false"), Not(Equals(stack.input(OFF_HOURS_STOP), "")),
+        Equals(ctx.environment.input(stack, "production"), "false"),
+        Not(Equals(ctx.off_hours.input(stack, "stop"), "")),
         Not(Condition(BOOTSTRAPPING))))
     target = stack.add(aas.ScalableTarget(
         "ScalableTarget", ServiceNamespace="ecs", ScalableDimension="ecs:service:DesiredCount",
         ResourceId=Join("/", ["service", ctx.cluster_name(), GetAtt(service, "Name")]),
-        MinCapacity=If(BOOTSTRAPPING, 0, s["MinCount"]), MaxCapacity=If(BOOTSTRAPPING, 0, s["MaxCount"]),
+        MinCapacity=If(BOOTSTRAPPING, 0, s["min_count"]), MaxCapacity=If(BOOTSTRAPPING, 0, s["max_count"]),
         ScheduledActions=If(OFF_HOURS, _off_hours(ctx), NoValue)))
     _cpu_steps(ctx, service, target)
     if target_groups is not None:
@@ -43,13 +41,13 @@ def build(ctx: Context, service: ecs.Service,
 
 def _off_hours(ctx: Context) -> list[aas.ScheduledAction]:
     """Evening: nothing may run; morning: back to the environment's range. Both in the environment's time zone."""
-    zone, s = ctx.stack.input(OFF_HOURS_TIMEZONE), ctx.settings
+    zone, s = ctx.off_hours.input(ctx.stack, "timezone"), ctx.settings
     return [
-        aas.ScheduledAction(ScheduledActionName="off-hours-stop", Schedule=ctx.stack.input(OFF_HOURS_STOP),
+        aas.ScheduledAction(ScheduledActionName="off-hours-stop", Schedule=ctx.off_hours.input(ctx.stack, "stop"),
                             Timezone=zone, ScalableTargetAction=aas.ScalableTargetAction(MinCapacity=0, MaxCapacity=0)),
-        aas.ScheduledAction(ScheduledActionName="off-hours-start", Schedule=ctx.stack.input(OFF_HOURS_START),
+        aas.ScheduledAction(ScheduledActionName="off-hours-start", Schedule=ctx.off_hours.input(ctx.stack, "start"),
                             Timezone=zone, ScalableTargetAction=aas.ScalableTargetAction(
-                                MinCapacity=s["MinCount"], MaxCapacity=s["MaxCount"])),
+                                MinCapacity=s["min_count"], MaxCapacity=s["max_count"])),
     ]
 
 
@@ -71,8 +69,8 @@ def _cpu_steps(ctx: Context, service: ecs.Service, target: aas.ScalableTarget) -
     dimensions = [cloudwatch.MetricDimension(Name="ClusterName", Value=ctx.cluster_name()),
                   cloudwatch.MetricDimension(Name="ServiceName", Value=GetAtt(service, "Name"))]
     for title, policy, threshold, operator, minutes, word in (
-            ("CpuHighAlarm", scale_out, s["CpuScaleOut"], "GreaterThanThreshold", 3, "above"),
-            ("CpuLowAlarm", scale_in, s["CpuScaleIn"], "LessThanThreshold", 15, "below")):
+            ("CpuHighAlarm", scale_out, s["cpu_scale_out"], "GreaterThanThreshold", 3, "above"),
+            ("CpuLowAlarm", scale_in, s["cpu_scale_in"], "LessThanThreshold", 15, "below")):
         stack.add(cloudwatch.Alarm(
             title, AlarmDescription=f"{ctx.svc.name}: average CPU {word} the threshold for {minutes} minutes "
                                     f"(drives {policy.title})",
@@ -87,7 +85,7 @@ def _requests(ctx: Context, target: aas.ScalableTarget, target_groups) -> None:
     """Requests per task, summed over both target groups: CodeDeploy moves traffic between them on every release,
     so tracking one target group (the predefined ALBRequestCountPerTarget) would see zero half of the time."""
     s, stack = ctx.settings, ctx.stack
-    stack.template.add_condition(REQUEST_SCALING, Not(Equals(s["RequestsPerTarget"], "0")))
+    stack.template.add_condition(REQUEST_SCALING, Not(Equals(s["requests_per_target"], "0")))
     balancer = stack.input(ctx.cluster.load_balancer_full_name)
 
     def per_target(query_id: str, group: elbv2.TargetGroup) -> aas.TargetTrackingMetricDataQuery:
@@ -103,7 +101,7 @@ def _requests(ctx: Context, target: aas.ScalableTarget, target_groups) -> None:
         "RequestCountPolicy", Condition=REQUEST_SCALING, PolicyName="requests-per-task",
         PolicyType="TargetTrackingScaling", ScalingTargetId=Ref(target),
         TargetTrackingScalingPolicyConfiguration=aas.TargetTrackingScalingPolicyConfiguration(
-            TargetValue=s["RequestsPerTarget"], ScaleOutCooldown=MINUTE, ScaleInCooldown=5 * MINUTE,
+            TargetValue=s["requests_per_target"], ScaleOutCooldown=MINUTE, ScaleInCooldown=5 * MINUTE,
             CustomizedMetricSpecification=aas.CustomizedMetricSpecification(Metrics=[
                 per_target("blue", blue), per_target("green", green),
                 aas.TargetTrackingMetricDataQuery(Id="requests", Expression="FILL(blue, 0) + FILL(green, 0)",

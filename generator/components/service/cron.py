@@ -14,8 +14,8 @@ import json
 from troposphere import GetAtt, If, Join, Ref, Sub, iam, scheduler, sqs, stepfunctions
 
 from generator import naming
+from generator.components.service.common import BOOTSTRAPPING, EXEC, Context
 from generator.policies import assume_role, run_job, start_job
-from generator.stacks.service_common import BOOTSTRAPPING, EXEC, Context
 
 DAYS = 24 * 60 * 60
 

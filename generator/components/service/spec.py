@@ -1,0 +1,420 @@
+"""The services' spec: `services:` in app.yaml (ServiceSpec), their per-environment settings (ServiceEnvSpec under
+`environments.<env>.services.<name>`, OffHoursSpec under `environments.<env>.off_hours`: each field a root parameter)
+and the rules about them (docs/services.md)."""
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from generator.components.base import NotAParameter, Param, declared_fields
+from generator.config import aws_facts, schedules
+from generator.config.types import (INT32_MAX, FARGATE_SIZES, Name, NonBlank, RetentionDays, ServiceKind, Strict)
+from generator.errors import Problem
+
+if TYPE_CHECKING:
+    from generator.config import AppSpec
+
+WEB, SCALED = ("web",), ("web", "worker")   # the kinds a setting applies to (Param.kinds)
+
+# Per-service settings (services.md). Environment variable names as ECS and shells accept them.
+EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")]
+# `secret-name:json-key` or `secret-name` (the whole secret string); the name may contain ${Application} and
+# ${EnvironmentName}, so one app.yaml names each environment's secret. Never a secret value.
+SECRET_REF_PATTERN = (r"^(?:[A-Za-z0-9/_+=.@!-]|\$\{(?:Application|EnvironmentName)\})+"
+                      r"(?::[A-Za-z0-9_.@/+=-]+)?$")
+SecretRef = Annotated[str, StringConstraints(pattern=SECRET_REF_PATTERN, max_length=512)]
+# Characters an ALB path-pattern / host-header condition accepts (`*` and `?` are wildcards).
+PathPattern = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9_.$/~\"'@:+&*?-]{0,127}$")]
+HostPattern = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9*?.-]{1,128}$")]
+# A URL path and query (RFC 3986 characters; a space is %20): the load balancer sends `GET <path> HTTP/1.1`, and the
+# default container health check puts it into a shell command.
+UrlPath = Annotated[str, StringConstraints(
+    pattern=r"^/(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2}){0,1023}$")]
+# The predefined ECS deployment configurations, exactly (case-sensitive; cfn-lint does not check them).
+DEPLOYMENT_CONFIGS = (
+    "CodeDeployDefault.ECSAllAtOnce",
+    "CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
+    "CodeDeployDefault.ECSLinear10PercentEvery3Minutes",
+    "CodeDeployDefault.ECSCanary10Percent5Minutes",
+    "CodeDeployDefault.ECSCanary10Percent15Minutes",
+)
+DeploymentConfigName = Literal[DEPLOYMENT_CONFIGS]  # type: ignore[valid-type]
+CATCH_ALL_PRIORITY = 50000  # the listener rule of the one web service without `routing`, evaluated last
+
+
+class RoutingSpec(Strict):
+    """Which requests reach a web service: one listener rule on the production and one on the test listener."""
+
+    path_patterns: list[PathPattern] = Field(
+        default_factory=list, description="Path patterns, e.g. `/api/*` (case-sensitive; `*` and `?` are wildcards).")
+    hosts: list[HostPattern] = Field(
+        default_factory=list, description="Host headers, e.g. `api.example.com` or `*.example.com`.")
+    priority: int = Field(
+        ge=1, le=CATCH_ALL_PRIORITY - 1,
+        description="Listener rule priority (1-49999), unique across web services; the lowest matching one wins.")
+
+
+class ServiceSpec(Strict):
+    """One container workload."""
+
+    name: Name = Field(description="Lowercase service name, used in physical names (e.g. `api`).")
+    kind: ServiceKind = Field(description="`web` (behind the load balancer), `worker` (no load balancer) or "
+                                          "`cron` (a scheduled task).")
+    port: int | None = Field(None, ge=1, le=65535, description="Container port. Required for `web` services.")
+    cpu: int = Field(256, description="Fargate CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384.")
+    memory: int = Field(512, description="Fargate memory in MiB; must be a valid combination with `cpu`.")
+    schedule: str | None = Field(
+        None, description="For `cron` services: an EventBridge Scheduler expression such as `cron(0 3 * * ? *)` or "
+                          "`rate(1 hour)`.")
+    health_check_path: UrlPath = Field("/health", description="HTTP path the load balancer checks (web).")
+    command: list[NonBlank] | None = Field(None, description="Overrides the image's command.")
+    routing: RoutingSpec | None = Field(
+        None, description="Web services: the paths and/or hosts that reach the service. Without it the service is "
+                          "the catch-all (`/*`, evaluated last); at most one web service may omit it.")
+    environment: dict[EnvVarName, str] = Field(
+        default_factory=dict, description="Plain environment variables (never secrets), the same in every environment.")
+    secrets: dict[EnvVarName, SecretRef] = Field(
+        default_factory=dict,
+        description="Environment variables read from Secrets Manager when a task starts: `NAME: secret-name:json-key` "
+                    "(or `secret-name` for the whole secret string). The name may contain `${Application}` and "
+                    "`${EnvironmentName}`. Names only, never values.")
+    ephemeral_storage_gib: int | None = Field(
+        None, ge=21, le=200, description="Task ephemeral storage in GiB (21-200); Fargate's default is 20.")
+    health_check_command: list[NonBlank] | None = Field(
+        None, description="Container health check, Docker form, e.g. `[\"CMD-SHELL\", \"curl -f "
+                          "http://localhost:3000/health || exit 1\"]`. Default for web services: fetch "
+                          "`health_check_path` on `port` with wget or curl; `[]` turns the container check off.")
+    schedule_timezone: str = Field(
+        "UTC", description="Cron services: the IANA time zone `schedule` is read in, e.g. `Europe/Berlin`.")
+
+
+class ServiceEnvSpec(Strict):
+    """One service's settings in one environment (`environments.<env>.services.<service>`). Each becomes a root
+    parameter of that service, so the service templates are the same for every environment."""
+
+    desired_count: Annotated[int | None, NotAParameter(
+        "a fixed count is MinCount = MaxCount", kinds=SCALED)] = Field(
+        None, ge=0, le=INT32_MAX, description="A fixed number of tasks: shorthand for `min_count` = `max_count` = this "
+                                              "(0 keeps the service stopped). Give either this or "
+                                              "`min_count`/`max_count`.")
+    min_count: Annotated[int | None, Param("minimum tasks", kinds=SCALED)] = Field(
+        None, ge=0, le=INT32_MAX, description="Fewest tasks autoscaling keeps (default 1; off-hours: 0).")
+    max_count: Annotated[int | None, Param("maximum tasks", kinds=SCALED)] = Field(
+        None, ge=1, le=INT32_MAX, description="Most tasks autoscaling may run (default: `min_count`, at least 1).")
+    cpu_scale_out: Annotated[int, Param("CPU scale-out %", kinds=SCALED)] = Field(
+        70, ge=1, le=100, description="Average CPU % above which tasks are added.")
+    cpu_scale_in: Annotated[int, Param("CPU scale-in %", kinds=SCALED)] = Field(
+        30, ge=0, le=99, description="Average CPU % below which a task is removed; lower than `cpu_scale_out`.")
+    requests_per_target: Annotated[int | None, Param("requests per task", kinds=WEB, absent="0")] = Field(
+        None, ge=1, le=INT32_MAX, description="Web services: also scale to keep about this many requests per task and "
+                                              "minute (target tracking over both blue/green target groups). Off "
+                                              "when omitted (0).")
+    exec: Annotated[bool, Param("ECS Exec", name="ExecEnabled")] = Field(
+        False, description="Allow ECS Exec (`aws ecs execute-command`) into the service's tasks; applies to tasks "
+                           "started after the change.")
+    deployment_config: Annotated[DeploymentConfigName, Param(  # type: ignore[valid-type]
+        "deployment configuration", kinds=WEB)] = Field(
+        "CodeDeployDefault.ECSAllAtOnce",
+        description="Web services: how CodeDeploy shifts production traffic to a release, e.g. "
+                    "`CodeDeployDefault.ECSAllAtOnce` (dev) or `CodeDeployDefault.ECSCanary10Percent5Minutes` (prod).")
+    wait_for_approval_minutes: Annotated[int | None, Param(
+        "release hold (minutes)", name="ApprovalWaitMinutes", kinds=WEB, absent="0")] = Field(
+        None, ge=1, le=2880,
+        description="Web services: hold each release on the test listener until someone continues it "
+                    "(`aws deploy continue-deployment`), at most this many minutes; then it stops and rolls back. "
+                    "Off when omitted (0: traffic moves as soon as the new tasks are healthy); the pipeline's test "
+                    "environment holds every web release for its integration tests.")
+    termination_wait_minutes: Annotated[int, Param("old tasks kept (minutes)", kinds=WEB)] = Field(
+        15, ge=0, le=2880, description="Web services: minutes the previous release keeps running after traffic moved "
+                                       "(a rollback in that window is instant).")
+    log_retention_days: Annotated[RetentionDays, Param(  # type: ignore[valid-type]
+        "log retention (days)", name="LogRetention")] = Field(
+        30, description="Days the service's container logs are kept.")
+
+    @classmethod
+    def of(cls, env: ServicesEnv, service: str) -> ServiceEnvSpec:
+        """The settings of `service` in `env` (defaults when the environment does not list it)."""
+        return env.services.get(service) or cls()
+
+    def capacity(self) -> tuple[int, int]:
+        """(min, max) task count."""
+        if self.desired_count is not None:
+            return self.desired_count, self.desired_count
+        low = 1 if self.min_count is None else self.min_count
+        return low, self.max_count if self.max_count is not None else max(low, 1)
+
+
+CRON_FIELDS = r"^cron\(\S+( \S+){5}\)$"   # six fields; generator/config/schedules.py checks each at load time
+
+
+class OffHoursSpec(Strict):
+    """Non-production only: web services and workers scale to zero in the evening and back in the morning."""
+
+    stop: Annotated[str, Param(
+        "Off-hours stop", absent="", pattern=lambda app: CRON_FIELDS,
+        constraint="empty, or cron(minutes hours day-of-month month day-of-week year)")] = Field(
+        description="When web services and workers scale to zero, e.g. `cron(0 20 ? * MON-FRI *)` (six fields: "
+                    "minutes hours day-of-month month day-of-week year). Empty: never (always in production).")
+    start: Annotated[str, Param(
+        "Off-hours start", absent="", pattern=lambda app: CRON_FIELDS,
+        constraint="empty, or cron(minutes hours day-of-month month day-of-week year)")] = Field(
+        description="When web services and workers scale back to their minimum (`min_count`), e.g. "
+                    "`cron(0 7 ? * MON-FRI *)`. Empty: "
+                    "never.")
+    timezone: Annotated[str, Param(
+        "Off-hours time zone", pattern=lambda app: TIME_ZONE_NAME,
+        constraint="an IANA time zone name such as Europe/Berlin or UTC")] = Field(
+        "UTC", description="IANA time zone both times are read in, e.g. `Europe/Berlin` (daylight saving time is "
+                           "followed).")
+
+
+TIME_ZONE_NAME = r"^[A-Za-z][A-Za-z0-9_+/-]{0,63}$"   # the shape of an IANA name; the list is checked at load time
+NEVER = OffHoursSpec.model_construct(stop=None, start=None, timezone="UTC")   # an environment without off_hours
+
+
+class ServicesEnv(Strict):
+    """An environment's service settings (fields of `environments.<env>`)."""
+
+    services: dict[Name, ServiceEnvSpec] = Field(
+        default_factory=dict, description="Per-service settings in this environment, keyed by service name: task "
+                                          "counts, scaling, ECS Exec, release settings, log retention.")
+    off_hours: OffHoursSpec | None = Field(
+        None, description="Non-production only: stop web services and workers in the evening, start them in the "
+                          "morning.")
+
+
+def fields_of(kind: str) -> set[str]:
+    """The per-environment settings a kind of service uses (Param.kinds / NotAParameter.kinds; none: every kind)."""
+    return {name for name, mark in declared_fields(ServiceEnvSpec).items() if not mark.kinds or kind in mark.kinds}
+
+
+# --- rules -------------------------------------------------------------------------------------------------------
+
+MAX_CONDITION_VALUES = 5  # an ALB listener rule matches at most five values over all its conditions
+
+
+def _time_zone_problem(name: str, canonical: bool = False) -> str | None:
+    """None for an IANA name (tzdata's list, never this machine's: `localtime` or `posixrules` exist only on some
+    machines). `canonical`: Application Auto Scaling takes "the canonical names of the IANA time zones", so an alias
+    such as US/Pacific gets its canonical name suggested (UTC, Joda-Time's own name for Etc/UTC, is accepted)."""
+    if name not in aws_facts.time_zones():
+        close = difflib.get_close_matches(name, sorted(aws_facts.time_zones()), n=1, cutoff=0.8)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"'{name}' is not an IANA time zone name; use one such as Europe/Berlin or UTC{hint}"
+    target = aws_facts.time_zone_links().get(name)
+    if canonical and target is not None and name != "UTC":
+        return f"'{name}' is an alias; Application Auto Scaling takes canonical names: use '{target}'"
+    return None
+
+
+def unique_service_names(app: AppSpec) -> Iterator[Problem]:
+    """Service names are unique."""
+    seen: set[str] = set()
+    for svc in app.services:
+        if svc.name in seen:
+            yield Problem(f"services.{svc.name}",
+                          f"'{svc.name}' names more than one service; give each service its own name")
+        seen.add(svc.name)
+
+
+def service_kind_fields(app: AppSpec) -> Iterator[Problem]:
+    """A `web` service has a `port`; a `cron` service has a `schedule`, and only cron services have one."""
+    for svc in app.services:
+        loc = f"services.{svc.name}"
+        if svc.kind == "web" and svc.port is None:
+            yield Problem(f"{loc}.port", "a web service needs the container port the load balancer sends traffic to; "
+                                         "add it, e.g. port: 8080")
+        if svc.kind == "cron" and not svc.schedule:
+            yield Problem(f"{loc}.schedule", "a cron service needs a schedule; add one, e.g. 'cron(0 3 * * ? *)' "
+                                             "or 'rate(1 hour)'")
+        if svc.kind != "cron" and svc.schedule:
+            yield Problem(f"{loc}.schedule", "only cron services run on a schedule; remove it or set kind: cron")
+
+
+def fargate_size(app: AppSpec) -> Iterator[Problem]:
+    """`cpu` and `memory` form a combination Fargate accepts."""
+    for svc in app.services:
+        loc = f"services.{svc.name}"
+        if svc.cpu not in FARGATE_SIZES:
+            choices = ", ".join(str(c) for c in FARGATE_SIZES)
+            yield Problem(f"{loc}.cpu", f"{svc.cpu} is not a Fargate CPU size; choose one of {choices}")
+        elif svc.memory not in FARGATE_SIZES[svc.cpu]:
+            mems = FARGATE_SIZES[svc.cpu]
+            choices = ", ".join(str(m) for m in mems) if len(mems) <= 8 else f"{mems[0]} to {mems[-1]} in steps of {mems[1] - mems[0]}"
+            yield Problem(f"{loc}.memory", f"{svc.memory} MiB does not fit cpu {svc.cpu}; with cpu {svc.cpu} choose {choices}")
+
+
+def web_routing(app: AppSpec) -> Iterator[Problem]:
+    """Only web services have `routing`; each routing names at least one path or host (five values at most, an ALB
+    limit) and a `priority` no other web service uses; at most one web service omits `routing` (the catch-all)."""
+    owners: dict[int, str] = {}
+    catch_all: list[str] = []
+    for svc in app.services:
+        loc = f"services.{svc.name}.routing"
+        if svc.routing is None:
+            if svc.kind == "web":
+                catch_all.append(svc.name)
+            continue
+        if svc.kind != "web":
+            yield Problem(loc, f"only web services are behind the load balancer; remove routing from this "
+                               f"{svc.kind} service")
+            continue
+        values = len(svc.routing.path_patterns) + len(svc.routing.hosts)
+        if values == 0:
+            yield Problem(loc, "give path_patterns and/or hosts, e.g. path_patterns: ['/api/*']; or remove routing "
+                               "to make this the catch-all web service")
+        elif values > MAX_CONDITION_VALUES:
+            yield Problem(loc, f"{values} path patterns and hosts; a listener rule matches at most "
+                               f"{MAX_CONDITION_VALUES}: use wildcards (e.g. '/api/*') or fewer values")
+        priority = svc.routing.priority
+        if priority in owners:
+            yield Problem(f"{loc}.priority", f"priority {priority} is already used by service '{owners[priority]}'; "
+                                             "give each web service its own priority")
+        owners.setdefault(priority, svc.name)
+    for name in catch_all[1:]:
+        yield Problem(f"services.{name}.routing",
+                      f"web services {', '.join(repr(n) for n in catch_all)} have no routing, but only one can be the "
+                      f"catch-all (priority {CATCH_ALL_PRIORITY}); give this one routing with path_patterns or hosts "
+                      "and a priority")
+
+
+def service_names_make_distinct_ids(app: AppSpec) -> Iterator[Problem]:
+    """Service names stay distinct once hyphens are dropped (`a-1b` and `a1b` would share stack and parameter
+    names)."""
+    seen: dict[str, str] = {}
+    for svc in app.services:
+        key = svc.name.replace("-", "")
+        other = seen.setdefault(key, svc.name)
+        if other != svc.name:
+            yield Problem(f"services.{svc.name}", f"'{svc.name}' and '{other}' differ only in hyphens, so their "
+                                                  "stacks and parameters would have the same names; rename one")
+
+
+def service_container_settings(app: AppSpec) -> Iterator[Problem]:
+    """A `health_check_command` is empty or starts with CMD or CMD-SHELL; `schedule_timezone` is for cron services
+    and names an IANA time zone; a variable is not both in `environment` and in `secrets`."""
+    for svc in app.services:
+        loc = f"services.{svc.name}"
+        command = svc.health_check_command
+        if command and (command[0] not in ("CMD", "CMD-SHELL") or len(command) < 2):
+            yield Problem(f"{loc}.health_check_command",
+                          "start with CMD (then the program and its arguments) or CMD-SHELL (then one shell command), "
+                          "e.g. ['CMD-SHELL', 'curl -f http://localhost:8080/health || exit 1']; [] turns it off")
+        if "schedule_timezone" in svc.model_fields_set and svc.kind != "cron":
+            yield Problem(f"{loc}.schedule_timezone", "only cron services have a schedule; remove it")
+        elif _time_zone_problem(svc.schedule_timezone):
+            yield Problem(f"{loc}.schedule_timezone", _time_zone_problem(svc.schedule_timezone))
+        for name in sorted(set(svc.environment) & set(svc.secrets)):
+            yield Problem(f"{loc}.secrets.{name}", f"{name} is also in environment; keep it in one of them")
+
+
+def secret_names_work_as_partial_arns(app: AppSpec) -> Iterator[Problem]:
+    """A secret's name does not end in a hyphen and six characters in any environment: tasks name secrets by
+    partial ARN (without the random suffix), and Secrets Manager would read those six characters as the suffix."""
+    for svc in app.services:
+        for var, ref in sorted(svc.secrets.items()):
+            template = ref.partition(":")[0]
+            for env in app.environments:
+                name = template.replace("${Application}", app.app).replace("${EnvironmentName}", env)
+                if re.search(r"-[A-Za-z0-9]{6}$", name):
+                    yield Problem(f"services.{svc.name}.secrets.{var}",
+                                  f"secret name '{name}' ends in '-' and six characters, which Secrets Manager takes "
+                                  "for the random suffix of a full ARN, so the task could not find it; rename the "
+                                  "secret (e.g. end it in '/' plus a word, or use '_' instead of '-')")
+                    break
+
+
+def service_settings_per_environment(app: AppSpec) -> Iterator[Problem]:
+    """`environments.<env>.services` names services of the app and sets only what their kind uses; it gives either
+    `desired_count` or `min_count`/`max_count`, with `min_count` at most `max_count` and `cpu_scale_in` below
+    `cpu_scale_out`."""
+    kinds = {svc.name: svc.kind for svc in app.services}
+    for env_name, env in app.environments.items():
+        for name, spec in env.services.items():
+            loc = f"environments.{env_name}.services.{name}"
+            if name not in kinds:
+                close = difflib.get_close_matches(name, list(kinds), n=1, cutoff=0.6)
+                hint = f"did you mean '{close[0]}'?" if close else f"services are: {', '.join(kinds) or 'none'}"
+                yield Problem(loc, f"no service is called '{name}'; {hint}")
+                continue
+            kind = kinds[name]
+            for field in sorted(spec.model_fields_set - fields_of(kind)):
+                yield Problem(f"{loc}.{field}", f"'{name}' is a {kind} service, which does not use {field}; remove it")
+            yield from _capacity_problems(loc, spec)
+
+
+def _capacity_problems(loc: str, spec: ServiceEnvSpec) -> Iterator[Problem]:
+    if spec.desired_count is not None and (spec.min_count is not None or spec.max_count is not None):
+        yield Problem(f"{loc}.desired_count", "give either desired_count (a fixed count) or min_count/max_count "
+                                              "(autoscaling), not both")
+    elif spec.min_count is not None and spec.max_count is not None and spec.min_count > spec.max_count:
+        yield Problem(f"{loc}.min_count", f"min_count {spec.min_count} is above max_count {spec.max_count}")
+    if spec.cpu_scale_in >= spec.cpu_scale_out:
+        yield Problem(f"{loc}.cpu_scale_in", f"cpu_scale_in ({spec.cpu_scale_in}) must be below cpu_scale_out "
+                                             f"({spec.cpu_scale_out}), or tasks would be added and removed in turn")
+
+
+def off_hours_outside_production(app: AppSpec) -> Iterator[Problem]:
+    """Only non-production environments have `off_hours`, in a canonical IANA time zone (`America/Los_Angeles`, not
+    the alias `US/Pacific`)."""
+    for name, env in app.environments.items():
+        if env.off_hours is None:
+            continue
+        loc = f"environments.{name}.off_hours"
+        if env.production:
+            yield Problem(loc, "production never scales to zero on a timetable; remove off_hours here")
+        zone_problem = _time_zone_problem(env.off_hours.timezone, canonical=True)
+        if zone_problem:
+            yield Problem(f"{loc}.timezone", zone_problem)
+
+
+# --- the delivery pipeline (docs/pipeline.md) ----------------------------------------------------------------------
+
+def schedule_expressions(app: AppSpec) -> Iterator[Problem]:
+    """A cron service's `schedule` is an expression EventBridge Scheduler accepts and the `off_hours` times are cron
+    expressions Application Auto Scaling accepts: `cron(...)` has six valid fields with exactly one of day-of-month and
+    day-of-week `?`, and `rate(...)` is a whole number of at least 1 and a unit (singular for 1)."""
+    for svc in app.services:
+        problem = schedules.problem(svc.schedule) if svc.schedule else None
+        if problem:
+            yield Problem(f"services.{svc.name}.schedule", problem)
+    for name, env in app.environments.items():
+        for field in ("stop", "start"):
+            problem = schedules.problem(getattr(env.off_hours, field), ("cron",)) if env.off_hours else None
+            if problem:
+                yield Problem(f"environments.{name}.off_hours.{field}", problem)
+
+
+ENVIRONMENT_PLACEHOLDERS = ("Application", "EnvironmentName", "AWS::Region", "AWS::AccountId", "AWS::Partition",
+                            "AWS::URLSuffix")
+
+
+def environment_placeholders(app: AppSpec) -> Iterator[Problem]:
+    """A `${...}` in an `environment` value is `${Application}`, `${EnvironmentName}`, `${AWS::Region}`,
+    `${AWS::AccountId}`, `${AWS::Partition}` or `${AWS::URLSuffix}` (filled in per environment), or `${!Name}` for the
+    text `${Name}`."""
+    for svc in app.services:
+        for var, value in sorted(svc.environment.items()):
+            for match in re.finditer(r"\$\{([^}]*)(\}?)", value):
+                name, closed = match.groups()
+                if closed and (name in ENVIRONMENT_PLACEHOLDERS or name.startswith("!")):
+                    continue
+                loc = f"services.{svc.name}.environment.{var}"
+                if not closed:
+                    yield Problem(loc, f"'${{{name}' is never closed; close it with '}}' (or write '${{!' for the "
+                                       "text '${')")
+                else:
+                    known = ", ".join(f"${{{n}}}" for n in ENVIRONMENT_PLACEHOLDERS[:-1])
+                    yield Problem(loc, f"'${{{name}}}' would not be filled in: only {known} and "
+                                       f"${{{ENVIRONMENT_PLACEHOLDERS[-1]}}} are; for the text itself write "
+                                       f"'${{!{name}}}'")
+                break
+
+
+RULES = (unique_service_names, service_kind_fields, fargate_size, web_routing, service_names_make_distinct_ids,
+         service_container_settings, secret_names_work_as_partial_arns, service_settings_per_environment,
+         off_hours_outside_production, schedule_expressions, environment_placeholders)

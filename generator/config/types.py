@@ -1,0 +1,80 @@
+"""Field types the app spec's models share (the central models in models.py and the components' spec modules):
+names, ids, CIDRs, retention periods, text that is not blank. Strict pydantic base: frozen, unknown keys rejected,
+no "8080" for a port, no 1 for true.
+"""
+from __future__ import annotations
+
+import difflib
+from ipaddress import IPv4Network
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Strict as StrictType, StringConstraints
+
+from generator import naming
+from generator.config import aws_facts
+
+NAME_PATTERN = naming.NAME_PATTERN
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
+INT32_MAX = 2**31 - 1  # counts are 32-bit integers in the ECS and Application Auto Scaling APIs
+
+
+def _known_region(value: str) -> str:
+    """The regions cfn-lint validates templates for (aws_facts); the lint gate would refuse any other."""
+    if value in aws_facts.regions():
+        return value
+    close = difflib.get_close_matches(value, sorted(aws_facts.regions()), n=1, cutoff=0.8)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    raise ValueError(f"{value!r} is not an AWS region code; use one such as eu-west-1 or us-east-1{hint}")
+
+
+Region = Annotated[str, AfterValidator(_known_region)]
+VpcId = Annotated[str, StringConstraints(pattern=r"^vpc-[0-9a-f]{8,17}$")]
+SubnetId = Annotated[str, StringConstraints(pattern=r"^subnet-[0-9a-f]{8,17}$")]
+# A host name clients use (no wildcard): what a certificate must cover.
+DomainName = Annotated[str, StringConstraints(
+    max_length=253, pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")]
+# An availability zone by name (`eu-west-1a`, mapped per account) or by zone ID (`euw1-az1`, the same everywhere).
+ZoneRef = Annotated[str, StringConstraints(pattern=r"^([a-z]{2}(-[a-z]+)+-\d+[a-z]|[a-z]{2,6}\d+-az\d+)$")]
+NatMode = Literal["none", "single", "per-az"]
+# The values CloudWatch Logs accepts for RetentionInDays.
+RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+                  2557, 2922, 3288, 3653)
+RetentionDays = Literal[RETENTION_DAYS]  # type: ignore[valid-type]
+ServiceKind = Literal["web", "worker", "cron"]
+
+
+def _explicit_prefix(value: object) -> object:
+    # ipaddress reads `10` or `10.0.0.0` as a /32; a CIDR in app.yaml must say its prefix length.
+    if not isinstance(value, str) or "/" not in value:
+        raise ValueError(f"{value!r} is not a CIDR; write the network with its prefix length, e.g. 10.10.0.0/16")
+    return value
+
+
+Cidr = Annotated[IPv4Network, StrictType(False), BeforeValidator(_explicit_prefix)]
+
+
+def _not_blank(value: str) -> str:
+    # Python's idea of blank (str.strip), the same the buildspec renderer uses: \x1c-\x1f are blank too.
+    if not value.strip():
+        raise ValueError(f"{value!r} is blank; write the text, or remove the entry")
+    return value
+
+
+# Text with at least one character that is not white space (a command, a list item).
+NonBlank = Annotated[str, AfterValidator(_not_blank)]
+
+# Fargate task sizes: cpu units -> the memory values (MiB) Fargate accepts with it.
+FARGATE_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4097, 1024)),
+    1024: tuple(range(2048, 8193, 1024)),
+    2048: tuple(range(4096, 16385, 1024)),
+    4096: tuple(range(8192, 30721, 1024)),
+    8192: tuple(range(16384, 61441, 4096)),
+    16384: tuple(range(32768, 122881, 8192)),
+}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
