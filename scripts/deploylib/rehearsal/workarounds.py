@@ -1,0 +1,375 @@
+"""Known emulator gaps, worked around in the rehearsal harness only: each a named `Workaround` that patches moto in
+this process for the duration of a rehearsal and is undone afterwards; the deploy code never knows it talks to an
+emulator. `REHEARSAL_WITHOUT=<name>,...` leaves some out (to re-check a moto upgrade)."""
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from scripts.deploylib.errors import DeployError
+
+
+def emulator_supports(resource_type: str) -> bool:
+    """Exactly moto's own test (moto.cloudformation.parsing.resource_class_from_type), without its warning."""
+    from moto.cloudformation.parsing import NULL_MODELS, get_model_map
+    return resource_type.startswith("Custom::") or resource_type in NULL_MODELS or resource_type in get_model_map()
+
+
+@dataclass(frozen=True)
+class Workaround:
+    name: str
+    gap: str            # what stock moto 5.2.5 does
+    fix: str            # what the patch does
+    apply: Callable[[], Callable[[], None]]    # patches moto in this process; returns the undo
+
+
+def _nested_stack_outputs() -> Callable[[], None]:
+    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+    from moto.cloudformation.models import Stack
+
+    previous = Stack.__dict__.get("get_cfn_attribute")
+
+    def get_cfn_attribute(self: Stack, attribute_name: str) -> Any:
+        if attribute_name.startswith("Outputs."):
+            wanted = attribute_name.split(".", 1)[1]
+            for output in self.output_map.values():
+                if output is not None and output.key == wanted:
+                    return output.value
+        raise UnformattedGetAttTemplateException()
+
+    Stack.get_cfn_attribute = get_cfn_attribute
+
+    def undo() -> None:
+        if previous is None:
+            del Stack.get_cfn_attribute
+        else:
+            Stack.get_cfn_attribute = previous
+    return undo
+
+
+def _kms_key_properties() -> Callable[[], None]:
+    from moto.kms.models import Key
+
+    original = Key.__dict__["create_from_cloudformation_json"]
+
+    def create(cls: type, resource_name: str, cloudformation_json: dict, account_id: str, region_name: str,
+               **kwargs: Any) -> Any:
+        props = cloudformation_json.get("Properties") or {}
+        if props.get("Tags"):
+            props["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} if "Key" in t else t
+                             for t in props["Tags"]]
+        if isinstance(props.get("KeyPolicy"), dict):
+            props["KeyPolicy"] = json.dumps(props["KeyPolicy"])
+        return original.__func__(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    Key.create_from_cloudformation_json = classmethod(create)
+
+    def undo() -> None:
+        Key.create_from_cloudformation_json = original
+    return undo
+
+
+def _conditional_resources_listed() -> Callable[[], None]:
+    from moto.cloudformation.models import Stack
+
+    original = Stack.__dict__["stack_resources"]
+    Stack.stack_resources = property(lambda self: [r for r in self.resource_map.values() if r is not None])
+
+    def undo() -> None:
+        Stack.stack_resources = original
+    return undo
+
+
+LEFT_BEHIND: list[str] = []   # filled by the delete-dependencies workaround, read by the report
+
+
+def _delete_dependencies() -> Callable[[], None]:
+    from moto.cloudformation.parsing import ResourceMap
+    from moto.ec2.exceptions import DependencyViolationError
+
+    original = ResourceMap.delete
+
+    def delete(self: ResourceMap) -> None:
+        try:
+            original(self)
+        except DependencyViolationError:
+            for logical_id, resource in list(self._parsed_resources.items()):
+                if hasattr(resource, "logical_resource_id"):
+                    LEFT_BEHIND.append(f"{getattr(resource, 'cf_resource_type', '?')} "
+                                       f"{getattr(resource, 'physical_resource_id', logical_id)}")
+                    self._parsed_resources.pop(logical_id)
+
+    ResourceMap.delete = delete
+
+    def undo() -> None:
+        ResourceMap.delete = original
+    return undo
+
+
+def _fn_cidr() -> Callable[[], None]:
+    from moto.cloudformation import parsing
+
+    original = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, dict) and "Fn::Cidr" in resource_json:
+            block, count, bits = (original(v, resources_map) for v in resource_json["Fn::Cidr"])
+            network = ipaddress.ip_network(str(block), strict=False)
+            subnets = network.subnets(new_prefix=network.max_prefixlen - int(bits))
+            return [str(net) for _, net in zip(range(int(count)), subnets)]
+        return original(resource_json, resources_map)
+
+    parsing.clean_json = clean_json   # clean_json recurses through the module global, so nested uses see it
+
+    def undo() -> None:
+        parsing.clean_json = original
+    return undo
+
+
+def _find_in_map_number_keys() -> Callable[[], None]:
+    from moto.cloudformation import parsing
+
+    original = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, dict) and "Fn::FindInMap" in resource_json:
+            map_name, *path = resource_json["Fn::FindInMap"]
+            result = resources_map[original(map_name, resources_map)]
+            for key in path:
+                key = original(key, resources_map)
+                result = result[str(key) if isinstance(result, dict) and str(key) in result else key]
+            return result
+        return original(resource_json, resources_map)
+
+    parsing.clean_json = clean_json
+
+    def undo() -> None:
+        parsing.clean_json = original
+    return undo
+
+
+def _elbv2_attributes() -> Callable[[], None]:
+    from moto.elbv2.models import FakeLoadBalancer
+
+    original = FakeLoadBalancer.get_cfn_attribute
+
+    def get_cfn_attribute(self: FakeLoadBalancer, attribute_name: str) -> Any:
+        if attribute_name == "LoadBalancerFullName":
+            return self.arn.split(":loadbalancer/", 1)[1]      # app/<name>/<id>, as CloudFormation returns it
+        if attribute_name == "CanonicalHostedZoneID":
+            return self.canonical_hosted_zone_id
+        if attribute_name == "SecurityGroups":
+            return list(self.security_groups or [])
+        return original(self, attribute_name)
+
+    FakeLoadBalancer.get_cfn_attribute = get_cfn_attribute
+
+    def undo() -> None:
+        FakeLoadBalancer.get_cfn_attribute = original
+    return undo
+
+
+class _StandIn:
+    """Stands in for a resource type moto does not implement: a name, fake attributes, no service behind it."""
+
+    def __init__(self, name: str, resource_type: str, account_id: str, region_name: str) -> None:
+        self.physical_resource_id = name
+        self.cf_resource_type = resource_type
+        service = resource_type.split("::")[1].lower() if resource_type.count("::") == 2 else "unknown"
+        self.arn = f"arn:aws:{service}:{region_name}:{account_id}:rehearsal-stand-in/{name}"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
+                                        region_name: str, **kwargs: Any) -> "_StandIn":
+        return cls(resource_name, kwargs.get("ResourceType", "?"), account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,
+                                        cloudformation_json: Any, account_id: str, region_name: str) -> "_StandIn":
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    def is_created(self) -> bool:
+        return True
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        return None
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.arn if attribute_name.endswith("Arn") else f"{self.physical_resource_id}-{attribute_name}"
+
+
+def _skipped_type_stand_ins() -> Callable[[], None]:
+    from moto.cloudformation import parsing
+
+    original = parsing.parse_and_create_resource
+
+    def parse_and_create_resource(logical_id: str, resource_json: dict, resources_map: Any, account_id: str,
+                                  region_name: str) -> Any:
+        resource_type = resource_json["Type"]
+        if emulator_supports(resource_type):
+            return original(logical_id, resource_json, resources_map, account_id, region_name)
+        condition = resource_json.get("Condition")
+        if condition and not resources_map.lazy_condition_map[condition]:
+            return None
+        # Properties are deliberately not resolved: resolving them would create what they reference early,
+        # ignoring that resource's DependsOn (moto's resource map is lazy).
+        name = parsing.generate_resource_name(resource_type, resources_map["AWS::StackName"], logical_id)
+        stand_in = _StandIn(name, resource_type, account_id, region_name)
+        stand_in.logical_resource_id = logical_id
+        return stand_in
+
+    parsing.parse_and_create_resource = parse_and_create_resource
+
+    def undo() -> None:
+        parsing.parse_and_create_resource = original
+    return undo
+
+
+def _change_set_outputs() -> Callable[[], None]:
+    from moto.cloudformation.models import ChangeSet
+
+    original = ChangeSet.apply
+
+    def apply(self: ChangeSet) -> None:
+        original(self)
+        stack = self.stack
+        stack.template = self.template
+        stack._parse_template()
+        stack.description = stack.template_dict.get("Description")
+        stack.output_map = stack._create_output_map()
+
+    ChangeSet.apply = apply
+
+    def undo() -> None:
+        ChangeSet.apply = original
+    return undo
+
+
+def _bucket_policy_conditions() -> Callable[[], None]:
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.s3.models import FakeBucket
+
+    original = FakeBucket.get_permission
+
+    def get_permission(self: FakeBucket, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        document = json.loads(self.policy.decode())
+        statements = document["Statement"] if isinstance(document["Statement"], list) else [document["Statement"]]
+        document["Statement"] = [s for s in statements if "Condition" not in s]
+        if not document["Statement"]:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(json.dumps(document)).is_action_permitted(action, resource)
+
+    FakeBucket.get_permission = get_permission
+
+    def undo() -> None:
+        FakeBucket.get_permission = original
+    return undo
+
+
+def _termination_protection() -> Callable[[], None]:
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.core.responses import ActionResult
+
+    def update_termination_protection(self: CloudFormationResponse) -> ActionResult:
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+        stack.enable_termination_protection = str(self._get_param("EnableTerminationProtection")).lower() == "true"
+        return ActionResult({"StackId": stack.stack_id})
+
+    CloudFormationResponse.update_termination_protection = update_termination_protection
+
+    def undo() -> None:
+        del CloudFormationResponse.update_termination_protection
+    return undo
+
+
+WORKAROUNDS = (
+    Workaround("nested-stack-outputs",
+               "Fn::GetAtt <NestedStack>.Outputs.<Name> crashes (HTTP 500: moto's Stack model has no "
+               "get_cfn_attribute); the first nested stack is created and the root stays CREATE_IN_PROGRESS",
+               "adds get_cfn_attribute for Outputs.<Name> to moto's Stack model, reading the nested stack's outputs",
+               _nested_stack_outputs),
+    Workaround("kms-key-properties",
+               "AWS::KMS::Key with Tags crashes (HTTP 500, KeyError 'TagKey'): moto hands CloudFormation's "
+               "{Key, Value} tags to its KMS API code, which expects {TagKey, TagValue}; and it stores KeyPolicy "
+               "as an object, so every later KMS call on the key (DescribeKey...) fails with HTTP 500",
+               "converts the tags to {TagKey, TagValue} and the key policy to a JSON string before moto's KMS "
+               "handler sees them",
+               _kms_key_properties),
+    Workaround("fn-cidr",
+               "Fn::Cidr is not implemented: the function is passed through as a dict and the enclosing "
+               "Fn::Select fails (HTTP 500, KeyError)",
+               "evaluates Fn::Cidr [block, count, bits] with Python's ipaddress, as CloudFormation does",
+               _fn_cidr),
+    Workaround("find-in-map-number-keys",
+               "a Ref to a Number parameter resolves to a Python number instead of a string (CloudFormation "
+               "passes strings), so Fn::FindInMap keyed by it misses the '80'-style keys (HTTP 500, KeyError)",
+               "looks mapping keys up as strings, as CloudFormation does",
+               _find_in_map_number_keys),
+    Workaround("elbv2-attributes",
+               "Fn::GetAtt on an ELBv2 load balancer's LoadBalancerFullName, CanonicalHostedZoneID or "
+               "SecurityGroups is left unresolved; an output re-exported by the root then makes every "
+               "DescribeStacks on the root fail (HTTP 500, 'references undefined resource LoadBalancer')",
+               "returns them as CloudFormation does (full name app/<name>/<id> from the ARN, moto's zone id, the "
+               "security groups)",
+               _elbv2_attributes),
+    Workaround("skipped-type-stand-ins",
+               "types moto does not implement (CloudWatch alarms, CodeDeploy, Application Auto Scaling, "
+               "EventBridge Scheduler, S3 bucket policies...) are skipped with a warning; a Ref to one resolves "
+               "to nothing, and a GetAtt on one, or an output using one (re-exported by the root), fails the "
+               "stack (HTTP 500)",
+               "a stand-in object with a generated name and fake attribute values takes their place, so the rest "
+               "of the tree is created; the report lists them under 'skipped', never as created",
+               _skipped_type_stand_ins),
+    Workaround("conditional-resources-listed",
+               "ListStackResources lists every resource whose Condition is false (and every type it skipped) "
+               "as a blank entry with no logical id, type or physical id",
+               "lists only the resources moto actually created",
+               _conditional_resources_listed),
+    Workaround("delete-dependencies",
+               "a stack delete removes route tables, NAT gateways, VPC endpoints and gateway attachments from "
+               "moto's bookkeeping but not from EC2, so deleting the VPC fails with DependencyViolation and "
+               "DeleteStack fails (HTTP 400)",
+               "lets that stack delete finish and names the VPC the emulator could not delete (a real delete "
+               "removes everything; real clean-up is not something any emulator shows)",
+               _delete_dependencies),
+    Workaround("change-set-outputs",
+               "ExecuteChangeSet creates/updates the resources but never re-reads the template's Outputs: a stack "
+               "deployed through a change set reports no outputs",
+               "re-reads the template and rebuilds the stack's outputs after moto applies a change set",
+               _change_set_outputs),
+    Workaround("bucket-policy-conditions",
+               "bucket policies are evaluated without any request context and an unmet Condition counts as an "
+               "explicit Deny, so the template bucket's TLS-only statement (Deny when aws:SecureTransport is "
+               "false) denies every object call (HTTP 403)",
+               "evaluates bucket policies without their conditional statements (moto cannot know the request "
+               "context); unconditional statements still apply",
+               _bucket_policy_conditions),
+    Workaround("termination-protection",
+               "UpdateTerminationProtection is not implemented (production deploys and forced destroys call it)",
+               "adds the action; it records the flag on the stack (moto never enforces it)",
+               _termination_protection),
+)
+WITHOUT_ENV = "REHEARSAL_WITHOUT"   # comma-separated workaround names to leave out (to re-check a moto upgrade)
+
+
+def active_workarounds() -> tuple[Workaround, ...]:
+    left_out = {n.strip() for n in os.environ.get(WITHOUT_ENV, "").split(",") if n.strip()}
+    unknown = left_out - {w.name for w in WORKAROUNDS}
+    if unknown:
+        raise DeployError(f"{WITHOUT_ENV} names unknown workarounds: {', '.join(sorted(unknown))}",
+                          f"known: {', '.join(w.name for w in WORKAROUNDS)}")
+    return tuple(w for w in WORKAROUNDS if w.name not in left_out)
