@@ -31,7 +31,7 @@ if str(ROOT) not in sys.path:
 from botocore.exceptions import ClientError  # noqa: E402
 
 from generator.config.models import NAME_PATTERN  # noqa: E402
-from generator.secret_values import url_credentials  # noqa: E402
+from generator.credentials import url_credentials  # noqa: E402
 from generator.naming import IMAGE_TAG_PATTERN  # noqa: E402
 from scripts.deploylib import commands  # noqa: E402
 from scripts.deploylib.aws import (  # noqa: E402

@@ -16,7 +16,7 @@ from botocore.stub import Stubber
 from generator import render
 from generator.build import render_app
 from generator.config import parse_app
-from generator.secret_values import looks_like_secret, mask
+from generator.credentials import looks_like_secret, mask
 from scripts import deploy as cli
 from scripts.deploylib import commands, packaging
 from scripts.deploylib.aws import Aws

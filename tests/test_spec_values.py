@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from generator import buildspecs
 from generator.build import render_app
-from generator.config import aws_facts, credentials, load_app, parse_app, schedules
+from generator import credentials
+from generator.config import aws_facts, load_app, parse_app, schedules
 from generator.config.models import DEFAULT_ENGINE_VERSION, DatabaseSpec
 from generator.errors import ConfigError
 
@@ -61,7 +62,7 @@ def test_off_hours_take_cron_only_and_suggested_fixes_are_valid() -> None:
         assert schedules.problem(suggestion) is None, (bad, suggestion)
 
 
-# --- credentials (generator/config/credentials.py) -----------------------------------------------------------------
+# --- credentials (generator/credentials.py) ------------------------------------------------------------------------
 
 CREDENTIALS = {
     "password=hunter22": "a password, key or token written out",
@@ -106,6 +107,16 @@ def test_credential_shapes_are_recognised(value: str, what: str) -> None:
 @pytest.mark.parametrize("value", NOT_CREDENTIALS)
 def test_near_misses_are_not_credentials(value: str) -> None:
     assert credentials.kind(value) is None
+
+
+@pytest.mark.parametrize(("value", "what"), sorted(CREDENTIALS.items()))
+def test_a_credential_the_spec_refuses_by_its_shape_is_also_masked_when_printed(value: str, what: str) -> None:
+    """One module, generator/credentials.py: the shapes of their own (keys, tokens) serve both the spec checks and the
+    deploy scripts' masking, so a token the spec refuses never shows in a deploy's output either."""
+    shapes = {credentials.PRIVATE_KEY[0], *(w for w, _ in credentials.TOKENS)}
+    if what in shapes:
+        assert credentials.looks_like_secret(value) is not None
+        assert credentials.mask(value) != value and credentials.MASK in credentials.mask(value)
 
 
 @pytest.mark.parametrize(("name", "value", "secret"), [

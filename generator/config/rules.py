@@ -8,8 +8,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterator
 
-from generator import components, image_tags
-from generator.config import aws_facts, credentials
+from generator import components, credentials, image_tags
+from generator.config import aws_facts
 from generator.config.models import AppSpec, ServiceSpec
 from generator.errors import Problem
 
@@ -142,7 +142,7 @@ def _plain_values(svc: ServiceSpec) -> Iterator[tuple[str, str]]:
 def no_credentials_in_plain_values(app: AppSpec) -> Iterator[Problem]:
     """Plain values hold no credentials: `environment`, `command`, health checks, `pipeline.test_command` and
     `pipeline.test_install_commands` end up in the templates and the console, so a value that looks like a password,
-    key, token or connection string with a password is refused (the patterns are in generator/config/credentials.py);
+    key, token or connection string with a password is refused (the patterns are in generator/credentials.py);
     it belongs in Secrets Manager."""
     why = "(app.yaml and the templates are readable by anyone with the repository or the stack)"
     to_secrets = f"store it in Secrets Manager and name it under `secrets` instead {why}"

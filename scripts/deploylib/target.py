@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator import image_tags, naming, secret_values, swap
+from generator import credentials, image_tags, naming, swap
 from generator.config import AppSpec, EnvironmentSpec, load_app
 from generator.errors import ConfigError
 from scripts.deploylib.errors import DeployError
@@ -56,7 +56,7 @@ def secret_parameters(root_template: dict[str, Any], parameters: tuple[tuple[str
     Never by name: a service called `token` makes `TokenImageTag`, whose value is an image tag."""
     found = {name for name, spec in (root_template.get("Parameters") or {}).items()
              if str((spec or {}).get("NoEcho", "false")).lower() == "true"}
-    return found | {name for name, value in parameters if secret_values.looks_like_secret(str(value))}
+    return found | {name for name, value in parameters if credentials.looks_like_secret(str(value))}
 
 
 def load_target(app_path: Path, env: str, templates_dir: Path, params_dir: Path, region: str | None) -> Target:

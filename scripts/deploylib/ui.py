@@ -2,7 +2,7 @@
 
 Everything the commands print goes through `Console.say`, which replaces every known secret value (NoEcho
 parameters, the user name and password of the endpoint URL) with `****`, and then masks whatever looks like a
-credential by its value (generator/secret_values.py: access keys, passwords in URLs, `password=...`), so a secret
+credential by its value (generator/credentials.py: access keys, passwords in URLs, `password=...`), so a secret
 that leaks into an AWS error message or an event reason is still never printed. Tests build a Console over StringIO
 with a fake clock and scripted answers.
 """
@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TextIO
 
-from generator import secret_values
+from generator import credentials
 
-MASK = secret_values.MASK
+MASK = credentials.MASK
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Console:
         for value in sorted(self.secrets, key=len, reverse=True):
             if value:
                 text = text.replace(value, MASK)
-        return secret_values.mask(text)
+        return credentials.mask(text)
 
     def add_secrets(self, values: Iterable[str]) -> None:
         # Very short values (e.g. "1") would mask unrelated text; they are masked where they are printed instead.
