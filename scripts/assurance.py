@@ -224,13 +224,11 @@ def stubber_flows() -> dict[str, str]:
 
 
 def deploy_tooling_calls() -> list[str]:
-    """The API operations scripts/deploylib makes with the operator's credentials (the rehearsal module only runs
-    against the emulator), as `client.operation`, from the code."""
+    """The API operations scripts/deploylib makes with the operator's credentials (the rehearsal package, a folder
+    below, only runs against the emulator), as `client.operation`, from the code."""
     calls: set[str] = set()
     clients = {"cf": "cloudformation", "s3": "s3", "sts": "sts"}
     for path in sorted((ROOT / "scripts" / "deploylib").glob("*.py")):
-        if path.name == "rehearsal.py":
-            continue
         for node in ast.walk(ast.parse(path.read_text())):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
                 continue

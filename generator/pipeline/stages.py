@@ -179,7 +179,7 @@ def protect_nested_stacks(target: common.Target, run_order: int) -> codepipeline
 
 
 def environment_test_url(app: AppSpec, env: str, deploy_ns: str) -> str:
-    """The environment's test listener (cluster_alb.py). With a certificate it speaks HTTPS, and only a host name the
+    """The environment's test listener (generator/components/cluster/alb.py). With a certificate it speaks HTTPS, and only a host name the
     certificate covers passes TLS verification: the environment's `domain_name` (a rule requires it), never the
     load balancer's own DNS name. Without one: plain HTTP on the load balancer's DNS name (a Deploy output)."""
     spec = app.environments[env]

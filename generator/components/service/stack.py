@@ -1,8 +1,8 @@
 """Per-service nested stacks: one per service in app.yaml, so many services stay within CloudFormation's limits.
 
 This module builds what every kind shares (log group, roles, security group, task definition) and hands the rest
-to `service_web` (load balancer, CodeDeploy blue/green), `service_worker` (ECS rolling deployments with the
-circuit breaker) or `service_cron` (EventBridge Scheduler starting one task at a time). Scaling: `service_scaling`.
+to `web.py` (load balancer, CodeDeploy blue/green), `worker.py` (ECS rolling deployments with the circuit breaker)
+or `cron.py` (EventBridge Scheduler starting one task at a time). Scaling: `scaling.py`.
 """
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ def build(ctx: Context) -> dict:
         DeploymentController=ecs.DeploymentController(Type="CODE_DEPLOY"), SchedulingStrategy="REPLICA",
         # A constant: the stack creates the service with no tasks (bootstrap has no image yet) and never updates
         # it; Application Auto Scaling moves the count into [MinCount, MaxCount] whenever the scalable target is
-        # registered (service_scaling.py), at creation and at the first release.
+        # registered (scaling.py), at creation and at the first release.
         DesiredCount=0,
         LoadBalancers=[ecs.LoadBalancer(ContainerName=task.container, ContainerPort=svc.port,
                                         TargetGroupArn=Ref(blue))],
