@@ -61,7 +61,8 @@ ENVIRONMENT_ROLE_SKIPS = (
     ("CKV_AWS_111", "Write actions on * are the ones whose resources carry ids AWS generates (VPC resources, load "
                     "balancers, target groups, scalable targets) or that have no resource type (kms:CreateKey, "
                     "ecs:RegisterTaskDefinition, registry scanning); every other write names <app>-<env> resources, "
-                    "and each * grant says why in generator/pipeline/permissions.py."),
+                    "and each * grant says why (why_any) where it is written: generator/components/shared.py, a "
+                    "component's types.py or generator/pipeline/environment_permissions.py."),
 )
 
 
