@@ -24,7 +24,6 @@ from generator.wiring import OutputRef, RootParameter, StackBuilder
 if TYPE_CHECKING:
     from generator.config import AppSpec, ServiceSpec
 
-GROUP = "Services"
 BOOTSTRAP_TAG = image_tags.BOOTSTRAP
 
 # Condition names, one namespace per service template.

@@ -8,7 +8,7 @@ from cfnlint.rules import CloudFormationLintRule, RuleMatch
 h = import_filename("_helpers", str(Path(__file__).parent))  # rule files load as loose modules; see _helpers.py
 
 # CPU units -> memory (MiB) Fargate accepts; aws-reference.md §5 (BOTO ecs.RegisterTaskDefinition).
-# A copy of generator/config/models.py FARGATE_SIZES, so that this rule runs with plain cfn-lint on any template.
+# A copy of generator/config/types.py FARGATE_SIZES, so that this rule runs with plain cfn-lint on any template.
 FARGATE_SIZES = {
     256: (512, 1024, 2048),
     512: tuple(range(1024, 4097, 1024)),
