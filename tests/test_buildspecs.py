@@ -584,12 +584,12 @@ PROD_CONFIG = {"Parameters": {"EnvironmentName": "prod", "WebImageTag": "bootstr
                                               "Resource": "*"}]}}
 
 
-def run_promote(tmp_path: Path, env: dict, config: dict | None = None):
+def run_promote(tmp_path: Path, env: dict, config: dict | None = None, doc: dict | None = None):
     """The promote buildspec with the Templates artifact (params/prod.config.json) as its secondary input."""
     templates = tmp_path / "templates"
     (templates / "params").mkdir(parents=True)
     (templates / "params" / "prod.config.json").write_text(json.dumps(PROD_CONFIG if config is None else config))
-    return run_buildspec(tmp_path, "promote", {"CODEBUILD_SRC_DIR_Templates": str(templates), **env})
+    return run_buildspec(tmp_path, "promote", {"CODEBUILD_SRC_DIR_Templates": str(templates), **env}, doc=doc)
 
 
 def test_promote_copies_each_image_into_the_environment_account_with_its_deploy_role(tmp_path):
@@ -644,6 +644,25 @@ def test_promote_writes_the_commit_tag_for_every_service_into_the_template_confi
     assert (config["Tags"], config["StackPolicy"]) == (PROD_CONFIG["Tags"], PROD_CONFIG["StackPolicy"])
     from generator import image_tags
     assert (image_tags.FILE, image_tags.CONFIG_FILE) == ("image-tags.json", "template-config.json")
+
+
+def test_promote_writes_the_template_configuration_of_a_50_service_app(tmp_path):
+    """Issue 10: however many services, the tags travel in the configuration file, not in ParameterOverrides (1000
+    characters, which 50 services' Fn::GetParam entries would pass five times over)."""
+    from generator import image_tags
+    from tests.large_apps import large_pipeline_spec
+    names = [s["name"] for s in large_pipeline_spec()["services"]]
+    doc = yaml.safe_load(buildspecs.render("promote", services=names))
+    config = {**PROD_CONFIG, "Parameters": {"EnvironmentName": "prod", "StorefrontWeb01MinCount": "2",
+                                            **{image_tags.parameter(n): "bootstrap" for n in names}}}
+    code, out, calls, work = run_promote(tmp_path, {**PROMOTE_ENV, "FAKE_MISSING_REPOS": "tunecast-prod-storefront-cron-05"},
+                                         config, doc)
+    assert code == 0, out
+    written = json.loads((work / "template-config.json").read_text())
+    tags = {image_tags.parameter(n): "bootstrap" if n == "storefront-cron-05" else SHA[:12] for n in names}
+    assert len(tags) == 50 and written == {**config, "Parameters": {**config["Parameters"], **tags}}
+    assert json.loads((work / "image-tags.json").read_text()) == tags
+    assert len([c for c in calls if c.startswith("docker push")]) == 49
 
 
 def test_promote_refuses_a_template_configuration_without_a_services_tag(tmp_path):

@@ -24,6 +24,7 @@ TEMPLATE = "pipeline-builds.yaml"
 LOGICAL_ID = "Builds"
 SCRIPTS_DIR = "scripts"          # the monorepo's scripts/ (scan gate, task definition helper)
 TESTS_READY_TIMEOUT = 300
+BUILD_QUEUED_MINUTES = 480
 UPDATED_TEMPLATE = f"packaged/{common.TEMPLATE}"       # the self-update step's output, deployed by UpdatePipeline
 UPDATE_CONFIG = "params/pipeline.config.json"           # its template configuration (generator/params.py)
 
@@ -119,7 +120,11 @@ def build(app: AppSpec, b: StackBuilder, roles: RoleArns, key: ParentValue, log_
             f"builds, pushes and scans the {svc.name} image", {
                 "REPOSITORY_NAME": common.name(svc.name),
                 "REPOSITORY_URI": Sub(f"{registry}/${{Application}}-pipeline-{svc.name}")},
-            privileged=True, timeout=60 + spec.scan_timeout // 60, compute="BUILD_GENERAL1_MEDIUM")
+            privileged=True, timeout=60 + spec.scan_timeout // 60, compute="BUILD_GENERAL1_MEDIUM",
+            # A Build stage starts up to 50 builds at once; past the account's concurrent build quota for the compute
+            # type CodeBuild queues them (up to five times that quota), so they may wait: CodeBuild's longest queue
+            # time (CodeBuild user guide, "Builds in AWS CodeBuild").
+            queued=BUILD_QUEUED_MINUTES)
     if app.services:
         project(PROMOTE, role_of["release"], buildspecs.render("promote", services=[s.name for s in app.services]),
                 "copies the images of a commit into an environment's repositories and writes its template "

@@ -47,8 +47,9 @@ def problems(app: AppSpec) -> Iterator[Problem]:
             yield Problem(f"environments.{env}", (
                 f"the {stage.name} stage needs {len(stage.steps)} actions ({releases} web service releases and the "
                 f"gates that hold them, which must share one stage); CodePipeline allows {plan.ACTIONS_PER_STAGE} "
-                f"actions per stage: release at most {plan.ACTIONS_PER_STAGE - (len(stage.steps) - releases)} web "
-                "services through one pipeline (split the app into two)"))
+                f"actions per stage: with these gates an environment releases at most "
+                f"{plan.ACTIONS_PER_STAGE - (len(stage.steps) - releases)} web services (split the app into two "
+                "pipelines)"))
     total = sum(len(stage.steps) for stage in planned)
     if total > plan.ACTIONS_PER_PIPELINE:
         yield Problem("pipeline", (
