@@ -28,7 +28,6 @@ class PipelineFiles(NamedTuple):
     extra_files: dict[str, str]                  # non-template files next to the templates (the Lambda source)
     parameter_sets: dict[str, list[RootParameter]]  # params file stem -> the template parameters it fills
     deployers: tuple[Deployer, ...]              # which CloudFormation role deploys which template tree
-    inline: tuple[str, ...] = INLINE             # templates sent inline, not through S3
 
 
 # The templates the pipeline deploys through a CloudFormation role, and where that role's grants are written: the gate
