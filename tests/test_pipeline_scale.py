@@ -170,6 +170,20 @@ def test_the_pipeline_templates_of_a_50_service_app_are_checkov_clean(tmp_path):
     assert sum(r["summary"]["passed"] for r in reports) > 100
 
 
+def test_more_environments_add_stages_within_the_quotas_and_the_budgets():
+    """Five environments of the same 50 services: a Deploy stage each (40 or fewer actions), within 500 actions and
+    50 stages; pipeline.yaml grows by about 55 KB per environment, still far inside the 1 MB it is sent in."""
+    app = large_pipeline_app(environments=("dev", "qa", "staging", "preprod", "prod"))
+    table = [(s["Name"], len(s["Actions"])) for s in stages(app)]
+    assert table == [("Source", 1), ("UpdatePipeline", 2), ("Build", 50), ("DeployDev", 38), ("DeployQa", 38),
+                     ("DeployStaging", 40), ("DeployPreprod", 38), ("ApproveProd", 1), ("DeployProd", 40)]
+    assert sum(count for _, count in table) == 248
+    for name, text in rendered(app).items():
+        if name.endswith(".yaml"):
+            assert budgets.check(name, text, is_root=name in pipeline.INLINE, region=app.region) == [], name
+    assert len(budgets.packaged(rendered(app)["pipeline.yaml"], app.region)) < 0.4 * budgets.S3_BYTES
+
+
 # ------------------------------------------------------------------------------------------------- further growth
 def test_past_50_services_the_builds_spread_evenly_over_stages():
     app = AppSpec.model_validate(large_pipeline_spec(web=30, workers=40, cron=31))
