@@ -16,8 +16,9 @@ from generator.pipeline.common import LAMBDA_DIR
 from generator.swap import OutputSwap
 from generator.wiring import RootParameter
 
-# Templates sent inline (CloudFormation's 51,200-byte limit); the rest are nested and fetched from S3.
-INLINE_TEMPLATES = (root.ROOT_FILE, "pipeline.yaml", "deploy-role.yaml")
+# Templates sent inline (CloudFormation's 51,200-byte limit); the rest are read from S3 (nested ones, and pipeline.yaml,
+# which the pipeline deploys through S3: generator/pipeline/__init__.py, INLINE).
+INLINE_TEMPLATES = (root.ROOT_FILE, *pipeline.INLINE)
 # Folders a build writes into the template directory only for some apps: an earlier build may have left them.
 OPTIONAL_FOLDERS = frozenset({LAMBDA_DIR.split("/", 1)[0]})
 

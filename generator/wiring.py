@@ -71,7 +71,22 @@ class OutputRef:
         return GetAtt(self.stack, f"Outputs.{self.name}")
 
 
-Source = Union[RootParameter, OutputRef]
+@dataclass(frozen=True)
+class ParentValue:
+    """A value of the parent template itself (one of its own resources, or a pseudo parameter), as a nested stack
+    consumes it. The environment's root holds nothing but nested stacks; the pipeline's parent also holds what must
+    stay where it was first created (its key, bucket, log group, build repositories and the pipeline itself)."""
+
+    name: str
+    expression: Any
+    type: str
+    description: str
+
+    def value(self) -> Any:
+        return self.expression
+
+
+Source = Union[RootParameter, OutputRef, ParentValue]
 
 # Every stack takes these, so tags and physical names work the same in every template.
 STANDARD_PARAMETERS = (
@@ -92,13 +107,28 @@ STANDARD_PARAMETERS = (
 )
 
 
+def prepare_environment_resource(resource: AWSObject) -> None:
+    """What every resource of an environment's stacks gets: the standard tags, the environment's role path for a role
+    (naming.role_path), the policies of a resource that holds data (generator/stateful.py)."""
+    tagging.apply(resource)
+    if resource.resource_type == "AWS::IAM::Role" and "Path" not in resource.properties:
+        resource.Path = naming.role_path()
+    stateful.protect(resource)
+
+
 @dataclass
 class StackBuilder:
-    """One nested stack under construction: its template plus the record of where each input comes from."""
+    """One nested stack under construction: its template plus the record of where each input comes from.
+
+    `standard`: the parameters every stack of its family takes; `prepare`: what `add` does to each resource. The
+    defaults are the environment's (STANDARD_PARAMETERS, prepare_environment_resource); the pipeline's nested stacks
+    take their own (generator/pipeline/common.py)."""
 
     logical_id: str
     filename: str
     description: str
+    standard: tuple[RootParameter, ...] = STANDARD_PARAMETERS
+    prepare: Callable[[AWSObject], None] = prepare_environment_resource
     component: Any = None   # the Component it builds (generator/components/base.py): declares the types it may add
     template: Template = field(init=False)
     inputs: dict[str, Source] = field(default_factory=dict, init=False)
@@ -108,21 +138,16 @@ class StackBuilder:
     def __post_init__(self) -> None:
         self.template = Template(Description=self.description)
         self.template.set_version()
-        for param in STANDARD_PARAMETERS:
+        for param in self.standard:
             self.input(param)
 
     def add(self, resource: AWSObject) -> Any:
-        """Add a resource with the standard tags; a role also gets the environment's path (naming.role_path). Its
-        type must be one the component declares (its TypeFacts), which also say whether it holds data (the policies
+        """Add a resource, prepared for its stack family (tags, role path, deletion policies). A component's stack
+        adds only the types its component declares (TypeFacts, which also say whether a type holds data: the policies
         generator/stateful.py applies)."""
         if self.component is not None:
-            facts = self.component.check_type(resource.resource_type, resource.title)
-            stateful.apply(resource, facts.policies(resource.properties))
-        else:
-            stateful.protect(resource)
-        tagging.apply(resource)
-        if resource.resource_type == "AWS::IAM::Role" and "Path" not in resource.properties:
-            resource.Path = naming.role_path()
+            self.component.check_type(resource.resource_type, resource.title)
+        self.prepare(resource)
         return self.template.add_resource(resource)
 
     def input(self, source: Source, name: str | None = None, cfn_type: str | None = None) -> Ref:

@@ -48,6 +48,8 @@ CASES = {
     "release": ("release", dict(scripts_dir="scripts", releases=[
         dict(service="web", container_name="web", container_port=8080, artifact="StagingWebRelease"),
         dict(service="api", container_name="api", container_port=3000, artifact="StagingApiRelease")])),
+    "update-pipeline": ("update_pipeline", dict(s3_prefix="tunecast/templates", template="packaged/pipeline.yaml",
+                                                config="params/pipeline.config.json")),
 }
 
 
@@ -132,7 +134,7 @@ def test_unknown_buildspec_is_an_error():
     with pytest.raises(buildspecs.BuildspecError) as exc:
         buildspecs.render("deploy", x=1)
     assert str(exc.value) == ("buildspecs/deploy.yml.j2: no such buildspec (known: image, integration_tests, "
-                              "promote, protect, release, self_update)")
+                              "promote, protect, release, self_update, update_pipeline)")
 
 
 def test_severities_match_the_scan_gate():
@@ -519,6 +521,9 @@ elif args[:2] == ["ecr", "describe-images"]:
 elif args[:2] == ["ecs", "describe-task-definition"]:
     family = args[args.index("--task-definition") + 1]
     print(open(os.path.join(os.environ["FAKE_TASKDEFS"], family + ".json")).read())
+elif args[:2] == ["cloudformation", "deploy"]:  # its arguments exactly, one JSON list per call
+    with open(os.environ["FAKE_LOG"] + ".json", "a") as log:
+        log.write(json.dumps(args) + "\n")
 elif args[:2] == ["s3", "cp"]:  # the run's source artifact: a zip with the app's tests
     import zipfile
     source, dest = [a for a in args[2:] if not a.startswith("--")]
@@ -536,12 +541,15 @@ SOURCE_REGISTRY = "111111111111.dkr.ecr.eu-west-1.amazonaws.com"
 DEPLOY_ROLE = "arn:aws:iam::222222222222:role/tunecast-pipeline-deploy"
 
 
-def run_buildspec(tmp_path: Path, case: str, env: dict, doc: dict | None = None):
-    """Run a rendered buildspec's phases in one bash with fake aws/docker/curl; (exit code, output, calls, workdir)."""
+def run_buildspec(tmp_path: Path, case: str, env: dict, doc: dict | None = None, setup=None):
+    """Run a rendered buildspec's phases in one bash with fake aws/docker/curl; (exit code, output, calls, workdir).
+    `setup(workdir)`: puts the input artifact's files in place."""
     doc = doc or load(case)
     bin_dir, scripts, cmds, work = (tmp_path / d for d in ("bin", "scripts", "cmds", "work"))
     for d in (bin_dir, scripts, cmds, work):
         d.mkdir()
+    if setup is not None:
+        setup(work)
     for name, body in (("aws", FAKE_AWS_ENV), ("docker", FAKE_DOCKER), ("curl", FAKE_CURL),
                        ("python3", f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')):
         (bin_dir / name).write_text(body)
@@ -566,11 +574,26 @@ def run_buildspec(tmp_path: Path, case: str, env: dict, doc: dict | None = None)
 
 PROMOTE_ENV = {"SOURCE_REGISTRY": SOURCE_REGISTRY, "SOURCE_PREFIX": "tunecast-pipeline-",
                "TARGET_REGISTRY": TARGET_REGISTRY, "TARGET_PREFIX": "tunecast-prod-", "DEPLOY_ROLE_ARN": DEPLOY_ROLE,
-               "COMMIT_ID": SHA}
+               "COMMIT_ID": SHA, "TEMPLATES_ARTIFACT": "Templates", "CONFIG_FILE": "params/prod.config.json"}
+# The committed params/prod.config.json as the self-update step ships it (the Templates artifact): every service in
+# bootstrap, the environment's other parameters, its tags and its stack policy.
+PROD_CONFIG = {"Parameters": {"EnvironmentName": "prod", "WebImageTag": "bootstrap", "ApiImageTag": "bootstrap",
+                              "CronImageTag": "bootstrap", "ApiMinCount": "2"},
+               "Tags": {"Environment": "prod", "Application": "tunecast"},
+               "StackPolicy": {"Statement": [{"Effect": "Allow", "Action": "Update:*", "Principal": "*",
+                                              "Resource": "*"}]}}
+
+
+def run_promote(tmp_path: Path, env: dict, config: dict | None = None, doc: dict | None = None):
+    """The promote buildspec with the Templates artifact (params/prod.config.json) as its secondary input."""
+    templates = tmp_path / "templates"
+    (templates / "params").mkdir(parents=True)
+    (templates / "params" / "prod.config.json").write_text(json.dumps(PROD_CONFIG if config is None else config))
+    return run_buildspec(tmp_path, "promote", {"CODEBUILD_SRC_DIR_Templates": str(templates), **env}, doc=doc)
 
 
 def test_promote_copies_each_image_into_the_environment_account_with_its_deploy_role(tmp_path):
-    code, out, calls, _ = run_buildspec(tmp_path, "promote", PROMOTE_ENV)
+    code, out, calls, _ = run_promote(tmp_path, PROMOTE_ENV)
     assert code == 0, out
     tag = SHA[:12]
     assert f"aws configure set profile.deploy.role_arn {DEPLOY_ROLE}" in calls
@@ -588,34 +611,80 @@ def test_promote_copies_each_image_into_the_environment_account_with_its_deploy_
 
 
 def test_promote_skips_images_already_in_the_environment(tmp_path):
-    code, out, calls, _ = run_buildspec(tmp_path, "promote", {**PROMOTE_ENV, "FAKE_IMAGE_EXISTS": "1"})
+    code, out, calls, _ = run_promote(tmp_path, {**PROMOTE_ENV, "FAKE_IMAGE_EXISTS": "1"})
     assert code == 0, out
     assert not any(c.startswith(("docker pull", "docker push")) for c in calls)
     assert out.count("exists already (immutable tags)") == 3
 
 
 def test_promote_skips_a_service_new_to_the_environment_and_writes_each_services_tag(tmp_path):
-    code, out, calls, work = run_buildspec(tmp_path, "promote", {**PROMOTE_ENV,
-                                                                "FAKE_MISSING_REPOS": "tunecast-prod-api"})
+    code, out, calls, work = run_promote(tmp_path, {**PROMOTE_ENV, "FAKE_MISSING_REPOS": "tunecast-prod-api"})
     assert code == 0, out
     assert "api: tunecast-prod-api does not exist in the environment yet (a new service): not promoted" in out
     assert not any(c.startswith("docker") and "-api:" in c for c in calls)
     assert [c for c in calls if c.startswith("docker push")] == [
         f"docker push {TARGET_REGISTRY}/tunecast-prod-{s}:{SHA[:12]}" for s in ("web", "cron")]
-    assert json.loads((work / "image-tags.json").read_text()) == {
-        "WebImageTag": SHA[:12], "ApiImageTag": "bootstrap", "CronImageTag": SHA[:12]}
-    assert load("promote")["artifacts"] == {"files": ["image-tags.json"]}
+    tags = {"WebImageTag": SHA[:12], "ApiImageTag": "bootstrap", "CronImageTag": SHA[:12]}
+    assert json.loads((work / "image-tags.json").read_text()) == tags
+    # the Deploy action's whole template configuration: the committed file with the tags set, nothing else changed
+    assert json.loads((work / "template-config.json").read_text()) == {
+        **PROD_CONFIG, "Parameters": {**PROD_CONFIG["Parameters"], **tags}}
+    assert load("promote")["artifacts"] == {"files": ["image-tags.json", "template-config.json"]}
 
 
-def test_promote_writes_the_commit_tag_for_every_service(tmp_path):
-    code, out, calls, work = run_buildspec(tmp_path, "promote", PROMOTE_ENV)
+def test_promote_writes_the_commit_tag_for_every_service_into_the_template_configuration(tmp_path):
+    """generator/image_tags.py: the Deploy action reads CONFIG_FILE (TemplateConfiguration), stack policy and tags
+    included; no parameter travels in ParameterOverrides."""
+    code, out, calls, work = run_promote(tmp_path, PROMOTE_ENV)
     assert code == 0, out
-    assert json.loads((work / "image-tags.json").read_text()) == {
-        f"{s}ImageTag": SHA[:12] for s in ("Web", "Api", "Cron")}
+    tags = {f"{s}ImageTag": SHA[:12] for s in ("Web", "Api", "Cron")}
+    assert json.loads((work / "image-tags.json").read_text()) == tags
+    config = json.loads((work / "template-config.json").read_text())
+    assert config["Parameters"] == {**PROD_CONFIG["Parameters"], **tags}
+    assert (config["Tags"], config["StackPolicy"]) == (PROD_CONFIG["Tags"], PROD_CONFIG["StackPolicy"])
+    from generator import image_tags
+    assert (image_tags.FILE, image_tags.CONFIG_FILE) == ("image-tags.json", "template-config.json")
+
+
+def test_promote_writes_the_template_configuration_of_a_50_service_app(tmp_path):
+    """Issue 10: however many services, the tags travel in the configuration file, not in ParameterOverrides (1000
+    characters, which 50 services' Fn::GetParam entries would pass five times over)."""
+    from generator import image_tags
+    from tests.large_apps import large_pipeline_spec
+    names = [s["name"] for s in large_pipeline_spec()["services"]]
+    doc = yaml.safe_load(buildspecs.render("promote", services=names))
+    config = {**PROD_CONFIG, "Parameters": {"EnvironmentName": "prod", "StorefrontWeb01MinCount": "2",
+                                            **{image_tags.parameter(n): "bootstrap" for n in names}}}
+    code, out, calls, work = run_promote(tmp_path, {**PROMOTE_ENV, "FAKE_MISSING_REPOS": "tunecast-prod-storefront-cron-05"},
+                                         config, doc)
+    assert code == 0, out
+    written = json.loads((work / "template-config.json").read_text())
+    tags = {image_tags.parameter(n): "bootstrap" if n == "storefront-cron-05" else SHA[:12] for n in names}
+    assert len(tags) == 50 and written == {**config, "Parameters": {**config["Parameters"], **tags}}
+    assert json.loads((work / "image-tags.json").read_text()) == tags
+    assert len([c for c in calls if c.startswith("docker push")]) == 49
+
+
+def test_promote_refuses_a_template_configuration_without_a_services_tag(tmp_path):
+    """The configuration and the pipeline come from the same commit's `make templates`; if they disagree, the Deploy
+    action would be handed a stack without the service's parameter: stop here instead."""
+    config = {**PROD_CONFIG, "Parameters": {k: v for k, v in PROD_CONFIG["Parameters"].items() if k != "CronImageTag"}}
+    code, out, calls, work = run_promote(tmp_path, PROMOTE_ENV, config)
+    assert code == 1 and "PHASE build FAILED" in out
+    assert "params/prod.config.json has no CronImageTag: it and this pipeline were not generated from the same " \
+           "commit" in out
+    assert not (work / "template-config.json").exists()
+
+
+def test_promote_needs_the_template_configuration(tmp_path):
+    code, out, calls, work = run_buildspec(tmp_path, "promote", {**PROMOTE_ENV, "CODEBUILD_SRC_DIR_Templates": "/x"})
+    assert code == 1
+    assert "no params/prod.config.json in the input artifact Templates (the self-update step writes it)" in out
+    assert not calls
 
 
 def test_promote_stops_before_pushing_when_the_environment_was_never_deployed(tmp_path):
-    code, out, calls, work = run_buildspec(tmp_path, "promote", {
+    code, out, calls, work = run_promote(tmp_path, {
         **PROMOTE_ENV, "FAKE_MISSING_REPOS": "tunecast-prod-web tunecast-prod-api tunecast-prod-cron"})
     assert code == 1
     assert "PHASE pre_build FAILED" in out
@@ -626,16 +695,16 @@ def test_promote_stops_before_pushing_when_the_environment_was_never_deployed(tm
 
 def test_promote_fails_on_any_other_error_than_a_missing_repository(tmp_path):
     """A denied role must never turn services into new ones (bootstrap would scale them to zero)."""
-    code, out, calls, work = run_buildspec(tmp_path, "promote", {**PROMOTE_ENV, "FAKE_DENIED": "1"})
+    code, out, calls, work = run_promote(tmp_path, {**PROMOTE_ENV, "FAKE_DENIED": "1"})
     assert code == 1
     assert "web: cannot read tunecast-prod-web: An error occurred (AccessDeniedException)" in out
     assert not any(c.startswith("docker") for c in calls) and not (work / "image-tags.json").exists()
 
 
-@pytest.mark.parametrize("missing", ["DEPLOY_ROLE_ARN", "TARGET_PREFIX"])
+@pytest.mark.parametrize("missing", ["DEPLOY_ROLE_ARN", "TARGET_PREFIX", "CONFIG_FILE"])
 def test_promote_needs_its_variables(tmp_path, missing):
     env = {k: v for k, v in PROMOTE_ENV.items() if k != missing}
-    code, out, calls, _ = run_buildspec(tmp_path, "promote", env)
+    code, out, calls, _ = run_promote(tmp_path, env)
     assert code == 1 and f"{missing} must be set by the pipeline" in out and not calls
 
 
@@ -705,6 +774,52 @@ def test_release_of_a_web_service_still_in_bootstrap_redeploys_its_current_task_
 def test_release_needs_the_promote_steps_image_tags(tmp_path):
     code, out, calls, work = run_buildspec(tmp_path, "release", RELEASE_ENV)
     assert code == 1 and "no image-tags.json in the input artifact StagingTags" in out
+
+
+# --------------------------------------------------------------------------------------------- update pipeline
+PIPELINE_CONFIG = {"Parameters": {"Application": "tunecast", "Owner": "platform team", "BranchName": "main"},
+                   "Tags": {"Environment": "pipeline", "Owner": "platform team", "Application": "tunecast"}}
+UPDATE_ENV = {"STACK_NAME": "tunecast-pipeline", "STACK_ROLE_ARN": "arn:aws:iam::111111111111:role/tunecast-pipeline-stack",
+              "ARTIFACT_BUCKET": "tunecast-pipeline-111111111111-eu-west-1", "ARTIFACT_KMS_KEY_ID": "arn:aws:kms:k"}
+
+
+def run_update(tmp_path: Path, env: dict, files: bool = True):
+    """The update buildspec in the Templates artifact's folder (packaged/pipeline.yaml, params/pipeline.config.json)."""
+    doc = load("update-pipeline")
+    code, out, calls, work = run_buildspec(tmp_path, "update-pipeline", env, doc=doc, setup=lambda work: files and (
+        (work / "packaged").mkdir(), (work / "packaged" / "pipeline.yaml").write_text("Resources: {}\n"),
+        (work / "params").mkdir(), (work / "params" / "pipeline.config.json").write_text(json.dumps(PIPELINE_CONFIG))))
+    deploys = [json.loads(line) for line in (tmp_path / "calls.log.json").read_text().splitlines()] \
+        if (tmp_path / "calls.log.json").exists() else []
+    return code, out, deploys
+
+
+def test_update_pipeline_deploys_the_packaged_template_through_s3_with_its_configuration(tmp_path):
+    """`aws cloudformation deploy --s3-bucket` uploads the template and passes a TemplateURL (awscli
+    customizations/cloudformation/deployer.py), so pipeline.yaml may grow to 1 MB; parameters and tags come from the
+    template configuration, one argument each (a value with a space stays one)."""
+    code, out, deploys = run_update(tmp_path, UPDATE_ENV)
+    assert code == 0, out
+    assert deploys == [[
+        "cloudformation", "deploy", "--stack-name", "tunecast-pipeline", "--template-file", "packaged/pipeline.yaml",
+        "--s3-bucket", "tunecast-pipeline-111111111111-eu-west-1", "--s3-prefix", "tunecast/templates",
+        "--force-upload", "--kms-key-id", "arn:aws:kms:k", "--role-arn", UPDATE_ENV["STACK_ROLE_ARN"],
+        "--capabilities", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND",
+        "--parameter-overrides", "Application=tunecast", "Owner=platform team", "BranchName=main",
+        "--tags", "Environment=pipeline", "Owner=platform team", "Application=tunecast",
+        "--no-fail-on-empty-changeset"]]
+
+
+@pytest.mark.parametrize("missing", ["STACK_NAME", "STACK_ROLE_ARN", "ARTIFACT_BUCKET"])
+def test_update_pipeline_needs_its_variables(tmp_path, missing):
+    code, out, deploys = run_update(tmp_path, {k: v for k, v in UPDATE_ENV.items() if k != missing})
+    assert code == 1 and f"{missing} must be set by the pipeline" in out and not deploys
+
+
+def test_update_pipeline_needs_the_self_update_steps_files(tmp_path):
+    code, out, deploys = run_update(tmp_path, UPDATE_ENV, files=False)
+    assert code == 1 and "no packaged/pipeline.yaml in the input artifact (the self-update step writes it)" in out
+    assert not deploys
 
 
 # --------------------------------------------------------------------------------------------- --update

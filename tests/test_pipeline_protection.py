@@ -47,8 +47,11 @@ def test_every_production_deploy_is_followed_by_protect_nested_stacks_and_only_p
     assert protect["Configuration"]["ProjectName"] == {"Fn::GetAtt": ["Builds", "Outputs.ProtectProject"]}
     assert [a["Name"] for a in protect["InputArtifacts"]] == ["Source", "Templates"]
     assert protect["Configuration"]["PrimarySource"] == "Source"
-    # the same configuration file, from the same artifact, as the Deploy action's StackPolicy
-    assert deploy["Configuration"]["TemplateConfiguration"] == "Templates::params/prod.config.json"
+    # the same stack policy as the Deploy action's: it reads the Promote step's copy of this very file, which changes
+    # only the image tags (tests/test_buildspecs.py, the promote buildspec run)
+    assert deploy["Configuration"]["TemplateConfiguration"] == "ProdTags::template-config.json"
+    promote = _variables(stage["Promote"])
+    assert (promote["TEMPLATES_ARTIFACT"], promote["CONFIG_FILE"]) == ("Templates", "params/prod.config.json")
     assert _variables(protect) == {
         "STACK_NAME": "${Application}-prod", "CONFIG_FILE": "params/prod.config.json", "TEMPLATES_ARTIFACT": "Templates",
         "DEPLOY_ROLE_ARN": "arn:${AWS::Partition}:iam::${Account}:role/${Application}-pipeline-deploy"}

@@ -104,7 +104,9 @@ def test_v2_pipeline_started_by_pushes_to_the_branch_and_restarted_by_its_own_up
         "111111111111", "111111111111", "222222222222")
 
 
-def test_self_update_regenerates_packages_and_deploys_the_pipelines_own_stack():
+def test_self_update_regenerates_packages_and_deploys_the_pipelines_own_stack_through_s3():
+    """The pipeline's own stack is deployed with `aws cloudformation deploy --s3-bucket` (a TemplateURL: up to 1 MB),
+    from the packaged template and its template configuration (docs/pipeline.md, "Template sizes")."""
     stage = actions("UpdatePipeline")
     build, update = stage["SelfUpdate"], stage["UpdatePipeline"]
     assert (build["RunOrder"], update["RunOrder"]) == (1, 2)
@@ -112,13 +114,22 @@ def test_self_update_regenerates_packages_and_deploys_the_pipelines_own_stack():
     spec = yaml.safe_load(project_of(build)["Properties"]["Source"]["BuildSpec"])
     assert "make templates PYTHON=python3.11" in spec["phases"]["build"]["commands"]
     assert spec["artifacts"]["files"] == ["packaged/root.yaml", "packaged/pipeline.yaml", "params/*.config.json"]
-    assert update["Configuration"] == {
-        "ActionMode": "CREATE_UPDATE", "StackName": {"Ref": "AWS::StackName"},
-        "TemplatePath": "Templates::packaged/pipeline.yaml",
-        "TemplateConfiguration": "Templates::params/pipeline.config.json",
-        "Capabilities": "CAPABILITY_NAMED_IAM,CAPABILITY_AUTO_EXPAND",
-        "RoleArn": {"Fn::GetAtt": ["Roles", "Outputs.PipelineStackRoleArn"]}}
-    assert update["InputArtifacts"] == [{"Name": "Templates"}]
+    assert provider(update) == "CodeBuild" and update["InputArtifacts"] == [{"Name": "Templates"}]
+    assert update["Configuration"] == {"ProjectName": {"Fn::GetAtt": ["Builds", "Outputs.UpdatePipelineProject"]}}
+    props = project_of(update)["Properties"]
+    variables = {v["Name"]: v["Value"] for v in props["Environment"]["EnvironmentVariables"]}
+    assert variables["STACK_NAME"] == {"Ref": "PipelineStackName"}
+    assert variables["STACK_ROLE_ARN"] == {"Ref": "PipelineStackRoleArn"}
+    assert props["ServiceRole"] == {"Ref": "SelfUpdateRoleArn"}
+    parameters = PIPELINE["Resources"]["Builds"]["Properties"]["Parameters"]
+    assert parameters["PipelineStackName"] == {"Ref": "AWS::StackName"}
+    assert parameters["PipelineStackRoleArn"] == {"Fn::GetAtt": ["Roles", "Outputs.PipelineStackRoleArn"]}
+    command, = yaml.safe_load(props["Source"]["BuildSpec"])["phases"]["build"]["commands"]
+    assert ('aws cloudformation deploy --stack-name "$STACK_NAME" --template-file packaged/pipeline.yaml '
+            '--s3-bucket "$ARTIFACT_BUCKET" --s3-prefix tunecast/templates --force-upload') in command
+    assert ('--role-arn "$STACK_ROLE_ARN" --capabilities CAPABILITY_NAMED_IAM CAPABILITY_AUTO_EXPAND '
+            '--parameter-overrides "${parameters[@]}" --tags "${tags[@]}" --no-fail-on-empty-changeset') in command
+    assert "params/pipeline.config.json" in command
     config = json.loads(RENDERED.params["pipeline.config.json"])
     assert config["Parameters"] == {i["ParameterKey"]: i["ParameterValue"]
                                     for i in json.loads(RENDERED.params["pipeline.json"])}
@@ -170,19 +181,20 @@ def test_each_environment_promotes_deploys_prepares_and_releases_in_order(env):
                                              {"Account": account}]}
     assert config["StackName"] == {"Fn::Sub": f"${{Application}}-{env}"}
     assert config["TemplatePath"] == "Templates::packaged/root.yaml"
-    assert config["TemplateConfiguration"] == f"Templates::params/{env}.config.json"
-    assert f"{env}.config.json" in RENDERED.params
-    # each service's tag comes from the Promote step's image-tags.json (`bootstrap` for a service new to the env)
+    # the whole template configuration comes from the Promote step: params/<env>.config.json with each service's tag
+    # (`bootstrap` for a service new to the environment); no ParameterOverrides, whose 1000 characters bound nothing
     tags = f"{pascal}Tags"
-    assert json.loads(config["ParameterOverrides"]) == {
-        f"{s.name.capitalize()}ImageTag": {"Fn::GetParam": [tags, "image-tags.json", f"{s.name.capitalize()}ImageTag"]}
-        for s in APP.services}
-    assert len(config["ParameterOverrides"]) <= 1000
+    assert config["TemplateConfiguration"] == f"{tags}::template-config.json"
+    assert "ParameterOverrides" not in config
+    assert f"{env}.config.json" in RENDERED.params
     assert deploy["Namespace"] == f"Deploy{pascal}Variables"
     assert deploy["InputArtifacts"] == [{"Name": "Templates"}, {"Name": tags}]
     promote = stage["Promote"]
     assert promote["Namespace"] == f"Promote{pascal}Variables"
     assert promote["OutputArtifacts"] == [{"Name": tags}]
+    assert promote["InputArtifacts"] == [{"Name": "Source"}, {"Name": "Templates"}]
+    variables = {v["name"]: v["value"] for v in json.loads(sub_text(promote["Configuration"]["EnvironmentVariables"]))}
+    assert (variables["TEMPLATES_ARTIFACT"], variables["CONFIG_FILE"]) == ("Templates", f"params/{env}.config.json")
     assert stage["PrepareRelease"]["InputArtifacts"] == [{"Name": "Source"}, {"Name": tags}]
     assert "IMAGE_TAG" in yaml.safe_load(project_of(promote)["Properties"]["Source"]["BuildSpec"])["env"][
         "exported-variables"]
@@ -232,8 +244,10 @@ def test_capabilities_have_no_spaces_and_match_what_the_templates_need():
     """aws-reference §2: Capabilities is comma-separated without spaces (E9012). The environment stacks create
     unnamed IAM roles (CAPABILITY_IAM); the pipeline stack names its roles and uses the SAM transform."""
     caps = {a["Configuration"]["Capabilities"] for _, a in all_actions() if provider(a) == "CloudFormation"}
-    assert caps == {"CAPABILITY_IAM", "CAPABILITY_NAMED_IAM,CAPABILITY_AUTO_EXPAND"}
+    assert caps == {"CAPABILITY_IAM"}     # the environments' Deploy actions; the self-update is a CodeBuild step
     assert all(" " not in c for c in caps)
+    update = yaml.safe_load(project("UpdatePipelineProject")["Properties"]["Source"]["BuildSpec"])
+    assert "--capabilities CAPABILITY_NAMED_IAM CAPABILITY_AUTO_EXPAND" in update["phases"]["build"]["commands"][0]
     # the functions' nested template uses the SAM transform: the parent's operation needs CAPABILITY_AUTO_EXPAND
     assert GATES["Transform"] == "AWS::Serverless-2016-10-31" and "Transform" not in PIPELINE
     assert PIPELINE["Resources"]["Gates"]["Properties"]["TemplateURL"] == "./pipeline-gates.yaml"
@@ -417,7 +431,15 @@ def test_the_project_rules_catch_the_pipeline_pitfalls_on_this_template(tmp_path
         (tmp_path / name).write_text(text)
     broken = load(RENDERED.templates["pipeline.yaml"])
     props = broken["Resources"]["Pipeline"]["Properties"]
+    # E9013 recognises a CloudFormation action that deploys AWS::StackName: the self-update is one again here
     del props["RestartExecutionOnUpdate"]                                           # E9013
+    props["Stages"][1]["Actions"][1] = {
+        "Name": "UpdatePipeline", "RunOrder": 2, "InputArtifacts": [{"Name": "Templates"}],
+        "ActionTypeId": {"Category": "Deploy", "Owner": "AWS", "Provider": "CloudFormation", "Version": "1"},
+        "Configuration": {"ActionMode": "CREATE_UPDATE", "StackName": {"Ref": "AWS::StackName"},
+                          "TemplatePath": "Templates::packaged/pipeline.yaml",
+                          "RoleArn": {"Fn::GetAtt": ["Roles", "Outputs.PipelineStackRoleArn"]},
+                          "Capabilities": "CAPABILITY_NAMED_IAM,CAPABILITY_AUTO_EXPAND"}}
     for stage in props["Stages"]:
         for a in stage["Actions"]:
             config = a["Configuration"]
@@ -513,19 +535,3 @@ def test_other_apps_with_a_pipeline_pass_the_whole_gate(tmp_path, fixture, extra
     assert names[:2] == ["Source", "UpdatePipeline"] and ("Build" in names) == bool(raw["services"])
     web = any(s["kind"] == "web" for s in raw["services"])
     assert any(a["Name"] == "PrepareRelease" for s in pipeline["Stages"] for a in s["Actions"]) == web
-
-
-def test_parameter_overrides_that_would_exceed_1000_characters_are_a_config_error():
-    """One Fn::GetParam per service: the default app takes 305-321 characters; too many long names fail the build."""
-    from generator import image_tags
-    from generator.config import rules
-    assert [p for p in rules.pipeline_names(APP) if "ParameterOverrides" in p.msg] == []
-    cron = next(s for s in APP.services if s.kind == "cron")
-    crowded = APP.model_copy(update={"services": [cron.model_copy(update={"name": f"periodic-job-{i:08d}"})
-                                                  for i in range(12)]})
-    problems = [p for p in rules.pipeline_names(crowded) if "ParameterOverrides" in p.msg]
-    assert [p.loc for p in problems] == ["services"] * len(APP.environments)
-    length = len(image_tags.parameter_overrides([s.name for s in crowded.services], "staging"))
-    assert length > 1000 and f"the staging Deploy action's ParameterOverrides (one image tag per service, read " \
-        f"from the Promote step's image-tags.json) would be {length} characters; CodePipeline allows 1000" in \
-        " ".join(p.msg for p in problems)

@@ -55,7 +55,7 @@ def test_an_http_environment_keeps_the_load_balancer_name():
 
 def test_every_https_test_url_uses_the_domain_name_whatever_the_environment():
     for env, spec in APP.environments.items():
-        url = environment_test_url(APP, env, f"Deploy{env.capitalize()}Variables")
+        url = environment_test_url(APP, env)
         if spec.certificate_arn:
             assert url == f"https://{spec.domain_name}:8080", env
         else:

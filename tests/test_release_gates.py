@@ -32,10 +32,10 @@ from botocore.stub import ANY, Stubber
 
 from generator import holds
 from generator.build import render_app
-from generator.config import load_app, parse_app
+from generator.config import AppSpec, load_app, parse_app
 from generator.lambdas import continue_reroute as reroute
 from generator.lambdas import release_gate as gate
-from generator.config.rules import MAX_RELEASE_ARTIFACTS
+from generator.errors import ConfigError
 from generator.pipeline import approvals
 from tests.support import ROOT
 from tests.templates import load
@@ -127,29 +127,59 @@ def test_the_gate_reads_the_user_parameters_the_pipeline_writes():
     text, subs = STAGES["DeployStaging"]["IntegrationTests"]["Configuration"]["UserParameters"]["Fn::Sub"]
     assert subs == {"Account": {"Ref": "StagingAccountId"}}
     assert len(text) <= 1000   # every action configuration value (E9010)
+    assert json.loads(text)["services"] == ["web", "api", "nest"]   # each web service named once
     params = gate.parameters({"data": {"actionConfiguration": {"configuration": {
         "UserParameters": substitute(text)}}}})
-    assert params == {"deployments": STAGING, "roleArn": "arn:aws:iam::111111111111:role/tunecast-pipeline-deploy",
-                      "project": "tunecast-pipeline-tests",
-                      "testUrl": "http://#{DeployStagingVariables.ClusterLoadBalancerDns}:8080",
-                      "readyMinutes": holds.TESTS_READY_MINUTES}
+    assert params["deployments"] == STAGING
+    assert {k: v for k, v in params.items() if k not in ("deployments", "prefix", "services")} == {
+        "roleArn": "arn:aws:iam::111111111111:role/tunecast-pipeline-deploy", "project": "tunecast-pipeline-tests",
+        "testUrl": "http://#{DeployStagingVariables.ClusterLoadBalancerDns}:8080",
+        "readyMinutes": holds.TESTS_READY_MINUTES}
 
 
-def test_user_parameters_fit_with_the_longest_names_the_spec_allows():
-    """Five web services (the most the pipeline releases) with 20-character names, the longest app and environment
-    names, and the GovCloud partition: UserParameters, like every action configuration value, is at most 1000
-    characters."""
+def test_the_gate_still_reads_the_earlier_list_of_deployments():
+    """A run started before the self-update brought the compact form invokes the updated function with the list."""
+    params = gate.parameters({"data": {"actionConfiguration": {"configuration": {"UserParameters": json.dumps({
+        "deployments": STAGING, "roleArn": "r", "project": "p", "testUrl": "http://x"})}}}})
+    assert params["deployments"] == STAGING
+
+
+def longest_names_app(web: int) -> dict:
+    """`web` web services with 20-character names, the longest app and environment names, the GovCloud partition."""
     longest = "a" * 20
-    app = parse_app({
-        "app": longest, "owner": "o", "region": "eu-west-1",
-        "services": [{"name": f"{'s' * 19}{i}", "kind": "web", "port": 80,
+    return {
+        "app": longest, "owner": "o", "region": "us-gov-west-1",
+        "services": [{"name": f"{'s' * 18}{i:02d}", "kind": "web", "port": 80,
                       **({"routing": {"path_patterns": [f"/{i}/*"], "priority": 10 + i}} if i else {})}
-                     for i in range(MAX_RELEASE_ARTIFACTS)],
-        "environments": {longest: {"cidr": "10.0.0.0/16"}}})
-    text = approvals.gate_parameters(app, longest, "https://#{Deploy" + "A" * 20 + "Variables.ClusterLoadBalancerDns}:8080")
+                     for i in range(web)],
+        "environments": {longest: {"cidr": "10.0.0.0/16", "account_id": "111111111111"}},
+        "pipeline": {"account_id": "111111111111", "repository": "acme/app", "notification_email": "ops@example.com",
+                     "connection_arn": "arn:aws-us-gov:codeconnections:us-gov-west-1:111111111111:connection/"
+                                       "7d3f5c1a-2b4e-4f6a-9c8d-1e2f3a4b5c6d",
+                     "test_environment": longest, "test_command": "make e2e"}}
+
+
+@pytest.mark.parametrize("web", [5, 30, 40])
+def test_user_parameters_that_would_not_fit_1000_characters_are_refused_when_the_spec_loads(web):
+    """UserParameters, like every action configuration value, is at most 1000 characters as deployed (CodePipeline
+    user guide, quotas). The rule measures the text the pipeline writes with the app's names, the account and the
+    partition substituted: 30 web services with 20-character names fit, 40 do not."""
+    raw = longest_names_app(web)
+    longest = raw["app"]
+    text = approvals.gate_parameters(AppSpec.model_validate(raw), longest, "http://#{Deploy" + "A" * 20 + "Variables.ClusterLoadBalancerDns}:8080")
     resolved = text.replace("${Application}", longest).replace("${AWS::Partition}", "aws-us-gov").replace(
         "${Account}", "1" * 12)
-    assert len(resolved) <= 1000, len(resolved)
+    if len(resolved) <= 1000:
+        assert web <= 30
+        parse_app(raw)
+        return
+    assert web == 40
+    with pytest.raises(ConfigError) as exc:
+        parse_app(raw)
+    assert [f"{p.loc}: {p.msg}" for p in exc.value.problems if p.loc == "pipeline.test_environment"] == [
+        f"pipeline.test_environment: the IntegrationTests action's UserParameters (the {longest} web services to test, "
+        f"its deploy role and test URL) would be {len(resolved)} characters; CodePipeline allows 1000 per action "
+        "configuration value: use shorter service names (or a shorter domain_name)"]
 
 
 def test_the_rules_send_each_gate_decision_of_their_stage_to_the_reroute_function():

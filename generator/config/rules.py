@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterator
 
-from generator import components, credentials, image_tags
+from generator import components, credentials
 from generator.config import aws_facts
 from generator.config.models import AppSpec, ServiceSpec
 from generator.errors import Problem
@@ -33,30 +33,15 @@ def check(app: AppSpec) -> list[Problem]:
 
 # --- the delivery pipeline (docs/pipeline.md) ----------------------------------------------------------------------
 RESERVED_ENVIRONMENTS = ("pipeline", "deploy-role")  # names of the pipeline's stacks, roles and parameter files
-MAX_RELEASE_ARTIFACTS = 5
 
 
 @rule
 def pipeline_names(app: AppSpec) -> Iterator[Problem]:
     """With a `pipeline`, no environment is called `pipeline` or `deploy-role` (the pipeline's stack, roles,
-    repositories and parameter files use these names), the app has at most five web services (one CodeBuild action
-    writes the release artifacts of all of them, and an action has at most five), each environment's Deploy
-    action fits its per-service image tags into CodePipeline's 1000 characters of ParameterOverrides, and
-    `pipeline.builds` names services of the app with paths inside the repository."""
+    repositories and parameter files use these names), and `pipeline.builds` names services of the app with paths
+    inside the repository."""
     if app.pipeline is None:
         return
-    web = [svc.name for svc in app.services if svc.kind == "web"]
-    if len(web) > MAX_RELEASE_ARTIFACTS:
-        yield Problem("pipeline", f"{len(web)} web services ({', '.join(web)}); the pipeline releases at most "
-                                  f"{MAX_RELEASE_ARTIFACTS} (a CodeBuild action has at most five output artifacts)")
-    services = [svc.name for svc in app.services]
-    for name in app.environments:
-        length = len(image_tags.parameter_overrides(services, name)) if services else 0
-        if length > image_tags.MAX_PARAMETER_OVERRIDES:
-            yield Problem("services", f"the {name} Deploy action's ParameterOverrides (one image tag per service, "
-                                      f"read from the Promote step's {image_tags.FILE}) would be {length} characters; "
-                                      f"CodePipeline allows {image_tags.MAX_PARAMETER_OVERRIDES}: use fewer or "
-                                      f"shorter service names, or a shorter environment name")
     for name in app.environments:
         if name in RESERVED_ENVIRONMENTS:
             yield Problem(f"environments.{name}", f"'{name}' is taken by the pipeline (its stack, roles and "
@@ -72,6 +57,19 @@ def pipeline_names(app: AppSpec) -> Iterator[Problem]:
             path = getattr(build, field)
             if path is not None and ".." in path.split("/"):
                 yield Problem(f"{loc}.{field}", f"'{path}' leaves the repository; give a path inside it")
+
+
+@rule
+def pipeline_quotas(app: AppSpec) -> Iterator[Problem]:
+    """With a `pipeline`, the app fits CodePipeline's quotas: each environment's web releases and the gates that hold
+    them fit one stage (50 actions), the whole pipeline 500 actions and 50 stages, the IntegrationTests action's
+    UserParameters 1000 characters, and each reroute rule's input EventBridge's 8192 (the pipeline spreads builds
+    over stages and release artifacts over as many PrepareRelease actions as needed: generator/pipeline/plan.py)."""
+    if app.pipeline is None:
+        return
+    # Imported here: the pipeline package imports these models, so it cannot load while this module does.
+    from generator.pipeline import quotas
+    yield from quotas.problems(app)
 
 
 @rule

@@ -21,9 +21,11 @@ invocation polls for up to BUDGET_SECONDS, then answers. Any error is reported a
 unanswered job only fails after 20 minutes). The event is never logged: CodePipeline puts temporary artifact
 credentials in it.
 
-UserParameters (JSON): {"deployments": ["<app>-<env>-<service>", ...] (CodeDeploy application = deployment group),
-"roleArn": the environment's deploy role, "project": the tests project, "testUrl": the test listener's URL,
-"readyMinutes": how long to wait for the test traffic shift}.
+UserParameters (JSON): {"prefix": "<app>-<env>-", "services": ["<service>", ...] (the deployments are
+`<prefix><service>`, CodeDeploy application = deployment group; each name once, so that many services fit the 1000
+characters of an action configuration value), "roleArn": the environment's deploy role, "project": the tests project,
+"testUrl": the test listener's URL, "readyMinutes": how long to wait for the test traffic shift}. The earlier form
+{"deployments": ["<app>-<env>-<service>", ...], ...} is read too (a run started before the pipeline was updated).
 """
 from __future__ import annotations
 
@@ -65,6 +67,10 @@ def parameters(job: dict[str, Any]) -> dict[str, Any]:
         params = json.loads(text)
     except (TypeError, ValueError) as exc:
         raise GateFailed("UserParameters is not JSON") from exc
+    if not isinstance(params, dict):
+        raise GateFailed("UserParameters is not a JSON object")
+    if "deployments" not in params and isinstance(params.get("services"), list):
+        params["deployments"] = [f"{params.get('prefix', '')}{service}" for service in params["services"]]
     missing = [k for k in ("deployments", "roleArn", "project", "testUrl") if not params.get(k)]
     if missing:
         raise GateFailed(f"UserParameters lacks {', '.join(missing)}")

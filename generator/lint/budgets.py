@@ -52,17 +52,18 @@ def packaged(text: str, region: str) -> str:
 
 
 def check(name: str, text: str, *, is_root: bool, region: str = "us-east-1", data: dict | None = None) -> list[str]:
-    """`data`: the template already parsed (the gate parses each staged template once)."""
+    """`is_root`: the template is sent inline (else CloudFormation reads it from S3). Either way it is measured as
+    packaged, the form that is uploaded or sent. `data`: the template already parsed (the gate parses each staged
+    template once)."""
     findings = []
-    if is_root:
-        size, sent = len(text.encode("utf-8")), len(packaged(text, region).encode("utf-8"))
-        if max(size, sent) > INLINE_BYTES:
-            how = f"{sent:,} bytes once packaged" if sent > size else f"{size:,} bytes"
-            findings.append(f"{name}: {how} is over the {INLINE_BYTES:,}-byte limit for a template sent inline; "
-                            "move resources into a nested stack")
-    elif len(text.encode("utf-8")) > S3_BYTES:
-        findings.append(f"{name}: {len(text.encode('utf-8')):,} bytes is over the {S3_BYTES:,}-byte limit for a "
-                        "template fetched from S3; move resources into a nested stack")
+    size, sent = len(text.encode("utf-8")), len(packaged(text, region).encode("utf-8"))
+    how = f"{sent:,} bytes once packaged" if sent > size else f"{size:,} bytes"
+    if is_root and max(size, sent) > INLINE_BYTES:
+        findings.append(f"{name}: {how} is over the {INLINE_BYTES:,}-byte limit for a template sent inline; "
+                        "move resources into a nested stack")
+    elif not is_root and max(size, sent) > S3_BYTES:
+        findings.append(f"{name}: {how} is over the {S3_BYTES:,}-byte limit for a template read from S3; "
+                        "move resources into a nested stack")
     data = cfnyaml.loads(text) if data is None else data
     for section, most in (("Resources", MAX_RESOURCES), ("Parameters", MAX_PARAMETERS), ("Outputs", MAX_OUTPUTS)):
         count = len(data.get(section) or {})

@@ -31,7 +31,7 @@ def cfn_lint(template_dir: Path, shown_as: str, region: str) -> list[str]:
 
 def size_budgets(template_dir: Path, shown_as: str, inline: str | Collection[str], region: str = "us-east-1",
                  parsed: Mapping[str, dict] | None = None) -> list[str]:
-    """`inline`: the template(s) sent in the API request (root.yaml, pipeline.yaml, ...), measured as packaged for
+    """`inline`: the template(s) sent in the API request (root.yaml, deploy-role.yaml), measured as packaged for
     `region`; the rest are nested. `parsed`: the templates already parsed (staged_templates), so a build parses
     each file once."""
     inline = {inline} if isinstance(inline, str) else set(inline)

@@ -1,7 +1,7 @@
 """The delivery pipeline (issue #5): pipeline.yaml (+ its nested templates and the gate functions' source)
 in the pipeline account, deploy-role.yaml in each target account. Generated only for apps with a `pipeline:` block.
 
-    files = render(app, root_build)   # templates, parameter files and the parameters each file is checked against
+    files = build(app, root_build)   # templates, parameter files and the parameters each file is checked against
 """
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ from generator.root import Build
 from generator.wiring import RootParameter
 
 PARAMETER_FILES = {"pipeline": common.pipeline_parameters, "deploy-role": common.deploy_role_parameters}
+# Templates sent in the API request (CloudFormation's 51,200 bytes, measured packaged): deploy-role.yaml is created
+# with `create-stack --template-body` in each target account. pipeline.yaml is deployed through S3 (a TemplateURL: the
+# self-update's `aws cloudformation deploy --s3-bucket`, and the first setup the same way), its nested templates too.
+INLINE = (common.DEPLOY_ROLE_TEMPLATE,)
 
 
 class PipelineFiles(NamedTuple):

@@ -18,7 +18,8 @@ from troposphere import AWSObject, Ref, Sub, Tags, Template
 
 from generator import naming, stateful
 from generator.config import AppSpec
-from generator.wiring import RootParameter
+from generator.errors import WiringError
+from generator.wiring import RootParameter, StackBuilder
 
 PIPELINE = "pipeline"        # the Environment tag of everything the pipeline templates create, and the name infix
 TEMPLATE = "pipeline.yaml"
@@ -77,14 +78,27 @@ def tag_map() -> dict:
     return {"Environment": PIPELINE, "Owner": Ref(naming.OWNER_PARAM), "Application": Ref(naming.APPLICATION_PARAM)}
 
 
-def add(template: Template, resource: AWSObject) -> AWSObject:
-    """Add a resource with the pipeline's tags (Environment=pipeline, Owner, Application) if it takes tags, and the
-    deletion and replacement policies of a resource that holds data (generator/stateful.py)."""
+def prepare(resource: AWSObject) -> None:
+    """What every resource of the pipeline's templates gets: the pipeline's tags (Environment=pipeline, Owner,
+    Application) if it takes tags, and the deletion and replacement policies of a resource that holds data
+    (generator/stateful.py). No role path: the pipeline's roles are named across accounts by their plain ARNs."""
     spec = resource.props.get("Tags")
     if spec is not None and "Tags" not in resource.properties:
         resource.Tags = tag_map() if spec[0] is dict else tags()
     stateful.protect(resource)
+
+
+def add(template: Template, resource: AWSObject) -> AWSObject:
+    """Add a resource of pipeline.yaml itself (its nested stacks add theirs through their StackBuilder)."""
+    prepare(resource)
     return template.add_resource(resource)
+
+
+def builder(app: AppSpec, logical_id: str, filename: str, description: str) -> StackBuilder:
+    """A nested stack of pipeline.yaml, wired like the environment's stacks (generator/wiring.py): it takes the
+    Application and Owner parameters, and its resources are prepared as the pipeline's."""
+    return StackBuilder(logical_id, filename, f"{app.app}: {description} (nested in pipeline.yaml)",
+                        standard=(_application(app), OWNER), prepare=prepare)
 
 
 def skip(*checks: tuple[str, str]) -> dict:
@@ -177,6 +191,14 @@ def pipeline_parameters(app: AppSpec) -> list[RootParameter]:
             lambda a, _, env=env: a.account_of(env), allowed_values=(app.account_of(env),),
             constraint=f"the account app.yaml names for {env}"))
     return params
+
+
+def parameter(app: AppSpec, name: str) -> RootParameter:
+    """One of pipeline.yaml's parameters, as a nested stack's input (generator/wiring.py)."""
+    found = {p.name: p for p in pipeline_parameters(app)}
+    if name not in found:
+        raise WiringError(f"pipeline.yaml has no parameter {name}")
+    return found[name]
 
 
 def deploy_role_parameters(app: AppSpec) -> list[RootParameter]:

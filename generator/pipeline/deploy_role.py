@@ -40,14 +40,14 @@ def build(app: AppSpec, root_build: Build) -> Template:
     cfn_policies = perms.managed_policies(
         t, "CloudFormationPolicy", environment_permissions.environment_stack(app, types),
         "CloudFormation deploys the app's stacks",
-        name=Sub(f"${{Application}}-{common.CLOUDFORMATION_ROLE}"), skips=ENVIRONMENT_ROLE_SKIPS)
+        name=Sub(naming.role_name(common.CLOUDFORMATION_ROLE)), skips=ENVIRONMENT_ROLE_SKIPS)
     cfn = common.add(t, iam.Role(
-        CLOUDFORMATION_ROLE_ID, RoleName=Sub(f"${{Application}}-{common.CLOUDFORMATION_ROLE}"),
+        CLOUDFORMATION_ROLE_ID, RoleName=Sub(naming.role_name(common.CLOUDFORMATION_ROLE)),
         Description=Sub("${Application}: CloudFormation execution role for the ${Application}-<env> stacks"),
         AssumeRolePolicyDocument=assume_role("cloudformation.amazonaws.com"), MaxSessionDuration=3600,
         ManagedPolicyArns=[Ref(p) for p in cfn_policies]))
     deploy = common.add(t, iam.Role(
-        "DeployRole", RoleName=Sub(f"${{Application}}-{common.DEPLOY_ROLE}"),
+        "DeployRole", RoleName=Sub(naming.role_name(common.DEPLOY_ROLE)),
         Description=Sub("${Application}: assumed by the pipeline account's pipeline roles to release here"),
         AssumeRolePolicyDocument=_trust_pipeline_account(), MaxSessionDuration=3600,
         Policies=[iam.Policy(PolicyName="release", PolicyDocument=document(deploy_grants(app)))]))

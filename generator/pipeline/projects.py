@@ -1,27 +1,32 @@
-"""The CodeBuild projects, in their own nested template (pipeline-builds.yaml): each holds its buildspec as text,
-and together they would push pipeline.yaml past the 51,200-byte inline limit.
+"""The CodeBuild projects, in their own nested template (pipeline-builds.yaml): each holds its buildspec as text
+(about 4 KB per image build, 7 KB per group of five web releases: 0.43 MB for 50 services in three environments,
+within the 1 MB of a nested template).
 
-Project names are fixed (`<app>-pipeline-<step>`), so pipeline actions name them directly. Everything that differs
-per environment (target account, deploy role, image tag, test URL) reaches a build through the action's
-EnvironmentVariables, so one project serves every environment where it can.
+Project names are fixed (`<app>-pipeline-<step>`); pipeline actions name them by this stack's outputs, which orders
+creation. Everything that differs per environment (target account, deploy role, image tag, test URL) reaches a build
+through the action's EnvironmentVariables, so one project serves every environment where it can; the release
+projects are per environment and group of web services, because their buildspec names the action's output
+artifacts.
 """
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template, codebuild, cloudformation
+from troposphere import Ref, Sub, codebuild
 
 from generator import buildspecs, holds, naming
 from generator.config import AppSpec
-from generator.pipeline import common
-from generator.pipeline.roles import Roles
-from generator.pipeline.storage import Storage
-from generator.wiring import OutputRef
+from generator.pipeline import common, plan
+from generator.pipeline.roles import RoleArns
+from generator.wiring import OutputRef, ParentValue, StackBuilder
 
 TEMPLATE = "pipeline-builds.yaml"
 LOGICAL_ID = "Builds"
 SCRIPTS_DIR = "scripts"          # the monorepo's scripts/ (scan gate, task definition helper)
 TESTS_READY_TIMEOUT = 300
+BUILD_QUEUED_MINUTES = 480
+UPDATED_TEMPLATE = f"packaged/{common.TEMPLATE}"       # the self-update step's output, deployed by UpdatePipeline
+UPDATE_CONFIG = "params/pipeline.config.json"           # its template configuration (generator/params.py)
 
 
 class Project(NamedTuple):
@@ -30,6 +35,7 @@ class Project(NamedTuple):
 
 
 SELF_UPDATE = Project("self-update", "SelfUpdateProject")
+UPDATE_PIPELINE = Project("update", "UpdatePipelineProject")
 PROMOTE = Project("promote", "PromoteProject")
 TESTS = Project("tests", "TestsProject")
 PROTECT = Project("protect", "ProtectProject")
@@ -39,8 +45,13 @@ def build_project(service: str) -> Project:
     return Project(f"build-{service}", f"Build{naming.pascal(service)}Project")
 
 
-def release_project(env: str) -> Project:
-    return Project(f"release-{env}", f"Release{naming.pascal(env)}Project")
+def release_project(env: str, group: int = 1) -> Project:
+    """The project of an environment's PrepareRelease action for one group of (at most five) web services. Later
+    groups put their number first (`release-2-dev`, `Release2DevProject`): an environment name starts with a letter, so
+    no other environment's first group can have that name."""
+    if group == 1:
+        return Project(f"release-{env}", f"Release{naming.pascal(env)}Project")
+    return Project(f"release-{group}-{env}", f"Release{group}{naming.pascal(env)}Project")
 
 
 def release_artifact(env: str, service: str) -> str:
@@ -56,25 +67,15 @@ def project_name(project: Project) -> Sub:
     return common.name(project.name)
 
 
-def build(app: AppSpec) -> Template:
-    """pipeline-builds.yaml."""
+def build(app: AppSpec, b: StackBuilder, roles: RoleArns, key: ParentValue, log_group: ParentValue,
+          stack_name: ParentValue) -> dict[Project, OutputRef]:
+    """pipeline-builds.yaml: every CodeBuild project, and the output each pipeline action names it by."""
     spec = app.pipeline
-    t = Template(Description=f"{app.app}: the pipeline's CodeBuild projects (nested in pipeline.yaml)")
-    t.set_version()
-    for name, description in (
-            (naming.APPLICATION_PARAM, "Application name (physical names)."),
-            (naming.OWNER_PARAM, "Team that owns the resources (Owner tag)."),
-            ("PipelineKeyArn", "KMS key for build artifacts."), ("BuildLogGroup", "Log group of every project."),
-            ("SelfUpdateRoleArn", "Role of the self-update project.")):
-        t.add_parameter(Parameter(name, Type="String", Description=description))
-    roles = {}
-    for role, needed, description in (("BuildRoleArn", bool(app.services), "Role of the image builds."),
-                                      ("ReleaseRoleArn", common.needs_release_role(app),
-                                       "Role of promote, release and protect."),
-                                      ("TestsRoleArn", app.test_environment() is not None, "Role of the tests.")):
-        if needed:
-            t.add_parameter(Parameter(role, Type="String", Description=description))
-            roles[role] = Ref(role)
+    key_arn, logs = b.input(key, "PipelineKeyArn"), b.input(log_group, "BuildLogGroup")
+    role_of = {name: b.input(source) for name, source in (
+        ("self-update", roles.self_update), ("build", roles.build), ("release", roles.release),
+        ("tests", roles.tests)) if source is not None}
+    projects: dict[Project, OutputRef] = {}
 
     def project(p: Project, role, buildspec: str, description: str, variables: dict | None = None,
                 privileged: bool = False, timeout: int = 60, vpc: codebuild.VpcConfig | None = None,
@@ -89,50 +90,62 @@ def build(app: AppSpec) -> Template:
             Name=project_name(p), Description=Sub(f"${{Application}} pipeline: {description}"), ServiceRole=role,
             Source=codebuild.Source(Type=source, BuildSpec=buildspec),
             Artifacts=codebuild.Artifacts(Type="CODEPIPELINE" if source == "CODEPIPELINE" else "NO_ARTIFACTS"),
-            Environment=env, EncryptionKey=Ref("PipelineKeyArn"), TimeoutInMinutes=timeout,
+            Environment=env, EncryptionKey=key_arn, TimeoutInMinutes=timeout,
             QueuedTimeoutInMinutes=queued,
             LogsConfig=codebuild.LogsConfig(
-                CloudWatchLogs=codebuild.CloudWatchLogs(Status="ENABLED", GroupName=Ref("BuildLogGroup"),
+                CloudWatchLogs=codebuild.CloudWatchLogs(Status="ENABLED", GroupName=logs,
                                                         StreamName=p.name),
                 S3Logs=codebuild.S3Logs(Status="DISABLED")))
         if vpc is not None:
             props["VpcConfig"] = vpc
-        return common.add(t, codebuild.Project(p.title, **props))
+        resource = b.add(codebuild.Project(p.title, **props))
+        projects[p] = b.output(p.title, Ref(resource), f"Name of {p.title}")
+        return resource
 
-    project(SELF_UPDATE, Ref("SelfUpdateRoleArn"), buildspecs.render(
-        "self_update", python_version=common.PYTHON_VERSION, s3_prefix=f"{app.app}/templates"),
-        "regenerates the templates from the commit and packages them", {
-            "ARTIFACT_BUCKET": common.artifact_bucket_name(), "ARTIFACT_KMS_KEY_ID": Ref("PipelineKeyArn")})
+    s3_prefix = f"{app.app}/templates"
+    upload = {"ARTIFACT_BUCKET": common.artifact_bucket_name(), "ARTIFACT_KMS_KEY_ID": key_arn}
+    project(SELF_UPDATE, role_of["self-update"], buildspecs.render(
+        "self_update", python_version=common.PYTHON_VERSION, s3_prefix=s3_prefix),
+        "regenerates the templates from the commit and packages them", upload)
+    project(UPDATE_PIPELINE, role_of["self-update"], buildspecs.render(
+        "update_pipeline", s3_prefix=s3_prefix, template=UPDATED_TEMPLATE, config=UPDATE_CONFIG),
+        "deploys the pipeline's own stack from the packaged templates (through S3)", {
+            **upload, "STACK_NAME": b.input(stack_name), "STACK_ROLE_ARN": b.input(roles.stack)}, timeout=120)
     registry = "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}"
     for svc in app.services:
         dockerfile, context = spec.build_of(svc.name)
-        project(build_project(svc.name), roles["BuildRoleArn"], buildspecs.render(
+        project(build_project(svc.name), role_of["build"], buildspecs.render(
             "image", service=svc.name, container_name=svc.name, web=False, fail_on=spec.fail_on,
             scan_timeout=spec.scan_timeout, dockerfile=dockerfile, context_dir=context, scripts_dir=SCRIPTS_DIR),
             f"builds, pushes and scans the {svc.name} image", {
                 "REPOSITORY_NAME": common.name(svc.name),
                 "REPOSITORY_URI": Sub(f"{registry}/${{Application}}-pipeline-{svc.name}")},
-            privileged=True, timeout=60 + spec.scan_timeout // 60, compute="BUILD_GENERAL1_MEDIUM")
+            privileged=True, timeout=60 + spec.scan_timeout // 60, compute="BUILD_GENERAL1_MEDIUM",
+            # A Build stage starts up to 50 builds at once; past the account's concurrent build quota for the compute
+            # type CodeBuild queues them (up to five times that quota), so they may wait: CodeBuild's longest queue
+            # time (CodeBuild user guide, "Builds in AWS CodeBuild").
+            queued=BUILD_QUEUED_MINUTES)
     if app.services:
-        project(PROMOTE, roles["ReleaseRoleArn"], buildspecs.render("promote", services=[s.name for s in app.services]),
-                "copies the images of a commit into an environment's repositories", {
-                    "SOURCE_REGISTRY": Sub(registry), "SOURCE_PREFIX": Sub("${Application}-pipeline-")},
+        project(PROMOTE, role_of["release"], buildspecs.render("promote", services=[s.name for s in app.services]),
+                "copies the images of a commit into an environment's repositories and writes its template "
+                "configuration", {"SOURCE_REGISTRY": Sub(registry), "SOURCE_PREFIX": Sub("${Application}-pipeline-")},
                 privileged=True)
+    ports = {svc.name: svc.port for svc in web_services(app)}
     for env in app.environments:
-        releases = [dict(service=svc.name, container_name=svc.name, container_port=svc.port,
-                         artifact=release_artifact(env, svc.name)) for svc in web_services(app)]
-        if releases:
-            project(release_project(env), roles["ReleaseRoleArn"], buildspecs.render(
+        for number, group in enumerate(plan.release_groups(app), 1):
+            releases = [dict(service=name, container_name=name, container_port=ports[name],
+                             artifact=release_artifact(env, name)) for name in group]
+            project(release_project(env, number), role_of["release"], buildspecs.render(
                 "release", releases=releases, scripts_dir=SCRIPTS_DIR),
-                f"writes the blue/green artifacts of the {env} web services")
+                f"writes the blue/green artifacts of the {env} web services {', '.join(group)}")
     if any(env.production for env in app.environments.values()):
-        project(PROTECT, roles["ReleaseRoleArn"], buildspecs.render("protect", scripts_dir=SCRIPTS_DIR),
+        project(PROTECT, role_of["release"], buildspecs.render("protect", scripts_dir=SCRIPTS_DIR),
                 "sets the production stack policy on every nested stack of a production environment", timeout=15)
     if app.test_environment() is not None:
         net = spec.test_network
         vpc = None if net is None else codebuild.VpcConfig(
             VpcId=net.vpc_id, Subnets=list(net.subnet_ids), SecurityGroupIds=list(net.security_group_ids))
-        project(TESTS, roles["TestsRoleArn"], buildspecs.render(
+        project(TESTS, role_of["tests"], buildspecs.render(
             "integration_tests", runtime_versions=dict(spec.test_runtime_versions),
             install_commands=list(spec.test_install_commands), test_command=spec.test_command,
             reports_dir=spec.test_reports_dir, ready_path=spec.test_ready_path, ready_timeout=TESTS_READY_TIMEOUT),
@@ -140,22 +153,4 @@ def build(app: AppSpec) -> Template:
             # started by the release gate (not a pipeline action), with the run's source artifact; its limits bound
             # how long a release is held for the tests (generator/holds.py)
             source="NO_SOURCE", timeout=holds.TESTS_TIMEOUT_MINUTES, queued=holds.TESTS_QUEUED_MINUTES)
-    for title, resource in t.resources.items():
-        t.add_output(Output(title, Value=Ref(resource), Description=f"Name of {title}"))
-    return t
-
-
-def project_ref(project: Project) -> GetAtt:
-    """The project's name as pipeline.yaml refers to it (an output of the nested stack, which orders creation)."""
-    return OutputRef(LOGICAL_ID, project.title, "String", f"Name of {project.title}").value()
-
-
-def nested_stack(app: AppSpec, store: Storage, roles: Roles) -> cloudformation.Stack:
-    """The AWS::CloudFormation::Stack of pipeline-builds.yaml inside pipeline.yaml."""
-    params = {naming.APPLICATION_PARAM: Ref(naming.APPLICATION_PARAM), naming.OWNER_PARAM: Ref(naming.OWNER_PARAM),
-              "PipelineKeyArn": GetAtt(store.key, "Arn"), "BuildLogGroup": Ref(store.log_group),
-              "SelfUpdateRoleArn": roles.self_update}
-    for name, role in (("BuildRoleArn", roles.build), ("ReleaseRoleArn", roles.release), ("TestsRoleArn", roles.tests)):
-        if role is not None:
-            params[name] = role
-    return cloudformation.Stack(LOGICAL_ID, TemplateURL=f"./{TEMPLATE}", Parameters=params, Tags=common.tags())
+    return projects

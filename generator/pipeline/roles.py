@@ -1,87 +1,65 @@
 """The pipeline account's roles, each limited to what its step does (docs/pipeline.md, "Who may do what"), in
-their own nested template (pipeline-roles.yaml): their policies would push pipeline.yaml past the 51,200-byte inline
-limit. Resources of pipeline.yaml are named by their fixed names (`<app>-pipeline...`), except the KMS key (a
-parameter: its id is random).
+their own nested template (pipeline-roles.yaml): their policies would make pipeline.yaml large. Resources of
+pipeline.yaml are named by their fixed names (`<app>-pipeline...`), except the KMS key (an input: its id is random).
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from dataclasses import dataclass
 
 from awacs.aws import ArnEquals, Condition, StringEquals
-from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template, cloudformation, iam
+from troposphere import GetAtt, Ref, Sub, iam
 
 from generator import naming
 from generator.config import AppSpec
-from generator.pipeline import common
+from generator.pipeline import approvals, common
 from generator.pipeline import permissions as perms
 from generator.pipeline.grants import Grant, document, grant
 from generator.policies import assume_role
-from generator.wiring import OutputRef
+from generator.wiring import OutputRef, ParentValue, StackBuilder
 
 TEMPLATE = "pipeline-roles.yaml"
 LOGICAL_ID = "Roles"
 STACK_ROLE_ID = "PipelineStackRole"   # CloudFormation's role for the pipeline stack (the gate checks its grants)
 PROJECTS = Sub("arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/${Application}-pipeline-*")
 BUCKET = "arn:${AWS::Partition}:s3:::${Application}-pipeline-${AWS::AccountId}-${AWS::Region}"
+# Log stream prefixes of the projects the self-update role runs (pipeline-builds.yaml, `Project.name`).
+SELF_UPDATE_STREAMS = ("self-update", "update")
 LOG_GROUP = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/codebuild/${Application}-pipeline"
 
 
-class Roles(NamedTuple):
-    """Each role's ARN as pipeline.yaml sees it (an output of the nested stack), None where the app needs none."""
+@dataclass(frozen=True)
+class RoleArns:
+    """Each role's ARN as the other stacks consume it (an output of this stack); None where the app needs no such
+    role."""
 
-    pipeline: GetAtt
-    stack: GetAtt
-    self_update: GetAtt
-    build: GetAtt | None      # None when the app has no services (nothing to build or promote)
-    release: GetAtt | None
-    tests: GetAtt | None
-    reroute: GetAtt | None
-
-
-def nested_stack(app: AppSpec, key) -> tuple[cloudformation.Stack, Roles]:
-    """The AWS::CloudFormation::Stack of pipeline-roles.yaml inside pipeline.yaml, and the role ARNs it outputs."""
-    params = {naming.APPLICATION_PARAM: Ref(naming.APPLICATION_PARAM), naming.OWNER_PARAM: Ref(naming.OWNER_PARAM),
-              "PipelineStackName": Ref("AWS::StackName"), "ConnectionArn": Ref("ConnectionArn"),
-              "PipelineKeyArn": GetAtt(key, "Arn"),
-              **{common.account_parameter(env): Ref(common.account_parameter(env)) for env in app.environments}}
-    stack = cloudformation.Stack(LOGICAL_ID, TemplateURL=f"./{TEMPLATE}", Parameters=params, Tags=common.tags())
-    from generator.pipeline import approvals  # approvals imports Roles from here
-    needed = {"BuildRole": bool(app.services), "ReleaseRole": common.needs_release_role(app),
-              "TestsRole": app.test_environment() is not None,
-              "RerouteRole": approvals.needed(app)}
-    present = {f"{title}Arn" for title in TITLES if needed.get(title, True)}
-
-    def out(name: str) -> GetAtt | None:
-        return OutputRef(LOGICAL_ID, name, "String", f"ARN of {name}").value() if name in present else None
-    return stack, Roles(*(out(f"{title}Arn") for title in TITLES))
+    pipeline: OutputRef
+    stack: OutputRef
+    self_update: OutputRef
+    build: OutputRef | None      # None when the app has no services (nothing to build or promote)
+    release: OutputRef | None
+    tests: OutputRef | None
+    reroute: OutputRef | None
 
 
-TITLES = ("PipelineRole", "PipelineStackRole", "SelfUpdateRole", "BuildRole", "ReleaseRole", "TestsRole", "RerouteRole")
-
-
-def build(app: AppSpec) -> Template:
-    """pipeline-roles.yaml."""
-    from generator.pipeline import approvals  # approvals imports Roles from here
-    t = Template(Description=f"{app.app}: the pipeline's IAM roles (nested in pipeline.yaml)")
-    t.set_version()
-    for name, description in (
-            (naming.APPLICATION_PARAM, "Application name (physical names)."),
-            (naming.OWNER_PARAM, "Team that owns the resources (Owner tag)."),
-            ("PipelineStackName", "The pipeline's own stack (the self-update deploys it)."),
-            ("ConnectionArn", "The GitHub connection."), ("PipelineKeyArn", "The pipeline's KMS key."),
-            *((common.account_parameter(env), f"Account of {env}.") for env in app.environments)):
-        t.add_parameter(Parameter(name, Type="String", Description=description))
+def build(app: AppSpec, b: StackBuilder, key: ParentValue, stack_name: ParentValue) -> RoleArns:
+    """pipeline-roles.yaml. `key`: the pipeline's KMS key ARN; `stack_name`: the pipeline's own stack."""
+    own_stack = Sub("arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${Name}/*",
+                    Name=b.input(stack_name))
+    connection = b.input(common.parameter(app, "ConnectionArn"))
+    for env in app.environments:
+        b.input(common.parameter(app, common.account_parameter(env)))
+    key = b.input(key)
+    t = b.template
     waiting = approvals.targets(app)
     tests = app.test_environment() is not None
     gate = approvals.has_gate_function(app)
-    key = Ref("PipelineKeyArn")
     objects = Sub(f"{BUCKET}/*")
     deploy_roles = [target.deploy_role() for target in common.targets(app)]
     build_repositories = [perms.arn("ecr", f"repository/${{Application}}-pipeline-{svc.name}") for svc in app.services]
 
     def role(title: str, name: str, service: str, grants: list[Grant], description: str) -> iam.Role:
-        return common.add(t, iam.Role(
-            title, RoleName=Sub(f"${{Application}}-{name}"), Description=Sub(f"${{Application}} pipeline: {description}"),
+        return b.add(iam.Role(
+            title, RoleName=Sub(naming.role_name(name)), Description=Sub(f"${{Application}} pipeline: {description}"),
             AssumeRolePolicyDocument=assume_role(service), MaxSessionDuration=3600,
             Policies=[iam.Policy(PolicyName="least-privilege", PolicyDocument=document(grants))]))
 
@@ -101,16 +79,8 @@ def build(app: AppSpec) -> Template:
         rw_artifacts,
         grant("ArtifactBucket", "s3:GetBucketVersioning s3:GetBucketLocation", Sub(BUCKET)),
         use_key,
-        grant("UseConnection", "codestar-connections:UseConnection codeconnections:UseConnection",
-              Ref("ConnectionArn")),
+        grant("UseConnection", "codestar-connections:UseConnection codeconnections:UseConnection", connection),
         grant("RunBuilds", "codebuild:StartBuild codebuild:BatchGetBuilds codebuild:StopBuild", PROJECTS),
-        grant("UpdateOwnStack", "cloudformation:CreateStack cloudformation:UpdateStack cloudformation:DescribeStacks "
-              "cloudformation:DescribeStackEvents cloudformation:GetTemplate", _own_stack()),
-        grant("ReadTemplates", "cloudformation:ValidateTemplate",
-              why_any="cloudformation:ValidateTemplate has no resource type"),
-        perms.sam_transform("ExpandServerlessTransform"),
-        grant("PassStackRole", "iam:PassRole", common.role_arn(common.STACK_ROLE),
-              Condition(StringEquals("iam:PassedToService", "cloudformation.amazonaws.com"))),
         grant("ActInEnvironmentAccounts", "sts:AssumeRole", deploy_roles),
         grant("NotifyApprovers", "sns:Publish", perms.arn("sns", "${Application}-pipeline-approvals")),
         *([grant("RunTheReleaseGate", "lambda:InvokeFunction", perms.arn("lambda", "function:${Application}-pipeline-"
@@ -119,16 +89,25 @@ def build(app: AppSpec) -> Template:
                  why_any="lambda:ListFunctions has no resource type; CodePipeline's Lambda invoke action lists the "
                          "functions (as CDK's LambdaInvokeAction grants it)")] if gate else []),
     ], "runs the pipeline; assumes each environment's deploy role for its actions there")
-    stack = common.add(t, iam.Role(
+    stack = b.add(iam.Role(
         STACK_ROLE_ID, RoleName=Sub(f"${{Application}}-{common.STACK_ROLE}"),
         Description=Sub("${Application} pipeline: CloudFormation role that updates the pipeline's own stack"),
         AssumeRolePolicyDocument=assume_role("cloudformation.amazonaws.com"), MaxSessionDuration=3600,
         ManagedPolicyArns=[Ref(p) for p in perms.managed_policies(
             t, "PipelineStackPolicy", perms.pipeline_stack(app), "updates the pipeline stack",
             name=Sub(f"${{Application}}-{common.STACK_ROLE}"))]))
+    # The UpdatePipeline step deploys the packaged pipeline.yaml with `aws cloudformation deploy --s3-bucket`, which
+    # uploads it and passes a TemplateURL (awscli customizations/cloudformation/deployer.py): the calls it makes on
+    # the stack, reading the template it uploaded, and handing the stack's own role to CloudFormation.
     self_update = role("SelfUpdateRole", common.SELF_UPDATE_ROLE, "codebuild.amazonaws.com", [
-        build_logs("self-update"), rw_artifacts, use_key,
-    ], "regenerates and packages the templates (self-update)")
+        build_logs(*SELF_UPDATE_STREAMS), rw_artifacts, use_key,
+        grant("UpdateOwnStack", "cloudformation:DescribeStacks cloudformation:GetTemplateSummary "
+              "cloudformation:CreateChangeSet cloudformation:DescribeChangeSet cloudformation:ExecuteChangeSet",
+              own_stack),
+        perms.sam_transform("ExpandServerlessTransform"),
+        grant("PassStackRole", "iam:PassRole", common.role_arn(common.STACK_ROLE),
+              Condition(StringEquals("iam:PassedToService", "cloudformation.amazonaws.com"))),
+    ], "regenerates and packages the templates, then deploys the pipeline's own stack (self-update)")
     builder = role("BuildRole", common.BUILD_ROLE, "codebuild.amazonaws.com", [
         build_logs("build-*"), read_artifacts, use_key, ecr_login,
         grant("PushAndScanBuildImages", "ecr:BatchGetImage ecr:GetDownloadUrlForLayer ecr:BatchCheckLayerAvailability "
@@ -169,14 +148,13 @@ def build(app: AppSpec) -> Template:
                  why_any="PutJobSuccessResult and PutJobFailureResult have no resource type (a job id is not an ARN)")]
           if gate else []),
     ], "runs the integration tests of held releases, then continues or stops them") if waiting or gate else None
-    for title, role in zip(TITLES, (pipeline, stack, self_update, builder, release, tester, reroute)):
-        if role is not None:
-            t.add_output(Output(f"{title}Arn", Value=GetAtt(role, "Arn"), Description=f"ARN of {title}"))
-    return t
 
-
-def _own_stack() -> Sub:
-    return Sub("arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${PipelineStackName}/*")
+    def out(title: str, role: iam.Role | None) -> OutputRef | None:
+        return None if role is None else b.output(f"{title}Arn", GetAtt(role, "Arn"), f"ARN of {title}")
+    return RoleArns(pipeline=out("PipelineRole", pipeline), stack=out(STACK_ROLE_ID, stack),
+                    self_update=out("SelfUpdateRole", self_update), build=out("BuildRole", builder),
+                    release=out("ReleaseRole", release), tests=out("TestsRole", tester),
+                    reroute=out("RerouteRole", reroute))
 
 
 def _vpc_grants(app: AppSpec) -> list[Grant]:

@@ -1,18 +1,17 @@
-"""The pipeline's stages and actions (docs/pipeline.md has the picture for the default app).
+"""The pipeline's stages and actions: each step of the plan (generator/pipeline/plan.py) as a CodePipeline action
+(docs/pipeline.md has the tables for the default app and for a 50-service app).
 
-Source -> UpdatePipeline (self-update) -> Build (one image per service, scan gate) -> per environment, in app.yaml's
-order: [Approve<Env> for production] -> Deploy<Env>: Promote (1) -> Deploy (2) -> PrepareRelease (3) ->
-Release<Service> per web service, beside them the gates of the held releases (4): IntegrationTests (a Lambda invoke
-action) in the test environment, ApproveReroute where a service waits for an approval.
-
-Every Configuration value is a string (E9010): ParameterOverrides and EnvironmentVariables are JSON text, a `Sub`
-where they embed an account or the app name; the Deploy action's ParameterOverrides read each service's image tag
-from the Promote step's `image-tags.json` (`Fn::GetParam`, generator/image_tags.py). Variables:
-`#{SourceVariables.CommitId}` and the Deploy action's stack outputs (`#{Deploy<Env>Variables.ClusterLoadBalancerDns}`).
+Every Configuration value is a string (E9010): EnvironmentVariables and UserParameters are JSON text, a `Sub` where
+they embed an account or the app name. The Deploy action of an environment reads its whole template configuration
+(parameters, tags, stack policy) from the file the Promote step writes: params/<env>.config.json with each service's
+`<Service>ImageTag` set (generator/image_tags.py), so no parameter travels in ParameterOverrides and its 1000
+characters bound nothing. Variables: `#{SourceVariables.CommitId}` and the Deploy action's stack outputs
+(`#{Deploy<Env>Variables.ClusterLoadBalancerDns}`).
 """
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from troposphere import Ref, Sub, codepipeline
@@ -20,23 +19,15 @@ from troposphere import Ref, Sub, codepipeline
 from generator import holds, image_tags, naming
 from generator.config import AppSpec
 from generator.naming import pascal
-from generator.pipeline import approvals, common
+from generator.pipeline import approvals, common, plan
 from generator.pipeline import projects as p
-from generator.pipeline.roles import Roles
 from generator.pipeline.storage import Storage
 from generator.components.cluster.alb import TEST_PORT
+from generator.wiring import OutputRef
 
 SOURCE, TEMPLATES = "Source", "Templates"
 SOURCE_ACTION = "Source"
-RELEASE_ORDER = 4   # Promote (1), Deploy (2), PrepareRelease (3), the CodeDeployToECS actions and their gates (4)
-
-
-def deploy_stage(env: str) -> str:
-    return f"Deploy{pascal(env)}"
-
-
-def approve_stage(env: str) -> str:
-    return f"Approve{pascal(env)}"
+LISTED_SERVICES = 5     # an approval message names at most this many services (the rest as "and N more")
 
 
 def action(name: str, category: str, provider: str, run_order: int, config: dict[str, Any], inputs=(), outputs=(),
@@ -62,127 +53,162 @@ def environment_variables(variables: dict[str, str], **subs) -> Any:
     return Sub(text, **subs) if "${" in text else text
 
 
-def codebuild(name: str, project: p.Project, run_order: int, inputs=(SOURCE,), outputs=(), variables=None,
-              namespace=None, **subs) -> codepipeline.Actions:
-    config: dict[str, Any] = {"ProjectName": p.project_ref(project)}
-    if len(inputs) > 1:
-        config["PrimarySource"] = inputs[0]
-    if variables:
-        config["EnvironmentVariables"] = environment_variables(variables, **subs)
-    return action(name, "Build", "CodeBuild", run_order, config, inputs, outputs, namespace=namespace)
-
-
-def build(app: AppSpec, store: Storage, roles: Roles, capabilities: str) -> list[codepipeline.Stages]:
-    stages = [
-        codepipeline.Stages(Name="Source", Actions=[action(
-            SOURCE_ACTION, "Source", "CodeStarSourceConnection", 1,
-            {"ConnectionArn": Ref("ConnectionArn"), "FullRepositoryId": Ref("FullRepositoryId"),
-             "BranchName": Ref("BranchName"), "OutputArtifactFormat": "CODE_ZIP"},
-            outputs=[SOURCE], namespace="SourceVariables")]),
-        codepipeline.Stages(Name="UpdatePipeline", Actions=[
-            codebuild("SelfUpdate", p.SELF_UPDATE, 1, outputs=[TEMPLATES]),
-            action("UpdatePipeline", "Deploy", "CloudFormation", 2, {
-                "ActionMode": "CREATE_UPDATE", "StackName": Ref("AWS::StackName"),
-                "TemplatePath": f"{TEMPLATES}::packaged/pipeline.yaml",
-                "TemplateConfiguration": f"{TEMPLATES}::params/pipeline.config.json",
-                "Capabilities": "CAPABILITY_NAMED_IAM,CAPABILITY_AUTO_EXPAND",
-                "RoleArn": roles.stack}, inputs=[TEMPLATES]),
-        ]),
-    ]
+def template_configuration(app: AppSpec, env: str) -> str:
+    """Where the Deploy action reads `env`'s template configuration: the Promote step's copy with the image tags
+    when there are services, else the committed params/<env>.config.json."""
     if app.services:
-        stages.append(codepipeline.Stages(Name="Build", Actions=[
-            codebuild(f"Build{pascal(svc.name)}", p.build_project(svc.name), 1,
-                      variables={"COMMIT_ID": "#{SourceVariables.CommitId}"},
-                      namespace=f"Build{pascal(svc.name)}Variables")
-            for svc in app.services]))
-    for target in common.targets(app):
-        if target.production:
-            stages.append(codepipeline.Stages(Name=approve_stage(target.env), Actions=[action(
-                "ApproveRelease", "Approval", "Manual", 1, {
-                    "NotificationArn": Ref(store.topic),
-                    "CustomData": f"Release commit #{{SourceVariables.CommitId}} to {target.env} (production). "
-                                  "Approve once the earlier environments look right; rejecting stops this run."})]))
-        stages.append(codepipeline.Stages(Name=deploy_stage(target.env),
-                                          Actions=_environment_actions(app, target, store, capabilities)))
-    return stages
+        return f"{image_tags.artifact(env)}::{image_tags.CONFIG_FILE}"
+    return f"{TEMPLATES}::params/{env}.config.json"
 
 
-def _environment_actions(app: AppSpec, target: common.Target, store: Storage, capabilities: str) -> list:
-    env = target.env
-    deploy_ns, promote_ns = f"Deploy{target.pascal}Variables", f"Promote{target.pascal}Variables"
-    reach = {"TARGET_REGISTRY": "${Account}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}",
-             "TARGET_PREFIX": f"${{Application}}-{env}-",
-             "DEPLOY_ROLE_ARN": approvals.deploy_role()}
-    actions = []
-    config: dict[str, Any] = {
-        "ActionMode": "CREATE_UPDATE", "StackName": Sub(naming.stack_name_sub(env)),
-        "TemplatePath": f"{TEMPLATES}::packaged/root.yaml",
-        "TemplateConfiguration": f"{TEMPLATES}::params/{env}.config.json",
-        "Capabilities": capabilities, "RoleArn": target.cloudformation_role()}
-    tags = image_tags.artifact(env)
-    deploy_inputs = [TEMPLATES]
-    if app.services:
-        # Promote writes image-tags.json: the commit's tag per service, `bootstrap` for a service whose repository
-        # the environment does not have yet (new in app.yaml: this deploy creates it, with no tasks)
-        actions.append(codebuild("Promote", p.PROMOTE, 1, outputs=[tags], variables={
-            **reach, "COMMIT_ID": "#{SourceVariables.CommitId}"}, namespace=promote_ns, Account=target.account))
-        config["ParameterOverrides"] = image_tags.parameter_overrides([svc.name for svc in app.services], env)
-        deploy_inputs.append(tags)
-    actions.append(action("Deploy", "Deploy", "CloudFormation", 2, config, inputs=deploy_inputs,
-                          role=target.deploy_role(), namespace=deploy_ns))
-    if target.production:
-        actions.append(protect_nested_stacks(target, run_order=3))
-    web = p.web_services(app)
-    if web:
-        artifacts = [p.release_artifact(env, svc.name) for svc in web]
-        actions.append(codebuild("PrepareRelease", p.release_project(env), 3, inputs=(SOURCE, tags),
-                                 outputs=artifacts, variables={**reach, "IMAGE_TAGS_ARTIFACT": tags},
-                                 Account=target.account))
-        for svc, artifact in zip(web, artifacts):
-            name = naming.codedeploy_name(app.app, env, svc.name)
-            actions.append(action(f"Release{pascal(svc.name)}", "Deploy",
-                                  "CodeDeployToECS", RELEASE_ORDER, {
-                                      "ApplicationName": name, "DeploymentGroupName": name,
-                                      "TaskDefinitionTemplateArtifact": artifact,
-                                      "TaskDefinitionTemplatePath": "taskdef.json",
-                                      "AppSpecTemplateArtifact": artifact, "AppSpecTemplatePath": "appspec.yaml",
-                                      "Image1ArtifactName": artifact, "Image1ContainerName": "IMAGE1_NAME"},
-                                  inputs=[artifact], role=target.deploy_role()))
-    # The gates of the releases held on the test listener (generator/holds.py) run beside the CodeDeployToECS
-    # actions, which only finish once production traffic moved: the tests while every release waits there, the
-    # lead's approval where a service asks for one. The reroute rule (approvals.py) continues or stops the releases.
-    gate_order = RELEASE_ORDER if web else RELEASE_ORDER - 1
-    test_url = environment_test_url(app, env, deploy_ns)
-    if app.test_environment() == env:
-        actions.append(action(holds.TESTS, "Invoke", "Lambda", gate_order, {
-            "FunctionName": approvals.gate_function_name(),
-            "UserParameters": Sub(approvals.gate_parameters(app, env, test_url), Account=target.account)},
-            inputs=[SOURCE]))
-    waiting = holds.approval_services(app, env)
-    if waiting:
-        tested = " once the integration tests passed there" if app.test_environment() == env else ""
-        actions.append(action(holds.APPROVAL, "Approval", "Manual", gate_order, {
-            "NotificationArn": Ref(store.topic),
-            "CustomData": f"{env}: the release of {', '.join(waiting)} waits on the test listener {test_url}. "
-                          f"Approve once it looks right there: its production traffic then moves to it{tested}. "
-                          "Rejecting stops it and rolls it back."}))
-    return actions
+class Actions:
+    """Builds the action of each planned step; holds what the actions name (projects, roles, the gate function)."""
+
+    def __init__(self, app: AppSpec, store: Storage, projects: dict[p.Project, OutputRef],
+                 gate_function: OutputRef | None, capabilities: str):
+        self.app, self.store, self.projects = app, store, projects
+        self.gate_function, self.capabilities = gate_function, capabilities
+        self.kinds: dict[str, Callable[[plan.Step], codepipeline.Actions]] = {
+            plan.SOURCE: self.source, plan.SELF_UPDATE: self.self_update, plan.UPDATE_PIPELINE: self.update_pipeline,
+            plan.BUILD: self.build, plan.APPROVE_RELEASE: self.approve_release, plan.PROMOTE: self.promote,
+            plan.DEPLOY: self.deploy, plan.PROTECT: self.protect, plan.PREPARE_RELEASE: self.prepare_release,
+            plan.RELEASE: self.release, plan.TESTS: self.tests, plan.APPROVE_REROUTE: self.approve_reroute}
+
+    def __call__(self, step: plan.Step) -> codepipeline.Actions:
+        return self.kinds[step.kind](step)
+
+    def codebuild(self, step: plan.Step, project: p.Project, inputs=(SOURCE,), outputs=(), variables=None,
+                  namespace=None, **subs) -> codepipeline.Actions:
+        config: dict[str, Any] = {"ProjectName": self.projects[project].value()}
+        if len(inputs) > 1:
+            config["PrimarySource"] = inputs[0]
+        if variables:
+            config["EnvironmentVariables"] = environment_variables(variables, **subs)
+        return action(step.name, "Build", "CodeBuild", step.run_order, config, inputs, outputs, namespace=namespace)
+
+    @staticmethod
+    def reach(env: str) -> dict[str, str]:
+        """What a CodeBuild step needs to act in an environment's account (a Sub with `${Account}`)."""
+        return {"TARGET_REGISTRY": "${Account}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}",
+                "TARGET_PREFIX": f"${{Application}}-{env}-", "DEPLOY_ROLE_ARN": approvals.deploy_role()}
+
+    def account(self, env: str) -> Ref:
+        return Ref(common.account_parameter(env))
+
+    # --- the steps --------------------------------------------------------------------------------------------
+    def source(self, step: plan.Step) -> codepipeline.Actions:
+        return action(step.name, "Source", "CodeStarSourceConnection", step.run_order,
+                      {"ConnectionArn": Ref("ConnectionArn"), "FullRepositoryId": Ref("FullRepositoryId"),
+                       "BranchName": Ref("BranchName"), "OutputArtifactFormat": "CODE_ZIP"},
+                      outputs=[SOURCE], namespace="SourceVariables")
+
+    def self_update(self, step: plan.Step) -> codepipeline.Actions:
+        return self.codebuild(step, p.SELF_UPDATE, outputs=[TEMPLATES])
+
+    def update_pipeline(self, step: plan.Step) -> codepipeline.Actions:
+        """Deploys this very stack from the packaged template through S3 (buildspecs/update_pipeline.yml.j2); the
+        pipeline's RestartExecutionOnUpdate then restarts the run on the new definition."""
+        return self.codebuild(step, p.UPDATE_PIPELINE, inputs=(TEMPLATES,))
+
+    def build(self, step: plan.Step) -> codepipeline.Actions:
+        service, = step.services
+        return self.codebuild(step, p.build_project(service), variables={"COMMIT_ID": "#{SourceVariables.CommitId}"},
+                              namespace=f"Build{pascal(service)}Variables")
+
+    def approve_release(self, step: plan.Step) -> codepipeline.Actions:
+        return action(step.name, "Approval", "Manual", step.run_order, {
+            "NotificationArn": Ref(self.store.topic),
+            "CustomData": f"Release commit #{{SourceVariables.CommitId}} to {step.env} (production). "
+                          "Approve once the earlier environments look right; rejecting stops this run."})
+
+    def promote(self, step: plan.Step) -> codepipeline.Actions:
+        """Copies the images into the environment and writes its template configuration: params/<env>.config.json
+        with each service's tag (`bootstrap` for a service whose repository the environment does not have yet: this
+        deploy creates it, with no tasks)."""
+        env = step.env
+        return self.codebuild(step, p.PROMOTE, inputs=(SOURCE, TEMPLATES), outputs=[image_tags.artifact(env)],
+                              variables={**self.reach(env), "COMMIT_ID": "#{SourceVariables.CommitId}",
+                                         "TEMPLATES_ARTIFACT": TEMPLATES, "CONFIG_FILE": f"params/{env}.config.json"},
+                              namespace=f"Promote{pascal(env)}Variables", Account=self.account(env))
+
+    def deploy(self, step: plan.Step) -> codepipeline.Actions:
+        env = step.env
+        target = next(t for t in common.targets(self.app) if t.env == env)
+        config: dict[str, Any] = {
+            "ActionMode": "CREATE_UPDATE", "StackName": Sub(naming.stack_name_sub(env)),
+            "TemplatePath": f"{TEMPLATES}::packaged/root.yaml",
+            "TemplateConfiguration": template_configuration(self.app, env),
+            "Capabilities": self.capabilities, "RoleArn": target.cloudformation_role()}
+        inputs = [TEMPLATES, image_tags.artifact(env)] if self.app.services else [TEMPLATES]
+        return action(step.name, "Deploy", "CloudFormation", step.run_order, config, inputs=inputs,
+                      role=target.deploy_role(), namespace=f"Deploy{pascal(env)}Variables")
+
+    def protect(self, step: plan.Step) -> codepipeline.Actions:
+        """After a production Deploy: the Deploy action sets the config file's StackPolicy on the root only, which
+        holds nothing but nested stacks; this sets it on every nested stack (scripts/nested_stack_policy.py, the same
+        code `make deploy` runs), through the environment's deploy role."""
+        env = step.env
+        return self.codebuild(step, p.PROTECT, inputs=(SOURCE, TEMPLATES), variables={
+            "STACK_NAME": naming.stack_name_sub(env), "DEPLOY_ROLE_ARN": approvals.deploy_role(),
+            "CONFIG_FILE": f"params/{env}.config.json", "TEMPLATES_ARTIFACT": TEMPLATES}, Account=self.account(env))
+
+    def prepare_release(self, step: plan.Step) -> codepipeline.Actions:
+        env, tags = step.env, image_tags.artifact(step.env)
+        return self.codebuild(step, p.release_project(env, step.group), inputs=(SOURCE, tags),
+                              outputs=[p.release_artifact(env, s) for s in step.services],
+                              variables={**self.reach(env), "IMAGE_TAGS_ARTIFACT": tags}, Account=self.account(env))
+
+    def release(self, step: plan.Step) -> codepipeline.Actions:
+        (service,), env = step.services, step.env
+        name, artifact = naming.codedeploy_name(self.app.app, env, service), p.release_artifact(env, service)
+        target = next(t for t in common.targets(self.app) if t.env == env)
+        return action(step.name, "Deploy", "CodeDeployToECS", step.run_order, {
+            "ApplicationName": name, "DeploymentGroupName": name,
+            "TaskDefinitionTemplateArtifact": artifact, "TaskDefinitionTemplatePath": "taskdef.json",
+            "AppSpecTemplateArtifact": artifact, "AppSpecTemplatePath": "appspec.yaml",
+            "Image1ArtifactName": artifact, "Image1ContainerName": "IMAGE1_NAME"},
+            inputs=[artifact], role=target.deploy_role())
+
+    def tests(self, step: plan.Step) -> codepipeline.Actions:
+        """The gates of the releases held on the test listener (generator/holds.py) run beside the CodeDeployToECS
+        actions, which only finish once production traffic moved; the reroute rule (approvals.py) continues or stops
+        the releases."""
+        env = step.env
+        url = environment_test_url(self.app, env)
+        return action(step.name, "Invoke", "Lambda", step.run_order, {
+            "FunctionName": self.gate_function.value(),
+            "UserParameters": Sub(approvals.gate_parameters(self.app, env, url), Account=self.account(env))},
+            inputs=[SOURCE])
+
+    def approve_reroute(self, step: plan.Step) -> codepipeline.Actions:
+        env = step.env
+        tested = " once the integration tests passed there" if self.app.test_environment() == env else ""
+        return action(step.name, "Approval", "Manual", step.run_order, {
+            "NotificationArn": Ref(self.store.topic),
+            "CustomData": f"{env}: the release of {listed(holds.approval_services(self.app, env))} waits on the test "
+                          f"listener {environment_test_url(self.app, env)}. Approve once it looks right there: its "
+                          f"production traffic then moves to it{tested}. Rejecting stops it and rolls it back."})
 
 
-def protect_nested_stacks(target: common.Target, run_order: int) -> codepipeline.Actions:
-    """After a production Deploy: the Deploy action sets the config file's StackPolicy on the root only, which holds
-    nothing but nested stacks; this sets it on every nested stack (scripts/nested_stack_policy.py, the same code
-    `make deploy` runs), through the environment's deploy role."""
-    return codebuild("ProtectNestedStacks", p.PROTECT, run_order, inputs=(SOURCE, TEMPLATES), variables={
-        "STACK_NAME": naming.stack_name_sub(target.env), "DEPLOY_ROLE_ARN": approvals.deploy_role(),
-        "CONFIG_FILE": f"params/{target.env}.config.json", "TEMPLATES_ARTIFACT": TEMPLATES}, Account=target.account)
+def listed(names: list[str]) -> str:
+    """`a, b, c`, or the first LISTED_SERVICES and `and N more`: an approval message stays short for any app."""
+    if len(names) <= LISTED_SERVICES:
+        return ", ".join(names)
+    return f"{', '.join(names[:LISTED_SERVICES])} and {len(names) - LISTED_SERVICES} more"
 
 
-def environment_test_url(app: AppSpec, env: str, deploy_ns: str) -> str:
-    """The environment's test listener (generator/components/cluster/alb.py). With a certificate it speaks HTTPS, and only a host name the
+def build(app: AppSpec, store: Storage, projects: dict[p.Project, OutputRef], gate_function: OutputRef | None,
+          capabilities: str) -> list[codepipeline.Stages]:
+    make = Actions(app, store, projects, gate_function, capabilities)
+    return [codepipeline.Stages(Name=stage.name, Actions=[make(step) for step in stage.steps])
+            for stage in plan.stages(app)]
+
+
+def environment_test_url(app: AppSpec, env: str) -> str:
+    """The environment's test listener (cluster_alb.py). With a certificate it speaks HTTPS, and only a host name the
     certificate covers passes TLS verification: the environment's `domain_name` (a rule requires it), never the
     load balancer's own DNS name. Without one: plain HTTP on the load balancer's DNS name (a Deploy output)."""
     spec = app.environments[env]
     if spec.certificate_arn:
         return f"https://{spec.domain_name}:{TEST_PORT}"
-    return f"http://#{{{deploy_ns}.{naming.root_output('Cluster', 'LoadBalancerDns')}}}:{TEST_PORT}"
+    return f"http://#{{Deploy{pascal(env)}Variables.{naming.root_output('Cluster', 'LoadBalancerDns')}}}:{TEST_PORT}"
