@@ -1,0 +1,98 @@
+"""The lint helper process (started by generator/lint/workers.py): imports cfn-lint and builds its rules once, then
+lints the templates of each job it is sent in worker processes forked from itself, so that every worker starts with
+the rules already built.
+
+Protocol, one JSON document per line: the parent writes a job
+`{"cwd", "regions", "ignore", "rules_dir", "files", "workers"}` to standard input; the helper answers on the original
+standard output `{"findings": {file: [[file name, line, rule id, message], ...]}, "setup": s, "seconds": {file: s}}` or
+`{"error": text}`. Anything else printed goes to standard error. End of input ends the helper.
+
+Imports only cfn-lint and the standard library (not the generator), to keep the helper small.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from typing import Any
+
+_STATE: dict[str, Any] = {}   # the rules, inherited by forked workers
+
+
+def _rules(rules_dir: str):
+    """cfn-lint's rules plus the project's, as cfnlint.runner.Runner builds them for `append_rules=[rules_dir]`."""
+    from cfnlint.api import ManualArgs
+    from cfnlint.config import ConfigMixIn
+    from cfnlint.runner import Runner
+
+    config = ConfigMixIn(**ManualArgs(append_rules=[rules_dir]))
+    return Runner(config).rules, (tuple(config.append_rules), tuple(config.custom_rules or ()))
+
+
+def _lint_one(path: str) -> tuple[str, list[list[Any]], float]:
+    from cfnlint.runner.template.runner import run_template_by_file_path
+
+    started = time.process_time()
+    matches = run_template_by_file_path(path, _STATE["config"], _STATE["rules"], _STATE["ignore_bad_template"])
+    found = [[os.path.basename(m.filename) if m.filename else "?", m.linenumber, m.rule.id, m.message]
+             for m in matches]
+    return path, found, time.process_time() - started
+
+
+def _job(job: dict[str, Any]) -> dict[str, Any]:
+    import multiprocessing
+
+    from cfnlint.api import ManualArgs
+    from cfnlint.config import ConfigMixIn
+    from cfnlint.rules.errors import ConfigError, ParseError
+
+    os.chdir(job["cwd"])
+    files = job["files"]
+    config = ConfigMixIn(**ManualArgs(templates=files, regions=job["regions"], ignore_checks=job["ignore"],
+                                      append_rules=[job["rules_dir"]]))
+    try:
+        config.validate()
+    except ValueError as exc:   # as cfnlint.api.lint_by_config reports it
+        return {"findings": {"": [["", 0, ConfigError().id, str(exc)]]}, "seconds": {}}
+    rules, built_for = _STATE["rules"], _STATE["built_for"]
+    wanted = (tuple(config.append_rules), tuple(config.custom_rules or ()))
+    if wanted != built_for:   # a .cfnlintrc in this directory adds rules: build them for this job
+        from cfnlint.runner import Runner
+        rules = Runner(config).rules
+    _STATE.update(config=config, rules=rules, ignore_bad_template=bool(config.ignore_bad_template) or not
+                  ParseError().is_enabled(include_experimental=False, ignore_rules=config.ignore_checks,
+                                          include_rules=config.include_checks,
+                                          mandatory_rules=config.mandatory_checks))
+    # largest first, one template per task: the two workers finish together
+    order = sorted(files, key=lambda f: -os.path.getsize(f) if os.path.exists(f) else 0)
+    workers = max(1, min(int(job["workers"]), len(order)))
+    findings, seconds = {}, {}
+    # Always in forked workers, even for one template: each job starts from the rules as built, never from a
+    # previous job's state.
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        for path, found, spent in pool.imap_unordered(_lint_one, order, chunksize=1):
+            findings[path], seconds[path] = found, spent
+    return {"findings": findings, "seconds": seconds}
+
+
+def main() -> None:
+    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)   # stray prints must not corrupt the protocol
+    rules_dir = sys.argv[1]
+    started = time.perf_counter()
+    _STATE["rules"], _STATE["built_for"] = _rules(rules_dir)
+    setup = time.perf_counter() - started
+    for line in sys.stdin:
+        try:
+            reply = _job(json.loads(line))
+        except Exception:   # noqa: BLE001 - reported to the parent, which lints in-process instead
+            reply = {"error": traceback.format_exc()}
+        reply["setup"] = setup
+        out.write(json.dumps(reply) + "\n")
+        out.flush()
+
+
+if __name__ == "__main__":
+    main()
