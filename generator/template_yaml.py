@@ -17,7 +17,7 @@ The decisions PyYAML makes per string (which styles its characters allow, whethe
 type) are taken from PyYAML itself and memoised; the scalar styles whose writing is intricate (double quotes, block
 scalars, any string that may wrap at the width) are written by PyYAML's own emitter, handed the current column and
 indentation. Anything else this module does not expect (a key that is not a short string, a non-JSON value, a
-LiteralString) makes `dumps` raise `Unsupported`, and `template_text` then uses `to_yaml()` itself.
+LiteralString) makes `dumps` raise `Unsupported`, and `to_yaml` then uses troposphere's `Template.to_yaml()`.
 tests/test_template_yaml.py proves the identity on every golden template and on generated data.
 """
 from __future__ import annotations
@@ -32,7 +32,6 @@ import yaml
 from cfn_clean import cfn_literal_parser
 from cfn_flip import yaml_dumper as flip
 from cfn_tools._config import config as flip_config
-from cfn_tools.literal import LiteralString
 from cfn_tools.yaml_dumper import AWS_ACCOUNT_ID
 
 STR = "tag:yaml.org,2002:str"
@@ -58,7 +57,7 @@ def _reference(width: int) -> flip.Dumper:
 class _Writer:
     """PyYAML's emitter state (column, whitespace, indention, open_ended) while writing one document."""
 
-    __slots__ = ("out", "col", "ws", "ind", "open_ended", "width", "em", "analysis", "implicit", "long_string")
+    __slots__ = ("out", "col", "ws", "ind", "open_ended", "width", "em", "analysis", "implicit", "string_style")
 
     def __init__(self, width: int) -> None:
         self.out: list[str] = []
@@ -67,7 +66,7 @@ class _Writer:
         self.width = self.em.best_width
         self.analysis = _analysis(width)
         self.implicit = _implicit(width)
-        self.long_string = flip.STR_MAX_LENGTH_QUOTED
+        self.string_style = _string_style(width)
 
     # --- PyYAML's write_indicator / write_indent / write_line_break ------------------------------------------------
     def indicator(self, text: str, need_ws: bool, whitespace: bool = False, indention: bool = False) -> None:
@@ -163,19 +162,8 @@ class _Writer:
 
     # --- scalars --------------------------------------------------------------------------------------------------
     def string(self, value: str, indent: int | None, simple_key: bool) -> None:
-        """cfn-flip's string_representer, then CfnYamlDumper.represent_scalar."""
-        style = None
-        if sum(1 for ch in value if ch == "\n" or ch == "\r") >= flip.STR_MAX_LINES_QUOTED:
-            style = "|"
-        elif len(value) >= self.long_string and "\n" not in value:
-            style = ">"
-        elif value.startswith("0"):
-            style = "'"
-        if _ACCOUNT_ID.match(value):
-            style = "'"
-        if style is None and ("\n" in value or "\r" in value):
-            style = '"'
-        self.scalar(value, (self.implicit(value, STR), True), style, indent, simple_key, None)
+        """An untagged string: never needs its tag written (see _string_style)."""
+        self.write_scalar(self.string_style(value, simple_key), value, indent, simple_key)
 
     def other_scalar(self, value: Any, kind: type, indent: int | None, simple_key: bool) -> None:
         """SafeRepresenter's bool, int, float and None."""
@@ -194,25 +182,17 @@ class _Writer:
     def scalar(self, text: str, implicit: tuple[bool, bool], hint: str | None, indent: int | None,
                simple_key: bool, tag: str | None) -> None:
         """PyYAML's process_tag, choose_scalar_style and process_scalar, in block context."""
-        a = self.analysis(text)
-        if hint == '"':
-            style = '"'
-        elif not hint and implicit[0] and not (simple_key and (a.empty or a.multiline)) and a.allow_block_plain:
-            style = ""
-        elif hint and hint in "|>" and not simple_key and a.allow_block:
-            style = hint
-        elif (not hint or hint == "'") and a.allow_single_quoted and not (simple_key and a.multiline):
-            style = "'"
-        else:
-            style = '"'
+        style = _choose_style(self.analysis(text), hint, implicit, simple_key)
         if not ((style == "" and implicit[0]) or (style != "" and implicit[1])):
             if tag is None:
                 raise Unsupported("an untagged scalar that needs a tag")
             self.indicator(_prepared_tag(tag), True)
-        inner = 2 if indent is None else indent + 2
-        split = not simple_key
-        if style == "" and "\n" not in text and (
-                " " not in text or self.col + (0 if self.ws else 1) + len(text) <= self.width):
+        self.write_scalar(style, text, indent, simple_key)
+
+    def write_scalar(self, style: str, text: str, indent: int | None, simple_key: bool) -> None:
+        """PyYAML's process_scalar: plain and single-quoted text that cannot reach the width is written here (it
+        cannot wrap); everything else by PyYAML's own writers."""
+        if style == "" and (" " not in text or self.col + (0 if self.ws else 1) + len(text) <= self.width):
             if not self.ws:
                 self.out.append(" ")
                 self.col += 1
@@ -220,12 +200,12 @@ class _Writer:
             self.col += len(text)
             self.ws = self.ind = False
             return
-        if style == "'" and not a.multiline:
+        if style == "'" and not self.analysis(text).multiline:
             quoted = "'" + text.replace("'", "''") + "'"
             if " " not in text or self.col + (0 if self.ws else 1) + len(quoted) <= self.width:
                 self.indicator(quoted, True)
                 return
-        self.delegate(style, text, inner, split)
+        self.delegate(style, text, 2 if indent is None else indent + 2, not simple_key)
 
     def delegate(self, style: str, text: str, indent: int, split: bool) -> None:
         """PyYAML's own writer for this scalar, from the current state."""
@@ -267,6 +247,43 @@ def _implicit(width: int):
     return implicit
 
 
+def _choose_style(a: Any, hint: str | None, implicit: tuple[bool, bool], simple_key: bool) -> str:
+    """PyYAML's Emitter.choose_scalar_style outside flow context: '' (plain), "'", '"', '|' or '>'."""
+    if hint == '"':
+        return '"'
+    if not hint and implicit[0] and not (simple_key and (a.empty or a.multiline)) and a.allow_block_plain:
+        return ""
+    if hint and hint in "|>" and not simple_key and a.allow_block:
+        return hint
+    if (not hint or hint == "'") and a.allow_single_quoted and not (simple_key and a.multiline):
+        return "'"
+    return '"'
+
+
+@lru_cache(maxsize=4)
+def _string_style(width: int):
+    analysis, implicit = _analysis(width), _implicit(width)
+
+    @lru_cache(maxsize=1 << 16)
+    def style(value: str, simple_key: bool) -> str:
+        """cfn-flip's string_representer, then CfnYamlDumper.represent_scalar, then the emitter's choice. A string's
+        tag is implicit in every style but plain, and plain is only chosen when it is implicit there too."""
+        hint = None
+        if value.count("\n") + value.count("\r") >= flip.STR_MAX_LINES_QUOTED:
+            hint = "|"
+        elif len(value) >= flip.STR_MAX_LENGTH_QUOTED and "\n" not in value:
+            hint = ">"
+        elif value.startswith("0"):
+            hint = "'"
+        if _ACCOUNT_ID.match(value):
+            hint = "'"
+        if hint is None and ("\n" in value or "\r" in value):
+            hint = '"'
+        return _choose_style(analysis(value), hint, (implicit(value, STR), True), simple_key)
+
+    return style
+
+
 @lru_cache(maxsize=None)
 def _prepared_tag(tag: str) -> str:
     em = _reference(flip_config.max_col_width)
@@ -284,14 +301,6 @@ def dumps(data: dict[str, Any]) -> str:
     return "".join(w.out)
 
 
-def _literal_strings(value: Any) -> bool:
-    if type(value) is dict:
-        return any(_literal_strings(v) for v in value.values())
-    if type(value) is list:
-        return any(_literal_strings(v) for v in value)
-    return isinstance(value, LiteralString)
-
-
 def template_data(template: Any) -> dict[str, Any]:
     """What `Template.to_yaml()` dumps: to_dict() with every mapping's keys sorted (its JSON round trip, done here by
     the C encoder), with cfn-flip's literal parser applied."""
@@ -300,10 +309,7 @@ def template_data(template: Any) -> dict[str, Any]:
 
 def to_yaml(template: Any) -> str:
     """`template.to_yaml(clean_up=False, long_form=False, sort_keys=True)`, byte for byte."""
-    data = template_data(template)
-    if not _literal_strings(data):
-        try:
-            return dumps(data)
-        except Unsupported:
-            pass
-    return template.to_yaml(clean_up=False, long_form=False, sort_keys=True)
+    try:
+        return dumps(template_data(template))
+    except Unsupported:   # a LiteralString (cfn-flip's JSON bodies) among them
+        return template.to_yaml(clean_up=False, long_form=False, sort_keys=True)

@@ -7,6 +7,7 @@ import json
 
 import cfn_flip
 import pytest
+from cfn_tools.literal import LiteralString
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -84,8 +85,11 @@ def test_generated_data_is_written_as_cfn_flip_writes_it(data):
 
 
 def test_the_writer_handles_the_shapes_it_claims_and_refuses_others():
-    """Keys longer than PyYAML's simple-key limit become `? key`: refused, so that to_yaml() falls back."""
+    """Keys longer than PyYAML's simple-key limit become `? key`, and cfn-flip writes a LiteralString its own way:
+    both refused, so that to_yaml() falls back to troposphere."""
     assert template_yaml.dumps({"A": {"Ref": "B"}, "C": ["x", {"Fn::GetAtt": ["R", "Arn"]}]}) == \
         "A: !Ref 'B'\nC:\n  - x\n  - !GetAtt 'R.Arn'\n"
     with pytest.raises(template_yaml.Unsupported):
         template_yaml.dumps({"k" * 130: 1})
+    with pytest.raises(template_yaml.Unsupported):   # cfn-flip's JSON bodies of state machines
+        template_yaml.dumps({"Definition": LiteralString('{\n  "a": 1\n}')})

@@ -90,14 +90,15 @@ class Helper:
                       workers, reply.get("setup", 0.0), reply.get("seconds", {}))
 
     def close(self) -> None:
-        """End of input ends an idle helper; a busy one (an interrupted build) is stopped with its workers."""
+        """End of input ends a helper that has served a job and is idle; one still loading cfn-lint, or busy (an
+        interrupted build), is stopped at once with its workers (its own process group)."""
         if self.pid != os.getpid() or self.proc.poll() is not None:
             return
-        if self.lock.acquire(blocking=False):
+        if self.used and self.lock.acquire(blocking=False):
             try:
                 if self.proc.stdin:
                     self.proc.stdin.close()
-                self.proc.wait(timeout=2 if self.used else 0.05)
+                self.proc.wait(timeout=2)
                 return
             except (OSError, subprocess.TimeoutExpired):
                 pass
@@ -108,6 +109,12 @@ class Helper:
         except OSError:
             pass
         self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            try:
+                if pipe:
+                    pipe.close()
+            except OSError:
+                pass
 
 
 _shared: Helper | None = None
