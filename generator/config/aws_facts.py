@@ -14,9 +14,10 @@ from __future__ import annotations
 import ast
 import functools
 import importlib.resources
-import importlib.util
 import json
 from pathlib import Path
+
+from generator.lint import cfnlint_dir  # found without importing cfn-lint
 
 
 @functools.cache
@@ -30,14 +31,6 @@ def regions() -> frozenset[str]:
         from cfnlint.helpers import REGIONS
         return frozenset(REGIONS)
     return frozenset(ast.literal_eval(text[text.index("{", start):end + 2]))
-
-
-@functools.cache
-def cfnlint_dir() -> Path:
-    """cfn-lint's package directory, found without importing cfn-lint."""
-    spec = importlib.util.find_spec("cfnlint")  # locates the package without importing it
-    assert spec is not None and spec.submodule_search_locations, "cfn-lint is a pinned dependency"
-    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def _versions_by_engine(name: str) -> dict[str, frozenset[str]]:

@@ -32,8 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.config.aws_facts import cfnlint_dir
-from generator.lint import RULES_DIR
+from generator.lint import RULES_DIR, cfnlint_dir, cfnlintrc
 
 FORMAT = b"fargate-stacks lint cache 1"
 ENV = "FARGATE_STACKS_LINT_CACHE"
@@ -43,7 +42,6 @@ SERVERLESS = "AWS::Serverless-2016-10-31"
 # Properties through which cfn-lint opens another template, by resource type.
 REFERENCES = {"AWS::CloudFormation::Stack": "TemplateURL", "AWS::Serverless::Application": "Location"}
 _REMOTE = ("http://", "https://", "s3://")
-_CFNLINTRC = (".cfnlintrc", ".cfnlintrc.yaml", ".cfnlintrc.yml")
 
 
 def directory() -> Path | None:
@@ -66,9 +64,8 @@ def _schema_versions() -> bytes:
 
 def rule_set(regions: Iterable[str], ignored: Iterable[str]) -> bytes | None:
     """The part of every key that is not the template: None when the cache cannot be trusted (a .cfnlintrc)."""
-    for folder in (Path.home(), Path.cwd()):
-        if any((folder / name).exists() for name in _CFNLINTRC):
-            return None
+    if cfnlintrc():
+        return None
     h = hashlib.sha256(FORMAT)
     h.update(f"python {sys.version_info[0]}.{sys.version_info[1]} {sys.implementation.name}".encode())
     h.update(b"\0" + (cfnlint_dir() / "version.py").read_bytes())

@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from generator.config.aws_facts import cfnlint_dir  # found without importing cfn-lint (most of a second)
+from generator.lint import cfnlint_dir
 
 SCHEMAS = cfnlint_dir() / "data" / "schemas"
 IAM_ACTIONS_FILE = cfnlint_dir() / "data" / "AdditionalSpecs" / "Policies.json"  # cfn-lint's W3037 data

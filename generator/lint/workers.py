@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.lint import RULES_DIR
+from generator.lint import RULES_DIR, cfnlintrc
 
 ENV_WORKERS = "FARGATE_STACKS_LINT_WORKERS"
 _BOOT = ("import json, sys; sys.path[:] = json.loads(sys.argv.pop(1)); "
@@ -57,9 +57,16 @@ def worker_count(templates: int) -> int:
     return min(wanted, templates)
 
 
+def _environment() -> tuple:
+    """What a helper fixes when it starts and cfn-lint reads from the environment: where it finds updated schemas
+    (XDG_CACHE_HOME, HOME) and its default region."""
+    return tuple(os.environ.get(k) for k in ("XDG_CACHE_HOME", "HOME", "AWS_REGION", "AWS_DEFAULT_REGION"))
+
+
 class Helper:
     def __init__(self) -> None:
         self.pid = os.getpid()   # a forked copy of this process must not talk to the parent's helper
+        self.environment = _environment()
         self.lock = threading.Lock()
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _BOOT, json.dumps(sys.path), str(RULES_DIR)],
@@ -67,7 +74,7 @@ class Helper:
         self.used = False
 
     def alive(self) -> bool:
-        return self.pid == os.getpid() and self.proc.poll() is None
+        return self.pid == os.getpid() and self.proc.poll() is None and self.environment == _environment()
 
     def lint(self, files: Sequence[str], regions: Sequence[str], ignore: Sequence[str], workers: int) -> Result:
         job = {"cwd": os.getcwd(), "regions": list(regions), "ignore": list(ignore), "rules_dir": str(RULES_DIR),
@@ -126,13 +133,21 @@ def helper() -> Helper:
     global _shared
     with _shared_lock:
         if _shared is None or not _shared.alive():
+            if _shared is not None:
+                _shared.close()
             _shared = Helper()
         return _shared
 
 
+def usable() -> bool:
+    """Whether to lint in a helper: a .cfnlintrc (which can add rules or patch schemas for the directory it is found
+    in) leaves cfn-lint in this process, exactly as its API reads it."""
+    return worker_count(2) > 0 and not cfnlintrc()
+
+
 def prestart() -> None:
     """Start the helper now, so that cfn-lint is loaded by the time the build has templates to lint."""
-    if worker_count(2) > 0:
+    if usable():
         helper()
 
 
@@ -162,11 +177,11 @@ def in_process(files: Sequence[str], regions: Sequence[str], ignore: Sequence[st
 
 
 def lint(files: Sequence[str], regions: Sequence[str], ignore: Sequence[str]) -> Result:
-    workers = worker_count(len(files))
     if not files:
         return Result({})
-    if workers <= 0:
+    if not usable():
         return in_process(files, regions, ignore)
+    workers = worker_count(len(files))
     try:
         return helper().lint(files, regions, ignore, workers)
     except HelperFailed as exc:

@@ -22,13 +22,13 @@ _STATE: dict[str, Any] = {}   # the rules, inherited by forked workers
 
 
 def _rules(rules_dir: str):
-    """cfn-lint's rules plus the project's, as cfnlint.runner.Runner builds them for `append_rules=[rules_dir]`."""
+    """cfn-lint's rules plus the project's, as cfnlint.runner.Runner builds them for `append_rules=[rules_dir]`
+    (the parent uses a helper only where no .cfnlintrc adds rules or patches schemas)."""
     from cfnlint.api import ManualArgs
     from cfnlint.config import ConfigMixIn
     from cfnlint.runner import Runner
 
-    config = ConfigMixIn(**ManualArgs(append_rules=[rules_dir]))
-    return Runner(config).rules, (tuple(config.append_rules), tuple(config.custom_rules or ()))
+    return Runner(ConfigMixIn(**ManualArgs(append_rules=[rules_dir]))).rules
 
 
 def _lint_one(path: str) -> tuple[str, list[list[Any]], float]:
@@ -56,12 +56,7 @@ def _job(job: dict[str, Any]) -> dict[str, Any]:
         config.validate()
     except ValueError as exc:   # as cfnlint.api.lint_by_config reports it
         return {"findings": {"": [["", 0, ConfigError().id, str(exc)]]}, "seconds": {}}
-    rules, built_for = _STATE["rules"], _STATE["built_for"]
-    wanted = (tuple(config.append_rules), tuple(config.custom_rules or ()))
-    if wanted != built_for:   # a .cfnlintrc in this directory adds rules: build them for this job
-        from cfnlint.runner import Runner
-        rules = Runner(config).rules
-    _STATE.update(config=config, rules=rules, ignore_bad_template=bool(config.ignore_bad_template) or not
+    _STATE.update(config=config, ignore_bad_template=bool(config.ignore_bad_template) or not
                   ParseError().is_enabled(include_experimental=False, ignore_rules=config.ignore_checks,
                                           include_rules=config.include_checks,
                                           mandatory_rules=config.mandatory_checks))
@@ -82,7 +77,7 @@ def main() -> None:
     os.dup2(2, 1)   # stray prints must not corrupt the protocol
     rules_dir = sys.argv[1]
     started = time.perf_counter()
-    _STATE["rules"], _STATE["built_for"] = _rules(rules_dir)
+    _STATE["rules"] = _rules(rules_dir)
     setup = time.perf_counter() - started
     for line in sys.stdin:
         try:
