@@ -29,12 +29,29 @@ from functools import lru_cache
 from typing import Any
 
 import yaml
+from yaml.emitter import ScalarAnalysis
 from cfn_clean import cfn_literal_parser
 from cfn_flip import yaml_dumper as flip
 from cfn_tools._config import config as flip_config
 from cfn_tools.yaml_dumper import AWS_ACCOUNT_ID
 
 STR = "tag:yaml.org,2002:str"
+# Strings in which PyYAML's analyze_scalar finds no indicator, break, special character, nor a space at either end
+# (names, ids, paths, sentences): every style allowed. With a flow indicator inside (a ':' not before a space nor at the
+# end, as in ARNs and `AWS::Region`; braces as in `${AWS::StackName}`), only flow-context plain is refused; with a ':'
+# before a space or at the end (`api: image tag`), no plain style at all. tests/test_template_yaml.py checks both against PyYAML.
+_SIMPLE = re.compile(r"[A-Za-z0-9_/=+()$][A-Za-z0-9_./=+@()'*&!%|>\"$ -]*(?<! )\Z")
+_COLONS = re.compile(r"[A-Za-z0-9_/=+()$](?:[A-Za-z0-9_./=+@()'*&!%|>\"$ {}\[\],?-]|:(?! ))*(?<![ :])\Z")
+_PROSE = re.compile(r"[A-Za-z0-9_/=+()$][A-Za-z0-9_./=+@()'*&!%|>\"$ {}\[\],?:-]*(?<! )\Z")
+_SIMPLE_ANALYSIS = ScalarAnalysis(scalar="", empty=False, multiline=False, allow_flow_plain=True,
+                                  allow_block_plain=True, allow_single_quoted=True, allow_double_quoted=True,
+                                  allow_block=True)
+_COLONS_ANALYSIS = ScalarAnalysis(scalar="", empty=False, multiline=False, allow_flow_plain=False,
+                                  allow_block_plain=True, allow_single_quoted=True, allow_double_quoted=True,
+                                  allow_block=True)
+_PROSE_ANALYSIS = ScalarAnalysis(scalar="", empty=False, multiline=False, allow_flow_plain=False,
+                                 allow_block_plain=False, allow_single_quoted=True, allow_double_quoted=True,
+                                 allow_block=True)
 _SCALAR_TAGS = {bool: "tag:yaml.org,2002:bool", int: "tag:yaml.org,2002:int",
                 float: "tag:yaml.org,2002:float", type(None): "tag:yaml.org,2002:null"}
 _ACCOUNT_ID = re.compile(AWS_ACCOUNT_ID)
@@ -232,7 +249,20 @@ class _Writer:
 
 @lru_cache(maxsize=4)
 def _analysis(width: int):
-    return lru_cache(maxsize=1 << 16)(_reference(width).analyze_scalar)
+    analyze = _reference(width).analyze_scalar
+
+    @lru_cache(maxsize=1 << 16)
+    def analysis(text: str) -> ScalarAnalysis:
+        """PyYAML's analyze_scalar (cfn-flip's), answered at once for the commonest strings: names, ids, paths."""
+        if _SIMPLE.match(text):
+            return _SIMPLE_ANALYSIS
+        if _COLONS.match(text):
+            return _COLONS_ANALYSIS
+        if _PROSE.match(text):   # not _COLONS: a ':' before a space or at the end (`api: image tag`)
+            return _PROSE_ANALYSIS
+        return analyze(text)
+
+    return analysis
 
 
 @lru_cache(maxsize=4)

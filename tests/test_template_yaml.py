@@ -93,3 +93,17 @@ def test_the_writer_handles_the_shapes_it_claims_and_refuses_others():
         template_yaml.dumps({"k" * 130: 1})
     with pytest.raises(template_yaml.Unsupported):   # cfn-flip's JSON bodies of state machines
         template_yaml.dumps({"Definition": LiteralString('{\n  "a": 1\n}')})
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.one_of(st.from_regex(template_yaml._SIMPLE, fullmatch=True),
+                 st.from_regex(template_yaml._COLONS, fullmatch=True),
+                 st.from_regex(template_yaml._PROSE, fullmatch=True),
+                 st.sampled_from(["AWS::Region", "arn:aws:s3:::b/*", "a b", "Fn::Sub", "x: y", "a:", "a :b",
+                                  "a #b", "a# b", "(x)", "it's", "a  b", "a:b:c", "'q", "q'", "${AWS::StackName}-x",
+                                  "$x", "a?", "a,b", "[a]", "-a", "- a", ".x", "...", "x ", " x", "a\tb"])))
+def test_the_quick_analysis_of_common_strings_is_pyyaml_s(text):
+    full = template_yaml._reference(200).analyze_scalar(text)
+    quick = template_yaml._analysis(200).__wrapped__(text)
+    assert {k: v for k, v in vars(full).items() if k != "scalar"} == \
+        {k: v for k, v in vars(quick).items() if k != "scalar"}, text
