@@ -145,14 +145,21 @@ class _Writer:
         else:
             raise Unsupported(f"a {kind.__name__} under {tag}")   # cfn-flip fails on these too
 
-    def mapping(self, value: dict, indent: int | None, tag: str | None) -> None:
+    def opened(self, value: dict | list, indent: int | None, tag: str | None, brackets: str) -> int | None:
+        """A collection's tag, and `{}`/`[]` when it is empty (PyYAML writes those in flow style); else the indent of
+        its block entries (never an indentless sequence, as cfn-flip's dumper overrides)."""
         if tag is not None:
             self.indicator(tag, True)
         if not value:
-            self.indicator("{", True, whitespace=True)
-            self.indicator("}", False)
+            self.indicator(brackets[0], True, whitespace=True)
+            self.indicator(brackets[1], False)
+            return None
+        return 0 if indent is None else indent + 2
+
+    def mapping(self, value: dict, indent: int | None, tag: str | None) -> None:
+        inner = self.opened(value, indent, tag, "{}")
+        if inner is None:
             return
-        inner = 0 if indent is None else indent + 2
         for key, item in value.items():
             if type(key) is not str:
                 raise Unsupported("a key that is not a string")
@@ -165,13 +172,9 @@ class _Writer:
             self.node(item, inner)
 
     def sequence(self, value: list, indent: int | None, tag: str | None) -> None:
-        if tag is not None:
-            self.indicator(tag, True)
-        if not value:
-            self.indicator("[", True, whitespace=True)
-            self.indicator("]", False)
+        inner = self.opened(value, indent, tag, "[]")
+        if inner is None:
             return
-        inner = 0 if indent is None else indent + 2   # cfn-flip's dumper never writes an indentless sequence
         for item in value:
             self.indent(inner)
             self.indicator("-", True, indention=True)

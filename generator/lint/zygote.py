@@ -85,8 +85,11 @@ def main() -> None:
         except Exception:   # noqa: BLE001 - reported to the parent, which lints in-process instead
             reply = {"error": traceback.format_exc()}
         reply["setup"] = setup
-        out.write(json.dumps(reply) + "\n")
-        out.flush()
+        try:
+            out.write(json.dumps(reply) + "\n")
+            out.flush()
+        except OSError:   # the build is gone (killed): nobody to answer
+            return
 
 
 if __name__ == "__main__":
