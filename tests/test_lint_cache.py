@@ -257,10 +257,12 @@ def test_the_default_cache_is_outside_committed_paths():
 
 
 def test_workers_report_what_cfn_lint_reports_in_process(tmp_path, monkeypatch):
-    """The same findings, file by file, from the helper's forked workers as from cfn-lint's API in this process
-    (warnings included, a template that does not parse, a nested-stack mismatch)."""
+    """The same findings, file by file, from the helper's forked workers (which parse a nested template once for
+    both the nested parameters and the nested outputs) as from cfn-lint's API in this process: warnings, a template
+    that does not parse, nested parameters and outputs that do not match."""
     monkeypatch.chdir(tmp_path)
     t = _stack(tmp_path / "t", **{
+        "root.yaml": ROOT_T.replace("Child.Outputs.Arn", "Child.Outputs.Missing"),
         "child.yaml": CHILD.replace("Parameters:\n  Name:", "Parameters:\n  Label:"),
         "bad.yaml": "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\nParameters:\n  Unused:\n    Type: String\n",
         "broken.yaml": "Resources: [\n"})
@@ -272,6 +274,7 @@ def test_workers_report_what_cfn_lint_reports_in_process(tmp_path, monkeypatch):
     assert parallel.workers == 2 and not parallel.fallback
     assert {k: sorted(v) for k, v in parallel.findings.items()} == {k: sorted(v) for k, v in serial.findings.items()}
     assert sum(1 for v in serial.findings.values() if v) == 4, serial.findings
+    assert {f[2] for f in serial.findings[str(t / "root.yaml")]} >= {"E3043", "E6101"}, serial.findings
 
 
 def test_a_failed_helper_falls_back_to_linting_in_process(tmp_path, monkeypatch):

@@ -31,6 +31,35 @@ def _rules(rules_dir: str):
     return Runner(ConfigMixIn(**ManualArgs(append_rules=[rules_dir]))).rules
 
 
+def _share_nested_decodes() -> None:
+    """cfn-lint parses a nested stack's template twice while linting its parent (NestedStackParameters for the
+    parameters, the GetAtt context for the outputs), and both only read it: let them share one parse per template
+    bytes (a third of the root's lint time with 50 services). Their results cannot change: same file, same bytes,
+    same parse."""
+    import hashlib
+
+    import cfnlint.decode
+    from cfnlint.rules.resources.cloudformation import NestedStackParameters as nested
+
+    real = cfnlint.decode.decode
+    if getattr(nested, "decode", None) is not real:   # another cfn-lint: leave it as it is
+        return
+    parsed: dict[tuple[str, bytes], Any] = {}
+
+    def decode(filename: str | None):
+        try:
+            with open(filename, "rb") as f:   # type: ignore[arg-type]
+                key = (os.path.abspath(filename), hashlib.sha256(f.read()).digest())   # type: ignore[arg-type]
+        except (OSError, TypeError):
+            return real(filename)
+        if key not in parsed:
+            parsed[key] = real(filename)
+        return parsed[key]
+
+    cfnlint.decode.decode = decode   # what context._nested_stack_get_atts imports when it runs
+    nested.decode = decode
+
+
 def _lint_one(path: str) -> tuple[str, list[list[Any]], float]:
     from cfnlint.runner.template.runner import run_template_by_file_path
 
@@ -78,6 +107,7 @@ def main() -> None:
     rules_dir = sys.argv[1]
     started = time.perf_counter()
     _STATE["rules"] = _rules(rules_dir)
+    _share_nested_decodes()
     setup = time.perf_counter() - started
     for line in sys.stdin:
         try:
