@@ -89,6 +89,9 @@ class Helper:
                 line = self.proc.stdout.readline()
             except (OSError, ValueError) as exc:
                 raise HelperFailed(str(exc)) from exc
+            except BaseException:   # Ctrl-C or SIGTERM mid-job: stop the workers before the staged files go
+                self.kill()
+                raise
         if not line:
             raise HelperFailed(f"the lint helper exited ({self.proc.poll()})")
         reply = json.loads(line)
@@ -112,6 +115,10 @@ class Helper:
                 pass
             finally:
                 self.lock.release()
+        self.kill()
+
+    def kill(self) -> None:
+        """The helper and its workers (its own process group), at once."""
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except OSError:
