@@ -299,3 +299,28 @@ def test_an_idle_helper_ends_with_its_input_and_a_forked_copy_does_not_use_it():
     assert os.waitpid(pid, 0)[1] == 0
     workers.stop()
     assert helper.proc.poll() is not None
+
+
+def test_an_interrupted_lint_stops_the_helper_and_its_workers(tmp_path, monkeypatch):
+    """Ctrl-C while the helper lints: the helper's process group is gone before the build removes its staged files
+    (else its workers would go on linting files that disappear)."""
+    monkeypatch.chdir(tmp_path)
+    t = _stack(tmp_path / "t")
+    helper = workers.helper()
+
+    class Interrupted:
+        def readline(self):
+            raise KeyboardInterrupt
+
+        def close(self):
+            pass
+
+    real = helper.proc.stdout
+    monkeypatch.setattr(helper.proc, "stdout", Interrupted())
+    with pytest.raises(KeyboardInterrupt):
+        helper.lint([str(p) for p in t.glob("*.yaml")], [REGION], sorted(gate.IGNORED_RULES), 2)
+    assert helper.proc.poll() is not None
+    with pytest.raises(ProcessLookupError):
+        os.killpg(helper.proc.pid, 0)   # no process of its group is left
+    real.close()
+    assert workers.helper() is not helper, "a new helper for the next build"
