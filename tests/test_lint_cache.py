@@ -324,3 +324,16 @@ def test_an_interrupted_lint_stops_the_helper_and_its_workers(tmp_path, monkeypa
         os.killpg(helper.proc.pid, 0)   # no process of its group is left
     real.close()
     assert workers.helper() is not helper, "a new helper for the next build"
+
+
+def test_the_shared_nested_parse_was_checked_against_the_pinned_cfn_lint():
+    """The workers let cfn-lint's two readers of a nested template share one parse with only its Parameters and
+    Outputs, for the version whose readers were read (NestedStackParameters._get_template_parameters and
+    context._nested_stack_get_atts). Raising the pin: read them again, then raise CHECKED_CFN_LINT."""
+    from cfnlint.version import __version__
+
+    from generator.lint import zygote
+
+    pinned = next(line.split("==")[1].strip('", ') for line in (ROOT / "pyproject.toml").read_text().splitlines()
+                  if line.strip().startswith('"cfn-lint=='))
+    assert __version__ == pinned == zygote.CHECKED_CFN_LINT

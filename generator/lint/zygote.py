@@ -31,18 +31,23 @@ def _rules(rules_dir: str):
     return Runner(ConfigMixIn(**ManualArgs(append_rules=[rules_dir]))).rules
 
 
+CHECKED_CFN_LINT = "1.58.0"   # the version whose two nested-template readers _share_nested_decodes was checked against
+
+
 def _share_nested_decodes() -> None:
     """cfn-lint parses a nested stack's template twice while linting its parent (NestedStackParameters for the
-    parameters, the GetAtt context for the outputs), and both only read it: let them share one parse per template
-    bytes (a third of the root's lint time with 50 services). Their results cannot change: same file, same bytes,
-    same parse."""
+    parameters, the GetAtt context for the outputs; a third of the root's lint time with 50 services), and both read
+    only its Parameters and Outputs: let them share one parse per template bytes, keeping only those two sections
+    (a worker holds them for every nested template at once). In cfn-lint CHECKED_CFN_LINT only: another version
+    may read more of a nested template, and is left as it is."""
     import hashlib
 
     import cfnlint.decode
     from cfnlint.rules.resources.cloudformation import NestedStackParameters as nested
+    from cfnlint.version import __version__
 
     real = cfnlint.decode.decode
-    if getattr(nested, "decode", None) is not real:   # another cfn-lint: leave it as it is
+    if __version__ != CHECKED_CFN_LINT or getattr(nested, "decode", None) is not real:
         return
     parsed: dict[tuple[str, bytes], Any] = {}
 
@@ -53,11 +58,15 @@ def _share_nested_decodes() -> None:
         except (OSError, TypeError):
             return real(filename)
         if key not in parsed:
-            parsed[key] = real(filename)
+            template, matches = real(filename)
+            if isinstance(template, dict):
+                template = {k: template[k] for k in ("Parameters", "Outputs") if k in template}
+            parsed[key] = (template, matches)
         return parsed[key]
 
     cfnlint.decode.decode = decode   # what context._nested_stack_get_atts imports when it runs
     nested.decode = decode
+    _STATE["shared_decodes"] = True
 
 
 def _lint_one(path: str) -> tuple[str, list[list[Any]], float]:
