@@ -153,17 +153,25 @@ def test_each_part_of_the_rule_set_is_part_of_the_key(store, tmp_path, monkeypat
     assert _lint(t)[1].linted == 3
 
 
-def test_the_cfn_lint_version_and_its_schemas_are_part_of_the_key(store, tmp_path, monkeypatch):
+def test_the_cfn_lint_version_its_dependencies_and_its_schemas_are_part_of_the_key(store, tmp_path, monkeypatch):
     t = _stack(tmp_path / "t")
     _lint(t)
     real = cache.cfnlint_dir()
-    fake = tmp_path / "cfnlint"
+    fake = tmp_path / "site" / "cfnlint"
     (fake / "data" / "schemas").mkdir(parents=True)
     (fake / "version.py").write_bytes((real / "version.py").read_bytes())
     (fake / "data" / "schemas" / "version.json").write_bytes((real / "data/schemas/version.json").read_bytes())
+    for name in os.listdir(real.parent):
+        if name.endswith((".dist-info", ".egg-info")):
+            (fake.parent / name).mkdir()
     monkeypatch.setattr(cache, "cfnlint_dir", lambda: fake)
     assert _lint(t)[1].linted == 0, "a copy of the same files is the same cfn-lint"
     (fake / "version.py").write_text('"""x"""\n__version__ = "9.9.9"\n')
+    assert _lint(t)[1].linted == 3
+    _lint(t)
+    # a dependency upgraded beside it (regex decides every pattern check)
+    regex = next(p for p in fake.parent.iterdir() if p.name.startswith("regex-"))
+    regex.rename(fake.parent / "regex-2099.1.1.dist-info")
     assert _lint(t)[1].linted == 3
     _lint(t)
     # schemas newer than the bundled ones, from `cfn-lint --update-specs`

@@ -1,8 +1,9 @@
 """The lint cache: which templates cfn-lint passed, by everything that decides its verdict.
 
 A template's key is a SHA-256 over
-- this cache's format, the Python version, cfn-lint's version file and the version files of the resource schemas it
-  reads (bundled, or the newer ones `cfn-lint --update-specs` writes under ~/.cache/aws/cfn-lint);
+- this cache's format, the Python version, cfn-lint's version file, the name and version of every package installed
+  beside it (its dependencies among them), and the version files of the resource schemas it reads (bundled, or the
+  newer ones `cfn-lint --update-specs` writes under ~/.cache/aws/cfn-lint);
 - the rule set: the project rules' source files (every file of generator/lint/rules/), the ignored rules, the
   regions;
 - the template's name and bytes;
@@ -69,6 +70,10 @@ def rule_set(regions: Iterable[str], ignored: Iterable[str]) -> bytes | None:
     h = hashlib.sha256(FORMAT)
     h.update(f"python {sys.version_info[0]}.{sys.version_info[1]} {sys.implementation.name}".encode())
     h.update(b"\0" + (cfnlint_dir() / "version.py").read_bytes())
+    # every distribution installed beside it, by name and version (cfn-lint's verdicts rest on PyYAML, regex, sympy,
+    # networkx...): changing any package of the environment lints everything once
+    h.update(b"\0" + "\0".join(sorted(n for n in os.listdir(cfnlint_dir().parent)
+                                     if n.endswith((".dist-info", ".egg-info")))).encode())
     h.update(b"\0" + _schema_versions())
     h.update(b"\0regions " + json.dumps(sorted(regions)).encode())
     h.update(b"\0ignored " + json.dumps(sorted(ignored)).encode())
