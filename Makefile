@@ -37,8 +37,8 @@ golden: $(VENV)/.installed ## Regenerate the golden templates on purpose (review
 	$(PY) -m generator build --app app.yaml --out templates_out --params params
 	$(PY) -m tests.update_golden
 
-bench: $(VENV)/.installed ## Time the build and the validation gate
-	$(PY) scripts/bench.py
+bench: $(VENV)/.installed ## Time each build phase, the lint cache and peak memory (CDK_VENV=path: vs the CDK synth)
+	$(PY) scripts/bench.py $(if $(CDK_VENV),--cdk-venv=$(call _q,$(CDK_VENV))) $(if $(RUNS),--runs=$(call _q,$(RUNS)))
 
 .PHONY: assurance
 assurance: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Regenerate docs/verification.md (what verifies each resource type)
@@ -92,6 +92,6 @@ lock: ## Re-resolve the lock files from pyproject.toml pins (needs the package i
 	(echo "# Full pinned set for .venv (runtime + tests). Regenerate: make lock"; /tmp/lock-venv/bin/pip freeze --exclude-editable) > requirements.lock
 	(echo "# Full pinned set for .venv-checkov (checkov pins boto3==1.35.49, which conflicts with ours)."; /tmp/lock-ck/bin/pip freeze) > requirements-checkov.lock
 
-clean: ## Remove the virtual environments and caches
-	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .hypothesis
+clean: ## Remove the virtual environments and caches (the lint cache too)
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .hypothesis .cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

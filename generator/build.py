@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -10,7 +11,7 @@ from pathlib import Path
 from generator import output_paths, params, pipeline, render, root
 from generator.config import AppSpec
 from generator.errors import Interrupted, ValidationFailed
-from generator.lint import gate
+from generator.lint import gate, workers
 from generator.lint.handler_permissions import Deployer
 from generator.pipeline.common import LAMBDA_DIR
 from generator.swap import OutputSwap
@@ -33,6 +34,17 @@ class Rendered:
     deployers: tuple[Deployer, ...] = ()    # CloudFormation roles and the template trees they deploy
 
 
+class _Clock:
+    def __init__(self, phases: dict[str, float] | None) -> None:
+        self.phases, self.last = phases, time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        if self.phases is not None:
+            self.phases[name] = now - self.last
+        self.last = now
+
+
 def render_app(app: AppSpec) -> Rendered:
     """Pure: the bytes of every output file. With a `pipeline:` block, also the pipeline templates, the reroute
     Lambda's source next to them and their parameter files."""
@@ -52,29 +64,38 @@ def render_app(app: AppSpec) -> Rendered:
 
 
 def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
-          note: Callable[[str], None] | None = None) -> Rendered:
+          note: Callable[[str], None] | None = None, phases: dict[str, float] | None = None) -> Rendered:
     """Render, stage, validate and swap in `out` and `params_dir` together (generator/swap.py): on any failure or
     interruption both hold the previous build, and after success both hold this one. `spec`: the app spec's path,
-    which the output directories must not contain. `note`: where to say that an interrupted build was recovered."""
+    which the output directories must not contain. `note`: where to say that an interrupted build was recovered.
+    `phases`: filled with the wall seconds of each phase (make bench)."""
+    clock = _Clock(phases)
     output_paths.check(out, params_dir, spec)
+    workers.prestart()   # cfn-lint loads in its own process while this one renders and runs the other checks
     rendered = render_app(app)
     output_paths.check(out, params_dir, spec, generated={
         "--out": {name.split("/", 1)[0] for name in rendered.templates} | OPTIONAL_FOLDERS,
         "--params": {name.split("/", 1)[0] for name in rendered.params}})
+    clock.lap("render")
     swap = OutputSwap([out, params_dir], note)
     try:
         with swap:
             staged_t = swap.stage(out, partial(render.write_files, rendered.templates))
             staged_p = swap.stage(params_dir, partial(render.write_files, rendered.params))
+            clock.lap("write")
             parsed = gate.staged_templates(staged_t)
-            findings = (gate.cfn_lint(staged_t, out.name, app.region)
-                        + gate.size_budgets(staged_t, out.name, INLINE_TEMPLATES, app.region, parsed)
-                        + gate.handler_permissions(staged_t, out.name, app.region, rendered.deployers, parsed)
-                        + gate.parameter_files(staged_p, params_dir.name, rendered.parameter_sets))
+            checks = (gate.size_budgets(staged_t, out.name, INLINE_TEMPLATES, app.region, parsed),
+                      gate.handler_permissions(staged_t, out.name, app.region, rendered.deployers, parsed),
+                      gate.parameter_files(staged_p, params_dir.name, rendered.parameter_sets))
+            clock.lap("checks")
+            findings = gate.cfn_lint(staged_t, out.name, app.region, parsed) + [f for c in checks for f in c]
+            clock.lap("lint")
             if findings:
                 raise ValidationFailed(findings)
             swap.commit()
+            clock.lap("swap")
     except KeyboardInterrupt as exc:   # Ctrl-C, or SIGTERM/SIGHUP raised as Terminated by the command line
+        workers.stop()   # the lint helper runs in its own session: Ctrl-C does not reach it
         code = 128 + getattr(exc, "signum", signal.SIGINT)
         if swap.committed:
             raise Interrupted(f"interrupted after the new output was in place: {out}/ and {params_dir}/ hold this "

@@ -71,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from generator.lint import workers
+    workers.prestart()   # cfn-lint loads in its own process while this one imports the generator and renders
     from generator.build import write
     from generator.config import load_app
 

@@ -127,14 +127,14 @@ class LintCache:
         self.real = gate.cfn_lint
         self.runs = 0
 
-    def __call__(self, template_dir: Path, shown_as: str, region: str) -> list[str]:
+    def __call__(self, template_dir: Path, shown_as: str, region: str, parsed=None) -> list[str]:
         digest = hashlib.sha256(region.encode())
         for path in sorted(template_dir.glob("*.yaml")):
             digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
         key = digest.hexdigest()
         if key not in self.results:
             self.runs += 1
-            self.results[key] = self.real(template_dir, shown_as, region)
+            self.results[key] = self.real(template_dir, shown_as, region, parsed)
         return self.results[key]
 
 

@@ -11,28 +11,30 @@
 """
 from __future__ import annotations
 
+import ast
 import functools
 import importlib.resources
-import importlib.util
 import json
 from pathlib import Path
+
+from generator.lint import cfnlint_dir  # found without importing cfn-lint
 
 
 @functools.cache
 def regions() -> frozenset[str]:
-    from cfnlint.helpers import REGIONS  # imported on first use: cfn-lint takes about a second to import
-
-    return frozenset(REGIONS)
-
-
-def _cfnlint_dir() -> Path:
-    spec = importlib.util.find_spec("cfnlint")  # locates the package without importing it
-    assert spec is not None and spec.submodule_search_locations, "cfn-lint is a pinned dependency"
-    return Path(next(iter(spec.submodule_search_locations)))
+    """`cfnlint.helpers.REGIONS` (the keys of its AVAILABILITY_ZONES literal), read from the source file: importing
+    cfn-lint takes most of a second, more than the rest of a build without the lint gate."""
+    text = (cfnlint_dir() / "helpers.py").read_text(encoding="utf-8")
+    start = text.find("\nAVAILABILITY_ZONES = {")
+    end = text.find("\n}\n", start)
+    if start < 0 or end < 0:   # another layout: import it after all
+        from cfnlint.helpers import REGIONS
+        return frozenset(REGIONS)
+    return frozenset(ast.literal_eval(text[text.index("{", start):end + 2]))
 
 
 def _versions_by_engine(name: str) -> dict[str, frozenset[str]]:
-    path = _cfnlint_dir() / "data" / "schemas" / "extensions" / "aws_rds_dbcluster" / f"{name}.json"
+    path = cfnlint_dir() / "data" / "schemas" / "extensions" / "aws_rds_dbcluster" / f"{name}.json"
     found: dict[str, frozenset[str]] = {}
     for branch in json.loads(path.read_text(encoding="utf-8"))["allOf"]:
         props = branch.get("if", {}).get("properties", {})

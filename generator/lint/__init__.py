@@ -1,1 +1,23 @@
-"""The validation gate: cfn-lint in-process, our own rules, parameter files and size budgets."""
+"""The validation gate: cfn-lint (in worker processes, passes cached), our own rules, parameter files, size budgets.
+
+Light on purpose: the command line imports it first, to start the lint helper before anything else.
+"""
+import functools
+import importlib.util
+from pathlib import Path
+
+RULES_DIR = Path(__file__).parent / "rules"   # the project's cfn-lint rules (E9xxx)
+
+
+@functools.cache
+def cfnlint_dir() -> Path:
+    """cfn-lint's package directory, found without importing cfn-lint (most of a second): for its data files."""
+    spec = importlib.util.find_spec("cfnlint")
+    assert spec is not None and spec.submodule_search_locations, "cfn-lint is a pinned dependency"
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def cfnlintrc() -> bool:
+    """Whether cfn-lint finds a configuration file (home or working directory), which can change its rules."""
+    return any((folder / name).exists() for folder in (Path.home(), Path.cwd())
+               for name in (".cfnlintrc", ".cfnlintrc.yaml", ".cfnlintrc.yml"))

@@ -8,7 +8,6 @@ can produce (aws-reference §2: artifact_exporter.py, s3uploader.py; scripts/dep
 """
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from generator import cfnyaml
@@ -37,18 +36,23 @@ def _is_local(value: Any) -> bool:
     return isinstance(value, str) and not value.startswith(("https://", "http://", "s3://"))
 
 
-def packaged(text: str, region: str) -> str:
-    """The template as a packager sends it: local paths replaced by the longest S3 locations, long-form YAML."""
-    data = copy.deepcopy(cfnyaml.loads(text))
-    rewritten = False
-    for resource in (data.get("Resources") or {}).values():
+def packaged(text: str, region: str, data: dict | None = None) -> str:
+    """The template as a packager sends it: local paths replaced by the longest S3 locations, long-form YAML.
+    `data`: the template already parsed (left unchanged: only the rewritten resources are copied)."""
+    data = cfnyaml.loads(text) if data is None else data
+    resources = data.get("Resources") or {}
+    rewritten: dict[str, Any] = {}
+    for name, resource in resources.items():
         prop = PACKAGED_PROPERTIES.get((resource or {}).get("Type", ""))
         props = (resource or {}).get("Properties") or {}
         if prop and _is_local(props.get(prop)):
-            props[prop] = (f"https://{WORST_BUCKET}.s3.{region}.{_domain(region)}/{WORST_PREFIX}/{WORST_KEY}"
-                           if prop == "TemplateURL" else f"s3://{WORST_BUCKET}/{WORST_PREFIX}/{WORST_KEY}")
-            rewritten = True
-    return cfnyaml.dumps(data) if rewritten else text
+            location = (f"https://{WORST_BUCKET}.s3.{region}.{_domain(region)}/{WORST_PREFIX}/{WORST_KEY}"
+                        if prop == "TemplateURL" else f"s3://{WORST_BUCKET}/{WORST_PREFIX}/{WORST_KEY}")
+            rewritten[name] = {**resource, "Properties": {**props, prop: location}}
+    if not rewritten:
+        return text
+    return cfnyaml.dumps({**data, "Resources": {name: rewritten.get(name, resource)
+                                                for name, resource in resources.items()}})
 
 
 def check(name: str, text: str, *, is_root: bool, region: str = "us-east-1", data: dict | None = None) -> list[str]:
@@ -56,7 +60,8 @@ def check(name: str, text: str, *, is_root: bool, region: str = "us-east-1", dat
     packaged, the form that is uploaded or sent. `data`: the template already parsed (the gate parses each staged
     template once)."""
     findings = []
-    size, sent = len(text.encode("utf-8")), len(packaged(text, region).encode("utf-8"))
+    data = cfnyaml.loads(text) if data is None else data
+    size, sent = len(text.encode("utf-8")), len(packaged(text, region, data).encode("utf-8"))
     how = f"{sent:,} bytes once packaged" if sent > size else f"{size:,} bytes"
     if is_root and max(size, sent) > INLINE_BYTES:
         findings.append(f"{name}: {how} is over the {INLINE_BYTES:,}-byte limit for a template sent inline; "
@@ -64,7 +69,6 @@ def check(name: str, text: str, *, is_root: bool, region: str = "us-east-1", dat
     elif not is_root and max(size, sent) > S3_BYTES:
         findings.append(f"{name}: {how} is over the {S3_BYTES:,}-byte limit for a template read from S3; "
                         "move resources into a nested stack")
-    data = cfnyaml.loads(text) if data is None else data
     for section, most in (("Resources", MAX_RESOURCES), ("Parameters", MAX_PARAMETERS), ("Outputs", MAX_OUTPUTS)):
         count = len(data.get(section) or {})
         if count > most:

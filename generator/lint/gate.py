@@ -4,29 +4,84 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-from cfnlint.api import ManualArgs, lint_by_config
-
 from generator import cfnyaml
-from generator.lint import budgets
+from generator.lint import budgets, cache, workers
 from generator.lint import handler_permissions as handlers
 from generator.lint.ignored import IGNORED_RULES
 from generator.wiring import RootParameter
 
-RULES_DIR = Path(__file__).parent / "rules"
+
+@dataclass
+class LintStats:
+    """What the last cfn_lint call of this process did (make bench prints it)."""
+
+    templates: int = 0
+    cached: int = 0          # passes found in the lint cache
+    linted: int = 0
+    cache: str = "off"       # the cache directory, or why there is none
+    workers: int = 0         # processes that linted (0: this one)
+    setup_seconds: float = 0.0
+    lint_cpu_seconds: float = 0.0
+    fallback: str = ""
 
 
-def cfn_lint(template_dir: Path, shown_as: str, region: str) -> list[str]:
-    files = sorted(str(p) for p in template_dir.glob("*.yaml"))
-    config = ManualArgs(templates=files, regions=[region], ignore_checks=sorted(IGNORED_RULES))
-    if any(RULES_DIR.glob("*.py")):
-        config["append_rules"] = [str(RULES_DIR)]  # type: ignore[typeddict-unknown-key]
-    findings = []
-    for m in lint_by_config(config):
-        where = Path(m.filename).name if m.filename else "?"
-        findings.append(f"{shown_as}/{where}:{m.linenumber}: {m.rule.id} {m.message}")
+LAST = LintStats()
+
+
+def cfn_lint(template_dir: Path, shown_as: str, region: str,
+             parsed: Mapping[str, dict] | None = None) -> list[str]:
+    """cfn-lint (warnings included) with the project rules, over every template of the directory; a template whose
+    pass is in the lint cache (generator/lint/cache.py) is not linted again. `parsed`: the templates already parsed
+    (staged_templates), whose references the cache keys follow."""
+    global LAST
+    files = sorted(template_dir.glob("*.yaml"))
+    ignored = sorted(IGNORED_RULES)
+    stats = LintStats(templates=len(files))
+    keys: dict[str, str | None] = {}
+    store = None
+    folder = cache.directory()
+    rule_set = cache.rule_set([region], ignored) if folder is not None else None
+    if folder is None:
+        stats.cache = "off"
+    elif rule_set is None:
+        stats.cache = "off (a .cfnlintrc can change the rules)"
+    else:
+        stats.cache, store = str(folder), cache.Store(folder)
+        parsed = dict(parsed) if parsed is not None else _parse_each(files)
+        key_of = cache.Keys(template_dir, parsed, rule_set)
+        keys = {p.name: key_of.key(p.name) for p in files}
+    todo = [p for p in files if not (store and keys.get(p.name) and store.passed(keys[p.name]))]  # type: ignore[arg-type]
+    stats.cached, stats.linted = len(files) - len(todo), len(todo)
+    result = workers.lint([str(p) for p in todo], [region], ignored)
+    stats.workers, stats.setup_seconds, stats.fallback = result.workers, result.setup_seconds, result.fallback
+    stats.lint_cpu_seconds = sum(result.lint_seconds.values())
+    findings = [f"{shown_as}/{where}:{line}: {rule} {message}"
+                for found in result.findings.values() for where, line, rule, message in found]
+    if store is not None and not result.findings.get(""):
+        recorded = False
+        for p in todo:
+            key = keys.get(p.name)
+            if key and not result.findings.get(str(p)):
+                store.record_pass(key, p.name)
+                recorded = True
+        if recorded:
+            store.prune()
+    LAST = stats
     return sorted(set(findings))
+
+
+def _parse_each(files: list[Path]) -> dict[str, dict]:
+    """Templates that parse, by name (one that does not is linted every time; cfn-lint reports it)."""
+    parsed = {}
+    for p in files:
+        try:
+            parsed[p.name] = cfnyaml.loads(p.read_text(encoding="utf-8"))
+        except Exception:   # noqa: BLE001 - any parse error: no key, always linted
+            continue
+    return parsed
 
 
 def size_budgets(template_dir: Path, shown_as: str, inline: str | Collection[str], region: str = "us-east-1",

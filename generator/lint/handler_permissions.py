@@ -22,10 +22,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import cfnlint
+from generator.lint import cfnlint_dir
 
-SCHEMAS = Path(cfnlint.__file__).parent / "data" / "schemas"
-IAM_ACTIONS_FILE = Path(cfnlint.__file__).parent / "data" / "AdditionalSpecs" / "Policies.json"  # cfn-lint's W3037 data
+SCHEMAS = cfnlint_dir() / "data" / "schemas"
+IAM_ACTIONS_FILE = cfnlint_dir() / "data" / "AdditionalSpecs" / "Policies.json"  # cfn-lint's W3037 data
 HANDLERS = ("create", "read", "update", "delete")
 NESTED_STACK = "AWS::CloudFormation::Stack"
 
