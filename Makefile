@@ -84,7 +84,7 @@ test-fast: $(VENV)/.installed-test ## Run the tests that need neither checkov no
 golden: $(VENV)/.installed-diagram ## Regenerate the golden templates on purpose (review the diff before committing)
 	$(PY) -m generator build --app app.yaml --out templates_out --params params
 	$(PY) -m tests.update_golden
-	$(PY) -m generator diagram --templates templates_out --output docs/diagrams/architecture.svg
+	$(PY) -m tests.update_tool_golden
 
 bench: $(VENV)/.installed ## Time the build and the validation gate
 	$(PY) scripts/bench.py

@@ -22,13 +22,15 @@ MARGIN = 20
 KIND_COLOURS = {"web": ("#dbeafe", "#1d4ed8"), "worker": ("#dcfce7", "#15803d"), "cron": ("#ffedd5", "#c2410c")}
 STORE_COLOURS = ("#f3e8ff", "#7e22ce")
 NEUTRAL = ("#f8fafc", "#475569")
-# Advance widths of DejaVu Sans in em (rounded up); other characters count as "m"-wide.
-_NARROW, _MID, _WIDE = set("iljtfrI.,:;|!'()[]/ "), set("abcdeghknopqsuvxyzJL0123456789*-_?<>=+#$"), set("mwMW@%")
+# Advance widths of DejaVu Sans in em, by class (each rounded up to the widest member); anything else counts as an
+# upper-case letter. tests/test_tool_outputs.py checks the result against cairo's own measurement.
+_WIDTHS = ((0.28, "ijl"), (0.32, " .,:;'|!"), (0.40, "frt()[]/-"), (0.53, "szc"),
+           (0.64, "abdeghknopquvxy0123456789*_?<>=+#$"), (0.98, "mwMW@%"))
+_EM = {ch: em for em, chars in _WIDTHS for ch in chars}
 
 
 def text_width(text: str, size: float = SIZE, bold: bool = False) -> float:
-    em = sum(0.34 if c in _NARROW else 0.64 if c in _MID else 0.92 if c in _WIDE else 0.74 for c in text)
-    return em * size * (1.08 if bold else 1.0)
+    return sum(_EM.get(c, 0.78) for c in text) * size * (1.15 if bold else 1.0) * 1.05   # hinting rounds up
 
 
 @dataclass
