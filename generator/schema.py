@@ -93,6 +93,9 @@ def build() -> dict[str, Any]:
         "title": "fargate-stacks app spec (app.yaml)",
     }
     _closed_maps(schema)
+    for node in (schema, *schema["$defs"].values()):
+        for name, prop in node.get("properties", {}).items():
+            prop.setdefault("title", name.replace("_", " ").title())      # pydantic leaves $ref fields untitled
     for path, values in _enums().items():
         field = _field(schema, path)
         field["enum"] = values

@@ -3,7 +3,7 @@
 
     requirements.lock          the runtime: `pip install .` without extras (make templates, the deploy commands)
     requirements-diagram.lock  what the `diagram` extra adds on top (the PNG renderer)
-    requirements-test.lock     what the `test` extra adds on top of both
+    requirements-test.lock     what the `test` extra adds on top of both, and the build backend
     requirements-checkov.lock  checkov, alone in its own venv (it pins boto3==1.35.49, which conflicts with ours)
 
 Each layer holds only what the layers below lack, so a package is pinned in exactly one file and `make test`
@@ -35,6 +35,13 @@ def layer_lines(frozen: list[list[str]]) -> list[list[str]]:
         seen.update(pins)
         layers.append(pins)
     return layers
+
+
+def _build_backend() -> list[str]:
+    """The build backend's pins (pip freeze leaves setuptools out): the test layer carries them, so the wheel test
+    builds without the network (`pip wheel --no-build-isolation`)."""
+    import tomllib
+    return list(tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"])
 
 
 def _venv(path: Path) -> Path:
@@ -75,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
             target = f"{ROOT}[{','.join(extras)}]" if extras else str(ROOT)
             _pip(python, "--quiet", *constraints, target)
             frozen.append(_freeze(python))
-        for (name, _, what), pins in zip(LAYERS, layer_lines(frozen)):
+        layers = layer_lines(frozen)
+        layers[-1] = sorted(layers[-1] + _build_backend(), key=str.lower)
+        for (name, _, what), pins in zip(LAYERS, layers):
             _write(name, what, pins)
         if not args.keep:
             checkov = _venv(Path(tmp) / "checkov")
