@@ -240,7 +240,7 @@ def test_the_wheel_installs_a_working_command(tmp_path):
 
     assert command("--version") == f"fargate-stacks {__version__}\n"
     command("init", "--yes", "--name", "shop", "--environments", "dev,prod", "--pipeline")
-    assert "wrote 12 templates to templates_out/" in command("build")
+    assert "wrote 9 templates to templates_out/" in command("build")
     assert (work / "templates_out" / "pipeline.yaml").is_file() and (work / "params" / "prod.json").is_file()
 
 
