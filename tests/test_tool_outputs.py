@@ -234,3 +234,12 @@ def test_diagram_of_a_directory_without_templates_says_what_to_do(tmp_path):
 def test_fixture_apps_load():      # the goldens above are built from these
     for app, *_ in TARGETS:
         load_app(app)
+
+
+def test_readme_shows_the_default_app_estimate():
+    e = estimate.estimate(load_app(ROOT / "app.yaml"))
+    readme = (ROOT / "README.md").read_text()
+    for env in e.environments:
+        saving = f"{env.off_hours_saving:,.2f}" if env.off_hours_saving else ""
+        assert f"| {env.name} | {env.always_on:,.2f} | {saving} | {env.total:,.2f} |" in readme, env.name
+    assert f"| all | | {sum(x.off_hours_saving for x in e.environments):,.2f} | {e.total:,.2f} |" in readme
