@@ -216,10 +216,15 @@ def _listener_of(arn: Any, root: dict, stack_id: str, files: dict, nested: dict)
     if not (isinstance(source, dict) and "Fn::GetAtt" in source):
         return ""
     other, output = source["Fn::GetAtt"]
-    value = (((files.get(nested.get(other, "")) or {}).get("Outputs") or {}).get(output.removeprefix("Outputs."))
+    value = (((files.get(nested.get(other, "")) or {}).get("Outputs") or {}).get(_output_name(output))
              or {}).get("Value")
     refs = sorted(_refs(value))
     return "|".join(refs)
+
+
+def _output_name(attribute: Any) -> str:
+    """`Outputs.<Name>` (a nested stack's GetAtt attribute) -> `<Name>`."""
+    return str(attribute).partition(".")[2]
 
 
 def _refs(node: Any) -> set[str]:
@@ -258,7 +263,7 @@ def _users(store_id: str, stack_id: str, file: str, root: dict, files: dict, nes
             continue
         params = (((root.get("Resources") or {}).get(other_id) or {}).get("Properties") or {}).get("Parameters") or {}
         names = {p for p, v in params.items() if isinstance(v, dict) and "Fn::GetAtt" in v
-                 and v["Fn::GetAtt"][0] == stack_id and str(v["Fn::GetAtt"][1]).removeprefix("Outputs.") in outputs}
+                 and v["Fn::GetAtt"][0] == stack_id and _output_name(v["Fn::GetAtt"][1]) in outputs}
         if names:
             found += _referrers(files.get(other_file) or {}, names, other_file, workload_of)
     return found
