@@ -24,9 +24,9 @@ help: ## List the targets and the variables they take
 	@echo "  IMAGE_TAG deploy, diff: the image tag of every service [the parameter file's]"
 	@echo "  BUCKET    deploy commands: the S3 bucket for templates [<app>-templates-<account>-<region>]"
 
-# --- Environments. .venv holds the runtime (requirements.lock: what `make templates` and the deploy commands need);
-# `make diagram` adds the PNG renderer (requirements-diagram.lock) and `make test` the test stack
-# (requirements-test.lock) on top; checkov lives in .venv-checkov. Each lock file pins what the ones before it lack
+# --- Environments. .venv holds the generator's runtime (requirements.lock: what `make templates` needs); the deploy
+# targets add the AWS SDK (requirements-deploy.lock), `make diagram` the PNG renderer (requirements-diagram.lock) and
+# `make test` all of them and the test stack (requirements-test.lock); checkov lives in .venv-checkov. Each lock file pins what the ones before it lack
 # (`make lock` writes them). --no-deps: a lock file is the complete set, nothing to resolve. --no-compile, then
 # compileall on both cores: pip compiles one file at a time, which was a third of a fresh `make templates`. ---
 PIP_INSTALL = -m pip install --disable-pip-version-check --no-deps --no-compile --progress-bar on
@@ -39,13 +39,19 @@ $(VENV)/.installed: requirements.lock
 	@$(call compile,$(VENV))
 	@touch $@
 
+$(VENV)/.installed-deploy: $(VENV)/.installed requirements-deploy.lock
+	@echo "==> $(VENV): adding the AWS SDK of the deploy commands (requirements-deploy.lock)"
+	$(PY) $(PIP_INSTALL) -r requirements-deploy.lock
+	@$(call compile,$(VENV))
+	@touch $@
+
 $(VENV)/.installed-diagram: $(VENV)/.installed requirements-diagram.lock
 	@echo "==> $(VENV): adding the PNG renderer (requirements-diagram.lock)"
 	$(PY) $(PIP_INSTALL) -r requirements-diagram.lock
 	@$(call compile,$(VENV))
 	@touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed-diagram requirements-test.lock
+$(VENV)/.installed-test: $(VENV)/.installed-deploy $(VENV)/.installed-diagram requirements-test.lock
 	@echo "==> $(VENV): adding the test stack (requirements-test.lock)"
 	$(PY) $(PIP_INSTALL) -r requirements-test.lock
 	@$(call compile,$(VENV))
@@ -108,25 +114,25 @@ override DEPLOY_ARGS = --env=$(call _q,$(ENV)) --app=$(call _q,$(APP)) --templat
 	$(if $(IMAGE_TAG),--image-tag=$(call _q,$(IMAGE_TAG))) \
 	$(call _flag,YES,--yes) $(call _flag,FORCE,--force) $(call _flag,DRY_RUN,--dry-run)
 
-package: $(VENV)/.installed ## Upload ENV's templates to S3; print root URL + console quick-create link
+package: $(VENV)/.installed-deploy ## Upload ENV's templates to S3; print root URL + console quick-create link
 	$(PY) scripts/deploy.py package $(DEPLOY_ARGS)
 
-diff: $(VENV)/.installed ## Preview ENV's changes across all nested stacks (change set, then deleted)
+diff: $(VENV)/.installed-deploy ## Preview ENV's changes across all nested stacks (change set, then deleted)
 	$(PY) scripts/deploy.py diff $(DEPLOY_ARGS)
 
-deploy: $(VENV)/.installed ## Preview, confirm (YES=1 skips) and deploy ENV, streaming stack events
+deploy: $(VENV)/.installed-deploy ## Preview, confirm (YES=1 skips) and deploy ENV, streaming stack events
 	$(PY) scripts/deploy.py deploy $(DEPLOY_ARGS)
 
-watch: $(VENV)/.installed ## Resume streaming the events of ENV's running deploy/destroy
+watch: $(VENV)/.installed-deploy ## Resume streaming the events of ENV's running deploy/destroy
 	$(PY) scripts/deploy.py watch $(DEPLOY_ARGS)
 
-destroy: $(VENV)/.installed ## Delete ENV (shows deleted/retained/snapshotted; production needs FORCE=1)
+destroy: $(VENV)/.installed-deploy ## Delete ENV (shows deleted/retained/snapshotted; production needs FORCE=1)
 	$(PY) scripts/deploy.py destroy $(DEPLOY_ARGS)
 
-drift: $(VENV)/.installed ## Drift detection on ENV's root and every nested stack (exit 3 if drifted)
+drift: $(VENV)/.installed-deploy ## Drift detection on ENV's root and every nested stack (exit 3 if drifted)
 	$(PY) scripts/deploy.py drift $(DEPLOY_ARGS)
 
-outputs: $(VENV)/.installed ## Print ENV's stack outputs (URLs, names)
+outputs: $(VENV)/.installed-deploy ## Print ENV's stack outputs (URLs, names)
 	$(PY) scripts/deploy.py outputs $(DEPLOY_ARGS)
 
 rehearse: $(VENV)/.installed-test ## Run the deploy code for ENV against a local AWS emulator (moto)

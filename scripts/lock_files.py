@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`make lock`: resolve the pins of pyproject.toml into the layered lock files (needs the package index).
 
-    requirements.lock          the runtime: `pip install .` without extras (make templates, the deploy commands)
+    requirements.lock          the generator's runtime: `pip install .` without the AWS SDK (make templates)
+    requirements-deploy.lock   what the rest of `pip install .` adds: the AWS SDK of the deploy commands
     requirements-diagram.lock  what the `diagram` extra adds on top (the PNG renderer)
     requirements-test.lock     what the `test` extra adds on top of both, and the build backend
     requirements-checkov.lock  checkov, alone in its own venv (it pins boto3==1.35.49, which conflicts with ours)
@@ -19,7 +20,11 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = (("requirements.lock", "", "the runtime (make templates, the deploy commands): `pip install .`"),
+# The dependencies only the deploy commands import (scripts/deploy.py); make templates never needs them.
+DEPLOY_ONLY = ("boto3", "botocore")
+LAYERS = (("requirements.lock", None, "the generator's runtime (make templates, validate, cost, diagram): `pip "
+                                      "install .` without the AWS SDK"),
+          ("requirements-deploy.lock", "", "+ the AWS SDK of the deploy commands (`pip install .` has it)"),
           ("requirements-diagram.lock", "diagram", "+ the PNG renderer of `make diagram` (extra `diagram`)"),
           ("requirements-test.lock", "test", "+ the test stack of `make test` (extra `test`)"))
 CHECKOV = ("requirements-checkov.lock", "checkov==3.3.30",
@@ -37,11 +42,19 @@ def layer_lines(frozen: list[list[str]]) -> list[list[str]]:
     return layers
 
 
+def _pyproject() -> dict:
+    import tomllib
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _project() -> dict:
+    return _pyproject()["project"]
+
+
 def _build_backend() -> list[str]:
     """The build backend's pins (pip freeze leaves setuptools out): the test layer carries them, so the wheel test
     builds without the network (`pip wheel --no-build-isolation`)."""
-    import tomllib
-    return list(tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"])
+    return list(_pyproject()["build-system"]["requires"])
 
 
 def _venv(path: Path) -> Path:
@@ -77,10 +90,13 @@ def main(argv: list[str] | None = None) -> int:
         frozen = []
         extras: list[str] = []
         for _, extra, _ in LAYERS:
-            if extra:
-                extras.append(extra)
-            target = f"{ROOT}[{','.join(extras)}]" if extras else str(ROOT)
-            _pip(python, "--quiet", *constraints, target)
+            if extra is None:       # the project's own pins, less the deploy-only ones
+                targets = [r for r in _project()["dependencies"] if r.split("==")[0].lower() not in DEPLOY_ONLY]
+            else:
+                if extra:
+                    extras.append(extra)
+                targets = [f"{ROOT}[{','.join(extras)}]" if extras else str(ROOT)]
+            _pip(python, "--quiet", *constraints, *targets)
             frozen.append(_freeze(python))
         layers = layer_lines(frozen)
         layers[-1] = sorted(layers[-1] + _build_backend(), key=str.lower)

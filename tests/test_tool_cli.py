@@ -265,7 +265,7 @@ def test_make_help_shows_every_variable():
 def test_make_templates_installs_only_the_runtime_and_calls_the_cli():
     plan = _make("-n", "-W", "requirements.lock", "templates")
     assert "requirements.lock" in plan and "requirements-test.lock" not in plan
-    assert "requirements-diagram.lock" not in plan
+    assert "requirements-diagram.lock" not in plan and "requirements-deploy.lock" not in plan
     assert ".venv/bin/python -m generator build --app='app.yaml'" in plan
     assert _make("-n", "cost", "ENV=prod").strip().endswith("-m generator cost --app='app.yaml' --env='prod'")
     assert _make("-n", "cost").strip().endswith("-m generator cost --app='app.yaml'")
@@ -277,15 +277,19 @@ def _pins(name: str) -> dict[str, str]:
 
 
 def test_lock_layers_pin_each_package_once_and_keep_tests_out_of_the_runtime():
-    runtime, diagram, test = (_pins(n) for n in ("requirements.lock", "requirements-diagram.lock",
-                                                  "requirements-test.lock"))
-    assert not (runtime.keys() & diagram.keys()) and not (runtime.keys() & test.keys()) \
-        and not (diagram.keys() & test.keys())
-    for package in ("moto", "pytest", "hypothesis", "flask", "cloud-radar", "cairosvg", "pillow"):
+    layers = [_pins(n) for n in ("requirements.lock", "requirements-deploy.lock", "requirements-diagram.lock",
+                                 "requirements-test.lock")]
+    runtime, deploy, diagram, test = layers
+    for i, a in enumerate(layers):
+        for b in layers[i + 1:]:
+            assert not (a.keys() & b.keys())
+    for package in ("moto", "pytest", "hypothesis", "flask", "cloud-radar", "cairosvg", "pillow", "boto3",
+                    "botocore"):
         assert package not in runtime
     for requirement in PYPROJECT["project"]["dependencies"]:
         name, version = requirement.split("==")
-        assert runtime[name.lower()] == version
+        assert {**runtime, **deploy}[name.lower()] == version
+    assert set(deploy) >= {"boto3", "botocore"}
     for extra, layer in (("diagram", diagram), ("test", test)):
         for requirement in PYPROJECT["project"]["optional-dependencies"][extra]:
             name, version = requirement.split("==")

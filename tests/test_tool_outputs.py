@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -66,9 +65,9 @@ def test_fargate_line_is_task_hours_times_the_price_less_the_spot_share():
     line = next(line for line in e.environments[0].lines if line.what.startswith("Fargate web"))
     assert line.monthly == pytest.approx(2 * 730 * hourly * (1 - spot))
     cron = next(line for line in e.environments[0].lines if line.what.startswith("Fargate jobs"))
-    assert cron.monthly == pytest.approx(730 * 10 / 60 * (hourly / 4 / 2 * 1) * 0 + 730 * 10 / 60 * (
-        0.25 * table.price("eu-west-1", "fargate_vcpu_hour") + 0.5 * table.price("eu-west-1", "fargate_gb_hour"))
-        * (1 - spot))
+    runs = 730                                              # rate(1 hour), 10 minutes each (the assumption)
+    small = 0.25 * table.price("eu-west-1", "fargate_vcpu_hour") + 0.5 * table.price("eu-west-1", "fargate_gb_hour")
+    assert cron.monthly == pytest.approx(runs * 10 / 60 * small * (1 - spot))
 
 
 def test_nat_gateways_follow_the_environment_nat_mode_and_zones():
@@ -171,9 +170,8 @@ def test_diagram_shows_a_new_store_type_and_an_unknown_stack_without_changes():
 
 
 def _rects(text: str) -> list[tuple[float, float, float, float]]:
-    found = [tuple(float(v) for v in m) for m in re.findall(
+    return [tuple(float(v) for v in m) for m in re.findall(
         r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" rx=', text)]
-    return found
 
 
 @pytest.mark.parametrize("app, templates, cost, diagram, png", TARGETS, ids=[t[0].name for t in TARGETS])
@@ -186,8 +184,7 @@ def test_diagram_boxes_do_not_overlap_and_stay_on_the_canvas(app, templates, cos
         for x2, y2, w2, h2 in boxes[i + 1:]:
             if (w, h) != (width, height) and (w2, h2) != (width, height):
                 overlap = x < x2 + w2 and x2 < x + w and y < y2 + h2 and y2 < y + h
-                # the network band spans the columns above them; nothing else may overlap
-                assert not overlap or y2 >= y + h or y >= y2 + h2, (x, y, w, h, x2, y2, w2, h2)
+                assert not overlap, (x, y, w, h, x2, y2, w2, h2)
 
 
 def test_text_fits_its_box_as_cairo_draws_it():
