@@ -27,33 +27,32 @@ help: ## List the targets and the variables they take
 # --- Environments. .venv holds the generator's runtime (requirements.lock: what `make templates` needs); the deploy
 # targets add the AWS SDK (requirements-deploy.lock), `make diagram` the PNG renderer (requirements-diagram.lock) and
 # `make test` all of them and the test stack (requirements-test.lock); checkov lives in .venv-checkov. Each lock file pins what the ones before it lack
-# (`make lock` writes them). --no-deps: a lock file is the complete set, nothing to resolve. --no-compile, then
-# compileall on both cores: pip compiles one file at a time, which was a third of a fresh `make templates`. ---
+# (`make lock` writes them). --no-deps: a lock file is the complete set, nothing to resolve. --no-compile: compiling
+# every installed file was a third of a fresh `make templates`, while a build imports a part of them (Python caches
+# the bytecode of what it imports, unless PYTHONDONTWRITEBYTECODE is set); `make test`, which starts Python many
+# times, compiles the whole environment on every core instead. ---
 PIP_INSTALL = -m pip install --disable-pip-version-check --no-deps --no-compile --progress-bar on
 compile = $(1)/bin/python -m compileall -q -j 0 -x '/(tests?|testing)/' $(1)/lib > /dev/null || true
 $(VENV)/.installed: requirements.lock
 	@echo "==> $(VENV): installing the runtime ($(shell grep -cv '^#' requirements.lock) packages from requirements.lock)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) $(PIP_INSTALL) -r requirements.lock
-	@echo "==> $(VENV): compiling the packages to bytecode"
-	@$(call compile,$(VENV))
 	@touch $@
 
 $(VENV)/.installed-deploy: $(VENV)/.installed requirements-deploy.lock
 	@echo "==> $(VENV): adding the AWS SDK of the deploy commands (requirements-deploy.lock)"
 	$(PY) $(PIP_INSTALL) -r requirements-deploy.lock
-	@$(call compile,$(VENV))
 	@touch $@
 
 $(VENV)/.installed-diagram: $(VENV)/.installed requirements-diagram.lock
 	@echo "==> $(VENV): adding the PNG renderer (requirements-diagram.lock)"
 	$(PY) $(PIP_INSTALL) -r requirements-diagram.lock
-	@$(call compile,$(VENV))
 	@touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed-deploy $(VENV)/.installed-diagram requirements-test.lock
 	@echo "==> $(VENV): adding the test stack (requirements-test.lock)"
 	$(PY) $(PIP_INSTALL) -r requirements-test.lock
+	@echo "==> $(VENV): compiling every package to bytecode (the tests start Python many times)"
 	@$(call compile,$(VENV))
 	@touch $@
 
