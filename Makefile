@@ -26,8 +26,8 @@ help: ## List the targets and the variables they take
 
 # --- Environments. .venv holds the generator's runtime (requirements.lock: what `make templates` needs); the deploy
 # targets add the AWS SDK (requirements-deploy.lock), `make diagram` the PNG renderer (requirements-diagram.lock) and
-# `make test` all of them and the test stack (requirements-test.lock); checkov lives in .venv-checkov. Each lock file pins what the ones before it lack
-# (`make lock` writes them). --no-deps: a lock file is the complete set, nothing to resolve. --no-compile: compiling
+# `make test` all of them and the test stack (requirements-test.lock); checkov lives in .venv-checkov. Each lock
+# file pins what the ones before it lack (`make lock` writes them). --no-deps: a lock file is the complete set, nothing to resolve. --no-compile: compiling
 # every installed file was a third of a fresh `make templates`, while a build imports a part of them (Python caches
 # the bytecode of what it imports, unless PYTHONDONTWRITEBYTECODE is set); `make test`, which starts Python many
 # times, compiles the whole environment on every core instead. ---
