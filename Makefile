@@ -1,47 +1,101 @@
 # Every target bootstraps what it needs from the pinned lock files; only Python 3.11 and make are assumed.
-PYTHON ?= python3.11
+PYTHON ?= python3.11## the Python 3.11 that creates the virtual environments
 VENV := .venv
 PY := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
-APP ?= app.yaml
-OUT ?= templates_out
-PARAMS ?= params
-ENV ?= dev
+APP ?= app.yaml## the app spec
+OUT ?= templates_out## where the templates are written (and read by diagram and the deploy commands)
+PARAMS ?= params## where the parameter files are written
+ENV ?= dev## the environment of a deploy command (cost: all environments unless ENV is given)
+DIAGRAM ?= docs/diagrams/architecture.svg## the diagram to write (the PNG goes beside it)
 
 .DEFAULT_GOAL := help
-.PHONY: help templates test test-fast golden bench schema lock clean
+.PHONY: help templates validate init cost diagram test test-fast golden bench schema lock clean
 
-help: ## List the targets
+help: ## List the targets and the variables they take
+	@echo "Targets:"
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+	@echo "Variables (make TARGET NAME=value; default in brackets):"
+	@grep -hE '^[A-Z_]+ \?= .*## ' $(MAKEFILE_LIST) | \
+		awk '{name = $$1; sub(/^[A-Z_]+ \?= /, ""); split($$0, part, "## "); printf "  %-9s %s [%s]\n", name, part[2], part[1]}'
+	@echo "  YES=1     deploy, destroy: do not ask for confirmation"
+	@echo "  FORCE=1   destroy: allow a production environment"
+	@echo "  DRY_RUN=1 package, deploy, destroy: print what would happen, change nothing"
+	@echo "  IMAGE_TAG deploy, diff: the image tag of every service [the parameter file's]"
+	@echo "  BUCKET    deploy commands: the S3 bucket for templates [<app>-templates-<account>-<region>]"
 
+# --- Environments. .venv holds the generator's runtime (requirements.lock: what `make templates` needs); the deploy
+# targets add the AWS SDK (requirements-deploy.lock), `make diagram` the PNG renderer (requirements-diagram.lock) and
+# `make test` all of them and the test stack (requirements-test.lock); checkov lives in .venv-checkov. Each lock
+# file pins what the ones before it lack (`make lock` writes them). --no-deps: a lock file is the complete set, nothing to resolve. --no-compile: compiling
+# every installed file was a third of a fresh `make templates`, while a build imports a part of them (Python caches
+# the bytecode of what it imports, unless PYTHONDONTWRITEBYTECODE is set); `make test`, which starts Python many
+# times, compiles the whole environment on every core instead. ---
+PIP_INSTALL = -m pip install --disable-pip-version-check --no-deps --no-compile --progress-bar on
+compile = $(1)/bin/python -m compileall -q -j 0 -x '/(tests?|testing)/' $(1)/lib > /dev/null || true
 $(VENV)/.installed: requirements.lock
+	@echo "==> $(VENV): installing the runtime ($(shell grep -cv '^#' requirements.lock) packages from requirements.lock)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) $(PIP_INSTALL) -r requirements.lock
+	@touch $@
+
+$(VENV)/.installed-deploy: $(VENV)/.installed requirements-deploy.lock
+	@echo "==> $(VENV): adding the AWS SDK of the deploy commands (requirements-deploy.lock)"
+	$(PY) $(PIP_INSTALL) -r requirements-deploy.lock
+	@touch $@
+
+$(VENV)/.installed-diagram: $(VENV)/.installed requirements-diagram.lock
+	@echo "==> $(VENV): adding the PNG renderer (requirements-diagram.lock)"
+	$(PY) $(PIP_INSTALL) -r requirements-diagram.lock
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed-deploy $(VENV)/.installed-diagram requirements-test.lock
+	@echo "==> $(VENV): adding the test stack (requirements-test.lock)"
+	$(PY) $(PIP_INSTALL) -r requirements-test.lock
+	@echo "==> $(VENV): compiling every package to bytecode (the tests start Python many times)"
+	@$(call compile,$(VENV))
 	@touch $@
 
 $(CHECKOV_VENV)/.installed: requirements-checkov.lock
+	@echo "==> $(CHECKOV_VENV): installing checkov (requirements-checkov.lock)"
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.lock
+	$(CHECKOV_VENV)/bin/python $(PIP_INSTALL) -r requirements-checkov.lock
+	@$(call compile,$(CHECKOV_VENV))
 	@touch $@
 
+# --- The tool (generator/cli.py: the same entry point as the `fargate-stacks` command of `pip install .`) ---
 templates: $(VENV)/.installed ## Generate and validate templates_out/ and params/ from $(APP) (the main job)
+	@echo "==> building $(APP): render, lint (cfn-lint + project rules), size and permission checks, then write"
 	$(PY) -m generator build --app=$(call _q,$(APP)) --out=$(call _q,$(OUT)) --params=$(call _q,$(PARAMS))
 
-test: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Run the whole test suite (lint, checkov, golden, emulator)
+validate: $(VENV)/.installed ## Load and build $(APP) through the same checks, writing nothing
+	$(PY) -m generator validate --app=$(call _q,$(APP))
+
+init: $(VENV)/.installed ## Write a commented app spec from a few questions (never overwrites; APP=path)
+	$(PY) -m generator init --output=$(call _q,$(APP))
+
+cost: $(VENV)/.installed ## Monthly cost estimate of every environment of $(APP) (or ENV=...), docs/cost.md
+	$(PY) -m generator cost --app=$(call _q,$(APP)) $(if $(filter-out file,$(origin ENV)),--env=$(call _q,$(ENV)))
+
+diagram: $(VENV)/.installed-diagram ## Draw the architecture from $(OUT)/ into $(DIAGRAM) and a PNG beside it
+	$(PY) -m generator diagram --templates=$(call _q,$(OUT)) --output=$(call _q,$(DIAGRAM))
+
+test: $(VENV)/.installed-test $(CHECKOV_VENV)/.installed ## Run the whole test suite (lint, checkov, golden, emulator)
 	$(PY) -m pytest
 
-test-fast: $(VENV)/.installed ## Run the tests that need neither checkov nor the emulator
+test-fast: $(VENV)/.installed-test ## Run the tests that need neither checkov nor the emulator
 	$(PY) -m pytest -m "not slow"
 
-golden: $(VENV)/.installed ## Regenerate the golden templates on purpose (review the diff before committing)
+golden: $(VENV)/.installed-diagram ## Regenerate the golden templates on purpose (review the diff before committing)
 	$(PY) -m generator build --app app.yaml --out templates_out --params params
 	$(PY) -m tests.update_golden
+	$(PY) -m tests.update_tool_golden
 
 bench: $(VENV)/.installed ## Time each build phase, the lint cache and peak memory (CDK_VENV=path: vs the CDK synth)
 	$(PY) scripts/bench.py $(if $(CDK_VENV),--cdk-venv=$(call _q,$(CDK_VENV))) $(if $(RUNS),--runs=$(call _q,$(RUNS)))
 
 .PHONY: assurance
-assurance: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Regenerate docs/verification.md (what verifies each resource type)
+assurance: $(VENV)/.installed-test $(CHECKOV_VENV)/.installed ## Regenerate docs/verification.md (what verifies each resource type)
 	$(PY) scripts/assurance.py
 
 # --- Deploy (scripts/deploy.py, docs/deploy.md). Honours AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL. ---
@@ -59,38 +113,35 @@ override DEPLOY_ARGS = --env=$(call _q,$(ENV)) --app=$(call _q,$(APP)) --templat
 	$(if $(IMAGE_TAG),--image-tag=$(call _q,$(IMAGE_TAG))) \
 	$(call _flag,YES,--yes) $(call _flag,FORCE,--force) $(call _flag,DRY_RUN,--dry-run)
 
-package: $(VENV)/.installed ## Upload ENV's templates to S3; print root URL + console quick-create link
+package: $(VENV)/.installed-deploy ## Upload ENV's templates to S3; print root URL + console quick-create link
 	$(PY) scripts/deploy.py package $(DEPLOY_ARGS)
 
-diff: $(VENV)/.installed ## Preview ENV's changes across all nested stacks (change set, then deleted)
+diff: $(VENV)/.installed-deploy ## Preview ENV's changes across all nested stacks (change set, then deleted)
 	$(PY) scripts/deploy.py diff $(DEPLOY_ARGS)
 
-deploy: $(VENV)/.installed ## Preview, confirm (YES=1 skips) and deploy ENV, streaming stack events
+deploy: $(VENV)/.installed-deploy ## Preview, confirm (YES=1 skips) and deploy ENV, streaming stack events
 	$(PY) scripts/deploy.py deploy $(DEPLOY_ARGS)
 
-watch: $(VENV)/.installed ## Resume streaming the events of ENV's running deploy/destroy
+watch: $(VENV)/.installed-deploy ## Resume streaming the events of ENV's running deploy/destroy
 	$(PY) scripts/deploy.py watch $(DEPLOY_ARGS)
 
-destroy: $(VENV)/.installed ## Delete ENV (shows deleted/retained/snapshotted; production needs FORCE=1)
+destroy: $(VENV)/.installed-deploy ## Delete ENV (shows deleted/retained/snapshotted; production needs FORCE=1)
 	$(PY) scripts/deploy.py destroy $(DEPLOY_ARGS)
 
-drift: $(VENV)/.installed ## Drift detection on ENV's root and every nested stack (exit 3 if drifted)
+drift: $(VENV)/.installed-deploy ## Drift detection on ENV's root and every nested stack (exit 3 if drifted)
 	$(PY) scripts/deploy.py drift $(DEPLOY_ARGS)
 
-outputs: $(VENV)/.installed ## Print ENV's stack outputs (URLs, names)
+outputs: $(VENV)/.installed-deploy ## Print ENV's stack outputs (URLs, names)
 	$(PY) scripts/deploy.py outputs $(DEPLOY_ARGS)
 
-rehearse: $(VENV)/.installed ## Run the deploy code for ENV against a local AWS emulator (moto)
+rehearse: $(VENV)/.installed-test ## Run the deploy code for ENV against a local AWS emulator (moto)
 	$(PY) scripts/deploy.py rehearse $(DEPLOY_ARGS)
 
-schema: $(VENV)/.installed ## Print the JSON schema of app.yaml
-	@$(PY) -m generator schema
+schema: $(VENV)/.installed ## Rewrite schema/app.schema.json (the editor schema of app.yaml) from the spec models
+	$(PY) -m generator schema --output=schema/app.schema.json
 
-lock: ## Re-resolve the lock files from pyproject.toml pins (needs the package index)
-	rm -rf /tmp/lock-venv /tmp/lock-ck && $(PYTHON) -m venv /tmp/lock-venv && $(PYTHON) -m venv /tmp/lock-ck
-	/tmp/lock-venv/bin/pip install -q -e '.[test]' && /tmp/lock-ck/bin/pip install -q 'checkov==3.3.30'
-	(echo "# Full pinned set for .venv (runtime + tests). Regenerate: make lock"; /tmp/lock-venv/bin/pip freeze --exclude-editable) > requirements.lock
-	(echo "# Full pinned set for .venv-checkov (checkov pins boto3==1.35.49, which conflicts with ours)."; /tmp/lock-ck/bin/pip freeze) > requirements-checkov.lock
+lock: ## Re-resolve the lock files from the pins in pyproject.toml (needs the package index)
+	$(PYTHON) scripts/lock_files.py
 
 clean: ## Remove the virtual environments and caches (the lint cache too)
 	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .hypothesis .cache

@@ -1,4 +1,13 @@
-"""`python -m generator build|schema`. User errors print one line each and exit non-zero, no traceback.
+"""`fargate-stacks` (also `python -m generator`): describe the app once in app.yaml, get validated templates.
+
+  init       write a commented app.yaml from flags or a few questions (never overwrites one)
+  build      generate and validate the templates and parameter files (what `make templates` runs)
+  validate   load and build the app through the same gate, writing nothing
+  schema     the JSON schema of app.yaml (for editors: schema/app.schema.json)
+  cost       a monthly cost estimate per environment from app.yaml and the dated price table
+  diagram    an architecture diagram (SVG, and PNG) drawn from the generated templates
+  package, diff, deploy, watch, destroy, drift, outputs, rehearse
+             the deploy and day-2 commands (scripts/deploy.py; `fargate-stacks deploy --help`)
 
 Exit status: 0 success; 2 a bad app spec or command line (e.g. --out naming a file); 1 the generated output failed
 validation or could not be written (disk full or read-only, a failed rename, another build running, standard output
@@ -8,32 +17,65 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from generator import __version__
 from generator.errors import (
     ConfigError, GeneratorError, Interrupted, Terminated, UsageError, ValidationFailed,
 )
+from scripts.deploylib.command_help import HELP as DEPLOY_HELP
+
+PROG = "fargate-stacks"
+# Delegated whole to scripts/deploy.py (its own options and --help); listed here for `fargate-stacks --help`.
+DEPLOY_COMMANDS = tuple(DEPLOY_HELP)
+# scripts/deploy.py defaults to the checkout it lives in; from the installed command, paths are the current
+# directory's, like `build`'s. Placed before the user's arguments: a later --app (or --ap) wins.
+DEPLOY_DEFAULTS = ("--app=app.yaml", "--templates=templates_out", "--params=params", "--build-dir=build/packaged")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m generator", description=__doc__,
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("build", help="generate and validate templates and parameter files")
-    b.add_argument("--app", default="app.yaml", help="the app spec (default: app.yaml)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        return p
+
+    from generator import init_app
+    init_app.add_arguments(command("init", "write a commented app.yaml that builds (from flags, or questions)"))
+    b = command("build", "generate and validate templates and parameter files")
+    _app_argument(b)
     b.add_argument("--out", default="templates_out", help="template directory (default: templates_out)")
     b.add_argument("--params", default="params", help="parameter file directory (default: params)")
-    b.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    s = sub.add_parser("schema", help="print the JSON schema of app.yaml")
-    s.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    _app_argument(command("validate", "load and build the app through the validation gate; write nothing"))
+    s = command("schema", "print (or write) the JSON schema of app.yaml")
+    s.add_argument("--output", metavar="PATH", help="write the schema to PATH instead of printing it, e.g. "
+                                                    "schema/app.schema.json (what `make schema` does)")
+    c = command("cost", "estimate the monthly AWS cost of each environment (docs/cost.md)")
+    _app_argument(c)
+    c.add_argument("--env", action="append", metavar="ENV", help="only this environment (repeatable; default: all)")
+    d = command("diagram", "draw the architecture from the generated templates (SVG, and PNG beside it)")
+    d.add_argument("--templates", default="templates_out", help="generated templates (default: templates_out)")
+    d.add_argument("--output", default="docs/diagrams/architecture.svg",
+                   help="the SVG to write (default: docs/diagrams/architecture.svg); the PNG goes beside it")
+    d.add_argument("--no-png", dest="png", action="store_false", help="write only the SVG")
+    for name in DEPLOY_COMMANDS:
+        sub.add_parser(name, help=DEPLOY_HELP[name], add_help=False)
     return parser
+
+
+def _app_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--app", default="app.yaml", help="the app spec (default: app.yaml)")
 
 
 class _StdoutFailed(Exception):
@@ -41,14 +83,13 @@ class _StdoutFailed(Exception):
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in DEPLOY_COMMANDS:
+        return _deploy(argv[0], argv[1:])
     args = _parser().parse_args(argv)
     with _termination_as_interrupt():
         try:
-            if args.command == "schema":
-                from generator.config import AppSpec
-                _say(json.dumps(AppSpec.model_json_schema(), indent=2, sort_keys=True))
-                return 0
-            return _build(args)
+            return COMMANDS[args.command](args)
         except GeneratorError as exc:
             if args.debug:
                 raise
@@ -86,9 +127,74 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _say(text: str, failed: str = "standard output") -> None:
+def _validate(args: argparse.Namespace) -> int:
+    """The build's own path (render, stage, gate, swap) into a throw-away directory: the same checks as `build`,
+    and nothing of the user's is touched."""
+    from generator.build import write
+    from generator.config import load_app
+
+    started = time.monotonic()
+    app = load_app(args.app)
+    with tempfile.TemporaryDirectory(prefix="fargate-stacks-validate-") as scratch:
+        rendered = write(app, Path(scratch) / "templates_out", Path(scratch) / "params", spec=Path(args.app))
+    _say(f"{args.app}: valid: {len(rendered.templates)} templates and {len(rendered.params)} parameter files pass "
+         f"the gate (lint-clean, {time.monotonic() - started:.1f}s); nothing was written")
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from generator import schema
+    text = schema.text()
+    if args.output is None:
+        _say(text, end="")
+        return 0
+    schema.write(Path(args.output), text)
+    _say(f"wrote {args.output}")
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from generator import init_app
+    return init_app.run(args, say=_say)
+
+
+def _cost(args: argparse.Namespace) -> int:
+    from generator.config import load_app
+    from generator.cost import estimate, report
+    app = load_app(args.app)
+    _say(report.text(estimate.estimate(app, environments=args.env, source=args.app)), end="")
+    return 0
+
+
+def _diagram(args: argparse.Namespace) -> int:
+    from generator.diagram import draw
+    written = draw.write(Path(args.templates), Path(args.output), png=args.png)
+    _say("wrote " + " and ".join(str(p) for p in written))
+    return 0
+
+
+COMMANDS = {"init": _init, "build": _build, "validate": _validate, "schema": _schema, "cost": _cost,
+            "diagram": _diagram}
+
+
+def _deploy(command: str, rest: list[str]) -> int:
+    """The deploy and day-2 commands are scripts/deploy.py's, imported (botocore loads only for them)."""
+    if command == "rehearse" and not _importable("moto"):
+        _err("rehearse needs the emulator (moto), which is not installed: pip install 'fargate-stacks[test]' "
+             "(or run `make rehearse`)")
+        return 2
+    from scripts import deploy
+    return deploy.main([command, *DEPLOY_DEFAULTS, *rest], prog=PROG)
+
+
+def _importable(module: str) -> bool:
+    import importlib.util
+    return importlib.util.find_spec(module) is not None
+
+
+def _say(text: str, failed: str = "standard output", end: str = "\n") -> None:
     try:
-        print(text, flush=True)
+        print(text, end=end, flush=True)
     except OSError as exc:
         # Point the descriptor at /dev/null: otherwise Python's final flush at exit fails again, with a traceback.
         with contextlib.suppress(OSError, ValueError):

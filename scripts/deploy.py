@@ -34,13 +34,14 @@ from generator.config.models import NAME_PATTERN  # noqa: E402
 from generator.credentials import url_credentials  # noqa: E402
 from generator.naming import IMAGE_TAG_PATTERN  # noqa: E402
 from scripts.deploylib import commands  # noqa: E402
+from scripts.deploylib.command_help import HELP  # noqa: E402
 from scripts.deploylib.aws import (  # noqa: E402
     Aws, check_region, endpoint_from, friendly_errors, open_session, resolve_region)
 from scripts.deploylib.errors import DeployError  # noqa: E402
 from scripts.deploylib.target import load_target  # noqa: E402
 from scripts.deploylib.ui import Console  # noqa: E402
 
-COMMANDS = ("package", "diff", "deploy", "watch", "destroy", "drift", "outputs", "rehearse")
+COMMANDS = tuple(HELP)
 # S3 bucket naming rules: 3-63 characters, lowercase letters, digits, dots and hyphens, a letter or digit at each end.
 BUCKET_PATTERN = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
 
@@ -67,8 +68,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="scripts/deploy.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parser(prog: str = "scripts/deploy.py") -> argparse.ArgumentParser:
+    p = _Parser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--env", required=True, type=ENV_NAME, help="environment name from app.yaml (e.g. dev)")
     common.add_argument("--app", type=Path, default=ROOT / "app.yaml", help="app spec (default: app.yaml)")
@@ -96,23 +97,14 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", help="outputs: print a JSON object")
     common.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    helps = {
-        "package": "upload templates to S3 and print the root URL and quick-create link",
-        "diff": "preview the changes (change set across nested stacks), then delete the change set",
-        "deploy": "preview, confirm, execute and stream events",
-        "watch": "resume streaming the events of a running operation",
-        "destroy": "delete the environment (prints what is deleted, retained, snapshotted)",
-        "drift": "drift detection on every stack, as a table",
-        "outputs": "print the root stack outputs",
-        "rehearse": "run package/diff/deploy/outputs/destroy against a local moto emulator",
-    }
     for name in COMMANDS:
-        sub.add_parser(name, parents=[common], help=helps[name], description=helps[name])
+        sub.add_parser(name, parents=[common], help=HELP[name], description=HELP[name])
     return p
 
 
-def main(argv: list[str] | None = None, console: Console | None = None) -> int:
-    args = parser().parse_args(argv)
+def main(argv: list[str] | None = None, console: Console | None = None, prog: str = "scripts/deploy.py") -> int:
+    """`prog`: the name usage and errors show (`fargate-stacks` when generator/cli.py delegates here)."""
+    args = parser(prog).parse_args(argv)
     console = console or Console()
     try:
         if args.command == "rehearse":

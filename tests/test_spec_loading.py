@@ -161,7 +161,7 @@ def test_the_set_tag_no_longer_makes_builds_depend_on_the_hash_seed(tmp_path: Pa
                                str(tmp_path / "o"), "--params", str(tmp_path / "p")], cwd=REPO, text=True,
                               capture_output=True, env={**os.environ, "PYTHONHASHSEED": seed}).stderr
                for seed in ("1", "2")}
-    assert outputs == {f"{spec}: line 9, column 14: the tag !!set is not allowed: the app spec holds text, numbers, "
+    assert outputs == {f"{spec}: line 10, column 14: the tag !!set is not allowed: the app spec holds text, numbers, "
                        "true/false, lists and mappings only; remove the tag\n"}
 
 

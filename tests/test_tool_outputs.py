@@ -1,0 +1,242 @@
+"""The cost estimate and the diagram: golden files for the default app (docs/) and every fixture app
+(tests/golden/<app>/), and direct assertions on what they must say."""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+
+import pytest
+
+from generator import cfnyaml
+from generator.config import load_app
+from generator.config.loader import parse_app
+from generator.cost import estimate, prices, report
+from generator.cost.schedule_hours import off_share, runs_per_month
+from generator.diagram import draw, model, svg
+from generator.errors import UsageError
+from tests.support import ROOT
+from tests.update_tool_golden import cost_text, targets
+
+TARGETS = list(targets())
+
+
+@pytest.mark.parametrize("app, templates, cost, diagram, png", TARGETS, ids=[t[0].name for t in TARGETS])
+def test_cost_and_diagram_match_the_golden_files(app, templates, cost, diagram, png):
+    assert cost_text(app) == cost.read_text(encoding="utf-8"), f"{cost} is stale: run `make golden`"
+    text = draw.svg_text(templates)
+    assert text == diagram.read_text(encoding="utf-8"), f"{diagram} is stale: run `make golden`"
+    if png:
+        chunks = draw.text_chunks(diagram.with_suffix(".png").read_bytes())
+        assert chunks[draw.PNG_KEY].decode() == hashlib.sha256(text.encode()).hexdigest(), \
+            f"{diagram.with_suffix('.png')} was not rendered from {diagram}: run `make golden`"
+
+
+# ------------------------------------------------------------------------------------------------ cost
+def test_off_hours_share_of_weekday_nights_and_weekends():
+    # 20:00-07:00 Monday to Thursday nights (4 x 11 h) and Friday 20:00 to Monday 07:00 (59 h): 103 of 168 hours
+    share = off_share("cron(0 20 ? * MON-FRI *)", "cron(0 7 ? * MON-FRI *)")
+    assert round(share * 168, 6) == 103
+    assert off_share("cron(0 20 L * ? *)", "cron(0 7 ? * MON-FRI *)") is None      # L is not read here
+
+
+@pytest.mark.parametrize("schedule, runs", [
+    ("rate(1 hour)", 730), ("rate(5 minutes)", 730 * 12), ("rate(1 day)", 730 / 24),
+    ("cron(0 3 * * ? *)", 730 / 24), ("cron(0 3 ? * MON-FRI *)", 730 / 24 * 5 / 7), ("cron(0 3 1W * ? *)", None),
+])
+def test_cron_runs_per_month(schedule, runs):
+    found = runs_per_month(schedule, 730)
+    assert found == runs if runs is None else found == pytest.approx(runs)
+
+
+def _app(**environments):
+    return parse_app({"app": "shop", "owner": "team", "region": "eu-west-1",
+                      "services": [{"name": "web", "kind": "web", "port": 8080, "cpu": 1024, "memory": 2048},
+                                   {"name": "jobs", "kind": "cron", "schedule": "rate(1 hour)"}],
+                      "environments": environments})
+
+
+def test_fargate_line_is_task_hours_times_the_price_less_the_spot_share():
+    e = estimate.estimate(_app(dev={"cidr": "10.0.0.0/16", "spot_share": 50,
+                                    "services": {"web": {"desired_count": 2}}}))
+    table = prices.load()
+    hourly = 1 * table.price("eu-west-1", "fargate_vcpu_hour") + 2 * table.price("eu-west-1", "fargate_gb_hour")
+    spot = 0.5 * table.price("eu-west-1", "fargate_spot_discount")
+    line = next(line for line in e.environments[0].lines if line.what.startswith("Fargate web"))
+    assert line.monthly == pytest.approx(2 * 730 * hourly * (1 - spot))
+    cron = next(line for line in e.environments[0].lines if line.what.startswith("Fargate jobs"))
+    runs = 730                                              # rate(1 hour), 10 minutes each (the assumption)
+    small = 0.25 * table.price("eu-west-1", "fargate_vcpu_hour") + 0.5 * table.price("eu-west-1", "fargate_gb_hour")
+    assert cron.monthly == pytest.approx(runs * 10 / 60 * small * (1 - spot))
+
+
+def test_nat_gateways_follow_the_environment_nat_mode_and_zones():
+    e = estimate.estimate(_app(
+        dev={"cidr": "10.0.0.0/16", "nat": "single"},
+        prod={"cidr": "10.1.0.0/16", "production": True, "nat": "per-az", "zones": ["euw1-az1", "euw1-az2"]}))
+    lines = {env.name: next(line.what for line in env.lines if line.what.startswith("NAT gateways"))
+             for env in e.environments}
+    assert lines == {"dev": "NAT gateways (1, single) and their IPv4 addresses",
+                     "prod": "NAT gateways (2, per-az) and their IPv4 addresses"}
+
+
+def test_off_hours_saving_is_shown_apart_and_only_for_always_on_services():
+    e = estimate.estimate(_app(dev={"cidr": "10.0.0.0/16", "off_hours": {
+        "stop": "cron(0 20 ? * MON-FRI *)", "start": "cron(0 7 ? * MON-FRI *)"}}))
+    dev = e.environments[0]
+    web = next(line for line in dev.lines if line.what.startswith("Fargate web"))
+    assert dev.off_hours_saving == pytest.approx(web.monthly * 103 / 168)
+    assert dev.total == pytest.approx(dev.always_on - dev.off_hours_saving)
+    assert "web stopped 103 of 168 hours a week" in dev.off_hours_note
+    text = report.text(e)
+    assert re.search(r"off-hours saving +-\d", text) and "always on" in text
+
+
+def test_unknown_environment_is_refused():
+    with pytest.raises(UsageError) as err:
+        estimate.estimate(_app(dev={"cidr": "10.0.0.0/16"}), environments=["qa"])
+    assert err.value.lines() == ["--env qa: not an environment of app.yaml (dev)"]
+
+
+def test_every_price_names_a_source_with_an_address_and_a_date():
+    table = prices.load()
+    for region, entries in table.data["prices"].items():
+        for key, entry in entries.items():
+            assert entry["source"] in table.data["sources"], f"{region}.{key}"
+            assert entry["price"] > 0 and entry["unit"]
+            assert key in table.data["prices"][prices.BASE_REGION], f"{region}.{key} has no {prices.BASE_REGION} price"
+    for name, source in table.data["sources"].items():
+        assert source["url"].startswith("https://") and re.fullmatch(r"\d{4}-\d\d-\d\d", source["read"]), name
+
+
+def test_estimate_prints_every_assumption_and_price_it_used():
+    text = (ROOT / "docs" / "cost-estimate.txt").read_text()
+    for line in estimate.assumption_lines():
+        assert line in text
+    for key in ("fargate_vcpu_hour", "alb_hour", "nat_hour", "aurora_acu_hour", "logs_ingest_gb", "alarm_month"):
+        assert f"  - {key}: " in text
+
+
+def test_a_region_without_prices_says_so():
+    text = (ROOT / "tests" / "golden" / "workers" / "cost.txt").read_text()
+    assert "warning: the price table has no eu-central-1 prices; us-east-1's are used" in text
+
+
+# ------------------------------------------------------------------------------------------------ diagram
+def _default() -> model.Architecture:
+    return model.read(ROOT / "templates_out")
+
+
+def test_diagram_reads_listeners_routes_and_users_from_the_templates():
+    arch = _default()
+    assert sorted((l.ports[0], tuple(sorted(l.protocols))) for l in arch.listeners) == [
+        ("443", ("HTTPS",)), ("80", ("HTTP",)), ("8080", ("HTTP", "HTTPS"))]
+    routes = {w.name: sorted({p for r in w.routes for p in r.paths}) for w in arch.workloads}
+    assert routes == {"api": ["/api/*"], "nest": ["/nest/*"], "web": ["/*"], "cron": []}
+    api = next(w for w in arch.workloads if w.name == "api")
+    assert {r.listener for r in api.routes} == {"HttpListener|HttpsListener", "TestListener"}
+    assert [w.kind for w in arch.workloads] == ["web", "web", "web", "cron"]
+    users = {(s.kind, s.logical_id): s.users for s in arch.stores}
+    assert users[("bucket", "AccessLogBucket")] == ["load balancer"]
+    assert users[("image repository", "ApiRepository")] == ["api"]
+    assert users[("queue", "DeadLetterQueue")] == ["cron"]
+    assert [s.name for s in arch.stages][:3] == ["Source", "UpdatePipeline", "Build"]
+
+
+def test_diagram_shows_a_new_store_type_and_an_unknown_stack_without_changes():
+    """A table in a data stack, passed to a service through the root: drawn as a store used by that service; a
+    nested stack of a kind the diagram does not know: drawn with its resource summary."""
+    files = {name: cfnyaml.loads((ROOT / "templates_out" / name).read_text())
+             for name in ("root.yaml", "service-api.yaml")}
+    files["root.yaml"]["Resources"] = {k: v for k, v in files["root.yaml"]["Resources"].items()
+                                       if k in ("ServiceApi",)}
+    files["root.yaml"]["Resources"]["Data"] = {"Type": "AWS::CloudFormation::Stack",
+                                               "Properties": {"TemplateURL": "./data.yaml"}}
+    files["root.yaml"]["Resources"]["Extra"] = {"Type": "AWS::CloudFormation::Stack",
+                                                "Properties": {"TemplateURL": "./extra.yaml"}}
+    files["root.yaml"]["Resources"]["ServiceApi"]["Properties"]["Parameters"]["OrdersTable"] = {
+        "Fn::GetAtt": ["Data", "Outputs.OrdersTableName"]}
+    files["data.yaml"] = {"Resources": {"Orders": {"Type": "AWS::DynamoDB::Table", "Properties": {}}},
+                          "Outputs": {"OrdersTableName": {"Value": {"Ref": "Orders"}}}}
+    files["extra.yaml"] = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {}}}}
+    api = files["service-api.yaml"]
+    api["Parameters"]["OrdersTable"] = {"Type": "String"}
+    api["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Environment"] = [
+        {"Name": "TABLE", "Value": {"Ref": "OrdersTable"}}]
+    arch = model.from_templates(files)
+    assert [(s.kind, s.stack, s.users) for s in arch.stores if s.kind == "table"] == [("table", "data.yaml", ["api"])]
+    text = svg.render(arch)
+    assert "table: Orders" in text and "used by api" in text and ">extra.yaml<" in text and ">Topic<" in text
+
+
+def _rects(text: str) -> list[tuple[float, float, float, float]]:
+    return [tuple(float(v) for v in m) for m in re.findall(
+        r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" rx=', text)]
+
+
+@pytest.mark.parametrize("app, templates, cost, diagram, png", TARGETS, ids=[t[0].name for t in TARGETS])
+def test_diagram_boxes_do_not_overlap_and_stay_on_the_canvas(app, templates, cost, diagram, png):
+    text = diagram.read_text()
+    width, height = (float(v) for v in re.search(r'<svg [^>]*width="([\d.]+)" height="([\d.]+)"', text).groups())
+    boxes = _rects(text)
+    for i, (x, y, w, h) in enumerate(boxes):
+        assert 0 <= x and x + w <= width and 0 <= y and y + h <= height
+        for x2, y2, w2, h2 in boxes[i + 1:]:
+            if (w, h) != (width, height) and (w2, h2) != (width, height):
+                overlap = x < x2 + w2 and x2 < x + w and y < y2 + h2 and y2 < y + h
+                assert not overlap, (x, y, w, h, x2, y2, w2, h2)
+
+
+def test_text_fits_its_box_as_cairo_draws_it():
+    """The box widths come from estimated DejaVu Sans advances: checked against cairo's own text measurement of
+    every label of the default diagram, in the font cairo uses here."""
+    cairocffi = pytest.importorskip("cairocffi")
+    surface = cairocffi.ImageSurface(cairocffi.FORMAT_ARGB32, 10, 10)
+    ctx = cairocffi.Context(surface)
+    text = (ROOT / "docs" / "diagrams" / "architecture.svg").read_text()
+    for size, bold, label in re.findall(r'<text [^>]*font-size="(\d+)"( font-weight="bold")?[^>]*>([^<]*)</text>',
+                                        text):
+        ctx.select_font_face("DejaVu Sans", cairocffi.FONT_SLANT_NORMAL,
+                             cairocffi.FONT_WEIGHT_BOLD if bold else cairocffi.FONT_WEIGHT_NORMAL)
+        ctx.set_font_size(float(size))
+        plain = label.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+        assert ctx.text_extents(plain)[4] <= svg.text_width(plain, float(size), bool(bold)) + 1, plain
+
+
+def test_png_renders_what_the_svg_draws():
+    """Rendered as a person would see it (cairosvg, fonts from the system): the size the SVG asks for (at twice
+    the scale), not blank, and the workload boxes' colours present."""
+    cairosvg = pytest.importorskip("cairosvg")
+    from io import BytesIO
+
+    from PIL import Image
+    text = (ROOT / "docs" / "diagrams" / "architecture.svg").read_text()
+    image = Image.open(BytesIO(cairosvg.svg2png(bytestring=text.encode()))).convert("RGB")
+    width, height = (int(float(v)) for v in re.search(r'width="([\d.]+)" height="([\d.]+)"', text).groups())
+    assert image.size == (width, height)
+    colours = Counter(image.getdata())
+    assert colours[(255, 255, 255)] < 0.9 * width * height                     # not blank
+    assert colours[(0xdb, 0xea, 0xfe)] > 1000 and colours[(0xff, 0xed, 0xd5)] > 1000   # web and cron boxes
+
+
+def test_diagram_of_a_directory_without_templates_says_what_to_do(tmp_path):
+    with pytest.raises(UsageError) as err:
+        draw.write(tmp_path, tmp_path / "a.svg")
+    assert err.value.lines() == [f"{tmp_path}/: no root.yaml: run `make templates` (or fargate-stacks build) first"]
+    with pytest.raises(UsageError):
+        draw.write(ROOT / "templates_out", tmp_path / "a.png")
+    assert not list(tmp_path.iterdir())
+
+
+def test_fixture_apps_load():      # the goldens above are built from these
+    for app, *_ in TARGETS:
+        load_app(app)
+
+
+def test_readme_shows_the_default_app_estimate():
+    e = estimate.estimate(load_app(ROOT / "app.yaml"))
+    readme = (ROOT / "README.md").read_text()
+    for env in e.environments:
+        saving = f"{env.off_hours_saving:,.2f}" if env.off_hours_saving else ""
+        assert f"| {env.name} | {env.always_on:,.2f} | {saving} | {env.total:,.2f} |" in readme, env.name
+    assert f"| all | | {sum(x.off_hours_saving for x in e.environments):,.2f} | {e.total:,.2f} |" in readme
