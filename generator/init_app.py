@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator import atomic_file, schema
-from generator.config import zones
+from generator.components.network import zones
 from generator.config.models import NAME_PATTERN
 from generator.errors import ConfigError, Problem, UsageError
 
