@@ -280,7 +280,7 @@ def main() -> int:
     parser.add_argument("--cdk-venv", default=os.environ.get("CDK_VENV", ""),
                         help="a virtualenv with ../shared/bench/cdk_app/requirements.txt installed (default $CDK_VENV)")
     parser.add_argument("--apps", default="default,fixtures,scale",
-                        help="comma-separated: default, fixtures, scale (the 50-service app)")
+                        help="comma-separated: default, fixtures, scale (the apps of --services services)")
     parser.add_argument("--services", default="5,10,25,50",
                         help="comma-separated sizes of the scale apps (default 5,10,25,50)")
     args = parser.parse_args()
