@@ -11,13 +11,18 @@ from dataclasses import dataclass
 from troposphere import Output, Template, cloudformation
 
 from generator import naming, tagging
+from generator import components
 from generator.components import cluster, environment, network, registry, service
+from generator.components.attachments import Attachments
 from generator.components.base import Component
 from generator.config import AppSpec
 from generator.errors import WiringError
-from generator.wiring import STANDARD_PARAMETERS, Nested, RootParameter, StackBuilder
+from generator.wiring import STANDARD_PARAMETERS, Nested, PackedSetting, RootParameter, StackBuilder
 
 ROOT_FILE = "root.yaml"
+# Root parameters the environment's own settings may take (CloudFormation allows 200): past it the services' settings
+# are packed one parameter per service. The rest is headroom for the data stores' settings (issue 11).
+ROOT_PARAMETER_BUDGET = 150
 
 
 @dataclass
@@ -42,18 +47,27 @@ def build_stacks(app: AppSpec) -> list[Nested]:
         return builder
 
     env = environment.env_inputs(app)
-    net = network.build(app, nested(network.COMPONENT), network.env_inputs(app))
-    images = registry.build(app, nested(registry.COMPONENT), registry.env_inputs(app))
-    ecs = cluster.build(app, nested(cluster.COMPONENT), cluster.env_inputs(app), env, net=net)
+    core = {"network": network.env_inputs(app), "registry": registry.env_inputs(app), "cluster": cluster.env_inputs(app)}
+    net = network.build(app, nested(network.COMPONENT), core["network"])
+    images = registry.build(app, nested(registry.COMPONENT), core["registry"])
+    ecs = cluster.build(app, nested(cluster.COMPONENT), core["cluster"], env, net=net)
+    # what services may use, by name: each producer adds its attachments here (docs/attachments.md)
+    stores = Attachments(app, components.COMPONENTS)
     off_hours = service.off_hours_inputs(app)
+    taken = len(STANDARD_PARAMETERS) + sum(len(e.parameters()) for e in (env, *core.values()))
+    settings = service.settings_inputs(app, room=ROOT_PARAMETER_BUDGET - taken)
     for svc in app.services:  # one stack per service keeps each template far from CloudFormation's limits
         service.build(app, svc, nested(service.COMPONENT, svc.name, f"the {svc.name} service ({svc.kind})"),
-                      service.env_inputs(app, svc), off_hours, env, net=net, cluster=ecs, registry=images)
+                      settings[svc.name], off_hours, env, net=net, cluster=ecs, registry=images, attachments=stores)
     return stacks
 
 
 def build(app: AppSpec) -> Build:
-    stacks = build_stacks(app)
+    return assemble(app, build_stacks(app))
+
+
+def assemble(app: AppSpec, stacks: list[Nested]) -> Build:
+    """The root template over the nested stacks: their root parameters, the stacks, the re-exported outputs."""
     params = _root_parameters(stacks)
     root = Template(Description=f"{app.app}: root stack (one per environment; the environment enters only "
                                 f"through parameters, stack name and tags)")
@@ -80,6 +94,8 @@ def _root_parameters(stacks: list[Nested]) -> list[RootParameter]:
     found: dict[str, RootParameter] = {p.name: p for p in STANDARD_PARAMETERS}
     for n in stacks:
         for source in n.builder.inputs.values():
+            if isinstance(source, PackedSetting):
+                source = source.packed
             if not isinstance(source, RootParameter):
                 continue
             known = found.setdefault(source.name, source)
