@@ -41,7 +41,7 @@ def test_build_writes_templates_and_params_and_removes_stale_files(tmp_path, cap
 def test_failed_validation_leaves_output_exactly_as_it_was(tmp_path, monkeypatch, capsys):
     out, params = _seed(tmp_path)
     before = (read_dir(out), read_dir(params))
-    monkeypatch.setattr(gate, "size_budgets", lambda *a: ["templates_out/root.yaml: too big (injected)"])
+    monkeypatch.setattr(gate, "size_budgets", lambda *a, **k: ["templates_out/root.yaml: too big (injected)"])
     code = cli.main(["build", "--app", str(MINIMAL), "--out", str(out), "--params", str(params)])
     err = capsys.readouterr().err
     assert code == 1

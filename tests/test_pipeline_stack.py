@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from generator import buildspecs
-from generator.build import INLINE_TEMPLATES, render_app
+from generator.build import INLINE_TEMPLATES, pipeline_action_templates, render_app
 from generator.config import load_app, parse_app
 from generator.lint import budgets, gate
 from generator.pipeline import environment_permissions
@@ -418,9 +418,22 @@ def test_no_secret_in_any_buildspec_template_or_parameter_file():
 
 def test_templates_sent_inline_fit_the_inline_limit_once_packaged():
     """What is sent is the packaged template (S3 URLs, long-form YAML: generator/lint/budgets.py)."""
+    assert INLINE_TEMPLATES == ("deploy-role.yaml",)
     for name in INLINE_TEMPLATES:
         size = len(budgets.packaged(RENDERED.templates[name], APP.region).encode())
         assert len(RENDERED.templates[name].encode()) <= size < budgets.INLINE_BYTES, (name, size)
+
+
+def test_the_root_the_pipeline_deploys_is_measured_against_the_pipeline_action_budget():
+    """The environments' root is deployed by the pipeline's CloudFormation action, measured against 460,800 bytes
+    (docs/performance.md, Size); a root over it is refused in one line naming the budget and the way out."""
+    assert pipeline_action_templates(APP) == ("root.yaml",)
+    text = RENDERED.templates["root.yaml"]
+    assert budgets.check("root.yaml", text, is_root=False, region=APP.region, pipeline_action=True) == []
+    big = text + "# " + "x" * budgets.PIPELINE_ACTION_BYTES + "\n"
+    [line] = budgets.check("root.yaml", big, is_root=False, region=APP.region, pipeline_action=True)
+    assert "over the 460,800-byte budget for a template CodePipeline's CloudFormation action deploys; split the " \
+           "services over two apps, or deploy this one with make deploy and no pipeline block" in line, line
 
 
 # ----------------------------------------------------------------------------------------------------- the lint rules

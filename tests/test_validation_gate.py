@@ -71,9 +71,7 @@ def test_the_inline_budget_measures_the_template_as_packaged():
     finding, = budgets.check(ROOT_FILE, text, is_root=True, region="ap-southeast-4")
     size = len(packaged.encode())
     assert finding == (f"{ROOT_FILE}: {size:,} bytes once packaged is over the 51,200-byte limit for a template "
-                       "sent inline; the pipeline's CloudFormation deploy action sends the environments' root inline "
-                       "(make deploy and the quick-create link send it through S3, up to 1 MB): split the services "
-                       "over two apps, or deploy this one with make deploy and no pipeline block")
+                       "sent inline; move resources into a nested stack")
     other, = budgets.check("deploy-role.yaml", text, is_root=True, region="ap-southeast-4")
     assert other.endswith("sent inline; move resources into a nested stack")
     assert budgets.check("network.yaml", text, is_root=False) == []   # nested templates are fetched from S3

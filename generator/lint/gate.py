@@ -85,14 +85,16 @@ def _parse_each(files: list[Path]) -> dict[str, dict]:
 
 
 def size_budgets(template_dir: Path, shown_as: str, inline: str | Collection[str], region: str = "us-east-1",
-                 parsed: Mapping[str, dict] | None = None) -> list[str]:
-    """`inline`: the template(s) sent in the API request (root.yaml, deploy-role.yaml), measured as packaged for
-    `region`; the rest are nested. `parsed`: the templates already parsed (staged_templates), so a build parses
-    each file once."""
+                 parsed: Mapping[str, dict] | None = None, pipeline_action: Collection[str] = ()) -> list[str]:
+    """`inline`: the template(s) sent in the API request (deploy-role.yaml), measured as packaged for `region`;
+    `pipeline_action`: the template(s) a CodePipeline CloudFormation action deploys (root.yaml with a pipeline); the
+    rest are read from S3. `parsed`: the templates already parsed (staged_templates), so a build parses each file
+    once."""
     inline = {inline} if isinstance(inline, str) else set(inline)
     return [f"{shown_as}/{line}" for p in sorted(template_dir.glob("*.yaml"))
             for line in budgets.check(p.name, p.read_text(encoding="utf-8"), is_root=p.name in inline, region=region,
-                                      data=parsed.get(p.name) if parsed else None)]
+                                      data=parsed.get(p.name) if parsed else None,
+                                      pipeline_action=p.name in pipeline_action)]
 
 
 def handler_permissions(template_dir: Path, shown_as: str, region: str, deployers: Collection[handlers.Deployer],
