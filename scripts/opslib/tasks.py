@@ -89,6 +89,8 @@ def launch_settings(ops: Ops, service: str) -> tuple[str, dict[str, Any]]:
         described = ops.client("ecs").describe_services(cluster=ops.cluster, services=[name])["services"][0]
         primary = next((d for d in described.get("deployments", []) if d.get("status") == "PRIMARY"), described)
         network = primary.get("networkConfiguration") or described.get("networkConfiguration")
+        if not network:
+            raise DeployError(f"ECS service {name} has no network configuration to start a task in")
         return primary.get("taskDefinition") or described["taskDefinition"], network
     sfn = ops.client("stepfunctions")
     arn = f"arn:aws:states:{ops.aws.region}:{ops.account()}:stateMachine:{ops.family(service)}"
