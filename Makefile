@@ -177,10 +177,10 @@ run: $(VENV)/.installed-deploy ## ENV SERVICE CMD: a one-off task (image, networ
 	$(PY) scripts/ops.py run $(OPS_ARGS)
 
 build: $(VENV)/.installed-deploy ## ENV SERVICE [TAG]: docker build the service's image as the pipeline does
-	$(PY) scripts/ops.py build $(OPS_ARGS)
+	$(PY) scripts/ops.py build-image $(OPS_ARGS)
 
 push: $(VENV)/.installed-deploy ## ENV SERVICE [TAG]: push to ENV's repository, then the scan gate
-	$(PY) scripts/ops.py push $(OPS_ARGS)
+	$(PY) scripts/ops.py push-image $(OPS_ARGS)
 
 release: $(VENV)/.installed-deploy ## ENV SERVICE IMAGE_TAG [YES]: release one service without the pipeline
 	$(PY) scripts/ops.py release $(OPS_ARGS)

@@ -6,8 +6,8 @@
   logs      CloudWatch Logs of a service, every task (--since 15m, --follow, --filter PATTERN)
   exec      ECS Exec into a running task (--cmd, default /bin/sh; needs the session-manager-plugin)
   run       a one-off task with the service's image, network and secrets (--cmd): exit code and logs
-  build     docker build of a service's image (--tag, default: the commit's first 12 hex digits)
-  push      push it to the environment's repository and run the scan gate
+  build-image  docker build of a service's image (--tag, default: the commit's first 12 hex digits)
+  push-image   push it to the environment's repository and run the scan gate
   release   release --tag of one service without the pipeline (stack update; blue/green for web services)
   approve   continue a web release held for approval
   rollback  stop a release in progress with rollback, or release the image that ran before
@@ -116,7 +116,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         root = args.app.resolve().parent     # build contexts are relative to the repository root (app.yaml's)
         actions = {
             "status": status.status, "logs": logs.logs, "exec": tasks.exec_, "run": tasks.run,
-            "build": lambda o: images.build(o, root), "push": lambda o: images.push(o, root),
+            "build-image": lambda o: images.build(o, root), "push-image": lambda o: images.push(o, root),
             "release": release.release, "approve": release.approve, "rollback": release.rollback,
         }
         return actions[args.command](ops)
