@@ -188,5 +188,8 @@ release: $(VENV)/.installed-deploy ## ENV SERVICE IMAGE_TAG [YES]: release one s
 approve: $(VENV)/.installed-deploy ## ENV SERVICE: continue a web release held for approval (test listener)
 	$(PY) scripts/ops.py approve $(OPS_ARGS)
 
+runbooks: $(VENV)/.installed ## Write $(RUNBOOKS)/<env>/ (deploy, rollback, secrets, manual steps) from $(APP)
+	$(PY) -m generator runbooks --app=$(call _q,$(APP)) --output=$(call _q,$(RUNBOOKS))
+
 rollback: $(VENV)/.installed-deploy ## ENV SERVICE [YES]: stop a release with rollback, or re-release the previous
 	$(PY) scripts/ops.py rollback $(OPS_ARGS)

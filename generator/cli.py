@@ -77,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--output", default="docs/diagrams/architecture.svg",
                    help="the SVG to write (default: docs/diagrams/architecture.svg); the PNG goes beside it")
     d.add_argument("--no-png", dest="png", action="store_false", help="write only the SVG")
+    r = command("runbooks", "write runbooks/<env>/ (deploy, rollback, secrets, manual steps) from app.yaml")
+    _app_argument(r)
+    r.add_argument("--output", default="runbooks", help="the directory (default: runbooks)")
     for name in DEPLOY_COMMANDS:
         sub.add_parser(name, help=DEPLOY_HELP[name], add_help=False)
     for name in OPS_COMMANDS:
@@ -186,7 +189,16 @@ def _diagram(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"init": _init, "build": _build, "validate": _validate, "schema": _schema, "cost": _cost,
+def _runbooks(args: argparse.Namespace) -> int:
+    from generator.config import load_app
+    from generator.runbooks import render
+    app = load_app(args.app)
+    written = render.write(app, Path(args.output))
+    _say(f"runbooks for {len(app.environments)} environments in {args.output}/ ({len(written)} files changed)")
+    return 0
+
+
+COMMANDS = {"runbooks": _runbooks, "init": _init, "build": _build, "validate": _validate, "schema": _schema, "cost": _cost,
             "diagram": _diagram}
 
 
