@@ -16,6 +16,7 @@ CMD ?=## exec: the command [/bin/sh]; run: the command of the one-off task
 TAG ?=## build, push: the image tag [the commit's first 12 hex digits]
 RUNBOOKS ?= runbooks## where make runbooks writes runbooks/<env>/
 SANDBOX ?= sandbox## where make sandbox writes compose.yaml
+CRON ?=## sandbox-up: 1 also starts the cron jobs on their schedule (the cron profile)
 
 .DEFAULT_GOAL := help
 .PHONY: help templates validate init cost diagram test test-fast golden bench schema lock clean
@@ -190,6 +191,15 @@ approve: $(VENV)/.installed-deploy ## ENV SERVICE: continue a web release held f
 
 runbooks: $(VENV)/.installed ## Write $(RUNBOOKS)/<env>/ (deploy, rollback, secrets, manual steps) from $(APP)
 	$(PY) -m generator runbooks --app=$(call _q,$(APP)) --output=$(call _q,$(RUNBOOKS))
+
+sandbox: $(VENV)/.installed ## Write $(SANDBOX)/compose.yaml (and the proxy's config) from $(APP)
+	$(PY) -m generator sandbox --app=$(call _q,$(APP)) --output=$(call _q,$(SANDBOX))
+
+sandbox-up: sandbox ## [CRON]: docker compose up the sandbox (proxy on :8000; CRON=1 adds the cron jobs)
+	docker compose --file $(call _q,$(SANDBOX)/compose.yaml) $(call _flag,CRON,--profile cron) up --build --detach
+
+sandbox-down: ## Stop the sandbox and remove its containers (the database volume stays)
+	docker compose --file $(call _q,$(SANDBOX)/compose.yaml) --profile cron down
 
 rollback: $(VENV)/.installed-deploy ## ENV SERVICE [YES]: stop a release with rollback, or re-release the previous
 	$(PY) scripts/ops.py rollback $(OPS_ARGS)

@@ -80,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     r = command("runbooks", "write runbooks/<env>/ (deploy, rollback, secrets, manual steps) from app.yaml")
     _app_argument(r)
     r.add_argument("--output", default="runbooks", help="the directory (default: runbooks)")
+    x = command("sandbox", "write sandbox/compose.yaml (every service, the database, the proxy) from app.yaml")
+    _app_argument(x)
+    x.add_argument("--output", default="sandbox", help="the directory (default: sandbox)")
     for name in DEPLOY_COMMANDS:
         sub.add_parser(name, help=DEPLOY_HELP[name], add_help=False)
     for name in OPS_COMMANDS:
@@ -198,7 +201,15 @@ def _runbooks(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"runbooks": _runbooks, "init": _init, "build": _build, "validate": _validate, "schema": _schema, "cost": _cost,
+def _sandbox(args: argparse.Namespace) -> int:
+    from generator.config import load_app
+    from generator.sandbox import compose
+    written = compose.write(load_app(args.app), Path(args.output))
+    _say(f"sandbox in {args.output}/ ({len(written)} files changed); start it with `make sandbox-up`")
+    return 0
+
+
+COMMANDS = {"sandbox": _sandbox, "runbooks": _runbooks, "init": _init, "build": _build, "validate": _validate, "schema": _schema, "cost": _cost,
             "diagram": _diagram}
 
 
