@@ -16,6 +16,8 @@ CMD ?=## exec: the command [/bin/sh]; run: the command of the one-off task
 TAG ?=## build, push: the image tag [the commit's first 12 hex digits]
 RUNBOOKS ?= runbooks## where make runbooks writes runbooks/<env>/
 SANDBOX ?= sandbox## where make sandbox writes compose.yaml
+CDK_VENV ?=## bench: a virtual environment with the AWS CDK, to compare its synth with the build
+RUNS ?=## bench: how many times each phase is timed [bench.py's default]
 CRON ?=## sandbox-up: 1 also starts the cron jobs on their schedule (the cron profile)
 
 .DEFAULT_GOAL := help
