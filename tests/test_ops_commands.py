@@ -117,7 +117,7 @@ def test_logs_reads_every_page_of_every_task_and_colours_each_task():
     h = harness(service="web", filter="ERROR")
     h.add("logs", "describe_log_groups", {"logGroups": [{"logGroupName": "/shop/dev/services/web"}]},
           {"logGroupNamePrefix": "/shop/dev/services/web"})
-    first = {"logGroupName": "/shop/dev/services/web", "startTime": START_MS, "interleaved": True,
+    first = {"logGroupName": "/shop/dev/services/web", "startTime": START_MS,
              "filterPattern": "ERROR"}
     h.add("logs", "filter_log_events", {"events": [log_event(START_MS + 1000, "web/web/aaaaaaaa1111", "ERROR one\n",
                                                              "1")], "nextToken": "page2"}, first)
@@ -138,11 +138,9 @@ def test_logs_follow_prints_each_event_once_and_ctrl_c_ends_quietly():
     a = log_event(start + 5000, "web/web/aaaaaaaa", "one", "1")
     b = log_event(start + 5000, "web/web/aaaaaaaa", "two (same millisecond)", "2")
     c = log_event(start + 9000, "web/web/aaaaaaaa", "three", "3")
-    h.add("logs", "filter_log_events", {"events": [a]}, {"logGroupName": ANY, "startTime": start,
-                                                          "interleaved": True})
+    h.add("logs", "filter_log_events", {"events": [a]}, {"logGroupName": ANY, "startTime": start})
     # the next poll starts at the newest timestamp: `a` comes again and is not printed twice
-    h.add("logs", "filter_log_events", {"events": [a, b, c]}, {"logGroupName": ANY, "startTime": start + 5000,
-                                                                "interleaved": True})
+    h.add("logs", "filter_log_events", {"events": [a, b, c]}, {"logGroupName": ANY, "startTime": start + 5000})
 
     calls = {"n": 0}
 

@@ -49,7 +49,7 @@ class Printer:
 
 def fetch(ops: Ops, group: str, start_ms: int, pattern: str | None) -> list[dict[str, Any]]:
     """Every event from `start_ms` on, over every page."""
-    kwargs: dict[str, Any] = {"logGroupName": group, "startTime": start_ms, "interleaved": True}
+    kwargs: dict[str, Any] = {"logGroupName": group, "startTime": start_ms}   # always interleaved
     if pattern:
         kwargs["filterPattern"] = pattern
     events = []
