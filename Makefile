@@ -8,6 +8,17 @@ OUT ?= templates_out## where the templates are written (and read by diagram and 
 PARAMS ?= params## where the parameter files are written
 ENV ?= dev## the environment of a deploy command (cost: all environments unless ENV is given)
 DIAGRAM ?= docs/diagrams/architecture.svg## the diagram to write (the PNG goes beside it)
+SERVICE ?=## day-2 commands: the service (a name from app.yaml)
+SINCE ?= 15m## logs: how far back
+FOLLOW ?=## logs: 1 keeps printing new events
+FILTER ?=## logs: a CloudWatch Logs filter pattern, e.g. ERROR
+CMD ?=## exec: the command [/bin/sh]; run: the command of the one-off task
+TAG ?=## build, push: the image tag [the commit's first 12 hex digits]
+RUNBOOKS ?= runbooks## where make runbooks writes runbooks/<env>/
+SANDBOX ?= sandbox## where make sandbox writes compose.yaml
+CDK_VENV ?=## bench: a virtual environment with the AWS CDK, to compare its synth with the build
+RUNS ?=## bench: how many times each phase is timed [bench.py's default]
+CRON ?=## sandbox-up: 1 also starts the cron jobs on their schedule (the cron profile)
 
 .DEFAULT_GOAL := help
 .PHONY: help templates validate init cost diagram test test-fast golden bench schema lock clean
@@ -16,12 +27,13 @@ help: ## List the targets and the variables they take
 	@echo "Targets:"
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
 	@echo "Variables (make TARGET NAME=value; default in brackets):"
-	@grep -hE '^[A-Z_]+ \?= .*## ' $(MAKEFILE_LIST) | \
-		awk '{name = $$1; sub(/^[A-Z_]+ \?= /, ""); split($$0, part, "## "); printf "  %-9s %s [%s]\n", name, part[2], part[1]}'
-	@echo "  YES=1     deploy, destroy: do not ask for confirmation"
+	@grep -hE '^[A-Z_]+ \?=.*## ' $(MAKEFILE_LIST) | \
+		awk '{name = $$1; sub(/^[A-Z_]+ \?= ?/, ""); split($$0, part, "## "); \
+			printf "  %-9s %s%s\n", name, part[2], (part[1] == "" ? "" : " [" part[1] "]")}'
+	@echo "  YES=1     deploy, destroy, release, rollback: do not ask for confirmation"
 	@echo "  FORCE=1   destroy: allow a production environment"
 	@echo "  DRY_RUN=1 package, deploy, destroy: print what would happen, change nothing"
-	@echo "  IMAGE_TAG deploy, diff: the image tag of every service [the parameter file's]"
+	@echo "  IMAGE_TAG deploy, diff: the image tag of every service [the parameter file's]; release: the service's"
 	@echo "  BUCKET    deploy commands: the S3 bucket for templates [<app>-templates-<account>-<region>]"
 
 # --- Environments. .venv holds the generator's runtime (requirements.lock: what `make templates` needs); the deploy
@@ -146,3 +158,50 @@ lock: ## Re-resolve the lock files from the pins in pyproject.toml (needs the pa
 clean: ## Remove the virtual environments and caches (the lint cache too)
 	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .hypothesis .cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# --- Day 2 (scripts/ops.py, docs/operations.md). Honours AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL. ---
+.PHONY: status logs exec run build push release approve rollback runbooks sandbox sandbox-up sandbox-down
+override OPS_ARGS = --env=$(call _q,$(ENV)) --app=$(call _q,$(APP)) --templates=$(call _q,$(OUT)) \
+	--params=$(call _q,$(PARAMS)) $(if $(SERVICE),--service=$(call _q,$(SERVICE))) \
+	$(if $(SINCE),--since=$(call _q,$(SINCE))) $(call _flag,FOLLOW,--follow) \
+	$(if $(FILTER),--filter=$(call _q,$(FILTER))) $(if $(CMD),--cmd=$(call _q,$(CMD))) \
+	$(if $(or $(IMAGE_TAG),$(TAG)),--tag=$(call _q,$(or $(IMAGE_TAG),$(TAG)))) $(call _flag,YES,--yes)
+
+status: $(VENV)/.installed-deploy ## ENV: per service tasks, image, release in progress, alarms, events; the database
+	$(PY) scripts/ops.py status $(OPS_ARGS)
+
+logs: $(VENV)/.installed-deploy ## ENV SERVICE [SINCE FOLLOW FILTER]: the service's logs, every task
+	$(PY) scripts/ops.py logs $(OPS_ARGS)
+
+exec: $(VENV)/.installed-deploy ## ENV SERVICE [CMD]: ECS Exec into a running task (session-manager-plugin)
+	$(PY) scripts/ops.py exec $(OPS_ARGS)
+
+run: $(VENV)/.installed-deploy ## ENV SERVICE CMD: a one-off task (image, network, secrets); exit code and logs
+	$(PY) scripts/ops.py run $(OPS_ARGS)
+
+build: $(VENV)/.installed-deploy ## ENV SERVICE [TAG]: docker build the service's image as the pipeline does
+	$(PY) scripts/ops.py build-image $(OPS_ARGS)
+
+push: $(VENV)/.installed-deploy ## ENV SERVICE [TAG]: push to ENV's repository, then the scan gate
+	$(PY) scripts/ops.py push-image $(OPS_ARGS)
+
+release: $(VENV)/.installed-deploy ## ENV SERVICE IMAGE_TAG [YES]: release one service without the pipeline
+	$(PY) scripts/ops.py release $(OPS_ARGS)
+
+approve: $(VENV)/.installed-deploy ## ENV SERVICE: continue a web release held for approval (test listener)
+	$(PY) scripts/ops.py approve $(OPS_ARGS)
+
+runbooks: $(VENV)/.installed ## Write $(RUNBOOKS)/<env>/ (deploy, rollback, secrets, manual steps) from $(APP)
+	$(PY) -m generator runbooks --app=$(call _q,$(APP)) --output=$(call _q,$(RUNBOOKS))
+
+sandbox: $(VENV)/.installed ## Write $(SANDBOX)/compose.yaml (and the proxy's config) from $(APP)
+	$(PY) -m generator sandbox --app=$(call _q,$(APP)) --output=$(call _q,$(SANDBOX))
+
+sandbox-up: sandbox ## [CRON]: docker compose up the sandbox (proxy on :8000; CRON=1 adds the cron jobs)
+	docker compose --file $(call _q,$(SANDBOX)/compose.yaml) $(call _flag,CRON,--profile cron) up --build --detach
+
+sandbox-down: ## Stop the sandbox and remove its containers (the database volume stays)
+	docker compose --file $(call _q,$(SANDBOX)/compose.yaml) --profile cron down
+
+rollback: $(VENV)/.installed-deploy ## ENV SERVICE [YES]: stop a release with rollback, or re-release the previous
+	$(PY) scripts/ops.py rollback $(OPS_ARGS)

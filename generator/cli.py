@@ -7,7 +7,11 @@
   cost       a monthly cost estimate per environment from app.yaml and the dated price table
   diagram    an architecture diagram (SVG, and PNG) drawn from the generated templates
   package, diff, deploy, watch, destroy, drift, outputs, rehearse
-             the deploy and day-2 commands (scripts/deploy.py; `fargate-stacks deploy --help`)
+             the deploy commands (scripts/deploy.py; `fargate-stacks deploy --help`)
+  status, logs, exec, run, build-image, push-image, release, approve, rollback
+             the day-2 commands (scripts/ops.py; `fargate-stacks logs --help`)
+  runbooks   write runbooks/<env>/ (deploy, rollback, secrets, manual steps) from app.yaml
+  sandbox    write sandbox/compose.yaml (every service, the database and stores, locally) from app.yaml
 
 Exit status: 0 success; 2 a bad app spec or command line (e.g. --out naming a file); 1 the generated output failed
 validation or could not be written (disk full or read-only, a failed rename, another build running, standard output
@@ -30,6 +34,7 @@ from generator.errors import (
     ConfigError, GeneratorError, Interrupted, Terminated, UsageError, ValidationFailed,
 )
 from scripts.deploylib.command_help import HELP as DEPLOY_HELP
+from scripts.opslib.command_help import HELP as OPS_HELP
 
 PROG = "fargate-stacks"
 # Delegated whole to scripts/deploy.py (its own options and --help); listed here for `fargate-stacks --help`.
@@ -37,6 +42,9 @@ DEPLOY_COMMANDS = tuple(DEPLOY_HELP)
 # scripts/deploy.py defaults to the checkout it lives in; from the installed command, paths are the current
 # directory's, like `build`'s. Placed before the user's arguments: a later --app (or --ap) wins.
 DEPLOY_DEFAULTS = ("--app=app.yaml", "--templates=templates_out", "--params=params", "--build-dir=build/packaged")
+# Delegated whole to scripts/ops.py, with the same paths of the current directory.
+OPS_COMMANDS = tuple(OPS_HELP)
+OPS_DEFAULTS = DEPLOY_DEFAULTS[:3]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,8 +77,16 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--output", default="docs/diagrams/architecture.svg",
                    help="the SVG to write (default: docs/diagrams/architecture.svg); the PNG goes beside it")
     d.add_argument("--no-png", dest="png", action="store_false", help="write only the SVG")
+    r = command("runbooks", "write runbooks/<env>/ (deploy, rollback, secrets, manual steps) from app.yaml")
+    _app_argument(r)
+    r.add_argument("--output", default="runbooks", help="the directory (default: runbooks)")
+    x = command("sandbox", "write sandbox/compose.yaml (every service, the database, the proxy) from app.yaml")
+    _app_argument(x)
+    x.add_argument("--output", default="sandbox", help="the directory (default: sandbox)")
     for name in DEPLOY_COMMANDS:
         sub.add_parser(name, help=DEPLOY_HELP[name], add_help=False)
+    for name in OPS_COMMANDS:
+        sub.add_parser(name, help=OPS_HELP[name], add_help=False)
     return parser
 
 
@@ -86,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in DEPLOY_COMMANDS:
         return _deploy(argv[0], argv[1:])
+    if argv and argv[0] in OPS_COMMANDS:
+        from scripts import ops
+        return ops.main([argv[0], *OPS_DEFAULTS, *argv[1:]], prog=PROG)
     args = _parser().parse_args(argv)
     with _termination_as_interrupt():
         try:
@@ -173,7 +192,24 @@ def _diagram(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"init": _init, "build": _build, "validate": _validate, "schema": _schema, "cost": _cost,
+def _runbooks(args: argparse.Namespace) -> int:
+    from generator.config import load_app
+    from generator.runbooks import render
+    app = load_app(args.app)
+    written = render.write(app, Path(args.output))
+    _say(f"runbooks for {len(app.environments)} environments in {args.output}/ ({len(written)} files changed)")
+    return 0
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from generator.config import load_app
+    from generator.sandbox import compose
+    written = compose.write(load_app(args.app), Path(args.output))
+    _say(f"sandbox in {args.output}/ ({len(written)} files changed); start it with `make sandbox-up`")
+    return 0
+
+
+COMMANDS = {"sandbox": _sandbox, "runbooks": _runbooks, "init": _init, "build": _build, "validate": _validate, "schema": _schema, "cost": _cost,
             "diagram": _diagram}
 
 

@@ -55,6 +55,9 @@ def role_grant_pattern(env: str) -> str:
     return f"role/${{{APPLICATION_PARAM}}}/{env}/*"
 
 
+SERVICE_LOGS = "services"         # service log groups: /<app>/<env>/services/<service>
+
+
 def log_group_name(*parts: str) -> Sub:
     """CloudWatch log groups live under one prefix per app and environment."""
     return Sub("/".join([f"/${{{APPLICATION_PARAM}}}", f"${{{ENVIRONMENT_PARAM}}}", *parts]))
@@ -97,6 +100,22 @@ def codedeploy_name(app: str, env: str, service: str) -> str:
     """A web service's CodeDeploy application and deployment group (the same name): `<app>-<env>-<service>`, what
     `physical_name(service)` gives inside the service stack."""
     return f"{app}-{env}-{service}"
+
+
+def resource_name(app: str, env: str, part: str) -> str:
+    """What `physical_name(part)` gives in environment `env`: a service's ECR repository, task definition family,
+    cron state machine (`<app>-<env>-<service>`), as the day-2 commands look them up."""
+    return f"{app}-{env}-{part}"
+
+
+def cluster_name(app: str, env: str) -> str:
+    """The ECS cluster, `physical_name()`: `<app>-<env>`."""
+    return f"{app}-{env}"
+
+
+def service_log_group(app: str, env: str, service: str) -> str:
+    """A service's log group, `log_group_name(SERVICE_LOGS, service)` in environment `env`."""
+    return f"/{app}/{env}/{SERVICE_LOGS}/{service}"
 
 
 def template_bucket(app: str, account: str, region: str) -> str:

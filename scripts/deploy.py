@@ -38,7 +38,7 @@ from scripts.deploylib.command_help import HELP  # noqa: E402
 from scripts.deploylib.aws import (  # noqa: E402
     Aws, check_region, endpoint_from, friendly_errors, open_session, resolve_region)
 from scripts.deploylib.errors import DeployError  # noqa: E402
-from scripts.deploylib.target import load_target  # noqa: E402
+from scripts.deploylib.target import Target, load_target  # noqa: E402
 from scripts.deploylib.ui import Console  # noqa: E402
 
 COMMANDS = tuple(HELP)
@@ -68,14 +68,24 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def parser(prog: str = "scripts/deploy.py") -> argparse.ArgumentParser:
-    p = _Parser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    common = argparse.ArgumentParser(add_help=False)
+def environment_arguments(common: argparse.ArgumentParser) -> None:
+    """What every deploy and day-2 command takes: the environment, its files, and how to reach AWS."""
     common.add_argument("--env", required=True, type=ENV_NAME, help="environment name from app.yaml (e.g. dev)")
     common.add_argument("--app", type=Path, default=ROOT / "app.yaml", help="app spec (default: app.yaml)")
     common.add_argument("--templates", type=Path, default=ROOT / "templates_out",
                         help="generated templates (default: templates_out)")
     common.add_argument("--params", type=Path, default=ROOT / "params", help="parameter files (default: params)")
+    common.add_argument("--profile", default=None, help="AWS profile (default: AWS_PROFILE / default chain)")
+    common.add_argument("--region", default=None, help="AWS region (default: AWS_REGION, else app.yaml)")
+    common.add_argument("--endpoint-url", default=None,
+                        help="endpoint override for every service (default: AWS_ENDPOINT_URL)")
+    common.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def parser(prog: str = "scripts/deploy.py") -> argparse.ArgumentParser:
+    p = _Parser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    common = argparse.ArgumentParser(add_help=False)
+    environment_arguments(common)
     common.add_argument("--build-dir", type=Path, default=ROOT / "build" / "packaged",
                         help="where the packaged root template is written (default: build/packaged)")
     common.add_argument("--bucket", default=None, type=BUCKET,
@@ -85,17 +95,12 @@ def parser(prog: str = "scripts/deploy.py") -> argparse.ArgumentParser:
                         help="deploy/diff: image tag to deploy for every service (every <Service>ImageTag; "
                              "default: the parameter file's, except that its first-deploy placeholder keeps each "
                              "service's running tag on an existing stack)")
-    common.add_argument("--profile", default=None, help="AWS profile (default: AWS_PROFILE / default chain)")
-    common.add_argument("--region", default=None, help="AWS region (default: AWS_REGION, else app.yaml)")
-    common.add_argument("--endpoint-url", default=None,
-                        help="endpoint override for every service (default: AWS_ENDPOINT_URL)")
     common.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     common.add_argument("--force", action="store_true",
                         help="destroy: allow a production environment / a stack with termination protection")
     common.add_argument("--dry-run", action="store_true",
                         help="package/deploy/destroy: print what would happen, change nothing")
     common.add_argument("--json", action="store_true", help="outputs: print a JSON object")
-    common.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         sub.add_parser(name, parents=[common], help=HELP[name], description=HELP[name])
@@ -106,11 +111,19 @@ def main(argv: list[str] | None = None, console: Console | None = None, prog: st
     """`prog`: the name usage and errors show (`fargate-stacks` when generator/cli.py delegates here)."""
     args = parser(prog).parse_args(argv)
     console = console or Console()
-    try:
+
+    def dispatch() -> int:
         if args.command == "rehearse":
             from scripts.deploylib import rehearsal
             return rehearsal.main(args, console)
         return run(args, console)
+    return guarded(args, console, dispatch)
+
+
+def guarded(args: argparse.Namespace, console: Console, action: Callable[[], int]) -> int:
+    """Run a command: what the operator can fix becomes its message and hints (no traceback unless --debug)."""
+    try:
+        return action()
     except DeployError as exc:
         if args.debug:
             raise
@@ -127,18 +140,23 @@ def main(argv: list[str] | None = None, console: Console | None = None, prog: st
         return 130
 
 
-def run(args: argparse.Namespace, console: Console) -> int:
+def connect(args: argparse.Namespace, console: Console) -> tuple[Target, Aws]:
+    """The environment (app.yaml, templates, parameter files) and a session for its region and endpoint."""
     endpoint = endpoint_from(args.endpoint_url)
     console.add_secrets(url_credentials(endpoint))    # printed as https://****@host, also when a message decodes it
+    target = load_target(args.app, args.env, args.templates, args.params, None)
+    region, source = resolve_region(args.region, target.app.region)
+    target = dataclasses.replace(target, region=region)
+    session = open_session(args.profile)
+    check_region(session, region)
+    if source != "app.yaml" and region != target.app.region:
+        console.warn(f"using region {region} from {source}; app.yaml says {target.app.region}")
+    return target, Aws(session, region, endpoint)
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
     with friendly_errors(args.profile):
-        target = load_target(args.app, args.env, args.templates, args.params, None)
-        region, source = resolve_region(args.region, target.app.region)
-        target = dataclasses.replace(target, region=region)
-        session = open_session(args.profile)
-        check_region(session, region)
-        if source != "app.yaml" and region != target.app.region:
-            console.warn(f"using region {region} from {source}; app.yaml says {target.app.region}")
-        aws = Aws(session, region, endpoint)
+        target, aws = connect(args, console)
         ctx = commands.Ctx(target, aws, console, commands.Options(
             bucket=args.bucket, image_tag=args.image_tag, yes=args.yes, force=args.force, dry_run=args.dry_run,
             build_dir=args.build_dir))
@@ -148,7 +166,6 @@ def run(args: argparse.Namespace, console: Console) -> int:
         if args.command == "outputs":
             return commands.outputs(ctx, as_json=args.json)
         return getattr(commands, args.command)(ctx)
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -42,7 +42,8 @@ def test_version_is_one_number_everywhere():
 def test_console_command_is_the_module_entry_point():
     assert PYPROJECT["project"]["scripts"] == {"fargate-stacks": "generator.cli:main"}
     help_text = run("--help").stdout
-    for command in ("init", "build", "validate", "schema", "cost", "diagram", *cli.DEPLOY_COMMANDS):
+    for command in ("init", "build", "validate", "schema", "cost", "diagram", *cli.DEPLOY_COMMANDS,
+                    *cli.OPS_COMMANDS):
         assert re.search(rf"^    {command}\b", help_text, flags=re.M), command
 
 
@@ -55,6 +56,17 @@ def test_deploy_commands_delegate_with_paths_of_the_current_directory(monkeypatc
     parsed = deploy.parser().parse_args(seen["argv"])
     assert (parsed.command, parsed.env, parsed.app, parsed.templates, parsed.params) == (
         "diff", "dev", Path("mine.yaml"), Path("templates_out"), Path("params"))   # the user's --app wins
+
+
+def test_day2_commands_delegate_with_paths_of_the_current_directory(monkeypatch):
+    from scripts import ops
+    seen = {}
+    monkeypatch.setattr(ops, "main", lambda argv, prog: seen.update(argv=argv, prog=prog) or 5)
+    assert cli.main(["logs", "--env", "dev", "--service", "api", "--follow"]) == 5
+    assert seen["prog"] == "fargate-stacks"
+    parsed = ops.parser().parse_args(seen["argv"])
+    assert (parsed.command, parsed.env, parsed.service, parsed.follow, parsed.app, parsed.templates) == (
+        "logs", "dev", "api", True, Path("app.yaml"), Path("templates_out"))
 
 
 def test_rehearse_without_the_emulator_says_what_to_install(monkeypatch, capsys):

@@ -1,4 +1,4 @@
-"""`make golden`, the tool's part: the cost estimate and the diagram of the default app (docs/) and of every
+"""`make golden`, the tool's part: the cost estimate, the runbooks, the sandbox and the diagram of the default app (docs/) and of every
 fixture app (tests/golden/<app>/), from the committed templates. Review `git diff` before committing."""
 from __future__ import annotations
 
@@ -8,10 +8,24 @@ from generator import atomic_file
 from generator.config import load_app
 from generator.cost import estimate, report
 from generator.diagram import draw
+from generator.runbooks import render as runbooks
+from generator.sandbox import compose as sandbox
 from tests.support import GOLDEN_SETS, ROOT
 
 DEFAULT_COST = ROOT / "docs" / "cost-estimate.txt"
 DEFAULT_DIAGRAM = ROOT / "docs" / "diagrams" / "architecture.svg"
+DEFAULT_RUNBOOKS = ROOT / "runbooks"
+DEFAULT_SANDBOX = ROOT / "sandbox"
+
+
+def runbook_dir(app) -> object:
+    """Where an app's committed runbooks live: runbooks/ for app.yaml, tests/golden/<app>/runbooks/ for a fixture."""
+    return DEFAULT_RUNBOOKS if app == ROOT / "app.yaml" else GOLDEN_SETS[app][0].parent / "runbooks"
+
+
+def sandbox_dir(app) -> object:
+    """Where an app's committed sandbox lives: sandbox/ for app.yaml, tests/golden/<app>/sandbox/ for a fixture."""
+    return DEFAULT_SANDBOX if app == ROOT / "app.yaml" else GOLDEN_SETS[app][0].parent / "sandbox"
 
 
 def targets():
@@ -31,6 +45,8 @@ def main() -> int:
     for app, templates, cost, diagram, png in targets():
         atomic_file.replace(cost, cost_text(app))
         written = draw.write(templates, diagram, png=png)
+        runbooks.write(load_app(app), runbook_dir(app))
+        sandbox.write(load_app(app), sandbox_dir(app))
         print(f"golden: {app.name} -> {cost.relative_to(ROOT)}, {', '.join(str(p.relative_to(ROOT)) for p in written)}")
     return 0
 

@@ -140,6 +140,19 @@ class PipelineSpec(Strict):
         return spec.dockerfile or f"{service}/Dockerfile", spec.context or service
 
 
+class ManualStepSpec(Strict):
+    """A step outside this project's reach (an identity provider, a payment provider, a DNS zone someone else owns):
+    `make runbooks` writes it into runbooks/<env>/manual-steps.md as a checklist per environment."""
+
+    title: NonBlank = Field(description="What is set up, e.g. `Register the app with the identity provider`.")
+    why: NonBlank | None = Field(None, description="Why it is needed and who owns the other side.")
+    steps: list[NonBlank] = Field(min_length=1, description="The steps, in order; `{env}`, `{app}` and `{domain}` "
+                                                            "are replaced per environment.")
+    environments: list[Name] | None = Field(
+        None, description="The environments that need it (default: every environment).")
+    verify: NonBlank | None = Field(None, description="How to check it worked.")
+
+
 class AppSpec(Strict):
     """The whole app, described once; environments differ only through their block in `environments`."""
 
@@ -158,6 +171,9 @@ class AppSpec(Strict):
     pipeline: PipelineSpec | None = Field(
         None, description="The delivery pipeline (CodePipeline, one per app) and its cross-account deploy role. "
                           "Without it no pipeline template is generated.")
+    manual_steps: list[ManualStepSpec] = Field(
+        default_factory=list, description="Third-party setup done by hand, per environment (runbooks/<env>/"
+                                          "manual-steps.md).")
 
     def test_environment(self) -> str | None:
         """The environment whose releases the integration tests gate (None: no test step)."""

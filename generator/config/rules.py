@@ -6,6 +6,7 @@ credentials anywhere in plain values)."""
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterator
 
 from generator import components, credentials
@@ -197,3 +198,24 @@ def no_credentials_in_plain_values(app: AppSpec) -> Iterator[Problem]:
 
 # Rules kept in their own modules (imported last: they register with @rule above).
 from generator.config import endpoints as _endpoints  # noqa: E402,F401
+
+
+# --- the runbooks (docs/operations.md) -----------------------------------------------------------------------------
+
+@rule
+def manual_step_environments(app: AppSpec) -> Iterator[Problem]:
+    """Each of `manual_steps[].environments` is an environment of the app, and its steps and check use only the
+    placeholders `{env}`, `{app}` and `{domain}`."""
+    for i, step in enumerate(app.manual_steps):
+        for j, env in enumerate(step.environments or []):
+            if env not in app.environments:
+                close = difflib.get_close_matches(env, list(app.environments), n=1, cutoff=0.6)
+                hint = f"did you mean '{close[0]}'?" if close else f"environments are: {', '.join(app.environments)}"
+                yield Problem(f"manual_steps.{i}.environments.{j}", f"no environment is called '{env}'; {hint}")
+        texts = [(f"steps.{j}", text) for j, text in enumerate(step.steps)] + \
+            ([("verify", step.verify)] if step.verify else [])
+        for where, text in texts:
+            for name in re.findall(r"\{([^{}]*)\}", text):
+                if name not in ("env", "app", "domain"):
+                    yield Problem(f"manual_steps.{i}.{where}", f"unknown placeholder {{{name}}}; use {{env}}, "
+                                                               "{app} or {domain}")

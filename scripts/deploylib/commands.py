@@ -34,6 +34,7 @@ class Options:
     yes: bool = False
     force: bool = False
     dry_run: bool = False
+    parameters: dict[str, str] = field(default_factory=dict)   # root parameters to set (`make release`: one tag)
     build_dir: Path = Path("build/packaged")
     event_poll: float = 5.0
     change_set_poll: float = 2.0
@@ -159,7 +160,7 @@ def prepare(ctx: Ctx, packaged: Packaged, purpose: str) -> Prepared:
     base = changesets.Preview(ctx.name, name, step, ctx.aws.region, tuple(capabilities))
     old = ({p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
            if stack and step == "UPDATE" else None)
-    overrides = image_tag_overrides(target.parameters, ctx.options.image_tag)
+    overrides = {**image_tag_overrides(target.parameters, ctx.options.image_tag), **ctx.options.parameters}
     parameters, notes = deploy_parameters(target.parameters, old, overrides)
     for note in notes:
         ctx.console.say(note)

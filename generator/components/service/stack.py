@@ -71,7 +71,7 @@ def _task(svc: ServiceSpec, stack: StackBuilder, net: NetworkOutputs, cluster: C
           registry: RegistryOutputs, settings: dict, uses: list[Use]) -> Task:
     repository = registry.repositories[svc.name]
     log_group = stack.add(logs.LogGroup(
-        "LogGroup", LogGroupName=naming.log_group_name("services", svc.name),
+        "LogGroup", LogGroupName=naming.log_group_name(naming.SERVICE_LOGS, svc.name),
         RetentionInDays=settings["log_retention_days"], KmsKeyId=stack.input(net.logs_key_arn)))
     secret_names = sorted({ref.partition(":")[0] for ref in svc.secrets.values()})
     execution_role = stack.add(iam.Role(
