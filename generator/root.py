@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from troposphere import Output, Template, cloudformation
 
 from generator import naming, tagging
-from generator.components import cluster, environment, network, registry, service
+from generator.components import cluster, database, environment, network, registry, service
 from generator.components.base import Component
 from generator.config import AppSpec
 from generator.errors import WiringError
@@ -46,6 +46,8 @@ def build_stacks(app: AppSpec) -> list[Nested]:
     images = registry.build(app, nested(registry.COMPONENT), registry.env_inputs(app))
     ecs = cluster.build(app, nested(cluster.COMPONENT), cluster.env_inputs(app), env, net=net)
     off_hours = service.off_hours_inputs(app)
+    if app.database is not None:
+        database.build(app, nested(database.COMPONENT), database.env_inputs(app), env, off_hours, net=net)
     for svc in app.services:  # one stack per service keeps each template far from CloudFormation's limits
         service.build(app, svc, nested(service.COMPONENT, svc.name, f"the {svc.name} service ({svc.kind})"),
                       service.env_inputs(app, svc), off_hours, env, net=net, cluster=ecs, registry=images)

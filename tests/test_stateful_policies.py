@@ -68,7 +68,7 @@ def test_protect_fills_in_the_policies_the_types_facts_declare():
 
 
 def test_a_snapshot_type_and_an_aurora_member_instance(database_component):
-    """The data tier's database declares its cluster snapshot-on-delete and its member instances Delete: their data
+    """The database component declares its cluster snapshot-on-delete and its member instances Delete: their data
     lives in the cluster, which is snapshotted, and the RDS handler rejects a snapshot of a member (project rule
     E9008); a retained member would keep the cluster from being deleted."""
     cluster = rds.DBCluster("Db", Engine="aurora-postgresql")
@@ -93,5 +93,5 @@ def test_a_stack_module_cannot_weaken_the_policy():
 
 
 def test_the_preview_and_destroy_plan_flag_what_cfn_lint_calls_stateful_even_if_no_component_declares_it():
-    assert stateful.holds_data("AWS::RDS::DBCluster") and not stateful.is_stateful("AWS::RDS::DBCluster")
+    assert stateful.holds_data("AWS::Neptune::DBCluster") and not stateful.is_stateful("AWS::Neptune::DBCluster")
     assert stateful.holds_data("AWS::ECR::Repository") and not stateful.holds_data("AWS::CloudFormation::Stack")
