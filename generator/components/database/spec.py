@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Literal
 
+import annotated_types
 from pydantic import Field, StringConstraints, computed_field
 
 from generator.components.base import EnvInputs, NotAParameter, Param
@@ -48,7 +49,7 @@ class DatabaseSpec(Strict):
         return self.port if self.port is not None else DEFAULT_PORTS[self.engine]
 
 
-Acu = Annotated[float, Field(ge=0, le=256, multiple_of=0.5)]
+Acu = Annotated[float, annotated_types.Ge(0), annotated_types.Le(256), annotated_types.MultipleOf(0.5)]
 
 
 class DatabaseEnv(Strict):

@@ -157,19 +157,17 @@ def _scheduled_stop_and_start(stack: StackBuilder, cluster: rds.DBCluster, envir
     stop = off_hours.input(stack, "stop")
     stack.template.add_condition(OFF_HOURS, And(Equals(environment.input(stack, "production"), "false"),
                                                 Not(Equals(stop, ""))))
-    cluster_arn = Sub("arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:cluster:${Cluster}",
-                      Cluster=Ref(cluster))
+    cluster_arn = GetAtt(cluster, "DBClusterArn")
     role = stack.add(iam.Role(
         "OffHoursRole", Condition=OFF_HOURS, AssumeRolePolicyDocument=assume_role("scheduler.amazonaws.com"),
         Policies=[iam.Policy(PolicyName="stop-and-start-the-database",
                              PolicyDocument=stop_and_start_cluster(cluster_arn))]))
     zone = off_hours.input(stack, "timezone")
-    for title, action, when in (("OffHoursStop", "stopDBCluster", stop),
-                                ("OffHoursStart", "startDBCluster", off_hours.input(stack, "start"))):
+    for verb, action, when in (("Stop", "stopDBCluster", stop),
+                               ("Start", "startDBCluster", off_hours.input(stack, "start"))):
         stack.add(scheduler.Schedule(
-            title, Condition=OFF_HOURS, Name=naming.physical_name("db", title.removeprefix("OffHours").lower()),
-            Description=Sub(f"{title.removeprefix('OffHours')} the ${{Application}}-${{EnvironmentName}} database "
-                            "(off_hours)"),
+            f"{verb}Schedule", Condition=OFF_HOURS, Name=naming.physical_name("db", verb.lower()),
+            Description=Sub(f"{verb}s the ${{Application}}-${{EnvironmentName}} database (off_hours)"),
             ScheduleExpression=when, ScheduleExpressionTimezone=zone,
             FlexibleTimeWindow=scheduler.FlexibleTimeWindow(Mode="OFF"),
             Target=scheduler.Target(
