@@ -207,3 +207,69 @@ def test_operators_find_the_cluster_and_its_secret_on_the_root_stack():
     from generator.root import build
     outputs = build(_app()).root.outputs
     assert {"DatabaseEndpoint", "DatabaseClusterId", "DatabaseSecretArn"} <= set(outputs)
+
+
+# --- services that use the database (docs/attachments.md) -------------------------------------------------------------
+
+USING = [{"name": "api", "kind": "web", "port": 3000, "uses": ["database"]},
+         {"name": "nightly", "kind": "cron", "schedule": "cron(0 3 * * ? *)", "uses": ["database"]},
+         {"name": "web", "kind": "web", "port": 8080, "routing": {"path_patterns": ["/x/*"], "priority": 5}}]
+
+
+def _using_app():
+    return make_app(services=USING, environments=ENVS, database=POSTGRES)
+
+
+def test_a_service_that_uses_the_database_gets_its_address_and_credentials():
+    """DB_HOST/DB_PORT/DB_NAME as variables; DB_USER/DB_PASSWORD through ECS `secrets` from the RDS-managed secret's
+    JSON keys `username`/`password` (`<arn>:<key>::`, aws-reference §6): never a value in the task definition."""
+    t = template(_using_app(), "service-api.yaml")
+    (container,) = t["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    env = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert env["DB_HOST"] == {"Ref": "DatabaseEndpoint"} and env["DB_PORT"] == "5432" and env["DB_NAME"] == "tunecast"
+    assert container["Secrets"] == [
+        {"Name": "DB_PASSWORD", "ValueFrom": {"Fn::Sub": ["${Arn}:password::", {"Arn": {"Ref": "DatabaseSecretArn"}}]}},
+        {"Name": "DB_USER", "ValueFrom": {"Fn::Sub": ["${Arn}:username::", {"Arn": {"Ref": "DatabaseSecretArn"}}]}}]
+    root = template(_using_app(), "root.yaml")
+    assert root["Resources"]["ServiceApi"]["Properties"]["Parameters"]["DatabaseSecretArn"] == {
+        "Fn::GetAtt": ["Database", "Outputs.SecretArn"]}
+
+
+def test_only_the_execution_role_reads_the_secret_and_the_task_role_gets_nothing():
+    t = template(_using_app(), "service-api.yaml")
+    statements = {s["Sid"]: s for policy in t["Resources"]["ExecutionRole"]["Properties"]["Policies"]
+                  for s in policy["PolicyDocument"]["Statement"]}
+    assert statements["ReadSecrets"]["Action"] == ["secretsmanager:GetSecretValue"]
+    assert statements["ReadSecrets"]["Resource"] == [{"Ref": "DatabaseSecretArn"}]
+    # kms:Decrypt only through Secrets Manager (the secret is encrypted with the database key, whose policy lets IAM
+    # policies of the account grant its use)
+    assert statements["DecryptSecrets"]["Action"] == ["kms:Decrypt"]
+    assert "kms:ViaService" in statements["DecryptSecrets"]["Condition"]["StringEquals"]
+    assert '"PolicyName": "uses"' not in json.dumps(t["Resources"]["TaskRole"])
+
+
+def test_ingress_on_the_database_group_from_each_using_service_only():
+    app = _using_app()
+    for name in ("api", "nightly"):
+        rule = template(app, f"service-{name}.yaml")["Resources"]["UsesDatabaseIngress"]["Properties"]
+        assert rule["GroupId"] == {"Ref": "DatabaseSecurityGroupId"}
+        assert rule["SourceSecurityGroupId"] == {"Fn::GetAtt": ["SecurityGroup", "GroupId"]}
+        assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) == ("tcp", 5432, 5432)
+    web = template(app, "service-web.yaml")
+    assert "UsesDatabaseIngress" not in web["Resources"] and "DatabaseSecretArn" not in web.get("Parameters", {})
+
+
+def test_the_mysql_port_reaches_variables_and_ingress():
+    app = make_app(services=USING, environments=ENVS, database={**MYSQL_WITHOUT_PAUSE, "port": 3307})
+    t = template(app, "service-api.yaml")
+    (container,) = t["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    assert {e["Name"]: e["Value"] for e in container["Environment"]}["DB_PORT"] == "3307"
+    assert t["Resources"]["UsesDatabaseIngress"]["Properties"]["FromPort"] == 3307
+    assert _db(app)["Resources"]["Cluster"]["Properties"]["Port"] == 3307
+
+
+def test_the_default_app_api_nest_and_cron_use_the_database():
+    from tests.support import ROOT
+    from generator.config import load_app
+    app = load_app(ROOT / "app.yaml")
+    assert {s.name for s in app.services if "database" in s.uses} == {"api", "nest", "cron"}

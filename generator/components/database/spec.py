@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import annotated_types
 from pydantic import Field, StringConstraints, computed_field
 
+from generator.components.attachments import Offer
 from generator.components.base import EnvInputs, NotAParameter, Param
 from generator.components.database import engines
 from generator.config import aws_facts
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from generator.config import AppSpec
 
 GROUP = "Database"
+NAME = "database"                # what services list in `uses`
+VARIABLES = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD")   # what they get (docs/database.md)
 DEFAULT_ENGINE_VERSION = "17.7"  # a current Aurora PostgreSQL version (a test checks it against cfn-lint's data)
 DEFAULT_PORTS = {"aurora-postgresql": 5432, "aurora-mysql": 3306}
 MAX_READERS = 2                  # reader instances an environment may ask for (one Condition each)
@@ -119,6 +122,12 @@ def settings(app: AppSpec, env: str) -> DatabaseEnv:
 
 def env_inputs(app: AppSpec) -> EnvInputs[DatabaseEnv]:
     return EnvInputs(DatabaseEnv, GROUP, settings, app=app)
+
+
+def offers(app: AppSpec) -> dict[str, Offer]:
+    """The database is a store services may `use` (docs/attachments.md): read-write only (one set of credentials,
+    the writer's endpoint)."""
+    return {NAME: Offer(("read-write",), "read-write", VARIABLES)} if app.database is not None else {}
 
 
 # --- rules -------------------------------------------------------------------------------------------------------

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, NamedTuple
 from troposphere import And, Equals, GetAtt, If, Join, Not, NoValue, Ref, Sub, ec2, iam, kms, rds, scheduler
 
 from generator import naming
+from generator.components.attachments import Attachment, Ingress, SecretSource
 from generator.components.base import EnvInputs
 from generator.components.database import engines
-from generator.components.database.spec import MAX_READERS, DatabaseEnv
+from generator.components.database.spec import MAX_READERS, NAME, DatabaseEnv
 from generator.components.environment import EnvironmentCore
 from generator.components.network import NetworkOutputs
 from generator.policies.common import assume_role
@@ -59,6 +60,7 @@ class DatabaseOutputs(NamedTuple):
     secret_arn: OutputRef           # the RDS-managed master user secret (JSON keys username, password)
     key_arn: OutputRef              # the KMS key of the storage and the secret
     security_group_id: OutputRef    # services that use the database add their ingress here
+    attachment: Attachment          # what a service that `uses: [database]` gets (attachment())
 
 
 def build(app: AppSpec, stack: StackBuilder, env: EnvInputs[DatabaseEnv], environment: EnvInputs[EnvironmentCore],
@@ -135,7 +137,7 @@ def build(app: AppSpec, stack: StackBuilder, env: EnvInputs[DatabaseEnv], enviro
         _scheduled_stop_and_start(stack, cluster, environment, off_hours)
 
     host = GetAtt(cluster, "Endpoint.Address")
-    return DatabaseOutputs(
+    outputs = DatabaseOutputs(
         stack.output("Endpoint", host, "Writer endpoint of the database cluster", public=True),
         stack.output("ReaderEndpoint", GetAtt(cluster, "ReadEndpoint.Address"), "Reader endpoint of the database"),
         stack.output("Port", GetAtt(cluster, "Endpoint.Port"), "Port of the database"),
@@ -147,7 +149,25 @@ def build(app: AppSpec, stack: StackBuilder, env: EnvInputs[DatabaseEnv], enviro
         stack.output("KeyArn", GetAtt(key, "Arn"), "KMS key of the database and its secret"),
         stack.output("SecurityGroupId", GetAtt(group, "GroupId"), "Security group of the database",
                      "AWS::EC2::SecurityGroup::Id"),
+        None,  # type: ignore[arg-type] - filled in below, from the outputs
     )
+    return outputs._replace(attachment=attachment(app, outputs))
+
+
+def attachment(app: AppSpec, outputs: DatabaseOutputs) -> Attachment:
+    """What a service that uses the database gets (docs/database.md, "Services that use the database"): the writer's
+    host, the port and the database name as variables; the master user's name and password from the RDS-managed
+    secret as ECS secrets (JSON keys `username`, `password`: the execution role reads that secret when a task starts,
+    and Secrets Manager decrypts it with the database key); ingress on the database's group from the service's group
+    on the port. The task role needs nothing: the credentials are the way in."""
+    db = app.database
+    assert db is not None
+    return Attachment(
+        NAME, environment={"DB_HOST": outputs.endpoint, "DB_PORT": db.listen_port, "DB_NAME": db.name},
+        secrets={"DB_USER": SecretSource(outputs.secret_arn, "username"),
+                 "DB_PASSWORD": SecretSource(outputs.secret_arn, "password")},
+        grants={"read-write": lambda ref: []},
+        ingress=Ingress(outputs.security_group_id, db.listen_port))
 
 
 def _scheduled_stop_and_start(stack: StackBuilder, cluster: rds.DBCluster, environment: EnvInputs[EnvironmentCore],
