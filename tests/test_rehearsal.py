@@ -246,7 +246,8 @@ def test_the_database_cluster_and_its_writer_are_created_and_described(rehearsed
     report, _ = rehearsed
     by_id = {(r.stack.rsplit("/", 1)[-1], r.logical_id): r for r in report.resources}
     cluster, writer = by_id[("Database", "Cluster")], by_id[("Database", "Writer")]
-    assert (cluster.outcome, cluster.verified, cluster.physical_id) == ("created", True, "tunecast-dev-db")
+    assert (cluster.outcome, cluster.verified) == ("created", True)
+    assert cluster.physical_id.startswith("tunecast-dev-database-")   # named after the stack: replaceable
     assert (writer.outcome, writer.verified) == ("created", True)
     assert by_id[("Database", "Reader1")].outcome == "not-applicable"
     assert "aurora-clusters" in report.workarounds

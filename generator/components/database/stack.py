@@ -97,7 +97,9 @@ def build(app: AppSpec, stack: StackBuilder, env: EnvInputs[DatabaseEnv], enviro
         Description=Sub("${Application}-${EnvironmentName} database instances")))
 
     cluster = stack.add(rds.DBCluster(
-        "Cluster", DBClusterIdentifier=naming.physical_name("db"), Engine=db.engine, EngineVersion=db.engine_version,
+        # No DBClusterIdentifier: CloudFormation names it after the stack (`<app>-<env>-database-...`, lowercase),
+        # so a restore (`RestoreFrom`) can replace it; a resource with a fixed name cannot be replaced.
+        "Cluster", Engine=db.engine, EngineVersion=db.engine_version,
         EngineMode="provisioned", Port=port, DBSubnetGroupName=Ref(subnets),
         VpcSecurityGroupIds=[GetAtt(group, "GroupId")], DBClusterParameterGroupName=Ref(cluster_parameters),
         StorageEncrypted=If(RESTORING, NoValue, True), KmsKeyId=GetAtt(key, "Arn"),

@@ -394,9 +394,15 @@ class _AuroraCluster:
 
 def _aurora_clusters() -> Callable[[], None]:
     from moto.cloudformation import models, parsing, responses, utils
-    from moto.rds.models import DBInstance, rds_backends
+    from moto.rds.models import DBCluster, DBInstance, rds_backends
 
     original_map, original_instance = parsing.get_model_map, DBInstance.create_from_cloudformation_json.__func__
+    original_cfg = DBCluster.get_cfg
+
+    def get_cfg(self: Any) -> dict:
+        # a cluster with ManageMasterUserPassword has no _master_user_password, which get_cfg (the restore) pops
+        self.__dict__.setdefault("_master_user_password", None)
+        return original_cfg(self)
     original_tags = utils.yaml_tag_constructor
 
     def yaml_tag_constructor(loader: Any, tag: Any, node: Any) -> Any:
@@ -425,8 +431,10 @@ def _aurora_clusters() -> Callable[[], None]:
     parsing.get_model_map = get_model_map
     DBInstance.create_from_cloudformation_json = classmethod(create_instance)
     models.yaml_tag_constructor = responses.yaml_tag_constructor = yaml_tag_constructor
+    DBCluster.get_cfg = get_cfg
 
     def undo() -> None:
+        DBCluster.get_cfg = original_cfg
         parsing.get_model_map = original_map
         DBInstance.create_from_cloudformation_json = classmethod(original_instance)
         models.yaml_tag_constructor = responses.yaml_tag_constructor = original_tags
@@ -500,7 +508,8 @@ WORKAROUNDS = (
                "does not), so the database stack's outputs crash it (HTTP 500, 'NoneType' object has no attribute "
                "'has_cfn_attr'); and AWS::RDS::DBInstance ignores DBClusterIdentifier (an Aurora member would be "
                "created as a stand-alone instance); and `!GetAtt Cluster.Endpoint.Address` is read as attribute "
-               "`Endpoint` (moto splits the short form at every dot, CloudFormation at the first)",
+               "`Endpoint` (moto splits the short form at every dot, CloudFormation at the first); and restoring a "
+               "snapshot of a cluster with ManageMasterUserPassword crashes (KeyError '_master_user_password')",
                "reads the short form at the first dot; creates the cluster through moto's own RDS backend (CreateDBCluster with the managed master user "
                "secret, or RestoreDBClusterFromSnapshot with SnapshotIdentifier) and member instances into it, so "
                "DescribeDBClusters, snapshots and restores see them as in AWS",
