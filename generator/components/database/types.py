@@ -10,35 +10,36 @@ from generator.policies.grants import Grant, grant
 
 def databases(each, envs: list[str]) -> list[Grant]:
     """The RDS handlers' actions (registry schemas of AWS::RDS::DBCluster, DBInstance, DBSubnetGroup,
-    DBClusterParameterGroup, DBParameterGroup), scoped to the names the database stack chooses: the cluster
-    `<app>-<env>-db`, its snapshots `<app>-<env>-*` (the final snapshot CloudFormation takes on delete is named
-    after the stack's logical id, so any snapshot name is allowed for create and describe). Instances, subnet groups
-    and parameter groups get names CloudFormation generates from the stack name (`<app>-<env>-database-...`,
-    lowercased)."""
+    DBClusterParameterGroup, DBParameterGroup), on the RDS resources of the account and region (`cluster:*`, `db:*`,
+    `subgrp:*`, `cluster-pg:*`, `pg:*`, `cluster-snapshot:*`), not on `<app>-<env>-*` names: the cluster, its
+    instances and its parameter groups have no name of their own (a restore or an engine upgrade must be able to
+    replace them; CloudFormation cannot replace a resource with a custom name), so CloudFormation generates
+    `<stack name>-<logical id>-<random>` cut to RDS's 63 characters, and for long app and environment names the cut
+    keeps nothing of the prefix (tests/test_generated_names.py). The role is the environments' own, in their
+    account; the final snapshot CloudFormation takes on delete is named after the logical id as well."""
     return [
         grant("ManageDatabaseClusters", "rds:CreateDBCluster rds:ModifyDBCluster rds:DeleteDBCluster "
               "rds:AddTagsToResource rds:RemoveTagsFromResource rds:ListTagsForResource "
               "rds:RestoreDBClusterFromSnapshot rds:RestoreDBClusterToPointInTime rds:CreateDBInstance "
               "rds:CreateDBClusterSnapshot rds:AddRoleToDBCluster rds:RemoveRoleFromDBCluster "
               "rds:EnableHttpEndpoint rds:DisableHttpEndpoint rds:RemoveFromGlobalCluster",
-              each("cluster:${Application}-{env}-*", "rds")),
+              arn("rds", "cluster:*")),
         grant("ManageDatabaseInstances", "rds:CreateDBInstance rds:ModifyDBInstance rds:DeleteDBInstance "
               "rds:RebootDBInstance rds:AddTagsToResource rds:RemoveTagsFromResource rds:ListTagsForResource "
               "rds:CreateDBSnapshot rds:AddRoleToDBInstance rds:RemoveRoleFromDBInstance "
               "rds:CreateDBInstanceReadReplica rds:PromoteReadReplica rds:RestoreDBInstanceFromDBSnapshot "
               "rds:RestoreDBInstanceToPointInTime rds:StartDBInstanceAutomatedBackupsReplication "
               "rds:StopDBInstanceAutomatedBackupsReplication",
-              each("db:${Application}-{env}-*", "rds")),
+              arn("rds", "db:*")),
         grant("ManageDatabaseGroups", "rds:CreateDBSubnetGroup rds:ModifyDBSubnetGroup rds:DeleteDBSubnetGroup "
               "rds:CreateDBClusterParameterGroup rds:ModifyDBClusterParameterGroup rds:DeleteDBClusterParameterGroup "
               "rds:ResetDBClusterParameterGroup rds:CreateDBParameterGroup rds:ModifyDBParameterGroup "
               "rds:DeleteDBParameterGroup rds:ResetDBParameterGroup rds:AddTagsToResource "
               "rds:RemoveTagsFromResource rds:ListTagsForResource rds:CreateDBCluster rds:CreateDBInstance "
               "rds:ModifyDBCluster rds:ModifyDBInstance rds:RestoreDBClusterFromSnapshot",
-              each("subgrp:${Application}-{env}-*", "rds") + each("cluster-pg:${Application}-{env}-*", "rds")
-              + each("pg:${Application}-{env}-*", "rds")),
+              [arn("rds", "subgrp:*"), arn("rds", "cluster-pg:*"), arn("rds", "pg:*")]),
         grant("UseDatabaseSnapshots", "rds:CreateDBClusterSnapshot rds:RestoreDBClusterFromSnapshot "
-              "rds:AddTagsToResource", each("cluster-snapshot:*", "rds")),
+              "rds:AddTagsToResource", arn("rds", "cluster-snapshot:*")),
         grant("ReadDatabases", "rds:Describe* ec2:DescribeAccountAttributes ec2:DescribeAvailabilityZones "
               "ec2:DescribeInternetGateways ec2:DescribeSecurityGroups ec2:DescribeSubnets ec2:DescribeVpcAttribute "
               "ec2:DescribeVpcs iam:ListRoles",
