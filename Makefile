@@ -35,6 +35,9 @@ help: ## List the targets and the variables they take
 	@echo "  DRY_RUN=1 package, deploy, destroy: print what would happen, change nothing"
 	@echo "  IMAGE_TAG deploy, diff: the image tag of every service [the parameter file's]; release: the service's"
 	@echo "  BUCKET    deploy commands: the S3 bucket for templates [<app>-templates-<account>-<region>]"
+	@echo "  SNAPSHOT  restore: the database cluster snapshot to restore (make snapshots lists them)"
+	@echo "  CDK_VENV  bench: a virtual environment with the AWS CDK, to time its synth beside ours"
+	@echo "  RUNS      bench: how many times each phase is timed"
 
 # --- Environments. .venv holds the generator's runtime (requirements.lock: what `make templates` needs); the deploy
 # targets add the AWS SDK (requirements-deploy.lock), `make diagram` the PNG renderer (requirements-diagram.lock) and
@@ -111,7 +114,7 @@ assurance: $(VENV)/.installed-test $(CHECKOV_VENV)/.installed ## Regenerate docs
 	$(PY) scripts/assurance.py
 
 # --- Deploy (scripts/deploy.py, docs/deploy.md). Honours AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL. ---
-.PHONY: package diff deploy watch destroy drift outputs rehearse
+.PHONY: package diff deploy watch destroy drift outputs rehearse snapshot snapshots restore
 # Values reach the scripts as one single-quoted word each, in --option=value form: a space, a quote or `--force`
 # inside ENV, IMAGE_TAG, BUCKET or a path stays part of that value (which scripts/deploy.py then validates and
 # refuses) and can never become an option of its own. Only FORCE=1 passes --force. `override` keeps a command-line
@@ -122,7 +125,7 @@ override _flag = $(if $(call _bad_flag,$(1)),$(error $(1)=$($(1)) is not a flag 
 	$(if $(filter 1 y yes true,$($(1))),$(2)))
 override DEPLOY_ARGS = --env=$(call _q,$(ENV)) --app=$(call _q,$(APP)) --templates=$(call _q,$(OUT)) \
 	--params=$(call _q,$(PARAMS)) $(if $(BUCKET),--bucket=$(call _q,$(BUCKET))) \
-	$(if $(IMAGE_TAG),--image-tag=$(call _q,$(IMAGE_TAG))) \
+	$(if $(IMAGE_TAG),--image-tag=$(call _q,$(IMAGE_TAG))) $(if $(SNAPSHOT),--snapshot=$(call _q,$(SNAPSHOT))) \
 	$(call _flag,YES,--yes) $(call _flag,FORCE,--force) $(call _flag,DRY_RUN,--dry-run)
 
 package: $(VENV)/.installed-deploy ## Upload ENV's templates to S3; print root URL + console quick-create link
@@ -145,6 +148,15 @@ drift: $(VENV)/.installed-deploy ## Drift detection on ENV's root and every nest
 
 outputs: $(VENV)/.installed-deploy ## Print ENV's stack outputs (URLs, names)
 	$(PY) scripts/deploy.py outputs $(DEPLOY_ARGS)
+
+snapshot: $(VENV)/.installed-deploy ## Take a manual snapshot of ENV's database cluster (prints its identifier)
+	$(PY) scripts/deploy.py snapshot $(DEPLOY_ARGS)
+
+snapshots: $(VENV)/.installed-deploy ## List ENV's database snapshots, newest first
+	$(PY) scripts/deploy.py snapshots $(DEPLOY_ARGS)
+
+restore: $(VENV)/.installed-deploy ## Check SNAPSHOT=... and print what restoring it into ENV replaces, and the steps
+	$(PY) scripts/deploy.py restore $(DEPLOY_ARGS)
 
 rehearse: $(VENV)/.installed-test ## Run the deploy code for ENV against a local AWS emulator (moto)
 	$(PY) scripts/deploy.py rehearse $(DEPLOY_ARGS)

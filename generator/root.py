@@ -12,7 +12,7 @@ from troposphere import Output, Template, cloudformation
 
 from generator import naming, tagging
 from generator import components
-from generator.components import cluster, environment, network, registry, service
+from generator.components import cluster, database, environment, network, registry, service
 from generator.components.attachments import Attachments
 from generator.components.base import Component
 from generator.config import AppSpec
@@ -54,8 +54,12 @@ def build_stacks(app: AppSpec) -> list[Nested]:
     # what services may use, by name: each producer adds its attachments here (docs/attachments.md)
     stores = Attachments(app, components.COMPONENTS)
     off_hours = service.off_hours_inputs(app)
-    taken = len(STANDARD_PARAMETERS) + sum(len(e.parameters()) for e in (env, *core.values()))
-    settings = service.settings_inputs(app, room=ROOT_PARAMETER_BUDGET - taken)
+    db_inputs = database.env_inputs(app) if app.database is not None else None
+    if db_inputs is not None:
+        stores.add(database.build(app, nested(database.COMPONENT), db_inputs, env, off_hours, net=net).attachment)
+    # The services come last and get the room the stacks above leave under the root's parameter budget (what those
+    # stacks consume, counted from their inputs, so a new component is counted without a change here).
+    settings = service.settings_inputs(app, room=ROOT_PARAMETER_BUDGET - len(_root_parameters(stacks)))
     for svc in app.services:  # one stack per service keeps each template far from CloudFormation's limits
         service.build(app, svc, nested(service.COMPONENT, svc.name, f"the {svc.name} service ({svc.kind})"),
                       settings[svc.name], off_hours, env, net=net, cluster=ecs, registry=images, attachments=stores)

@@ -43,6 +43,8 @@ EXAMPLES: dict[str, list[Any]] = {
     "services[].secrets": [{"DATABASE_PASSWORD": "${Application}/${EnvironmentName}/db:password"}],
     "database.engine_version": [DEFAULT_ENGINE_VERSION],
     "database.name": ["tunecast"],
+    "environments.*.database": [{"min_capacity": 0.5, "max_capacity": 16, "readers": 1}],
+    "environments.*.database.restore_from": ["tunecast-prod-20261130-170509"],
     "environments.*.account_id": [_ARN_ACCOUNT],
     "environments.*.cidr": ["10.10.0.0/16"],
     "environments.*.zones": [["euw1-az1", "euw1-az2"], ["eu-west-1a", "eu-west-1b"]],

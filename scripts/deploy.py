@@ -10,6 +10,9 @@
   drift     drift detection on the root and every nested stack, as a table (exit 3 when drifted)
   outputs   the root stack's outputs (URLs, names)
   rehearse  all of the above against a local AWS emulator (moto), then what it really created
+  snapshot  a manual snapshot of the database cluster (its identifier printed)
+  snapshots the database cluster's snapshots, newest first
+  restore   check --snapshot and print what restoring it replaces, how long it takes and the steps
 
 Credentials and region: AWS_PROFILE (or --profile), AWS_REGION (or --region, else `region:` in app.yaml),
 endpoint override --endpoint-url or AWS_ENDPOINT_URL. See docs/deploy.md.
@@ -30,6 +33,7 @@ if str(ROOT) not in sys.path:
 
 from botocore.exceptions import ClientError  # noqa: E402
 
+from generator.components.database.spec import SNAPSHOT_ID  # noqa: E402
 from generator.config.models import NAME_PATTERN  # noqa: E402
 from generator.credentials import url_credentials  # noqa: E402
 from generator.naming import IMAGE_TAG_PATTERN  # noqa: E402
@@ -60,6 +64,7 @@ ENV_NAME = _value(NAME_PATTERN, "an environment name from app.yaml (2-20 lowerca
 IMAGE_TAG = _value(IMAGE_TAG_PATTERN, "an image tag (up to 128 letters, digits, '_', '.' and '-', not starting with "
                                       "'.' or '-')")
 BUCKET = _value(BUCKET_PATTERN, "an S3 bucket name (3-63 lowercase letters, digits, '.' and '-')")
+SNAPSHOT = _value(SNAPSHOT_ID.removeprefix("^").removesuffix("$"), "a cluster snapshot identifier or ARN")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -101,6 +106,8 @@ def parser(prog: str = "scripts/deploy.py") -> argparse.ArgumentParser:
     common.add_argument("--dry-run", action="store_true",
                         help="package/deploy/destroy: print what would happen, change nothing")
     common.add_argument("--json", action="store_true", help="outputs: print a JSON object")
+    common.add_argument("--snapshot", default=None, type=SNAPSHOT,
+                        help="restore: the cluster snapshot to restore (make snapshots lists them)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         sub.add_parser(name, parents=[common], help=HELP[name], description=HELP[name])
@@ -165,6 +172,12 @@ def run(args: argparse.Namespace, console: Console) -> int:
             return 0
         if args.command == "outputs":
             return commands.outputs(ctx, as_json=args.json)
+        if args.command in ("snapshot", "snapshots", "restore"):
+            from scripts.deploylib import database
+            if args.command == "snapshot":
+                database.snapshot(ctx)
+                return 0
+            return database.snapshots(ctx) if args.command == "snapshots" else database.restore(ctx, args.snapshot)
         return getattr(commands, args.command)(ctx)
 
 if __name__ == "__main__":

@@ -95,24 +95,12 @@ def project(tmp_path):
 # --- stand-in components -----------------------------------------------------------------------------------------
 
 @pytest.fixture
-def database_component(monkeypatch):
-    """A stand-in for the data tier's database component (its types only): an Aurora cluster is snapshotted on delete
-    (CloudFormation's default for a cluster, aws-reference §4), a member instance is not (its data is in the
+def database_component():
+    """The data tier's database component (generator/components/database/): an Aurora cluster is snapshotted on
+    delete (CloudFormation's default for a cluster, aws-reference §4), a member instance is not (its data is in the
     cluster's snapshot, and the RDS handler rejects a member's snapshot)."""
-    from generator import components, stateful
-    from generator.components.base import Component, TypeFacts
-
-    def member(properties):
-        return stateful.MEMBER_INSTANCE if properties.get("DBClusterIdentifier") is not None else None
-
-    database = Component("database", "stand-in", {
-        "AWS::RDS::DBCluster": TypeFacts(stateful=True, snapshot_on_delete=True),
-        "AWS::RDS::DBInstance": TypeFacts(stateful=True, snapshot_on_delete=True, policy_override=member)})
-    monkeypatch.setattr(components, "COMPONENTS", (*components.COMPONENTS, database))
-    components.type_facts.cache_clear()
-    yield database
-    monkeypatch.undo()
-    components.type_facts.cache_clear()
+    from generator.components import database
+    return database.COMPONENT
 
 
 # --- a stand-in producer: what a data store offers a service that uses it (docs/attachments.md) ---------------------

@@ -114,14 +114,15 @@ def test_a_type_means_one_thing_everywhere(monkeypatch):
 
 def test_stateful_types_policies_and_the_stack_policy_come_from_the_facts():
     assert stateful.stateful_types() == ("AWS::ECR::Repository", "AWS::KMS::Key", "AWS::Logs::LogGroup",
-                                         "AWS::S3::Bucket", "AWS::SQS::Queue")
+                                         "AWS::RDS::DBCluster", "AWS::RDS::DBInstance", "AWS::S3::Bucket",
+                                         "AWS::SQS::Queue")
     assert stateful.policies("AWS::S3::Bucket", {}) == ("RetainExceptOnCreate", "Retain")
     assert stateful.policies("AWS::ECS::Service", {}) is None
-    assert components.snapshot_types() == ()   # the data tier's database and caches add theirs
+    assert components.snapshot_types() == ("AWS::RDS::DBCluster", "AWS::RDS::DBInstance")
 
 
 def test_a_snapshot_type_and_its_exception_reach_the_policies_and_the_destroy_plan(database_component):
-    """What the data tier will declare for Aurora (tests/conftest.py, database_component)."""
+    """What the database component declares for Aurora (tests/conftest.py, database_component)."""
     from scripts.deploylib import stacks
 
     assert components.snapshot_types() == ("AWS::RDS::DBCluster", "AWS::RDS::DBInstance")
@@ -150,13 +151,13 @@ def test_the_environment_role_is_granted_per_family_in_a_stable_order():
     types = {r.resource_type for t in BUILDS["app"].templates().values() for r in t.resources.values()}
     families = components.grant_families(types)
     assert [f.__name__ for f in families] == ["network", "load_balancing", "containers", "releases", "scaling",
-                                              "logs_keys_buckets", "jobs"]
+                                              "logs_keys_buckets", "jobs", "databases"]
     sids = [g.sid for g in environment_permissions.environment_stack(app, types)]
     assert sids.index("ManageNetwork") < sids.index("ManageLoadBalancing") < sids.index("ManageQueues")
     assert environment_permissions.covered() >= types
-    with pytest.raises(WiringError, match="no component declares AWS::RDS::DBCluster.*generator/components/<name>/"
-                                          "types.py"):
-        environment_permissions.environment_stack(app, {"AWS::ECS::Cluster", "AWS::RDS::DBCluster"})
+    with pytest.raises(WiringError, match="no component declares AWS::Neptune::DBCluster.*generator/components/"
+                                          "<name>/types.py"):
+        environment_permissions.environment_stack(app, {"AWS::ECS::Cluster", "AWS::Neptune::DBCluster"})
 
 
 def test_a_missing_grant_names_the_file_that_holds_it():
@@ -215,9 +216,9 @@ def test_root_parameters_of_component_settings_are_generated_not_hand_written():
     from_fields = set()
     for path in GOLDEN_SETS:
         app = load_app(path)
-        from generator.components import cluster, environment, network, registry, service
+        from generator.components import cluster, database, environment, network, registry, service
         for inputs in (environment.env_inputs(app), network.env_inputs(app), cluster.env_inputs(app),
-                       registry.env_inputs(app), service.off_hours_inputs(app),
+                       registry.env_inputs(app), database.env_inputs(app), service.off_hours_inputs(app),
                        *(service.env_inputs(app, s) for s in app.services)):
             from_fields |= {p.name for p in inputs.parameters()}
     assert generated - standard - images <= from_fields

@@ -83,6 +83,19 @@ NAMED = {
     "AWS::CodePipeline::Pipeline": ("Name", "arn:aws:codepipeline:{region}:{account}:{name}",
                                     "codepipeline:CreatePipeline", 100),
     "AWS::KMS::Alias": ("AliasName", "arn:aws:kms:{region}:{account}:{name}", "kms:CreateAlias", 256),
+    # The database's resources have no name of their own (a restore or an engine upgrade replaces them), so their
+    # grants cover the account's RDS resources of each kind (generator/components/database/types.py).
+    "AWS::RDS::DBCluster": ("DBClusterIdentifier", "arn:aws:rds:{region}:{account}:cluster:{name}",
+                            "rds:CreateDBCluster", 63),
+    "AWS::RDS::DBInstance": ("DBInstanceIdentifier", "arn:aws:rds:{region}:{account}:db:{name}",
+                             "rds:CreateDBInstance", 63),
+    "AWS::RDS::DBSubnetGroup": ("DBSubnetGroupName", "arn:aws:rds:{region}:{account}:subgrp:{name}",
+                                "rds:CreateDBSubnetGroup", 255),
+    "AWS::RDS::DBClusterParameterGroup": ("DBClusterParameterGroupName",
+                                          "arn:aws:rds:{region}:{account}:cluster-pg:{name}",
+                                          "rds:CreateDBClusterParameterGroup", 255),
+    "AWS::RDS::DBParameterGroup": ("DBParameterGroupName", "arn:aws:rds:{region}:{account}:pg:{name}",
+                                   "rds:CreateDBParameterGroup", 255),
 }
 # Types addressed by ids AWS generates (vpc-…, sg-…, a load balancer's or key's id): their create action is granted
 # on every resource ("*", or key/* for keys), so no name can fall outside it.

@@ -490,8 +490,8 @@ def test_every_buildspec_the_pipeline_uses_renders_from_the_jinja_sources():
 def test_the_environment_role_refuses_resource_types_it_has_no_permissions_for():
     from generator.errors import WiringError
     with pytest.raises(WiringError) as exc:
-        environment_permissions.environment_stack(APP, {"AWS::ECS::Cluster", "AWS::RDS::DBCluster"})
-    assert str(exc.value).startswith("no component declares AWS::RDS::DBCluster, so the environments' CloudFormation "
+        environment_permissions.environment_stack(APP, {"AWS::ECS::Cluster", "AWS::Neptune::DBCluster"})
+    assert str(exc.value).startswith("no component declares AWS::Neptune::DBCluster, so the environments' CloudFormation "
                                      "role has no grants for it")
 
 

@@ -237,3 +237,17 @@ def test_the_certificate_a_person_would_create_is_provided_under_its_own_arn(min
         assert provided == [f"ACM certificate {arn} (parameter CertificateArn; request and DNS-validate it in the "
                             "real account)"]
         assert aws.client("acm").describe_certificate(CertificateArn=arn)["Certificate"]["CertificateArn"] == arn
+
+
+def test_the_database_cluster_and_its_writer_are_created_and_described(rehearsed):
+    """moto's RDS API creates Aurora clusters though its CloudFormation has no model for them: the [aurora-clusters]
+    workaround creates the cluster through moto's RDS backend, so DescribeDBClusters finds it (verified) and the
+    member instance joins it; dev has no readers (HasReader1 false)."""
+    report, _ = rehearsed
+    by_id = {(r.stack.rsplit("/", 1)[-1], r.logical_id): r for r in report.resources}
+    cluster, writer = by_id[("Database", "Cluster")], by_id[("Database", "Writer")]
+    assert (cluster.outcome, cluster.verified) == ("created", True)
+    assert cluster.physical_id.startswith("tunecast-dev-database-")   # named after the stack: replaceable
+    assert (writer.outcome, writer.verified) == ("created", True)
+    assert by_id[("Database", "Reader1")].outcome == "not-applicable"
+    assert "aurora-clusters" in report.workarounds

@@ -43,11 +43,16 @@ def test_every_stateful_resource_in_every_generated_template_has_both_policies()
             continue
         got = (resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy"))
         assert got == wanted, f"{template}: {logical_id} ({resource['Type']}) has {got}, expected {wanted}"
-        assert got[0] in stateful.PROTECTIVE["DeletionPolicy"] and got[1] in stateful.PROTECTIVE["UpdateReplacePolicy"]
+        if resource["Type"] == "AWS::RDS::DBInstance" and "DBClusterIdentifier" in resource["Properties"]:
+            # an Aurora member: its data is the cluster's, whose policies are Snapshot (generator/stateful.py)
+            assert got == stateful.MEMBER_INSTANCE
+        else:
+            assert got[0] in stateful.PROTECTIVE["DeletionPolicy"] and \
+                got[1] in stateful.PROTECTIVE["UpdateReplacePolicy"]
         checked += 1
     types = {r["Type"] for _, _, r in _resources() if stateful.is_stateful(r["Type"])}
     assert checked > 20 and {"AWS::ECR::Repository", "AWS::KMS::Key", "AWS::Logs::LogGroup", "AWS::S3::Bucket",
-                             "AWS::SQS::Queue"} <= types, (checked, types)
+                             "AWS::SQS::Queue", "AWS::RDS::DBCluster", "AWS::RDS::DBInstance"} <= types, (checked, types)
 
 
 def test_the_registry_covers_every_type_cfn_lint_calls_stateful():
@@ -68,7 +73,7 @@ def test_protect_fills_in_the_policies_the_types_facts_declare():
 
 
 def test_a_snapshot_type_and_an_aurora_member_instance(database_component):
-    """The data tier's database declares its cluster snapshot-on-delete and its member instances Delete: their data
+    """The database component declares its cluster snapshot-on-delete and its member instances Delete: their data
     lives in the cluster, which is snapshotted, and the RDS handler rejects a snapshot of a member (project rule
     E9008); a retained member would keep the cluster from being deleted."""
     cluster = rds.DBCluster("Db", Engine="aurora-postgresql")
@@ -93,5 +98,5 @@ def test_a_stack_module_cannot_weaken_the_policy():
 
 
 def test_the_preview_and_destroy_plan_flag_what_cfn_lint_calls_stateful_even_if_no_component_declares_it():
-    assert stateful.holds_data("AWS::RDS::DBCluster") and not stateful.is_stateful("AWS::RDS::DBCluster")
+    assert stateful.holds_data("AWS::Neptune::DBCluster") and not stateful.is_stateful("AWS::Neptune::DBCluster")
     assert stateful.holds_data("AWS::ECR::Repository") and not stateful.holds_data("AWS::CloudFormation::Stack")

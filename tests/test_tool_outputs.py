@@ -240,3 +240,26 @@ def test_readme_shows_the_default_app_estimate():
         saving = f"{env.off_hours_saving:,.2f}" if env.off_hours_saving else ""
         assert f"| {env.name} | {env.always_on:,.2f} | {saving} | {env.total:,.2f} |" in readme, env.name
     assert f"| all | | {sum(x.off_hours_saving for x in e.environments):,.2f} | {e.total:,.2f} |" in readme
+
+
+def test_the_database_pauses_with_the_services_outside_production():
+    """Outside production the Aurora capacity line is saved for the off-hours share of the week (paused at 0 ACUs
+    or stopped by its schedules, docs/database.md); production's database runs around the clock, at least at
+    MinCapacity on the writer and each reader."""
+    spec = {"app": "shop", "owner": "team", "region": "eu-west-1",
+            "services": [{"name": "web", "kind": "web", "port": 8080}], "database": {"engine": "aurora-postgresql"},
+            "environments": {"dev": {"cidr": "10.0.0.0/16", "off_hours": {
+                "stop": "cron(0 20 ? * MON-FRI *)", "start": "cron(0 7 ? * MON-FRI *)"}},
+                "prod": {"cidr": "10.1.0.0/16", "production": True, "zones": ["euw1-az1", "euw1-az2"],
+                         "database": {"min_capacity": 2, "readers": 2}}}}
+    e = estimate.estimate(parse_app(spec))
+    dev, prod = e.environments
+    acu_hour = prices.load().price("eu-west-1", "aurora_acu_hour")
+    aurora = next(line for line in dev.lines if line.what.startswith("Aurora Serverless v2"))
+    web = next(line for line in dev.lines if line.what.startswith("Fargate web"))
+    assert aurora.monthly == pytest.approx(0.5 * 730 * acu_hour)
+    assert dev.off_hours_saving == pytest.approx((web.monthly + aurora.monthly) * 103 / 168)
+    assert "web, the database stopped 103 of 168 hours a week" in dev.off_hours_note
+    prod_aurora = next(line for line in prod.lines if line.what.startswith("Aurora Serverless v2"))
+    assert prod_aurora.what == "Aurora Serverless v2 (6 ACU, 3 instances)"   # 2 ACU x (writer + 2 readers)
+    assert prod_aurora.monthly == pytest.approx(6 * 730 * acu_hour) and prod.off_hours_saving == 0

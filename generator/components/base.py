@@ -330,6 +330,8 @@ def _text(value: Any) -> str:
         return ",".join(str(v) for v in value)
     if isinstance(value, IPv4Network):
         return str(value)
+    if isinstance(value, float):
+        return f"{value:g}"   # 0.5, 4 (not 4.0): what app.yaml says, and what a Condition compares with
     return str(value)
 
 

@@ -170,6 +170,8 @@ QUEUE = TypeFacts(stateful=True, cfn_grants=jobs, verify=Verifier(   # a dead-le
     "GetQueueAttributes", lambda client, p: bool(
         client("sqs").get_queue_attributes(QueueUrl=p, AttributeNames=["QueueArn"])["Attributes"])))
 
+SCHEDULE = TypeFacts(cfn_grants=jobs, passed_to=("scheduler.amazonaws.com",))
+
 TYPES = {
     "AWS::IAM::Role": ROLE,
     "AWS::KMS::Key": KEY,              # retained data (logs, images) stays readable only with its key
@@ -180,6 +182,7 @@ TYPES = {
     "AWS::EC2::SecurityGroupIngress": INGRESS,
     "AWS::CloudWatch::Alarm": ALARM,
     "AWS::SQS::Queue": QUEUE,
+    "AWS::Scheduler::Schedule": SCHEDULE,   # cron jobs, the database's off-hours stop and start
 }
 
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from generator import naming
+from generator.components.database.spec import SNAPSHOT_ID
 from generator.config import models
 from generator.config.models import AppSpec
 from generator.config.yaml_reader import YAML11_BOOL, YAML11_NUMBER
@@ -157,6 +158,9 @@ PATTERNS: dict[str, tuple[str, str]] = {
     r"^/": ("is not a path", "start it with '/'"),
     r"^[a-z][a-z0-9_]{0,62}$": ("is not a valid database name",
                                 "use up to 63 lowercase letters, digits and '_', starting with a letter"),
+    SNAPSHOT_ID: ("is not a cluster snapshot identifier",
+                  "use the identifier `make snapshots` lists (letters, digits and '-', starting with a letter) or "
+                  "a snapshot ARN"),
 }
 
 

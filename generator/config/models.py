@@ -11,6 +11,8 @@ from pydantic import AfterValidator, Field, StringConstraints
 
 from generator import naming
 from generator.components.cluster import ClusterEnv
+from generator.components.database import DatabaseEnvironment, DatabaseSpec
+from generator.components.database.spec import DEFAULT_ENGINE_VERSION  # noqa: F401 - schema.py and tests read it
 from generator.components.environment import EnvironmentCore
 from generator.components.network import NetworkEnv, NetworkSpec
 from generator.components.registry import RegistryEnv, RegistrySpec
@@ -23,25 +25,10 @@ from generator.config.types import (  # noqa: F401 - the shared field types, als
     Region, RetentionDays, ServiceKind, Strict, SubnetId, VpcId, ZoneRef)
 
 
-DEFAULT_ENGINE_VERSION = "17.7"  # a current Aurora PostgreSQL version (a test checks it against cfn-lint's data)
-
-
-class DatabaseSpec(Strict):
-    """The app's relational database (validated now; its nested stack comes with the data stack)."""
-
-    engine: Literal["aurora-postgresql", "aurora-mysql"] = Field(
-        "aurora-postgresql", description="Aurora engine (Serverless v2).")
-    engine_version: str = Field(
-        DEFAULT_ENGINE_VERSION, description=f"Engine version, e.g. `{DEFAULT_ENGINE_VERSION}`; one RDS offers for new "
-                                            "clusters (not deprecated).")
-    name: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")] = Field(
-        "app", description="Name of the database created in the cluster.")
-
-
-class EnvironmentSpec(RegistryEnv, ClusterEnv, ServicesEnv, NetworkEnv, EnvironmentCore):
+class EnvironmentSpec(DatabaseEnvironment, RegistryEnv, ClusterEnv, ServicesEnv, NetworkEnv, EnvironmentCore):
     """One deployment target. Only what differs between environments belongs here: what every environment says about
-    itself (EnvironmentCore) and each component's per-environment settings (network, services, cluster, registry),
-    which enter the templates as root parameters."""
+    itself (EnvironmentCore) and each component's per-environment settings (network, services, cluster, registry,
+    database), which enter the templates as root parameters."""
 
 
 # The delivery pipeline (docs/pipeline.md).

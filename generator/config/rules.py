@@ -1,8 +1,7 @@
 """Rules that span several fields of the app spec. Each rule's docstring is the sentence the README shows.
 
 The rules about one component's settings live in its spec module (generator/components/<name>/spec.py, listed in
-its COMPONENT); the rules here are about the whole app (the pipeline, the database until its component lands,
-credentials anywhere in plain values)."""
+its COMPONENT); the rules here are about the whole app (the pipeline, credentials anywhere in plain values)."""
 from __future__ import annotations
 
 import difflib
@@ -11,7 +10,6 @@ from collections.abc import Callable, Iterator
 
 from generator import components, credentials
 from generator.components import attachments
-from generator.config import aws_facts
 from generator.config.models import AppSpec, ServiceSpec
 from generator.errors import Problem
 
@@ -131,27 +129,6 @@ def services_use_what_the_app_offers(app: AppSpec) -> Iterator[Problem]:
             for variable in sorted(set(offer.variables) & (set(svc.environment) | set(svc.secrets))):
                 yield Problem(loc, f"'{name}' sets {variable}, which the service also sets in environment or "
                                    f"secrets; remove it there")
-
-
-@rule
-def database_engine_version(app: AppSpec) -> Iterator[Problem]:
-    """`database.engine_version` is a version RDS offers for the engine and has not deprecated (the lists cfn-lint
-    ships), and not a Limitless Database version."""
-    db = app.database
-    if db is None:
-        return
-    current = aws_facts.current_engine_versions(db.engine)
-    same_major = [v for v in current if v.split(".")[0] == db.engine_version.split(".")[0] and "-" not in v]
-    suggest = ", ".join((same_major or [v for v in current if "-" not in v])[-3:])
-    loc, shown = "database.engine_version", repr(db.engine_version)
-    if db.engine_version not in aws_facts.engine_versions().get(db.engine, ()):
-        yield Problem(loc, f"{shown} is not a version of {db.engine}; use one such as {suggest}")
-    elif db.engine_version in aws_facts.deprecated_engine_versions().get(db.engine, ()):
-        yield Problem(loc, f"{shown} is deprecated: RDS no longer creates {db.engine} clusters with it; use one "
-                           f"such as {suggest}")
-    elif "limitless" in db.engine_version:
-        yield Problem(loc, f"{shown} is for Aurora Limitless Database, which this stack does not create; use one "
-                           f"such as {suggest}")
 
 
 # `${...}` in a plain environment value: the names filled in per environment (Fn::Sub), and `${!Name}` for the text

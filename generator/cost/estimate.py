@@ -183,16 +183,34 @@ def _environment(app: AppSpec, env: str, params: dict[str, str], templates: dict
     if spot:
         out.notes.append(f"{spot:.0%} of task hours on Fargate Spot ({price('fargate_spot_discount'):.0%} off)")
 
-    # --- off-hours: web services and workers stopped between `stop` and `start`
+    # --- the database: capacity (at least MinCapacity on the writer and each reader), storage and I/O
+    database = None
+    if app.database is not None:
+        instances = 1 + int(params.get("Readers", "0"))
+        acu = max(assume("aurora_acu"), float(params.get("MinCapacity", "0")) * instances)
+        database = Line("data", f"Aurora Serverless v2 ({acu:g} ACU, {instances} instance"
+                                f"{'s' if instances != 1 else ''})", acu * hours * price("aurora_acu_hour"))
+        out.lines.append(database)
+        out.lines.append(Line("data", f"Aurora storage ({assume('aurora_gb'):g} GB) and I/O",
+                              assume("aurora_gb") * price("aurora_storage_gb_month")
+                              + assume("aurora_io_million") * price("aurora_io_million")))
+
+    # --- off-hours: web services and workers stopped between `stop` and `start`; the database paused (no
+    # connections once they stop, MinCapacity 0) or stopped by its schedules (engines that cannot pause) meanwhile:
+    # no ACU is billed while paused or stopped, storage is
     if spec.off_hours is not None:
         share = off_share(spec.off_hours.stop, spec.off_hours.start)
         stopped = [line for line in out.lines if line.group == "compute"
                    and any(line.what.startswith(f"Fargate {name} (") for name in always_on)]
+        quiet = list(always_on)
+        if database is not None and not spec.production:
+            stopped.append(database)
+            quiet.append("the database")
         if share is None:
             out.off_hours_note = "off-hours schedule not read here: no saving counted"
         else:
             out.off_hours_saving = sum(line.monthly for line in stopped) * share
-            out.off_hours_note = (f"{', '.join(always_on)} stopped {share * 168:.0f} of 168 hours a week: "
+            out.off_hours_note = (f"{', '.join(quiet)} stopped {share * 168:.0f} of 168 hours a week: "
                                   f"{spec.off_hours.stop} to {spec.off_hours.start} ({spec.off_hours.timezone})")
 
     # --- network
@@ -217,13 +235,7 @@ def _environment(app: AppSpec, env: str, params: dict[str, str], templates: dict
         out.lines.append(Line("network", f"endpoint traffic ({assume('endpoint_gb'):g} GB)",
                               assume("endpoint_gb") * price("endpoint_gb")))
 
-    # --- data: the database from the spec (its stack arrives with the data tier), the rest by resource type
-    if app.database is not None:
-        out.lines.append(Line("data", f"Aurora Serverless v2 ({assume('aurora_acu'):g} ACU)",
-                              assume("aurora_acu") * hours * price("aurora_acu_hour")))
-        out.lines.append(Line("data", f"Aurora storage ({assume('aurora_gb'):g} GB) and I/O",
-                              assume("aurora_gb") * price("aurora_storage_gb_month")
-                              + assume("aurora_io_million") * price("aurora_io_million")))
+    # --- data: the rest by resource type
     repositories = types["AWS::ECR::Repository"]
     if repositories:
         stored = repositories * app.registry.keep_releases * assume("image_gb")

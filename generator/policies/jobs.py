@@ -1,7 +1,7 @@
 """Scheduled jobs: the state machine that runs one task at a time, and the schedule that starts it."""
 from __future__ import annotations
 
-from awacs import ecs, events, iam, sqs, states
+from awacs import ecs, events, iam, rds, sqs, states
 from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Statement, StringEquals
 from troposphere import Sub
 
@@ -35,3 +35,9 @@ def start_job(state_machine_arn, dead_letter_queue_arn) -> PolicyDocument:
         Statement(Sid="StartJob", Effect=Allow, Action=[states.StartExecution], Resource=[state_machine_arn]),
         Statement(Sid="DeadLetter", Effect=Allow, Action=[sqs.SendMessage], Resource=[dead_letter_queue_arn]),
     )
+
+
+def stop_and_start_cluster(cluster_arn) -> PolicyDocument:
+    """EventBridge Scheduler: stop and start one Aurora cluster (the database's off-hours schedules)."""
+    return document(Statement(Sid="StopAndStart", Effect=Allow, Action=[rds.StopDBCluster, rds.StartDBCluster],
+                              Resource=[cluster_arn]))

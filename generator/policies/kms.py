@@ -20,3 +20,14 @@ def logs_key_policy():
                   Condition=Condition(ArnLike("kms:EncryptionContext:aws:logs:arn",
                                               Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*")))),
     )
+
+
+def database_key_policy():
+    """Account administrators manage the key; IAM policies decide who uses it. RDS encrypts the cluster's storage,
+    its Performance Insights data and (through Secrets Manager) the master user's secret with grants it creates with
+    the credentials of whoever creates the cluster; a task that reads the secret needs kms:Decrypt on the key
+    (its execution role's grant)."""
+    return document(
+        Statement(Sid="AccountAdministers", Effect=Allow,
+                  Principal=Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")),
+                  Action=[kms.Action("*")], Resource=["*"]))

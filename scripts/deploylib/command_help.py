@@ -10,4 +10,7 @@ HELP = {
     "drift": "drift detection on every stack, as a table",
     "outputs": "print the root stack outputs",
     "rehearse": "run package/diff/deploy/outputs/destroy against a local moto emulator",
+    "snapshot": "take a manual snapshot of the database cluster and print its identifier",
+    "snapshots": "list the database cluster's snapshots, newest first",
+    "restore": "check a snapshot and print what restoring it replaces, how long it takes and the steps",
 }

@@ -14,7 +14,7 @@ def _ecs_service(client, physical: str) -> bool:
 
 TYPES = {
     **shared.pick("AWS::IAM::Role", "AWS::Logs::LogGroup", "AWS::EC2::SecurityGroup", "AWS::CloudWatch::Alarm",
-                  "AWS::SQS::Queue",
+                  "AWS::SQS::Queue", "AWS::Scheduler::Schedule",
                   "AWS::EC2::SecurityGroupIngress"),   # on the security group of a store the service uses
     "AWS::ECS::TaskDefinition": TypeFacts(cfn_grants=shared.containers, passed_to=("ecs-tasks.amazonaws.com",),
                                           verify=Verifier("DescribeTaskDefinition", lambda client, p: bool(
@@ -39,5 +39,4 @@ TYPES = {
         cfn_grants=shared.jobs, passed_to=("states.amazonaws.com",), verify=Verifier(
             "DescribeStateMachine", lambda client, p: bool(
                 client("stepfunctions").describe_state_machine(stateMachineArn=p)["stateMachineArn"]))),
-    "AWS::Scheduler::Schedule": TypeFacts(cfn_grants=shared.jobs, passed_to=("scheduler.amazonaws.com",)),
 }

@@ -13,10 +13,17 @@ from typing import Any
 from scripts.deploylib.errors import DeployError
 
 
+# Types moto's services implement but its CloudFormation does not, which a workaround creates through the service's
+# own backend (so they are real to every API call, never stand-ins).
+CREATED_THROUGH_BACKENDS = ("AWS::RDS::DBCluster",)   # [aurora-clusters]
+
+
 def emulator_supports(resource_type: str) -> bool:
-    """Exactly moto's own test (moto.cloudformation.parsing.resource_class_from_type), without its warning."""
+    """moto's own test (moto.cloudformation.parsing.resource_class_from_type), without its warning, and the types the
+    workarounds create through moto's service backends."""
     from moto.cloudformation.parsing import NULL_MODELS, get_model_map
-    return resource_type.startswith("Custom::") or resource_type in NULL_MODELS or resource_type in get_model_map()
+    return resource_type.startswith("Custom::") or resource_type in NULL_MODELS or resource_type in get_model_map() \
+        or resource_type in CREATED_THROUGH_BACKENDS
 
 
 @dataclass(frozen=True)
@@ -296,6 +303,144 @@ def _termination_protection() -> Callable[[], None]:
     return undo
 
 
+def _true(value: Any) -> bool:
+    return str(value).lower() == "true"
+
+
+def _name(value: Any) -> Any:
+    """moto resolves a Ref to an RDS subnet or parameter group to the object, not its name."""
+    return getattr(value, "name", value)
+
+
+class _AuroraCluster:
+    """AWS::RDS::DBCluster for moto's CloudFormation, created through moto's own RDS backend (CreateDBCluster,
+    RestoreDBClusterFromSnapshot): the cluster then exists for every RDS call (DescribeDBClusters, snapshots,
+    restores), as it would in AWS."""
+
+    ATTRIBUTES = ("Endpoint.Address", "Endpoint.Port", "ReadEndpoint.Address", "MasterUserSecret.SecretArn",
+                  "DBClusterArn", "DBClusterResourceId")
+
+    def __init__(self, cluster: Any) -> None:
+        self.cluster = cluster
+        self.physical_resource_id = cluster.db_cluster_identifier
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::RDS::DBCluster"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "DBClusterIdentifier"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.ATTRIBUTES
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
+                                        region_name: str, **kwargs: Any) -> "_AuroraCluster":
+        from moto.rds.models import rds_backends
+        p = cloudformation_json["Properties"]
+        scaling = p.get("ServerlessV2ScalingConfiguration") or {}
+        settings = {
+            "db_cluster_identifier": (p.get("DBClusterIdentifier") or resource_name).lower(), "engine": p["Engine"],
+            "engine_version": p.get("EngineVersion"), "port": int(p["Port"]) if p.get("Port") else None,
+            "db_subnet_group_name": _name(p.get("DBSubnetGroupName")),
+            "vpc_security_group_ids": p.get("VpcSecurityGroupIds") or [],
+            "db_cluster_parameter_group_name": _name(p.get("DBClusterParameterGroupName")),
+            "kms_key_id": p.get("KmsKeyId"), "backup_retention_period": int(p.get("BackupRetentionPeriod") or 1),
+            "deletion_protection": _true(p.get("DeletionProtection")), "copy_tags_to_snapshot": True,
+            "enable_cloudwatch_logs_exports": p.get("EnableCloudwatchLogsExports"),
+            "serverless_v2_scaling_configuration": {k: float(v) for k, v in scaling.items()},
+            "tags": p.get("Tags"),
+        }
+        backend = rds_backends[account_id][region_name]
+        if p.get("SnapshotIdentifier"):
+            return cls(backend.restore_db_cluster_from_snapshot(p["SnapshotIdentifier"], settings))
+        return cls(backend.create_db_cluster({
+            **settings, "database_name": p.get("DatabaseName"), "master_username": p.get("MasterUsername"),
+            "storage_encrypted": _true(p.get("StorageEncrypted")),
+            "manage_master_user_password": _true(p.get("ManageMasterUserPassword")),
+            "master_user_secret_kms_key_id": (p.get("MasterUserSecret") or {}).get("KmsKeyId")}))
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,
+                                        cloudformation_json: Any, account_id: str, region_name: str) -> Any:
+        return original_resource   # the rehearsal redeploys unchanged templates
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
+                                        region_name: str) -> None:
+        from moto.rds.models import rds_backends
+        rds_backends[account_id][region_name].delete_db_cluster(resource_name)
+
+    def is_created(self) -> bool:
+        return True
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.rds.models import rds_backends
+        backend = rds_backends[account_id][region_name]
+        if self.physical_resource_id in backend.clusters:
+            backend.delete_db_cluster(self.physical_resource_id)
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        c = self.cluster
+        return {"Endpoint.Address": lambda: c.endpoint, "Endpoint.Port": lambda: str(c.port),
+                "ReadEndpoint.Address": lambda: c.reader_endpoint,
+                "MasterUserSecret.SecretArn": lambda: c.master_user_secret.secret_arn,
+                "DBClusterArn": lambda: c.db_cluster_arn,
+                "DBClusterResourceId": lambda: c.db_cluster_resource_id}[attribute_name]()
+
+
+def _aurora_clusters() -> Callable[[], None]:
+    from moto.cloudformation import models, parsing, responses, utils
+    from moto.rds.models import DBCluster, DBInstance, rds_backends
+
+    original_map, original_instance = parsing.get_model_map, DBInstance.create_from_cloudformation_json.__func__
+    original_cfg = DBCluster.get_cfg
+
+    def get_cfg(self: Any) -> dict:
+        # a cluster with ManageMasterUserPassword has no _master_user_password, which get_cfg (the restore) pops
+        self.__dict__.setdefault("_master_user_password", None)
+        return original_cfg(self)
+    original_tags = utils.yaml_tag_constructor
+
+    def yaml_tag_constructor(loader: Any, tag: Any, node: Any) -> Any:
+        # `!GetAtt Cluster.Endpoint.Address` is resource Cluster, attribute Endpoint.Address (the first dot only)
+        if tag == "!GetAtt" and not isinstance(node.value, list):
+            return {"Fn::GetAtt": node.value.split(".", 1)}
+        return original_tags(loader, tag, node)
+
+    def get_model_map() -> dict:
+        return {**original_map(), _AuroraCluster.cloudformation_type(): _AuroraCluster}
+
+    def create_instance(cls: type, resource_name: str, cloudformation_json: Any, account_id: str,
+                        region_name: str, **kwargs: Any) -> Any:
+        p = cloudformation_json["Properties"]
+        if not p.get("DBClusterIdentifier"):
+            return original_instance(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        return rds_backends[account_id][region_name].create_db_instance({
+            "db_instance_identifier": resource_name.replace("_", "-").lower(),
+            "db_cluster_identifier": p["DBClusterIdentifier"], "engine": p.get("Engine"),
+            "db_instance_class": p.get("DBInstanceClass"), "db_parameter_group_name": _name(p.get("DBParameterGroupName")),
+            "publicly_accessible": _true(p.get("PubliclyAccessible")),
+            "auto_minor_version_upgrade": _true(p.get("AutoMinorVersionUpgrade")),
+            "enable_performance_insights": _true(p.get("EnablePerformanceInsights")),
+            "promotion_tier": p.get("PromotionTier"), "tags": p.get("Tags")})
+
+    parsing.get_model_map = get_model_map
+    DBInstance.create_from_cloudformation_json = classmethod(create_instance)
+    models.yaml_tag_constructor = responses.yaml_tag_constructor = yaml_tag_constructor
+    DBCluster.get_cfg = get_cfg
+
+    def undo() -> None:
+        DBCluster.get_cfg = original_cfg
+        parsing.get_model_map = original_map
+        DBInstance.create_from_cloudformation_json = classmethod(original_instance)
+        models.yaml_tag_constructor = responses.yaml_tag_constructor = original_tags
+    return undo
+
+
 WORKAROUNDS = (
     Workaround("nested-stack-outputs",
                "Fn::GetAtt <NestedStack>.Outputs.<Name> crashes (HTTP 500: moto's Stack model has no "
@@ -358,6 +503,17 @@ WORKAROUNDS = (
                "evaluates bucket policies without their conditional statements (moto cannot know the request "
                "context); unconditional statements still apply",
                _bucket_policy_conditions),
+    Workaround("aurora-clusters",
+               "AWS::RDS::DBCluster has no CloudFormation model (moto's RDS API creates clusters, its CloudFormation "
+               "does not), so the database stack's outputs crash it (HTTP 500, 'NoneType' object has no attribute "
+               "'has_cfn_attr'); and AWS::RDS::DBInstance ignores DBClusterIdentifier (an Aurora member would be "
+               "created as a stand-alone instance); and `!GetAtt Cluster.Endpoint.Address` is read as attribute "
+               "`Endpoint` (moto splits the short form at every dot, CloudFormation at the first); and restoring a "
+               "snapshot of a cluster with ManageMasterUserPassword crashes (KeyError '_master_user_password')",
+               "reads the short form at the first dot; creates the cluster through moto's own RDS backend (CreateDBCluster with the managed master user "
+               "secret, or RestoreDBClusterFromSnapshot with SnapshotIdentifier) and member instances into it, so "
+               "DescribeDBClusters, snapshots and restores see them as in AWS",
+               _aurora_clusters),
     Workaround("termination-protection",
                "UpdateTerminationProtection is not implemented (production deploys and forced destroys call it)",
                "adds the action; it records the flag on the stack (moto never enforces it)",
