@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from troposphere import Output, Template, cloudformation
 
 from generator import naming, tagging
-from generator.components import cluster, environment, network, registry, service
+from generator.components import (bucket, cache, cluster, environment, filesystem, network, queue, registry, service,
+                                   table)
 from generator.components.base import Component
 from generator.config import AppSpec
 from generator.errors import WiringError
@@ -42,9 +43,22 @@ def build_stacks(app: AppSpec) -> list[Nested]:
         return builder
 
     env = environment.env_inputs(app)
-    net = network.build(app, nested(network.COMPONENT), network.env_inputs(app))
+    net_env = network.env_inputs(app)
+    net = network.build(app, nested(network.COMPONENT), net_env)
     images = registry.build(app, nested(registry.COMPONENT), registry.env_inputs(app))
     ecs = cluster.build(app, nested(cluster.COMPONENT), cluster.env_inputs(app), env, net=net)
+    # the data stores, one stack each (docs/data-stores.md)
+    caches = {c.name: cache.build(app, c, nested(cache.COMPONENT, c.name, f"the {c.name} cache"),
+                                  cache.env_inputs(app, c), net=net) for c in app.caches}
+    queues = {q.name: queue.build(app, q, nested(queue.COMPONENT, q.name, f"the {q.name} queue")) for q in app.queues}
+    tables = {t.name: table.build(app, t, nested(table.COMPONENT, t.name, f"the {t.name} table"),
+                                  table.env_inputs(app, t)) for t in app.tables}
+    buckets = {b.name: bucket.build(app, b, nested(bucket.COMPONENT, b.name, f"the {b.name} bucket"))
+               for b in app.buckets}
+    file_systems = {f.name: filesystem.build(app, f, nested(filesystem.COMPONENT, f.name, f"the {f.name} file system"),
+                                             filesystem.env_inputs(app, f), net=net, zones=net_env["az_count"])
+                    for f in app.file_systems}
+    del caches, queues, tables, buckets, file_systems   # attached to the services that use them (next step)
     off_hours = service.off_hours_inputs(app)
     for svc in app.services:  # one stack per service keeps each template far from CloudFormation's limits
         service.build(app, svc, nested(service.COMPONENT, svc.name, f"the {svc.name} service ({svc.kind})"),

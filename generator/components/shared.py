@@ -131,8 +131,22 @@ def jobs(each, envs: list[str]) -> list[Grant]:
     ]
 
 
+def secrets(each, envs: list[str]) -> list[Grant]:
+    """Secrets the stacks create (`<app>-<env>-...`), and the use of the app's keys they need: a secret encrypted with
+    a store's key, and a dynamic reference to it that CloudFormation resolves with its role's rights."""
+    return [
+        grant("ManageSecrets", "secretsmanager:CreateSecret secretsmanager:DeleteSecret secretsmanager:DescribeSecret "
+              "secretsmanager:UpdateSecret secretsmanager:GetSecretValue secretsmanager:TagResource "
+              "secretsmanager:UntagResource", each("secret:${Application}-{env}-*", "secretsmanager")),
+        grant("GeneratePasswords", "secretsmanager:GetRandomPassword",
+              why_any="secretsmanager:GetRandomPassword has no resource type"),
+        grant("UseStoreKeys", "kms:Encrypt kms:Decrypt kms:GenerateDataKey kms:GenerateDataKeyWithoutPlaintext",
+              arn("kms", "key/*")),
+    ]
+
+
 # The order the environments' CloudFormation role lists the shared families in.
-FAMILIES = (network, load_balancing, containers, releases, scaling, logs_keys_buckets, jobs)
+FAMILIES = (network, load_balancing, containers, releases, scaling, logs_keys_buckets, jobs, secrets)
 
 
 # --- describe calls the rehearsal verifies with --------------------------------------------------------------------
@@ -170,6 +184,9 @@ QUEUE = TypeFacts(stateful=True, cfn_grants=jobs, verify=Verifier(   # a dead-le
     "GetQueueAttributes", lambda client, p: bool(
         client("sqs").get_queue_attributes(QueueUrl=p, AttributeNames=["QueueArn"])["Attributes"])))
 
+SECRET = TypeFacts(cfn_grants=secrets, verify=Verifier(
+    "DescribeSecret", lambda client, p: bool(client("secretsmanager").describe_secret(SecretId=p)["ARN"])))
+
 TYPES = {
     "AWS::IAM::Role": ROLE,
     "AWS::KMS::Key": KEY,              # retained data (logs, images) stays readable only with its key
@@ -180,6 +197,7 @@ TYPES = {
     "AWS::EC2::SecurityGroupIngress": INGRESS,
     "AWS::CloudWatch::Alarm": ALARM,
     "AWS::SQS::Queue": QUEUE,
+    "AWS::SecretsManager::Secret": SECRET,   # generated credentials (a cache's auth token)
 }
 
 

@@ -9,6 +9,7 @@ import difflib
 from collections.abc import Callable, Iterator
 
 from generator import components, credentials
+from generator.components import stores
 from generator.config import aws_facts
 from generator.config.models import AppSpec, ServiceSpec
 from generator.errors import Problem
@@ -168,3 +169,7 @@ def no_credentials_in_plain_values(app: AppSpec) -> Iterator[Problem]:
 
 # Rules kept in their own modules (imported last: they register with @rule above).
 from generator.config import endpoints as _endpoints  # noqa: E402,F401
+
+
+# --- the data stores (docs/data-stores.md) -------------------------------------------------------------------------
+rule(stores.unique_store_names)

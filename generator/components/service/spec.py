@@ -58,6 +58,17 @@ class RoutingSpec(Strict):
         description="Listener rule priority (1-49999), unique across web services; the lowest matching one wins.")
 
 
+ContainerPath = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9_.-][A-Za-z0-9_./-]{0,254}$")]
+
+
+class MountSpec(Strict):
+    """An EFS file system mounted into a service's container (docs/data-stores.md)."""
+
+    file_system: Name = Field(description="Name of one of the app's `file_systems`.")
+    path: ContainerPath = Field(description="Where the container sees it, e.g. `/app/media`.")
+    read_only: bool = Field(False, description="Mount it read-only (the task role gets no write access either).")
+
+
 class ServiceSpec(Strict):
     """One container workload."""
 
@@ -90,6 +101,9 @@ class ServiceSpec(Strict):
                           "`health_check_path` on `port` with wget or curl; `[]` turns the container check off.")
     schedule_timezone: str = Field(
         "UTC", description="Cron services: the IANA time zone `schedule` is read in, e.g. `Europe/Berlin`.")
+    mounts: list[MountSpec] = Field(
+        default_factory=list, description="EFS file systems mounted into the container, each through the service's "
+                                          "own access point, with IAM authorization and encryption in transit.")
 
 
 class ServiceEnvSpec(Strict):
