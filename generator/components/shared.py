@@ -115,6 +115,10 @@ def logs_keys_buckets(each, envs: list[str]) -> list[Grant]:
         *log_group_grants("ManageLogGroups", each("log-group:/${Application}/{env}/*", "logs")),
         grant("CreateKeys", "kms:CreateKey kms:ListAliases", why_any="kms:CreateKey has no resource type"),
         grant("ManageKeys", KEY_ACTIONS, arn("kms", "key/*")),
+        # Stores encrypted with their own key (SQS, DynamoDB, EFS, ElastiCache, a secret a template resolves) are
+        # created and read with the caller's use of the key; DynamoDB revokes its grant when the key changes.
+        grant("UseKeys", "kms:Encrypt kms:Decrypt kms:GenerateDataKey kms:GenerateDataKeyWithoutPlaintext "
+              "kms:RevokeGrant", arn("kms", "key/*")),
         *bucket_grants("ManageBuckets", [Sub(f"arn:${{AWS::Partition}}:s3:::${{Application}}-{env}-*") for env in envs]),
     ]
 
@@ -132,16 +136,14 @@ def jobs(each, envs: list[str]) -> list[Grant]:
 
 
 def secrets(each, envs: list[str]) -> list[Grant]:
-    """Secrets the stacks create (`<app>-<env>-...`), and the use of the app's keys they need: a secret encrypted with
-    a store's key, and a dynamic reference to it that CloudFormation resolves with its role's rights."""
+    """Secrets the stacks create (`<app>-<env>-...`): generated credentials, read back by the dynamic references
+    CloudFormation resolves with its role's rights."""
     return [
         grant("ManageSecrets", "secretsmanager:CreateSecret secretsmanager:DeleteSecret secretsmanager:DescribeSecret "
               "secretsmanager:UpdateSecret secretsmanager:GetSecretValue secretsmanager:TagResource "
               "secretsmanager:UntagResource", each("secret:${Application}-{env}-*", "secretsmanager")),
         grant("GeneratePasswords", "secretsmanager:GetRandomPassword",
               why_any="secretsmanager:GetRandomPassword has no resource type"),
-        grant("UseStoreKeys", "kms:Encrypt kms:Decrypt kms:GenerateDataKey kms:GenerateDataKeyWithoutPlaintext",
-              arn("kms", "key/*")),
     ]
 
 

@@ -22,8 +22,7 @@ def file_systems(each, envs: list[str]) -> list[Grant]:
         "elasticfilesystem:CreateMountTarget elasticfilesystem:DeleteMountTarget "
         "elasticfilesystem:DescribeMountTargets elasticfilesystem:DescribeMountTargetSecurityGroups "
         "elasticfilesystem:ModifyMountTargetSecurityGroups elasticfilesystem:CreateAccessPoint "
-        "elasticfilesystem:DeleteAccessPoint elasticfilesystem:DescribeAccessPoints "
-        "kms:GenerateDataKeyWithoutPlaintext",
+        "elasticfilesystem:DeleteAccessPoint elasticfilesystem:DescribeAccessPoints",
         why_any="file systems, mount targets and access points are addressed by ids EFS generates (fs-, fsmt-, "
                 "fsap-); no ARN can be named before they exist")]
 
