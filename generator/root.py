@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from troposphere import Output, Template, cloudformation
 
 from generator import naming, tagging
+from generator import components
 from generator.components import (bucket, cache, cluster, environment, filesystem, network, queue, registry, service,
                                    table)
+from generator.components.attachments import Attachments
 from generator.components.base import Component
 from generator.config import AppSpec
 from generator.errors import WiringError
@@ -47,6 +49,8 @@ def build_stacks(app: AppSpec) -> list[Nested]:
     net = network.build(app, nested(network.COMPONENT), net_env)
     images = registry.build(app, nested(registry.COMPONENT), registry.env_inputs(app))
     ecs = cluster.build(app, nested(cluster.COMPONENT), cluster.env_inputs(app), env, net=net)
+    # what services may use, by name: each producer adds its attachments here (docs/attachments.md)
+    stores = Attachments(app, components.COMPONENTS)
     # the data stores, one stack each (docs/data-stores.md)
     caches = {c.name: cache.build(app, c, nested(cache.COMPONENT, c.name, f"the {c.name} cache"),
                                   cache.env_inputs(app, c), net=net) for c in app.caches}
@@ -62,12 +66,17 @@ def build_stacks(app: AppSpec) -> list[Nested]:
     off_hours = service.off_hours_inputs(app)
     for svc in app.services:  # one stack per service keeps each template far from CloudFormation's limits
         service.build(app, svc, nested(service.COMPONENT, svc.name, f"the {svc.name} service ({svc.kind})"),
-                      service.env_inputs(app, svc), off_hours, env, net=net, cluster=ecs, registry=images)
+                      service.env_inputs(app, svc), off_hours, env, net=net, cluster=ecs, registry=images,
+                      attachments=stores)
     return stacks
 
 
 def build(app: AppSpec) -> Build:
-    stacks = build_stacks(app)
+    return assemble(app, build_stacks(app))
+
+
+def assemble(app: AppSpec, stacks: list[Nested]) -> Build:
+    """The root template over the nested stacks: their root parameters, the stacks, the re-exported outputs."""
     params = _root_parameters(stacks)
     root = Template(Description=f"{app.app}: root stack (one per environment; the environment enters only "
                                 f"through parameters, stack name and tags)")

@@ -113,3 +113,103 @@ def database_component(monkeypatch):
     yield database
     monkeypatch.undo()
     components.type_facts.cache_clear()
+
+
+# --- a stand-in producer: what a data store offers a service that uses it (docs/attachments.md) ---------------------
+
+STORE = "jobs"   # the stand-in store's name in app.yaml (`services[].uses: [jobs]`)
+STORE_PORT = 6379
+
+
+def store_offers(app):
+    from generator.components.attachments import Offer
+    return {STORE: Offer(("send", "consume", "read-write"), "send",
+                         ("JOBS_QUEUE_URL", "JOBS_MODE", "JOBS_PORT", "JOBS_USER", "JOBS_PASSWORD"))}
+
+
+def build_store(app, stack, *, net):
+    """A queue encrypted with its own key, a generated credential and a security group on STORE_PORT: every part of
+    an attachment (variables from outputs and literals, secrets with and without a JSON key, scoped grants per access
+    mode with the key's use, ingress)."""
+    from awacs import kms as kms_actions, sqs as sqs_actions
+    from awacs.aws import Allow, Principal, Statement
+    from troposphere import GetAtt, Ref, Sub, ec2, kms, secretsmanager, sqs
+
+    from generator.components.attachments import Attachment, Ingress, SecretSource
+    from generator.policies.common import document
+
+    key = stack.add(kms.Key("Key", Description="stand-in store key", EnableKeyRotation=True, KeyPolicy=document(
+        Statement(Sid="AccountAdministers", Effect=Allow, Action=[kms_actions.Action("*")], Resource=["*"],
+                  Principal=Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root"))))))
+    queue = stack.add(sqs.Queue("Queue", KmsMasterKeyId=Ref(key)))
+    secret = stack.add(secretsmanager.Secret(
+        "Credential", KmsKeyId=Ref(key), GenerateSecretString=secretsmanager.GenerateSecretString(
+            SecretStringTemplate='{"username": "app"}', GenerateStringKey="password", ExcludePunctuation=True),
+        Metadata={"checkov": {"skip": [{"id": "CKV2_AWS_57", "comment": "a test stand-in: a real store's credential "
+                                                                        "rotates (issue 11)"}]}}))
+    group = stack.add(ec2.SecurityGroup(
+        "SecurityGroup", GroupDescription="stand-in store", VpcId=stack.input(net.vpc_id),
+        SecurityGroupEgress=[ec2.SecurityGroupRule(IpProtocol="-1", CidrIp="127.0.0.1/32",
+                                                   Description="no outbound traffic")]))
+    url = stack.output("QueueUrl", Ref(queue), "stand-in queue URL")
+    queue_arn = stack.output("QueueArn", GetAtt(queue, "Arn"), "stand-in queue ARN")
+    key_arn = stack.output("KeyArn", GetAtt(key, "Arn"), "stand-in key ARN")
+    secret_arn = stack.output("CredentialArn", Ref(secret), "stand-in credential ARN")
+    group_id = stack.output("SecurityGroupId", GetAtt(group, "GroupId"), "stand-in group",
+                            "AWS::EC2::SecurityGroup::Id")
+
+    def grant(*actions, encrypt):
+        key_use = [kms_actions.Decrypt] + ([kms_actions.GenerateDataKey] if encrypt else [])
+        return lambda ref: [Statement(Sid="Queue", Effect=Allow, Action=list(actions), Resource=[ref(queue_arn)]),
+                            Statement(Sid="Key", Effect=Allow, Action=key_use, Resource=[ref(key_arn)])]
+
+    send = (sqs_actions.SendMessage, sqs_actions.GetQueueAttributes)
+    consume = (sqs_actions.ReceiveMessage, sqs_actions.DeleteMessage, sqs_actions.ChangeMessageVisibility,
+               sqs_actions.GetQueueAttributes)
+    return Attachment(
+        STORE, environment={"JOBS_QUEUE_URL": url, "JOBS_MODE": "fifo", "JOBS_PORT": STORE_PORT},
+        secrets={"JOBS_USER": SecretSource(secret_arn, "username"), "JOBS_PASSWORD": SecretSource(secret_arn)},
+        grants={"send": grant(*send, encrypt=True), "consume": grant(*consume, encrypt=False),
+                "read-write": grant(*send, *consume[:3], encrypt=True)},
+        ingress=Ingress(group_id, STORE_PORT))
+
+
+@pytest.fixture
+def store_component(monkeypatch):
+    """The stand-in producer as a component of the app (its store `jobs` may be used), and root.build_stacks with
+    its line added after the cluster, where a producer's line goes."""
+    from generator import components
+    from generator.components import cluster, environment, network, registry, service, shared
+    from generator.components.attachments import Attachments
+    from generator.components.base import Component, TypeFacts
+
+    store = Component("store", "stand-in store", {
+        **shared.pick("AWS::KMS::Key", "AWS::SQS::Queue", "AWS::EC2::SecurityGroup"),
+        "AWS::SecretsManager::Secret": TypeFacts(stateful=True)}, offers=store_offers)
+
+    def build_stacks(app):
+        stacks = []
+
+        def nested(component, instance=None, description=None):
+            builder = component.builder(app, instance, description)
+            stacks.append(root.Nested(builder))
+            return builder
+
+        env = environment.env_inputs(app)
+        net = network.build(app, nested(network.COMPONENT), network.env_inputs(app))
+        images = registry.build(app, nested(registry.COMPONENT), registry.env_inputs(app))
+        ecs = cluster.build(app, nested(cluster.COMPONENT), cluster.env_inputs(app), env, net=net)
+        stores = Attachments(app, components.COMPONENTS)
+        stores.add(build_store(app, nested(store), net=net))
+        off_hours = service.off_hours_inputs(app)
+        for svc in app.services:
+            service.build(app, svc, nested(service.COMPONENT, svc.name), service.env_inputs(app, svc), off_hours,
+                          env, net=net, cluster=ecs, registry=images, attachments=stores)
+        return stacks
+
+    monkeypatch.setattr(components, "COMPONENTS", (*components.COMPONENTS[:3], store, *components.COMPONENTS[3:]))
+    monkeypatch.setattr(root, "build_stacks", build_stacks)
+    components.type_facts.cache_clear()
+    yield store
+    monkeypatch.undo()
+    components.type_facts.cache_clear()

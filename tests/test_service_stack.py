@@ -11,6 +11,9 @@ import re
 from pathlib import Path
 
 import pytest
+
+from generator.components import COMPONENTS
+from generator.components.attachments import Attachments
 import yaml
 
 from generator import build as build_mod
@@ -56,7 +59,8 @@ def _stack(app_path: Path, name: str) -> tuple[dict, service.ServiceOutputs, Sta
     svc = next(s for s in app.services if s.name == name)
     builder = service.COMPONENT.builder(app, name, f"test: {name}")
     outputs = service.build(app, svc, builder, service.env_inputs(app, svc), service.off_hours_inputs(app),
-                            environment.env_inputs(app), net=NET, cluster=CLUSTER, registry=_registry(app))
+                            environment.env_inputs(app), net=NET, cluster=CLUSTER, registry=_registry(app),
+                            attachments=Attachments(app, COMPONENTS))
     return builder.template.to_dict(), outputs, builder
 
 

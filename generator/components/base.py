@@ -305,7 +305,8 @@ class Component:
     has one; `env`: its per-environment model, whose fields are `EnvironmentSpec`'s (a test checks both).
     `types`: every resource type its stacks create (a stack that adds another type fails the build). `settings`:
     the per-environment models whose fields become root parameters, when they are not `env` itself (services:
-    the settings of one service, and the off-hours times)."""
+    the settings of one service, and the off-hours times). `offers`: a producer's stores that services may `use`
+    (docs/attachments.md)."""
 
     name: str
     description: str
@@ -315,6 +316,12 @@ class Component:
     spec: type[BaseModel] | None = None
     env: type[BaseModel] | None = None
     settings: tuple[type[BaseModel], ...] = ()   # models whose fields are root parameters (default: `env`)
+    offers: Callable[[AppSpec], Mapping[str, Any]] | None = None   # a producer: its stores' Offers, by name
+
+    def produces(self, app: AppSpec) -> Mapping[str, Any]:
+        """The stores of this component that services may `use`, by name, each with its `Offer`
+        (generator/components/attachments.py): derived from the spec, so the usable names need no registry."""
+        return self.offers(app) if self.offers is not None else {}
 
     @property
     def setting_models(self) -> tuple[type[BaseModel], ...]:

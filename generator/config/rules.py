@@ -9,6 +9,7 @@ import difflib
 from collections.abc import Callable, Iterator
 
 from generator import components, credentials
+from generator.components import attachments
 from generator.components import stores
 from generator.config import aws_facts
 from generator.config.models import AppSpec, ServiceSpec
@@ -102,6 +103,34 @@ def pipeline_connection_and_tests(app: AppSpec) -> Iterator[Problem]:
 
 
 # --- values that would fail at deploy time --------------------------------------------------------------------------
+
+
+@rule
+def services_use_what_the_app_offers(app: AppSpec) -> Iterator[Problem]:
+    """Each entry of a service's `uses` names a data store of the app once, with an access mode that store supports;
+    a variable the store sets is not also in the service's `environment` or `secrets`."""
+    offered = attachments.offers(app, components.COMPONENTS)
+    known = ", ".join(sorted(offered)) or "none (the app declares no data store)"
+    for svc in app.services:
+        seen: set[str] = set()
+        for name, access in attachments.requested(svc):
+            loc = f"services.{svc.name}.uses.{name}"   # entries addressed by name, as the schema messages do
+            if name not in offered:
+                close = difflib.get_close_matches(name, list(offered), n=1, cutoff=0.6)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                yield Problem(loc, f"'{name}' is not a data store of this app{hint}; known: {known}")
+                continue
+            if name in seen:
+                yield Problem(loc, f"'{name}' is listed twice; list each store once (with the access it needs)")
+                continue
+            seen.add(name)
+            offer = offered[name][1]
+            if access is not None and access not in offer.modes:
+                yield Problem(f"{loc}.access", f"'{name}' does not support {access} access; it supports "
+                                               f"{', '.join(offer.modes)} (default: {offer.default})")
+            for variable in sorted(set(offer.variables) & (set(svc.environment) | set(svc.secrets))):
+                yield Problem(loc, f"'{name}' sets {variable}, which the service also sets in environment or "
+                                   f"secrets; remove it there")
 
 
 @rule

@@ -6,10 +6,11 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
-from pydantic import Field, StringConstraints
+from pydantic import Discriminator, Field, StringConstraints, Tag
 
+from generator.components.attachments import Access
 from generator.components.base import NotAParameter, Param, declared_fields
 from generator.config import aws_facts, schedules
 from generator.config.types import (INT32_MAX, FARGATE_SIZES, Name, NonBlank, RetentionDays, ServiceKind, Strict)
@@ -69,6 +70,20 @@ class MountSpec(Strict):
     read_only: bool = Field(False, description="Mount it read-only (the task role gets no write access either).")
 
 
+class UseSpec(Strict):
+    """A store a service uses, with the access it needs (docs/attachments.md)."""
+
+    name: Name = Field(description="The store's name (`database`, or a cache, queue, table, bucket of the app).")
+    access: Access = Field(
+        description="What the service may do: `read`, `write` or `read-write` (tables, buckets), `send` or `consume` "
+                    "(queues); each store says which it supports and its default.")
+
+
+# A `uses` entry: a name, or {name, access}; the discriminator keeps a bad entry to the one error of its own form.
+UseEntry = Annotated[Union[Annotated[Name, Tag("name")], Annotated[UseSpec, Tag("mapping")]],
+                     Discriminator(lambda v: "name" if isinstance(v, str) else "mapping")]
+
+
 class ServiceSpec(Strict):
     """One container workload."""
 
@@ -101,6 +116,12 @@ class ServiceSpec(Strict):
                           "`health_check_path` on `port` with wget or curl; `[]` turns the container check off.")
     schedule_timezone: str = Field(
         "UTC", description="Cron services: the IANA time zone `schedule` is read in, e.g. `Europe/Berlin`.")
+    uses: list[UseEntry] = Field(
+        default_factory=list,
+        description="The app's data stores this service uses: a name (`database`, `jobs`), or `{name, access}` for "
+                    "other than the store's default access. The service gets their connection details as "
+                    "environment variables and secrets, a task-role grant limited to each store and access, and "
+                    "network access to each store's port (docs/attachments.md).")
     mounts: list[MountSpec] = Field(
         default_factory=list, description="EFS file systems mounted into the container, each through the service's "
                                           "own access point, with IAM authorization and encryption in transit.")

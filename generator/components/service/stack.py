@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING
 from troposphere import Equals, GetAtt, If, Join, NoValue, Ref, Sub, ec2, ecs, iam, logs
 
 from generator import naming
+from generator.components.attachments import Attachments, Use
 from generator.components.base import EnvInputs
 from generator.components.cluster import ClusterOutputs
 from generator.components.environment import EnvironmentCore
 from generator.components.network import NetworkOutputs
 from generator.components.registry import RegistryOutputs
 from generator.components.service import cron as service_cron
+from generator.components.service import uses as service_uses
 from generator.components.service import web as service_web
 from generator.components.service import worker as service_worker
 from generator.components.service.common import (
@@ -39,13 +41,14 @@ IMAGE_TAG_CHILD = "ImageTag"
 
 def build(app: AppSpec, svc: ServiceSpec, stack: StackBuilder, env: EnvInputs[ServiceEnvSpec],
           off_hours: EnvInputs[OffHoursSpec], environment: EnvInputs[EnvironmentCore], *, net: NetworkOutputs,
-          cluster: ClusterOutputs, registry: RegistryOutputs) -> ServiceOutputs:
+          cluster: ClusterOutputs, registry: RegistryOutputs, attachments: Attachments) -> ServiceOutputs:
+    """One service's stack; `attachments`: the stores built before it, of which it applies those it `uses`."""
     t = stack.template
     settings = {field: env.input(stack, field) for field in env.settings}
     # inside the stack the service's own tag (root `<Service>ImageTag`) is simply `ImageTag`
     t.add_condition(BOOTSTRAPPING, Equals(stack.input(image_tag(svc.name), name=IMAGE_TAG_CHILD), BOOTSTRAP_TAG))
     t.add_condition(EXEC, Equals(settings["exec"], "true"))
-    task = _task(svc, stack, net, cluster, registry, settings)
+    task = _task(svc, stack, net, cluster, registry, settings, attachments.of(svc))
     kind = KINDS[svc.kind](Context(app, svc, stack, settings, net, cluster, task, off_hours, environment))
     return ServiceOutputs(
         task_definition_arn=stack.output("TaskDefinitionArn", Ref(task.definition),
@@ -65,7 +68,7 @@ def secret_arn(name: str, suffix: str) -> Sub:
 
 
 def _task(svc: ServiceSpec, stack: StackBuilder, net: NetworkOutputs, cluster: ClusterOutputs,
-          registry: RegistryOutputs, settings: dict) -> Task:
+          registry: RegistryOutputs, settings: dict, uses: list[Use]) -> Task:
     repository = registry.repositories[svc.name]
     log_group = stack.add(logs.LogGroup(
         "LogGroup", LogGroupName=naming.log_group_name("services", svc.name),
@@ -74,22 +77,27 @@ def _task(svc: ServiceSpec, stack: StackBuilder, net: NetworkOutputs, cluster: C
     execution_role = stack.add(iam.Role(
         "ExecutionRole", AssumeRolePolicyDocument=assume_role("ecs-tasks.amazonaws.com"),
         Policies=[iam.Policy(PolicyName="start-tasks", PolicyDocument=task_execution(
-            stack.input(repository.arn), GetAtt(log_group, "Arn"), [secret_arn(n, "-??????") for n in secret_names]))]))
+            stack.input(repository.arn), GetAtt(log_group, "Arn"),
+            [secret_arn(n, "-??????") for n in secret_names] + service_uses.secret_arns(stack, uses)))]))
+    exec_policy = iam.Policy(PolicyName="ecs-exec", PolicyDocument=exec_channels())
+    uses_policy = service_uses.policy(stack, uses)
     task_role = stack.add(iam.Role(
         "TaskRole", AssumeRolePolicyDocument=assume_role("ecs-tasks.amazonaws.com"),
-        Policies=If(EXEC, [iam.Policy(PolicyName="ecs-exec", PolicyDocument=exec_channels())], NoValue)))
+        Policies=[uses_policy, If(EXEC, exec_policy, NoValue)] if uses_policy else If(EXEC, [exec_policy], NoValue)))
     security_group = stack.add(_security_group(svc, stack, net, cluster))
+    service_uses.ingress_rules(stack, uses, svc.name, security_group)
     family = naming.physical_name(svc.name)
     definition = stack.add(ecs.TaskDefinition(
         "TaskDefinition", Family=family, Cpu=str(svc.cpu), Memory=str(svc.memory), NetworkMode="awsvpc",
         RequiresCompatibilities=["FARGATE"], ExecutionRoleArn=GetAtt(execution_role, "Arn"),
-        TaskRoleArn=GetAtt(task_role, "Arn"), ContainerDefinitions=[_container(svc, stack, repository, log_group)],
+        TaskRoleArn=GetAtt(task_role, "Arn"),
+        ContainerDefinitions=[_container(svc, stack, repository, log_group, uses)],
         **({"EphemeralStorage": ecs.EphemeralStorage(SizeInGiB=svc.ephemeral_storage_gib)}
            if svc.ephemeral_storage_gib else {})))
     return Task(definition, family, svc.name, execution_role, task_role, security_group, log_group)
 
 
-def _container(svc: ServiceSpec, stack: StackBuilder, repository, log_group) -> ecs.ContainerDefinition:
+def _container(svc: ServiceSpec, stack: StackBuilder, repository, log_group, uses: list[Use]) -> ecs.ContainerDefinition:
     props: dict = {
         "Name": svc.name, "Essential": True,
         "Image": Sub("${Uri}:${ImageTag}", Uri=stack.input(repository.uri)),
@@ -102,11 +110,14 @@ def _container(svc: ServiceSpec, stack: StackBuilder, repository, log_group) -> 
         props["PortMappings"] = [ecs.PortMapping(ContainerPort=svc.port, Protocol="tcp")]
     if svc.command:
         props["Command"] = list(svc.command)
-    if svc.environment:
-        props["Environment"] = [ecs.Environment(Name=k, Value=_environment_value(v))
-                                for k, v in sorted(svc.environment.items())]
-    if svc.secrets:
-        props["Secrets"] = [ecs.Secret(Name=k, ValueFrom=_value_from(ref)) for k, ref in sorted(svc.secrets.items())]
+    environment = [ecs.Environment(Name=k, Value=_environment_value(v)) for k, v in sorted(svc.environment.items())]
+    environment += service_uses.environment(stack, uses)
+    if environment:
+        props["Environment"] = environment
+    secrets = [ecs.Secret(Name=k, ValueFrom=_value_from(ref)) for k, ref in sorted(svc.secrets.items())]
+    secrets += service_uses.secrets(stack, uses)
+    if secrets:
+        props["Secrets"] = secrets
     command = health_check_command(svc)
     if command:
         props["HealthCheck"] = ecs.HealthCheck(Command=command, Interval=30, Timeout=5, Retries=3, StartPeriod=60)

@@ -14,7 +14,8 @@ def _ecs_service(client, physical: str) -> bool:
 
 TYPES = {
     **shared.pick("AWS::IAM::Role", "AWS::Logs::LogGroup", "AWS::EC2::SecurityGroup", "AWS::CloudWatch::Alarm",
-                  "AWS::SQS::Queue"),
+                  "AWS::SQS::Queue",
+                  "AWS::EC2::SecurityGroupIngress"),   # on the security group of a store the service uses
     "AWS::ECS::TaskDefinition": TypeFacts(cfn_grants=shared.containers, passed_to=("ecs-tasks.amazonaws.com",),
                                           verify=Verifier("DescribeTaskDefinition", lambda client, p: bool(
                                               client("ecs").describe_task_definition(taskDefinition=p)[
