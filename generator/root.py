@@ -62,12 +62,13 @@ def build_stacks(app: AppSpec) -> list[Nested]:
     file_systems = {f.name: filesystem.build(app, f, nested(filesystem.COMPONENT, f.name, f"the {f.name} file system"),
                                              filesystem.env_inputs(app, f), net=net, zones=net_env["az_count"])
                     for f in app.file_systems}
-    del caches, queues, tables, buckets, file_systems   # attached to the services that use them (next step)
+    for built in (caches, queues, tables, buckets):
+        stores.add(*(outputs.attachment for outputs in built.values()))
     off_hours = service.off_hours_inputs(app)
     for svc in app.services:  # one stack per service keeps each template far from CloudFormation's limits
         service.build(app, svc, nested(service.COMPONENT, svc.name, f"the {svc.name} service ({svc.kind})"),
                       service.env_inputs(app, svc), off_hours, env, net=net, cluster=ecs, registry=images,
-                      attachments=stores)
+                      attachments=stores, file_systems=file_systems)
     return stacks
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from awacs import kms as kms_actions
-from awacs.aws import Allow, Principal, Statement
+from awacs.aws import Action, Allow, Principal, Statement
 from troposphere import GetAtt, Sub, kms
 
 from generator.errors import Problem
@@ -32,6 +32,17 @@ def env_prefix(name: str) -> str:
     """A store's name as it starts the environment variables of the services that use it: `user-files` ->
     `USER_FILES`."""
     return name.upper().replace("-", "_")
+
+
+def variable(name: str, suffix: str) -> str:
+    """The environment variable a service gets for a store: `variable("user-files", "_BUCKET")` -> `USER_FILES_BUCKET`."""
+    return env_prefix(name) + suffix
+
+
+def allow(sid: str, actions: str, *resources) -> Statement:
+    """A task-role statement: `actions` as one whitespace-separated string, scoped to `resources`."""
+    return Statement(Sid=sid, Effect=Allow, Action=[Action(*a.split(":", 1)) for a in actions.split()],
+                     Resource=list(resources))
 
 
 def stores_of(app: AppSpec) -> dict[str, str]:

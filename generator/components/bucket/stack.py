@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from troposphere import GetAtt, Ref, s3
+from troposphere import GetAtt, Ref, Sub, s3
 
 from generator import naming
 from generator.components import stores
+from generator.components.attachments import Attachment
 from generator.policies.common import document
 from generator.policies.s3 import deny_insecure_transport
 from generator.wiring import OutputRef, StackBuilder
@@ -18,7 +19,11 @@ if TYPE_CHECKING:
     from generator.components.bucket.spec import BucketSpec
 
 
+NAME_SUFFIX = "_BUCKET"
+
+
 class BucketOutputs(NamedTuple):
+    attachment: Attachment
     name: OutputRef
     arn: OutputRef
     key_arn: OutputRef | None   # None with SSE-S3
@@ -63,7 +68,31 @@ def build(app: AppSpec, bucket: BucketSpec, stack: StackBuilder) -> BucketOutput
     stack.add(s3.BucketPolicy("BucketPolicy", Bucket=Ref(resource),
                               PolicyDocument=document(deny_insecure_transport(resource))))
     what = f"the {bucket.name} bucket"
-    return BucketOutputs(
-        name=stack.output("BucketName", Ref(resource), f"Name of {what}", public=True),
-        arn=stack.output("BucketArn", GetAtt(resource, "Arn"), f"ARN of {what}"),
-        key_arn=stack.output("KeyArn", key_arn, f"KMS key of {what}") if key_arn else None)
+    name = stack.output("BucketName", Ref(resource), f"Name of {what}", public=True)
+    arn = stack.output("BucketArn", GetAtt(resource, "Arn"), f"ARN of {what}")
+    key = stack.output("KeyArn", key_arn, f"KMS key of {what}") if key_arn else None
+    return BucketOutputs(attachment(bucket, name, arn, key), name, arn, key)
+
+
+def attachment(bucket: BucketSpec, name: OutputRef, arn: OutputRef, key: OutputRef | None) -> Attachment:
+    """`<NAME>_BUCKET`; `read`: list the bucket, get objects; `write`: put and delete objects (and abort uploads);
+    `read-write`: both. With the bucket's own key, reads may decrypt and writes may make data keys (and decrypt:
+    a multipart upload reads back its parts' keys)."""
+    def grants(reads: bool, writes: bool):
+        def statements(ref):
+            bucket_arn = ref(arn)
+            objects = Sub("${Arn}/*", Arn=bucket_arn)
+            found = []
+            if reads:
+                found += [stores.allow("List", "s3:ListBucket", bucket_arn),
+                          stores.allow("Read", "s3:GetObject s3:GetObjectVersion", objects)]
+            if writes:
+                found.append(stores.allow("Write", "s3:PutObject s3:DeleteObject s3:AbortMultipartUpload", objects))
+            if key is not None:
+                found.append(stores.allow("Key", "kms:Decrypt" + (" kms:GenerateDataKey" if writes else ""), ref(key)))
+            return found
+        return statements
+
+    return Attachment(bucket.name, environment={stores.variable(bucket.name, NAME_SUFFIX): name},
+                      grants={"read": grants(True, False), "write": grants(False, True),
+                              "read-write": grants(True, True)})

@@ -11,6 +11,7 @@ from troposphere import Equals, GetAtt, If, Not, Ref, Sub, ec2, elasticache, sec
 
 from generator import naming
 from generator.components import stores
+from generator.components.attachments import Attachment, Ingress, SecretSource
 from generator.components.base import EnvInputs
 from generator.components.cache.spec import PORT, CacheEnv
 from generator.wiring import OutputRef, StackBuilder
@@ -24,7 +25,13 @@ REPLICATED = "Replicated"
 TOKEN_KEY = "token"
 
 
+URL_SUFFIX = "_URL"
+TOKEN_SUFFIX = "_AUTH_TOKEN"
+
+
 class CacheOutputs(NamedTuple):
+    attachment: Attachment
+    url: OutputRef
     host: OutputRef
     port: OutputRef
     security_group_id: OutputRef
@@ -66,11 +73,21 @@ def build(app: AppSpec, cache: CacheSpec, stack: StackBuilder, env: EnvInputs[Ca
         SecurityGroupIds=[GetAtt(group, "GroupId")], SnapshotRetentionLimit=settings["snapshot_retention_days"],
         AutoMinorVersionUpgrade=True))
     what = f"the {cache.name} cache"
+    host = GetAtt(group_resource, "PrimaryEndPoint.Address")
+    port = GetAtt(group_resource, "PrimaryEndPoint.Port")
+    url = stack.output("Url", Sub("rediss://${Host}:${Port}", Host=host, Port=port),
+                       f"URL of {what} (TLS; the auth token is a separate secret)")
+    group_id = stack.output("SecurityGroupId", GetAtt(group, "GroupId"), f"Security group of {what}",
+                            "AWS::EC2::SecurityGroup::Id")
+    secret_arn = stack.output("AuthTokenSecretArn", Ref(secret), f"Secret holding {what}'s auth token")
     return CacheOutputs(
-        host=stack.output("Host", GetAtt(group_resource, "PrimaryEndPoint.Address"), f"Primary endpoint of {what}",
-                          public=True),
-        port=stack.output("Port", GetAtt(group_resource, "PrimaryEndPoint.Port"), f"Port of {what}"),
-        security_group_id=stack.output("SecurityGroupId", GetAtt(group, "GroupId"), f"Security group of {what}",
-                                       "AWS::EC2::SecurityGroup::Id"),
-        secret_arn=stack.output("AuthTokenSecretArn", Ref(secret), f"Secret holding {what}'s auth token"),
+        attachment=Attachment(
+            cache.name, environment={stores.variable(cache.name, URL_SUFFIX): url},
+            secrets={stores.variable(cache.name, TOKEN_SUFFIX): SecretSource(secret_arn, TOKEN_KEY)},
+            # Access is the token and the network path; the cache's data-plane API takes no IAM grant.
+            grants={"read-write": lambda ref: []}, ingress=Ingress(group_id, PORT)),
+        url=url,
+        host=stack.output("Host", host, f"Primary endpoint of {what}", public=True),
+        port=stack.output("Port", port, f"Port of {what}"),
+        security_group_id=group_id, secret_arn=secret_arn,
         key_arn=stack.output("KeyArn", key_arn, f"KMS key of {what} and its auth token"))

@@ -14,6 +14,7 @@ from troposphere import GetAtt, Ref, Sub, sqs
 
 from generator import naming
 from generator.components import stores
+from generator.components.attachments import Attachment
 from generator.components.queue.spec import DEAD_LETTER_RETENTION_DAYS, FIFO_SUFFIX
 from generator.policies.common import document
 from generator.wiring import OutputRef, StackBuilder
@@ -25,7 +26,11 @@ if TYPE_CHECKING:
 DAY = 86400
 
 
+URL_SUFFIX = "_QUEUE_URL"
+
+
 class QueueOutputs(NamedTuple):
+    attachment: Attachment
     url: OutputRef
     arn: OutputRef
     name: OutputRef
@@ -60,11 +65,31 @@ def build(app: AppSpec, queue: QueueSpec, stack: StackBuilder) -> QueueOutputs:
         Resource=[GetAtt(main, "Arn"), GetAtt(dead, "Arn")], Condition=Condition(Bool("aws:SecureTransport",
                                                                                        "false"))))))
     what = f"the {queue.name} queue"
+    url = stack.output("QueueUrl", Ref(main), f"URL of {what}", public=True)
+    arn = stack.output("QueueArn", GetAtt(main, "Arn"), f"ARN of {what}")
+    key = stack.output("KeyArn", key_arn, f"KMS key of {what}")
     return QueueOutputs(
-        url=stack.output("QueueUrl", Ref(main), f"URL of {what}", public=True),
-        arn=stack.output("QueueArn", GetAtt(main, "Arn"), f"ARN of {what}"),
+        attachment=attachment(queue, url, arn, key),
+        url=url, arn=arn,
         name=stack.output("QueueName", GetAtt(main, "QueueName"), f"Name of {what} (its depth metric's dimension)"),
-        key_arn=stack.output("KeyArn", key_arn, f"KMS key of {what}"),
+        key_arn=key,
         dead_letter_arn=stack.output("DeadLetterQueueArn", GetAtt(dead, "Arn"), f"ARN of {what}'s dead-letter queue"),
         dead_letter_name=stack.output("DeadLetterQueueName", GetAtt(dead, "QueueName"),
                                       f"Name of {what}'s dead-letter queue (alarm on its depth)", public=True))
+
+
+def attachment(queue: QueueSpec, url: OutputRef, arn: OutputRef, key: OutputRef) -> Attachment:
+    """`<NAME>_QUEUE_URL`; `send`: SendMessage (the key's data keys to encrypt); `consume`: receive, delete and
+    extend the visibility of messages (the key to decrypt). Never the dead-letter queue: redriving is an operator's
+    act."""
+    def send(ref):
+        return [stores.allow("Send", "sqs:SendMessage sqs:GetQueueAttributes sqs:GetQueueUrl", ref(arn)),
+                stores.allow("Key", "kms:GenerateDataKey kms:Decrypt", ref(key))]
+
+    def consume(ref):
+        return [stores.allow("Consume", "sqs:ReceiveMessage sqs:DeleteMessage sqs:ChangeMessageVisibility "
+                                        "sqs:GetQueueAttributes sqs:GetQueueUrl", ref(arn)),
+                stores.allow("Key", "kms:Decrypt", ref(key))]
+
+    return Attachment(queue.name, environment={stores.variable(queue.name, URL_SUFFIX): url},
+                      grants={"send": send, "consume": consume})
