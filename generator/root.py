@@ -68,7 +68,7 @@ def build_stacks(app: AppSpec) -> list[Nested]:
     for svc in app.services:  # one stack per service keeps each template far from CloudFormation's limits
         service.build(app, svc, nested(service.COMPONENT, svc.name, f"the {svc.name} service ({svc.kind})"),
                       service.env_inputs(app, svc), off_hours, env, net=net, cluster=ecs, registry=images,
-                      attachments=stores, file_systems=file_systems)
+                      attachments=stores, file_systems=file_systems, queues=queues)
     return stacks
 
 

@@ -2,11 +2,17 @@
 (FIFO or not, how long a message may be worked on, how often it is retried) is the same in every environment."""
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BeforeValidator, Field
 
+from generator.components.attachments import requested
 from generator.config.types import Name, Strict
+from generator.errors import Problem
+
+if TYPE_CHECKING:
+    from generator.config import AppSpec
 
 FIFO_SUFFIX = ".fifo"
 DEAD_LETTER_RETENTION_DAYS = 14   # SQS's longest: time to look at what failed
@@ -36,4 +42,22 @@ class QueueSpec(Strict):
     retention_days: int = Field(4, ge=1, le=14, description="Days a message stays in the queue (1-14).")
 
 
-RULES = ()
+def scale_on_a_consumed_queue(app: AppSpec) -> Iterator[Problem]:
+    """Only workers have `scale_on`, and it names a queue of the app that the worker uses with `access: consume`."""
+    queues = [q.name for q in app.queues]
+    for svc in app.services:
+        if svc.scale_on is None:
+            continue
+        loc = f"services.{svc.name}.scale_on"
+        if svc.kind != "worker":
+            yield Problem(loc, f"'{svc.name}' is a {svc.kind} service; only workers scale on a queue (remove "
+                               "scale_on, or make it a worker)")
+        elif svc.scale_on.queue not in queues:
+            yield Problem(f"{loc}.queue", f"no queue is called '{svc.scale_on.queue}'; queues are: "
+                                          f"{', '.join(queues) or 'none'}")
+        elif (svc.scale_on.queue, "consume") not in set(requested(svc)):
+            yield Problem(f"{loc}.queue", f"'{svc.name}' does not consume '{svc.scale_on.queue}'; add "
+                                          f"{{name: {svc.scale_on.queue}, access: consume}} to its uses")
+
+
+RULES = (scale_on_a_consumed_queue,)

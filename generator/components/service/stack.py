@@ -21,6 +21,7 @@ from generator.components.cluster import ClusterOutputs
 from generator.components.environment import EnvironmentCore
 from generator.components.filesystem import FileSystemOutputs
 from generator.components.network import NetworkOutputs
+from generator.components.queue import QueueOutputs
 from generator.components.registry import RegistryOutputs
 from generator.components.service import cron as service_cron
 from generator.components.service import mounts as service_mounts
@@ -39,23 +40,29 @@ if TYPE_CHECKING:
 
 KINDS = {"web": service_web.build, "worker": service_worker.build, "cron": service_cron.build}
 HTTPS = 443
+CPU_SETTINGS = ("cpu_scale_out", "cpu_scale_in")
 IMAGE_TAG_CHILD = "ImageTag"
 
 
 def build(app: AppSpec, svc: ServiceSpec, stack: StackBuilder, env: EnvInputs[ServiceEnvSpec],
           off_hours: EnvInputs[OffHoursSpec], environment: EnvInputs[EnvironmentCore], *, net: NetworkOutputs,
           cluster: ClusterOutputs, registry: RegistryOutputs, attachments: Attachments,
-          file_systems: Mapping[str, FileSystemOutputs] | None = None) -> ServiceOutputs:
+          file_systems: Mapping[str, FileSystemOutputs] | None = None,
+          queues: Mapping[str, QueueOutputs] | None = None) -> ServiceOutputs:
     """One service's stack; `attachments`: the stores built before it, of which it applies those it `uses`;
-    `file_systems`: those it may mount (`mounts`)."""
+    `file_systems`: those it may mount (`mounts`); `queues`: those a worker may scale on (`scale_on`)."""
     t = stack.template
-    settings = {field: env.input(stack, field) for field in env.settings}
+    # a worker that scales on its queue has no use for the CPU thresholds (no unused parameter: cfn-lint W2001)
+    unused = CPU_SETTINGS if svc.scale_on is not None else ()
+    settings = {field: env.input(stack, field) for field in env.settings if field not in unused}
     # inside the stack the service's own tag (root `<Service>ImageTag`) is simply `ImageTag`
     t.add_condition(BOOTSTRAPPING, Equals(stack.input(image_tag(svc.name), name=IMAGE_TAG_CHILD), BOOTSTRAP_TAG))
     t.add_condition(EXEC, Equals(settings["exec"], "true"))
     task = _task(svc, stack, net, cluster, registry, settings, attachments.of(svc),
                  service_mounts.mounts(stack, svc, file_systems or {}))
-    kind = KINDS[svc.kind](Context(app, svc, stack, settings, net, cluster, task, off_hours, environment))
+    queue_name = queues[svc.scale_on.queue].name if svc.scale_on is not None and queues else None
+    kind = KINDS[svc.kind](Context(app, svc, stack, settings, net, cluster, task, off_hours, environment,
+                                   queue_name))
     return ServiceOutputs(
         task_definition_arn=stack.output("TaskDefinitionArn", Ref(task.definition),
                                          f"Task definition of {svc.name} (ARN with revision)"),
