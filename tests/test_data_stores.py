@@ -216,3 +216,96 @@ def test_every_store_stack_is_its_own_nested_stack():
         "queue-messages.yaml", "table-conversations.yaml", "bucket-files.yaml"]
     _, built, _ = DJANGO
     assert [n.builder.filename for n in built.nested][3:5] == ["cache-broker.yaml", "filesystem-media.yaml"]
+
+
+# --- attachments: what a service that uses a store gets (docs/data-stores.md) ---------------------------------------
+
+def container(templates: dict, service: str) -> dict:
+    [definition] = resources(templates, f"service-{service}.yaml", "AWS::ECS::TaskDefinition").values()
+    [found] = definition["Properties"]["ContainerDefinitions"]
+    return found
+
+
+def uses_policy(templates: dict, service: str) -> dict[str, dict]:
+    role = resources(templates, f"service-{service}.yaml", "AWS::IAM::Role")["TaskRole"]["Properties"]
+    [policy] = [p for p in role["Policies"] if isinstance(p, dict) and p.get("PolicyName") == "uses"]
+    return {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+
+
+def test_the_default_apps_api_sends_jobs_and_reads_and_writes_uploads_with_their_keys_only():
+    _, _, t = DEFAULT
+    env = {e["Name"]: e["Value"] for e in container(t, "api")["Environment"]}
+    assert env["UPLOADS_BUCKET"] == {"Ref": "BucketUploadsBucketName"}
+    assert env["JOBS_QUEUE_URL"] == {"Ref": "QueueJobsQueueUrl"}
+    grants = uses_policy(t, "api")
+    assert grants["JobsSend"]["Action"] == ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
+    assert grants["JobsSend"]["Resource"] == [{"Ref": "QueueJobsQueueArn"}]
+    assert grants["JobsKey"] == {"Sid": "JobsKey", "Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                                 "Resource": [{"Ref": "QueueJobsKeyArn"}]}
+    assert grants["UploadsList"]["Resource"] == [{"Ref": "BucketUploadsBucketArn"}]
+    assert grants["UploadsWrite"]["Action"] == ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+    assert grants["UploadsKey"]["Resource"] == [{"Ref": "BucketUploadsKeyArn"}]
+    assert not any("sqs:ReceiveMessage" in s["Action"] for s in grants.values())   # send only
+    assert all(r != "*" for s in grants.values() for r in s["Resource"])
+
+
+def test_the_jobs_worker_consumes_its_queue_and_scales_on_its_backlog_from_zero_in_dev():
+    app, built, t = DEFAULT
+    grants = uses_policy(t, "jobs")
+    assert grants["JobsConsume"]["Action"] == ["sqs:ReceiveMessage", "sqs:DeleteMessage",
+                                               "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
+                                               "sqs:GetQueueUrl"]
+    assert grants["JobsKey"]["Action"] == ["kms:Decrypt"]
+    alarms = resources(t, "service-jobs.yaml", "AWS::CloudWatch::Alarm")
+    assert sorted(alarms) == ["QueueBacklogHighAlarm", "QueueBacklogLowAlarm"]   # no CPU steps
+    high = alarms["QueueBacklogHighAlarm"]["Properties"]
+    [backlog] = [m for m in high["Metrics"] if m.get("ReturnData")]
+    assert backlog["Expression"] == ("IF(FILL(running, 0) < 1, (visible > 0) * 21, "
+                                     "visible / IF(FILL(running, 0) < 1, 1, FILL(running, 0)))")
+    assert (high["Threshold"], high["ComparisonOperator"]) == (20, "GreaterThanThreshold")
+    [visible] = [m for m in high["Metrics"] if m["Id"] == "visible"]
+    assert visible["MetricStat"]["Metric"]["Dimensions"] == [{"Name": "QueueName",
+                                                             "Value": {"Ref": "QueueJobsQueueName"}}]
+    assert alarms["QueueBacklogLowAlarm"]["Properties"]["Threshold"] == 10
+    assert "JobsCpuScaleOut" not in {p.name for p in built.parameters}
+    assert values(built, "dev", app)["JobsMinCount"] == "0"
+
+
+def test_a_cache_user_gets_its_url_token_secret_and_ingress_on_6379():
+    _, _, t = DJANGO
+    c = container(t, "django")
+    assert {e["Name"]: e["Value"] for e in c["Environment"]}["BROKER_URL"] == {"Ref": "CacheBrokerUrl"}
+    assert c["Secrets"] == [{"Name": "BROKER_AUTH_TOKEN", "ValueFrom": {
+        "Fn::Sub": ["${Arn}:token::", {"Arn": {"Ref": "CacheBrokerAuthTokenSecretArn"}}]}}]
+    ingress = resources(t, "service-django.yaml", "AWS::EC2::SecurityGroupIngress")["UsesBrokerIngress"]["Properties"]
+    assert (ingress["GroupId"], ingress["FromPort"], ingress["ToPort"]) == ({"Ref": "CacheBrokerSecurityGroupId"},
+                                                                           6379, 6379)
+
+
+def test_a_mount_uses_the_services_access_point_with_iam_and_transit_encryption():
+    _, _, t = DJANGO
+    [definition] = resources(t, "service-celery.yaml", "AWS::ECS::TaskDefinition").values()
+    assert definition["Properties"]["Volumes"] == [{"Name": "media", "EFSVolumeConfiguration": {
+        "FilesystemId": {"Ref": "FilesystemMediaFileSystemId"}, "TransitEncryption": "ENABLED",
+        "AuthorizationConfig": {"AccessPointId": {"Ref": "FilesystemMediaCeleryAccessPointId"}, "IAM": "ENABLED"}}}]
+    assert container(t, "celery")["MountPoints"] == [{"SourceVolume": "media", "ContainerPath": "/app/media",
+                                                      "ReadOnly": False}]
+    mount = uses_policy(t, "celery")["MediaMount"]
+    assert mount["Action"] == ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
+    assert mount["Resource"] == [{"Ref": "FilesystemMediaFileSystemArn"}]
+    assert mount["Condition"] == {"StringEquals": {
+        "elasticfilesystem:AccessPointArn": {"Ref": "FilesystemMediaCeleryAccessPointArn"}}}
+    ingress = resources(t, "service-celery.yaml", "AWS::EC2::SecurityGroupIngress")["UsesMediaIngress"]["Properties"]
+    assert (ingress["GroupId"], ingress["FromPort"]) == ({"Ref": "FilesystemMediaSecurityGroupId"}, 2049)
+    assert "Volumes" not in resources(t, "service-beat.yaml", "AWS::ECS::TaskDefinition")["TaskDefinition"][
+        "Properties"]
+
+
+def test_a_table_reader_cannot_write_and_a_writer_cannot_read():
+    _, _, t = CHAT
+    reader, writer = uses_policy(t, "chat"), uses_policy(t, "writer")
+    assert "ConversationsRead" in reader and "ConversationsWrite" not in reader
+    assert "ConversationsReadStream" in reader   # the table has a stream
+    assert "ConversationsWrite" in writer and "ConversationsRead" not in writer
+    assert reader["ConversationsRead"]["Resource"][1] == {
+        "Fn::Sub": ["${Arn}/index/*", {"Arn": {"Ref": "TableConversationsTableArn"}}]}

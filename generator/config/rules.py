@@ -109,6 +109,8 @@ def pipeline_connection_and_tests(app: AppSpec) -> Iterator[Problem]:
 def services_use_what_the_app_offers(app: AppSpec) -> Iterator[Problem]:
     """Each entry of a service's `uses` names a data store of the app once, with an access mode that store supports;
     a variable the store sets is not also in the service's `environment` or `secrets`."""
+    if any(stores.unique_store_names(app)):
+        return   # two stores share a name: that rule reports it, and no name can be resolved until it is fixed
     offered = attachments.offers(app, components.COMPONENTS)
     known = ", ".join(sorted(offered)) or "none (the app declares no data store)"
     for svc in app.services:

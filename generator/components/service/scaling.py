@@ -17,6 +17,7 @@ from troposphere import applicationautoscaling as aas
 from troposphere import cloudwatch, ecs, elasticloadbalancingv2 as elbv2
 
 from generator.components.service.common import BOOTSTRAPPING, OFF_HOURS, REQUEST_SCALING, Context
+from generator.components.service.uses import wire
 
 MINUTE = 60
 
@@ -119,7 +120,7 @@ def _queue_steps(ctx: Context, service: ecs.Service, target: aas.ScalableTarget)
     messages waiting or in flight per task below half of it for 15 minutes: -1 task, down to `min_count` (0 where the
     environment sets it). Workers finish their message after SIGTERM (ECS's stopTimeout) or it returns to the queue."""
     stack, per_task = ctx.stack, ctx.svc.scale_on.messages_per_task
-    queue = stack.input(ctx.queue_name)
+    queue = wire(stack, ctx.queue_name)   # `<QueueStack>QueueName`, as for a store it uses
 
     def sqs(query_id: str, metric: str) -> cloudwatch.MetricDataQuery:
         return cloudwatch.MetricDataQuery(Id=query_id, ReturnData=False, MetricStat=cloudwatch.MetricStat(
@@ -133,8 +134,9 @@ def _queue_steps(ctx: Context, service: ecs.Service, target: aas.ScalableTarget)
                 cloudwatch.MetricDimension(Name="ClusterName", Value=ctx.cluster_name()),
                 cloudwatch.MetricDimension(Name="ServiceName", Value=GetAtt(service, "Name"))])))
     tasks = "FILL(running, 0)"
-    out_expression = f"IF({tasks} < 1, (visible > 0) * {per_task + 1}, visible / {tasks})"
-    in_expression = f"(visible + inflight) / IF({tasks} < 1, 1, {tasks})"
+    at_least_one = f"IF({tasks} < 1, 1, {tasks})"   # never a division by zero, whichever branch IF takes
+    out_expression = f"IF({tasks} < 1, (visible > 0) * {per_task + 1}, visible / {at_least_one})"
+    in_expression = f"(visible + inflight) / {at_least_one}"
     scale_out = stack.add(aas.ScalingPolicy(
         "QueueScaleOutPolicy", PolicyName="queue-scale-out", PolicyType="StepScaling", ScalingTargetId=Ref(target),
         StepScalingPolicyConfiguration=aas.StepScalingPolicyConfiguration(

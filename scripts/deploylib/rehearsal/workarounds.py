@@ -209,6 +209,10 @@ class _StandIn:
     def get_cfn_attribute(self, attribute_name: str) -> str:
         return self.arn if attribute_name.endswith("Arn") else f"{self.physical_resource_id}-{attribute_name}"
 
+    @classmethod
+    def has_cfn_attr(cls, attribute: str) -> bool:
+        return True
+
 
 def _skipped_type_stand_ins() -> Callable[[], None]:
     from moto.cloudformation import parsing
@@ -231,9 +235,43 @@ def _skipped_type_stand_ins() -> Callable[[], None]:
         return stand_in
 
     parsing.parse_and_create_resource = parse_and_create_resource
+    # An output's GetAtt on a skipped type (a cache's endpoint) is validated against the type's moto class, which
+    # does not exist: the stand-in answers for it while the outputs are validated.
+    validate_outputs = parsing.ResourceMap.validate_outputs
+    class_from_type = parsing.resource_class_from_type
+
+    def validate_outputs_with_stand_ins(self: Any) -> None:
+        parsing.resource_class_from_type = lambda t: class_from_type(t) if emulator_supports(t) else _StandIn
+        try:
+            validate_outputs(self)
+        finally:
+            parsing.resource_class_from_type = class_from_type
+
+    parsing.ResourceMap.validate_outputs = validate_outputs_with_stand_ins
 
     def undo() -> None:
         parsing.parse_and_create_resource = original
+        parsing.ResourceMap.validate_outputs = validate_outputs
+    return undo
+
+
+def _efs_access_point_attributes() -> Callable[[], None]:
+    from moto.efs.models import AccessPoint
+
+    def get_cfn_attribute(self: AccessPoint, attribute_name: str) -> Any:
+        if attribute_name == "Arn":
+            return self.access_point_arn
+        if attribute_name == "AccessPointId":
+            return self.access_point_id
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+        raise UnformattedGetAttTemplateException()
+
+    AccessPoint.get_cfn_attribute = get_cfn_attribute
+    AccessPoint.has_cfn_attr = classmethod(lambda cls, attribute: attribute in ("Arn", "AccessPointId"))
+
+    def undo() -> None:
+        del AccessPoint.get_cfn_attribute
+        del AccessPoint.has_cfn_attr
     return undo
 
 
@@ -334,6 +372,11 @@ WORKAROUNDS = (
                "a stand-in object with a generated name and fake attribute values takes their place, so the rest "
                "of the tree is created; the report lists them under 'skipped', never as created",
                _skipped_type_stand_ins),
+    Workaround("efs-access-point-attributes",
+               "Fn::GetAtt on an AWS::EFS::AccessPoint (Arn, AccessPointId) crashes (HTTP 500: moto's AccessPoint "
+               "model has no get_cfn_attribute)",
+               "answers Arn and AccessPointId from the access point moto created",
+               _efs_access_point_attributes),
     Workaround("conditional-resources-listed",
                "ListStackResources lists every resource whose Condition is false (and every type it skipped) "
                "as a blank entry with no logical id, type or physical id",
