@@ -35,7 +35,8 @@ def env_prefix(name: str) -> str:
 
 
 def variable(name: str, suffix: str) -> str:
-    """The environment variable a service gets for a store: `variable("user-files", "_BUCKET")` -> `USER_FILES_BUCKET`."""
+    """The environment variable a service gets for a store: `variable("user-files", "_BUCKET")` ->
+    `USER_FILES_BUCKET`."""
     return env_prefix(name) + suffix
 
 

@@ -58,7 +58,8 @@ def build(app: AppSpec, queue: QueueSpec, stack: StackBuilder) -> QueueOutputs:
     main = stack.add(sqs.Queue(
         "Queue", QueueName=naming.physical_name(physical_name(queue)),
         VisibilityTimeout=queue.visibility_timeout_seconds, MessageRetentionPeriod=queue.retention_days * DAY,
-        RedrivePolicy=sqs.RedrivePolicy(deadLetterTargetArn=GetAtt(dead, "Arn"), maxReceiveCount=queue.max_receive_count),
+        RedrivePolicy=sqs.RedrivePolicy(deadLetterTargetArn=GetAtt(dead, "Arn"),
+                                        maxReceiveCount=queue.max_receive_count),
         **encrypted, **fifo))
     stack.add(sqs.QueuePolicy("QueuePolicy", Queues=[Ref(main), Ref(dead)], PolicyDocument=document(Statement(
         Sid="DenyInsecureTransport", Effect=Deny, Principal=Principal("*"), Action=[sqs_actions.Action("*")],
