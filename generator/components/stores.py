@@ -16,6 +16,8 @@ from awacs import kms as kms_actions
 from awacs.aws import Action, Allow, Principal, Statement
 from troposphere import GetAtt, Sub, kms
 
+from generator import naming
+from generator.components.base import EnvInputs
 from generator.errors import Problem
 from generator.policies.common import document
 from generator.wiring import StackBuilder
@@ -70,6 +72,15 @@ def store_key(stack: StackBuilder, what: str) -> tuple[kms.Key, GetAtt]:
     key = stack.add(kms.Key("Key", Description=Sub(f"Encrypts the ${{Application}}-${{EnvironmentName}} {what}"),
                             EnableKeyRotation=True, KeyPolicy=key_policy()))
     return key, GetAtt(key, "Arn")
+
+
+def env_inputs(app: AppSpec, key: str, name: str, model: type, settings) -> EnvInputs:
+    """One store's per-environment settings as root parameters: `<Kind><Name><Setting>` (`CacheBrokerNodes`),
+    grouped and labelled by the store (`Cache broker`, `cache broker: nodes`); `settings(app, env, name)` gives the
+    model with its defaults resolved."""
+    word = KINDS[key]
+    return EnvInputs(model, f"{word.capitalize()} {name}", lambda a, e: settings(a, e, name), app=app,
+                     prefix=naming.pascal(word.replace(" ", "-")) + naming.pascal(name), owner=f"{word} {name}")
 
 
 def settings_name_stores(app: AppSpec, key: str) -> Iterator[Problem]:

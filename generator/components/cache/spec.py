@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from generator import naming
 from generator.components import stores
 from generator.components.base import EnvInputs, Param
 from generator.config.types import Name, Strict
@@ -73,8 +72,7 @@ def settings(app: AppSpec, env: str, name: str) -> CacheEnv:
 
 
 def env_inputs(app: AppSpec, cache: CacheSpec) -> EnvInputs[CacheEnv]:
-    return EnvInputs(CacheEnv, f"Cache {cache.name}", lambda a, e: settings(a, e, cache.name), app=app,
-                     prefix="Cache" + naming.pascal(cache.name), owner=f"cache {cache.name}")
+    return stores.env_inputs(app, "caches", cache.name, CacheEnv, settings)
 
 
 def cache_settings_name_caches(app: AppSpec) -> Iterator[Problem]:

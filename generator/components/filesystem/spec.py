@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from generator import naming
 from generator.components import stores
 from generator.components.base import EnvInputs, Param
 from generator.config.types import Name, Strict
@@ -59,8 +58,7 @@ def settings(app: AppSpec, env: str, name: str) -> FileSystemEnv:
 
 
 def env_inputs(app: AppSpec, fs: FileSystemSpec) -> EnvInputs[FileSystemEnv]:
-    return EnvInputs(FileSystemEnv, f"File system {fs.name}", lambda a, e: settings(a, e, fs.name), app=app,
-                     prefix="FileSystem" + naming.pascal(fs.name), owner=f"file system {fs.name}")
+    return stores.env_inputs(app, "file_systems", fs.name, FileSystemEnv, settings)
 
 
 def mounting_services(app: AppSpec, fs: str) -> list[str]:

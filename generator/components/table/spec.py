@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from generator import naming
 from generator.components import stores
 from generator.components.base import EnvInputs, Param
 from generator.config.types import Name, Strict
@@ -65,8 +64,7 @@ def settings(app: AppSpec, env: str, table: str) -> TableEnv:
 
 
 def env_inputs(app: AppSpec, table: TableSpec) -> EnvInputs[TableEnv]:
-    return EnvInputs(TableEnv, f"Table {table.name}", lambda a, e: settings(a, e, table.name), app=app,
-                     prefix="Table" + naming.pascal(table.name), owner=f"table {table.name}")
+    return stores.env_inputs(app, "tables", table.name, TableEnv, settings)
 
 
 def table_settings_name_tables(app: AppSpec) -> Iterator[Problem]:
