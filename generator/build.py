@@ -18,8 +18,15 @@ from generator.swap import OutputSwap
 from generator.wiring import RootParameter
 
 # Templates sent inline (CloudFormation's 51,200-byte limit); the rest are read from S3 (nested ones, and pipeline.yaml,
-# which the pipeline deploys through S3: generator/pipeline/__init__.py, INLINE).
+# which the pipeline deploys through S3: generator/pipeline/__init__.py, INLINE). The root is sent inline only by the
+# pipeline's CloudFormation deploy action; `make deploy` and the console's quick-create link send a TemplateURL
+# (docs/performance.md, Scale).
 INLINE_TEMPLATES = (root.ROOT_FILE, *pipeline.INLINE)
+
+
+def inline_templates(app: AppSpec) -> tuple[str, ...]:
+    """The templates of this app sent in the API request: the root only when a pipeline deploys it."""
+    return INLINE_TEMPLATES if app.pipeline is not None else tuple(pipeline.INLINE)
 # Folders a build writes into the template directory only for some apps: an earlier build may have left them.
 OPTIONAL_FOLDERS = frozenset({LAMBDA_DIR.split("/", 1)[0]})
 
@@ -84,7 +91,7 @@ def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
             staged_p = swap.stage(params_dir, partial(render.write_files, rendered.params))
             clock.lap("write")
             parsed = gate.staged_templates(staged_t)
-            checks = (gate.size_budgets(staged_t, out.name, INLINE_TEMPLATES, app.region, parsed),
+            checks = (gate.size_budgets(staged_t, out.name, inline_templates(app), app.region, parsed),
                       gate.handler_permissions(staged_t, out.name, app.region, rendered.deployers, parsed),
                       gate.parameter_files(staged_p, params_dir.name, rendered.parameter_sets))
             clock.lap("checks")

@@ -18,9 +18,12 @@ from generator.components.attachments import Attachments
 from generator.components.base import Component
 from generator.config import AppSpec
 from generator.errors import WiringError
-from generator.wiring import STANDARD_PARAMETERS, Nested, RootParameter, StackBuilder
+from generator.wiring import STANDARD_PARAMETERS, Nested, PackedSetting, RootParameter, StackBuilder
 
 ROOT_FILE = "root.yaml"
+# Root parameters the environment's own settings may take (CloudFormation allows 200): past it the services' settings
+# are packed one parameter per service. The rest is headroom for the data stores' settings (issue 11).
+ROOT_PARAMETER_BUDGET = 150
 
 
 @dataclass
@@ -45,30 +48,36 @@ def build_stacks(app: AppSpec) -> list[Nested]:
         return builder
 
     env = environment.env_inputs(app)
-    net_env = network.env_inputs(app)
-    net = network.build(app, nested(network.COMPONENT), net_env)
-    images = registry.build(app, nested(registry.COMPONENT), registry.env_inputs(app))
-    ecs = cluster.build(app, nested(cluster.COMPONENT), cluster.env_inputs(app), env, net=net)
+    core = {"network": network.env_inputs(app), "registry": registry.env_inputs(app), "cluster": cluster.env_inputs(app)}
+    net = network.build(app, nested(network.COMPONENT), core["network"])
+    images = registry.build(app, nested(registry.COMPONENT), core["registry"])
+    ecs = cluster.build(app, nested(cluster.COMPONENT), core["cluster"], env, net=net)
     # what services may use, by name: each producer adds its attachments here (docs/attachments.md)
     stores = Attachments(app, components.COMPONENTS)
-    # the data stores, one stack each (docs/data-stores.md)
+    # the data stores, one stack each (docs/data-stores.md); their settings count against the root's budget
+    store_env = {**{("cache", c.name): cache.env_inputs(app, c) for c in app.caches},
+                 **{("table", t.name): table.env_inputs(app, t) for t in app.tables},
+                 **{("filesystem", f.name): filesystem.env_inputs(app, f) for f in app.file_systems}}
     caches = {c.name: cache.build(app, c, nested(cache.COMPONENT, c.name, f"the {c.name} cache"),
-                                  cache.env_inputs(app, c), net=net) for c in app.caches}
+                                  store_env["cache", c.name], net=net) for c in app.caches}
     queues = {q.name: queue.build(app, q, nested(queue.COMPONENT, q.name, f"the {q.name} queue")) for q in app.queues}
     tables = {t.name: table.build(app, t, nested(table.COMPONENT, t.name, f"the {t.name} table"),
-                                  table.env_inputs(app, t)) for t in app.tables}
+                                  store_env["table", t.name]) for t in app.tables}
     buckets = {b.name: bucket.build(app, b, nested(bucket.COMPONENT, b.name, f"the {b.name} bucket"))
                for b in app.buckets}
     file_systems = {f.name: filesystem.build(app, f, nested(filesystem.COMPONENT, f.name, f"the {f.name} file system"),
-                                             filesystem.env_inputs(app, f), net=net, zones=net_env["az_count"])
+                                             store_env["filesystem", f.name], net=net,
+                                             zones=core["network"]["az_count"])
                     for f in app.file_systems}
     for built in (caches, queues, tables, buckets):
         stores.add(*(outputs.attachment for outputs in built.values()))
     off_hours = service.off_hours_inputs(app)
+    taken = len(STANDARD_PARAMETERS) + sum(len(e.parameters()) for e in (env, *core.values(), *store_env.values()))
+    settings = service.settings_inputs(app, room=ROOT_PARAMETER_BUDGET - taken)
     for svc in app.services:  # one stack per service keeps each template far from CloudFormation's limits
         service.build(app, svc, nested(service.COMPONENT, svc.name, f"the {svc.name} service ({svc.kind})"),
-                      service.env_inputs(app, svc), off_hours, env, net=net, cluster=ecs, registry=images,
-                      attachments=stores, file_systems=file_systems, queues=queues)
+                      settings[svc.name], off_hours, env, net=net, cluster=ecs, registry=images, attachments=stores,
+                      file_systems=file_systems, queues=queues)
     return stacks
 
 
@@ -104,6 +113,8 @@ def _root_parameters(stacks: list[Nested]) -> list[RootParameter]:
     found: dict[str, RootParameter] = {p.name: p for p in STANDARD_PARAMETERS}
     for n in stacks:
         for source in n.builder.inputs.values():
+            if isinstance(source, PackedSetting):
+                source = source.packed
             if not isinstance(source, RootParameter):
                 continue
             known = found.setdefault(source.name, source)

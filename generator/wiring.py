@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Union
 
-from troposphere import AWSObject, GetAtt, If, Join, Output, Parameter, Ref, Template
+from troposphere import AWSObject, GetAtt, If, Join, Output, Parameter, Ref, Select, Split, Template
 
 from generator import naming, stateful, tagging
 from generator.errors import WiringError
@@ -86,7 +86,35 @@ class ParentValue:
         return self.expression
 
 
-Source = Union[RootParameter, OutputRef, ParentValue]
+@dataclass(frozen=True)
+class PackedSetting:
+    """One setting carried inside a packed root parameter (`<Service>Settings`: the settings of a service joined by
+    commas, generator/components/base.py `EnvInputs(packed=True)`). The nested stack declares the same parameter as
+    for an individual root parameter (name, type, description); only the root's value differs: Fn::Select of its
+    place in the packed one. So a nested template is the same whether its root packs settings or not."""
+
+    packed: RootParameter
+    index: int
+    setting: RootParameter
+
+    @property
+    def name(self) -> str:
+        return self.setting.name
+
+    @property
+    def type(self) -> str:
+        return self.setting.type
+
+    @property
+    def description(self) -> str:
+        return self.setting.description
+
+    def value(self) -> Any:
+        return Select(self.index, Split(PACK_SEPARATOR, Ref(self.packed.name)))
+
+
+PACK_SEPARATOR = ","
+Source = Union[RootParameter, OutputRef, ParentValue, PackedSetting]
 
 # Every stack takes these, so tags and physical names work the same in every template.
 STANDARD_PARAMETERS = (

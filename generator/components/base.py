@@ -12,6 +12,7 @@ from the pydantic field and its `Param`, and every environment's value from the 
 """
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
@@ -25,7 +26,7 @@ from pydantic import BaseModel
 from generator import naming
 from generator.errors import Problem, WiringError
 from generator.policies.grants import Grant
-from generator.wiring import RootParameter, StackBuilder
+from generator.wiring import PACK_SEPARATOR, PackedSetting, RootParameter, StackBuilder
 
 if TYPE_CHECKING:
     from generator.config import AppSpec
@@ -140,7 +141,7 @@ class EnvInputs(Generic[M]):
     descriptions and labels the owner (`api: ...`). `kind`: only the fields that kind uses."""
 
     def __init__(self, model: type[M], group: str, values: Callable[[AppSpec, str], M], *, app: AppSpec,
-                 prefix: str = "", owner: str = "", kind: str | None = None):
+                 prefix: str = "", owner: str = "", kind: str | None = None, packed: bool = False):
         self.model = model
         self.values = values
         self.settings: dict[str, Setting] = {}
@@ -149,20 +150,64 @@ class EnvInputs(Generic[M]):
                 continue
             self.settings[name] = Setting(name, _parameter(name, annotation, info, param, group, values, app,
                                                            prefix, owner))
+        self.packed = _pack(list(self.settings.values()), group, prefix, owner) if packed and self.settings else None
 
-    def __getitem__(self, field: str) -> RootParameter:
+    def __getitem__(self, field: str) -> RootParameter | PackedSetting:
+        """The source of a setting: its own root parameter, or its place in the packed one."""
         try:
-            return self.settings[field].parameter
+            setting = self.settings[field].parameter
         except KeyError:
             raise WiringError(f"{self.model.__name__} has no root parameter for {field!r} "
                               f"(known: {', '.join(self.settings)})") from None
+        if self.packed is None:
+            return setting
+        return PackedSetting(self.packed, list(self.settings).index(field), setting)
 
     def input(self, stack: StackBuilder, field: str) -> Any:
         """Declare the setting as a parameter of `stack`; returns the Ref to use inside it."""
         return stack.input(self[field])
 
     def parameters(self) -> list[RootParameter]:
-        return [s.parameter for s in self.settings.values()]
+        """The root parameters these settings take: one per setting, or the packed one."""
+        return [self.packed] if self.packed is not None else [s.parameter for s in self.settings.values()]
+
+
+PACKED_SUFFIX = "Settings"
+NUMBER = r"-?[0-9]+(?:\.[0-9]+)?"
+
+
+def _pack(settings: list[Setting], group: str, prefix: str, owner: str) -> RootParameter:
+    """One String root parameter holding every setting, comma-separated in field order, each place constrained by
+    its own setting's allowed values or pattern (a Number's range is checked when app.yaml loads: parameter files
+    are written from it)."""
+    parameters = [s.parameter for s in settings]
+    places = [_place_pattern(p) for p in parameters]
+    fields = ", ".join(s.field for s in settings)
+
+    def env_value(app: AppSpec, env: str) -> str:
+        values = [p.env_value(app, env) for p in parameters]
+        for p, value in zip(parameters, values):
+            if PACK_SEPARATOR in value:
+                raise WiringError(f"{p.name}: {value!r} holds {PACK_SEPARATOR!r}, which separates packed settings")
+        return PACK_SEPARATOR.join(values)
+
+    name = f"{prefix}{PACKED_SUFFIX}"
+    who = f"{owner}: " if owner else ""
+    return RootParameter(
+        name, f"{who}settings packed in one parameter (the app has too many to give each its own), "
+              f"comma-separated in this order: {fields}", group, f"{who}settings ({fields})", env_value,
+        allowed_pattern="^" + PACK_SEPARATOR.join(places) + "$",
+        constraint=f"{len(parameters)} comma-separated values: {fields}")
+
+
+def _place_pattern(p: RootParameter) -> str:
+    if p.allowed_values is not None:
+        return "(?:" + "|".join(re.escape(v) for v in p.allowed_values) + ")"
+    if p.type == "Number":
+        return f"(?:{NUMBER})"
+    if p.allowed_pattern is not None:
+        return "(?:" + p.allowed_pattern.removeprefix("^").removesuffix("$") + ")"
+    return f"[^{PACK_SEPARATOR}]*"
 
 
 def declared_fields(model: type[BaseModel]) -> dict[str, Param | NotAParameter]:

@@ -17,6 +17,12 @@ S3_BYTES = 1_000_000       # a template fetched from S3 (nested stacks always ar
 MAX_RESOURCES = 500
 MAX_PARAMETERS = 200
 MAX_OUTPUTS = 200
+# What an app.yaml author can do when a template sent inline is too big.
+INLINE_WAY_OUT = {
+    "root.yaml": "the pipeline's CloudFormation deploy action sends the environments' root inline (make deploy and "
+                 "the quick-create link send it through S3, up to 1 MB): split the services over two apps, or "
+                 "deploy this one with make deploy and no pipeline block",
+}
 
 # The longest S3 location a packager writes: a bucket name of S3's maximum 63 characters, a prefix of the longest app
 # name (20) plus the self-update's `/templates`, a key named after a SHA-256 (scripts/deploy.py; the CLI uses the
@@ -65,7 +71,7 @@ def check(name: str, text: str, *, is_root: bool, region: str = "us-east-1", dat
     how = f"{sent:,} bytes once packaged" if sent > size else f"{size:,} bytes"
     if is_root and max(size, sent) > INLINE_BYTES:
         findings.append(f"{name}: {how} is over the {INLINE_BYTES:,}-byte limit for a template sent inline; "
-                        "move resources into a nested stack")
+                        + INLINE_WAY_OUT.get(name, "move resources into a nested stack"))
     elif not is_root and max(size, sent) > S3_BYTES:
         findings.append(f"{name}: {how} is over the {S3_BYTES:,}-byte limit for a template read from S3; "
                         "move resources into a nested stack")

@@ -23,9 +23,22 @@ def service_settings(app: AppSpec, env: str, service: str) -> ServiceEnvSpec:
                                    "wait_for_approval_minutes": holds.hold_minutes(app, env, service) or None})
 
 
-def env_inputs(app: AppSpec, svc: ServiceSpec) -> EnvInputs[ServiceEnvSpec]:
+def env_inputs(app: AppSpec, svc: ServiceSpec, packed: bool = False) -> EnvInputs[ServiceEnvSpec]:
+    """One service's settings: a root parameter each (`ApiMinCount` ...), or `packed` into one (`ApiSettings`)."""
     return EnvInputs(ServiceEnvSpec, f"Service {svc.name}", lambda a, e: service_settings(a, e, svc.name), app=app,
-                     prefix=naming.pascal(svc.name), owner=svc.name, kind=svc.kind)
+                     prefix=naming.pascal(svc.name), owner=svc.name, kind=svc.kind, packed=packed)
+
+
+def settings_inputs(app: AppSpec, room: int) -> dict[str, EnvInputs[ServiceEnvSpec]]:
+    """Every service's settings, by service name. A root parameter per setting keeps the console form labelled, and
+    is the choice while the services' parameters (image tags, settings, off-hours times) fit `room`; past it every
+    service's settings are packed into one parameter (image tags stay their own: the pipeline and the deploy script
+    set them). Deterministic: the spec alone decides (docs/performance.md, Scale)."""
+    individual = {svc.name: env_inputs(app, svc) for svc in app.services}
+    count = len(off_hours_inputs(app).parameters()) + sum(1 + len(e.parameters()) for e in individual.values())
+    if count <= room:
+        return individual
+    return {svc.name: env_inputs(app, svc, packed=True) for svc in app.services}
 
 
 def off_hours_inputs(app: AppSpec) -> EnvInputs[OffHoursSpec]:

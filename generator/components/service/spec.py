@@ -462,6 +462,27 @@ def environment_placeholders(app: AppSpec) -> Iterator[Problem]:
                 break
 
 
+# Elastic Load Balancing quotas (docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html):
+# 100 target groups per Application Load Balancer (not adjustable) and 100 rules (default rules not counted). A web
+# service takes two of each: its blue and green target groups, its rules on the production and the test listener.
+TARGET_GROUPS_PER_LOAD_BALANCER = 100
+RULES_PER_LOAD_BALANCER = 100
+
+
+def web_services_fit_one_load_balancer(app: AppSpec) -> Iterator[Problem]:
+    """At most 50 web services: each takes two target groups (blue and green) and two listener rules (production and
+    test listener) on the app's one load balancer, which holds at most 100 target groups and 100 rules."""
+    web = [svc.name for svc in app.services if svc.kind == "web"]
+    most = min(TARGET_GROUPS_PER_LOAD_BALANCER, RULES_PER_LOAD_BALANCER) // 2
+    if len(web) > most:
+        yield Problem("services", f"{len(web)} web services need {2 * len(web)} target groups and {2 * len(web)} "
+                                  f"listener rules, and one Application Load Balancer holds at most "
+                                  f"{TARGET_GROUPS_PER_LOAD_BALANCER} target groups (a fixed quota) and "
+                                  f"{RULES_PER_LOAD_BALANCER} rules: keep at most {most} web services in this app "
+                                  "(make a background service a worker, or split the app in two)")
+
+
 RULES = (unique_service_names, service_kind_fields, fargate_size, web_routing, service_names_make_distinct_ids,
          service_container_settings, secret_names_work_as_partial_arns, service_settings_per_environment,
-         off_hours_outside_production, schedule_expressions, environment_placeholders)
+         off_hours_outside_production, schedule_expressions, environment_placeholders,
+         web_services_fit_one_load_balancer)

@@ -58,8 +58,8 @@ def build(ctx: Context) -> dict:
     return {
         "service_name": stack.output("ServiceName", GetAtt(service, "Name"), f"ECS service name of {svc.name}", public=True),
         "codedeploy_application": stack.output("CodeDeployApplication", Ref(application),
-                                               f"CodeDeploy application of {svc.name}", public=True),
-        "deployment_group": stack.output("DeploymentGroup", Ref(group), f"CodeDeploy deployment group of {svc.name}", public=True),
+                                               f"CodeDeploy application of {svc.name}"),
+        "deployment_group": stack.output("DeploymentGroup", Ref(group), f"CodeDeploy deployment group of {svc.name}"),
     }
 
 
