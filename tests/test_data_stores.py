@@ -309,3 +309,13 @@ def test_a_table_reader_cannot_write_and_a_writer_cannot_read():
     assert "ConversationsWrite" in writer and "ConversationsRead" not in writer
     assert reader["ConversationsRead"]["Resource"][1] == {
         "Fn::Sub": ["${Arn}/index/*", {"Arn": {"Ref": "TableConversationsTableArn"}}]}
+
+
+def test_redis_6_gets_tls_without_a_transit_mode_it_does_not_know():
+    """Transit encryption modes exist from Redis OSS 7.0 and Valkey 7.2 (generator/components/cache/stack.py)."""
+    from generator.components.cache.spec import CacheSpec
+    from generator.components.cache.stack import transit_mode
+    assert transit_mode(CacheSpec(name="old", engine="redis", engine_version="6.2")) == {}
+    assert transit_mode(CacheSpec(name="new", engine="redis", engine_version="7.0")) == {
+        "TransitEncryptionMode": "required"}
+    assert transit_mode(CacheSpec(name="vk")) == {"TransitEncryptionMode": "required"}

@@ -39,6 +39,16 @@ class CacheOutputs(NamedTuple):
     key_arn: OutputRef
 
 
+def transit_mode(cache: CacheSpec) -> dict:
+    """`TransitEncryptionMode: required` where the engine has transit encryption modes: Valkey 7.2 and later, Redis OSS
+    7.0 and later ("ElastiCache supports online TLS migration only for clusters with Valkey version 7.2 and above or
+    Redis OSS version 7.0 or above", https://docs.aws.amazon.com/AmazonElastiCache/latest/red-ug/
+    in-transit-encryption-enable-python.html). On Redis OSS 6.2 encryption in transit, once enabled, is the only way
+    in, and the mode is left out."""
+    major = int(cache.version.split(".")[0])
+    return {"TransitEncryptionMode": "required"} if cache.engine == "valkey" or major >= 7 else {}
+
+
 def build(app: AppSpec, cache: CacheSpec, stack: StackBuilder, env: EnvInputs[CacheEnv], *,
           net: NetworkOutputs) -> CacheOutputs:
     t = stack.template
@@ -67,7 +77,7 @@ def build(app: AppSpec, cache: CacheSpec, stack: StackBuilder, env: EnvInputs[Ca
         Engine=cache.engine, EngineVersion=cache.version, CacheNodeType=settings["node_type"],
         NumCacheClusters=settings["nodes"], Port=PORT,
         AutomaticFailoverEnabled=If(REPLICATED, True, False), MultiAZEnabled=If(REPLICATED, True, False),
-        TransitEncryptionEnabled=True, TransitEncryptionMode="required",
+        TransitEncryptionEnabled=True, **transit_mode(cache),
         AuthToken=Sub(f"{{{{resolve:secretsmanager:${{Secret}}:SecretString:{TOKEN_KEY}}}}}", Secret=Ref(secret)),
         AtRestEncryptionEnabled=True, KmsKeyId=key_arn, CacheSubnetGroupName=Ref(subnets),
         SecurityGroupIds=[GetAtt(group, "GroupId")], SnapshotRetentionLimit=settings["snapshot_retention_days"],
