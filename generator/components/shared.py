@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from awacs.aws import Condition, StringEquals
 from troposphere import Sub
 
 from generator.components.base import TypeFacts, Verifier
@@ -110,6 +111,10 @@ def scaling(each, envs: list[str]) -> list[Grant]:
               "cloudwatch:DescribeAlarms", each("alarm:TargetTracking-service/${Application}-{env}/*", "cloudwatch"))]
 
 
+# The services that use a store's key on CloudFormation's behalf while it creates, reads or resolves the store.
+KEY_USERS = ("sqs", "dynamodb", "elasticache", "elasticfilesystem", "secretsmanager", "s3")
+
+
 def logs_keys_buckets(each, envs: list[str]) -> list[Grant]:
     return [
         *log_group_grants("ManageLogGroups", each("log-group:/${Application}/{env}/*", "logs")),
@@ -118,7 +123,8 @@ def logs_keys_buckets(each, envs: list[str]) -> list[Grant]:
         # Stores encrypted with their own key (SQS, DynamoDB, EFS, ElastiCache, a secret a template resolves) are
         # created and read with the caller's use of the key; DynamoDB revokes its grant when the key changes.
         grant("UseKeys", "kms:Encrypt kms:Decrypt kms:GenerateDataKey kms:GenerateDataKeyWithoutPlaintext "
-              "kms:RevokeGrant", arn("kms", "key/*")),
+              "kms:RevokeGrant", arn("kms", "key/*"), condition=Condition(StringEquals("kms:ViaService", [
+                  Sub(f"{service}.${{AWS::Region}}.amazonaws.com") for service in KEY_USERS]))),
         *bucket_grants("ManageBuckets", [Sub(f"arn:${{AWS::Partition}}:s3:::${{Application}}-{env}-*") for env in envs]),
     ]
 
