@@ -115,7 +115,7 @@ def test_a_type_means_one_thing_everywhere(monkeypatch):
 def test_stateful_types_policies_and_the_stack_policy_come_from_the_facts():
     assert stateful.stateful_types() == ("AWS::DynamoDB::Table", "AWS::ECR::Repository", "AWS::EFS::FileSystem",
                                          "AWS::ElastiCache::ReplicationGroup", "AWS::KMS::Key", "AWS::Logs::LogGroup",
-                                         "AWS::S3::Bucket", "AWS::SQS::Queue")
+                                         "AWS::S3::Bucket", "AWS::SQS::Queue", "AWS::SecretsManager::Secret")
     assert stateful.policies("AWS::S3::Bucket", {}) == ("RetainExceptOnCreate", "Retain")
     assert stateful.policies("AWS::DynamoDB::Table", {}) == ("RetainExceptOnCreate", "Retain")
     assert stateful.policies("AWS::EFS::FileSystem", {}) == ("RetainExceptOnCreate", "Retain")

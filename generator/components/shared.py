@@ -192,7 +192,9 @@ QUEUE = TypeFacts(stateful=True, cfn_grants=jobs, verify=Verifier(   # a dead-le
     "GetQueueAttributes", lambda client, p: bool(
         client("sqs").get_queue_attributes(QueueUrl=p, AttributeNames=["QueueArn"])["Attributes"])))
 
-SECRET = TypeFacts(cfn_grants=secrets, verify=Verifier(
+# A generated credential: deleting it while the store it opens is retained would lock the store (cfn-lint counts
+# secrets as stateful too).
+SECRET = TypeFacts(stateful=True, cfn_grants=secrets, verify=Verifier(
     "DescribeSecret", lambda client, p: bool(client("secretsmanager").describe_secret(SecretId=p)["ARN"])))
 
 TYPES = {
