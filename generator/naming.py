@@ -28,13 +28,18 @@ def physical_name(*parts: str, sep: str = "-") -> Sub:
     return Sub(sep.join([f"${{{APPLICATION_PARAM}}}", f"${{{ENVIRONMENT_PARAM}}}"] + ([suffix] if suffix else [])))
 
 
-def bucket_name(part: str) -> Sub:
+def bucket_name_length(app: str, env: str, part: str) -> int:
+    """The length of `bucket_name(part)` for one app and environment."""
+    return len(app) + len(env) + len(part) + STACK_ID_SUFFIX_LENGTH + 3
+
+
+def bucket_name(part: str, checked: bool = True) -> Sub:
     """`<application>-<environment>-<part>-<12 hex digits of this stack's id>`: an explicit, globally unique bucket
     name that keeps the `<app>-<env>-` prefix its grants match. A name CloudFormation generates starts with the nested
     stack's name cut to fit 63 characters, which loses the prefix with long app and environment names; the stack id
     part makes it unique per stack (a recreated stack does not collide with a retained bucket)."""
-    longest = 2 * MAX_NAME_LENGTH + len(part) + STACK_ID_SUFFIX_LENGTH + 3
-    if longest > BUCKET_NAME_LENGTH:
+    longest = bucket_name_length("a" * MAX_NAME_LENGTH, "e" * MAX_NAME_LENGTH, part)
+    if checked and longest > BUCKET_NAME_LENGTH:
         raise ValueError(f"bucket name part {part!r} is too long: names could reach {longest} characters")
     suffix = Select(4, Split("-", Select(2, Split("/", Ref("AWS::StackId")))))
     return Sub(f"${{{APPLICATION_PARAM}}}-${{{ENVIRONMENT_PARAM}}}-{part}-${{Suffix}}", Suffix=suffix)

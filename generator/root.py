@@ -12,7 +12,8 @@ from troposphere import Output, Template, cloudformation
 
 from generator import naming, tagging
 from generator import components
-from generator.components import cluster, database, environment, network, registry, service
+from generator.components import (bucket, cache, cluster, database, environment, filesystem, network, queue,
+                                   registry, service, table)
 from generator.components.attachments import Attachments
 from generator.components.base import Component
 from generator.config import AppSpec
@@ -57,12 +58,30 @@ def build_stacks(app: AppSpec) -> list[Nested]:
     db_inputs = database.env_inputs(app) if app.database is not None else None
     if db_inputs is not None:
         stores.add(database.build(app, nested(database.COMPONENT), db_inputs, env, off_hours, net=net).attachment)
+    # the data stores, one stack each (docs/data-stores.md); their settings count against the root's budget
+    store_env = {**{("cache", c.name): cache.env_inputs(app, c) for c in app.caches},
+                 **{("table", t.name): table.env_inputs(app, t) for t in app.tables},
+                 **{("filesystem", f.name): filesystem.env_inputs(app, f) for f in app.file_systems}}
+    caches = {c.name: cache.build(app, c, nested(cache.COMPONENT, c.name, f"the {c.name} cache"),
+                                  store_env["cache", c.name], net=net) for c in app.caches}
+    queues = {q.name: queue.build(app, q, nested(queue.COMPONENT, q.name, f"the {q.name} queue")) for q in app.queues}
+    tables = {t.name: table.build(app, t, nested(table.COMPONENT, t.name, f"the {t.name} table"),
+                                  store_env["table", t.name]) for t in app.tables}
+    buckets = {b.name: bucket.build(app, b, nested(bucket.COMPONENT, b.name, f"the {b.name} bucket"))
+               for b in app.buckets}
+    file_systems = {f.name: filesystem.build(app, f, nested(filesystem.COMPONENT, f.name, f"the {f.name} file system"),
+                                             store_env["filesystem", f.name], net=net,
+                                             zones=core["network"]["az_count"])
+                    for f in app.file_systems}
+    for built in (caches, queues, tables, buckets):
+        stores.add(*(outputs.attachment for outputs in built.values()))
     # The services come last and get the room the stacks above leave under the root's parameter budget (what those
     # stacks consume, counted from their inputs, so a new component is counted without a change here).
     settings = service.settings_inputs(app, room=ROOT_PARAMETER_BUDGET - len(_root_parameters(stacks)))
     for svc in app.services:  # one stack per service keeps each template far from CloudFormation's limits
         service.build(app, svc, nested(service.COMPONENT, svc.name, f"the {svc.name} service ({svc.kind})"),
-                      settings[svc.name], off_hours, env, net=net, cluster=ecs, registry=images, attachments=stores)
+                      settings[svc.name], off_hours, env, net=net, cluster=ecs, registry=images, attachments=stores,
+                      file_systems=file_systems, queues=queues)
     return stacks
 
 

@@ -172,8 +172,8 @@ def store_component(monkeypatch):
     from generator.components.base import Component, TypeFacts
 
     store = Component("store", "stand-in store", {
-        **shared.pick("AWS::KMS::Key", "AWS::SQS::Queue", "AWS::EC2::SecurityGroup"),
-        "AWS::SecretsManager::Secret": TypeFacts(stateful=True)}, offers=store_offers)
+        **shared.pick("AWS::KMS::Key", "AWS::SQS::Queue", "AWS::EC2::SecurityGroup", "AWS::SecretsManager::Secret")},
+        offers=store_offers)
 
     def build_stacks(app):
         stacks = []

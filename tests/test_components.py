@@ -113,19 +113,25 @@ def test_a_type_means_one_thing_everywhere(monkeypatch):
 # --- the registries derived from the facts -------------------------------------------------------------------------
 
 def test_stateful_types_policies_and_the_stack_policy_come_from_the_facts():
-    assert stateful.stateful_types() == ("AWS::ECR::Repository", "AWS::KMS::Key", "AWS::Logs::LogGroup",
+    assert stateful.stateful_types() == ("AWS::DynamoDB::Table", "AWS::ECR::Repository", "AWS::EFS::FileSystem",
+                                         "AWS::ElastiCache::ReplicationGroup", "AWS::KMS::Key", "AWS::Logs::LogGroup",
                                          "AWS::RDS::DBCluster", "AWS::RDS::DBInstance", "AWS::S3::Bucket",
-                                         "AWS::SQS::Queue")
+                                         "AWS::SQS::Queue", "AWS::SecretsManager::Secret")
     assert stateful.policies("AWS::S3::Bucket", {}) == ("RetainExceptOnCreate", "Retain")
+    assert stateful.policies("AWS::DynamoDB::Table", {}) == ("RetainExceptOnCreate", "Retain")
+    assert stateful.policies("AWS::EFS::FileSystem", {}) == ("RetainExceptOnCreate", "Retain")
+    assert stateful.policies("AWS::ElastiCache::ReplicationGroup", {}) == ("Snapshot", "Snapshot")
     assert stateful.policies("AWS::ECS::Service", {}) is None
-    assert components.snapshot_types() == ("AWS::RDS::DBCluster", "AWS::RDS::DBInstance")
+    assert components.snapshot_types() == ("AWS::ElastiCache::ReplicationGroup", "AWS::RDS::DBCluster",
+                                           "AWS::RDS::DBInstance")
 
 
 def test_a_snapshot_type_and_its_exception_reach_the_policies_and_the_destroy_plan(database_component):
     """What the database component declares for Aurora (tests/conftest.py, database_component)."""
     from scripts.deploylib import stacks
 
-    assert components.snapshot_types() == ("AWS::RDS::DBCluster", "AWS::RDS::DBInstance")
+    assert components.snapshot_types() == ("AWS::ElastiCache::ReplicationGroup", "AWS::RDS::DBCluster",
+                                           "AWS::RDS::DBInstance")
     assert stateful.policies("AWS::RDS::DBCluster", {}) == ("Snapshot", "Snapshot")
     assert stateful.policies("AWS::RDS::DBInstance", {"DBClusterIdentifier": "db"}) == ("Delete", "Delete")
     assert stacks.deletion_policy({"Type": "AWS::RDS::DBCluster"}) == "Snapshot"
@@ -216,10 +222,13 @@ def test_root_parameters_of_component_settings_are_generated_not_hand_written():
     from_fields = set()
     for path in GOLDEN_SETS:
         app = load_app(path)
-        from generator.components import cluster, database, environment, network, registry, service
+        from generator.components import cache, cluster, database, environment, filesystem, network, registry, service, table
         for inputs in (environment.env_inputs(app), network.env_inputs(app), cluster.env_inputs(app),
                        registry.env_inputs(app), database.env_inputs(app), service.off_hours_inputs(app),
-                       *(service.env_inputs(app, s) for s in app.services)):
+                       *(service.env_inputs(app, s) for s in app.services),
+                       *(cache.env_inputs(app, c) for c in app.caches),
+                       *(table.env_inputs(app, t) for t in app.tables),
+                       *(filesystem.env_inputs(app, f) for f in app.file_systems)):
             from_fields |= {p.name for p in inputs.parameters()}
     assert generated - standard - images <= from_fields
     # no hand-written parameter: base.py makes them from the fields; service/common.py declares the image tag (the

@@ -117,7 +117,9 @@ ID_ADDRESSED = {
     "AWS::ECR::RegistryScanningConfiguration": "ecr:PutRegistryScanningConfiguration",
     "AWS::KMS::Key": "kms:CreateKey",
     "AWS::S3::BucketPolicy": "s3:PutBucketPolicy",   # on its bucket, whose name is checked above
+    "AWS::SQS::QueuePolicy": "sqs:SetQueueAttributes",   # on its queues, whose names are checked above
 }
+ON_A_NAMED_RESOURCE = ("AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy")
 BUCKET_POLICY_TARGET = "Bucket"
 
 names = st.from_regex(NAME_PATTERN, fullmatch=True)
@@ -253,7 +255,7 @@ def problems_of_tree(templates: dict[str, dict], stmts: list[dict], ctx: dict[st
             where = f"{file}:{lid} ({rtype})"
             if rtype in ID_ADDRESSED:
                 patterns = allowing(stmts, ID_ADDRESSED[rtype], ctx)
-                if not any(p == "*" or p.endswith(":key/*") for p in patterns) and rtype != "AWS::S3::BucketPolicy":
+                if not any(p == "*" or p.endswith(":key/*") for p in patterns) and rtype not in ON_A_NAMED_RESOURCE:
                     found.append(f"{where}: {who} grants {ID_ADDRESSED[rtype]} only on {patterns}")
                 continue
             if rtype not in NAMED:

@@ -20,12 +20,15 @@ from generator.config import load_app
 from generator.lint import gate
 from generator.lint import handler_permissions as hp
 from generator.pipeline import DEPLOYERS
-from tests.support import ROOT
+from tests.support import ROOT, every_store_app
 
 APP = load_app(ROOT / "app.yaml")
 RENDERED = render_app(APP)
 TEMPLATES = {name: cfnyaml.loads(text) for name, text in RENDERED.templates.items() if name.endswith(".yaml")}
 ENV, PIPE = DEPLOYERS
+# every data store type, for the allow-list entries of the types the default app does not create
+STORE_TEMPLATES = {name: cfnyaml.loads(text) for name, text in render_app(every_store_app()).templates.items()
+                   if name.endswith(".yaml")}
 
 
 def statements(template: str, role: str) -> dict[str, dict]:
@@ -49,6 +52,15 @@ def test_the_schema_layout_is_what_the_check_reads():
     assert hp.handler_permissions(APP.region, "AWS::Logs::LogGroup")["read"] == tuple(
         schema["handlers"]["read"]["permissions"])
     assert hp.handler_permissions(APP.region, "AWS::Nope::Nothing") is None
+
+
+def test_the_roles_allow_every_action_of_every_data_store_type():
+    for deployer in DEPLOYERS:
+        result = hp.evaluate(STORE_TEMPLATES, deployer, APP.region)
+        assert result.problems == () and result.missing == (), deployer
+    types = {r["Type"] for t in STORE_TEMPLATES.values() for r in t.get("Resources", {}).values()}
+    assert {"AWS::ElastiCache::ReplicationGroup", "AWS::DynamoDB::Table", "AWS::EFS::FileSystem",
+            "AWS::EFS::AccessPoint", "AWS::SQS::QueuePolicy", "AWS::SecretsManager::Secret"} <= types
 
 
 def test_both_cloudformation_roles_allow_every_action_their_templates_handlers_declare():
@@ -108,7 +120,7 @@ def test_a_read_handler_action_is_never_excused_by_the_allow_list(monkeypatch):
 def test_every_allow_list_entry_is_needed_an_iam_action_not_read_and_not_granted():
     """A stale entry fails: its type is no longer emitted, its schema no longer declares it, it is a read action,
     cfn-lint does not know it as an IAM action, or a role that deploys the type grants it after all."""
-    results = [hp.evaluate(TEMPLATES, d, APP.region) for d in DEPLOYERS]
+    results = [hp.evaluate(templates, d, APP.region) for templates in (TEMPLATES, STORE_TEMPLATES) for d in DEPLOYERS]
     used = {(n.resource_type, n.action) for r in results for n in r.allow_listed}
     for (rtype, action), reason in hp.ALLOW_LIST.items():
         perms = hp.handler_permissions(APP.region, rtype)

@@ -132,10 +132,10 @@ def test_diagram_reads_listeners_routes_and_users_from_the_templates():
     assert sorted((l.ports[0], tuple(sorted(l.protocols))) for l in arch.listeners) == [
         ("443", ("HTTPS",)), ("80", ("HTTP",)), ("8080", ("HTTP", "HTTPS"))]
     routes = {w.name: sorted({p for r in w.routes for p in r.paths}) for w in arch.workloads}
-    assert routes == {"api": ["/api/*"], "nest": ["/nest/*"], "web": ["/*"], "cron": []}
+    assert routes == {"api": ["/api/*"], "nest": ["/nest/*"], "web": ["/*"], "jobs": [], "cron": []}
     api = next(w for w in arch.workloads if w.name == "api")
     assert {r.listener for r in api.routes} == {"HttpListener|HttpsListener", "TestListener"}
-    assert [w.kind for w in arch.workloads] == ["web", "web", "web", "cron"]
+    assert [w.kind for w in arch.workloads] == ["web", "web", "web", "worker", "cron"]
     users = {(s.kind, s.logical_id): s.users for s in arch.stores}
     assert users[("bucket", "AccessLogBucket")] == ["load balancer"]
     assert users[("image repository", "ApiRepository")] == ["api"]

@@ -1,6 +1,7 @@
 """The components, in dependency order (one line each), and the registries derived from what they declare.
 
-    network -> registry -> cluster -> database (when the app has one) -> service (one stack per service)
+    network -> registry -> cluster -> database (when the app has one)
+            -> cache, queue, table, bucket, filesystem (one stack per store) -> service (one stack per service)
 
 generator/root.py calls their build functions in this order; everything the rest of the system must know about the
 resource types they create is read from their TypeFacts here: which types hold data (generator/stateful.py), what
@@ -11,9 +12,10 @@ docs/adding-a-component.md.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from functools import cache
+import functools
 
-from generator.components import cluster, database, network, registry, service, shared
+from generator.components import (bucket, cache, cluster, database, filesystem, network, queue, registry, service,
+                                   shared, table)
 from generator.components.base import Component, GrantFactory, Rule, TypeFacts, Verifier
 from generator.errors import WiringError
 
@@ -25,11 +27,16 @@ COMPONENTS: tuple[Component, ...] = (
     registry.COMPONENT,
     cluster.COMPONENT,
     database.COMPONENT,
+    cache.COMPONENT,
+    queue.COMPONENT,
+    table.COMPONENT,
+    bucket.COMPONENT,
+    filesystem.COMPONENT,
     service.COMPONENT,
 )
 
 
-@cache
+@functools.cache
 def type_facts() -> Mapping[str, TypeFacts]:
     """Every declared type with its facts. Two components that create one type declare the same facts (they take
     them from generator/components/shared.py), so a type means one thing everywhere."""

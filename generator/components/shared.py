@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from awacs.aws import Condition, StringEquals
 from troposphere import Sub
 
 from generator.components.base import TypeFacts, Verifier
@@ -110,11 +111,20 @@ def scaling(each, envs: list[str]) -> list[Grant]:
               "cloudwatch:DescribeAlarms", each("alarm:TargetTracking-service/${Application}-{env}/*", "cloudwatch"))]
 
 
+# The services that use a store's key on CloudFormation's behalf while it creates, reads or resolves the store.
+KEY_USERS = ("sqs", "dynamodb", "elasticache", "elasticfilesystem", "secretsmanager", "s3")
+
+
 def logs_keys_buckets(each, envs: list[str]) -> list[Grant]:
     return [
         *log_group_grants("ManageLogGroups", each("log-group:/${Application}/{env}/*", "logs")),
         grant("CreateKeys", "kms:CreateKey kms:ListAliases", why_any="kms:CreateKey has no resource type"),
         grant("ManageKeys", KEY_ACTIONS, arn("kms", "key/*")),
+        # Stores encrypted with their own key (SQS, DynamoDB, EFS, ElastiCache, a secret a template resolves) are
+        # created and read with the caller's use of the key; DynamoDB revokes its grant when the key changes.
+        grant("UseKeys", "kms:Encrypt kms:Decrypt kms:GenerateDataKey kms:GenerateDataKeyWithoutPlaintext "
+              "kms:RevokeGrant", arn("kms", "key/*"), condition=Condition(StringEquals("kms:ViaService", [
+                  Sub(f"{service}.${{AWS::Region}}.amazonaws.com") for service in KEY_USERS]))),
         *bucket_grants("ManageBuckets", [Sub(f"arn:${{AWS::Partition}}:s3:::${{Application}}-{env}-*") for env in envs]),
     ]
 
@@ -131,8 +141,20 @@ def jobs(each, envs: list[str]) -> list[Grant]:
     ]
 
 
+def secrets(each, envs: list[str]) -> list[Grant]:
+    """Secrets the stacks create (`<app>-<env>-...`): generated credentials, read back by the dynamic references
+    CloudFormation resolves with its role's rights."""
+    return [
+        grant("ManageSecrets", "secretsmanager:CreateSecret secretsmanager:DeleteSecret secretsmanager:DescribeSecret "
+              "secretsmanager:UpdateSecret secretsmanager:GetSecretValue secretsmanager:TagResource "
+              "secretsmanager:UntagResource", each("secret:${Application}-{env}-*", "secretsmanager")),
+        grant("GeneratePasswords", "secretsmanager:GetRandomPassword",
+              why_any="secretsmanager:GetRandomPassword has no resource type"),
+    ]
+
+
 # The order the environments' CloudFormation role lists the shared families in.
-FAMILIES = (network, load_balancing, containers, releases, scaling, logs_keys_buckets, jobs)
+FAMILIES = (network, load_balancing, containers, releases, scaling, logs_keys_buckets, jobs, secrets)
 
 
 # --- describe calls the rehearsal verifies with --------------------------------------------------------------------
@@ -171,6 +193,10 @@ QUEUE = TypeFacts(stateful=True, cfn_grants=jobs, verify=Verifier(   # a dead-le
         client("sqs").get_queue_attributes(QueueUrl=p, AttributeNames=["QueueArn"])["Attributes"])))
 
 SCHEDULE = TypeFacts(cfn_grants=jobs, passed_to=("scheduler.amazonaws.com",))
+# A generated credential: deleting it while the store it opens is retained would lock the store (cfn-lint counts
+# secrets as stateful too).
+SECRET = TypeFacts(stateful=True, cfn_grants=secrets, verify=Verifier(
+    "DescribeSecret", lambda client, p: bool(client("secretsmanager").describe_secret(SecretId=p)["ARN"])))
 
 TYPES = {
     "AWS::IAM::Role": ROLE,
@@ -183,6 +209,7 @@ TYPES = {
     "AWS::CloudWatch::Alarm": ALARM,
     "AWS::SQS::Queue": QUEUE,
     "AWS::Scheduler::Schedule": SCHEDULE,   # cron jobs, the database's off-hours stop and start
+    "AWS::SecretsManager::Secret": SECRET,   # generated credentials (a cache's auth token)
 }
 
 

@@ -21,6 +21,7 @@ from pydantic.fields import FieldInfo
 
 from generator import naming
 from generator.components.database.spec import SNAPSHOT_ID
+from generator.components.cache.spec import NodeType
 from generator.config import models
 from generator.config.models import AppSpec
 from generator.config.yaml_reader import YAML11_BOOL, YAML11_NUMBER
@@ -200,6 +201,9 @@ _add_patterns(
                                                             "repository root, e.g. api/Dockerfile"),
 )
 
+PATTERNS.setdefault(_pattern_of(NodeType), ("is not an ElastiCache node type",
+                                            "use one such as cache.t4g.micro or cache.r7g.large"))
+
 EXPECTED = {
     "int_type": "a whole number", "int_parsing": "a whole number", "int_from_float": "a whole number",
     "int_parsing_size": "a whole number", "float_type": "a number", "float_parsing": "a number",
@@ -311,8 +315,20 @@ def _about(field: FieldInfo | None, sep: str = "; ") -> str:
     return f"{sep}({desc})" if sep == " " else f"{sep}{desc}"
 
 
+# Names people give data stores, by the AWS service (`redis` read as a typo of `registry` was misleading).
+STORE_ALIASES = {
+    "redis": "caches", "valkey": "caches", "elasticache": "caches", "cache": "caches", "memcached": "caches",
+    "sqs": "queues", "queue": "queues", "dynamodb": "tables", "dynamo": "tables", "table": "tables",
+    "s3": "buckets", "bucket": "buckets", "storage": "buckets", "efs": "file_systems", "volumes": "file_systems",
+    "file_system": "file_systems", "filesystems": "file_systems", "nfs": "file_systems",
+}
+
+
 def _unknown_key(key: Any, model: type[BaseModel] | None) -> str:
     valid = list(model.model_fields) if model else []
+    alias = STORE_ALIASES.get(str(key).lower())
+    if alias in valid:
+        return f"unknown key '{key}'; the data stores of that kind are a list under '{alias}' (docs/data-stores.md)"
     close = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6)
     if close:
         return f"unknown key '{key}'; did you mean '{close[0]}'?"

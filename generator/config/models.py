@@ -10,13 +10,18 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, StringConstraints
 
 from generator import naming
+from generator.components.bucket import BucketSpec
+from generator.components.cache import CachesEnv, CacheSpec
 from generator.components.cluster import ClusterEnv
 from generator.components.database import DatabaseEnvironment, DatabaseSpec
 from generator.components.database.spec import DEFAULT_ENGINE_VERSION  # noqa: F401 - schema.py and tests read it
 from generator.components.environment import EnvironmentCore
+from generator.components.filesystem import FileSystemsEnv, FileSystemSpec
 from generator.components.network import NetworkEnv, NetworkSpec
+from generator.components.queue import QueueSpec
 from generator.components.registry import RegistryEnv, RegistrySpec
 from generator.components.service import ServicesEnv
+from generator.components.table import TablesEnv, TableSpec
 from generator.components.service.spec import (  # noqa: F401 - also looked up here by messages.py
     CATCH_ALL_PRIORITY, DEPLOYMENT_CONFIGS, SECRET_REF_PATTERN, EnvVarName, HostPattern, OffHoursSpec, PathPattern,
     RoutingSpec, SecretRef, ServiceEnvSpec, ServiceSpec, UrlPath)
@@ -25,10 +30,11 @@ from generator.config.types import (  # noqa: F401 - the shared field types, als
     Region, RetentionDays, ServiceKind, Strict, SubnetId, VpcId, ZoneRef)
 
 
-class EnvironmentSpec(DatabaseEnvironment, RegistryEnv, ClusterEnv, ServicesEnv, NetworkEnv, EnvironmentCore):
+class EnvironmentSpec(DatabaseEnvironment, FileSystemsEnv, TablesEnv, CachesEnv, RegistryEnv, ClusterEnv, ServicesEnv,
+                      NetworkEnv, EnvironmentCore):
     """One deployment target. Only what differs between environments belongs here: what every environment says about
     itself (EnvironmentCore) and each component's per-environment settings (network, services, cluster, registry,
-    database), which enter the templates as root parameters."""
+    database, caches, tables, file systems), which enter the templates as root parameters."""
 
 
 # The delivery pipeline (docs/pipeline.md).
@@ -151,6 +157,11 @@ class AppSpec(Strict):
     network: NetworkSpec = Field(default_factory=NetworkSpec, description="Network layout.")
     services: list[ServiceSpec] = Field(default_factory=list, description="Container workloads.")
     database: DatabaseSpec | None = Field(None, description="Relational database, if the app has one.")
+    caches: list[CacheSpec] = Field(default_factory=list, description="ElastiCache caches (Valkey or Redis OSS).")
+    queues: list[QueueSpec] = Field(default_factory=list, description="SQS queues, each with a dead-letter queue.")
+    tables: list[TableSpec] = Field(default_factory=list, description="DynamoDB tables.")
+    buckets: list[BucketSpec] = Field(default_factory=list, description="Private S3 buckets.")
+    file_systems: list[FileSystemSpec] = Field(default_factory=list, description="EFS file systems services mount.")
     registry: RegistrySpec = Field(default_factory=RegistrySpec, description="Image repositories and their "
                                                                             "lifecycle.")
     environments: dict[Name, EnvironmentSpec] = Field(

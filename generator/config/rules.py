@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 
 from generator import components, credentials
 from generator.components import attachments
+from generator.components import stores
+from generator.config import aws_facts
 from generator.config.models import AppSpec, ServiceSpec
 from generator.errors import Problem
 
@@ -107,6 +109,8 @@ def pipeline_connection_and_tests(app: AppSpec) -> Iterator[Problem]:
 def services_use_what_the_app_offers(app: AppSpec) -> Iterator[Problem]:
     """Each entry of a service's `uses` names a data store of the app once, with an access mode that store supports;
     a variable the store sets is not also in the service's `environment` or `secrets`."""
+    if any(stores.unique_store_names(app)):
+        return   # two stores share a name: that rule reports it, and no name can be resolved until it is fixed
     offered = attachments.offers(app, components.COMPONENTS)
     known = ", ".join(sorted(offered)) or "none (the app declares no data store)"
     for svc in app.services:
@@ -196,3 +200,7 @@ def manual_step_environments(app: AppSpec) -> Iterator[Problem]:
                 if name not in ("env", "app", "domain"):
                     yield Problem(f"manual_steps.{i}.{where}", f"unknown placeholder {{{name}}}; use {{env}}, "
                                                                "{app} or {domain}")
+
+
+# --- the data stores (docs/data-stores.md) -------------------------------------------------------------------------
+rule(stores.unique_store_names)

@@ -143,9 +143,29 @@ _NEVER_SET: dict[str, dict[str, str]] = {
             "s3tables:CreateNamespace s3tables:CreateTable s3tables:CreateTableBucket s3tables:GetTable "
             "s3tables:GetTableMetadataLocation s3tables:PutTableBucketPolicy s3tables:PutTableEncryption "
             "s3tables:PutTablePolicy s3tables:UpdateTableMetadataLocation"},
-    "AWS::StepFunctions::StateMachine": {"EncryptionConfiguration is never set (AWS-owned key)":
-                                         "kms:GenerateDataKey"},
     "AWS::SNS::Topic": {"DataProtectionPolicy is never set": "sns:PutDataProtectionPolicy"},
+    "AWS::DynamoDB::Table": {
+        "ImportSourceSpecification is never set (the import reads S3 and writes CloudWatch Logs and items)":
+            "dynamodb:ImportTable dynamodb:DescribeImport dynamodb:BatchWriteItem logs:CreateLogStream "
+            "logs:DescribeLogStreams logs:PutLogEvents",
+        "Replicas are never set (a table, not a global table; replica creation copies items)":
+            "dynamodb:CreateTableReplica dynamodb:AssociateTableReplica dynamodb:Scan dynamodb:Query "
+            "dynamodb:GetItem dynamodb:PutItem dynamodb:UpdateItem dynamodb:DeleteItem",
+        "KinesisStreamSpecification is never set (DynamoDB streams only)":
+            "dynamodb:EnableKinesisStreamingDestination dynamodb:DisableKinesisStreamingDestination "
+            "dynamodb:UpdateKinesisStreamingDestination kinesis:DescribeStream kinesis:PutRecords",
+        "ResourcePolicy is never set (access is granted by the task roles)":
+            "dynamodb:PutResourcePolicy dynamodb:DeleteResourcePolicy"},
+    "AWS::EFS::FileSystem": {
+        "ReplicationConfiguration is never set": "elasticfilesystem:CreateReplicationConfiguration "
+                                                 "elasticfilesystem:DeleteReplicationConfiguration"},
+    "AWS::ElastiCache::ReplicationGroup": {
+        "LogDeliveryConfigurations is never set": "logs:CreateLogStream logs:PutLogEvents logs:GetLogDelivery "
+                                                  "logs:ListLogDeliveries logs:UpdateLogDelivery firehose:PutRecord "
+                                                  "firehose:PutRecordBatch firehose:TagDeliveryStream"},
+    "AWS::SecretsManager::Secret": {
+        "ReplicaRegions is never set": "secretsmanager:ReplicateSecretToRegions "
+                                       "secretsmanager:RemoveRegionsFromReplication"},
     "AWS::Lambda::Function": {
         "VpcConfig is never set": "ec2:DescribeNetworkInterfaces ec2:DescribeSecurityGroups ec2:DescribeSubnets "
                                   "ec2:DescribeVpcs",

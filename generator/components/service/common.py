@@ -9,7 +9,7 @@ template.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from troposphere import GetAtt, Ref, Sub, ec2, ecs, iam, logs
 
@@ -71,6 +71,7 @@ class Context:
     task: Task
     off_hours: EnvInputs[OffHoursSpec]
     environment: EnvInputs[EnvironmentCore]
+    queue_name: Any = None      # the queue a worker scales on (`scale_on`): its stack's QueueName output
 
     def subnets(self) -> Ref:
         """The private subnets (tasks never get public IPs)."""

@@ -17,6 +17,7 @@ from troposphere import applicationautoscaling as aas
 from troposphere import cloudwatch, ecs, elasticloadbalancingv2 as elbv2
 
 from generator.components.service.common import BOOTSTRAPPING, OFF_HOURS, REQUEST_SCALING, Context
+from generator.components.service.uses import wire
 
 MINUTE = 60
 
@@ -33,7 +34,10 @@ def build(ctx: Context, service: ecs.Service,
         ResourceId=Join("/", ["service", ctx.cluster_name(), GetAtt(service, "Name")]),
         MinCapacity=If(BOOTSTRAPPING, 0, s["min_count"]), MaxCapacity=If(BOOTSTRAPPING, 0, s["max_count"]),
         ScheduledActions=If(OFF_HOURS, _off_hours(ctx), NoValue)))
-    _cpu_steps(ctx, service, target)
+    if ctx.svc.scale_on is not None:
+        _queue_steps(ctx, service, target)
+    else:
+        _cpu_steps(ctx, service, target)
     if target_groups is not None:
         _requests(ctx, target, target_groups)
     return target
@@ -107,3 +111,56 @@ def _requests(ctx: Context, target: aas.ScalableTarget, target_groups) -> None:
                 aas.TargetTrackingMetricDataQuery(Id="requests", Expression="FILL(blue, 0) + FILL(green, 0)",
                                                   Label="Requests per task, both target groups", ReturnData=True),
             ]))))
+
+
+def _queue_steps(ctx: Context, service: ecs.Service, target: aas.ScalableTarget) -> None:
+    """A worker with `scale_on`: the backlog per running task (messages visible, divided by RunningTaskCount from
+    Container Insights) against `messages_per_task`. Above it for 2 minutes: +1 task (+2 at twice the backlog, +4 at
+    five times); with no task running, any visible message counts as above it, so a worker at zero starts. The
+    messages waiting or in flight per task below half of it for 15 minutes: -1 task, down to `min_count` (0 where the
+    environment sets it). Workers finish their message after SIGTERM (ECS's stopTimeout) or it returns to the queue."""
+    stack, per_task = ctx.stack, ctx.svc.scale_on.messages_per_task
+    queue = wire(stack, ctx.queue_name)   # `<QueueStack>QueueName`, as for a store it uses
+
+    def sqs(query_id: str, metric: str) -> cloudwatch.MetricDataQuery:
+        return cloudwatch.MetricDataQuery(Id=query_id, ReturnData=False, MetricStat=cloudwatch.MetricStat(
+            Period=MINUTE, Stat="Maximum", Metric=cloudwatch.Metric(
+                Namespace="AWS/SQS", MetricName=metric,
+                Dimensions=[cloudwatch.MetricDimension(Name="QueueName", Value=queue)])))
+
+    running = cloudwatch.MetricDataQuery(Id="running", ReturnData=False, MetricStat=cloudwatch.MetricStat(
+        Period=MINUTE, Stat="Average", Metric=cloudwatch.Metric(
+            Namespace="ECS/ContainerInsights", MetricName="RunningTaskCount", Dimensions=[
+                cloudwatch.MetricDimension(Name="ClusterName", Value=ctx.cluster_name()),
+                cloudwatch.MetricDimension(Name="ServiceName", Value=GetAtt(service, "Name"))])))
+    tasks = "FILL(running, 0)"
+    at_least_one = f"IF({tasks} < 1, 1, {tasks})"   # never a division by zero, whichever branch IF takes
+    out_expression = f"IF({tasks} < 1, (visible > 0) * {per_task + 1}, visible / {at_least_one})"
+    in_expression = f"(visible + inflight) / {at_least_one}"
+    scale_out = stack.add(aas.ScalingPolicy(
+        "QueueScaleOutPolicy", PolicyName="queue-scale-out", PolicyType="StepScaling", ScalingTargetId=Ref(target),
+        StepScalingPolicyConfiguration=aas.StepScalingPolicyConfiguration(
+            AdjustmentType="ChangeInCapacity", Cooldown=MINUTE, MetricAggregationType="Maximum",
+            StepAdjustments=[
+                aas.StepAdjustment(MetricIntervalLowerBound=0, MetricIntervalUpperBound=per_task, ScalingAdjustment=1),
+                aas.StepAdjustment(MetricIntervalLowerBound=per_task, MetricIntervalUpperBound=4 * per_task,
+                                   ScalingAdjustment=2),
+                aas.StepAdjustment(MetricIntervalLowerBound=4 * per_task, ScalingAdjustment=4)])))
+    scale_in = stack.add(aas.ScalingPolicy(
+        "QueueScaleInPolicy", PolicyName="queue-scale-in", PolicyType="StepScaling", ScalingTargetId=Ref(target),
+        StepScalingPolicyConfiguration=aas.StepScalingPolicyConfiguration(
+            AdjustmentType="ChangeInCapacity", Cooldown=5 * MINUTE, MetricAggregationType="Maximum",
+            StepAdjustments=[aas.StepAdjustment(MetricIntervalUpperBound=0, ScalingAdjustment=-1)])))
+    name = ctx.svc.scale_on.queue
+    for title, policy, expression, threshold, operator, minutes, word in (
+            ("QueueBacklogHighAlarm", scale_out, out_expression, per_task, "GreaterThanThreshold", 2, "above"),
+            ("QueueBacklogLowAlarm", scale_in, in_expression, per_task / 2, "LessThanThreshold", 15, "below")):
+        stack.add(cloudwatch.Alarm(
+            title, AlarmDescription=f"{ctx.svc.name}: messages of the {name} queue per task {word} "
+                                    f"{threshold:g} for {minutes} minutes (drives {policy.title})",
+            Metrics=[sqs("visible", "ApproximateNumberOfMessagesVisible"),
+                     sqs("inflight", "ApproximateNumberOfMessagesNotVisible"), running,
+                     cloudwatch.MetricDataQuery(Id="backlog", Expression=expression, ReturnData=True,
+                                                Label=f"{name} messages per {ctx.svc.name} task")],
+            EvaluationPeriods=minutes, DatapointsToAlarm=minutes, Threshold=threshold,
+            ComparisonOperator=operator, AlarmActions=[Ref(policy)], TreatMissingData="notBreaching"))

@@ -59,6 +59,17 @@ class RoutingSpec(Strict):
         description="Listener rule priority (1-49999), unique across web services; the lowest matching one wins.")
 
 
+ContainerPath = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9_.-][A-Za-z0-9_./-]{0,254}$")]
+
+
+class MountSpec(Strict):
+    """An EFS file system mounted into a service's container (docs/data-stores.md)."""
+
+    file_system: Name = Field(description="Name of one of the app's `file_systems`.")
+    path: ContainerPath = Field(description="Where the container sees it, e.g. `/app/media`.")
+    read_only: bool = Field(False, description="Mount it read-only (the task role gets no write access either).")
+
+
 class UseSpec(Strict):
     """A store a service uses, with the access it needs (docs/attachments.md)."""
 
@@ -71,6 +82,15 @@ class UseSpec(Strict):
 # A `uses` entry: a name, or {name, access}; the discriminator keeps a bad entry to the one error of its own form.
 UseEntry = Annotated[Union[Annotated[Name, Tag("name")], Annotated[UseSpec, Tag("mapping")]],
                      Discriminator(lambda v: "name" if isinstance(v, str) else "mapping")]
+
+
+class ScaleOnSpec(Strict):
+    """A worker that scales on the backlog of the queue it consumes, instead of CPU (docs/data-stores.md)."""
+
+    queue: Name = Field(description="A queue of the app that the worker uses with `access: consume`.")
+    messages_per_task: int = Field(
+        ge=1, le=100000, description="Messages waiting per running task that one task can work off in a few minutes: "
+                                     "more add tasks, much fewer remove them (down to `min_count`, which may be 0).")
 
 
 class ServiceSpec(Strict):
@@ -111,6 +131,12 @@ class ServiceSpec(Strict):
                     "other than the store's default access. The service gets their connection details as "
                     "environment variables and secrets, a task-role grant limited to each store and access, and "
                     "network access to each store's port (docs/attachments.md).")
+    scale_on: ScaleOnSpec | None = Field(
+        None, description="Workers: scale on the backlog of a queue they consume (`{queue, messages_per_task}`) "
+                          "instead of CPU; with `min_count: 0` the worker stops while the queue is empty.")
+    mounts: list[MountSpec] = Field(
+        default_factory=list, description="EFS file systems mounted into the container, each through the service's "
+                                          "own access point, with IAM authorization and encryption in transit.")
 
 
 class ServiceEnvSpec(Strict):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Mapping
 
 from typing import TYPE_CHECKING
 
@@ -18,9 +19,12 @@ from generator.components.attachments import Attachments, Use
 from generator.components.base import EnvInputs
 from generator.components.cluster import ClusterOutputs
 from generator.components.environment import EnvironmentCore
+from generator.components.filesystem import FileSystemOutputs
 from generator.components.network import NetworkOutputs
+from generator.components.queue import QueueOutputs
 from generator.components.registry import RegistryOutputs
 from generator.components.service import cron as service_cron
+from generator.components.service import mounts as service_mounts
 from generator.components.service import uses as service_uses
 from generator.components.service import web as service_web
 from generator.components.service import worker as service_worker
@@ -36,20 +40,29 @@ if TYPE_CHECKING:
 
 KINDS = {"web": service_web.build, "worker": service_worker.build, "cron": service_cron.build}
 HTTPS = 443
+CPU_SETTINGS = ("cpu_scale_out", "cpu_scale_in")
 IMAGE_TAG_CHILD = "ImageTag"
 
 
 def build(app: AppSpec, svc: ServiceSpec, stack: StackBuilder, env: EnvInputs[ServiceEnvSpec],
           off_hours: EnvInputs[OffHoursSpec], environment: EnvInputs[EnvironmentCore], *, net: NetworkOutputs,
-          cluster: ClusterOutputs, registry: RegistryOutputs, attachments: Attachments) -> ServiceOutputs:
-    """One service's stack; `attachments`: the stores built before it, of which it applies those it `uses`."""
+          cluster: ClusterOutputs, registry: RegistryOutputs, attachments: Attachments,
+          file_systems: Mapping[str, FileSystemOutputs] | None = None,
+          queues: Mapping[str, QueueOutputs] | None = None) -> ServiceOutputs:
+    """One service's stack; `attachments`: the stores built before it, of which it applies those it `uses`;
+    `file_systems`: those it may mount (`mounts`); `queues`: those a worker may scale on (`scale_on`)."""
     t = stack.template
-    settings = {field: env.input(stack, field) for field in env.settings}
+    # a worker that scales on its queue has no use for the CPU thresholds (no unused parameter: cfn-lint W2001)
+    unused = CPU_SETTINGS if svc.scale_on is not None else ()
+    settings = {field: env.input(stack, field) for field in env.settings if field not in unused}
     # inside the stack the service's own tag (root `<Service>ImageTag`) is simply `ImageTag`
     t.add_condition(BOOTSTRAPPING, Equals(stack.input(image_tag(svc.name), name=IMAGE_TAG_CHILD), BOOTSTRAP_TAG))
     t.add_condition(EXEC, Equals(settings["exec"], "true"))
-    task = _task(svc, stack, net, cluster, registry, settings, attachments.of(svc))
-    kind = KINDS[svc.kind](Context(app, svc, stack, settings, net, cluster, task, off_hours, environment))
+    task = _task(svc, stack, net, cluster, registry, settings, attachments.of(svc),
+                 service_mounts.mounts(stack, svc, file_systems or {}))
+    queue_name = queues[svc.scale_on.queue].name if svc.scale_on is not None and queues else None
+    kind = KINDS[svc.kind](Context(app, svc, stack, settings, net, cluster, task, off_hours, environment,
+                                   queue_name))
     return ServiceOutputs(
         task_definition_arn=stack.output("TaskDefinitionArn", Ref(task.definition),
                                          f"Task definition of {svc.name} (ARN with revision)"),
@@ -68,36 +81,39 @@ def secret_arn(name: str, suffix: str) -> Sub:
 
 
 def _task(svc: ServiceSpec, stack: StackBuilder, net: NetworkOutputs, cluster: ClusterOutputs,
-          registry: RegistryOutputs, settings: dict, uses: list[Use]) -> Task:
+          registry: RegistryOutputs, settings: dict, uses: list[Use], mounted: service_mounts.Mounts) -> Task:
     repository = registry.repositories[svc.name]
     log_group = stack.add(logs.LogGroup(
         "LogGroup", LogGroupName=naming.log_group_name(naming.SERVICE_LOGS, svc.name),
         RetentionInDays=settings["log_retention_days"], KmsKeyId=stack.input(net.logs_key_arn)))
     secret_names = sorted({ref.partition(":")[0] for ref in svc.secrets.values()})
+    granted = uses + mounted.uses   # a mount's grant and ingress are applied like a store's
     execution_role = stack.add(iam.Role(
         "ExecutionRole", AssumeRolePolicyDocument=assume_role("ecs-tasks.amazonaws.com"),
         Policies=[iam.Policy(PolicyName="start-tasks", PolicyDocument=task_execution(
             stack.input(repository.arn), GetAtt(log_group, "Arn"),
             [secret_arn(n, "-??????") for n in secret_names] + service_uses.secret_arns(stack, uses)))]))
     exec_policy = iam.Policy(PolicyName="ecs-exec", PolicyDocument=exec_channels())
-    uses_policy = service_uses.policy(stack, uses)
+    uses_policy = service_uses.policy(stack, granted)
     task_role = stack.add(iam.Role(
         "TaskRole", AssumeRolePolicyDocument=assume_role("ecs-tasks.amazonaws.com"),
         Policies=[uses_policy, If(EXEC, exec_policy, NoValue)] if uses_policy else If(EXEC, [exec_policy], NoValue)))
     security_group = stack.add(_security_group(svc, stack, net, cluster))
-    service_uses.ingress_rules(stack, uses, svc.name, security_group)
+    service_uses.ingress_rules(stack, granted, svc.name, security_group)
     family = naming.physical_name(svc.name)
     definition = stack.add(ecs.TaskDefinition(
         "TaskDefinition", Family=family, Cpu=str(svc.cpu), Memory=str(svc.memory), NetworkMode="awsvpc",
         RequiresCompatibilities=["FARGATE"], ExecutionRoleArn=GetAtt(execution_role, "Arn"),
         TaskRoleArn=GetAtt(task_role, "Arn"),
-        ContainerDefinitions=[_container(svc, stack, repository, log_group, uses)],
+        ContainerDefinitions=[_container(svc, stack, repository, log_group, uses, mounted.mount_points)],
+        **({"Volumes": mounted.volumes} if mounted.volumes else {}),
         **({"EphemeralStorage": ecs.EphemeralStorage(SizeInGiB=svc.ephemeral_storage_gib)}
            if svc.ephemeral_storage_gib else {})))
     return Task(definition, family, svc.name, execution_role, task_role, security_group, log_group)
 
 
-def _container(svc: ServiceSpec, stack: StackBuilder, repository, log_group, uses: list[Use]) -> ecs.ContainerDefinition:
+def _container(svc: ServiceSpec, stack: StackBuilder, repository, log_group, uses: list[Use],
+               mount_points: list[ecs.MountPoint]) -> ecs.ContainerDefinition:
     props: dict = {
         "Name": svc.name, "Essential": True,
         "Image": Sub("${Uri}:${ImageTag}", Uri=stack.input(repository.uri)),
@@ -118,6 +134,8 @@ def _container(svc: ServiceSpec, stack: StackBuilder, repository, log_group, use
     secrets += service_uses.secrets(stack, uses)
     if secrets:
         props["Secrets"] = secrets
+    if mount_points:
+        props["MountPoints"] = mount_points
     command = health_check_command(svc)
     if command:
         props["HealthCheck"] = ecs.HealthCheck(Command=command, Interval=30, Timeout=5, Retries=3, StartPeriod=60)

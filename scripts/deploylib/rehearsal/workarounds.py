@@ -216,6 +216,10 @@ class _StandIn:
     def get_cfn_attribute(self, attribute_name: str) -> str:
         return self.arn if attribute_name.endswith("Arn") else f"{self.physical_resource_id}-{attribute_name}"
 
+    @classmethod
+    def has_cfn_attr(cls, attribute: str) -> bool:
+        return True
+
 
 def _skipped_type_stand_ins() -> Callable[[], None]:
     from moto.cloudformation import parsing
@@ -238,9 +242,78 @@ def _skipped_type_stand_ins() -> Callable[[], None]:
         return stand_in
 
     parsing.parse_and_create_resource = parse_and_create_resource
+    # An output's GetAtt on a skipped type (a cache's endpoint) is validated against the type's moto class, which
+    # does not exist: the stand-in answers for it while the outputs are validated.
+    validate_outputs = parsing.ResourceMap.validate_outputs
+    class_from_type = parsing.resource_class_from_type
+
+    def validate_outputs_with_stand_ins(self: Any) -> None:
+        parsing.resource_class_from_type = lambda t: class_from_type(t) if emulator_supports(t) else _StandIn
+        try:
+            validate_outputs(self)
+        finally:
+            parsing.resource_class_from_type = class_from_type
+
+    parsing.ResourceMap.validate_outputs = validate_outputs_with_stand_ins
 
     def undo() -> None:
         parsing.parse_and_create_resource = original
+        parsing.ResourceMap.validate_outputs = validate_outputs
+    return undo
+
+
+def _efs_attributes() -> Callable[[], None]:
+    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+    from moto.efs.models import AccessPoint, FileSystem
+
+    answers = {FileSystem: {"Arn": "file_system_arn", "FileSystemId": "file_system_id"},
+               AccessPoint: {"Arn": "access_point_arn", "AccessPointId": "access_point_id"}}
+    previous = {model: (model.__dict__.get("get_cfn_attribute"), model.__dict__.get("has_cfn_attr"))
+                for model in answers}
+
+    def patch(model: type, attributes: dict[str, str]) -> None:
+        def get_cfn_attribute(self: Any, attribute_name: str) -> Any:
+            if attribute_name in attributes:
+                return getattr(self, attributes[attribute_name])
+            raise UnformattedGetAttTemplateException()
+        model.get_cfn_attribute = get_cfn_attribute
+        model.has_cfn_attr = classmethod(lambda cls, attribute: attribute in attributes)
+
+    for model, attributes in answers.items():
+        patch(model, attributes)
+    # Ref on an access point is its id (fsap-...), which the task definition's AuthorizationConfig takes
+    physical = AccessPoint.__dict__.get("physical_resource_id")
+    AccessPoint.physical_resource_id = property(lambda self: self.access_point_id)
+
+    def undo() -> None:
+        for model, (getter, checker) in previous.items():
+            for name, original in (("get_cfn_attribute", getter), ("has_cfn_attr", checker)):
+                if original is None:
+                    delattr(model, name)
+                else:
+                    setattr(model, name, original)
+        if physical is None:
+            del AccessPoint.physical_resource_id
+        else:
+            AccessPoint.physical_resource_id = physical
+    return undo
+
+
+def _no_value_in_lists() -> Callable[[], None]:
+    from moto.cloudformation import parsing
+
+    original = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        cleaned = original(resource_json, resources_map)
+        if isinstance(resource_json, list) and isinstance(cleaned, list):
+            return [item for item in cleaned if item is not None]
+        return cleaned
+
+    parsing.clean_json = clean_json
+
+    def undo() -> None:
+        parsing.clean_json = original
     return undo
 
 
@@ -479,6 +552,17 @@ WORKAROUNDS = (
                "a stand-in object with a generated name and fake attribute values takes their place, so the rest "
                "of the tree is created; the report lists them under 'skipped', never as created",
                _skipped_type_stand_ins),
+    Workaround("efs-attributes",
+               "Fn::GetAtt on an AWS::EFS::FileSystem (Arn, FileSystemId) or AWS::EFS::AccessPoint (Arn, "
+               "AccessPointId) crashes (HTTP 500: moto's EFS models have no get_cfn_attribute), and Ref on an "
+               "access point is not its id",
+               "answers those attributes, and Ref with the access point's id, from what moto created",
+               _efs_attributes),
+    Workaround("no-value-in-lists",
+               "an Fn::If that yields AWS::NoValue inside a list (a role's optional policy) stays in the list as "
+               "None, and creating the role crashes (HTTP 500, TypeError in moto's IAM model)",
+               "drops such items from the list, as CloudFormation does",
+               _no_value_in_lists),
     Workaround("conditional-resources-listed",
                "ListStackResources lists every resource whose Condition is false (and every type it skipped) "
                "as a blank entry with no logical id, type or physical id",
