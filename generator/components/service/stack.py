@@ -17,6 +17,7 @@ from generator import naming
 from generator.components.base import EnvInputs
 from generator.components.cluster import ClusterOutputs
 from generator.components.environment import EnvironmentCore
+from generator.components.monitoring import MonitoringOutputs
 from generator.components.network import NetworkOutputs
 from generator.components.registry import RegistryOutputs
 from generator.components.service import cron as service_cron
@@ -39,14 +40,14 @@ IMAGE_TAG_CHILD = "ImageTag"
 
 def build(app: AppSpec, svc: ServiceSpec, stack: StackBuilder, env: EnvInputs[ServiceEnvSpec],
           off_hours: EnvInputs[OffHoursSpec], environment: EnvInputs[EnvironmentCore], *, net: NetworkOutputs,
-          cluster: ClusterOutputs, registry: RegistryOutputs) -> ServiceOutputs:
+          cluster: ClusterOutputs, registry: RegistryOutputs, alerts: MonitoringOutputs | None = None) -> ServiceOutputs:
     t = stack.template
     settings = {field: env.input(stack, field) for field in env.settings}
     # inside the stack the service's own tag (root `<Service>ImageTag`) is simply `ImageTag`
     t.add_condition(BOOTSTRAPPING, Equals(stack.input(image_tag(svc.name), name=IMAGE_TAG_CHILD), BOOTSTRAP_TAG))
     t.add_condition(EXEC, Equals(settings["exec"], "true"))
     task = _task(svc, stack, net, cluster, registry, settings)
-    kind = KINDS[svc.kind](Context(app, svc, stack, settings, net, cluster, task, off_hours, environment))
+    kind = KINDS[svc.kind](Context(app, svc, stack, settings, net, cluster, task, off_hours, environment, alerts))
     return ServiceOutputs(
         task_definition_arn=stack.output("TaskDefinitionArn", Ref(task.definition),
                                          f"Task definition of {svc.name} (ARN with revision)"),

@@ -1,7 +1,7 @@
 """The resource types the service stacks create (every kind), and what the rest of the system must know about each."""
 from __future__ import annotations
 
-from generator.components import shared
+from generator.components import monitoring, shared
 from generator.components.base import TypeFacts, Verifier
 
 
@@ -15,6 +15,8 @@ def _ecs_service(client, physical: str) -> bool:
 TYPES = {
     **shared.pick("AWS::IAM::Role", "AWS::Logs::LogGroup", "AWS::EC2::SecurityGroup", "AWS::CloudWatch::Alarm",
                   "AWS::SQS::Queue"),
+    # alarms (generator/components/service/alarms.py, through monitoring's hook)
+    **monitoring.TYPES_FOR_WATCHERS,
     "AWS::ECS::TaskDefinition": TypeFacts(cfn_grants=shared.containers, passed_to=("ecs-tasks.amazonaws.com",),
                                           verify=Verifier("DescribeTaskDefinition", lambda client, p: bool(
                                               client("ecs").describe_task_definition(taskDefinition=p)[
