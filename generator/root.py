@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from troposphere import Output, Template, cloudformation
 
 from generator import naming, tagging
-from generator.components import cluster, environment, monitoring, network, registry, service
+from generator.components import access, cluster, environment, monitoring, network, registry, service
 from generator.components.base import Component
 from generator.config import AppSpec
 from generator.errors import WiringError
@@ -52,7 +52,8 @@ def build_stacks(app: AppSpec) -> list[Nested]:
         service.build(app, svc, nested(service.COMPONENT, svc.name, f"the {svc.name} service ({svc.kind})"),
                       service.env_inputs(app, svc), off_hours, env, net=net, cluster=ecs, registry=images,
                       alerts=alerts)
-    monitoring.dashboard(app, watch, alerts, cluster=ecs)   # last: it shows what every stack watches
+    monitoring.dashboard(app, watch, alerts, cluster=ecs)   # after the stacks: it shows what each one watches
+    access.build(app, nested(access.COMPONENT), access.env_inputs(app), env)
     return stacks
 
 

@@ -1,6 +1,6 @@
 """The components, in dependency order (one line each), and the registries derived from what they declare.
 
-    network -> registry -> cluster -> monitoring -> service (one stack per service)
+    network -> registry -> cluster -> monitoring -> service (one stack per service) -> access
 
 generator/root.py calls their build functions in this order; everything the rest of the system must know about the
 resource types they create is read from their TypeFacts here: which types hold data (generator/stateful.py), what
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from functools import cache
 
-from generator.components import cluster, monitoring, network, registry, service, shared
+from generator.components import access, cluster, monitoring, network, registry, service, shared
 from generator.components.base import Component, GrantFactory, Rule, TypeFacts, Verifier
 from generator.errors import WiringError
 
@@ -26,6 +26,7 @@ COMPONENTS: tuple[Component, ...] = (
     cluster.COMPONENT,
     monitoring.COMPONENT,
     service.COMPONENT,
+    access.COMPONENT,
 )
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, StringConstraints
 
 from generator import naming
+from generator.components.access import AccessEnvSpec
 from generator.components.cluster import ClusterEnv
 from generator.components.environment import EnvironmentCore
 from generator.components.monitoring import MonitoringEnv, MonitoringSpec
@@ -40,7 +41,7 @@ class DatabaseSpec(Strict):
         "app", description="Name of the database created in the cluster.")
 
 
-class EnvironmentSpec(MonitoringEnv, RegistryEnv, ClusterEnv, ServicesEnv, NetworkEnv, EnvironmentCore):
+class EnvironmentSpec(AccessEnvSpec, MonitoringEnv, RegistryEnv, ClusterEnv, ServicesEnv, NetworkEnv, EnvironmentCore):
     """One deployment target. Only what differs between environments belongs here: what every environment says about
     itself (EnvironmentCore) and each component's per-environment settings (network, services, cluster, registry),
     which enter the templates as root parameters."""
