@@ -150,7 +150,7 @@ def test_the_environment_role_is_granted_per_family_in_a_stable_order():
     types = {r.resource_type for t in BUILDS["app"].templates().values() for r in t.resources.values()}
     families = components.grant_families(types)
     assert [f.__name__ for f in families] == ["network", "load_balancing", "containers", "releases", "scaling",
-                                              "logs_keys_buckets", "jobs"]
+                                              "logs_keys_buckets", "jobs", "alerting"]
     sids = [g.sid for g in environment_permissions.environment_stack(app, types)]
     assert sids.index("ManageNetwork") < sids.index("ManageLoadBalancing") < sids.index("ManageQueues")
     assert environment_permissions.covered() >= types
@@ -163,7 +163,7 @@ def test_a_missing_grant_names_the_file_that_holds_it():
     assert components.grants_source("AWS::ECS::Service") == (
         "generator/components/shared.py (containers, the cfn_grants of AWS::ECS::Service)")
     assert components.grants_source("AWS::IAM::Role").startswith("generator/pipeline/environment_permissions.py")
-    assert components.grants_source("AWS::SNS::Topic").startswith("the TypeFacts of AWS::SNS::Topic (cfn_grants) in "
+    assert components.grants_source("AWS::GameLift::Fleet").startswith("the TypeFacts of AWS::GameLift::Fleet (cfn_grants) in "
                                                                   "the types.py of the component that creates it")
 
 
@@ -215,9 +215,10 @@ def test_root_parameters_of_component_settings_are_generated_not_hand_written():
     from_fields = set()
     for path in GOLDEN_SETS:
         app = load_app(path)
-        from generator.components import cluster, environment, network, registry, service
+        from generator.components import access, cluster, environment, monitoring, network, registry, service
         for inputs in (environment.env_inputs(app), network.env_inputs(app), cluster.env_inputs(app),
-                       registry.env_inputs(app), service.off_hours_inputs(app),
+                       registry.env_inputs(app), service.off_hours_inputs(app), monitoring.env_inputs(app),
+                       access.env_inputs(app),
                        *(service.env_inputs(app, s) for s in app.services)):
             from_fields |= {p.name for p in inputs.parameters()}
     assert generated - standard - images <= from_fields

@@ -45,12 +45,12 @@ def viewer(app: AppSpec) -> list[Grant]:
               "cloudformation:ListChangeSets cloudformation:DescribeChangeSet", stacks),
         grant("ListStacks", "cloudformation:ListStacks cloudformation:DescribeStackDriftDetectionStatus",
               why_any="listing stacks and reading a drift detection's status have no resource type"),
-        grant("ReadServices", "ecs:DescribeClusters ecs:DescribeServices ecs:DescribeTasks ecs:ListServices "
-              "ecs:ListTasks ecs:ListTagsForResource",
-              [_here("ecs", f"cluster/{ENV}"), _here("ecs", f"service/{ENV}/*"), _here("ecs", f"task/{ENV}/*"),
-               _here("ecs", "container-instance/" + ENV + "/*")]),
-        grant("ReadTaskDefinitions", "ecs:DescribeTaskDefinition ecs:ListClusters ecs:ListTaskDefinitions",
-              why_any="these ECS reads have no resource type"),
+        grant("ReadServices", "ecs:DescribeClusters ecs:DescribeServices ecs:DescribeTasks ecs:ListTagsForResource",
+              [_here("ecs", f"cluster/{ENV}"), _here("ecs", f"service/{ENV}/*"), _here("ecs", f"task/{ENV}/*")]),
+        grant("ListServicesAndTasks", "ecs:DescribeTaskDefinition ecs:ListClusters ecs:ListTaskDefinitions "
+              "ecs:ListServices ecs:ListTasks",
+              why_any="these ECS reads have no resource type (ListTasks names Fargate tasks by cluster, not by a "
+                      "container instance); they return names and definitions, no data"),
         grant("ReadLogs", "logs:DescribeLogStreams logs:GetLogEvents logs:FilterLogEvents",
               [_here("logs", f"log-group:/${{Application}}/${{EnvironmentName}}/*"),
                _here("logs", f"log-group:/${{Application}}/${{EnvironmentName}}/*:log-stream:*")]),

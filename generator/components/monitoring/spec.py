@@ -40,7 +40,7 @@ class MonitoringSpec(Strict):
         5, ge=1, le=50, description="Web services: the share of requests answered 5xx by the tasks (minutes with at "
                                     "least 20 requests) that alarms after 2 minutes; the same alarm rolls a release "
                                     "back.")
-    p99_seconds: float = Field(
+    latency_seconds: float = Field(
         2.0, ge=0.1, le=60, description="Web services: the 99th percentile response time (seconds) that alarms when "
                                         "it stays above it for `sustained_minutes`.")
     queue_age_minutes: int = Field(
@@ -88,8 +88,8 @@ def distinct_alert_emails(app: AppSpec) -> Iterator[Problem]:
         seen: set[str] = set()
         for i, email in enumerate(env.alerts.emails if env.alerts else []):
             if email.lower() in seen:
-                yield Problem(f"environments.{name}.alerts.emails.{i}",
-                              f"{email} is listed twice; SNS subscribes an address once, remove the repeat")
+                yield Problem(f"environments.{name}.alerts.emails[{i}]",
+                              f"'{email}' is listed twice (addresses are compared ignoring case); remove the repeat")
             seen.add(email.lower())
 
 

@@ -81,9 +81,9 @@ def web_latency(ctx: Context, blue: elbv2.TargetGroup, green: elbv2.TargetGroup)
     groups = {f"l{i}": metric("TargetResponseTime", "AWS/ApplicationELB", "p99", {
         "LoadBalancer": balancer, "TargetGroup": GetAtt(group, "TargetGroupFullName")}) for i, group in
         enumerate((blue, green), 1)}
-    return math_alarm("LatencyAlarm", f"{ctx.svc.name}: p99 response time above {limits.p99_seconds} s for "
+    return math_alarm("LatencyAlarm", f"{ctx.svc.name}: p99 response time above {limits.latency_seconds} s for "
                                       f"{limits.sustained_minutes} minutes", groups, "MAX([FILL(l1, 0), FILL(l2, 0)])",
-                      "p99 response time (s)", threshold=limits.p99_seconds, periods=limits.sustained_minutes)
+                      "p99 response time (s)", threshold=limits.latency_seconds, periods=limits.sustained_minutes)
 
 
 def cron(ctx: Context, machine: stepfunctions.StateMachine, queue: sqs.Queue) -> None:
