@@ -121,9 +121,9 @@ def test_only_the_named_principals_may_assume_a_role_and_users_need_mfa(jobs):
              for env in ("dev", "prod")}
     assert files["dev"]["DeveloperPrincipals"] == "123456789012"
     assert files["dev"]["DevOpsPrincipals"] == "arn:aws:iam::123456789012:user/ops-admin"
-    assert (files["dev"]["ViewerRole"], files["dev"]["DeveloperRole"], files["dev"]["DevOpsRole"]) == (
+    assert (files["dev"]["ViewerRoleEnabled"], files["dev"]["DeveloperRoleEnabled"], files["dev"]["DevOpsRoleEnabled"]) == (
         "false", "true", "true")
-    assert (files["prod"]["AccessSessionHours"], files["prod"]["ViewerRole"]) == ("2", "true")
+    assert (files["prod"]["AccessSessionHours"], files["prod"]["ViewerRoleEnabled"]) == ("2", "true")
     mapping = load(jobs.templates["access.yaml"])["Mappings"]["SessionSeconds"]
     assert mapping["2"] == {"Seconds": 7200} and mapping["12"] == {"Seconds": 43200}
 

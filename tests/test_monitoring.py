@@ -172,3 +172,23 @@ def test_the_dashboard_shows_every_watched_alarm_and_the_clusters_services(defau
         "ClusterName=\"${Application}-${EnvironmentName}\"', 'Average', 60)")
     assert variables == {"LoadBalancer": {"Ref": "LoadBalancerFullName"}}
     assert all(w["x"] + w["width"] <= 24 for w in widgets)
+
+
+def test_the_pipeline_sends_every_failed_action_to_its_topic_once(default):
+    """A failed scan gate, a rejected or expired approval and a failed release are each a FAILED action ("CodePipeline
+    events", CodePipeline User Guide); one rule on action failures sends one message per incident."""
+    pipeline = load(default.templates["pipeline.yaml"])["Resources"]
+    rule = pipeline["FailureRule"]["Properties"]
+    assert rule["EventPattern"] == {
+        "source": ["aws.codepipeline"], "detail-type": ["CodePipeline Action Execution State Change"],
+        "detail": {"pipeline": [{"Ref": "Pipeline"}], "state": ["FAILED"]}}
+    target = rule["Targets"][0]
+    assert target["Arn"] == {"Ref": "ApprovalTopic"}
+    assert set(target["InputTransformer"]["InputPathsMap"]) == {
+        "pipeline", "stage", "action", "category", "execution", "region"}
+    policy = pipeline["TopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert [(s["Principal"], s["Action"], s["Condition"]) for s in policy] == [
+        ({"Service": "events.amazonaws.com"}, ["sns:Publish"],
+         {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["FailureRule", "Arn"]}}})]
+    key = {s["Sid"]: s for s in pipeline["PipelineKey"]["Properties"]["KeyPolicy"]["Statement"]}
+    assert key["EventBridgePublishes"]["Principal"] == {"Service": "events.amazonaws.com"}

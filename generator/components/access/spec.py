@@ -41,17 +41,17 @@ class AccessEnv(Strict):
 
     @computed_field(description="Whether the Viewer role exists (someone may assume it).")
     @property
-    def viewer_role(self) -> Annotated[bool, Param("Viewer role", name="ViewerRole")]:
+    def viewer_role(self) -> Annotated[bool, Param("Viewer role", name="ViewerRoleEnabled")]:
         return bool(self.viewer)
 
     @computed_field(description="Whether the Developer role exists (someone may assume it).")
     @property
-    def developer_role(self) -> Annotated[bool, Param("Developer role", name="DeveloperRole")]:
+    def developer_role(self) -> Annotated[bool, Param("Developer role", name="DeveloperRoleEnabled")]:
         return bool(self.developer)
 
     @computed_field(description="Whether the DevOps role exists (someone may assume it).")
     @property
-    def devops_role(self) -> Annotated[bool, Param("DevOps role", name="DevOpsRole")]:
+    def devops_role(self) -> Annotated[bool, Param("DevOps role", name="DevOpsRoleEnabled")]:
         return bool(self.devops)
 
 
