@@ -40,14 +40,14 @@ def roles(rendered) -> dict:
 
 
 def documents(role: dict) -> list[tuple[str, dict]]:
-    found = []
-    for policy in role["Properties"]["Policies"]:
-        if "Fn::If" in policy:
-            condition, policy, _ = policy["Fn::If"]
-            found.append((condition, policy["PolicyDocument"]))
-        else:
-            found.append(("always", policy["PolicyDocument"]))
-    return found
+    """(where, document): "always", or the condition under which only that branch has it."""
+    policies = role["Properties"]["Policies"]
+    if "Fn::If" in policies:
+        condition, yes, no = policies["Fn::If"]
+        names = {p["PolicyName"] for p in no}
+        return [("always", p["PolicyDocument"]) for p in no] + [
+            (condition, p["PolicyDocument"]) for p in yes if p["PolicyName"] not in names]
+    return [("always", p["PolicyDocument"]) for p in policies]
 
 
 def actions(role: dict, where: str | None = None) -> set[str]:

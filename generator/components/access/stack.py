@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from awacs import sts
 from awacs.aws import Allow, Bool, Condition, Principal, Statement, StringEquals
-from troposphere import Equals, FindInMap, GetAtt, If, NoValue, Not, iam
+from troposphere import Equals, FindInMap, GetAtt, If, Not, iam
 
 from generator import naming
 from generator.components.access.policies import personas
@@ -46,10 +46,10 @@ def build(app: AppSpec, stack: StackBuilder, env: EnvInputs[AccessEnv],
         exists = f"{persona.title}RoleExists"
         t.add_condition(exists, Equals(env.input(stack, f"{persona.name}_role"), "true"))
         policies = [iam.Policy(PolicyName=persona.name, PolicyDocument=grants_document(persona.grants))]
-        if persona.non_production:
-            policies.append(If(NON_PRODUCTION, iam.Policy(
+        if persona.non_production:   # two whole lists: no AWS::NoValue inside a list (moto keeps it as null)
+            policies = If(NON_PRODUCTION, [*policies, iam.Policy(
                 PolicyName=f"{persona.name}-outside-production",
-                PolicyDocument=grants_document(persona.non_production)), NoValue))
+                PolicyDocument=grants_document(persona.non_production))], policies)
         role = stack.add(iam.Role(
             f"{persona.title}Role", Condition=exists, RoleName=naming.physical_name(persona.name),
             Description=f"{persona.title} of this app and environment (docs/access.md)",

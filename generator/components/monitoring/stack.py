@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from awacs import kms as akms
 from awacs.aws import Allow, Condition, Principal, Statement, StringEquals
-from troposphere import Equals, FindInMap, GetAtt, If, NoValue, Not, Ref, Select, Sub, cloudwatch, kms, sns
+from troposphere import Equals, FindInMap, GetAtt, If, Not, Ref, Select, Sub, cloudwatch, kms, sns
 
 from generator import naming
 from generator.components.base import EnvInputs
@@ -51,7 +51,8 @@ def build(app: AppSpec, stack: StackBuilder, env: EnvInputs[AlertsEnv], *,
                                            Protocol="email", Endpoint=Select(slot, emails)))
     extra = env.input(stack, "topic_arn")
     t.add_condition(HAS_EXTRA_TOPIC, Not(Equals(extra, "")))
-    actions = stack.output("AlarmActions", [Ref(topic), If(HAS_EXTRA_TOPIC, extra, NoValue)],
+    # two lists rather than AWS::NoValue inside one: a list element that vanishes is not what Fn::Join documents
+    actions = stack.output("AlarmActions", If(HAS_EXTRA_TOPIC, [Ref(topic), extra], [Ref(topic)]),
                            "Where the alarms send their notifications: the alert topic (and the extra one)",
                            "CommaDelimitedList")
     stack.output("AlertTopicArn", Ref(topic), "The environment's alert topic (subscribe more endpoints here)",
