@@ -192,3 +192,12 @@ def test_the_pipeline_sends_every_failed_action_to_its_topic_once(default):
          {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["FailureRule", "Arn"]}}})]
     key = {s["Sid"]: s for s in pipeline["PipelineKey"]["Properties"]["KeyPolicy"]["Statement"]}
     assert key["EventBridgePublishes"]["Principal"] == {"Service": "events.amazonaws.com"}
+
+
+def test_make_outputs_prints_the_dashboard_url_and_the_topic(default):
+    """`make outputs` prints the root stack's outputs; the root re-exports the monitoring stack's public ones."""
+    outputs = load(default.templates["root.yaml"])["Outputs"]
+    assert outputs["MonitoringDashboardUrl"]["Value"] == {"Fn::GetAtt": ["Monitoring", "Outputs.DashboardUrl"]}
+    assert outputs["MonitoringAlertTopicArn"]["Value"] == {"Fn::GetAtt": ["Monitoring", "Outputs.AlertTopicArn"]}
+    url = load(default.templates["monitoring.yaml"])["Outputs"]["DashboardUrl"]["Value"]["Fn::Sub"]
+    assert url.endswith("#dashboards/dashboard/${Application}-${EnvironmentName}")
