@@ -38,7 +38,8 @@ TYPES = {
     "AWS::CloudWatch::Dashboard": TypeFacts(cfn_grants=alerting, verify=Verifier(
         "GetDashboard", lambda client, p: bool(client("cloudwatch").get_dashboard(DashboardName=p)["DashboardBody"]))),
     "AWS::CloudWatch::CompositeAlarm": TypeFacts(cfn_grants=alerting),
-    "AWS::Events::Rule": TypeFacts(cfn_grants=alerting),
+    "AWS::Events::Rule": TypeFacts(cfn_grants=alerting, verify=Verifier(   # physical id: the rule's name
+        "DescribeRule", lambda client, p: bool(client("events").describe_rule(Name=p.split("|")[-1])["Arn"]))),
     **shared.pick("AWS::CloudWatch::Alarm"),
 }
 
