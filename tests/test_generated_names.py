@@ -70,6 +70,10 @@ NAMED = {
         "codedeploy:CreateDeploymentGroup", 100),
     "AWS::CloudWatch::Alarm": ("AlarmName", "arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
                                "cloudwatch:PutMetricAlarm", 255),
+    "AWS::CloudWatch::CompositeAlarm": ("AlarmName", "arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
+                                        "cloudwatch:PutCompositeAlarm", 255),
+    "AWS::CloudWatch::Dashboard": ("DashboardName", "arn:aws:cloudwatch::{account}:dashboard/{name}",
+                                   "cloudwatch:PutDashboard", 255),
     "AWS::CloudFormation::Stack": (None, "arn:aws:cloudformation:{region}:{account}:stack/{name}/{uuid}",
                                    "cloudformation:CreateStack", 128),
     "AWS::SNS::Topic": ("TopicName", "arn:aws:sns:{region}:{account}:{name}", "sns:CreateTopic", 256),
@@ -104,7 +108,10 @@ ID_ADDRESSED = {
     "AWS::ECR::RegistryScanningConfiguration": "ecr:PutRegistryScanningConfiguration",
     "AWS::KMS::Key": "kms:CreateKey",
     "AWS::S3::BucketPolicy": "s3:PutBucketPolicy",   # on its bucket, whose name is checked above
+    "AWS::SNS::Subscription": "sns:Subscribe",       # on its topic, whose name is checked above
+    "AWS::SNS::TopicPolicy": "sns:SetTopicAttributes",   # the same
 }
+ON_THEIR_PARENT = {"AWS::S3::BucketPolicy", "AWS::SNS::Subscription", "AWS::SNS::TopicPolicy"}
 BUCKET_POLICY_TARGET = "Bucket"
 
 names = st.from_regex(NAME_PATTERN, fullmatch=True)
@@ -240,7 +247,7 @@ def problems_of_tree(templates: dict[str, dict], stmts: list[dict], ctx: dict[st
             where = f"{file}:{lid} ({rtype})"
             if rtype in ID_ADDRESSED:
                 patterns = allowing(stmts, ID_ADDRESSED[rtype], ctx)
-                if not any(p == "*" or p.endswith(":key/*") for p in patterns) and rtype != "AWS::S3::BucketPolicy":
+                if not any(p == "*" or p.endswith(":key/*") for p in patterns) and rtype not in ON_THEIR_PARENT:
                     found.append(f"{where}: {who} grants {ID_ADDRESSED[rtype]} only on {patterns}")
                 continue
             if rtype not in NAMED:
