@@ -53,7 +53,8 @@ def build_stacks(app: AppSpec) -> list[Nested]:
                       service.env_inputs(app, svc), off_hours, env, net=net, cluster=ecs, registry=images,
                       alerts=alerts)
     monitoring.dashboard(app, watch, alerts, cluster=ecs)   # after the stacks: it shows what each one watches
-    access.build(app, nested(access.COMPONENT), access.env_inputs(app), env)
+    if access.wanted(app):   # an app that names nobody in any environment has no access stack
+        access.build(app, nested(access.COMPONENT), access.env_inputs(app), env)
     return stacks
 
 

@@ -62,6 +62,12 @@ class AccessEnvSpec(Strict):
         None, description="Who may assume the environment's Viewer, Developer and DevOps roles, and for how long.")
 
 
+def wanted(app: AppSpec) -> bool:
+    """Whether the app has an access stack: some environment names someone for some role."""
+    return any(settings(app, env).viewer_role or settings(app, env).developer_role or settings(app, env).devops_role
+               for env in app.environments)
+
+
 def settings(app: AppSpec, env: str) -> AccessEnv:
     return app.environments[env].access or AccessEnv()
 

@@ -21,9 +21,12 @@ def alerting(each, envs: list[str]) -> list[Grant]:
         grant("ManageCompositeAlarms", "cloudwatch:PutCompositeAlarm cloudwatch:DescribeAlarms "
               "cloudwatch:DeleteAlarms cloudwatch:TagResource cloudwatch:UntagResource "
               "cloudwatch:ListTagsForResource", each("alarm:${Application}-{env}-*", "cloudwatch")),
-        grant("ManageDashboards", "cloudwatch:PutDashboard cloudwatch:GetDashboard cloudwatch:DeleteDashboards "
-              "cloudwatch:TagResource cloudwatch:UntagResource cloudwatch:ListTagsForResource",
+        grant("ManageDashboards", "cloudwatch:PutDashboard cloudwatch:GetDashboard cloudwatch:DeleteDashboards",
               each("dashboard/${Application}-{env}", "cloudwatch", region=False)),
+        grant("TagDashboards", "cloudwatch:TagResource cloudwatch:UntagResource cloudwatch:ListTagsForResource",
+              why_any="the dashboard handler tags the dashboard (CloudFormation's system tags on create), and the IAM "
+                      "reference gives CloudWatch's tag actions no dashboard resource type (alarms, insight rules, "
+                      "SLOs only), so no dashboard ARN can scope them"),
         grant("ManageEventRules", "events:PutRule events:DeleteRule events:DescribeRule events:PutTargets "
               "events:RemoveTargets events:ListTargetsByRule events:TagResource events:UntagResource "
               "events:ListTagsForResource", each("rule/${Application}-{env}-*", "events")),
