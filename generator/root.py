@@ -12,8 +12,8 @@ from troposphere import Output, Template, cloudformation
 
 from generator import naming, tagging
 from generator import components
-from generator.components import (bucket, cache, cluster, database, environment, filesystem, network, queue,
-                                   registry, service, table)
+from generator.components import (access, bucket, cache, cluster, database, environment, filesystem, monitoring,
+                                   network, queue, registry, service, table)
 from generator.components.attachments import Attachments
 from generator.components.base import Component
 from generator.config import AppSpec
@@ -54,6 +54,8 @@ def build_stacks(app: AppSpec) -> list[Nested]:
     ecs = cluster.build(app, nested(cluster.COMPONENT), core["cluster"], env, net=net)
     # what services may use, by name: each producer adds its attachments here (docs/attachments.md)
     stores = Attachments(app, components.COMPONENTS)
+    watch = nested(monitoring.COMPONENT)
+    alerts = monitoring.build(app, watch, monitoring.env_inputs(app), cluster=ecs)
     off_hours = service.off_hours_inputs(app)
     db_inputs = database.env_inputs(app) if app.database is not None else None
     if db_inputs is not None:
@@ -81,7 +83,10 @@ def build_stacks(app: AppSpec) -> list[Nested]:
     for svc in app.services:  # one stack per service keeps each template far from CloudFormation's limits
         service.build(app, svc, nested(service.COMPONENT, svc.name, f"the {svc.name} service ({svc.kind})"),
                       settings[svc.name], off_hours, env, net=net, cluster=ecs, registry=images, attachments=stores,
-                      file_systems=file_systems, queues=queues)
+                      file_systems=file_systems, queues=queues, alerts=alerts)
+    monitoring.dashboard(app, watch, alerts, cluster=ecs)   # after the stacks: it shows what each one watches
+    if access.wanted(app):   # an app that names nobody in any environment has no access stack
+        access.build(app, nested(access.COMPONENT), access.env_inputs(app), env)
     return stacks
 
 

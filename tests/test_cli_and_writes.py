@@ -31,10 +31,11 @@ def _seed(tmp_path):
 def test_build_writes_templates_and_params_and_removes_stale_files(tmp_path, capsys):
     out, params = _seed(tmp_path)
     assert cli.main(["build", "--app", str(MINIMAL), "--out", str(out), "--params", str(params)]) == 0
-    assert sorted(read_dir(out)) == ["cluster.yaml", "network.yaml", "registry.yaml", "root.yaml", "service-app.yaml"]
+    assert sorted(read_dir(out)) == ["cluster.yaml", "monitoring.yaml", "network.yaml", "registry.yaml", "root.yaml",
+                                     "service-app.yaml"]
     assert json.loads((params / "dev.json").read_text())[0] == {"ParameterKey": "EnvironmentName",
                                                                 "ParameterValue": "dev"}
-    assert "wrote 5 templates" in capsys.readouterr().out
+    assert "wrote 6 templates" in capsys.readouterr().out
     assert not list(tmp_path.glob(".staging-*")), "no staging leftovers"
 
 

@@ -70,6 +70,10 @@ NAMED = {
         "codedeploy:CreateDeploymentGroup", 100),
     "AWS::CloudWatch::Alarm": ("AlarmName", "arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
                                "cloudwatch:PutMetricAlarm", 255),
+    "AWS::CloudWatch::CompositeAlarm": ("AlarmName", "arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
+                                        "cloudwatch:PutCompositeAlarm", 255),
+    "AWS::CloudWatch::Dashboard": ("DashboardName", "arn:aws:cloudwatch::{account}:dashboard/{name}",
+                                   "cloudwatch:PutDashboard", 255),
     "AWS::CloudFormation::Stack": (None, "arn:aws:cloudformation:{region}:{account}:stack/{name}/{uuid}",
                                    "cloudformation:CreateStack", 128),
     "AWS::SNS::Topic": ("TopicName", "arn:aws:sns:{region}:{account}:{name}", "sns:CreateTopic", 256),
@@ -118,8 +122,11 @@ ID_ADDRESSED = {
     "AWS::KMS::Key": "kms:CreateKey",
     "AWS::S3::BucketPolicy": "s3:PutBucketPolicy",   # on its bucket, whose name is checked above
     "AWS::SQS::QueuePolicy": "sqs:SetQueueAttributes",   # on its queues, whose names are checked above
+    "AWS::SNS::Subscription": "sns:Subscribe",       # on its topic, whose name is checked above
+    "AWS::SNS::TopicPolicy": "sns:SetTopicAttributes",   # the same
 }
-ON_A_NAMED_RESOURCE = ("AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy")
+ON_A_NAMED_RESOURCE = ("AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy", "AWS::SNS::Subscription",
+                       "AWS::SNS::TopicPolicy")
 BUCKET_POLICY_TARGET = "Bucket"
 
 names = st.from_regex(NAME_PATTERN, fullmatch=True)

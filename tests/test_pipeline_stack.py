@@ -241,10 +241,11 @@ def test_every_action_configuration_value_is_a_string():
 
 
 def test_capabilities_have_no_spaces_and_match_what_the_templates_need():
-    """aws-reference §2: Capabilities is comma-separated without spaces (E9012). The environment stacks create
-    unnamed IAM roles (CAPABILITY_IAM); the pipeline stack names its roles and uses the SAM transform."""
+    """aws-reference §2: Capabilities is comma-separated without spaces (E9012). The environment stacks name IAM
+    roles (the access roles, `<app>-<env>-viewer`...: CAPABILITY_NAMED_IAM); the pipeline stack names its roles and
+    uses the SAM transform."""
     caps = {a["Configuration"]["Capabilities"] for _, a in all_actions() if provider(a) == "CloudFormation"}
-    assert caps == {"CAPABILITY_IAM"}     # the environments' Deploy actions; the self-update is a CodeBuild step
+    assert caps == {"CAPABILITY_NAMED_IAM"}   # the environments' Deploy actions; the self-update is a CodeBuild step
     assert all(" " not in c for c in caps)
     update = yaml.safe_load(project("UpdatePipelineProject")["Properties"]["Source"]["BuildSpec"])
     assert "--capabilities CAPABILITY_NAMED_IAM CAPABILITY_AUTO_EXPAND" in update["phases"]["build"]["commands"][0]

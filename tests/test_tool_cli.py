@@ -80,7 +80,7 @@ def test_validate_checks_through_the_gate_and_writes_nothing(tmp_path):
     shutil.copy(FIXTURE_APPS / "minimal.yaml", app)
     result = run("validate", "--app", str(app), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert re.fullmatch(rf"{re.escape(str(app))}: valid: 5 templates and 2 parameter files pass the gate "
+    assert re.fullmatch(rf"{re.escape(str(app))}: valid: 6 templates and 2 parameter files pass the gate "
                         r"\(lint-clean, [\d.]+s\); nothing was written\n", result.stdout)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["app.yaml"]
     app.write_text(app.read_text().replace("port: 8000", "port: 0"))
@@ -252,7 +252,7 @@ def test_the_wheel_installs_a_working_command(tmp_path):
 
     assert command("--version") == f"fargate-stacks {__version__}\n"
     command("init", "--yes", "--name", "shop", "--environments", "dev,prod", "--pipeline")
-    assert "wrote 9 templates to templates_out/" in command("build")
+    assert "wrote 10 templates to templates_out/" in command("build")
     assert (work / "templates_out" / "pipeline.yaml").is_file() and (work / "params" / "prod.json").is_file()
 
 

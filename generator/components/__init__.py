@@ -1,7 +1,8 @@
 """The components, in dependency order (one line each), and the registries derived from what they declare.
 
-    network -> registry -> cluster -> database (when the app has one)
+    network -> registry -> cluster -> monitoring -> database (when the app has one)
             -> cache, queue, table, bucket, filesystem (one stack per store) -> service (one stack per service)
+            -> access
 
 generator/root.py calls their build functions in this order; everything the rest of the system must know about the
 resource types they create is read from their TypeFacts here: which types hold data (generator/stateful.py), what
@@ -14,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 import functools
 
-from generator.components import (bucket, cache, cluster, database, filesystem, network, queue, registry, service,
-                                   shared, table)
+from generator.components import (access, bucket, cache, cluster, database, filesystem, monitoring, network, queue,
+                                   registry, service, shared, table)
 from generator.components.base import Component, GrantFactory, Rule, TypeFacts, Verifier
 from generator.errors import WiringError
 
@@ -26,6 +27,7 @@ COMPONENTS: tuple[Component, ...] = (
     network.COMPONENT,
     registry.COMPONENT,
     cluster.COMPONENT,
+    monitoring.COMPONENT,
     database.COMPONENT,
     cache.COMPONENT,
     queue.COMPONENT,
@@ -33,6 +35,7 @@ COMPONENTS: tuple[Component, ...] = (
     bucket.COMPONENT,
     filesystem.COMPONENT,
     service.COMPONENT,
+    access.COMPONENT,
 )
 
 

@@ -192,6 +192,11 @@ _add_patterns(
     ("RepositoryId", "is not a repository id", "write owner/name, e.g. tunecast/tunecast"),
     ("BranchName", "is not a branch name", "use letters, digits and . _ / -, e.g. main"),
     ("EmailAddress", "is not an e-mail address", "write one such as releases@example.com"),
+    ("SnsTopicArn", "is not an SNS topic ARN", "copy it from the SNS console, e.g. "
+                                               "arn:aws:sns:eu-west-1:123456789012:team-alerts"),
+    ("IamPrincipal", "is not an IAM principal", "name an account (123456789012 or arn:aws:iam::123456789012:root), a "
+                                                "role (arn:aws:iam::123456789012:role/name, also IAM Identity Center's "
+                                                "AWSReservedSSO_ roles) or a user (arn:aws:iam::123456789012:user/name)"),
     ("SecurityGroupId", "is not a security group ID", "use one such as sg-0a1b2c3d4e5f60718"),
     ("UrlPath", "is not a URL path", "start it with '/' and use letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : "
                                      "@ / ? (a space is %20)"),

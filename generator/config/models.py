@@ -12,11 +12,13 @@ from pydantic import AfterValidator, Field, StringConstraints
 from generator import naming
 from generator.components.bucket import BucketSpec
 from generator.components.cache import CachesEnv, CacheSpec
+from generator.components.access import AccessEnvSpec
 from generator.components.cluster import ClusterEnv
 from generator.components.database import DatabaseEnvironment, DatabaseSpec
 from generator.components.database.spec import DEFAULT_ENGINE_VERSION  # noqa: F401 - schema.py and tests read it
 from generator.components.environment import EnvironmentCore
 from generator.components.filesystem import FileSystemsEnv, FileSystemSpec
+from generator.components.monitoring import MonitoringEnv, MonitoringSpec
 from generator.components.network import NetworkEnv, NetworkSpec
 from generator.components.queue import QueueSpec
 from generator.components.registry import RegistryEnv, RegistrySpec
@@ -26,12 +28,13 @@ from generator.components.service.spec import (  # noqa: F401 - also looked up h
     CATCH_ALL_PRIORITY, DEPLOYMENT_CONFIGS, SECRET_REF_PATTERN, EnvVarName, HostPattern, OffHoursSpec, PathPattern,
     RoutingSpec, SecretRef, ServiceEnvSpec, ServiceSpec, UrlPath)
 from generator.config.types import (  # noqa: F401 - the shared field types, also looked up here by messages.py
-    FARGATE_SIZES, INT32_MAX, NAME_PATTERN, RETENTION_DAYS, AccountId, Cidr, DomainName, Name, NatMode, NonBlank,
+    FARGATE_SIZES, INT32_MAX, NAME_PATTERN, RETENTION_DAYS, AccountId, Cidr, DomainName, EmailAddress, IamPrincipal,
+    Name, NatMode, NonBlank, SnsTopicArn,
     Region, RetentionDays, ServiceKind, Strict, SubnetId, VpcId, ZoneRef)
 
 
-class EnvironmentSpec(DatabaseEnvironment, FileSystemsEnv, TablesEnv, CachesEnv, RegistryEnv, ClusterEnv, ServicesEnv,
-                      NetworkEnv, EnvironmentCore):
+class EnvironmentSpec(AccessEnvSpec, MonitoringEnv, DatabaseEnvironment, FileSystemsEnv, TablesEnv, CachesEnv,
+                      RegistryEnv, ClusterEnv, ServicesEnv, NetworkEnv, EnvironmentCore):
     """One deployment target. Only what differs between environments belongs here: what every environment says about
     itself (EnvironmentCore) and each component's per-environment settings (network, services, cluster, registry,
     database, caches, tables, file systems), which enter the templates as root parameters."""
@@ -58,8 +61,6 @@ BranchName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._
                        AfterValidator(_git_branch)]
 # A CodeBuild runtime version as the buildspec's runtime-versions take it: "20", "3.12", "corretto21", "latest".
 RuntimeVersion = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")]
-EmailAddress = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$",
-                                                max_length=254)]
 SecurityGroupId = Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]{8,17}$")]
 RelativePath = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-][A-Za-z0-9_./-]{0,199}$")]
 Severity = Literal["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
@@ -164,6 +165,8 @@ class AppSpec(Strict):
     file_systems: list[FileSystemSpec] = Field(default_factory=list, description="EFS file systems services mount.")
     registry: RegistrySpec = Field(default_factory=RegistrySpec, description="Image repositories and their "
                                                                             "lifecycle.")
+    monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec, description="Alarm thresholds, the same in "
+                                       "every environment (who is told: `environments.<env>.alerts`).")
     environments: dict[Name, EnvironmentSpec] = Field(
         min_length=1, description="Deployment targets in promotion order, e.g. dev, staging, prod.")
     pipeline: PipelineSpec | None = Field(

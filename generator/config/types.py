@@ -64,6 +64,17 @@ def _not_blank(value: str) -> str:
 # Text with at least one character that is not white space (a command, a list item).
 NonBlank = Annotated[str, AfterValidator(_not_blank)]
 
+# An e-mail address as SNS takes one for an `email` subscription (the pipeline's approvals, the alerts).
+EmailAddress = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$",
+                                                max_length=254)]
+# An SNS topic ARN (e.g. one AWS Chatbot or a paging service subscribes to).
+SnsTopicArn = Annotated[str, StringConstraints(
+    pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")]
+# Who an IAM trust policy can name: an account (its 12 digits or its root ARN), a role (IAM Identity Center's
+# permission-set roles are roles under aws-reserved/sso.amazonaws.com/) or a user.
+IamPrincipal = Annotated[str, StringConstraints(
+    pattern=r"^([0-9]{12}|arn:aws[a-z-]*:iam::[0-9]{12}:(root|(role|user)/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}))$")]
+
 # Fargate task sizes: cpu units -> the memory values (MiB) Fargate accepts with it.
 FARGATE_SIZES: dict[int, tuple[int, ...]] = {
     256: (512, 1024, 2048),

@@ -69,6 +69,7 @@ NOT_INCLUDED = (
 # Resource types priced per resource (type -> what one costs a month, from the assumptions above).
 METERED_TYPES = {
     "AWS::CloudWatch::Alarm": "alarms",
+    "AWS::CloudWatch::CompositeAlarm": "composite alarms",
     "AWS::KMS::Key": "KMS keys",
     "AWS::SecretsManager::Secret": "secrets",
     "AWS::SQS::Queue": "queues",
@@ -272,6 +273,10 @@ def _environment(app: AppSpec, env: str, params: dict[str, str], templates: dict
     if types["AWS::CloudWatch::Alarm"]:
         out.lines.append(Line("observability", f"alarms ({types['AWS::CloudWatch::Alarm']})",
                               types["AWS::CloudWatch::Alarm"] * price("alarm_month")))
+    if types["AWS::CloudWatch::CompositeAlarm"]:
+        out.lines.append(Line("observability", f"composite alarms ({types['AWS::CloudWatch::CompositeAlarm']}, one "
+                                               "per service)",
+                              types["AWS::CloudWatch::CompositeAlarm"] * price("composite_alarm_month")))
     if _container_insights(templates):
         metrics = 10 + len(always_on) * assume("insights_metrics_per_service")
         out.lines.append(Line("observability", f"Container Insights ({metrics:g} metrics)",

@@ -14,7 +14,7 @@ from troposphere import GetAtt, Output, Ref, Template, cloudformation, codepipel
 
 from generator.config import AppSpec
 from generator.errors import WiringError
-from generator.pipeline import approvals, common, projects, roles, stages, storage
+from generator.pipeline import approvals, common, notifications, projects, roles, stages, storage
 from generator.root import Build
 from generator.wiring import Nested, OutputRef, ParentValue, RootParameter
 
@@ -83,6 +83,7 @@ def build(app: AppSpec, root_build: Build) -> dict[str, Template]:
                 Push=[codepipeline.GitPushFilter(Branches=codepipeline.GitBranchFilterCriteria(
                     Includes=[Ref("BranchName")]))]))],
         Stages=stages.build(app, store, names, gate, capabilities(root_build))))
+    notifications.build(t, store.topic, pipeline)
     t.add_output(Output("PipelineName", Value=Ref(pipeline), Description="The pipeline"))
     t.add_output(Output("ArtifactBucket", Value=Ref(store.bucket), Description="Artifact bucket (packaged templates)"))
     t.add_output(Output("ArtifactKeyArn", Value=GetAtt(store.key, "Arn"), Description="KMS key of the artifacts"))

@@ -99,6 +99,9 @@ def _key_policy(app: AppSpec):
                   Resource=["*"],
                   Condition=Condition(ArnLike("kms:EncryptionContext:aws:logs:arn", Sub(
                       "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*")))),
+        # EventBridge publishes the pipeline's failures to the encrypted topic (notifications.py).
+        Statement(Sid="EventBridgePublishes", Effect=Allow, Principal=Principal("Service", "events.amazonaws.com"),
+                  Action=[kms.Decrypt, kms.GenerateDataKey], Resource=["*"]),
         # Objects in the artifact bucket: the deploy role reads input artifacts, the CloudFormation role reads the
         # packaged nested templates (S3 decrypts on their behalf).
         Statement(Sid="EnvironmentRolesReadArtifacts", Effect=Allow, Principal=Principal("AWS", roots),

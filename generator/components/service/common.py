@@ -17,6 +17,7 @@ from generator import image_tags, naming
 from generator.components.base import EnvInputs
 from generator.components.cluster import ClusterOutputs
 from generator.components.environment import EnvironmentCore
+from generator.components.monitoring import MonitoringOutputs
 from generator.components.network import NetworkOutputs
 from generator.components.service.spec import OffHoursSpec
 from generator.wiring import OutputRef, RootParameter, StackBuilder
@@ -72,6 +73,7 @@ class Context:
     off_hours: EnvInputs[OffHoursSpec]
     environment: EnvInputs[EnvironmentCore]
     queue_name: Any = None      # the queue a worker scales on (`scale_on`): its stack's QueueName output
+    alerts: MonitoringOutputs | None = None   # where the service's composite alarm notifies (None: no alarms)
 
     def subnets(self) -> Ref:
         """The private subnets (tasks never get public IPs)."""

@@ -14,6 +14,7 @@ import json
 from troposphere import GetAtt, If, Join, Ref, Sub, iam, scheduler, sqs, stepfunctions
 
 from generator import naming
+from generator.components.service import alarms as service_alarms
 from generator.components.service.common import BOOTSTRAPPING, EXEC, Context
 from generator.policies import assume_role, run_job, start_job
 
@@ -88,6 +89,7 @@ def build(ctx: Context) -> dict:
             Arn=Ref(machine), RoleArn=GetAtt(schedule_role, "Arn"), Input="{}",
             RetryPolicy=scheduler.RetryPolicy(MaximumRetryAttempts=3, MaximumEventAgeInSeconds=60 * 60),
             DeadLetterConfig=scheduler.DeadLetterConfig(Arn=GetAtt(queue, "Arn")))))
+    service_alarms.cron(ctx, machine, queue)
     return {
         "job_state_machine_arn": stack.output("JobStateMachineArn", Ref(machine),
                                               f"State machine that runs the {svc.name} job"),

@@ -20,6 +20,7 @@ from generator.components.base import EnvInputs
 from generator.components.cluster import ClusterOutputs
 from generator.components.environment import EnvironmentCore
 from generator.components.filesystem import FileSystemOutputs
+from generator.components.monitoring import MonitoringOutputs
 from generator.components.network import NetworkOutputs
 from generator.components.queue import QueueOutputs
 from generator.components.registry import RegistryOutputs
@@ -48,9 +49,11 @@ def build(app: AppSpec, svc: ServiceSpec, stack: StackBuilder, env: EnvInputs[Se
           off_hours: EnvInputs[OffHoursSpec], environment: EnvInputs[EnvironmentCore], *, net: NetworkOutputs,
           cluster: ClusterOutputs, registry: RegistryOutputs, attachments: Attachments,
           file_systems: Mapping[str, FileSystemOutputs] | None = None,
-          queues: Mapping[str, QueueOutputs] | None = None) -> ServiceOutputs:
+          queues: Mapping[str, QueueOutputs] | None = None,
+          alerts: MonitoringOutputs | None = None) -> ServiceOutputs:
     """One service's stack; `attachments`: the stores built before it, of which it applies those it `uses`;
-    `file_systems`: those it may mount (`mounts`); `queues`: those a worker may scale on (`scale_on`)."""
+    `file_systems`: those it may mount (`mounts`); `queues`: those a worker may scale on (`scale_on`);
+    `alerts`: where its alarms notify (None: no alarms)."""
     t = stack.template
     # a worker that scales on its queue has no use for the CPU thresholds (no unused parameter: cfn-lint W2001)
     unused = CPU_SETTINGS if svc.scale_on is not None else ()
@@ -62,7 +65,7 @@ def build(app: AppSpec, svc: ServiceSpec, stack: StackBuilder, env: EnvInputs[Se
                  service_mounts.mounts(stack, svc, file_systems or {}))
     queue_name = queues[svc.scale_on.queue].name if svc.scale_on is not None and queues else None
     kind = KINDS[svc.kind](Context(app, svc, stack, settings, net, cluster, task, off_hours, environment,
-                                   queue_name))
+                                   queue_name=queue_name, alerts=alerts))
     return ServiceOutputs(
         task_definition_arn=stack.output("TaskDefinitionArn", Ref(task.definition),
                                          f"Task definition of {svc.name} (ARN with revision)"),

@@ -1,7 +1,7 @@
 """The resource types the service stacks create (every kind), and what the rest of the system must know about each."""
 from __future__ import annotations
 
-from generator.components import shared
+from generator.components import monitoring, shared
 from generator.components.base import TypeFacts, Verifier
 
 
@@ -16,6 +16,8 @@ TYPES = {
     **shared.pick("AWS::IAM::Role", "AWS::Logs::LogGroup", "AWS::EC2::SecurityGroup", "AWS::CloudWatch::Alarm",
                   "AWS::SQS::Queue", "AWS::Scheduler::Schedule",
                   "AWS::EC2::SecurityGroupIngress"),   # on the security group of a store the service uses
+    # alarms (generator/components/service/alarms.py, through monitoring's hook)
+    **monitoring.TYPES_FOR_WATCHERS,
     "AWS::ECS::TaskDefinition": TypeFacts(cfn_grants=shared.containers, passed_to=("ecs-tasks.amazonaws.com",),
                                           verify=Verifier("DescribeTaskDefinition", lambda client, p: bool(
                                               client("ecs").describe_task_definition(taskDefinition=p)[

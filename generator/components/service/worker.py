@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from troposphere import GetAtt, If, NoValue, Ref, ecs
 
+from generator.components.service import alarms as service_alarms
 from generator.components.service import scaling as service_scaling
 from generator.components.service.common import BOOTSTRAPPING, EXEC, Context, network_configuration
 
@@ -25,6 +26,7 @@ def build(ctx: Context) -> dict:
         EnableExecuteCommand=If(EXEC, True, False), EnableECSManagedTags=True, PropagateTags="SERVICE",
         **_capacity(ctx)))
     service_scaling.build(ctx, service)
+    service_alarms.service(ctx, service)
     return {"service_name": stack.output("ServiceName", GetAtt(service, "Name"), f"ECS service name of {svc.name}", public=True)}
 
 

@@ -1,0 +1,89 @@
+"""How a component's stack tells people about its resources: child alarms that notify nobody, and one composite alarm
+per subject (a service, a store) that notifies the environment's alert topic. One incident therefore sends one message
+(and one when it is over), however many of the subject's alarms it trips.
+
+The hook for components (docs/adding-a-component.md, "Alarms"): in its build function a component makes its
+`cloudwatch.Alarm`s with `metric_alarm`/`math_alarm` (no actions) and hands them to `alerts.watch(stack, subject,
+alarms, ...)`; the dashboard gets the subject's alarm state and any widgets it passes. Thresholds come from
+`monitoring:` (app.yaml, constants in the template), never from per-resource root parameters.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from troposphere import Sub, cloudwatch
+
+from generator import naming
+from generator.wiring import OutputRef, RootParameter, StackBuilder
+
+MINUTE = 60
+
+
+@dataclass(frozen=True)
+class Watched:
+    """A subject the environment's dashboard shows: its composite alarm and its own widgets (dashboard JSON whose
+    strings may hold ${Application}, ${EnvironmentName}, ${AWS::Region} and ${AWS::AccountId})."""
+
+    subject: str
+    widgets: tuple[dict, ...] = ()
+
+    def alarm_name(self) -> str:
+        return f"${{{naming.APPLICATION_PARAM}}}-${{{naming.ENVIRONMENT_PARAM}}}-{self.subject}"
+
+
+@dataclass
+class MonitoringOutputs:
+    """What the other stacks take from monitoring: where alarms send (the topic, and an extra one), whether they do,
+    and the register of watched subjects the dashboard is drawn from (filled while the stacks are built)."""
+
+    alarm_actions: OutputRef          # the alert topic and the extra topic, if any (a list)
+    notifications: RootParameter      # AlarmNotifications: true/false
+    dashboard_url: OutputRef | None = None
+    watched: list[Watched] = field(default_factory=list)
+
+    def watch(self, stack: StackBuilder, subject: str, alarms: list[cloudwatch.Alarm], description: str,
+              widgets: tuple[dict, ...] = ()) -> cloudwatch.CompositeAlarm:
+        """The subject's composite alarm over `alarms` (already added to `stack`), notifying the alert topic on ALARM
+        and OK. Named `<app>-<env>-<subject>`: the dashboard and the people reading the message find it by name."""
+        if not alarms:
+            raise ValueError(f"{subject}: nothing to watch")
+        rule = " OR ".join(f'ALARM("${{{a.title}.Arn}}")' for a in alarms)
+        actions = stack.input(self.alarm_actions)
+        composite = stack.add(cloudwatch.CompositeAlarm(
+            "Alarm", AlarmName=naming.physical_name(subject), AlarmDescription=description, AlarmRule=Sub(rule),
+            ActionsEnabled=stack.input(self.notifications), AlarmActions=actions, OKActions=actions))
+        self.watched.append(Watched(subject, widgets))
+        return composite
+
+
+def metric(name: str, namespace: str, stat: str, dimensions: dict[str, Any], period: int = MINUTE) -> cloudwatch.MetricStat:
+    return cloudwatch.MetricStat(Metric=cloudwatch.Metric(
+        Namespace=namespace, MetricName=name,
+        Dimensions=[cloudwatch.MetricDimension(Name=k, Value=v) for k, v in dimensions.items()]),
+        Period=period, Stat=stat)
+
+
+def metric_alarm(title: str, description: str, namespace: str, name: str, stat: str, dimensions: dict[str, Any], *,
+                 threshold: float, minutes: int, periods: int, datapoints: int | None = None,
+                 comparison: str = "GreaterThanThreshold") -> cloudwatch.Alarm:
+    """One metric over `periods` windows of `minutes` minutes, `datapoints` of them breaching (default: all). Missing
+    data is not breaching: ECS sends no utilisation while a service has no task (off-hours, a stopped
+    non-production service), and event counts are sent only when non-zero."""
+    return cloudwatch.Alarm(
+        title, AlarmDescription=description, Namespace=namespace, MetricName=name, Statistic=stat,
+        Dimensions=[cloudwatch.MetricDimension(Name=k, Value=v) for k, v in dimensions.items()],
+        Period=minutes * MINUTE, EvaluationPeriods=periods, DatapointsToAlarm=datapoints or periods,
+        Threshold=threshold, ComparisonOperator=comparison, TreatMissingData="notBreaching")
+
+
+def math_alarm(title: str, description: str, metrics: dict[str, cloudwatch.MetricStat], expression: str, label: str,
+               *, threshold: float, periods: int, datapoints: int | None = None,
+               comparison: str = "GreaterThanThreshold") -> cloudwatch.Alarm:
+    """An alarm on metric math over `metrics` (id -> MetricStat); the expression is the one value it evaluates."""
+    queries = [cloudwatch.MetricDataQuery(Id=i, MetricStat=m, ReturnData=False) for i, m in metrics.items()]
+    queries.append(cloudwatch.MetricDataQuery(Id="value", Expression=expression, Label=label, ReturnData=True))
+    return cloudwatch.Alarm(
+        title, AlarmDescription=description, Metrics=queries, EvaluationPeriods=periods,
+        DatapointsToAlarm=datapoints or periods, Threshold=threshold, ComparisonOperator=comparison,
+        TreatMissingData="notBreaching")

@@ -1,0 +1,216 @@
+"""The monitoring component (docs/monitoring.md): the alert topic and who it reaches, each service's alarms and its
+one composite alarm, the dashboard. The values asserted here are what decides whether people are told, and how often.
+
+Facts they rest on: Container Insights metric names (EphemeralStorageUtilized/Reserved, RunningTaskCount,
+DesiredTaskCount: "Amazon ECS Container Insights metrics", CloudWatch User Guide); ECS task state-change events
+(`stopCode`, `stoppedReason`, `group: service:<name>`: "Amazon ECS task state change events", ECS Developer Guide);
+a rule's AWS/Events MatchedEvents metric by RuleName ("Monitoring Amazon EventBridge", EventBridge User Guide)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from generator.build import render_app
+from generator.config import load_app
+from tests.support import ROOT
+from tests.templates import load
+
+FIXTURES = ROOT / "tests" / "fixtures" / "apps"
+
+
+@pytest.fixture(scope="module")
+def watched():
+    return render_app(load_app(FIXTURES / "monitored.yaml"))
+
+
+@pytest.fixture(scope="module")
+def minimal():
+    return render_app(load_app(FIXTURES / "minimal.yaml"))
+
+
+def resources(rendered, name: str) -> dict:
+    return load(rendered.templates[name])["Resources"]
+
+
+def params(rendered, env: str) -> dict:
+    return {p["ParameterKey"]: p["ParameterValue"] for p in json.loads(rendered.params[f"{env}.json"])}
+
+
+def test_the_alert_topic_is_encrypted_with_a_key_cloudwatch_may_use(watched):
+    res = resources(watched, "monitoring.yaml")
+    topic = res["AlertTopic"]["Properties"]
+    assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": ["AlertKey", "Arn"]}
+    statements = {s["Sid"]: s for s in res["AlertKey"]["Properties"]["KeyPolicy"]["Statement"]}
+    publish = statements["CloudWatchAlarmsPublish"]
+    assert publish["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert set(publish["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+
+
+def test_each_environment_subscribes_its_own_addresses(watched):
+    assert params(watched, "prod")["AlertEmails"] == "team@example.com,oncall@example.com"
+    assert params(watched, "prod")["AlertEmailCount"] == "2"
+    assert params(watched, "prod")["AlertTopicArn"] == "arn:aws:sns:eu-west-1:222222222222:watched-oncall"
+    assert params(watched, "prod")["AlarmNotifications"] == "true"
+    assert (params(watched, "dev")["AlarmNotifications"], params(watched, "dev")["AlertTopicArn"]) == ("false", "")
+    template = load(watched.templates["monitoring.yaml"])
+    slots = template["Mappings"]["EmailSlots"]
+    assert slots["2"]["Slot1"] == slots["2"]["Slot2"] == "true" and slots["2"]["Slot3"] == "false"
+    assert slots["0"]["Slot1"] == "false"
+    second = template["Resources"]["AlertEmail2"]
+    assert second["Condition"] == "HasAlertEmail2"
+    assert second["Properties"]["Endpoint"] == {"Fn::Select": [1, {"Ref": "AlertEmails"}]}
+
+
+def test_one_composite_alarm_per_service_notifies_and_the_others_do_not(watched):
+    res = resources(watched, "service-api.yaml")
+    composite = res["Alarm"]["Properties"]
+    assert composite["AlarmName"] == {"Fn::Sub": "${Application}-${EnvironmentName}-api"}
+    assert composite["AlarmActions"] == composite["OKActions"] == {"Ref": "AlarmActions"}
+    assert composite["ActionsEnabled"] == {"Ref": "AlarmNotifications"}
+    children = watched_alarms(res)
+    assert children == {"CpuAlarm", "MemoryAlarm", "DiskAlarm", "StoppedTasksAlarm", "RunningTasksAlarm",
+                        "ErrorRateAlarm", "UnhealthyTasksAlarm", "LatencyAlarm"}
+    for lid in children:
+        props = res[lid]["Properties"]
+        assert "AlarmActions" not in props and "OKActions" not in props, lid
+        assert props["TreatMissingData"] == "notBreaching", lid
+    # the scaling alarms act on the scaling policies, not on people
+    others = {lid for lid, r in res.items() if r["Type"] == "AWS::CloudWatch::Alarm"} - children
+    assert others == {"CpuHighAlarm", "CpuLowAlarm"}
+
+
+def watched_alarms(res: dict) -> set[str]:
+    """The alarms the composite alarm's rule names."""
+    rule = res["Alarm"]["Properties"]["AlarmRule"]["Fn::Sub"]
+    return {part.removeprefix('ALARM("${').removesuffix('.Arn}")') for part in rule.split(" OR ")}
+
+
+def test_thresholds_and_evaluation_periods_come_from_the_spec(watched, minimal):
+    defaults = resources(minimal, "service-app.yaml")
+    cpu = defaults["CpuAlarm"]["Properties"]
+    assert (cpu["Namespace"], cpu["MetricName"], cpu["Statistic"], cpu["Period"]) == (
+        "AWS/ECS", "CPUUtilization", "Average", 60)
+    assert (cpu["Threshold"], cpu["EvaluationPeriods"], cpu["DatapointsToAlarm"]) == (90, 10, 10)
+    assert defaults["MemoryAlarm"]["Properties"]["Threshold"] == 90
+    assert defaults["ErrorRateAlarm"]["Properties"]["Threshold"] == 5
+    assert defaults["LatencyAlarm"]["Properties"]["Threshold"] == 2.0
+    assert defaults["DiskAlarm"]["Properties"]["Threshold"] == 80
+    stops = defaults["StoppedTasksAlarm"]["Properties"]
+    assert (stops["Period"], stops["EvaluationPeriods"], stops["DatapointsToAlarm"], stops["Threshold"]) == (
+        300, 3, 2, 0)
+    api = resources(watched, "service-api.yaml")
+    cpu = api["CpuAlarm"]["Properties"]
+    assert (cpu["Threshold"], cpu["EvaluationPeriods"], cpu["DatapointsToAlarm"]) == (85, 5, 5)
+    assert api["ErrorRateAlarm"]["Properties"]["Threshold"] == 3
+    latency = api["LatencyAlarm"]["Properties"]
+    assert (latency["Threshold"], latency["EvaluationPeriods"]) == (1.5, 5)
+
+
+def test_a_worker_has_the_service_alarms_without_the_load_balancers(watched):
+    mailer = resources(watched, "service-mailer.yaml")
+    assert watched_alarms(mailer) == {"CpuAlarm", "MemoryAlarm", "DiskAlarm", "StoppedTasksAlarm",
+                                      "RunningTasksAlarm"}
+    assert mailer["Alarm"]["Properties"]["AlarmName"] == {"Fn::Sub": "${Application}-${EnvironmentName}-mailer"}
+
+
+def test_disk_and_running_tasks_compare_container_insights_metrics(watched):
+    api = resources(watched, "service-api.yaml")
+    disk = {m["Id"]: m for m in api["DiskAlarm"]["Properties"]["Metrics"]}
+    assert disk["used"]["MetricStat"]["Metric"]["MetricName"] == "EphemeralStorageUtilized"
+    assert disk["reserved"]["MetricStat"]["Metric"]["MetricName"] == "EphemeralStorageReserved"
+    assert disk["used"]["MetricStat"]["Metric"]["Namespace"] == "ECS/ContainerInsights"
+    assert "100 * FILL(used, 0) / reserved" in disk["value"]["Expression"]
+    running = {m["Id"]: m for m in api["RunningTasksAlarm"]["Properties"]["Metrics"]}
+    assert running["desired"]["MetricStat"]["Metric"]["MetricName"] == "DesiredTaskCount"
+    assert running["running"]["MetricStat"]["Metric"]["MetricName"] == "RunningTaskCount"
+    assert running["value"]["Expression"] == "FILL(desired, 0) - FILL(running, 0)"
+
+
+def test_the_stopped_tasks_rule_counts_failures_only(watched):
+    api = resources(watched, "service-api.yaml")
+    rule = api["StoppedTasksRule"]["Properties"]
+    assert "Targets" not in rule   # it exists for its MatchedEvents metric
+    pattern = rule["EventPattern"]
+    assert pattern["detail-type"] == ["ECS Task State Change"]
+    assert pattern["detail"]["lastStatus"] == ["STOPPED"]
+    assert pattern["detail"]["$or"] == [{"stopCode": ["EssentialContainerExited", "TaskFailedToStart"]},
+                                        {"stoppedReason": [{"prefix": "Task failed"}]}]
+    assert pattern["detail"]["group"] == [{"Fn::Sub": ["service:${Service}", {"Service": {
+        "Fn::GetAtt": ["Service", "Name"]}}]}]
+    alarm = api["StoppedTasksAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Events", "MatchedEvents")
+    assert alarm["Dimensions"] == [{"Name": "RuleName", "Value": {"Ref": "StoppedTasksRule"}}]
+
+
+def test_a_cron_job_alarms_on_failed_runs_and_undelivered_starts(watched):
+    cron = resources(watched, "service-nightly.yaml")
+    children = {lid for lid, r in cron.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert children == {"FailedRunsAlarm", "UndeliveredStartsAlarm"}
+    failed = {m["Id"]: m for m in cron["FailedRunsAlarm"]["Properties"]["Metrics"]}
+    assert {m["MetricStat"]["Metric"]["MetricName"] for m in failed.values() if "MetricStat" in m} == {
+        "ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"}
+    dlq = cron["UndeliveredStartsAlarm"]["Properties"]
+    assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}}]
+    assert cron["Alarm"]["Properties"]["AlarmName"] == {"Fn::Sub": "${Application}-${EnvironmentName}-nightly"}
+
+
+def test_alarm_counts_of_the_default_app():
+    """The repository's own app (the issue asks for its count). Per environment (one template set): 3 web services x (8 alarms + 1 composite) + 1 cron job x (2 + 1); two of
+    each web service's alarms are the release-rollback alarms that existed before."""
+    counts = {}
+    for name, text in render_app(load_app(ROOT / "app.yaml")).templates.items():
+        if not name.endswith(".yaml"):
+            continue
+        res = load(text).get("Resources", {})
+        if "Alarm" in res:
+            counts[name] = len(watched_alarms(res)) + 1
+    assert counts == {
+        "service-web.yaml": 9, "service-api.yaml": 9, "service-nest.yaml": 9, "service-cron.yaml": 3}
+
+
+def test_the_dashboard_shows_every_watched_alarm_and_the_clusters_services(watched):
+    dashboard = resources(watched, "monitoring.yaml")["Dashboard"]["Properties"]
+    body, variables = dashboard["DashboardBody"]["Fn::Sub"]
+    widgets = json.loads(body)["widgets"]
+    alarms = next(w for w in widgets if w["type"] == "alarm")["properties"]["alarms"]
+    assert [a.rsplit(":", 1)[1] for a in alarms] == [
+        f"${{Application}}-${{EnvironmentName}}-{s}" for s in ("api", "mailer", "nightly")]
+    titles = [w["properties"]["title"] for w in widgets]
+    assert {"CPU % per service", "Memory % per service", "Running tasks per service",
+            "p99 response time per target group (s)"} <= set(titles)
+    cpu = next(w for w in widgets if w["properties"]["title"] == "CPU % per service")
+    assert cpu["properties"]["metrics"][0][0]["expression"] == (
+        "SEARCH('{AWS/ECS,ClusterName,ServiceName} MetricName=\"CPUUtilization\" "
+        "ClusterName=\"${Application}-${EnvironmentName}\"', 'Average', 60)")
+    assert variables == {"LoadBalancer": {"Ref": "LoadBalancerFullName"}}
+    assert all(w["x"] + w["width"] <= 24 for w in widgets)
+
+
+def test_the_pipeline_sends_every_failed_action_to_its_topic_once(watched):
+    """A failed scan gate, a rejected or expired approval and a failed release are each a FAILED action ("CodePipeline
+    events", CodePipeline User Guide); one rule on action failures sends one message per incident."""
+    pipeline = load(watched.templates["pipeline.yaml"])["Resources"]
+    rule = pipeline["FailureRule"]["Properties"]
+    assert rule["EventPattern"] == {
+        "source": ["aws.codepipeline"], "detail-type": ["CodePipeline Action Execution State Change"],
+        "detail": {"pipeline": [{"Ref": "Pipeline"}], "state": ["FAILED"]}}
+    target = rule["Targets"][0]
+    assert target["Arn"] == {"Ref": "ApprovalTopic"}
+    assert set(target["InputTransformer"]["InputPathsMap"]) == {
+        "pipeline", "stage", "action", "category", "execution", "region"}
+    policy = pipeline["TopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert [(s["Principal"], s["Action"], s["Condition"]) for s in policy] == [
+        ({"Service": "events.amazonaws.com"}, ["sns:Publish"],
+         {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["FailureRule", "Arn"]}}})]
+    key = {s["Sid"]: s for s in pipeline["PipelineKey"]["Properties"]["KeyPolicy"]["Statement"]}
+    assert key["EventBridgePublishes"]["Principal"] == {"Service": "events.amazonaws.com"}
+
+
+def test_make_outputs_prints_the_dashboard_url_and_the_topic(watched):
+    """`make outputs` prints the root stack's outputs; the root re-exports the monitoring stack's public ones."""
+    outputs = load(watched.templates["root.yaml"])["Outputs"]
+    assert outputs["MonitoringDashboardUrl"]["Value"] == {"Fn::GetAtt": ["Monitoring", "Outputs.DashboardUrl"]}
+    assert outputs["MonitoringAlertTopicArn"]["Value"] == {"Fn::GetAtt": ["Monitoring", "Outputs.AlertTopicArn"]}
+    url = load(watched.templates["monitoring.yaml"])["Outputs"]["DashboardUrl"]["Value"]["Fn::Sub"]
+    assert url.endswith("#dashboards/dashboard/${Application}-${EnvironmentName}")
