@@ -269,8 +269,8 @@ def test_the_mysql_port_reaches_variables_and_ingress():
     assert _db(app)["Resources"]["Cluster"]["Properties"]["Port"] == 3307
 
 
-def test_the_default_app_api_nest_and_cron_use_the_database():
+def test_the_default_app_api_nest_jobs_and_cron_use_the_database():
     from tests.support import ROOT
     from generator.config import load_app
     app = load_app(ROOT / "app.yaml")
-    assert {s.name for s in app.services if "database" in s.uses} == {"api", "nest", "cron"}
+    assert {s.name for s in app.services if "database" in s.uses} == {"api", "nest", "jobs", "cron"}
