@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from troposphere import Output, Template, cloudformation
 
 from generator import naming, tagging
-from generator.components import cluster, environment, network, registry, service
+from generator.components import cluster, environment, frontend, network, registry, service
 from generator.components.base import Component
 from generator.config import AppSpec
 from generator.errors import WiringError
@@ -44,11 +44,15 @@ def build_stacks(app: AppSpec) -> list[Nested]:
     env = environment.env_inputs(app)
     net = network.build(app, nested(network.COMPONENT), network.env_inputs(app))
     images = registry.build(app, nested(registry.COMPONENT), registry.env_inputs(app))
-    ecs = cluster.build(app, nested(cluster.COMPONENT), cluster.env_inputs(app), env, net=net)
+    edge = frontend.env_inputs(app) if app.frontend is not None else None
+    ecs = cluster.build(app, nested(cluster.COMPONENT), cluster.env_inputs(app), env, net=net,
+                        edge=edge if frontend.fronts_api(app) else None)
     off_hours = service.off_hours_inputs(app)
     for svc in app.services:  # one stack per service keeps each template far from CloudFormation's limits
         service.build(app, svc, nested(service.COMPONENT, svc.name, f"the {svc.name} service ({svc.kind})"),
                       service.env_inputs(app, svc), off_hours, env, net=net, cluster=ecs, registry=images)
+    if app.frontend is not None:
+        frontend.build(app, nested(frontend.COMPONENT), edge, cluster=ecs)
     return stacks
 
 

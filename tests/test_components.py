@@ -215,9 +215,9 @@ def test_root_parameters_of_component_settings_are_generated_not_hand_written():
     from_fields = set()
     for path in GOLDEN_SETS:
         app = load_app(path)
-        from generator.components import cluster, environment, network, registry, service
+        from generator.components import cluster, environment, frontend, network, registry, service
         for inputs in (environment.env_inputs(app), network.env_inputs(app), cluster.env_inputs(app),
-                       registry.env_inputs(app), service.off_hours_inputs(app),
+                       registry.env_inputs(app), service.off_hours_inputs(app), frontend.env_inputs(app),
                        *(service.env_inputs(app, s) for s in app.services)):
             from_fields |= {p.name for p in inputs.parameters()}
     assert generated - standard - images <= from_fields

@@ -1,6 +1,6 @@
 """The components, in dependency order (one line each), and the registries derived from what they declare.
 
-    network -> registry -> cluster -> service (one stack per service)
+    network -> registry -> cluster -> service (one stack per service) -> frontend
 
 generator/root.py calls their build functions in this order; everything the rest of the system must know about the
 resource types they create is read from their TypeFacts here: which types hold data (generator/stateful.py), what
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from functools import cache
 
-from generator.components import cluster, network, registry, service, shared
+from generator.components import cluster, frontend, network, registry, service, shared
 from generator.components.base import Component, GrantFactory, Rule, TypeFacts, Verifier
 from generator.errors import WiringError
 
@@ -25,6 +25,7 @@ COMPONENTS: tuple[Component, ...] = (
     registry.COMPONENT,
     cluster.COMPONENT,
     service.COMPONENT,
+    frontend.COMPONENT,
 )
 
 

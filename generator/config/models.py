@@ -12,6 +12,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 from generator import naming
 from generator.components.cluster import ClusterEnv
 from generator.components.environment import EnvironmentCore
+from generator.components.frontend import FrontendEnv, FrontendSpec
 from generator.components.network import NetworkEnv, NetworkSpec
 from generator.components.registry import RegistryEnv, RegistrySpec
 from generator.components.service import ServicesEnv
@@ -42,6 +43,10 @@ class EnvironmentSpec(RegistryEnv, ClusterEnv, ServicesEnv, NetworkEnv, Environm
     """One deployment target. Only what differs between environments belongs here: what every environment says about
     itself (EnvironmentCore) and each component's per-environment settings (network, services, cluster, registry),
     which enter the templates as root parameters."""
+
+    frontend: FrontendEnv | None = Field(
+        None, description="The environment's frontend and CloudFront settings (domains, certificate, DNS zone, "
+                          "price class, WAF); only with the app's `frontend` block.")
 
 
 # The delivery pipeline (docs/pipeline.md).
@@ -151,6 +156,9 @@ class AppSpec(Strict):
     network: NetworkSpec = Field(default_factory=NetworkSpec, description="Network layout.")
     services: list[ServiceSpec] = Field(default_factory=list, description="Container workloads.")
     database: DatabaseSpec | None = Field(None, description="Relational database, if the app has one.")
+    frontend: FrontendSpec | None = Field(
+        None, description="A static single-page app on S3 behind CloudFront, which also fronts the web services' "
+                          "paths (docs/frontend.md).")
     registry: RegistrySpec = Field(default_factory=RegistrySpec, description="Image repositories and their "
                                                                             "lifecycle.")
     environments: dict[Name, EnvironmentSpec] = Field(

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from awacs import s3
-from awacs.aws import Allow, Bool, Condition, Deny, Principal, Statement
+from awacs.aws import Allow, Bool, Condition, Deny, Principal, Statement, StringEquals
 from troposphere import GetAtt, Sub
 
 from generator.policies.common import document
@@ -42,3 +42,17 @@ def load_balancer_access_logs(bucket, prefix: str, region: str):
             Principal=Principal("AWS", Sub(f"arn:${{AWS::Partition}}:iam::{legacy}:root")),
             Action=[s3.PutObject], Resource=[objects]))
     return document(*statements, deny_insecure_transport(bucket))
+
+
+CLOUDFRONT = "cloudfront.amazonaws.com"
+
+
+def cloudfront_origin_access(bucket, distribution_arn):
+    """Origin access control: CloudFront may read objects, and only on behalf of this environment's distribution
+    (`AWS:SourceArn`). Doc: "Restrict access to an Amazon S3 origin" (Amazon CloudFront developer guide)."""
+    return document(
+        Statement(Sid="CloudFrontReadsObjects", Effect=Allow, Principal=Principal("Service", CLOUDFRONT),
+                  Action=[s3.GetObject], Resource=[Sub("${Arn}/*", Arn=GetAtt(bucket, "Arn"))],
+                  Condition=Condition(StringEquals("AWS:SourceArn", distribution_arn))),
+        deny_insecure_transport(bucket))
+

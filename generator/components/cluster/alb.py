@@ -35,6 +35,8 @@ class Inputs:
     retention_days: Any
     has_certificate: str   # Condition names
     is_production: str
+    idle_timeout: Any = 60
+    cloudfront_prefix_list: Any = None   # set when CloudFront fronts the API: the only source on the production port
 
 
 @dataclass
@@ -64,6 +66,8 @@ def build(app: AppSpec, stack: StackBuilder, net: NetworkOutputs, inputs: Inputs
             elb.LoadBalancerAttributes(Key="routing.http.drop_invalid_header_fields.enabled", Value="true"),
             elb.LoadBalancerAttributes(Key="routing.http.desync_mitigation_mode", Value="defensive"),
             elb.LoadBalancerAttributes(Key="deletion_protection.enabled", Value=If(is_prod, "true", "false")),
+            # Long polling and WebSockets (Socket.IO) hold connections open: the environment's idle timeout.
+            elb.LoadBalancerAttributes(Key="idle_timeout.timeout_seconds", Value=inputs.idle_timeout),
         ],
         # ELB checks it may write to the bucket when logging is switched on: the policy must exist first.
         DependsOn=[bucket_policy]))
@@ -131,14 +135,17 @@ def _security_group(app: AppSpec, stack: StackBuilder, net: NetworkOutputs, inpu
         # No web service yet: allow no egress at all (an empty list would mean "allow everything").
         egress = [ec2.SecurityGroupRule(IpProtocol="icmp", FromPort=-1, ToPort=-1, CidrIp="127.0.0.1/32",
                                         Description="No egress")]
+    test = ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=TEST_PORT, ToPort=TEST_PORT, CidrIp=inputs.test_cidr,
+                                 Description="Test listener, from the test CIDR only")
+    if inputs.cloudfront_prefix_list is not None:
+        return _behind_cloudfront(stack, net, inputs, egress, test)
     sg = stack.add(ec2.SecurityGroup(
         "LoadBalancerSecurityGroup", VpcId=stack.input(net.vpc_id),
         GroupDescription="Internet to the load balancer; load balancer to the web service tasks",
         SecurityGroupIngress=[
             ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=80, ToPort=80, CidrIp=ANYWHERE,
                                   Description="HTTP from the internet (redirected to HTTPS when a certificate is set)"),
-            ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=TEST_PORT, ToPort=TEST_PORT, CidrIp=inputs.test_cidr,
-                                  Description="Test listener, from the test CIDR only"),
+            test,
         ],
         SecurityGroupEgress=egress,
         Metadata=_skip(("CKV_AWS_260", "An internet-facing load balancer: port 80 is open so plain-HTTP visitors "
@@ -148,3 +155,23 @@ def _security_group(app: AppSpec, stack: StackBuilder, net: NetworkOutputs, inpu
         "LoadBalancerHttpsIngress", Condition=inputs.has_certificate, GroupId=GetAtt(sg, "GroupId"),
         IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp=ANYWHERE, Description="HTTPS from the internet"))
     return sg
+
+
+def _behind_cloudfront(stack: StackBuilder, net: NetworkOutputs, inputs: Inputs, egress: list,
+                       test: ec2.SecurityGroupRule) -> ec2.SecurityGroup:
+    """CloudFront fronts the API: the production port (443 with a certificate, else 80) admits only CloudFront's
+    origin-facing servers (the managed prefix list `com.amazonaws.global.cloudfront.origin-facing`), the test port
+    only the test CIDR. One prefix-list rule: the list weighs 55 rules against the group's quota of 60 (Docs:
+    "Restrict access to Application Load Balancers", Amazon CloudFront developer guide; "AWS-managed prefix list
+    weight", Amazon VPC user guide)."""
+    port = If(inputs.has_certificate, 443, 80)
+    return stack.add(ec2.SecurityGroup(
+        "LoadBalancerSecurityGroup", VpcId=stack.input(net.vpc_id),
+        GroupDescription="CloudFront to the load balancer; load balancer to the web service tasks",
+        SecurityGroupIngress=[
+            ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=port, ToPort=port,
+                                  SourcePrefixListId=inputs.cloudfront_prefix_list,
+                                  Description="Production listener, from CloudFront's origin-facing servers only"),
+            test,
+        ],
+        SecurityGroupEgress=egress))

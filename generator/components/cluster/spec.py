@@ -43,6 +43,10 @@ class ClusterEnv(Strict):
         constraint="an IPv4 CIDR with a mask of /8 to /32 (never 0.0.0.0/0)")] = Field(
         None, description="The only network that may reach the test listener (port 8080), e.g. an office or VPN "
                           "CIDR. Default: the environment's `cidr`.")
+    idle_timeout_seconds: Annotated[int, Param("Load balancer idle timeout (s)")] = Field(
+        60, ge=1, le=4000,
+        description="Seconds the load balancer keeps an idle connection open (1-4000). Raise it for long polling "
+                    "and WebSockets (Socket.IO) that stay quiet longer than a minute.")
     access_log_retention_days: Annotated[RetentionDays | None,  # type: ignore[valid-type]
                                          Param("Access log retention (days)")] = Field(
         None, description="Days load balancer access logs are kept. Default: 365 in production, 90 elsewhere.")
