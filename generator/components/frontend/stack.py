@@ -137,11 +137,12 @@ def build(app: AppSpec, stack: StackBuilder, env: EnvInputs[FrontendEnv], *, clu
             Comment=Sub("${Application}-${EnvironmentName} site and API"), Enabled=True,
             Aliases=If(HAS_DOMAINS, domains, NoValue), DefaultRootObject=INDEX, HttpVersion="http2and3",
             IPV6Enabled=True, PriceClass=env.input(stack, "price_class"), WebACLId=If(HAS_WEB_ACL, web_acl, NoValue),
-            Origins=origins, CacheBehaviors=behaviours or NoValue,
+            Origins=origins, **({"CacheBehaviors": behaviours} if behaviours else {}),
             DefaultCacheBehavior=cloudfront.DefaultCacheBehavior(
                 TargetOriginId=STATIC_ORIGIN, ViewerProtocolPolicy="redirect-to-https", AllowedMethods=["GET", "HEAD"],
                 CachedMethods=["GET", "HEAD"], CachePolicyId=CACHING_OPTIMIZED, Compress=True,
-                ResponseHeadersPolicyId=Ref(headers), FunctionAssociations=static_functions or NoValue),
+                ResponseHeadersPolicyId=Ref(headers),
+                **({"FunctionAssociations": static_functions} if static_functions else {})),
             ViewerCertificate=If(
                 HAS_DOMAINS,
                 cloudfront.ViewerCertificate(AcmCertificateArn=env.input(stack, "certificate_arn"),
