@@ -132,7 +132,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     console.add_secrets(url_credentials(endpoint))    # printed as https://****@host, also when a message decodes it
     with friendly_errors(args.profile):
         target = load_target(args.app, args.env, args.templates, args.params, None)
-        region, source = resolve_region(args.region, target.app.region)
+        region, source = resolve_region(args.region, target.app.region_of(target.env))
         target = dataclasses.replace(target, region=region)
         session = open_session(args.profile)
         check_region(session, region)

@@ -150,7 +150,8 @@ def test_the_environment_role_is_granted_per_family_in_a_stable_order():
     types = {r.resource_type for t in BUILDS["app"].templates().values() for r in t.resources.values()}
     families = components.grant_families(types)
     assert [f.__name__ for f in families] == ["network", "load_balancing", "containers", "releases", "scaling",
-                                              "logs_keys_buckets", "jobs"]
+                                              "logs_keys_buckets", "jobs", "edge"]   # shared first, then components'
+
     sids = [g.sid for g in environment_permissions.environment_stack(app, types)]
     assert sids.index("ManageNetwork") < sids.index("ManageLoadBalancing") < sids.index("ManageQueues")
     assert environment_permissions.covered() >= types

@@ -175,6 +175,14 @@ class AppSpec(Strict):
             return self.pipeline.test_environment
         return "staging" if "staging" in self.environments else None
 
+    def region_of(self, env: str) -> str:
+        """An environment's region: its `region`, else the app's."""
+        return self.environments[env].region or self.region
+
+    def regions(self) -> list[str]:
+        """Every region in use: the app's first, then the environments' own in the order they appear."""
+        return list(dict.fromkeys([self.region, *(self.region_of(e) for e in self.environments)]))
+
     def account_of(self, env: str) -> str:
         """An environment's account: its `account_id`, else the pipeline's account."""
         explicit = self.environments[env].account_id

@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from troposphere import GetAtt, If, NoValue, Ref, ec2, s3
+from troposphere import Equals, FindInMap, GetAtt, If, NoValue, Not, Ref, ec2, s3
 from troposphere import elasticloadbalancingv2 as elb
 
 from generator import naming
 from generator.components.network import NetworkOutputs
-from generator.policies.s3 import load_balancer_access_logs
+from generator.policies.s3 import (ELB_ACCOUNTS_MAP, HAS_ELB_ACCOUNT, elb_accounts_mapping,
+                                   load_balancer_access_logs)
 from generator.wiring import StackBuilder
 
 if TYPE_CHECKING:
@@ -117,9 +118,14 @@ def _access_log_bucket(app: AppSpec, stack: StackBuilder, inputs: Inputs) -> tup
                            "separate server-access-log bucket would need its own log bucket in turn."),
             ("CKV_AWS_145", "Load balancer access logs support only SSE-S3 (AES256), not SSE-KMS."),
         )))
+    regions = app.regions()
+    if len(regions) > 1:   # environments in several regions: the same template everywhere
+        stack.template.add_mapping(ELB_ACCOUNTS_MAP, elb_accounts_mapping(regions))
+        stack.template.add_condition(HAS_ELB_ACCOUNT, Not(Equals(FindInMap(
+            ELB_ACCOUNTS_MAP, Ref("AWS::Region"), "Account"), "none")))
     policy = stack.add(s3.BucketPolicy(
         "AccessLogBucketPolicy", Bucket=Ref(bucket),
-        PolicyDocument=load_balancer_access_logs(bucket, LOG_PREFIX, app.region)))
+        PolicyDocument=load_balancer_access_logs(bucket, LOG_PREFIX, regions)))
     return bucket, policy
 
 

@@ -77,16 +77,17 @@ def env_inputs(app: AppSpec) -> EnvInputs[ClusterEnv]:
 # --- rules -------------------------------------------------------------------------------------------------------
 
 def certificate_in_region_and_account(app: AppSpec) -> Iterator[Problem]:
-    """An environment's `certificate_arn` names an ACM certificate in the app's region and, when the environment
-    gives `account_id`, in that account (a load balancer cannot use a certificate from anywhere else)."""
+    """An environment's `certificate_arn` names an ACM certificate in the environment's region and, when the
+    environment gives `account_id`, in that account (a load balancer cannot use a certificate from anywhere else)."""
     for name, env in app.environments.items():
         if env.certificate_arn is None:
             continue
         _, _, _, region, account, _ = env.certificate_arn.split(":", 5)
         loc = f"environments.{name}.certificate_arn"
-        if region != app.region:
-            yield Problem(loc, f"the certificate is in {region}, but the load balancer is in {app.region}; "
-                               f"request or import the certificate in {app.region}")
+        here = app.region_of(name)
+        if region != here:
+            yield Problem(loc, f"the certificate is in {region}, but the load balancer is in {here}; "
+                               f"request or import the certificate in {here}")
         if env.account_id is not None and account != env.account_id:
             yield Problem(loc, f"the certificate belongs to account {account}, not to this environment's account "
                                f"{env.account_id}")
