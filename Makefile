@@ -23,6 +23,7 @@ help: ## List the targets and the variables they take
 	@echo "  DRY_RUN=1 package, deploy, destroy: print what would happen, change nothing"
 	@echo "  IMAGE_TAG deploy, diff: the image tag of every service [the parameter file's]"
 	@echo "  BUCKET    deploy commands: the S3 bucket for templates [<app>-templates-<account>-<region>]"
+	@echo "  DIR       publish-frontend: the frontend build's output directory [frontend/build]"
 
 # --- Environments. .venv holds the generator's runtime (requirements.lock: what `make templates` needs); the deploy
 # targets add the AWS SDK (requirements-deploy.lock), `make diagram` the PNG renderer (requirements-diagram.lock) and
@@ -99,7 +100,7 @@ assurance: $(VENV)/.installed-test $(CHECKOV_VENV)/.installed ## Regenerate docs
 	$(PY) scripts/assurance.py
 
 # --- Deploy (scripts/deploy.py, docs/deploy.md). Honours AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL. ---
-.PHONY: package diff deploy watch destroy drift outputs rehearse
+.PHONY: package diff deploy watch destroy drift outputs rehearse publish-frontend
 # Values reach the scripts as one single-quoted word each, in --option=value form: a space, a quote or `--force`
 # inside ENV, IMAGE_TAG, BUCKET or a path stays part of that value (which scripts/deploy.py then validates and
 # refuses) and can never become an option of its own. Only FORCE=1 passes --force. `override` keeps a command-line
@@ -133,6 +134,9 @@ drift: $(VENV)/.installed-deploy ## Drift detection on ENV's root and every nest
 
 outputs: $(VENV)/.installed-deploy ## Print ENV's stack outputs (URLs, names)
 	$(PY) scripts/deploy.py outputs $(DEPLOY_ARGS)
+
+publish-frontend: $(VENV)/.installed-deploy ## Publish the frontend build (DIR=...) to ENV: upload, prune, invalidate
+	$(PY) scripts/deploy.py publish-frontend $(DEPLOY_ARGS) $(if $(DIR),--dir=$(call _q,$(DIR)))
 
 rehearse: $(VENV)/.installed-test ## Run the deploy code for ENV against a local AWS emulator (moto)
 	$(PY) scripts/deploy.py rehearse $(DEPLOY_ARGS)

@@ -78,6 +78,8 @@ def parser(prog: str = "scripts/deploy.py") -> argparse.ArgumentParser:
     common.add_argument("--params", type=Path, default=ROOT / "params", help="parameter files (default: params)")
     common.add_argument("--build-dir", type=Path, default=ROOT / "build" / "packaged",
                         help="where the packaged root template is written (default: build/packaged)")
+    common.add_argument("--dir", type=Path, default=ROOT / "frontend" / "build", dest="frontend_dir",
+                        help="publish-frontend: the frontend build's output directory (default: frontend/build)")
     common.add_argument("--bucket", default=None, type=BUCKET,
                         help="S3 bucket for templates (default: <app>-templates-<account>-<region>, created "
                              "on first use)")
@@ -141,13 +143,13 @@ def run(args: argparse.Namespace, console: Console) -> int:
         aws = Aws(session, region, endpoint)
         ctx = commands.Ctx(target, aws, console, commands.Options(
             bucket=args.bucket, image_tag=args.image_tag, yes=args.yes, force=args.force, dry_run=args.dry_run,
-            build_dir=args.build_dir))
+            build_dir=args.build_dir, frontend_dir=args.frontend_dir))
         if args.command == "package":
             commands.package(ctx)
             return 0
         if args.command == "outputs":
             return commands.outputs(ctx, as_json=args.json)
-        return getattr(commands, args.command)(ctx)
+        return getattr(commands, args.command.replace("-", "_"))(ctx)
 
 
 if __name__ == "__main__":

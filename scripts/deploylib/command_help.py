@@ -10,4 +10,5 @@ HELP = {
     "drift": "drift detection on every stack, as a table",
     "outputs": "print the root stack outputs",
     "rehearse": "run package/diff/deploy/outputs/destroy against a local moto emulator",
+    "publish-frontend": "upload the frontend build (--dir) to the environment's site bucket, then invalidate",
 }
