@@ -16,6 +16,7 @@ from troposphere import elasticloadbalancingv2 as elb
 
 from generator import naming
 from generator.components.network import NetworkOutputs
+from generator.components.shared import checkov_skip
 from generator.policies.s3 import (ELB_ACCOUNTS_MAP, HAS_ELB_ACCOUNT, elb_accounts_mapping,
                                    load_balancer_access_logs)
 from generator.wiring import StackBuilder
@@ -49,10 +50,6 @@ class Alb:
     test_listener: elb.Listener
 
 
-def _skip(*checks: tuple[str, str]) -> dict:
-    return {"checkov": {"skip": [{"id": i, "comment": c} for i, c in checks]}}
-
-
 def build(app: AppSpec, stack: StackBuilder, net: NetworkOutputs, inputs: Inputs) -> Alb:
     bucket, bucket_policy = _access_log_bucket(app, stack, inputs)
     sg = _security_group(app, stack, net, inputs)
@@ -82,7 +79,7 @@ def build(app: AppSpec, stack: StackBuilder, net: NetworkOutputs, inputs: Inputs
     http = stack.add(elb.Listener(
         "HttpListener", LoadBalancerArn=Ref(lb), Port=80, Protocol="HTTP",
         DefaultActions=If(has_cert, to_https, not_found),
-        Metadata=_skip(("CKV_AWS_2", "Redirects to HTTPS when a certificate is set; plain HTTP only in "
+        Metadata=checkov_skip(("CKV_AWS_2", "Redirects to HTTPS when a certificate is set; plain HTTP only in "
                                      "environments without one (CertificateArn empty)."))))
     https = stack.add(elb.Listener(
         "HttpsListener", Condition=has_cert, LoadBalancerArn=Ref(lb), Port=443, Protocol="HTTPS",
@@ -91,7 +88,7 @@ def build(app: AppSpec, stack: StackBuilder, net: NetworkOutputs, inputs: Inputs
         "TestListener", LoadBalancerArn=Ref(lb), Port=TEST_PORT, Protocol=If(has_cert, "HTTPS", "HTTP"),
         Certificates=If(has_cert, certificates, NoValue), SslPolicy=If(has_cert, SSL_POLICY, NoValue),
         DefaultActions=not_found,
-        Metadata=_skip(("CKV_AWS_2", "HTTPS when a certificate is set; plain HTTP only in environments without "
+        Metadata=checkov_skip(("CKV_AWS_2", "HTTPS when a certificate is set; plain HTTP only in environments without "
                                      "one, and reachable only from the test CIDR."),
                        ("CKV_AWS_103", f"Protocol and SslPolicy switch together on HasCertificate: whenever it is "
                                        f"HTTPS the policy is {SSL_POLICY} (TLS 1.2+); checkov cannot follow Fn::If."))))
@@ -113,7 +110,7 @@ def _access_log_bucket(app: AppSpec, stack: StackBuilder, inputs: Inputs) -> tup
             Id="expire-access-logs", Status="Enabled", ExpirationInDays=inputs.retention_days,
             NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=7),
             AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(DaysAfterInitiation=1))]),
-        Metadata=_skip(
+        Metadata=checkov_skip(
             ("CKV_AWS_18", "This bucket receives access logs; logging it to itself would be circular and a "
                            "separate server-access-log bucket would need its own log bucket in turn."),
             ("CKV_AWS_145", "Load balancer access logs support only SSE-S3 (AES256), not SSE-KMS."),
@@ -154,7 +151,7 @@ def _security_group(app: AppSpec, stack: StackBuilder, net: NetworkOutputs, inpu
             test,
         ],
         SecurityGroupEgress=egress,
-        Metadata=_skip(("CKV_AWS_260", "An internet-facing load balancer: port 80 is open so plain-HTTP visitors "
+        Metadata=checkov_skip(("CKV_AWS_260", "An internet-facing load balancer: port 80 is open so plain-HTTP visitors "
                                        "are redirected to HTTPS (or served, where no certificate is set)."))))
     # A separate resource, not an Fn::If inside the list, so every rule stays a plain, described rule.
     stack.add(ec2.SecurityGroupIngress(

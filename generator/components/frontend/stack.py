@@ -24,6 +24,7 @@ from troposphere import (And, Condition, Equals, GetAtt, If, Join, Not, NoValue,
 from generator import naming
 from generator.components.base import EnvInputs
 from generator.components.cluster import ClusterOutputs
+from generator.components.shared import checkov_skip
 from generator.components.frontend.spec import FrontendEnv, api_paths, settings
 from generator.policies.common import document
 from generator.policies.s3 import cloudfront_origin_access, deny_insecure_transport
@@ -70,10 +71,6 @@ class FrontendOutputs(NamedTuple):
     distribution_domain: OutputRef
 
 
-def _skip(*checks: tuple[str, str]) -> dict:
-    return {"checkov": {"skip": [{"id": i, "comment": c} for i, c in checks]}}
-
-
 def build(app: AppSpec, stack: StackBuilder, env: EnvInputs[FrontendEnv], *, cluster: ClusterOutputs) -> FrontendOutputs:
     assert app.frontend is not None
     t = stack.template
@@ -95,7 +92,7 @@ def build(app: AppSpec, stack: StackBuilder, env: EnvInputs[FrontendEnv], *, clu
             Id="expire-previous-releases", Status="Enabled",
             NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=ASSET_GRACE_DAYS),
             AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(DaysAfterInitiation=1))]),
-        Metadata=_skip(("CKV_AWS_18", "Only CloudFront reads this bucket, and its standard logs (LogBucket) record "
+        Metadata=checkov_skip(("CKV_AWS_18", "Only CloudFront reads this bucket, and its standard logs (LogBucket) record "
                                       "every request for the site's objects.")),
     ))
     stack.add(s3.BucketPolicy("LogBucketPolicy", Bucket=Ref(logs), PolicyDocument=document(deny_insecure_transport(logs))))
@@ -149,7 +146,7 @@ def build(app: AppSpec, stack: StackBuilder, env: EnvInputs[FrontendEnv], *, clu
                                              SslSupportMethod="sni-only", MinimumProtocolVersion=VIEWER_TLS),
                 cloudfront.ViewerCertificate(CloudFrontDefaultCertificate=True)),
             Logging=cloudfront.Logging(Bucket=GetAtt(logs, "DomainName"), Prefix="cloudfront/", IncludeCookies=False)),
-        Metadata=_skip(
+        Metadata=checkov_skip(
             ("CKV_AWS_68", "The WAF web ACL is a per-environment setting (WebAclArn, attached when given); checkov "
                            "cannot follow Fn::If."),
             ("CKV_AWS_174", f"With a custom domain the minimum protocol is {VIEWER_TLS}; without one CloudFront's "
@@ -187,7 +184,7 @@ def _log_bucket(stack: StackBuilder, env: EnvInputs[FrontendEnv]) -> s3.Bucket:
             Id="expire-access-logs", Status="Enabled", ExpirationInDays=env.input(stack, "log_retention_days"),
             NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=7),
             AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(DaysAfterInitiation=1))]),
-        Metadata=_skip(
+        Metadata=checkov_skip(
             ("CKV_AWS_18", "This bucket receives the access logs; logging it to itself would be circular."))))
 
 
