@@ -83,6 +83,8 @@ NAMED = {
     "AWS::CodePipeline::Pipeline": ("Name", "arn:aws:codepipeline:{region}:{account}:{name}",
                                     "codepipeline:CreatePipeline", 100),
     "AWS::KMS::Alias": ("AliasName", "arn:aws:kms:{region}:{account}:{name}", "kms:CreateAlias", 256),
+    "AWS::CloudFront::Function": ("Name", "arn:aws:cloudfront::{account}:function/{name}", "cloudfront:CreateFunction",
+                                  64),
 }
 # Types addressed by ids AWS generates (vpc-…, sg-…, a load balancer's or key's id): their create action is granted
 # on every resource ("*", or key/* for keys), so no name can fall outside it.
@@ -104,7 +106,16 @@ ID_ADDRESSED = {
     "AWS::ECR::RegistryScanningConfiguration": "ecr:PutRegistryScanningConfiguration",
     "AWS::KMS::Key": "kms:CreateKey",
     "AWS::S3::BucketPolicy": "s3:PutBucketPolicy",   # on its bucket, whose name is checked above
+    # CloudFront ARNs end in ids it generates (E2ABC...): granted on <type>/* in the account
+    "AWS::CloudFront::Distribution": "cloudfront:CreateDistribution",
+    "AWS::CloudFront::OriginAccessControl": "cloudfront:CreateOriginAccessControl",
+    "AWS::CloudFront::ResponseHeadersPolicy": "cloudfront:CreateResponseHeadersPolicy",
+    "AWS::Route53::RecordSet": "route53:ChangeResourceRecordSets",   # in the environment's hosted zone
 }
+ID_PREFIXES = {"AWS::CloudFront::Distribution": ":distribution/*",
+               "AWS::CloudFront::OriginAccessControl": ":origin-access-control/*",
+               "AWS::CloudFront::ResponseHeadersPolicy": ":response-headers-policy/*",
+               "AWS::Route53::RecordSet": ":hostedzone/*"}
 BUCKET_POLICY_TARGET = "Bucket"
 
 names = st.from_regex(NAME_PATTERN, fullmatch=True)
@@ -240,7 +251,8 @@ def problems_of_tree(templates: dict[str, dict], stmts: list[dict], ctx: dict[st
             where = f"{file}:{lid} ({rtype})"
             if rtype in ID_ADDRESSED:
                 patterns = allowing(stmts, ID_ADDRESSED[rtype], ctx)
-                if not any(p == "*" or p.endswith(":key/*") for p in patterns) and rtype != "AWS::S3::BucketPolicy":
+                ends = (":key/*", ID_PREFIXES.get(rtype, ":key/*"))
+                if not any(p == "*" or p.endswith(ends) for p in patterns) and rtype != "AWS::S3::BucketPolicy":
                     found.append(f"{where}: {who} grants {ID_ADDRESSED[rtype]} only on {patterns}")
                 continue
             if rtype not in NAMED:

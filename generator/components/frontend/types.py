@@ -15,19 +15,20 @@ def edge(each, envs: list[str]) -> list[Grant]:
               "cloudfront:TagResource cloudfront:UntagResource cloudfront:ListTagsForResource "
               "cloudfront:UpdateDistributionWithStagingConfig",
               arn("cloudfront", "distribution/*", region=False)),
-        grant("ManageOriginAccess", "cloudfront:CreateOriginAccessControl cloudfront:UpdateOriginAccessControl "
-              "cloudfront:DeleteOriginAccessControl cloudfront:GetOriginAccessControl",
+        grant("ManageOriginAccess", "cloudfront:UpdateOriginAccessControl cloudfront:DeleteOriginAccessControl "
+              "cloudfront:GetOriginAccessControl",
               arn("cloudfront", "origin-access-control/*", region=False)),
         grant("ManageResponseHeadersPolicies", "cloudfront:CreateResponseHeadersPolicy "
               "cloudfront:UpdateResponseHeadersPolicy cloudfront:DeleteResponseHeadersPolicy "
               "cloudfront:GetResponseHeadersPolicy", arn("cloudfront", "response-headers-policy/*", region=False)),
+        # The function handler's tag actions are granted on distributions only: IAM knows no tags on functions.
         grant("ManageFunctions", "cloudfront:CreateFunction cloudfront:UpdateFunction cloudfront:DeleteFunction "
-              "cloudfront:DescribeFunction cloudfront:GetFunction cloudfront:PublishFunction cloudfront:TagResource "
-              "cloudfront:UntagResource cloudfront:ListTagsForResource",
+              "cloudfront:DescribeFunction cloudfront:GetFunction cloudfront:PublishFunction",
               each("function/${Application}-{env}-*", "cloudfront", region=False)),
         grant("ListCloudFront", "cloudfront:ListDistributions cloudfront:ListOriginAccessControls "
-              "cloudfront:ListResponseHeadersPolicies cloudfront:ListFunctions",
-              why_any="CloudFront's list actions have no resource type"),
+              "cloudfront:ListResponseHeadersPolicies cloudfront:ListFunctions cloudfront:CreateOriginAccessControl",
+              why_any="CloudFront's list actions and CreateOriginAccessControl have no resource type (IAM service "
+                      "authorization reference)"),
         grant("ManageRecords", "route53:ChangeResourceRecordSets route53:ListResourceRecordSets "
               "route53:GetHostedZone", arn("route53", "hostedzone/*", region=False, account=False)),
         grant("FindRecords", "route53:GetChange route53:ListHostedZones",
