@@ -38,6 +38,7 @@ help: ## List the targets and the variables they take
 	@echo "  SNAPSHOT  restore: the database cluster snapshot to restore (make snapshots lists them)"
 	@echo "  CDK_VENV  bench: a virtual environment with the AWS CDK, to time its synth beside ours"
 	@echo "  RUNS      bench: how many times each phase is timed"
+	@echo "  DIR       publish-frontend: the frontend build's output directory [frontend/build]"
 
 # --- Environments. .venv holds the generator's runtime (requirements.lock: what `make templates` needs); the deploy
 # targets add the AWS SDK (requirements-deploy.lock), `make diagram` the PNG renderer (requirements-diagram.lock) and
@@ -114,7 +115,7 @@ assurance: $(VENV)/.installed-test $(CHECKOV_VENV)/.installed ## Regenerate docs
 	$(PY) scripts/assurance.py
 
 # --- Deploy (scripts/deploy.py, docs/deploy.md). Honours AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL. ---
-.PHONY: package diff deploy watch destroy drift outputs rehearse snapshot snapshots restore
+.PHONY: package diff deploy watch destroy drift outputs rehearse snapshot snapshots restore publish-frontend
 # Values reach the scripts as one single-quoted word each, in --option=value form: a space, a quote or `--force`
 # inside ENV, IMAGE_TAG, BUCKET or a path stays part of that value (which scripts/deploy.py then validates and
 # refuses) and can never become an option of its own. Only FORCE=1 passes --force. `override` keeps a command-line
@@ -157,6 +158,8 @@ snapshots: $(VENV)/.installed-deploy ## List ENV's database snapshots, newest fi
 
 restore: $(VENV)/.installed-deploy ## Check SNAPSHOT=... and print what restoring it into ENV replaces, and the steps
 	$(PY) scripts/deploy.py restore $(DEPLOY_ARGS)
+publish-frontend: $(VENV)/.installed-deploy ## Publish the frontend build (DIR=...) to ENV: upload, prune, invalidate
+	$(PY) scripts/deploy.py publish-frontend $(DEPLOY_ARGS) $(if $(DIR),--dir=$(call _q,$(DIR)))
 
 rehearse: $(VENV)/.installed-test ## Run the deploy code for ENV against a local AWS emulator (moto)
 	$(PY) scripts/deploy.py rehearse $(DEPLOY_ARGS)

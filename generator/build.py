@@ -101,7 +101,7 @@ def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
                       gate.handler_permissions(staged_t, out.name, app.region, rendered.deployers, parsed),
                       gate.parameter_files(staged_p, params_dir.name, rendered.parameter_sets))
             clock.lap("checks")
-            findings = gate.cfn_lint(staged_t, out.name, app.region, parsed) + [f for c in checks for f in c]
+            findings = gate.cfn_lint(staged_t, out.name, app.regions(), parsed) + [f for c in checks for f in c]
             clock.lap("lint")
             if findings:
                 raise ValidationFailed(findings)

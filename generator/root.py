@@ -12,8 +12,8 @@ from troposphere import Output, Template, cloudformation
 
 from generator import naming, tagging
 from generator import components
-from generator.components import (access, bucket, cache, cluster, database, environment, filesystem, monitoring,
-                                   network, queue, registry, service, table)
+from generator.components import (access, bucket, cache, cluster, database, environment, filesystem, frontend,
+                                   monitoring, network, queue, registry, service, table)
 from generator.components.attachments import Attachments
 from generator.components.base import Component
 from generator.config import AppSpec
@@ -51,7 +51,9 @@ def build_stacks(app: AppSpec) -> list[Nested]:
     core = {"network": network.env_inputs(app), "registry": registry.env_inputs(app), "cluster": cluster.env_inputs(app)}
     net = network.build(app, nested(network.COMPONENT), core["network"])
     images = registry.build(app, nested(registry.COMPONENT), core["registry"])
-    ecs = cluster.build(app, nested(cluster.COMPONENT), core["cluster"], env, net=net)
+    edge = frontend.env_inputs(app) if app.frontend is not None else None
+    ecs = cluster.build(app, nested(cluster.COMPONENT), core["cluster"], env, net=net,
+                        edge=edge if frontend.fronts_api(app) else None)
     # what services may use, by name: each producer adds its attachments here (docs/attachments.md)
     stores = Attachments(app, components.COMPONENTS)
     watch = nested(monitoring.COMPONENT)
@@ -84,6 +86,8 @@ def build_stacks(app: AppSpec) -> list[Nested]:
         service.build(app, svc, nested(service.COMPONENT, svc.name, f"the {svc.name} service ({svc.kind})"),
                       settings[svc.name], off_hours, env, net=net, cluster=ecs, registry=images, attachments=stores,
                       file_systems=file_systems, queues=queues, alerts=alerts)
+    if app.frontend is not None:
+        frontend.build(app, nested(frontend.COMPONENT), edge, cluster=ecs)
     monitoring.dashboard(app, watch, alerts, cluster=ecs)   # after the stacks: it shows what each one watches
     if access.wanted(app):   # an app that names nobody in any environment has no access stack
         access.build(app, nested(access.COMPONENT), access.env_inputs(app), env)

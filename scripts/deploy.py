@@ -93,6 +93,8 @@ def parser(prog: str = "scripts/deploy.py") -> argparse.ArgumentParser:
     environment_arguments(common)
     common.add_argument("--build-dir", type=Path, default=ROOT / "build" / "packaged",
                         help="where the packaged root template is written (default: build/packaged)")
+    common.add_argument("--dir", type=Path, default=ROOT / "frontend" / "build", dest="frontend_dir",
+                        help="publish-frontend: the frontend build's output directory (default: frontend/build)")
     common.add_argument("--bucket", default=None, type=BUCKET,
                         help="S3 bucket for templates (default: <app>-templates-<account>-<region>, created "
                              "on first use)")
@@ -152,7 +154,7 @@ def connect(args: argparse.Namespace, console: Console) -> tuple[Target, Aws]:
     endpoint = endpoint_from(args.endpoint_url)
     console.add_secrets(url_credentials(endpoint))    # printed as https://****@host, also when a message decodes it
     target = load_target(args.app, args.env, args.templates, args.params, None)
-    region, source = resolve_region(args.region, target.app.region)
+    region, source = resolve_region(args.region, target.app.region_of(target.env))
     target = dataclasses.replace(target, region=region)
     session = open_session(args.profile)
     check_region(session, region)
@@ -166,7 +168,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         target, aws = connect(args, console)
         ctx = commands.Ctx(target, aws, console, commands.Options(
             bucket=args.bucket, image_tag=args.image_tag, yes=args.yes, force=args.force, dry_run=args.dry_run,
-            build_dir=args.build_dir))
+            build_dir=args.build_dir, frontend_dir=args.frontend_dir))
         if args.command == "package":
             commands.package(ctx)
             return 0
@@ -178,7 +180,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
                 database.snapshot(ctx)
                 return 0
             return database.snapshots(ctx) if args.command == "snapshots" else database.restore(ctx, args.snapshot)
-        return getattr(commands, args.command)(ctx)
+        return getattr(commands, args.command.replace("-", "_"))(ctx)
 
 if __name__ == "__main__":
     sys.exit(main())

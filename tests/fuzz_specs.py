@@ -127,8 +127,8 @@ class LintCache:
         self.real = gate.cfn_lint
         self.runs = 0
 
-    def __call__(self, template_dir: Path, shown_as: str, region: str, parsed=None) -> list[str]:
-        digest = hashlib.sha256(region.encode())
+    def __call__(self, template_dir: Path, shown_as: str, region: str | list[str], parsed=None) -> list[str]:
+        digest = hashlib.sha256(",".join([region] if isinstance(region, str) else region).encode())
         for path in sorted(template_dir.glob("*.yaml")):
             digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
         key = digest.hexdigest()

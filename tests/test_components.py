@@ -157,7 +157,7 @@ def test_the_environment_role_is_granted_per_family_in_a_stable_order():
     types = {r.resource_type for t in BUILDS["app"].templates().values() for r in t.resources.values()}
     families = components.grant_families(types)
     assert [f.__name__ for f in families] == ["network", "load_balancing", "containers", "releases", "scaling",
-                                              "logs_keys_buckets", "jobs", "alerting", "databases"]
+                                              "logs_keys_buckets", "jobs", "alerting", "databases", "edge"]
     sids = [g.sid for g in environment_permissions.environment_stack(app, types)]
     assert sids.index("ManageNetwork") < sids.index("ManageLoadBalancing") < sids.index("ManageQueues")
     assert environment_permissions.covered() >= types
@@ -223,10 +223,10 @@ def test_root_parameters_of_component_settings_are_generated_not_hand_written():
     for path in GOLDEN_SETS:
         app = load_app(path)
         from generator.components import (access, cache, cluster, database, environment, filesystem, monitoring,
-                                          network, registry, service, table)
+                                          frontend, network, registry, service, table)
         for inputs in (environment.env_inputs(app), network.env_inputs(app), cluster.env_inputs(app),
                        registry.env_inputs(app), database.env_inputs(app), service.off_hours_inputs(app),
-                       monitoring.env_inputs(app), access.env_inputs(app),
+                       monitoring.env_inputs(app), access.env_inputs(app), frontend.env_inputs(app),
                        *(service.env_inputs(app, s) for s in app.services),
                        *(cache.env_inputs(app, c) for c in app.caches),
                        *(table.env_inputs(app, t) for t in app.tables),

@@ -100,6 +100,8 @@ NAMED = {
                                           "rds:CreateDBClusterParameterGroup", 255),
     "AWS::RDS::DBParameterGroup": ("DBParameterGroupName", "arn:aws:rds:{region}:{account}:pg:{name}",
                                    "rds:CreateDBParameterGroup", 255),
+    "AWS::CloudFront::Function": ("Name", "arn:aws:cloudfront::{account}:function/{name}", "cloudfront:CreateFunction",
+                                  64),
 }
 # Types addressed by ids AWS generates (vpc-…, sg-…, a load balancer's or key's id): their create action is granted
 # on every resource ("*", or key/* for keys), so no name can fall outside it.
@@ -124,7 +126,16 @@ ID_ADDRESSED = {
     "AWS::SQS::QueuePolicy": "sqs:SetQueueAttributes",   # on its queues, whose names are checked above
     "AWS::SNS::Subscription": "sns:Subscribe",       # on its topic, whose name is checked above
     "AWS::SNS::TopicPolicy": "sns:SetTopicAttributes",   # the same
+    # CloudFront ARNs end in ids it generates (E2ABC...): granted on <type>/* in the account
+    "AWS::CloudFront::Distribution": "cloudfront:CreateDistribution",
+    "AWS::CloudFront::OriginAccessControl": "cloudfront:CreateOriginAccessControl",
+    "AWS::CloudFront::ResponseHeadersPolicy": "cloudfront:CreateResponseHeadersPolicy",
+    "AWS::Route53::RecordSet": "route53:ChangeResourceRecordSets",   # in the environment's hosted zone
 }
+ID_PREFIXES = {"AWS::CloudFront::Distribution": ":distribution/*",
+               "AWS::CloudFront::OriginAccessControl": ":origin-access-control/*",
+               "AWS::CloudFront::ResponseHeadersPolicy": ":response-headers-policy/*",
+               "AWS::Route53::RecordSet": ":hostedzone/*"}
 ON_A_NAMED_RESOURCE = ("AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy", "AWS::SNS::Subscription",
                        "AWS::SNS::TopicPolicy")
 BUCKET_POLICY_TARGET = "Bucket"
@@ -262,7 +273,8 @@ def problems_of_tree(templates: dict[str, dict], stmts: list[dict], ctx: dict[st
             where = f"{file}:{lid} ({rtype})"
             if rtype in ID_ADDRESSED:
                 patterns = allowing(stmts, ID_ADDRESSED[rtype], ctx)
-                if not any(p == "*" or p.endswith(":key/*") for p in patterns) and rtype not in ON_A_NAMED_RESOURCE:
+                ends = (":key/*", ID_PREFIXES.get(rtype, ":key/*"))
+                if not any(p == "*" or p.endswith(ends) for p in patterns) and rtype not in ON_A_NAMED_RESOURCE:
                     found.append(f"{where}: {who} grants {ID_ADDRESSED[rtype]} only on {patterns}")
                 continue
             if rtype not in NAMED:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import Field
 
 from generator.components.base import EnvInputs, NotAParameter, Param
-from generator.config.types import AccountId, Strict
+from generator.config.types import AccountId, Region, Strict
 
 if TYPE_CHECKING:
     from generator.config import AppSpec
@@ -24,6 +24,9 @@ class EnvironmentCore(Strict):
     account_id: Annotated[AccountId | None, NotAParameter(
         "the deploy tooling checks its credentials against it and the pipeline deploys into it; templates use "
         "AWS::AccountId")] = Field(None, description="AWS account this environment lives in (12 digits).")
+    region: Annotated[Region | None, NotAParameter(  # type: ignore[valid-type]
+        "the stack is created in that region; the templates use AWS::Region and are the same everywhere")] = Field(
+        None, description="AWS region of this environment, e.g. `us-east-1`. Default: the app's `region`.")
 
 
 def settings(app: AppSpec, env: str) -> EnvironmentCore:

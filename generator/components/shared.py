@@ -157,6 +157,11 @@ def secrets(each, envs: list[str]) -> list[Grant]:
 FAMILIES = (network, load_balancing, containers, releases, scaling, logs_keys_buckets, jobs, secrets)
 
 
+def checkov_skip(*checks: tuple[str, str]) -> dict:
+    """A resource's Metadata skipping checkov checks, each `(id, why it cannot apply)`."""
+    return {"checkov": {"skip": [{"id": i, "comment": c} for i, c in checks]}}
+
+
 # --- describe calls the rehearsal verifies with --------------------------------------------------------------------
 
 def ec2(call: str, method: str, key: str) -> Verifier:

@@ -19,6 +19,7 @@ from generator.components.database.spec import DEFAULT_ENGINE_VERSION  # noqa: F
 from generator.components.environment import EnvironmentCore
 from generator.components.filesystem import FileSystemsEnv, FileSystemSpec
 from generator.components.monitoring import MonitoringEnv, MonitoringSpec
+from generator.components.frontend import FrontendEnv, FrontendSpec
 from generator.components.network import NetworkEnv, NetworkSpec
 from generator.components.queue import QueueSpec
 from generator.components.registry import RegistryEnv, RegistrySpec
@@ -38,6 +39,10 @@ class EnvironmentSpec(AccessEnvSpec, MonitoringEnv, DatabaseEnvironment, FileSys
     """One deployment target. Only what differs between environments belongs here: what every environment says about
     itself (EnvironmentCore) and each component's per-environment settings (network, services, cluster, registry,
     database, caches, tables, file systems), which enter the templates as root parameters."""
+
+    frontend: FrontendEnv | None = Field(
+        None, description="The environment's frontend and CloudFront settings (domains, certificate, DNS zone, "
+                          "price class, WAF); only with the app's `frontend` block.")
 
 
 # The delivery pipeline (docs/pipeline.md).
@@ -163,6 +168,9 @@ class AppSpec(Strict):
     tables: list[TableSpec] = Field(default_factory=list, description="DynamoDB tables.")
     buckets: list[BucketSpec] = Field(default_factory=list, description="Private S3 buckets.")
     file_systems: list[FileSystemSpec] = Field(default_factory=list, description="EFS file systems services mount.")
+    frontend: FrontendSpec | None = Field(
+        None, description="A static single-page app on S3 behind CloudFront, which also fronts the web services' "
+                          "paths (docs/frontend.md).")
     registry: RegistrySpec = Field(default_factory=RegistrySpec, description="Image repositories and their "
                                                                             "lifecycle.")
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec, description="Alarm thresholds, the same in "
@@ -183,6 +191,14 @@ class AppSpec(Strict):
         if self.pipeline.test_environment is not None:
             return self.pipeline.test_environment
         return "staging" if "staging" in self.environments else None
+
+    def region_of(self, env: str) -> str:
+        """An environment's region: its `region`, else the app's."""
+        return self.environments[env].region or self.region
+
+    def regions(self) -> list[str]:
+        """Every region in use: the app's first, then the environments' own in the order they appear."""
+        return list(dict.fromkeys([self.region, *(self.region_of(e) for e in self.environments)]))
 
     def account_of(self, env: str) -> str:
         """An environment's account: its `account_id`, else the pipeline's account."""

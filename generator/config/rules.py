@@ -75,6 +75,19 @@ def pipeline_quotas(app: AppSpec) -> Iterator[Problem]:
 
 
 @rule
+def pipeline_environments_share_its_region(app: AppSpec) -> Iterator[Problem]:
+    """With a `pipeline`, every environment is in the app's region: the pipeline's artifact store and image
+    promotion are single-region so far (an environment in another region is deployed with `make deploy`)."""
+    if app.pipeline is None:
+        return
+    for name in app.environments:
+        if app.region_of(name) != app.region:
+            yield Problem(f"environments.{name}.region",
+                          f"the pipeline runs in {app.region} and cannot deploy to {app.region_of(name)} yet; keep "
+                          f"the environment in {app.region}, or deploy it without the pipeline (make deploy ENV={name})")
+
+
+@rule
 def pipeline_connection_and_tests(app: AppSpec) -> Iterator[Problem]:
     """`pipeline.connection_arn` is a connection in the app's region and in `pipeline.account_id`; integration tests
     (`pipeline.test_command`) run after `pipeline.test_environment`, an environment of the app (`staging` by

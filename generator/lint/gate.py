@@ -31,9 +31,10 @@ class LintStats:
 LAST = LintStats()
 
 
-def cfn_lint(template_dir: Path, shown_as: str, region: str,
+def cfn_lint(template_dir: Path, shown_as: str, region: str | list[str],
              parsed: Mapping[str, dict] | None = None) -> list[str]:
-    """cfn-lint (warnings included) with the project rules, over every template of the directory; a template whose
+    """cfn-lint (warnings included) with the project rules, over every template of the directory, for every region
+    in use (`region`: one or a list: environments may live in other regions than the app's); a template whose
     pass is in the lint cache (generator/lint/cache.py) is not linted again. `parsed`: the templates already parsed
     (staged_templates), whose references the cache keys follow."""
     global LAST
@@ -43,7 +44,8 @@ def cfn_lint(template_dir: Path, shown_as: str, region: str,
     keys: dict[str, str | None] = {}
     store = None
     folder = cache.directory()
-    rule_set = cache.rule_set([region], ignored) if folder is not None else None
+    regions = [region] if isinstance(region, str) else list(region)
+    rule_set = cache.rule_set(regions, ignored) if folder is not None else None
     if folder is None:
         stats.cache = "off"
     elif rule_set is None:
@@ -55,7 +57,7 @@ def cfn_lint(template_dir: Path, shown_as: str, region: str,
         keys = {p.name: key_of.key(p.name) for p in files}
     todo = [p for p in files if not (store and keys.get(p.name) and store.passed(keys[p.name]))]  # type: ignore[arg-type]
     stats.cached, stats.linted = len(files) - len(todo), len(todo)
-    result = workers.lint([str(p) for p in todo], [region], ignored)
+    result = workers.lint([str(p) for p in todo], regions, ignored)
     stats.workers, stats.setup_seconds, stats.fallback = result.workers, result.setup_seconds, result.fallback
     stats.lint_cpu_seconds = sum(result.lint_seconds.values())
     findings = [f"{shown_as}/{where}:{line}: {rule} {message}"

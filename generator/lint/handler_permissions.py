@@ -85,6 +85,10 @@ _NEVER_SET: dict[str, dict[str, str]] = {
         "BearerTokenAuthenticationEnabled is never set": "logs:PutBearerTokenAuthentication",
         "DeletionProtectionEnabled is never set": "logs:PutLogGroupDeletionProtection",
     },
+    "AWS::CloudFront::Distribution": {
+        "ConnectionMode is never set (no multi-tenant distributions, so no connection groups)":
+            "cloudfront:CreateConnectionGroup cloudfront:GetConnectionGroup",
+        "VpcOriginConfig is never set (the load balancer is an internet-facing custom origin)": "cloudfront:GetVpcOrigin"},
     "AWS::IAM::Role": {"PermissionsBoundary is never set":
                        "iam:PutRolePermissionsBoundary iam:DeleteRolePermissionsBoundary"},
     "AWS::IAM::ManagedPolicy": {"Groups and Users are never set (policies attach to roles only)":

@@ -13,4 +13,5 @@ HELP = {
     "snapshot": "take a manual snapshot of the database cluster and print its identifier",
     "snapshots": "list the database cluster's snapshots, newest first",
     "restore": "check a snapshot and print what restoring it replaces, how long it takes and the steps",
+    "publish-frontend": "upload the frontend build (--dir) to the environment's site bucket, then invalidate",
 }

@@ -36,6 +36,7 @@ class Options:
     dry_run: bool = False
     parameters: dict[str, str] = field(default_factory=dict)   # root parameters to set (`make release`: one tag)
     build_dir: Path = Path("build/packaged")
+    frontend_dir: Path = Path("frontend/build")
     event_poll: float = 5.0
     change_set_poll: float = 2.0
     drift_poll: float = 3.0
@@ -421,3 +422,26 @@ def outputs(ctx: Ctx, as_json: bool = False) -> int:
 
 def describe_error(exc: ClientError) -> str:
     return f"AWS {exc.operation_name} failed: {error_code(exc)}: {error_message(exc)}"
+
+
+def publish_frontend(ctx: Ctx) -> int:
+    """One build, every environment: the runtime config from this environment's stack outputs, then the upload with
+    cache headers, the pruning of old assets after their grace period and the invalidation of what changed
+    (scripts/deploylib/publish.py)."""
+    from scripts.deploylib import publish
+    from generator.components.frontend.spec import settings as frontend_settings
+    if ctx.target.app.frontend is None:
+        raise DeployError("the app has no `frontend` block", "add `frontend: {}` to app.yaml (docs/frontend.md)")
+    stack = stacks.describe(ctx.cf, ctx.name)
+    found = {o["OutputKey"]: o.get("OutputValue", "") for o in (stack or {}).get("Outputs", [])}
+    missing = [name for name in publish.OUTPUTS.values() if not found.get(name)]
+    if stack is None or missing:
+        raise DeployError(f"stack {ctx.name} has no {', '.join(missing) or 'outputs'} in {ctx.aws.region}",
+                          f"deploy the frontend stack first: `{ctx.make('deploy')}`")
+    domains = frontend_settings(ctx.target.app, ctx.target.env).domain_names
+    uploads = publish.plan(ctx.options.frontend_dir, publish.runtime_config(ctx.target.env, found, domains))
+    paths = publish.publish(ctx.aws.client("s3"), ctx.aws.client("cloudfront"), found[publish.OUTPUTS["bucket"]],
+                            found[publish.OUTPUTS["distribution"]], uploads, ctx.console.say,
+                            dry_run=ctx.options.dry_run)
+    ctx.console.say(("Would invalidate: " if ctx.options.dry_run else "Invalidated: ") + (", ".join(paths) or "nothing"))
+    return 0

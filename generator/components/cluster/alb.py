@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from troposphere import GetAtt, If, NoValue, Ref, ec2, s3
+from troposphere import Equals, FindInMap, GetAtt, If, NoValue, Not, Ref, ec2, s3
 from troposphere import elasticloadbalancingv2 as elb
 
 from generator import naming
 from generator.components.network import NetworkOutputs
-from generator.policies.s3 import load_balancer_access_logs
+from generator.components.shared import checkov_skip
+from generator.policies.s3 import (ELB_ACCOUNTS_MAP, HAS_ELB_ACCOUNT, elb_accounts_mapping,
+                                   load_balancer_access_logs)
 from generator.wiring import StackBuilder
 
 if TYPE_CHECKING:
@@ -35,6 +37,8 @@ class Inputs:
     retention_days: Any
     has_certificate: str   # Condition names
     is_production: str
+    idle_timeout: Any = 60
+    cloudfront_prefix_list: Any = None   # set when CloudFront fronts the API: the only source on the production port
 
 
 @dataclass
@@ -44,10 +48,6 @@ class Alb:
     http_listener: elb.Listener
     https_listener: elb.Listener
     test_listener: elb.Listener
-
-
-def _skip(*checks: tuple[str, str]) -> dict:
-    return {"checkov": {"skip": [{"id": i, "comment": c} for i, c in checks]}}
 
 
 def build(app: AppSpec, stack: StackBuilder, net: NetworkOutputs, inputs: Inputs) -> Alb:
@@ -64,6 +64,8 @@ def build(app: AppSpec, stack: StackBuilder, net: NetworkOutputs, inputs: Inputs
             elb.LoadBalancerAttributes(Key="routing.http.drop_invalid_header_fields.enabled", Value="true"),
             elb.LoadBalancerAttributes(Key="routing.http.desync_mitigation_mode", Value="defensive"),
             elb.LoadBalancerAttributes(Key="deletion_protection.enabled", Value=If(is_prod, "true", "false")),
+            # Long polling and WebSockets (Socket.IO) hold connections open: the environment's idle timeout.
+            elb.LoadBalancerAttributes(Key="idle_timeout.timeout_seconds", Value=inputs.idle_timeout),
         ],
         # ELB checks it may write to the bucket when logging is switched on: the policy must exist first.
         DependsOn=[bucket_policy]))
@@ -77,7 +79,7 @@ def build(app: AppSpec, stack: StackBuilder, net: NetworkOutputs, inputs: Inputs
     http = stack.add(elb.Listener(
         "HttpListener", LoadBalancerArn=Ref(lb), Port=80, Protocol="HTTP",
         DefaultActions=If(has_cert, to_https, not_found),
-        Metadata=_skip(("CKV_AWS_2", "Redirects to HTTPS when a certificate is set; plain HTTP only in "
+        Metadata=checkov_skip(("CKV_AWS_2", "Redirects to HTTPS when a certificate is set; plain HTTP only in "
                                      "environments without one (CertificateArn empty)."))))
     https = stack.add(elb.Listener(
         "HttpsListener", Condition=has_cert, LoadBalancerArn=Ref(lb), Port=443, Protocol="HTTPS",
@@ -86,7 +88,7 @@ def build(app: AppSpec, stack: StackBuilder, net: NetworkOutputs, inputs: Inputs
         "TestListener", LoadBalancerArn=Ref(lb), Port=TEST_PORT, Protocol=If(has_cert, "HTTPS", "HTTP"),
         Certificates=If(has_cert, certificates, NoValue), SslPolicy=If(has_cert, SSL_POLICY, NoValue),
         DefaultActions=not_found,
-        Metadata=_skip(("CKV_AWS_2", "HTTPS when a certificate is set; plain HTTP only in environments without "
+        Metadata=checkov_skip(("CKV_AWS_2", "HTTPS when a certificate is set; plain HTTP only in environments without "
                                      "one, and reachable only from the test CIDR."),
                        ("CKV_AWS_103", f"Protocol and SslPolicy switch together on HasCertificate: whenever it is "
                                        f"HTTPS the policy is {SSL_POLICY} (TLS 1.2+); checkov cannot follow Fn::If."))))
@@ -108,14 +110,19 @@ def _access_log_bucket(app: AppSpec, stack: StackBuilder, inputs: Inputs) -> tup
             Id="expire-access-logs", Status="Enabled", ExpirationInDays=inputs.retention_days,
             NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=7),
             AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(DaysAfterInitiation=1))]),
-        Metadata=_skip(
+        Metadata=checkov_skip(
             ("CKV_AWS_18", "This bucket receives access logs; logging it to itself would be circular and a "
                            "separate server-access-log bucket would need its own log bucket in turn."),
             ("CKV_AWS_145", "Load balancer access logs support only SSE-S3 (AES256), not SSE-KMS."),
         )))
+    regions = app.regions()
+    if len(regions) > 1:   # environments in several regions: the same template everywhere
+        stack.template.add_mapping(ELB_ACCOUNTS_MAP, elb_accounts_mapping(regions))
+        stack.template.add_condition(HAS_ELB_ACCOUNT, Not(Equals(FindInMap(
+            ELB_ACCOUNTS_MAP, Ref("AWS::Region"), "Account"), "none")))
     policy = stack.add(s3.BucketPolicy(
         "AccessLogBucketPolicy", Bucket=Ref(bucket),
-        PolicyDocument=load_balancer_access_logs(bucket, LOG_PREFIX, app.region)))
+        PolicyDocument=load_balancer_access_logs(bucket, LOG_PREFIX, regions)))
     return bucket, policy
 
 
@@ -131,20 +138,43 @@ def _security_group(app: AppSpec, stack: StackBuilder, net: NetworkOutputs, inpu
         # No web service yet: allow no egress at all (an empty list would mean "allow everything").
         egress = [ec2.SecurityGroupRule(IpProtocol="icmp", FromPort=-1, ToPort=-1, CidrIp="127.0.0.1/32",
                                         Description="No egress")]
+    test = ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=TEST_PORT, ToPort=TEST_PORT, CidrIp=inputs.test_cidr,
+                                 Description="Test listener, from the test CIDR only")
+    if inputs.cloudfront_prefix_list is not None:
+        return _behind_cloudfront(stack, net, inputs, egress, test)
     sg = stack.add(ec2.SecurityGroup(
         "LoadBalancerSecurityGroup", VpcId=stack.input(net.vpc_id),
         GroupDescription="Internet to the load balancer; load balancer to the web service tasks",
         SecurityGroupIngress=[
             ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=80, ToPort=80, CidrIp=ANYWHERE,
                                   Description="HTTP from the internet (redirected to HTTPS when a certificate is set)"),
-            ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=TEST_PORT, ToPort=TEST_PORT, CidrIp=inputs.test_cidr,
-                                  Description="Test listener, from the test CIDR only"),
+            test,
         ],
         SecurityGroupEgress=egress,
-        Metadata=_skip(("CKV_AWS_260", "An internet-facing load balancer: port 80 is open so plain-HTTP visitors "
+        Metadata=checkov_skip(("CKV_AWS_260", "An internet-facing load balancer: port 80 is open so plain-HTTP visitors "
                                        "are redirected to HTTPS (or served, where no certificate is set)."))))
     # A separate resource, not an Fn::If inside the list, so every rule stays a plain, described rule.
     stack.add(ec2.SecurityGroupIngress(
         "LoadBalancerHttpsIngress", Condition=inputs.has_certificate, GroupId=GetAtt(sg, "GroupId"),
         IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp=ANYWHERE, Description="HTTPS from the internet"))
     return sg
+
+
+def _behind_cloudfront(stack: StackBuilder, net: NetworkOutputs, inputs: Inputs, egress: list,
+                       test: ec2.SecurityGroupRule) -> ec2.SecurityGroup:
+    """CloudFront fronts the API: the production port (443 with a certificate, else 80) admits only CloudFront's
+    origin-facing servers (the managed prefix list `com.amazonaws.global.cloudfront.origin-facing`), the test port
+    only the test CIDR. One prefix-list rule: the list weighs 55 rules against the group's quota of 60 (Docs:
+    "Restrict access to Application Load Balancers", Amazon CloudFront developer guide; "AWS-managed prefix list
+    weight", Amazon VPC user guide)."""
+    port = If(inputs.has_certificate, 443, 80)
+    return stack.add(ec2.SecurityGroup(
+        "LoadBalancerSecurityGroup", VpcId=stack.input(net.vpc_id),
+        GroupDescription="CloudFront to the load balancer; load balancer to the web service tasks",
+        SecurityGroupIngress=[
+            ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=port, ToPort=port,
+                                  SourcePrefixListId=inputs.cloudfront_prefix_list,
+                                  Description="Production listener, from CloudFront's origin-facing servers only"),
+            test,
+        ],
+        SecurityGroupEgress=egress))

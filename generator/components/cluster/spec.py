@@ -43,6 +43,10 @@ class ClusterEnv(Strict):
         constraint="an IPv4 CIDR with a mask of /8 to /32 (never 0.0.0.0/0)")] = Field(
         None, description="The only network that may reach the test listener (port 8080), e.g. an office or VPN "
                           "CIDR. Default: the environment's `cidr`.")
+    idle_timeout_seconds: Annotated[int, Param("Load balancer idle timeout (s)")] = Field(
+        60, ge=1, le=4000,
+        description="Seconds the load balancer keeps an idle connection open (1-4000). Raise it for long polling "
+                    "and WebSockets (Socket.IO) that stay quiet longer than a minute.")
     access_log_retention_days: Annotated[RetentionDays | None,  # type: ignore[valid-type]
                                          Param("Access log retention (days)")] = Field(
         None, description="Days load balancer access logs are kept. Default: 365 in production, 90 elsewhere.")
@@ -73,16 +77,17 @@ def env_inputs(app: AppSpec) -> EnvInputs[ClusterEnv]:
 # --- rules -------------------------------------------------------------------------------------------------------
 
 def certificate_in_region_and_account(app: AppSpec) -> Iterator[Problem]:
-    """An environment's `certificate_arn` names an ACM certificate in the app's region and, when the environment
-    gives `account_id`, in that account (a load balancer cannot use a certificate from anywhere else)."""
+    """An environment's `certificate_arn` names an ACM certificate in the environment's region and, when the
+    environment gives `account_id`, in that account (a load balancer cannot use a certificate from anywhere else)."""
     for name, env in app.environments.items():
         if env.certificate_arn is None:
             continue
         _, _, _, region, account, _ = env.certificate_arn.split(":", 5)
         loc = f"environments.{name}.certificate_arn"
-        if region != app.region:
-            yield Problem(loc, f"the certificate is in {region}, but the load balancer is in {app.region}; "
-                               f"request or import the certificate in {app.region}")
+        here = app.region_of(name)
+        if region != here:
+            yield Problem(loc, f"the certificate is in {region}, but the load balancer is in {here}; "
+                               f"request or import the certificate in {here}")
         if env.account_id is not None and account != env.account_id:
             yield Problem(loc, f"the certificate belongs to account {account}, not to this environment's account "
                                f"{env.account_id}")

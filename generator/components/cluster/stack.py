@@ -38,10 +38,13 @@ class ClusterOutputs(NamedTuple):
     # the service is created; a service that sets these explicitly follows later changes of the spot share.
     fargate_weight: OutputRef | None = None
     fargate_spot_weight: OutputRef | None = None
+    load_balancer_zone_id: OutputRef | None = None   # the load balancer's canonical hosted zone, for alias records
 
 
 def build(app: AppSpec, stack: StackBuilder, env: EnvInputs[ClusterEnv], environment: EnvInputs[EnvironmentCore],
-          *, net: NetworkOutputs) -> ClusterOutputs:
+          *, net: NetworkOutputs, edge: EnvInputs | None = None) -> ClusterOutputs:
+    """`edge`: the frontend's settings when CloudFront fronts the API (the load balancer then admits only
+    CloudFront's origin-facing prefix list on its production port)."""
     t = stack.template
     certificate = env.input(stack, "certificate_arn")
     t.add_condition(HAS_CERTIFICATE, Not(Equals(certificate, "")))
@@ -61,7 +64,8 @@ def build(app: AppSpec, stack: StackBuilder, env: EnvInputs[ClusterEnv], environ
     alb = cluster_alb.build(app, stack, net, cluster_alb.Inputs(
         certificate_arn=certificate, test_cidr=env.input(stack, "test_listener_cidr"),
         retention_days=env.input(stack, "access_log_retention_days"), has_certificate=HAS_CERTIFICATE,
-        is_production=IS_PRODUCTION))
+        is_production=IS_PRODUCTION, idle_timeout=env.input(stack, "idle_timeout_seconds"),
+        cloudfront_prefix_list=edge.input(stack, "cloudfront_prefix_list_id") if edge is not None else None))
 
     return ClusterOutputs(
         stack.output("ClusterName", Ref(cluster), "ECS cluster name", public=True),
@@ -78,4 +82,6 @@ def build(app: AppSpec, stack: StackBuilder, env: EnvInputs[ClusterEnv], environ
                      "AWS::EC2::SecurityGroup::Id"),
         stack.output("FargateWeight", weights["FARGATE"], "Capacity provider weight of FARGATE"),
         stack.output("FargateSpotWeight", weights["FARGATE_SPOT"], "Capacity provider weight of FARGATE_SPOT"),
+        stack.output("LoadBalancerZoneId", GetAtt(alb.load_balancer, "CanonicalHostedZoneID"),
+                     "The load balancer's canonical hosted zone (alias records)"),
     )

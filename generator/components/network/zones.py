@@ -47,11 +47,12 @@ def zone_id_prefix(region: str) -> str | None:
 
 def zones_fit_the_environment(app: AppSpec) -> Iterator[Problem]:
     """An environment's `zones` (only in `new` mode) names as many distinct zones as it uses (`az_count`), either all
-    by zone ID (`euw1-az1`) or all by name (`eu-west-1a`), in the app's region."""
-    prefix = zone_id_prefix(app.region)
+    by zone ID (`euw1-az1`) or all by name (`eu-west-1a`), in the environment's region."""
     for name, env in app.environments.items():
         if env.zones is None:
             continue
+        region = app.region_of(name)
+        prefix = zone_id_prefix(region)
         loc = f"environments.{name}.zones"
         if app.network.mode != "new":
             yield Problem(loc, "only used when network.mode is 'new' (an existing VPC's subnets already fix the "
@@ -73,11 +74,11 @@ def zones_fit_the_environment(app: AppSpec) -> Iterator[Problem]:
             if is_zone_id(zone):
                 found = ZONE_ID.match(zone)["prefix"]
                 if prefix is not None and found != prefix:
-                    yield Problem(f"{loc}[{i}]", f"zone ID {zone} is not in {app.region} (the app's region); its "
-                                                 f"zone IDs look like {prefix}-az1")
-            elif not (zone.startswith(app.region) and re.fullmatch(r"[a-z]", zone[len(app.region):])):
-                yield Problem(f"{loc}[{i}]", f"{zone} is not a zone of {app.region} (the app's region); use "
-                                             f"{app.region}a, {app.region}b, ...")
+                    yield Problem(f"{loc}[{i}]", f"zone ID {zone} is not in {region} (the environment's region); "
+                                                 f"its zone IDs look like {prefix}-az1")
+            elif not (zone.startswith(region) and re.fullmatch(r"[a-z]", zone[len(region):])):
+                yield Problem(f"{loc}[{i}]", f"{zone} is not a zone of {region} (the environment's region); use "
+                                             f"{region}a, {region}b, ...")
 
 
 def production_pins_zones(app: AppSpec) -> Iterator[Problem]:
@@ -85,11 +86,12 @@ def production_pins_zones(app: AppSpec) -> Iterator[Problem]:
     in an order that may change, and a zone that moves replaces subnets a blue/green service cannot follow."""
     if app.network.mode != "new":
         return
-    prefix = zone_id_prefix(app.region) or "use1"
     for name, env in app.environments.items():
+        region = app.region_of(name)
+        prefix = zone_id_prefix(region) or "use1"
         if env.production and env.zones is None:
             count = app.env_value(name, "az_count")
             example = ", ".join(f"{prefix}-az{i + 1}" for i in range(count))
             yield Problem(f"environments.{name}.zones", f"a production environment pins its availability zones; add "
                                                         f"e.g. zones: [{example}] (your account's zone IDs: aws ec2 "
-                                                        f"describe-availability-zones --region {app.region})")
+                                                        f"describe-availability-zones --region {region})")

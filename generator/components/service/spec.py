@@ -47,6 +47,15 @@ DeploymentConfigName = Literal[DEPLOYMENT_CONFIGS]  # type: ignore[valid-type]
 CATCH_ALL_PRIORITY = 50000  # the listener rule of the one web service without `routing`, evaluated last
 
 
+class StickinessSpec(Strict):
+    """Load-balancer cookie stickiness: a client's requests keep reaching the task that served its first one."""
+
+    duration_seconds: int = Field(
+        86400, ge=1, le=604800,
+        description="How long the load balancer's cookie (AWSALB) pins a client to its task, in seconds (1 to "
+                    "604800, 7 days). Socket.IO's polling transport needs it whenever a service runs several tasks.")
+
+
 class RoutingSpec(Strict):
     """Which requests reach a web service: one listener rule on the production and one on the test listener."""
 
@@ -57,6 +66,9 @@ class RoutingSpec(Strict):
     priority: int = Field(
         ge=1, le=CATCH_ALL_PRIORITY - 1,
         description="Listener rule priority (1-49999), unique across web services; the lowest matching one wins.")
+    stickiness: StickinessSpec | None = Field(
+        None, description="Sticky sessions on both target groups (a load balancer cookie), e.g. "
+                          "`{duration_seconds: 3600}`. Omitted: each request may reach any task.")
 
 
 ContainerPath = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9_.-][A-Za-z0-9_./-]{0,254}$")]

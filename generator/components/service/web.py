@@ -67,13 +67,21 @@ def build(ctx: Context) -> dict:
 
 
 def _target_group(title: str, svc: ServiceSpec, vpc) -> elbv2.TargetGroup:
-    """IP targets (awsvpc). Unnamed: CloudFormation generates a name within the 32-character limit."""
+    """IP targets (awsvpc). Unnamed: CloudFormation generates a name within the 32-character limit. Both groups get
+    the same stickiness, so a release that moves traffic to the other group keeps clients pinned there too."""
+    attributes = [elbv2.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30")]
+    sticky = svc.routing.stickiness if svc.routing is not None else None
+    if sticky is not None:
+        attributes += [elbv2.TargetGroupAttribute(Key="stickiness.enabled", Value="true"),
+                       elbv2.TargetGroupAttribute(Key="stickiness.type", Value="lb_cookie"),
+                       elbv2.TargetGroupAttribute(Key="stickiness.lb_cookie.duration_seconds",
+                                                  Value=str(sticky.duration_seconds))]
     return elbv2.TargetGroup(
         title, TargetType="ip", Protocol="HTTP", Port=svc.port, VpcId=vpc,
         HealthCheckProtocol="HTTP", HealthCheckPath=svc.health_check_path, Matcher=elbv2.Matcher(HttpCode="200-399"),
         HealthCheckIntervalSeconds=15, HealthCheckTimeoutSeconds=5, HealthyThresholdCount=2,
         UnhealthyThresholdCount=3,
-        TargetGroupAttributes=[elbv2.TargetGroupAttribute(Key="deregistration_delay.timeout_seconds", Value="30")])
+        TargetGroupAttributes=attributes)
 
 
 def _listener_rule(title: str, listener, svc: ServiceSpec, group: elbv2.TargetGroup) -> elbv2.ListenerRule:

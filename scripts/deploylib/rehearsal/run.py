@@ -129,7 +129,7 @@ def _destroy(ctx: commands.Ctx) -> str:
 
 def main(args: argparse.Namespace, console: Console) -> int:
     target = load_target(args.app, args.env, args.templates, args.params, None)
-    region, _ = resolve_region(args.region, target.app.region, environ={})
+    region, _ = resolve_region(args.region, target.app.region_of(target.env), environ={})
     build_dir = args.build_dir.parent / "rehearsal" if args.build_dir.name == "packaged" else args.build_dir
     report = rehearse(target, console, build_dir, region)
     console.say("")

@@ -207,6 +207,10 @@ class _StandIn:
     def cloudformation_name_type() -> str:
         return ""
 
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return True   # moto checks a GetAtt in Outputs against the type's class; a stand-in has every attribute
+
     def is_created(self) -> bool:
         return True
 
@@ -225,6 +229,20 @@ def _skipped_type_stand_ins() -> Callable[[], None]:
     from moto.cloudformation import parsing
 
     original = parsing.parse_and_create_resource
+    original_class = parsing.resource_class_from_type
+    original_validate = parsing.ResourceMap.validate_outputs
+
+    def stand_in_class(resource_type: str) -> Any:
+        return original_class(resource_type) if emulator_supports(resource_type) else _StandIn
+
+    def validate_outputs(self: Any) -> None:
+        # An output's GetAtt on a skipped type is checked against the type's class (None: HTTP 500); only while
+        # outputs are validated does a skipped type answer with the stand-in's class.
+        parsing.resource_class_from_type = stand_in_class
+        try:
+            original_validate(self)
+        finally:
+            parsing.resource_class_from_type = original_class
 
     def parse_and_create_resource(logical_id: str, resource_json: dict, resources_map: Any, account_id: str,
                                   region_name: str) -> Any:
@@ -242,23 +260,11 @@ def _skipped_type_stand_ins() -> Callable[[], None]:
         return stand_in
 
     parsing.parse_and_create_resource = parse_and_create_resource
-    # An output's GetAtt on a skipped type (a cache's endpoint) is validated against the type's moto class, which
-    # does not exist: the stand-in answers for it while the outputs are validated.
-    validate_outputs = parsing.ResourceMap.validate_outputs
-    class_from_type = parsing.resource_class_from_type
-
-    def validate_outputs_with_stand_ins(self: Any) -> None:
-        parsing.resource_class_from_type = lambda t: class_from_type(t) if emulator_supports(t) else _StandIn
-        try:
-            validate_outputs(self)
-        finally:
-            parsing.resource_class_from_type = class_from_type
-
-    parsing.ResourceMap.validate_outputs = validate_outputs_with_stand_ins
+    parsing.ResourceMap.validate_outputs = validate_outputs
 
     def undo() -> None:
         parsing.parse_and_create_resource = original
-        parsing.ResourceMap.validate_outputs = validate_outputs
+        parsing.ResourceMap.validate_outputs = original_validate
     return undo
 
 
@@ -547,8 +553,8 @@ WORKAROUNDS = (
     Workaround("skipped-type-stand-ins",
                "types moto does not implement (CloudWatch alarms, CodeDeploy, Application Auto Scaling, "
                "EventBridge Scheduler, S3 bucket policies...) are skipped with a warning; a Ref to one resolves "
-               "to nothing, and a GetAtt on one, or an output using one (re-exported by the root), fails the "
-               "stack (HTTP 500)",
+               "to nothing, and a GetAtt on one, or an output using one (re-exported by the root, or a GetAtt "
+               "in Outputs, e.g. a CloudFront distribution's DomainName), fails the stack (HTTP 500)",
                "a stand-in object with a generated name and fake attribute values takes their place, so the rest "
                "of the tree is created; the report lists them under 'skipped', never as created",
                _skipped_type_stand_ins),
