@@ -23,6 +23,8 @@ help: ## List the targets and the variables they take
 	@echo "  DRY_RUN=1 package, deploy, destroy: print what would happen, change nothing"
 	@echo "  IMAGE_TAG deploy, diff: the image tag of every service [the parameter file's]"
 	@echo "  BUCKET    deploy commands: the S3 bucket for templates [<app>-templates-<account>-<region>]"
+	@echo "  CDK_VENV  bench: a virtual environment with the AWS CDK, to time its synth beside ours [none]"
+	@echo "  RUNS      bench: how many times each phase is timed [bench.py's default]"
 
 # --- Environments. .venv holds the generator's runtime (requirements.lock: what `make templates` needs); the deploy
 # targets add the AWS SDK (requirements-deploy.lock), `make diagram` the PNG renderer (requirements-diagram.lock) and

@@ -1,4 +1,14 @@
-"""Shared test helpers: where things are, and building an app into a dict of files."""
+"""Shared test helpers: where things are, and building an app into a dict of files.
+
+Three kinds of app have committed output:
+- REPO_APP, the root app.yaml: whatever app this repository's user keeps there, with templates_out/ and params/.
+  Tests about it (output in sync, lint, checkov, rehearsal) assert only what holds for any valid app, so that
+  replacing app.yaml and running `make templates` keeps `make test` green (tests/test_any_app.py proves it).
+- the examples (examples/<name>/app.yaml), each with its output beside it (templates_out/, params/, cost.txt,
+  architecture.svg). DEFAULT_APP, the example app.yaml starts as, is the full-featured app the generator's own
+  tests read by name (its services, its pipeline, its accounts).
+- the fixture apps (tests/fixtures/apps/<name>.yaml), output in tests/golden/<name>/.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,15 +18,42 @@ from generator.config import load_app
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_APPS = ROOT / "tests" / "fixtures" / "apps"
+EXAMPLES = ROOT / "examples"
 GOLDEN = ROOT / "tests" / "golden"
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 
+REPO_APP = ROOT / "app.yaml"
+REPO_TEMPLATES, REPO_PARAMS = ROOT / "templates_out", ROOT / "params"
+DEFAULT_APP = EXAMPLES / "tunecast" / "app.yaml"
+DEFAULT_TEMPLATES, DEFAULT_PARAMS = DEFAULT_APP.parent / "templates_out", DEFAULT_APP.parent / "params"
+EXAMPLE_APPS = sorted(EXAMPLES.glob("*/app.yaml"))
+
 # app file -> (templates dir, params dir) holding its committed expected output
 GOLDEN_SETS = {
-    ROOT / "app.yaml": (ROOT / "templates_out", ROOT / "params"),
+    REPO_APP: (REPO_TEMPLATES, REPO_PARAMS),
+    **{app: (app.parent / "templates_out", app.parent / "params") for app in EXAMPLE_APPS},
     **{app: (GOLDEN / app.stem / "templates", GOLDEN / app.stem / "params")
        for app in sorted(FIXTURE_APPS.glob("*.yaml"))},
 }
+
+
+def app_id(app: Path) -> str:
+    """A test id for an app file: `this-app` (the root app.yaml), `example-<name>`, or the fixture's name."""
+    if app == REPO_APP:
+        return "this-app"
+    if app.parent.parent == EXAMPLES:
+        return f"example-{app.parent.name}"
+    return app.stem
+
+
+def _same_as_an_example(app: Path) -> bool:
+    spec = load_app(app)
+    return any(load_app(example) == spec for example in EXAMPLE_APPS)
+
+
+# The sets the slow whole-output checks (cfn-lint, checkov) scan: the root app is left out while it is the same app
+# as an example (as it is in this repository), whose output test_golden proves equal and which is scanned already.
+SCANNED_SETS = {app: dirs for app, dirs in GOLDEN_SETS.items() if app != REPO_APP or not _same_as_an_example(app)}
 
 
 def rendered_files(app_path: Path) -> tuple[dict[str, str], dict[str, str]]:

@@ -1,5 +1,6 @@
-"""`make golden`, the tool's part: the cost estimate and the diagram of the default app (docs/) and of every
-fixture app (tests/golden/<app>/), from the committed templates. Review `git diff` before committing."""
+"""`make golden`, the tool's part: the cost estimate and the diagram of every example (examples/<name>/, with a PNG)
+and every fixture app (tests/golden/<app>/), from the committed templates. Review `git diff` before committing.
+The root app.yaml has none: it is whatever app the user keeps there (`make cost`, `make diagram` draw it)."""
 from __future__ import annotations
 
 import sys
@@ -8,19 +9,15 @@ from generator import atomic_file
 from generator.config import load_app
 from generator.cost import estimate, report
 from generator.diagram import draw
-from tests.support import GOLDEN_SETS, ROOT
-
-DEFAULT_COST = ROOT / "docs" / "cost-estimate.txt"
-DEFAULT_DIAGRAM = ROOT / "docs" / "diagrams" / "architecture.svg"
+from tests.support import EXAMPLE_APPS, GOLDEN_SETS, REPO_APP, ROOT
 
 
 def targets():
-    """(app file, templates dir, cost file, diagram file, with a PNG) for the default app and each fixture app."""
+    """(app file, templates dir, cost file, diagram file, with a PNG) for each example and each fixture app."""
     for app, (templates, _params) in GOLDEN_SETS.items():
-        if app == ROOT / "app.yaml":
-            yield app, templates, DEFAULT_COST, DEFAULT_DIAGRAM, True
-        else:
-            yield app, templates, templates.parent / "cost.txt", templates.parent / "architecture.svg", False
+        if app != REPO_APP:
+            yield (app, templates, templates.parent / "cost.txt", templates.parent / "architecture.svg",
+                   app in EXAMPLE_APPS)
 
 
 def cost_text(app) -> str:
