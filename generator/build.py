@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from generator import output_paths, params, pipeline, render, root
+from generator import output_paths, params, pipeline, renames, render, root
 from generator.config import AppSpec
 from generator.errors import Interrupted, ValidationFailed
 from generator.lint import gate, workers
@@ -67,7 +68,8 @@ def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
           note: Callable[[str], None] | None = None, phases: dict[str, float] | None = None) -> Rendered:
     """Render, stage, validate and swap in `out` and `params_dir` together (generator/swap.py): on any failure or
     interruption both hold the previous build, and after success both hold this one. `spec`: the app spec's path,
-    which the output directories must not contain. `note`: where to say that an interrupted build was recovered.
+    which the output directories must not contain. `note`: where to say that an interrupted build was recovered,
+    and which stateful resources of the previous build this one drops (generator/renames.py).
     `phases`: filled with the wall seconds of each phase (make bench)."""
     clock = _Clock(phases)
     output_paths.check(out, params_dir, spec)
@@ -92,6 +94,8 @@ def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
             clock.lap("lint")
             if findings:
                 raise ValidationFailed(findings)
+            for line in renames.warnings(renames.previous_templates(out), parsed, out.name):
+                (note or _stderr)(line)
             swap.commit()
             clock.lap("swap")
     except KeyboardInterrupt as exc:   # Ctrl-C, or SIGTERM/SIGHUP raised as Terminated by the command line
@@ -103,3 +107,7 @@ def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
         raise Interrupted(f"interrupted; nothing was written: {out}/ and {params_dir}/ were left as they were",
                           code) from None
     return rendered
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
