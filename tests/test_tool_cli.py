@@ -69,7 +69,7 @@ def test_validate_checks_through_the_gate_and_writes_nothing(tmp_path):
     result = run("validate", "--app", str(app), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(rf"{re.escape(str(app))}: valid: 5 templates and 2 parameter files pass the gate "
-                        r"\(lint-clean, [\d.]+s\); nothing was written\n", result.stdout)
+                        r"\(lint-clean, [\dhms.]+\); nothing was written\n", result.stdout)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["app.yaml"]
     app.write_text(app.read_text().replace("port: 8000", "port: 0"))
     bad = run("validate", "--app", str(app), cwd=tmp_path)
