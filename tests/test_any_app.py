@@ -8,8 +8,10 @@ the first app) run in that copy, after the whole suite is collected there (a mod
 names at import would fail collection). The generator's own tests read examples/ and tests/fixtures/apps/, which
 the copy keeps unchanged, so they are not rerun.
 
-Slow-marked: each app is built through the whole gate and the copy's pytest starts fresh (about a minute an app on
-an idle machine).
+Cost: each case builds its app through the whole gate and starts pytest twice in the copy. The fixture app's case
+(the cheap modules: about 2 minutes on the shared 2-core machine) runs in `make test`; the `init` app's case adds
+checkov and the emulator rehearsal (about 4 minutes there) and runs in `make test-any-app` (marker `any_app`),
+which `make test` leaves out to stay within its budget.
 """
 from __future__ import annotations
 
@@ -85,13 +87,14 @@ def _fixture_as_root_app(name: str) -> str:
     return "# yaml-language-server: $schema=schema/app.schema.json\n" + "".join(lines[1:])
 
 
+@pytest.mark.any_app
 def test_an_app_written_by_init_passes_this_apps_tests(tmp_path):
     repo = _copy(tmp_path / "repo")
     _swap_in(repo, None, INIT_FLAGS)
     out = _make_templates_then_test(repo, THIS_APP_MODULES + THIS_APP_SLOW)
     assert "storefront" in (repo / "app.yaml").read_text()
     # the cases really ran for the new app (none deselected away, none skipped as "the same app as an example")
-    assert _passed(out) >= 12 and "skipped" not in out, out
+    assert _passed(out) >= 11 and "skipped" not in out, out
 
 
 def test_a_fixture_app_without_web_services_passes_this_apps_tests(tmp_path):
