@@ -12,8 +12,10 @@ the account, no longer managed; Snapshot leaves a snapshot; Delete deletes it), 
 empty under a new name. A renamed service is the common case (`services[].name` names its stack, its repository
 and its log group), so the warning pairs the services that disappeared with the ones that appeared.
 
-`make diff ENV=...` compares against the deployed stacks instead and flags the same removals as deletions of
-stateful resources (scripts/deploylib/preview.py). The production stack policy refuses them at deploy time.
+`make diff ENV=...` compares against the deployed stacks instead and flags the same removals in its STATEFUL
+section, including those inside a nested stack the change set removes whole (a renamed service's), read from that
+stack's deployed template (scripts/deploylib/changesets.py, `removed_with_stack`). The production stack policy
+refuses them at deploy time.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from generator import cfnyaml
-from generator.stateful import is_stateful
+from generator.stateful import holds_data
 
 SERVICE_PREFIX = "service-"
 
@@ -58,7 +60,7 @@ def _stateful(templates: Mapping[str, dict]) -> dict[tuple[str, str], dict[str, 
     for name, data in templates.items():
         resources = data.get("Resources") or {}
         for logical_id, resource in resources.items():
-            if isinstance(resource, dict) and is_stateful(str(resource.get("Type"))):
+            if isinstance(resource, dict) and holds_data(str(resource.get("Type"))):
                 found[(name, logical_id)] = resource
     return found
 

@@ -95,3 +95,51 @@ def test_the_build_warns_against_the_output_it_replaces_and_still_writes(tmp_pat
     said.clear()
     write(parse_app(_renamed(MINIMAL, "app", "site")), out, params, note=said.append)
     assert said == []                                        # the reference moved on with the swap
+
+
+# --- make diff: the same removals against the deployed stacks ---------------------------------------------------------
+NESTED_ID = "arn:aws:cloudformation:eu-west-1:111111111111:stack/shop-dev-ServiceApp-X1/2"
+
+
+def test_diff_itemises_the_stateful_resources_of_a_removed_nested_stack():
+    """A change set that removes a nested stack (a renamed service's) does not list that stack's resources; the
+    preview reads them from the deployed template and flags the stateful ones with their DeletionPolicy's fate."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from scripts.deploylib import changesets, preview
+    cf = boto3.client("cloudformation", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="y")
+    deployed = render_app(parse_app(MINIMAL)).templates["service-app.yaml"]
+    with Stubber(cf) as stub:
+        stub.add_response("describe_change_set", {"StackName": "shop-dev", "Changes": [
+            {"Type": "Resource", "ResourceChange": {"Action": "Remove", "LogicalResourceId": "ServiceApp",
+                                                    "PhysicalResourceId": NESTED_ID,
+                                                    "ResourceType": "AWS::CloudFormation::Stack"}},
+            {"Type": "Resource", "ResourceChange": {"Action": "Add", "LogicalResourceId": "ServiceSite",
+                                                    "ResourceType": "AWS::CloudFormation::Stack"}}]},
+            {"ChangeSetName": "arn:cs"})
+        stub.add_response("get_template", {"TemplateBody": deployed},
+                          {"StackName": NESTED_ID, "TemplateStage": "Original"})
+        tree = changesets.describe_tree(cf, "arn:cs")
+    assert [(s.path, [(c.action, c.logical_id, c.policy_action) for c in s.changes]) for s in tree][1] == (
+        ("ServiceApp",), [("Remove", "LogGroup", "Retain")])
+    text = preview.render(changesets.Preview("shop-dev", "preview-1", "UPDATE", "eu-west-1", (), tuple(tree)))
+    assert "** STATEFUL RESOURCES (1)" in text
+    assert "shop-dev/ServiceApp/LogGroup (AWS::Logs::LogGroup) removed: kept (DeletionPolicy Retain)" in text
+
+
+def test_diff_without_the_removed_stacks_template_still_previews():
+    import boto3
+    from botocore.stub import Stubber
+
+    from scripts.deploylib import changesets
+    cf = boto3.client("cloudformation", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="y")
+    with Stubber(cf) as stub:
+        stub.add_response("describe_change_set", {"StackName": "shop-dev", "Changes": [
+            {"Type": "Resource", "ResourceChange": {"Action": "Remove", "LogicalResourceId": "ServiceApp",
+                                                    "PhysicalResourceId": NESTED_ID,
+                                                    "ResourceType": "AWS::CloudFormation::Stack"}}]},
+            {"ChangeSetName": "arn:cs"})
+        stub.add_client_error("get_template", "ValidationError", "Stack does not exist")
+        tree = changesets.describe_tree(cf, "arn:cs")
+    assert len(tree) == 1
