@@ -86,7 +86,15 @@ def test_skipped_types_are_reported_as_skipped_never_as_created(rehearsed):
         unsupported = not rehearsal.emulator_supports(resource.resource_type)
         assert (resource.outcome == "skipped") == (unsupported and resource.outcome != "not-applicable"), resource
     text = rehearsal.render_report(report)
-    assert "Skipped by the emulator (moto does not implement the type; a real deploy creates them):" in text
+    skipped = report.skipped_types()
+    assert (f"Skipped by the emulator ({sum(skipped.values())} resources, {len(skipped)} types; moto does not "
+            "implement the type; a real deploy creates them):") in text
+    # one counter per outcome, summing to every resource of the templates
+    outcomes = report.outcomes()
+    assert (f"Resources in the templates: {len(report.resources)} = {outcomes['created']} created + "
+            f"{outcomes['skipped']} skipped + {outcomes['not-applicable']} not applicable + "
+            f"{outcomes['unevaluated']} not evaluated + {outcomes['missing']} missing") in text
+    assert sum(outcomes.values()) == len(report.resources)
     for rtype in report.skipped_types():
         assert f"\n  {rtype}" in text
 
@@ -105,7 +113,7 @@ def test_a_resource_whose_condition_is_false_here_is_not_applicable_not_skipped(
     text = rehearsal.render_report(report)
     skipped = text.split("Skipped by the emulator")[1].split("\n\n")[0]
     assert "AWS::ECR::RegistryScanningConfiguration" not in skipped
-    assert "Not applicable in 'dev' (their Condition is false for its parameter values" in text
+    assert "Not applicable in 'dev' (" in text and "; their Condition is false for its parameter values" in text
     assert "e.g. tunecast-dev/Registry/RegistryScanning" in text
 
 

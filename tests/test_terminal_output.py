@@ -139,3 +139,19 @@ def test_the_build_shows_its_phases_on_stderr_without_colour_when_piped(tmp_path
     quiet = subprocess.run([*args, "--quiet"], capture_output=True, text=True, env=env, timeout=300)
     assert quiet.returncode == 0 and quiet.stderr == ""
     assert quiet.stdout.startswith("wrote 5 templates to ")
+
+
+def test_the_rehearsal_report_counts_every_outcome_the_same_way():
+    from scripts.deploylib.rehearsal.inventory import Resource
+    from scripts.deploylib.rehearsal.report import Report, render_report
+    report = Report("shop-dev", "dev", resources=[
+        Resource("shop-dev/Network", "Vpc", "AWS::EC2::VPC", "created", "vpc-1", True),
+        Resource("shop-dev/Network", "Subnet1", "AWS::EC2::Subnet", "created", "subnet-1", True),
+        Resource("shop-dev/Network", "Subnet3", "AWS::EC2::Subnet", "not-applicable", condition="ThirdAz"),
+        Resource("shop-dev/Cluster", "Insights", "AWS::ECS::ClusterCapacityProviderAssociations", "skipped")])
+    text = render_report(report)
+    assert "Resources in the templates: 4 = 2 created + 1 skipped + 1 not applicable + 0 not evaluated + 0 missing" \
+        in text
+    assert "Created by the emulator (2 resources, 2 types):" in text
+    assert "Skipped by the emulator (1 resource, 1 type; moto does not implement the type" in text
+    assert "Not applicable in 'dev' (1 resource, 1 type; their Condition is false" in text
