@@ -104,8 +104,9 @@ def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
             clock.lap("lint")
             if findings:
                 raise ValidationFailed(findings)
-            for line in renames.warnings(renames.previous_templates(out), parsed, out.name):
-                (note or _stderr)(line)
+            if renames.previous_app(params_dir) in (None, app.app):
+                for line in renames.warnings(renames.previous_templates(out), parsed, out.name):
+                    (note or _stderr)(line)
             step(f"replacing {out}/ and {params_dir}/")
             swap.commit()
             clock.lap("swap")

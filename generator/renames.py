@@ -19,6 +19,7 @@ refuses them at deploy time.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,20 @@ def previous_templates(template_dir: Path) -> dict[str, dict]:
         if isinstance(data, dict):
             previous[path.name] = data
     return previous
+
+
+def previous_app(params_dir: Path) -> str | None:
+    """The app the previous build was of (the Application value of its parameter files), or None when unknown.
+    Another app's output is no reference: its stacks are `<other app>-<env>`, which deploying this app never touches
+    (a new user replacing the example app.yaml with their own is not renaming anything)."""
+    for path in sorted(params_dir.glob("*.config.json")) if params_dir.is_dir() else []:
+        try:
+            value = json.loads(path.read_text(encoding="utf-8")).get("Parameters", {}).get("Application")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(value, str):
+            return value
+    return None
 
 
 def _stateful(templates: Mapping[str, dict]) -> dict[tuple[str, str], dict[str, Any]]:

@@ -97,6 +97,18 @@ def test_the_build_warns_against_the_output_it_replaces_and_still_writes(tmp_pat
     assert said == []                                        # the reference moved on with the swap
 
 
+def test_another_app_in_place_of_the_previous_one_is_not_a_rename(tmp_path):
+    """Replacing the example app.yaml with your own app is not renaming its services: the previous output was of
+    another app, whose stacks (`<other app>-<env>`) deploying this one never touches."""
+    out, params = tmp_path / "templates_out", tmp_path / "params"
+    write(parse_app(MINIMAL), out, params)
+    assert renames.previous_app(params) == "mini"
+    said: list[str] = []
+    write(parse_app({**_renamed(MINIMAL, "app", "site"), "app": "other"}), out, params, note=said.append)
+    assert said == [] and renames.previous_app(params) == "other"
+    assert renames.previous_app(tmp_path / "absent") is None
+
+
 # --- make diff: the same removals against the deployed stacks ---------------------------------------------------------
 NESTED_ID = "arn:aws:cloudformation:eu-west-1:111111111111:stack/shop-dev-ServiceApp-X1/2"
 
