@@ -76,8 +76,8 @@ def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
     and its time when it took over a second (generator/terminal.py)."""
     clock = _Clock(phases)
     step = progress.start if progress is not None else (lambda _what: None)
-    step(f"rendering the templates of {app.app}")
     output_paths.check(out, params_dir, spec)
+    step(f"rendering the templates of {app.app}")
     workers.prestart()   # cfn-lint loads in its own process while this one renders and runs the other checks
     rendered = render_app(app)
     output_paths.check(out, params_dir, spec, generated={

@@ -11,6 +11,7 @@ Three kinds of app have committed output:
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from generator.build import render_app
@@ -69,3 +70,12 @@ def read_tree(path: Path) -> dict[str, str]:
     """Every file under `path`, by relative path (the pipeline's Lambda source sits in templates_out/lambda/)."""
     return {p.relative_to(path).as_posix(): p.read_text(encoding="utf-8")
             for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+_PROGRESS = re.compile(r"^(==> .*|    \S.*: [\dhms.]+)$")
+
+
+def problem_lines(stderr: str) -> list[str]:
+    """A command's standard error without the build's progress lines (`==> phase`, `    phase: 12s`:
+    generator/terminal.py): what it said about problems, one line each."""
+    return [line for line in stderr.splitlines() if not _PROGRESS.match(line)]
