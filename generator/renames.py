@@ -49,7 +49,7 @@ def previous_templates(template_dir: Path) -> dict[str, dict]:
     for path in sorted(template_dir.glob("*.yaml")):
         try:
             data = cfnyaml.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError, Exception):   # noqa: BLE001 - a broken old file: no reference
+        except Exception:   # noqa: BLE001 - an unreadable or broken old file is no reference
             continue
         if isinstance(data, dict):
             previous[path.name] = data

@@ -187,7 +187,7 @@ def removed_with_stack(cf: Any, stack_id: str, path: tuple[str, ...]) -> list[St
     try:
         body = cf.get_template(StackName=stack_id, TemplateStage="Original").get("TemplateBody")
         template = body if isinstance(body, dict) else cfnyaml.loads(str(body or ""))
-    except (ClientError, ValueError, Exception):   # noqa: BLE001 - a preview without this detail is still a preview
+    except Exception:   # noqa: BLE001 - (ClientError, a template that does not parse) a preview without it is still one
         return []
     removed = tuple(
         ResourceChange("Remove", logical_id, str(resource.get("Type")),
