@@ -91,7 +91,8 @@ def test_the_build_warns_against_the_output_it_replaces_and_still_writes(tmp_pat
     write(parse_app(_renamed(MINIMAL, "app", "site")), out, params, note=said.append)
     assert said[0].startswith("warning: templates_out/: this build drops 2 stateful resources")
     assert "  services renamed? (app -> site)" in said[3]
-    assert (out / "service-site.yaml").is_file() and not (out / "service-app.yaml").exists()   # a warning, not a refusal
+    # a warning, not a refusal
+    assert (out / "service-site.yaml").is_file() and not (out / "service-app.yaml").exists()
     said.clear()
     write(parse_app(_renamed(MINIMAL, "app", "site")), out, params, note=said.append)
     assert said == []                                        # the reference moved on with the swap

@@ -22,8 +22,8 @@ from generator.config.models import DEFAULT_ENGINE_VERSION, DatabaseSpec
 from generator.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
-APPS = sorted((REPO / "tests" / "fixtures" / "apps").glob("*.yaml")) + sorted((REPO / "examples").glob("*/app.yaml")) + [
-    REPO / "app.yaml"]
+APPS = [*sorted((REPO / "tests" / "fixtures" / "apps").glob("*.yaml")), *sorted((REPO / "examples").glob("*/app.yaml")),
+        REPO / "app.yaml"]
 BASE = {"app": "shop", "owner": "team-a", "region": "eu-west-1", "environments": {"dev": {"cidr": "10.0.0.0/16"}}}
 
 
