@@ -116,7 +116,7 @@ def warnings(previous: Mapping[str, dict], current: Mapping[str, dict], shown_as
     plural = len(lost) > 1
     lines = [f"warning: {shown_as}/: this build drops {len(lost)} stateful resource{'s' if plural else ''} that the "
              f"previous build in {shown_as}/ has; the next deploy removes {'them' if plural else 'it'} from the "
-             "stacks, and what takes their place starts empty:"]
+             f"stacks, and what takes {'their' if plural else 'its'} place starts empty:"]
     for d in lost:
         name = f", {d.name}" if d.name else ""
         lines.append(f"  {d.template}: {d.logical_id} ({d.resource_type}{name}): "
