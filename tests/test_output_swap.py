@@ -312,6 +312,9 @@ class Child:
         self.barrier.unlink()
 
     def _run(self, hold_at: int) -> int:
+        # Ctrl-C as a terminal delivers it: a test run started in the background without job control (`make test &`
+        # in a script) inherits SIGINT ignored, and the forked child would ignore it too.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         fd = os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(fd, 2)
         sys.stderr = open(2, "w", closefd=False)
