@@ -21,7 +21,7 @@ RUNS ?=## bench: how many times each phase is timed [bench.py's default]
 CRON ?=## sandbox-up: 1 also starts the cron jobs on their schedule (the cron profile)
 
 .DEFAULT_GOAL := help
-.PHONY: help templates validate init cost diagram test test-fast golden bench schema lock clean
+.PHONY: help templates validate init cost diagram test test-fast test-any-app golden bench schema lock clean
 
 help: ## List the targets and the variables they take
 	@echo "Targets:"
@@ -36,8 +36,8 @@ help: ## List the targets and the variables they take
 	@echo "  IMAGE_TAG deploy, diff: the image tag of every service [the parameter file's]; release: the service's"
 	@echo "  BUCKET    deploy commands: the S3 bucket for templates [<app>-templates-<account>-<region>]"
 	@echo "  SNAPSHOT  restore: the database cluster snapshot to restore (make snapshots lists them)"
-	@echo "  CDK_VENV  bench: a virtual environment with the AWS CDK, to time its synth beside ours"
-	@echo "  RUNS      bench: how many times each phase is timed"
+	@echo "  CDK_VENV  bench: a virtual environment with the AWS CDK, to time its synth beside ours [none]"
+	@echo "  RUNS      bench: how many times each phase is timed [bench.py's default]"
 	@echo "  DIR       publish-frontend: the frontend build's output directory [frontend/build]"
 
 # --- Environments. .venv holds the generator's runtime (requirements.lock: what `make templates` needs); the deploy
@@ -97,10 +97,13 @@ diagram: $(VENV)/.installed-diagram ## Draw the architecture from $(OUT)/ into $
 	$(PY) -m generator diagram --templates=$(call _q,$(OUT)) --output=$(call _q,$(DIAGRAM))
 
 test: $(VENV)/.installed-test $(CHECKOV_VENV)/.installed ## Run the whole test suite (lint, checkov, golden, emulator)
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not any_app"
+
+test-any-app: $(VENV)/.installed-test $(CHECKOV_VENV)/.installed ## Swap other apps into a copy of the repo: its tests pass
+	$(PY) -m pytest -m any_app tests/test_any_app.py
 
 test-fast: $(VENV)/.installed-test ## Run the tests that need neither checkov nor the emulator
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -m "not slow and not any_app"
 
 golden: $(VENV)/.installed-diagram ## Regenerate the golden templates on purpose (review the diff before committing)
 	$(PY) -m generator build --app app.yaml --out templates_out --params params

@@ -2,19 +2,21 @@
 from __future__ import annotations
 
 import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from generator import output_paths, params, pipeline, render, root
+from generator import output_paths, params, pipeline, renames, render, root
 from generator.config import AppSpec
 from generator.errors import Interrupted, ValidationFailed
 from generator.lint import gate, workers
 from generator.lint.handler_permissions import Deployer
 from generator.pipeline.common import LAMBDA_DIR
 from generator.swap import OutputSwap
+from generator.terminal import Progress
 from generator.wiring import RootParameter
 
 # Templates sent inline (CloudFormation's 51,200-byte limit: deploy-role.yaml, created by hand); the rest are read from
@@ -76,13 +78,18 @@ def render_app(app: AppSpec) -> Rendered:
 
 
 def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
-          note: Callable[[str], None] | None = None, phases: dict[str, float] | None = None) -> Rendered:
+          note: Callable[[str], None] | None = None, phases: dict[str, float] | None = None,
+          progress: Progress | None = None) -> Rendered:
     """Render, stage, validate and swap in `out` and `params_dir` together (generator/swap.py): on any failure or
     interruption both hold the previous build, and after success both hold this one. `spec`: the app spec's path,
-    which the output directories must not contain. `note`: where to say that an interrupted build was recovered.
-    `phases`: filled with the wall seconds of each phase (make bench)."""
+    which the output directories must not contain. `note`: where to say that an interrupted build was recovered,
+    and which stateful resources of the previous build this one drops (generator/renames.py).
+    `phases`: filled with the wall seconds of each phase (make bench). `progress`: where each phase is announced,
+    and its time when it took over a second (generator/terminal.py)."""
     clock = _Clock(phases)
+    step = progress.start if progress is not None else (lambda _what: None)
     output_paths.check(out, params_dir, spec)
+    step(f"rendering the templates of {app.app}")
     workers.prestart()   # cfn-lint loads in its own process while this one renders and runs the other checks
     rendered = render_app(app)
     output_paths.check(out, params_dir, spec, generated={
@@ -92,21 +99,32 @@ def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
     swap = OutputSwap([out, params_dir], note)
     try:
         with swap:
+            step(f"writing {len(rendered.templates)} templates and {len(rendered.params)} parameter files to a "
+                 "staging folder")
             staged_t = swap.stage(out, partial(render.write_files, rendered.templates))
             staged_p = swap.stage(params_dir, partial(render.write_files, rendered.params))
             clock.lap("write")
+            step("checking template sizes, the CloudFormation roles' permissions and the parameter files")
             parsed = gate.staged_templates(staged_t)
             checks = (gate.size_budgets(staged_t, out.name, inline_templates(app), app.region, parsed,
                                         pipeline_action_templates(app)),
                       gate.handler_permissions(staged_t, out.name, app.region, rendered.deployers, parsed),
                       gate.parameter_files(staged_p, params_dir.name, rendered.parameter_sets))
             clock.lap("checks")
+            step(f"linting {len(parsed)} templates (cfn-lint and the project rules; unchanged ones come from the "
+                 "lint cache)")
             findings = gate.cfn_lint(staged_t, out.name, app.regions(), parsed) + [f for c in checks for f in c]
             clock.lap("lint")
             if findings:
                 raise ValidationFailed(findings)
+            if renames.previous_app(params_dir) in (None, app.app):
+                for line in renames.warnings(renames.previous_templates(out), parsed, out.name):
+                    (note or _stderr)(line)
+            step(f"replacing {out}/ and {params_dir}/")
             swap.commit()
             clock.lap("swap")
+            if progress is not None:
+                progress.end()
     except KeyboardInterrupt as exc:   # Ctrl-C, or SIGTERM/SIGHUP raised as Terminated by the command line
         workers.stop()   # the lint helper runs in its own session: Ctrl-C does not reach it
         code = 128 + getattr(exc, "signum", signal.SIGINT)
@@ -116,3 +134,7 @@ def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
         raise Interrupted(f"interrupted; nothing was written: {out}/ and {params_dir}/ were left as they were",
                           code) from None
     return rendered
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)

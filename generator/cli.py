@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from generator import __version__
+from generator.terminal import duration
 from generator.errors import (
     ConfigError, GeneratorError, Interrupted, Terminated, UsageError, ValidationFailed,
 )
@@ -65,7 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     _app_argument(b)
     b.add_argument("--out", default="templates_out", help="template directory (default: templates_out)")
     b.add_argument("--params", default="params", help="parameter file directory (default: params)")
-    _app_argument(command("validate", "load and build the app through the validation gate; write nothing"))
+    v = command("validate", "load and build the app through the validation gate; write nothing")
+    _app_argument(v)
+    for p in (b, v):
+        p.add_argument("--quiet", "-q", action="store_true",
+                       help="no progress lines (standard error), only the result and problems (for CI)")
     s = command("schema", "print (or write) the JSON schema of app.yaml")
     s.add_argument("--output", metavar="PATH", help="write the schema to PATH instead of printing it, e.g. "
                                                     "schema/app.schema.json (what `make schema` does)")
@@ -139,9 +144,9 @@ def _build(args: argparse.Namespace) -> int:
     started = time.monotonic()
     app = load_app(args.app)
     out, params = Path(args.out), Path(args.params)
-    rendered = write(app, out, params, spec=Path(args.app), note=_err)
+    rendered = write(app, out, params, spec=Path(args.app), note=_err, progress=_progress(args))
     _say(f"wrote {len(rendered.templates)} templates to {args.out}/ and {len(rendered.params)} parameter files "
-         f"to {args.params}/ (lint-clean, {time.monotonic() - started:.1f}s)",
+         f"to {args.params}/ (lint-clean, {duration(time.monotonic() - started)})",
          failed=f"the build finished ({args.out}/ and {args.params}/ hold it), but standard output")
     return 0
 
@@ -155,10 +160,16 @@ def _validate(args: argparse.Namespace) -> int:
     started = time.monotonic()
     app = load_app(args.app)
     with tempfile.TemporaryDirectory(prefix="fargate-stacks-validate-") as scratch:
-        rendered = write(app, Path(scratch) / "templates_out", Path(scratch) / "params", spec=Path(args.app))
+        rendered = write(app, Path(scratch) / "templates_out", Path(scratch) / "params", spec=Path(args.app),
+                         progress=_progress(args))
     _say(f"{args.app}: valid: {len(rendered.templates)} templates and {len(rendered.params)} parameter files pass "
-         f"the gate (lint-clean, {time.monotonic() - started:.1f}s); nothing was written")
+         f"the gate (lint-clean, {duration(time.monotonic() - started)}); nothing was written")
     return 0
+
+
+def _progress(args: argparse.Namespace):
+    from generator.terminal import Progress
+    return Progress(quiet=args.quiet)
 
 
 def _schema(args: argparse.Namespace) -> int:

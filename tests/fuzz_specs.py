@@ -32,7 +32,7 @@ from generator.lint import gate
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE_APPS = REPO / "tests" / "fixtures" / "apps"
 SMALL_APPS = [FIXTURE_APPS / "minimal.yaml"]
-ALL_APPS = sorted(FIXTURE_APPS.glob("*.yaml")) + [REPO / "app.yaml"]
+ALL_APPS = sorted(FIXTURE_APPS.glob("*.yaml")) + sorted((REPO / "examples").glob("*/app.yaml"))
 
 # Values a hostile or careless user types; each replaces a scalar somewhere in a valid spec.
 HOSTILE = [

@@ -1,6 +1,17 @@
-"""Shared test helpers: where things are, and building an app into a dict of files."""
+"""Shared test helpers: where things are, and building an app into a dict of files.
+
+Three kinds of app have committed output:
+- REPO_APP, the root app.yaml: whatever app this repository's user keeps there, with templates_out/ and params/.
+  Tests about it (output in sync, lint, checkov, rehearsal) assert only what holds for any valid app, so that
+  replacing app.yaml and running `make templates` keeps `make test` green (tests/test_any_app.py proves it).
+- the examples (examples/<name>/app.yaml), each with its output beside it (templates_out/, params/, cost.txt,
+  architecture.svg). DEFAULT_APP, the example app.yaml starts as, is the full-featured app the generator's own
+  tests read by name (its services, its pipeline, its accounts).
+- the fixture apps (tests/fixtures/apps/<name>.yaml), output in tests/golden/<name>/.
+"""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from generator.build import render_app
@@ -8,15 +19,42 @@ from generator.config import load_app
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_APPS = ROOT / "tests" / "fixtures" / "apps"
+EXAMPLES = ROOT / "examples"
 GOLDEN = ROOT / "tests" / "golden"
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 
+REPO_APP = ROOT / "app.yaml"
+REPO_TEMPLATES, REPO_PARAMS = ROOT / "templates_out", ROOT / "params"
+DEFAULT_APP = EXAMPLES / "tunecast" / "app.yaml"
+DEFAULT_TEMPLATES, DEFAULT_PARAMS = DEFAULT_APP.parent / "templates_out", DEFAULT_APP.parent / "params"
+EXAMPLE_APPS = sorted(EXAMPLES.glob("*/app.yaml"))
+
 # app file -> (templates dir, params dir) holding its committed expected output
 GOLDEN_SETS = {
-    ROOT / "app.yaml": (ROOT / "templates_out", ROOT / "params"),
+    REPO_APP: (REPO_TEMPLATES, REPO_PARAMS),
+    **{app: (app.parent / "templates_out", app.parent / "params") for app in EXAMPLE_APPS},
     **{app: (GOLDEN / app.stem / "templates", GOLDEN / app.stem / "params")
        for app in sorted(FIXTURE_APPS.glob("*.yaml"))},
 }
+
+
+def app_id(app: Path) -> str:
+    """A test id for an app file: `this-app` (the root app.yaml), `example-<name>`, or the fixture's name."""
+    if app == REPO_APP:
+        return "this-app"
+    if app.parent.parent == EXAMPLES:
+        return f"example-{app.parent.name}"
+    return app.stem
+
+
+def _same_as_an_example(app: Path) -> bool:
+    spec = load_app(app)
+    return any(load_app(example) == spec for example in EXAMPLE_APPS)
+
+
+# The sets the slow whole-output checks (cfn-lint, checkov) scan: the root app is left out while it is the same app
+# as an example (as it is in this repository), whose output test_golden proves equal and which is scanned already.
+SCANNED_SETS = {app: dirs for app, dirs in GOLDEN_SETS.items() if app != REPO_APP or not _same_as_an_example(app)}
 
 
 def rendered_files(app_path: Path) -> tuple[dict[str, str], dict[str, str]]:
@@ -43,7 +81,7 @@ def every_store_app():
     import yaml
 
     from generator.config import parse_app
-    raw = yaml.safe_load((ROOT / "app.yaml").read_text(encoding="utf-8"))
+    raw = yaml.safe_load((DEFAULT_APP).read_text(encoding="utf-8"))
     for name in ("chat", "django-celery"):
         fixture = yaml.safe_load((FIXTURE_APPS / f"{name}.yaml").read_text(encoding="utf-8"))
         for key in STORE_KINDS:
@@ -52,3 +90,12 @@ def every_store_app():
     api = next(s for s in raw["services"] if s["name"] == "api")
     api["mounts"] = [{"file_system": "media", "path": "/app/media"}]
     return parse_app(raw, "every-store")
+
+
+_PROGRESS = re.compile(r"^(==> .*|    \S.*: [\dhms.]+)$")
+
+
+def problem_lines(stderr: str) -> list[str]:
+    """A command's standard error without the build's progress lines (`==> phase`, `    phase: 12s`:
+    generator/terminal.py): what it said about problems, one line each."""
+    return [line for line in stderr.splitlines() if not _PROGRESS.match(line)]

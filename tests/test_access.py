@@ -16,7 +16,7 @@ from generator.build import render_app
 from generator.components.access import personas
 from generator.components.access.policies import persona_table
 from generator.config import load_app
-from tests.support import ROOT
+from tests.support import DEFAULT_APP, ROOT
 from tests.templates import load
 from tests.test_pipeline_iam import problems_of, reference  # noqa: F401 - the fixture
 
@@ -153,6 +153,6 @@ def test_the_persona_table_in_docs_is_generated_from_the_policies():
     start, end = "<!-- persona table: generated -->\n", "\n<!-- end of the persona table -->"
     assert start in page and end in page, "docs/access.md lost the markers around the persona table"
     table = page.split(start, 1)[1].split(end, 1)[0]
-    assert table == persona_table(load_app(ROOT / "app.yaml")), (
+    assert table == persona_table(load_app(DEFAULT_APP)), (
         "docs/access.md's persona table is stale: paste `python -c \"from generator.components.access.policies "
         "import persona_table; from generator.config import load_app; print(persona_table(load_app('app.yaml')))\"`")

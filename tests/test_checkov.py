@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from tests.support import CHECKOV, GOLDEN_SETS, read_dir
+from tests.support import CHECKOV, SCANNED_SETS, app_id, read_dir
 from tests.templates import load
 
 pytestmark = pytest.mark.slow
@@ -21,9 +21,9 @@ def _scan(directory) -> list[dict]:
     return data if isinstance(data, list) else [data]
 
 
-@pytest.mark.parametrize("app_path", list(GOLDEN_SETS), ids=lambda p: p.stem)
+@pytest.mark.parametrize("app_path", list(SCANNED_SETS), ids=app_id)
 def test_checkov_finds_nothing(app_path):
-    templates, _ = GOLDEN_SETS[app_path]
+    templates, _ = SCANNED_SETS[app_path]
     reports = _scan(templates)
     failed = [f"{c['check_id']} {c['resource']} ({c['file_path']}): {c['check_name']}"
               for r in reports for c in r["results"]["failed_checks"]]
@@ -31,9 +31,9 @@ def test_checkov_finds_nothing(app_path):
     assert sum(r["summary"]["passed"] for r in reports) > 10
 
 
-@pytest.mark.parametrize("app_path", list(GOLDEN_SETS), ids=lambda p: p.stem)
+@pytest.mark.parametrize("app_path", list(SCANNED_SETS), ids=app_id)
 def test_every_checkov_skip_gives_a_reason(app_path):
-    templates, _ = GOLDEN_SETS[app_path]
+    templates, _ = SCANNED_SETS[app_path]
     for name, text in read_dir(templates).items():
         for logical_id, res in load(text)["Resources"].items():
             for skip in res.get("Metadata", {}).get("checkov", {}).get("skip", []):

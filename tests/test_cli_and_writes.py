@@ -14,7 +14,7 @@ from generator.build import write
 from generator.config import load_app
 from generator.errors import OutputError, ValidationFailed
 from generator.lint import gate
-from tests.support import FIXTURE_APPS, ROOT, read_dir
+from tests.support import FIXTURE_APPS, ROOT, problem_lines, read_dir
 
 MINIMAL = FIXTURE_APPS / "minimal.yaml"
 
@@ -46,7 +46,7 @@ def test_failed_validation_leaves_output_exactly_as_it_was(tmp_path, monkeypatch
     code = cli.main(["build", "--app", str(MINIMAL), "--out", str(out), "--params", str(params)])
     err = capsys.readouterr().err
     assert code == 1
-    assert err.splitlines() == ["validation failed; nothing was written (1 findings):",
+    assert problem_lines(err) == ["validation failed; nothing was written (1 findings):",
                                 "templates_out/root.yaml: too big (injected)"]
     assert (read_dir(out), read_dir(params)) == before
     assert not list(tmp_path.glob(".staging-*"))

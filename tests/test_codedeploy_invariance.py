@@ -36,7 +36,7 @@ from cloud_radar.cf.unit import Template
 
 from generator import image_tags
 from generator.tagging import STABLE_KEYS
-from tests.support import GOLDEN_SETS
+from tests.support import GOLDEN_SETS, app_id
 from tests.templates import load
 
 IDENTITY = {"Application", "EnvironmentName"}
@@ -225,7 +225,7 @@ def test_the_comparison_catches_the_old_bootstrap_count_and_owner_tag():
     assert service["release"] != service["owner"]
 
 
-@pytest.mark.parametrize("app_path", list(GOLDEN_SETS), ids=lambda p: p.stem)
+@pytest.mark.parametrize("app_path", list(GOLDEN_SETS), ids=app_id)
 def test_stack_level_tags_are_the_stable_ones(app_path):
     """Root stack tags (params/<env>.config.json, used by the deploy script and the pipeline) and each nested stack's
     tags propagate to every resource in it, so they never carry Owner."""

@@ -14,14 +14,14 @@ from generator.components.base import Component, EnvInputs, NotAParameter, Param
 from generator.config import AppSpec, EnvironmentSpec
 from generator.config.types import Strict
 from generator.errors import WiringError
-from tests.support import FIXTURE_APPS, GOLDEN_SETS, ROOT
+from tests.support import DEFAULT_APP, FIXTURE_APPS, GOLDEN_SETS, ROOT, app_id
 
 PACKAGES = sorted(p.parent.name for p in (ROOT / "generator" / "components").glob("*/__init__.py"))
 
 
 def _builds():
     from generator.config import load_app
-    return {path.stem: root.build(load_app(path)) for path in GOLDEN_SETS}
+    return {app_id(path): root.build(load_app(path)) for path in GOLDEN_SETS}
 
 
 BUILDS = _builds()
@@ -154,7 +154,7 @@ def test_the_rehearsal_verifies_with_the_calls_the_components_declare():
 def test_the_environment_role_is_granted_per_family_in_a_stable_order():
     from generator.pipeline import environment_permissions
     app = _app()
-    types = {r.resource_type for t in BUILDS["app"].templates().values() for r in t.resources.values()}
+    types = {r.resource_type for t in BUILDS[app_id(DEFAULT_APP)].templates().values() for r in t.resources.values()}
     families = components.grant_families(types)
     assert [f.__name__ for f in families] == ["network", "load_balancing", "containers", "releases", "scaling",
                                               "logs_keys_buckets", "jobs", "alerting", "databases", "edge"]

@@ -19,7 +19,7 @@ import pytest
 
 from generator import params, root, stateful
 from generator.config import load_app
-from tests.support import FIXTURE_APPS, ROOT
+from tests.support import DEFAULT_APP, FIXTURE_APPS, ROOT
 
 
 def _build(path):
@@ -30,7 +30,7 @@ def _build(path):
 
 CHAT = _build(FIXTURE_APPS / "chat.yaml")
 DJANGO = _build(FIXTURE_APPS / "django-celery.yaml")
-DEFAULT = _build(ROOT / "app.yaml")
+DEFAULT = _build(DEFAULT_APP)
 
 
 def resources(templates: dict, name: str, rtype: str) -> dict[str, dict]:

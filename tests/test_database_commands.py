@@ -22,6 +22,7 @@ from scripts.deploylib.target import load_target
 from scripts.deploylib.ui import Console
 
 ROOT = Path(__file__).resolve().parent.parent
+from tests.support import DEFAULT_APP, DEFAULT_PARAMS, DEFAULT_TEMPLATES  # noqa: E402
 REGION = "eu-west-1"
 CLUSTER = "tunecast-dev-database-1a2b3c-cluster-4d5e6f"
 
@@ -39,7 +40,7 @@ def aws(monkeypatch):
 
 def _ctx(aws, env="dev", dry_run=False):
     out = io.StringIO()
-    target = load_target(ROOT / "app.yaml", env, ROOT / "templates_out", ROOT / "params", None)
+    target = load_target(DEFAULT_APP, env, DEFAULT_TEMPLATES, DEFAULT_PARAMS, None)
     ctx = commands.Ctx(target, aws, Console(out=out, err=out, interactive=False),
                        commands.Options(dry_run=dry_run))
     return ctx, out

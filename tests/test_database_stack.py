@@ -270,7 +270,7 @@ def test_the_mysql_port_reaches_variables_and_ingress():
 
 
 def test_the_default_app_api_nest_jobs_and_cron_use_the_database():
-    from tests.support import ROOT
+    from tests.support import DEFAULT_APP
     from generator.config import load_app
-    app = load_app(ROOT / "app.yaml")
+    app = load_app(DEFAULT_APP)
     assert {s.name for s in app.services if "database" in s.uses} == {"api", "nest", "jobs", "cron"}

@@ -5,23 +5,23 @@ from __future__ import annotations
 import json
 
 from scripts.deploylib import conditions
-from tests.support import ROOT
+from tests.support import DEFAULT_PARAMS, DEFAULT_TEMPLATES
 from tests.templates import load
 
 
 def _values(env: str) -> dict[str, str]:
-    return {p["ParameterKey"]: p["ParameterValue"] for p in json.loads((ROOT / "params" / f"{env}.json").read_text())}
+    return {p["ParameterKey"]: p["ParameterValue"] for p in json.loads((DEFAULT_PARAMS / f"{env}.json").read_text())}
 
 
 def test_the_generated_conditions_evaluate_for_each_environment():
-    network = load((ROOT / "templates_out" / "network.yaml").read_text())
+    network = load((DEFAULT_TEMPLATES / "network.yaml").read_text())
     dev, prod = conditions.evaluate(network, _values("dev")), conditions.evaluate(network, _values("prod"))
     assert (dev["ThirdAzEnabled"], prod["ThirdAzEnabled"]) == (False, True)
     assert (dev["NatPerAz"], prod["NatPerAz"]) == (False, True)
     assert (dev["ZonesById"], prod["ZonesById"]) == (False, True)
     assert (dev["ThirdAzNatPerAz"], prod["ThirdAzNatPerAz"]) == (False, True)    # And over Condition
     assert None not in dev.values() and None not in prod.values()
-    registry = load((ROOT / "templates_out" / "registry.yaml").read_text())
+    registry = load((DEFAULT_TEMPLATES / "registry.yaml").read_text())
     assert conditions.evaluate(registry, _values("dev"))["ManagesRegistryScanning"] is False
     assert conditions.evaluate(registry, _values("prod"))["ManagesRegistryScanning"] is True
 

@@ -438,12 +438,12 @@ def test_deploy_streams_root_and_nested_events_and_prints_outputs(make):
     lines = h.output().splitlines()
     streamed = [line for line in lines if line.startswith("12:00:")]
     assert streamed == [
-        "12:00:01 [  0/3] UPDATE_IN_PROGRESS           shop-dev  AWS::CloudFormation::Stack  User Initiated",
-        "12:00:02 [  0/3] UPDATE_IN_PROGRESS           shop-dev/Network  AWS::CloudFormation::Stack",
-        "12:00:03 [  0/3] UPDATE_IN_PROGRESS           shop-dev/Network/Vpc  AWS::EC2::VPC",
-        "12:00:04 [  1/3] UPDATE_COMPLETE              shop-dev/Network/Vpc  AWS::EC2::VPC",
-        "12:00:05 [  2/3] UPDATE_COMPLETE              shop-dev/Network  AWS::CloudFormation::Stack",
-        "12:00:06 [  2/3] UPDATE_COMPLETE              shop-dev  AWS::CloudFormation::Stack",
+        "12:00:01 +0:00 [  0/3] UPDATE_IN_PROGRESS           shop-dev  AWS::CloudFormation::Stack  User Initiated",
+        "12:00:02 +0:01 [  0/3] UPDATE_IN_PROGRESS           shop-dev/Network  AWS::CloudFormation::Stack",
+        "12:00:03 +0:02 [  0/3] UPDATE_IN_PROGRESS           shop-dev/Network/Vpc  AWS::EC2::VPC",
+        "12:00:04 +0:03 [  1/3] UPDATE_COMPLETE              shop-dev/Network/Vpc  AWS::EC2::VPC",
+        "12:00:05 +0:04 [  2/3] UPDATE_COMPLETE              shop-dev/Network  AWS::CloudFormation::Stack",
+        "12:00:06 +0:05 [  2/3] UPDATE_COMPLETE              shop-dev  AWS::CloudFormation::Stack",
     ]
     assert "  VpcId  vpc-123" in lines
     assert lines[-1] == "Deployed shop-dev: UPDATE_COMPLETE."

@@ -95,6 +95,8 @@ def test_update_preview_flags_replacements_and_stateful_resources():
         in text
     assert "tunecast-prod/Data/Cluster (AWS::RDS::DBCluster) MAY BE REPLACED: data is not carried over" in text
     assert "nested stack: ALL its resources are deleted" in text
+    # the loud sections lead, before the per-stack listing (which can be long)
+    assert text.index("!! REPLACEMENTS") < text.index("** STATEFUL") < text.index("tunecast-prod (root stack)")
 
 
 def test_create_preview_lists_parameters_and_hides_secrets():

@@ -13,8 +13,8 @@ from scripts.deploylib import packaging
 from scripts.deploylib.errors import DeployError
 from scripts.deploylib.target import (check_parameters, deploy_parameters, image_tag_overrides, load_target,
                                       secret_parameters, stack_name)
+from tests.support import DEFAULT_APP, DEFAULT_PARAMS, DEFAULT_TEMPLATES
 
-ROOT = Path(__file__).resolve().parent.parent
 BUCKET, REGION = "tunecast-templates-111111111111-eu-west-1", "eu-west-1"
 
 ROOT_T = """\
@@ -194,7 +194,7 @@ def test_the_inline_budget_is_never_smaller_than_what_deploy_sends(tmp_path):
     from generator.lint import budgets
     from generator.render import stage
 
-    app = load_app(ROOT / "app.yaml")
+    app = load_app(DEFAULT_APP)
     rendered = render_app(app)
     staged = stage({n: t for n, t in rendered.templates.items() if not n.startswith("lambda/")}, tmp_path / "t")
     bucket = packaging.default_bucket_name(app.app, "111111111111", app.region)
@@ -261,7 +261,7 @@ def test_load_target_reads_both_parameter_files(tmp_path):
     (tmp_path / "t" / "root.yaml").write_text(ROOT_T)
     write_params(tmp_path, "prod", {"EnvironmentName": "prod", "DbPassword": "x"}, {"Environment": "prod"},
                  {"Statement": []})
-    target = load_target(ROOT / "app.yaml", "prod", tmp_path / "t", tmp_path, None)
+    target = load_target(DEFAULT_APP, "prod", tmp_path / "t", tmp_path, None)
     assert target.stack_name.endswith("-prod") and target.production
     assert target.cfn_parameters()[0] == {"ParameterKey": "EnvironmentName", "ParameterValue": "prod"}
     assert target.cfn_tags() == [{"Key": "Environment", "Value": "prod"}]
@@ -270,14 +270,14 @@ def test_load_target_reads_both_parameter_files(tmp_path):
 
 def test_unknown_environment_lists_the_known_ones(tmp_path):
     with pytest.raises(DeployError) as err:
-        load_target(ROOT / "app.yaml", "qa", ROOT / "templates_out", ROOT / "params", None)
+        load_target(DEFAULT_APP, "qa", DEFAULT_TEMPLATES, DEFAULT_PARAMS, None)
     assert err.value.message == "unknown environment 'qa'"
     assert "dev" in err.value.hints[0] and "prod" in err.value.hints[0]
 
 
 def test_missing_parameter_file_says_to_run_make_templates(tmp_path):
     with pytest.raises(DeployError) as err:
-        load_target(ROOT / "app.yaml", "dev", ROOT / "templates_out", tmp_path, None)
+        load_target(DEFAULT_APP, "dev", DEFAULT_TEMPLATES, tmp_path, None)
     assert err.value.message == f"{tmp_path / 'dev.json'} not found"
     assert "make templates" in err.value.hints[0]
 
@@ -286,13 +286,13 @@ def test_production_without_stack_policy_is_refused(tmp_path):
     (tmp_path / "root.yaml").write_text(ROOT_T)
     write_params(tmp_path, "prod", {"EnvironmentName": "prod"}, {})
     with pytest.raises(DeployError, match="has no StackPolicy, but 'prod' is a production environment"):
-        load_target(ROOT / "app.yaml", "prod", tmp_path, tmp_path, None)
+        load_target(DEFAULT_APP, "prod", tmp_path, tmp_path, None)
 
 
 def test_parameter_file_must_match_the_root_template(tmp_path):
     (tmp_path / "root.yaml").write_text(ROOT_T)
     write_params(tmp_path, "dev", {"EnvironmentName": "dev", "Extra": "1"}, {})
-    target = load_target(ROOT / "app.yaml", "dev", tmp_path, tmp_path, None)
+    target = load_target(DEFAULT_APP, "dev", tmp_path, tmp_path, None)
     with pytest.raises(DeployError) as err:
         check_parameters(target, cfnyaml.loads(ROOT_T))
     assert "missing DbPassword; unknown Extra" in err.value.message
@@ -300,7 +300,7 @@ def test_parameter_file_must_match_the_root_template(tmp_path):
 
 def test_the_default_app_packages(tmp_path):
     """The committed output of app.yaml packages: every nested stack is rewritten, nothing local is left."""
-    plan = packaging.plan_package(ROOT / "templates_out", "root.yaml", BUCKET, REGION, "tunecast")
+    plan = packaging.plan_package(DEFAULT_TEMPLATES, "root.yaml", BUCKET, REGION, "tunecast")
     root = plan.root.template
     nested = [r for r in root["Resources"].values() if r["Type"] == "AWS::CloudFormation::Stack"]
     assert nested, "the default app should have nested stacks"

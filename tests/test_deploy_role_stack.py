@@ -13,10 +13,10 @@ import pytest
 from generator.build import render_app
 from generator.config import load_app
 from generator.pipeline import environment_permissions, permissions
-from tests.support import ROOT
+from tests.support import DEFAULT_APP
 from tests.templates import load
 
-APP = load_app(ROOT / "app.yaml")
+APP = load_app(DEFAULT_APP)
 RENDERED = render_app(APP)
 DEPLOY = load(RENDERED.templates["deploy-role.yaml"])
 ROLES = load(RENDERED.templates["pipeline-roles.yaml"])

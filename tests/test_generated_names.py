@@ -36,9 +36,9 @@ from generator.config import load_app
 from generator.config.models import NAME_PATTERN
 from generator.pipeline import common, deploy_role, environment_permissions
 from generator.pipeline.grants import document
-from tests.support import ROOT
+from tests.support import DEFAULT_APP, ROOT
 
-BASE = load_app(ROOT / "app.yaml")
+BASE = load_app(DEFAULT_APP)
 ACCOUNT, PIPELINE_ACCOUNT = "123456789012", "111111111111"
 LONGEST_REGIONS = ("ap-southeast-2", "ap-northeast-3", "eu-central-2", "us-gov-west-1")
 GENERATED = object()    # a name CloudFormation generates

@@ -5,10 +5,10 @@ import difflib
 
 import pytest
 
-from tests.support import GOLDEN_SETS, ROOT, read_tree, rendered_files
+from tests.support import GOLDEN_SETS, ROOT, app_id, read_tree, rendered_files
 
 
-@pytest.mark.parametrize("app_path", list(GOLDEN_SETS), ids=lambda p: p.stem)
+@pytest.mark.parametrize("app_path", list(GOLDEN_SETS), ids=app_id)
 def test_output_matches_golden(app_path):
     templates, params = rendered_files(app_path)
     want_t, want_p = GOLDEN_SETS[app_path]
@@ -24,6 +24,6 @@ def test_output_matches_golden(app_path):
                           "is intended run `make golden` and review the diff:\n" + "\n".join(problems))
 
 
-@pytest.mark.parametrize("app_path", list(GOLDEN_SETS), ids=lambda p: p.stem)
+@pytest.mark.parametrize("app_path", list(GOLDEN_SETS), ids=app_id)
 def test_build_is_deterministic(app_path):
     assert rendered_files(app_path) == rendered_files(app_path)

@@ -20,9 +20,9 @@ from generator.config import load_app
 from generator.lint import gate
 from generator.lint import handler_permissions as hp
 from generator.pipeline import DEPLOYERS
-from tests.support import ROOT, every_store_app
+from tests.support import DEFAULT_APP, DEFAULT_TEMPLATES, ROOT, every_store_app
 
-APP = load_app(ROOT / "app.yaml")
+APP = load_app(DEFAULT_APP)
 RENDERED = render_app(APP)
 TEMPLATES = {name: cfnyaml.loads(text) for name, text in RENDERED.templates.items() if name.endswith(".yaml")}
 ENV, PIPE = DEPLOYERS
@@ -68,7 +68,7 @@ def test_both_cloudformation_roles_allow_every_action_their_templates_handlers_d
         result = hp.evaluate(TEMPLATES, deployer, APP.region)
         assert result.problems == () and result.missing == (), deployer
         assert len(result.needs) > 300 and result.allow_listed, deployer
-    assert gate.handler_permissions(ROOT / "templates_out", "templates_out", APP.region, DEPLOYERS) == []
+    assert gate.handler_permissions(DEFAULT_TEMPLATES, "templates_out", APP.region, DEPLOYERS) == []
 
 
 def test_a_missing_action_fails_the_build_naming_the_type_the_action_and_the_file():

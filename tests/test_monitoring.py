@@ -13,7 +13,7 @@ import pytest
 
 from generator.build import render_app
 from generator.config import load_app
-from tests.support import ROOT
+from tests.support import DEFAULT_APP, ROOT
 from tests.templates import load
 
 FIXTURES = ROOT / "tests" / "fixtures" / "apps"
@@ -160,7 +160,7 @@ def test_alarm_counts_of_the_default_app():
     (8 alarms + 1 composite) + 1 worker x (5 + 1) + 1 cron job x (2 + 1); two of each web service's alarms are the
     release-rollback alarms that existed before."""
     counts = {}
-    for name, text in render_app(load_app(ROOT / "app.yaml")).templates.items():
+    for name, text in render_app(load_app(DEFAULT_APP)).templates.items():
         if not name.endswith(".yaml"):
             continue
         res = load(text).get("Resources", {})

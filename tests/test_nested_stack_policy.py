@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import boto3
 import botocore.session
@@ -23,9 +22,9 @@ from scripts.deploylib import commands, rehearsal
 from scripts.deploylib.aws import Aws
 from scripts.deploylib.target import load_target
 from scripts.deploylib.ui import Console
+from tests.support import DEFAULT_PARAMS
 
-ROOT = Path(__file__).resolve().parent.parent
-POLICY = json.loads((ROOT / "params" / "prod.config.json").read_text())["StackPolicy"]
+POLICY = json.loads((DEFAULT_PARAMS / "prod.config.json").read_text())["StackPolicy"]
 REGION = "eu-west-1"
 
 
@@ -86,7 +85,7 @@ def test_cli_reads_the_policy_from_the_config_file(cf, tmp_path, capsys):
                       {"StackName": "shop-prod"})
     stub.add_response("set_stack_policy", {}, {"StackName": net, "StackPolicyBody": json.dumps(POLICY)})
     stub.add_response("list_stack_resources", {"StackResourceSummaries": []}, {"StackName": net})
-    code = nested_stack_policy.main(["--stack", "shop-prod", "--config", str(ROOT / "params" / "prod.config.json")],
+    code = nested_stack_policy.main(["--stack", "shop-prod", "--config", str(DEFAULT_PARAMS / "prod.config.json")],
                                     client=client)
     assert code == 0
     assert capsys.readouterr().out.splitlines()[-1] == \
@@ -109,7 +108,7 @@ def test_cli_reports_an_aws_error_in_one_line(cf, capsys):
     client, stub = cf
     stub.add_client_error("list_stack_resources", "ValidationError", "Stack with id shop-prod does not exist",
                           expected_params={"StackName": "shop-prod"})
-    code = nested_stack_policy.main(["--stack", "shop-prod", "--config", str(ROOT / "params" / "prod.config.json")],
+    code = nested_stack_policy.main(["--stack", "shop-prod", "--config", str(DEFAULT_PARAMS / "prod.config.json")],
                                     client=client)
     assert code == 1
     assert capsys.readouterr().err == ("nested_stack_policy.py: shop-prod: ClientError: An error occurred "
@@ -120,7 +119,7 @@ def test_cli_reports_an_aws_error_in_one_line(cf, capsys):
 def test_cli_fails_when_there_is_nothing_to_protect(cf, capsys):
     client, stub = cf
     stub.add_response("list_stack_resources", {"StackResourceSummaries": []}, {"StackName": "shop-prod"})
-    code = nested_stack_policy.main(["--stack", "shop-prod", "--config", str(ROOT / "params" / "prod.config.json")],
+    code = nested_stack_policy.main(["--stack", "shop-prod", "--config", str(DEFAULT_PARAMS / "prod.config.json")],
                                     client=client)
     assert code == 1 and "has no nested stacks" in capsys.readouterr().err
 

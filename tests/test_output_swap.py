@@ -25,7 +25,7 @@ from generator import cli, swap
 from generator.lint import gate
 from scripts.deploylib.errors import DeployError
 from scripts.deploylib.target import load_target
-from tests.support import FIXTURE_APPS, ROOT, read_tree
+from tests.support import FIXTURE_APPS, ROOT, problem_lines, read_tree
 
 MINIMAL = FIXTURE_APPS / "minimal.yaml"
 OLD_TEMPLATES = {"root.yaml": "previous build\n", "lambda/handler.py": "old\n"}
@@ -113,7 +113,7 @@ def test_output_paths_that_would_lose_data_are_refused_with_one_line(project, ca
     (project / "linked").symlink_to(project / "templates_out")
     spec_before = (project / "app.yaml").read_text()
     assert cli.main(build(*args)) == 2
-    assert capsys.readouterr().err.splitlines() == [line]
+    assert problem_lines(capsys.readouterr().err) == [line]
     assert (project / "app.yaml").read_text() == spec_before and state(project) == "old"
     assert (project / "docs" / "notes.md").read_text() == "mine\n"
     assert leftovers(project) == []
@@ -123,7 +123,7 @@ def test_an_output_directory_holding_the_app_spec_is_refused(project, capsys):
     (project / "specs").mkdir()
     (project / "specs" / "app.yaml").write_text(MINIMAL.read_text())
     assert cli.main(["build", "--app", "specs/app.yaml", "--params", "specs"]) == 2
-    assert capsys.readouterr().err.splitlines() == [
+    assert problem_lines(capsys.readouterr().err) == [
         "specs: --params contains the app spec specs/app.yaml; the build replaces that whole directory, so pass one "
         "of its own (default: params)"]
 
@@ -131,7 +131,7 @@ def test_an_output_directory_holding_the_app_spec_is_refused(project, capsys):
 def test_a_symlink_loop_in_the_path_is_one_line(project, capsys):
     (project / "loop").symlink_to(project / "loop")
     assert cli.main(build("--out", "loop/x")) == 2
-    [line] = capsys.readouterr().err.splitlines()
+    [line] = problem_lines(capsys.readouterr().err)
     assert line.startswith("loop/x: --out cannot be resolved (") and line.endswith("); pass a plain directory path")
 
 
@@ -172,7 +172,7 @@ def test_ctrl_c_between_the_renames_puts_both_directories_back(project, monkeypa
     calls = fail_at(monkeypatch, k, KeyboardInterrupt())
     assert cli.main(build()) == 130
     assert len(calls) >= k
-    assert capsys.readouterr().err.splitlines() == [
+    assert problem_lines(capsys.readouterr().err) == [
         "interrupted; nothing was written: templates_out/ and params/ were left as they were"]
     assert state(project) == "old"
     assert leftovers(project) == []            # no staging folder, backup, journal or lock
@@ -183,7 +183,7 @@ def test_a_failed_rename_is_one_line_and_puts_both_directories_back(project, mon
     fail_at(monkeypatch, k, OSError(errno.EXDEV, "Invalid cross-device link"))
     assert cli.main(build()) == 1
     dest = "templates_out" if k <= 2 else "params"
-    assert capsys.readouterr().err.splitlines() == [
+    assert problem_lines(capsys.readouterr().err) == [
         f"{dest}: could not be replaced (Invalid cross-device link); the previous output was put back, nothing was "
         "changed"]
     assert state(project) == "old" and leftovers(project) == []
@@ -192,7 +192,7 @@ def test_a_failed_rename_is_one_line_and_puts_both_directories_back(project, mon
 def test_when_the_undo_fails_too_the_journal_is_kept_and_the_next_build_recovers(project, monkeypatch, capsys):
     fail_at(monkeypatch, 4, OSError(errno.EIO, "Input/output error"), also_undo=True)
     assert cli.main(build()) == 1
-    assert capsys.readouterr().err.splitlines() == [
+    assert problem_lines(capsys.readouterr().err) == [
         "templates_out and params: the swap failed (Input/output error) and could not be undone (Input/output error); "
         f"the journal {project / '.templates_out.build-journal'} is kept: run the build again, it finishes or undoes "
         "the swap"]
@@ -233,7 +233,7 @@ def test_a_read_only_or_full_disk_is_one_line_and_changes_nothing(project, monke
         monkeypatch.setattr(swap.os, "open", lambda path, *a: (_ for _ in ()).throw(error)
                             if str(path).endswith(swap.LOCK_SUFFIX) else real_open(path, *a))
     assert cli.main(build()) == 1
-    assert capsys.readouterr().err.splitlines() == [line.format(dest="templates_out", params="params")]
+    assert problem_lines(capsys.readouterr().err) == [line.format(dest="templates_out", params="params")]
     assert state(project) == "old" and leftovers(project) == []
 
 
@@ -242,7 +242,7 @@ def test_ctrl_c_before_writing_is_one_line(project, monkeypatch, capsys):
 
     monkeypatch.setattr(generator.config, "load_app", lambda path: (_ for _ in ()).throw(KeyboardInterrupt()))
     assert cli.main(build()) == 130
-    assert capsys.readouterr().err.splitlines() == ["interrupted; nothing was written"]
+    assert problem_lines(capsys.readouterr().err) == ["interrupted; nothing was written"]
     assert state(project) == "old"
 
 
@@ -312,6 +312,9 @@ class Child:
         self.barrier.unlink()
 
     def _run(self, hold_at: int) -> int:
+        # Ctrl-C as a terminal delivers it: a test run started in the background without job control (`make test &`
+        # in a script) inherits SIGINT ignored, and the forked child would ignore it too.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         fd = os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(fd, 2)
         sys.stderr = open(2, "w", closefd=False)
@@ -392,7 +395,7 @@ def test_deploy_refuses_output_an_interrupted_swap_left_mixed(project):
 def test_the_next_build_settles_a_killed_swap_and_says_so(project, capsys):
     kill(Child(project, 5))
     assert cli.main(build()) == 0
-    err = capsys.readouterr().err.splitlines()
+    err = problem_lines(capsys.readouterr().err)
     assert err == [f"note: an earlier build was interrupted while replacing {project / 'templates_out'} and "
                    f"{project / 'params'}; its swap was undone"]
     assert state(project) == "new" and leftovers(project) == []
@@ -405,7 +408,7 @@ def test_sigterm_or_ctrl_c_during_the_swap_is_held_back_until_both_are_new(proje
     child.signal(signum)
     code, err = child.release()
     assert code == 128 + signum
-    assert err.splitlines() == ["interrupted after the new output was in place: templates_out/ and params/ hold this "
+    assert problem_lines(err) == ["interrupted after the new output was in place: templates_out/ and params/ hold this "
                                 "build"]
     assert state(project) == "new" and leftovers(project) == []
 
@@ -416,7 +419,7 @@ def test_a_signal_before_the_swap_changes_nothing_and_is_one_line(project, signu
     child.signal(signum)
     code, err = child.release()
     assert code == 128 + signum
-    assert err.splitlines() == ["interrupted; nothing was written: templates_out/ and params/ were left as they were"]
+    assert problem_lines(err) == ["interrupted; nothing was written: templates_out/ and params/ were left as they were"]
     assert state(project) == "old" and leftovers(project) == []
 
 
@@ -424,7 +427,7 @@ def test_a_second_build_while_one_is_running_is_refused_with_one_line(project, c
     child = Child(project, 0)            # holds both locks while it validates
     try:
         assert cli.main(build()) == 1
-        assert capsys.readouterr().err.splitlines() == [
+        assert problem_lines(capsys.readouterr().err) == [
             f"params: another build (process {child.pid}) is writing it; wait for that build to "
             "finish, then run this one again"]
         assert state(project) == "old"
@@ -449,7 +452,7 @@ def test_a_recovery_that_fails_half_way_keeps_its_journal_and_finishes_next_time
     kill(Child(project, 6))                      # templates_out new, params moved aside
     fail_at(monkeypatch, 2, OSError(errno.EIO, "Input/output error"))    # the rollback's second rename
     assert cli.main(build()) == 1
-    [line] = capsys.readouterr().err.splitlines()
+    [line] = problem_lines(capsys.readouterr().err)
     assert line.startswith(f"{project / '.templates_out.build-journal'}: cannot finish or undo the swap an "
                            "interrupted build left (Input/output error")
     assert line.endswith("); the journal is kept; fix the cause and run the build again")

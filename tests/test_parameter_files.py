@@ -6,10 +6,10 @@ import json
 from generator.config import load_app
 from generator.root import build
 from generator.stateful import stateful_types
-from tests.support import ROOT, read_dir
+from tests.support import DEFAULT_APP, DEFAULT_PARAMS, read_dir
 
-PARAMS = ROOT / "params"
-APP = load_app(ROOT / "app.yaml")
+PARAMS = DEFAULT_PARAMS
+APP = load_app(DEFAULT_APP)
 
 
 def test_each_environment_has_both_formats():

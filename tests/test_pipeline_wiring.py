@@ -14,10 +14,10 @@ from generator.config import load_app
 from generator.errors import WiringError
 from generator.pipeline import common, pipeline
 from generator.wiring import Nested, OutputRef, RootParameter
-from tests.support import ROOT
+from tests.support import DEFAULT_APP, ROOT
 from tests.templates import load
 
-APP = load_app(ROOT / "app.yaml")
+APP = load_app(DEFAULT_APP)
 RENDERED = render_app(APP)
 PACKAGE = ROOT / "generator" / "pipeline"
 

@@ -1,5 +1,6 @@
-"""The rehearsal: the real deploy code against moto in server mode, for the default app (app.yaml, its generated
-templates_out/ and params/). Slow-marked: it starts an emulator and deploys the whole nested tree.
+"""The rehearsal: the real deploy code against moto in server mode, for the default app (examples/tunecast: its
+app.yaml, templates/ and params/) and for this repository's app.yaml when it holds another app. Slow-marked: it
+starts an emulator and deploys the whole nested tree.
 """
 from __future__ import annotations
 
@@ -7,24 +8,25 @@ import io
 import json
 import os
 import socket
-from pathlib import Path
 from urllib.parse import urlparse
 
 import boto3
 import pytest
 
 from generator import cfnyaml
+from generator.config import load_app
 from scripts.deploylib import commands, rehearsal
 from scripts.deploylib.aws import Aws
 from scripts.deploylib.target import load_target
 from scripts.deploylib.ui import Console
+from tests.support import (DEFAULT_APP, DEFAULT_PARAMS, DEFAULT_TEMPLATES, REPO_APP, REPO_PARAMS, REPO_TEMPLATES,
+                           SCANNED_SETS, app_id)
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def default_target(env: str = "dev"):
-    return load_target(ROOT / "app.yaml", env, ROOT / "templates_out", ROOT / "params", None)
+    return load_target(DEFAULT_APP, env, DEFAULT_TEMPLATES, DEFAULT_PARAMS, None)
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +51,22 @@ def test_the_default_app_rehearses_end_to_end(rehearsed):
     assert "No changes: the stacks already match these templates and parameters.\nNothing to deploy." in redeploy
 
 
+@pytest.mark.parametrize("app", [a for a in SCANNED_SETS if a == REPO_APP], ids=app_id)
+def test_this_app_rehearses_end_to_end(app, tmp_path):
+    """The root app.yaml, when it is not one of the examples (rehearsed above): whatever it holds, its first
+    environment deploys, redeploys without changes and is destroyed by the same deploy code."""
+    env = next(iter(load_app(app).environments))
+    out = io.StringIO()
+    report = rehearsal.rehearse(load_target(app, env, REPO_TEMPLATES, REPO_PARAMS, None),
+                                Console(out=out, err=out, interactive=False), tmp_path)
+    assert report.ok, rehearsal.render_report(report)
+    assert report.steps[-1] == ("destroy", "ok: exit 0, root stack gone")
+    assert not report.missing(), [f"{r.stack}/{r.logical_id}" for r in report.missing()]
+
+
 def test_every_nested_stack_and_its_resources_were_created(rehearsed):
     report, _ = rehearsed
-    root = cfnyaml.loads((ROOT / "templates_out" / "root.yaml").read_text())
+    root = cfnyaml.loads((DEFAULT_TEMPLATES / "root.yaml").read_text())
     nested = [k for k, r in root["Resources"].items() if r["Type"] == "AWS::CloudFormation::Stack"]
     created = report.created_types()
     assert created["AWS::CloudFormation::Stack"] == len(nested)
@@ -71,7 +86,15 @@ def test_skipped_types_are_reported_as_skipped_never_as_created(rehearsed):
         unsupported = not rehearsal.emulator_supports(resource.resource_type)
         assert (resource.outcome == "skipped") == (unsupported and resource.outcome != "not-applicable"), resource
     text = rehearsal.render_report(report)
-    assert "Skipped by the emulator (moto does not implement the type; a real deploy creates them):" in text
+    skipped = report.skipped_types()
+    assert (f"Skipped by the emulator ({sum(skipped.values())} resources, {len(skipped)} types; moto does not "
+            "implement the type; a real deploy creates them):") in text
+    # one counter per outcome, summing to every resource of the templates
+    outcomes = report.outcomes()
+    assert (f"Resources in the templates: {len(report.resources)} = {outcomes['created']} created + "
+            f"{outcomes['skipped']} skipped + {outcomes['not-applicable']} not applicable + "
+            f"{outcomes['unevaluated']} not evaluated + {outcomes['missing']} missing") in text
+    assert sum(outcomes.values()) == len(report.resources)
     for rtype in report.skipped_types():
         assert f"\n  {rtype}" in text
 
@@ -90,7 +113,7 @@ def test_a_resource_whose_condition_is_false_here_is_not_applicable_not_skipped(
     text = rehearsal.render_report(report)
     skipped = text.split("Skipped by the emulator")[1].split("\n\n")[0]
     assert "AWS::ECR::RegistryScanningConfiguration" not in skipped
-    assert "Not applicable in 'dev' (their Condition is false for its parameter values" in text
+    assert "Not applicable in 'dev' (" in text and "; their Condition is false for its parameter values" in text
     assert "e.g. tunecast-dev/Registry/RegistryScanning" in text
 
 

@@ -37,10 +37,10 @@ from generator.lambdas import continue_reroute as reroute
 from generator.lambdas import release_gate as gate
 from generator.errors import ConfigError
 from generator.pipeline import approvals
-from tests.support import ROOT
+from tests.support import DEFAULT_APP
 from tests.templates import load
 
-APP = load_app(ROOT / "app.yaml")
+APP = load_app(DEFAULT_APP)
 RENDERED = render_app(APP)
 PIPELINE = load(RENDERED.templates["pipeline.yaml"])
 GATES = load(RENDERED.templates["pipeline-gates.yaml"])

@@ -16,8 +16,8 @@ import pytest
 from generator.config import load_app
 from generator.runbooks import model, render
 from tests.conftest import make_app
-from tests.support import GOLDEN_SETS, ROOT, read_tree
-from tests.update_tool_golden import runbook_dir
+from tests.support import DEFAULT_APP, GOLDEN_SETS, ROOT, app_id, read_tree
+from tests.update_tool_golden import TOOL_GOLDEN_APPS, runbook_dir
 
 MAKEFILE = (ROOT / "Makefile").read_text()
 TARGETS = set(re.findall(r"^([a-z][a-z-]*):", MAKEFILE, flags=re.M))
@@ -25,7 +25,7 @@ TARGETS = set(re.findall(r"^([a-z][a-z-]*):", MAKEFILE, flags=re.M))
 VARIABLES = set(re.findall(r"^([A-Z_]+) \?=", MAKEFILE, flags=re.M)) | set(re.findall(r"\$\(([A-Z_]+)\)", MAKEFILE))
 
 
-@pytest.mark.parametrize("app_path", list(GOLDEN_SETS), ids=lambda p: p.stem)
+@pytest.mark.parametrize("app_path", TOOL_GOLDEN_APPS, ids=app_id)
 def test_runbooks_match_the_committed_ones(app_path):
     got = render.render(load_app(app_path))
     want = read_tree(runbook_dir(app_path))
@@ -41,7 +41,7 @@ def test_runbooks_match_the_committed_ones(app_path):
 def documented_commands() -> dict[str, str]:
     """Every `make ...` command line in every runbook of every golden app: normalised line -> where it appears."""
     found: dict[str, str] = {}
-    for app_path in GOLDEN_SETS:
+    for app_path in TOOL_GOLDEN_APPS:
         for name, text in render.render(load_app(app_path)).items():
             for line in re.findall(r"(?m)^(make [^`\n]+)$", text) + re.findall(r"`(make [^`]+)`", text):
                 found.setdefault(line.strip(), f"{app_path.stem}:{name}")
@@ -78,7 +78,7 @@ def test_each_documented_command_is_a_real_target_with_real_variables(command, t
 def test_a_missing_fact_is_an_error_not_an_empty_line():
     environment = render._environment()
     template = environment.from_string("{{ rb.no_such_fact }}")
-    runbook = model.build(load_app(ROOT / "app.yaml"), "dev")
+    runbook = model.build(load_app(DEFAULT_APP), "dev")
     with pytest.raises(jinja2.UndefinedError):
         template.render(rb=runbook)
 

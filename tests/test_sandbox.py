@@ -17,8 +17,8 @@ import yaml
 from generator.config import load_app
 from generator.sandbox import compose
 from tests.conftest import make_app, template
-from tests.support import GOLDEN_SETS, ROOT, read_tree
-from tests.update_tool_golden import sandbox_dir
+from tests.support import DEFAULT_APP, GOLDEN_SETS, ROOT, app_id, read_tree
+from tests.update_tool_golden import TOOL_GOLDEN_APPS, sandbox_dir
 
 SCHEMA = json.loads((ROOT / "tests" / "fixtures" / "compose" / "compose_spec.json").read_text())
 
@@ -29,7 +29,7 @@ def validate(text: str) -> dict:
     return document
 
 
-@pytest.mark.parametrize("app_path", list(GOLDEN_SETS), ids=lambda p: p.stem)
+@pytest.mark.parametrize("app_path", TOOL_GOLDEN_APPS, ids=app_id)
 def test_the_sandbox_is_valid_compose_and_matches_the_committed_one(app_path):
     found = compose.files(load_app(app_path))
     validate(found["compose.yaml"])

@@ -22,7 +22,8 @@ from generator.config.models import DEFAULT_ENGINE_VERSION, DatabaseSpec
 from generator.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
-APPS = sorted((REPO / "tests" / "fixtures" / "apps").glob("*.yaml")) + [REPO / "app.yaml"]
+APPS = [*sorted((REPO / "tests" / "fixtures" / "apps").glob("*.yaml")), *sorted((REPO / "examples").glob("*/app.yaml")),
+        REPO / "app.yaml"]
 BASE = {"app": "shop", "owner": "team-a", "region": "eu-west-1", "environments": {"dev": {"cidr": "10.0.0.0/16"}}}
 
 
@@ -141,7 +142,7 @@ def test_no_credential_message_echoes_the_value() -> None:
     assert not any("zz" in line for line in info.value.lines())
 
 
-@pytest.mark.parametrize("path", APPS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", APPS, ids=lambda p: p.relative_to(REPO).as_posix())
 def test_the_example_apps_hold_no_credentials(path: Path) -> None:
     load_app(path)  # raises ConfigError on a false positive
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from generator import pipeline, root, template_yaml
 from generator.config import load_app
-from tests.support import GOLDEN_SETS
+from tests.support import GOLDEN_SETS, app_id
 
 
 def _templates(app_path):
@@ -26,7 +26,7 @@ def _templates(app_path):
     return templates
 
 
-@pytest.mark.parametrize("app_path", list(GOLDEN_SETS), ids=lambda p: p.stem)
+@pytest.mark.parametrize("app_path", list(GOLDEN_SETS), ids=app_id)
 def test_every_golden_template_is_written_byte_for_byte_as_to_yaml_writes_it(app_path):
     templates = _templates(app_path)
     assert templates

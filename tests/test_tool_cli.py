@@ -20,7 +20,7 @@ from generator.build import write
 from generator.config import yaml_reader
 from generator.config.loader import parse_app
 from generator.errors import UsageError
-from tests.support import FIXTURE_APPS, ROOT
+from tests.support import DEFAULT_APP, EXAMPLE_APPS, FIXTURE_APPS, ROOT
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
@@ -81,7 +81,7 @@ def test_validate_checks_through_the_gate_and_writes_nothing(tmp_path):
     result = run("validate", "--app", str(app), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(rf"{re.escape(str(app))}: valid: 6 templates and 2 parameter files pass the gate "
-                        r"\(lint-clean, [\d.]+s\); nothing was written\n", result.stdout)
+                        r"\(lint-clean, [\dhms.]+\); nothing was written\n", result.stdout)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["app.yaml"]
     app.write_text(app.read_text().replace("port: 8000", "port: 0"))
     bad = run("validate", "--app", str(app), cwd=tmp_path)
@@ -109,10 +109,10 @@ def test_schema_has_enums_examples_titles_descriptions_and_defaults():
 def test_schema_accepts_every_app_and_refuses_what_the_models_refuse():
     import jsonschema
     validator = jsonschema.Draft202012Validator(json.loads((ROOT / schema.COMMITTED).read_text()))
-    for path in [ROOT / "app.yaml", *FIXTURE_APPS.glob("*.yaml")]:
+    for path in [ROOT / "app.yaml", *FIXTURE_APPS.glob("*.yaml"), *EXAMPLE_APPS]:
         raw = yaml_reader.read(path.read_text())
         assert list(validator.iter_errors(raw)) == [], path
-    raw = yaml_reader.read((ROOT / "app.yaml").read_text())
+    raw = yaml_reader.read(DEFAULT_APP.read_text())
     raw["services"][0]["cpu"] = 300
     raw["environments"]["Prod"] = raw["environments"].pop("prod")
     messages = sorted(e.message for e in validator.iter_errors(raw))
@@ -120,7 +120,7 @@ def test_schema_accepts_every_app_and_refuses_what_the_models_refuse():
 
 
 def test_every_app_names_the_schema_on_its_first_line():
-    for path in [ROOT / "app.yaml", *FIXTURE_APPS.glob("*.yaml")]:
+    for path in [ROOT / "app.yaml", *FIXTURE_APPS.glob("*.yaml"), *EXAMPLE_APPS]:
         first = path.read_text().splitlines()[0]
         assert first == schema.modeline(path, ROOT / schema.COMMITTED), path
         relative = first.split("$schema=", 1)[1]

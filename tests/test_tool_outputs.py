@@ -1,5 +1,5 @@
-"""The cost estimate and the diagram: golden files for the default app (docs/) and every fixture app
-(tests/golden/<app>/), and direct assertions on what they must say."""
+"""The cost estimate and the diagram: golden files for every example (examples/<name>/) and every fixture app
+(tests/golden/<app>/), direct assertions on what they must say, and both drawn for whatever app app.yaml holds."""
 from __future__ import annotations
 
 import hashlib
@@ -15,13 +15,13 @@ from generator.cost import estimate, prices, report
 from generator.cost.schedule_hours import off_share, runs_per_month
 from generator.diagram import draw, model, svg
 from generator.errors import UsageError
-from tests.support import ROOT
+from tests.support import DEFAULT_APP, DEFAULT_TEMPLATES, REPO_APP, REPO_TEMPLATES, ROOT, app_id
 from tests.update_tool_golden import cost_text, targets
 
 TARGETS = list(targets())
 
 
-@pytest.mark.parametrize("app, templates, cost, diagram, png", TARGETS, ids=[t[0].name for t in TARGETS])
+@pytest.mark.parametrize("app, templates, cost, diagram, png", TARGETS, ids=[app_id(t[0]) for t in TARGETS])
 def test_cost_and_diagram_match_the_golden_files(app, templates, cost, diagram, png):
     assert cost_text(app) == cost.read_text(encoding="utf-8"), f"{cost} is stale: run `make golden`"
     text = draw.svg_text(templates)
@@ -30,6 +30,21 @@ def test_cost_and_diagram_match_the_golden_files(app, templates, cost, diagram, 
         chunks = draw.text_chunks(diagram.with_suffix(".png").read_bytes())
         assert chunks[draw.PNG_KEY].decode() == hashlib.sha256(text.encode()).hexdigest(), \
             f"{diagram.with_suffix('.png')} was not rendered from {diagram}: run `make golden`"
+
+
+def test_this_app_gets_a_cost_estimate_and_a_diagram(tmp_path):
+    """Whatever app the root app.yaml holds: `make cost` prints every environment, `make diagram` draws every
+    nested stack of templates_out/ (no golden file: the app is the user's)."""
+    app = load_app(REPO_APP)
+    text = report.text(estimate.estimate(app, source="app.yaml"))
+    for env in app.environments:
+        assert f"{env}" in text
+    written = draw.write(REPO_TEMPLATES, tmp_path / "this-app.svg", png=False)
+    drawn = written[0].read_text()
+    root = cfnyaml.loads((REPO_TEMPLATES / "root.yaml").read_text())
+    for logical_id, resource in root["Resources"].items():
+        if resource["Type"] == "AWS::CloudFormation::Stack":
+            assert resource["Properties"]["TemplateURL"].removeprefix("./") in drawn, logical_id
 
 
 # ------------------------------------------------------------------------------------------------ cost
@@ -110,7 +125,7 @@ def test_every_price_names_a_source_with_an_address_and_a_date():
 
 
 def test_estimate_prints_every_assumption_and_price_it_used():
-    text = (ROOT / "docs" / "cost-estimate.txt").read_text()
+    text = (DEFAULT_APP.parent / "cost.txt").read_text()
     for line in estimate.assumption_lines():
         assert line in text
     for key in ("fargate_vcpu_hour", "alb_hour", "nat_hour", "aurora_acu_hour", "logs_ingest_gb", "alarm_month"):
@@ -124,7 +139,7 @@ def test_a_region_without_prices_says_so():
 
 # ------------------------------------------------------------------------------------------------ diagram
 def _default() -> model.Architecture:
-    return model.read(ROOT / "templates_out")
+    return model.read(DEFAULT_TEMPLATES)
 
 
 def test_diagram_reads_listeners_routes_and_users_from_the_templates():
@@ -146,7 +161,7 @@ def test_diagram_reads_listeners_routes_and_users_from_the_templates():
 def test_diagram_shows_a_new_store_type_and_an_unknown_stack_without_changes():
     """A table in a data stack, passed to a service through the root: drawn as a store used by that service; a
     nested stack of a kind the diagram does not know: drawn with its resource summary."""
-    files = {name: cfnyaml.loads((ROOT / "templates_out" / name).read_text())
+    files = {name: cfnyaml.loads((DEFAULT_TEMPLATES / name).read_text())
              for name in ("root.yaml", "service-api.yaml")}
     files["root.yaml"]["Resources"] = {k: v for k, v in files["root.yaml"]["Resources"].items()
                                        if k in ("ServiceApi",)}
@@ -174,7 +189,7 @@ def _rects(text: str) -> list[tuple[float, float, float, float]]:
         r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" rx=', text)]
 
 
-@pytest.mark.parametrize("app, templates, cost, diagram, png", TARGETS, ids=[t[0].name for t in TARGETS])
+@pytest.mark.parametrize("app, templates, cost, diagram, png", TARGETS, ids=[app_id(t[0]) for t in TARGETS])
 def test_diagram_boxes_do_not_overlap_and_stay_on_the_canvas(app, templates, cost, diagram, png):
     text = diagram.read_text()
     width, height = (float(v) for v in re.search(r'<svg [^>]*width="([\d.]+)" height="([\d.]+)"', text).groups())
@@ -193,7 +208,7 @@ def test_text_fits_its_box_as_cairo_draws_it():
     cairocffi = pytest.importorskip("cairocffi")
     surface = cairocffi.ImageSurface(cairocffi.FORMAT_ARGB32, 10, 10)
     ctx = cairocffi.Context(surface)
-    text = (ROOT / "docs" / "diagrams" / "architecture.svg").read_text()
+    text = (DEFAULT_APP.parent / "architecture.svg").read_text()
     for size, bold, label in re.findall(r'<text [^>]*font-size="(\d+)"( font-weight="bold")?[^>]*>([^<]*)</text>',
                                         text):
         ctx.select_font_face("DejaVu Sans", cairocffi.FONT_SLANT_NORMAL,
@@ -210,7 +225,7 @@ def test_png_renders_what_the_svg_draws():
     from io import BytesIO
 
     from PIL import Image
-    text = (ROOT / "docs" / "diagrams" / "architecture.svg").read_text()
+    text = (DEFAULT_APP.parent / "architecture.svg").read_text()
     image = Image.open(BytesIO(cairosvg.svg2png(bytestring=text.encode()))).convert("RGB")
     width, height = (int(float(v)) for v in re.search(r'width="([\d.]+)" height="([\d.]+)"', text).groups())
     assert image.size == (width, height)
@@ -224,7 +239,7 @@ def test_diagram_of_a_directory_without_templates_says_what_to_do(tmp_path):
         draw.write(tmp_path, tmp_path / "a.svg")
     assert err.value.lines() == [f"{tmp_path}/: no root.yaml: run `make templates` (or fargate-stacks build) first"]
     with pytest.raises(UsageError):
-        draw.write(ROOT / "templates_out", tmp_path / "a.png")
+        draw.write(DEFAULT_TEMPLATES, tmp_path / "a.png")
     assert not list(tmp_path.iterdir())
 
 
@@ -234,7 +249,7 @@ def test_fixture_apps_load():      # the goldens above are built from these
 
 
 def test_readme_shows_the_default_app_estimate():
-    e = estimate.estimate(load_app(ROOT / "app.yaml"))
+    e = estimate.estimate(load_app(DEFAULT_APP))
     readme = (ROOT / "README.md").read_text()
     for env in e.environments:
         saving = f"{env.off_hours_saving:,.2f}" if env.off_hours_saving else ""

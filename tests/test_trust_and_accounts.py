@@ -22,10 +22,10 @@ from generator.config import load_app
 from generator.pipeline import common, storage
 from generator.policies import assume_role
 from generator.policies.common import SOURCE_ACCOUNT_DOCUMENTED
-from tests.support import ROOT
+from tests.support import DEFAULT_APP
 from tests.templates import load
 
-APP = load_app(ROOT / "app.yaml")
+APP = load_app(DEFAULT_APP)
 RENDERED = render_app(APP)
 SOURCE_ACCOUNT = {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
 

@@ -12,19 +12,19 @@ from generator.lint import budgets, gate
 from generator.lint.ignored import IGNORED_RULES
 from generator.root import ROOT_FILE, build
 from generator.tagging import STABLE_KEYS, TAG_KEYS, release_owned
-from tests.support import GOLDEN_SETS, read_dir
+from tests.support import GOLDEN_SETS, SCANNED_SETS, app_id, read_dir
 from tests.templates import load
 
 APPS = list(GOLDEN_SETS)
 
 
-@pytest.mark.parametrize("app_path", APPS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("app_path", list(SCANNED_SETS), ids=app_id)
 def test_committed_templates_are_lint_clean(app_path):
-    templates, _ = GOLDEN_SETS[app_path]
+    templates, _ = SCANNED_SETS[app_path]
     assert gate.cfn_lint(templates, templates.name, load_app(app_path).region) == []
 
 
-@pytest.mark.parametrize("app_path", APPS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("app_path", APPS, ids=app_id)
 def test_committed_parameter_files_fit_their_templates(app_path):
     """Environment files against the root template; pipeline.json/.config.json and deploy-role.json against theirs."""
     _, params = GOLDEN_SETS[app_path]
@@ -113,7 +113,7 @@ def _taggable(resource_type: str, region: str) -> bool:
     return "Tags" in schema.get("properties", {})
 
 
-@pytest.mark.parametrize("app_path", APPS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("app_path", APPS, ids=app_id)
 def test_every_taggable_resource_carries_the_three_tags(app_path):
     region = load_app(app_path).region
     templates, _ = GOLDEN_SETS[app_path]

@@ -18,10 +18,10 @@ from cloud_radar.cf.unit import Template, functions
 
 from generator.config import parse_app
 from generator.components.network.zones import kind, zone_id_prefix
-from tests.support import GOLDEN_SETS, ROOT
+from tests.support import DEFAULT_APP, GOLDEN_SETS, ROOT
 from tests.templates import load
 
-DEFAULT = GOLDEN_SETS[ROOT / "app.yaml"]
+DEFAULT = GOLDEN_SETS[DEFAULT_APP]
 WORKERS = GOLDEN_SETS[ROOT / "tests" / "fixtures" / "apps" / "workers.yaml"]
 ZONE_LISTS = {"eu-west-1": ["eu-west-1a", "eu-west-1b", "eu-west-1c"],
               "eu-central-1": ["eu-central-1a", "eu-central-1b", "eu-central-1c"]}

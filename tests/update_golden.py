@@ -1,6 +1,7 @@
-"""`make golden`: rewrite the expected output of every fixture app, through the full validation gate.
+"""`make golden`: rewrite the expected output of this repository's app, every example and every fixture app,
+through the full validation gate.
 
-Run it on purpose, then review `git diff tests/golden templates_out params` before committing.
+Run it on purpose, then review `git diff tests/golden examples templates_out params` before committing.
 """
 from __future__ import annotations
 

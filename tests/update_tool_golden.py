@@ -1,8 +1,11 @@
-"""`make golden`, the tool's part: the cost estimate, the runbooks, the sandbox and the diagram of the default app (docs/) and of every
-fixture app (tests/golden/<app>/), from the committed templates. Review `git diff` before committing."""
+"""`make golden`, the tool's part: the cost estimate, the diagram, the runbooks and the sandbox of every example
+(examples/<name>/, the diagram with a PNG) and every fixture app (tests/golden/<app>/), from the committed templates.
+Review `git diff` before committing. The root app.yaml has none: it is whatever app the user keeps there
+(`make cost`, `make diagram`, `make runbooks`, `make sandbox` write its)."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from generator import atomic_file
 from generator.config import load_app
@@ -10,31 +13,31 @@ from generator.cost import estimate, report
 from generator.diagram import draw
 from generator.runbooks import render as runbooks
 from generator.sandbox import compose as sandbox
-from tests.support import GOLDEN_SETS, ROOT
+from tests.support import EXAMPLE_APPS, GOLDEN_SETS, REPO_APP, ROOT
 
-DEFAULT_COST = ROOT / "docs" / "cost-estimate.txt"
-DEFAULT_DIAGRAM = ROOT / "docs" / "diagrams" / "architecture.svg"
-DEFAULT_RUNBOOKS = ROOT / "runbooks"
-DEFAULT_SANDBOX = ROOT / "sandbox"
+# the apps whose cost, diagram, runbooks and sandbox are committed: the examples and the fixture apps
+TOOL_GOLDEN_APPS = [app for app in GOLDEN_SETS if app != REPO_APP]
 
 
-def runbook_dir(app) -> object:
-    """Where an app's committed runbooks live: runbooks/ for app.yaml, tests/golden/<app>/runbooks/ for a fixture."""
-    return DEFAULT_RUNBOOKS if app == ROOT / "app.yaml" else GOLDEN_SETS[app][0].parent / "runbooks"
+def golden_dir(app: Path) -> Path:
+    """Where an app's committed tool output lives: beside an example's app.yaml, tests/golden/<app>/ for a fixture."""
+    return GOLDEN_SETS[app][0].parent
 
 
-def sandbox_dir(app) -> object:
-    """Where an app's committed sandbox lives: sandbox/ for app.yaml, tests/golden/<app>/sandbox/ for a fixture."""
-    return DEFAULT_SANDBOX if app == ROOT / "app.yaml" else GOLDEN_SETS[app][0].parent / "sandbox"
+def runbook_dir(app: Path) -> Path:
+    return golden_dir(app) / "runbooks"
+
+
+def sandbox_dir(app: Path) -> Path:
+    return golden_dir(app) / "sandbox"
 
 
 def targets():
-    """(app file, templates dir, cost file, diagram file, with a PNG) for the default app and each fixture app."""
-    for app, (templates, _params) in GOLDEN_SETS.items():
-        if app == ROOT / "app.yaml":
-            yield app, templates, DEFAULT_COST, DEFAULT_DIAGRAM, True
-        else:
-            yield app, templates, templates.parent / "cost.txt", templates.parent / "architecture.svg", False
+    """(app file, templates dir, cost file, diagram file, with a PNG) for each example and each fixture app."""
+    for app in TOOL_GOLDEN_APPS:
+        templates = GOLDEN_SETS[app][0]
+        yield (app, templates, templates.parent / "cost.txt", templates.parent / "architecture.svg",
+               app in EXAMPLE_APPS)
 
 
 def cost_text(app) -> str:

@@ -167,7 +167,35 @@ def describe_tree(cf: Any, change_set_id: str, path: tuple[str, ...] = ()) -> li
     for change in changes:
         if change.is_nested_stack and change.nested_change_set:
             found.extend(describe_tree(cf, change.nested_change_set, path + (change.logical_id,)))
+        elif change.is_nested_stack and change.action == "Remove" and change.physical_id:
+            found.extend(removed_with_stack(cf, change.physical_id, path + (change.logical_id,)))
     return found
+
+
+# What CloudFormation's PolicyAction says for a removed resource, by its DeletionPolicy (the change set reports
+# RetainExceptOnCreate as Retain on an update: only the operation that created the resource deletes it).
+_POLICY_ACTION = {"Retain": "Retain", "RetainExceptOnCreate": "Retain", "Snapshot": "Snapshot", "Delete": "Delete"}
+
+
+def removed_with_stack(cf: Any, stack_id: str, path: tuple[str, ...]) -> list[StackChanges]:
+    """A nested stack the change set removes has no change set of its own, so its resources are not itemised;
+    the stateful ones among them (a renamed service's log group, a removed store) are read from its deployed template
+    and listed as removed, with what their DeletionPolicy does (generator/renames.py warns about the same at build
+    time, against the previous build). Nothing, when the template cannot be read."""
+    from generator import cfnyaml
+    from generator.stateful import holds_data
+    try:
+        body = cf.get_template(StackName=stack_id, TemplateStage="Original").get("TemplateBody")
+        template = body if isinstance(body, dict) else cfnyaml.loads(str(body or ""))
+    except Exception:   # noqa: BLE001 - (ClientError, a template that does not parse) a preview without it is still one
+        return []
+    removed = tuple(
+        ResourceChange("Remove", logical_id, str(resource.get("Type")),
+                       policy_action=_POLICY_ACTION.get(str(resource.get("DeletionPolicy", "Delete")), "Delete"))
+        for logical_id, resource in sorted((template.get("Resources") or {}).items())
+        if isinstance(resource, dict) and holds_data(str(resource.get("Type"))))
+    return [StackChanges(path, stack_id.split("/")[1] if stack_id.count("/") >= 2 else stack_id, removed)] \
+        if removed else []
 
 
 def delete(cf: Any, change_set_id: str) -> None:

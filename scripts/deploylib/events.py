@@ -11,6 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from generator import terminal
 from scripts.deploylib.aws import error_message
 from scripts.deploylib.ui import Console
 
@@ -18,6 +19,7 @@ NESTED_STACK = "AWS::CloudFormation::Stack"
 SUCCESS = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE", "IMPORT_COMPLETE"})
 CANCELLED = ("Resource creation cancelled", "Resource update cancelled", "Resource deletion cancelled")
 POLL_SECONDS = 5.0
+HEARTBEAT_SECONDS = 30.0   # with no new event for this long, a line says the operation is still running
 
 
 def is_terminal(status: str) -> bool:
@@ -67,11 +69,27 @@ def render_root_causes(stack: str, status: str, causes: list[Cause]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def format_event(event: dict[str, Any], label: str, progress: str = "") -> str:
+def elapsed(seconds: float) -> str:
+    """`+0:05`, `+12:40`, `+1:02:03`: time since the operation's first event, on every event line."""
+    whole = max(int(seconds), 0)
+    if whole >= 3600:
+        return f"+{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+    return f"+{whole // 60}:{whole % 60:02d}"
+
+
+def format_event(event: dict[str, Any], label: str, progress: str = "", began: datetime | None = None,
+                 colour: bool = False) -> str:
+    """One event line: its time (and the time since `began`, the operation's first event), the progress counter,
+    the status (coloured on a terminal), the resource and the reason."""
     when = event["Timestamp"].strftime("%H:%M:%S")
+    if began is not None:
+        when += " " + elapsed((event["Timestamp"] - began).total_seconds())
     who = label if _is_stack_itself(event) else f"{label}/{event.get('LogicalResourceId', '?')}"
     reason = event.get("ResourceStatusReason") or ""
-    line = f"{when} {progress}{event.get('ResourceStatus', '?'):<28} {who}  {event.get('ResourceType', '')}"
+    status = str(event.get("ResourceStatus", "?"))
+    style = terminal.status_style(status)
+    shown = terminal.paint(status, style, colour) + " " * (28 - len(status)) if style else f"{status:<28}"
+    line = f"{when} {progress}{shown} {who}  {event.get('ResourceType', '')}"
     return f"{line}  {reason}".rstrip() if reason else line
 
 
@@ -85,11 +103,13 @@ class Watcher:
     console: Console
     total: int | None = None       # resources expected (for the progress counter), if known
     poll: float = POLL_SECONDS
+    heartbeat: float = HEARTBEAT_SECONDS
     labels: dict[str, str] = field(default_factory=dict)       # stack id/name -> label
     seen: dict[str, set[str]] = field(default_factory=dict)    # stack id -> event ids already handled
     events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)   # label -> events of this operation
     done: set[tuple[str, str]] = field(default_factory=set)
     since: datetime | None = None  # server time of the operation's first event
+    began: datetime | None = None  # the first event this watcher printed (elapsed times count from it)
 
     def __post_init__(self) -> None:
         self.labels.setdefault(self.root_id, self.root_label)
@@ -142,7 +162,9 @@ class Watcher:
             return f"[{min(len(self.done), self.total):>3}/{self.total}] "
         return f"[{len(self.done):>3}] "
 
-    def poll_once(self) -> None:
+    def poll_once(self) -> int:
+        """Print the new events of every stack known so far; returns how many."""
+        printed = 0
         for stack_id in list(self.labels):
             label = self.labels[stack_id]
             for event in self._new_events(stack_id):
@@ -155,7 +177,11 @@ class Watcher:
                     self.labels[event["PhysicalResourceId"]] = f"{label}/{event['LogicalResourceId']}"
                 if not _is_stack_itself(event) and is_terminal(status) and status != "REVIEW_IN_PROGRESS":
                     self.done.add((label, event.get("LogicalResourceId", "")))
-                self.console.say(format_event(event, label, self.progress()))
+                if self.began is None:
+                    self.began = event["Timestamp"]
+                self.console.say(format_event(event, label, self.progress(), self.began, self.console.colours()))
+                printed += 1
+        return printed
 
     def root_status(self) -> str:
         stack = self.cf.describe_stacks(StackName=self.root_id)["Stacks"][0]
@@ -163,13 +189,26 @@ class Watcher:
 
     def run(self) -> str:
         """Poll until the root stack settles; returns its final status. Ctrl-C propagates (the caller explains)."""
+        started = last = self.console.monotonic()
         while True:
-            self.poll_once()
+            printed = self.poll_once()
             status = self.root_status()
             if is_terminal(status) and status != "REVIEW_IN_PROGRESS":
                 self.poll_once()   # flush the last events
                 return status
+            now = self.console.monotonic()
+            if printed:
+                last = now
+            elif now - last >= self.heartbeat:
+                self.console.say(self.heartbeat_line(status, now - started, now - last))
+                last = now
             self.console.sleep(self.poll)
+
+    def heartbeat_line(self, status: str, running: float, quiet: float) -> str:
+        """What a wait with no new events prints: the stack's status, the time so far and the counter."""
+        done = f"{min(len(self.done), self.total)}/{self.total}" if self.total else f"{len(self.done)}"
+        return (f"         ... {self.root_label} still {status}: {terminal.duration(running)} so far, {done} "
+                f"resources settled, no new event for {terminal.duration(quiet)}")
 
     def causes(self) -> list[Cause]:
         return root_causes(self.events)

@@ -84,6 +84,9 @@ def render(preview: Preview, stateful: Callable[[str], bool] = holds_data) -> st
     touched_stateful: list[tuple[StackChanges, ResourceChange]] = []
     counts = {"Add": 0, "Modify": 0, "Remove": 0, "other": 0}
     nested_counts = {"Add": 0, "Modify": 0, "Remove": 0, "other": 0}
+    # The loud sections (replacements, stateful resources) lead, right after the parameters: the per-stack listing
+    # that follows can be long, and what destroys data must not scroll out of sight above it.
+    header, lines = lines, []
     for stack in preview.stacks:
         lines.append("")
         lines.append(stack_label(preview.stack_name, stack.path) + (" (root stack)" if not stack.path else ""))
@@ -106,6 +109,7 @@ def render(preview: Preview, stateful: Callable[[str], bool] = holds_data) -> st
             if is_data and change.action in ("Modify", "Remove", "Import", "Dynamic"):
                 touched_stateful.append((stack, change))
 
+    listing, lines = lines, header
     if replaced:
         lines.append("")
         lines.append(f"!! REPLACEMENTS ({len(replaced)}): a new resource is created, then the old one is removed; "
@@ -132,6 +136,7 @@ def render(preview: Preview, stateful: Callable[[str], bool] = holds_data) -> st
                 what = "modified in place"
             lines.append(f"**   {stack_label(preview.stack_name, stack.path + (change.logical_id,))} "
                          f"({change.resource_type}) {what}")
+    lines.extend(listing)
 
     lines.append("")
     modified = f"{counts['Modify']} to modify" + (f" ({len(replaced)} replaced)" if replaced else "")

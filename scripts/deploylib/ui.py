@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TextIO
 
-from generator import credentials
+from generator import credentials, terminal
 
 MASK = credentials.MASK
 
@@ -30,6 +30,12 @@ class Console:
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
     monotonic: Callable[[], float] = time.monotonic
     secrets: set[str] = field(default_factory=set)
+    colour: bool | None = None      # None: colour when `out` is a terminal and NO_COLOR is not set
+
+    def colours(self) -> bool:
+        if self.colour is None:
+            self.colour = terminal.colour_enabled(self.out)
+        return self.colour
 
     def redact(self, text: str) -> str:
         for value in sorted(self.secrets, key=len, reverse=True):

@@ -38,6 +38,9 @@ class Report:
     def skipped_types(self) -> Counter:
         return Counter(r.resource_type for r in self.resources if r.outcome == "skipped")
 
+    def outcomes(self) -> Counter:
+        return Counter(r.outcome for r in self.resources)
+
     def missing(self) -> list[Resource]:
         return [r for r in self.resources if r.outcome == "missing" or r.verified is False]
 
@@ -46,8 +49,14 @@ def render_report(report: Report) -> str:
     lines = [f"Rehearsal of {report.stack} (moto in server mode at {report.url}): "
              f"{'OK' if report.ok else 'FAILED'} in {report.seconds:.1f}s", "", "Steps:"]
     lines += [f"  {step:<12} {result}" for step, result in report.steps]
+    # One counter per outcome, summing to the templates' resources; each section below repeats its own count in
+    # the same `(N resources, M types)` form.
+    outcomes = report.outcomes()
+    parts = [f"{outcomes[key]} {word}" for key, word in (("created", "created"), ("skipped", "skipped"),
+             ("not-applicable", "not applicable"), ("unevaluated", "not evaluated"), ("missing", "missing"))]
+    lines += ["", f"Resources in the templates: {len(report.resources)} = {' + '.join(parts)}"]
     created = report.created_types()
-    lines += ["", f"Created by the emulator ({sum(created.values())} resources, {len(created)} types):"]
+    lines += ["", f"Created by the emulator ({_count(created)}):"]
     calls = {t: v.call for t, v in verifiers().items() if t in created}
     for rtype, count in sorted(created.items()):
         checks = [r.verified for r in report.resources if r.resource_type == rtype and r.outcome == "created"]
@@ -55,7 +64,8 @@ def render_report(report: Report) -> str:
             if rtype in calls else "listed by CloudFormation only"
         lines.append(f"  {rtype:<44} {count:>3}  {how}")
     skipped = report.skipped_types()
-    lines += ["", "Skipped by the emulator (moto does not implement the type; a real deploy creates them):"]
+    lines += ["", f"Skipped by the emulator ({_count(skipped)}; moto does not implement the type; a real deploy "
+                  "creates them):"]
     if not skipped:
         lines.append("  (none)")
     for rtype, count in sorted(skipped.items()):
@@ -64,18 +74,20 @@ def render_report(report: Report) -> str:
         lines.append(f"  {rtype:<44} {count:>3}  e.g. {names[0]}")
     not_applicable = [r for r in report.resources if r.outcome == "not-applicable"]
     if not_applicable:
-        lines += ["", f"Not applicable in '{report.env}' (their Condition is false for its parameter values; a real "
-                      f"deploy does not create them either) ({len(not_applicable)}):"]
+        lines += ["", f"Not applicable in '{report.env}' ({_count(Counter(r.resource_type for r in not_applicable))}; "
+                      "their Condition is false for its parameter values; a real deploy does not create them either):"]
         for condition, count in sorted(Counter(r.condition for r in not_applicable).items()):
             names = [f"{r.stack}/{r.logical_id}" for r in not_applicable if r.condition == condition]
             lines.append(f"  {condition:<44} {count:>3}  e.g. {names[0]}")
     unevaluated = [r for r in report.resources if r.outcome == "unevaluated"]
     if unevaluated:
-        lines += ["", f"Not created, Condition not evaluated offline ({len(unevaluated)}):"]
+        lines += ["", f"Not created, Condition not evaluated offline "
+                      f"({_count(Counter(r.resource_type for r in unevaluated))}):"]
         lines += [f"  {r.stack}/{r.logical_id} ({r.resource_type}, Condition {r.condition})" for r in unevaluated]
     missing = report.missing()
     if missing:
-        lines += ["", "MISSING (implemented by the emulator, expected, but not there):"]
+        lines += ["", f"MISSING ({_count(Counter(r.resource_type for r in missing))}; implemented by the emulator, "
+                      "expected, but not there):"]
         lines += [f"  {r.stack}/{r.logical_id} ({r.resource_type})" for r in missing]
     if report.left_behind:
         lines += ["", f"Left behind by the emulator's stack delete ({len(report.left_behind)}, see "
@@ -92,3 +104,8 @@ def render_report(report: Report) -> str:
     lines += ["", "Not shown by the rehearsal:"]
     lines += [f"  - {item}" for item in NOT_COVERED]
     return "\n".join(lines) + "\n"
+
+
+def _count(types: Counter) -> str:
+    n, kinds = sum(types.values()), len(types)
+    return f"{n} resource{'s' if n != 1 else ''}, {kinds} type{'s' if kinds != 1 else ''}"
