@@ -262,6 +262,23 @@ def test_the_certificate_a_person_would_create_is_provided_under_its_own_arn(min
         assert aws.client("acm").describe_certificate(CertificateArn=arn)["Certificate"]["CertificateArn"] == arn
 
 
+def test_a_cloudfront_certificate_is_provided_in_us_east_1_for_an_environment_elsewhere(mini, tmp_path):
+    """frontend.certificate_arn is in us-east-1 (CloudFront reads certificates only there) while the environment is
+    in eu-west-1: the stand-in is made in the certificate's region (it used to be looked for in the wrong one, a
+    KeyError for examples/geo-api's production)."""
+    import dataclasses
+    arn = "arn:aws:acm:us-east-1:111111111111:certificate/0b7c6d5e-4f3a-4b2c-9d1e-8f7a6b5c4d3e"
+    target = load_target(tmp_path / "app.yaml", "dev", tmp_path / "t", tmp_path / "p", None)
+    target = dataclasses.replace(target, parameters=target.parameters + (("FrontendCertificateArn", arn),))
+    with rehearsal.emulator("111111111111") as url:
+        session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="y", region_name="eu-west-1")
+        provided = rehearsal.provide_prerequisites(Aws(session, "eu-west-1", url), target)
+        assert provided == [f"ACM certificate {arn} (parameter FrontendCertificateArn; request and DNS-validate it "
+                            "in the real account)"]
+        us_east_1 = session.client("acm", region_name="us-east-1", endpoint_url=url)
+        assert us_east_1.describe_certificate(CertificateArn=arn)["Certificate"]["CertificateArn"] == arn
+
+
 def test_the_database_cluster_and_its_writer_are_created_and_described(rehearsed):
     """moto's RDS API creates Aurora clusters though its CloudFormation has no model for them: the [aurora-clusters]
     workaround creates the cluster through moto's RDS backend, so DescribeDBClusters finds it (verified) and the

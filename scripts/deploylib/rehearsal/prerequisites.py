@@ -19,7 +19,10 @@ def provide_prerequisites(aws: Aws, target: Target) -> list[str]:
         match = ACM_ARN.match(value)
         if not match:
             continue
-        generated = aws.client("acm").request_certificate(DomainName="rehearsal.example.com")["CertificateArn"]
+        # requested in the certificate's own region: CloudFront's (frontend.certificate_arn) is in us-east-1 while
+        # the environment, and so aws.client, may be elsewhere
+        acm = aws.session.client("acm", region_name=match["region"], endpoint_url=aws.endpoint_url)
+        generated = acm.request_certificate(DomainName="rehearsal.example.com")["CertificateArn"]
         backend = acm_backends[match["account"]][match["region"]]
         bundle = backend._certificates.pop(generated)   # the same certificate, under the ARN the files name
         bundle.arn = value
