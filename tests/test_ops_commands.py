@@ -6,6 +6,7 @@ commands that moto does serve."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import subprocess
 from datetime import timedelta
@@ -14,9 +15,9 @@ import pytest
 from botocore.stub import ANY
 
 from scripts.deploylib.errors import DeployError, DeploymentFailed, Interrupted
-from scripts.opslib import images, logs, release, status, tasks
+from scripts.opslib import images, logs, release, status, store_status, tasks
 from tests.ops_support import (
-    ACCOUNT, CLUSTER, JOBS_SERVICE, REGION, REPO, T0, WEB_SERVICE, harness, root_stack,
+    ACCOUNT, CLUSTER, JOBS_SERVICE, REGION, REPO, STACK_ID, T0, WEB_SERVICE, harness, make_app, root_stack,
 )
 
 WEB_TD = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/shop-dev-web:7"
@@ -480,3 +481,86 @@ def test_rollback_after_a_finished_release_re_releases_the_image_that_ran_before
           {"taskDefinition": arns[2]})
     assert release.previous_image(h.ops, "web") == ("v2", "v1")
     h.done()
+
+
+# --- status: the data stores --------------------------------------------------------------------------------------
+
+STORE_APP = make_app(app="shop", services=[{"name": "jobs", "kind": "worker", "uses": ["broker", "orders",
+                                                                                       "carts", "files"],
+                                            "mounts": [{"file_system": "media", "path": "/media"}]}],
+                     caches=[{"name": "broker"}], queues=[{"name": "orders"}, {"name": "emails", "fifo": True}],
+                     tables=[{"name": "carts", "partition_key": {"name": "id"}}], buckets=[{"name": "files"}],
+                     file_systems=[{"name": "media"}],
+                     environments={"dev": {"account_id": ACCOUNT, "cidr": "10.10.0.0/16"}})
+ORDERS_URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/shop-dev-orders"
+ORDERS_DLQ_URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/shop-dev-orders-dlq"
+CACHE_STACK = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/shop-dev-CacheBroker-1AB/1111"
+
+
+def store_harness():
+    h = harness()
+    h.ops.target = dataclasses.replace(h.ops.target, app=STORE_APP)
+    h.add("cloudformation", "describe_stacks", {"Stacks": [{
+        "StackName": "shop-dev", "StackId": STACK_ID, "StackStatus": "UPDATE_COMPLETE", "CreationTime": T0,
+        "Outputs": [{"OutputKey": "QueueOrdersQueueUrl", "OutputValue": ORDERS_URL},
+                    {"OutputKey": "QueueOrdersDeadLetterQueueName", "OutputValue": "shop-dev-orders-dlq"},
+                    {"OutputKey": "TableCartsTableName", "OutputValue": "shop-dev-carts"},
+                    {"OutputKey": "FilesystemMediaFileSystemId", "OutputValue": "fs-0123"}]}]},
+          {"StackName": "shop-dev"})
+    h.ops.root_stack()          # `make status` describes it first (its first line)
+    return h
+
+
+def resource(stack: str, logical: str, physical: str) -> dict:
+    return {"StackResourceDetail": {"StackName": stack, "LogicalResourceId": logical, "PhysicalResourceId": physical,
+                                    "ResourceType": "AWS::CloudFormation::Stack", "LastUpdatedTimestamp": T0,
+                                    "ResourceStatus": "UPDATE_COMPLETE"}}
+
+
+def test_status_shows_each_cache_queue_table_and_file_system_with_its_state():
+    """ElastiCache DescribeReplicationGroups (Status), SQS GetQueueAttributes (ApproximateNumberOfMessages, ...
+    NotVisible) on the queue and its dead-letter queue, DynamoDB DescribeTable (TableStatus), EFS
+    DescribeFileSystems (LifeCycleState); the FIFO queue `emails` is not deployed yet (no output)."""
+    h = store_harness()
+    h.add("cloudformation", "describe_stack_resource", resource("shop-dev", "CacheBroker", CACHE_STACK),
+          {"StackName": "shop-dev", "LogicalResourceId": "CacheBroker"})
+    h.add("cloudformation", "describe_stack_resource", resource(CACHE_STACK, "ReplicationGroup", "sh1abc2def3"),
+          {"StackName": CACHE_STACK, "LogicalResourceId": "ReplicationGroup"})
+    h.add("elasticache", "describe_replication_groups", {"ReplicationGroups": [
+        {"ReplicationGroupId": "sh1abc2def3", "Status": "modifying", "MemberClusters": ["a", "b"],
+         "CacheNodeType": "cache.t4g.micro"}]}, {"ReplicationGroupId": "sh1abc2def3"})
+    h.add("sqs", "get_queue_attributes", {"Attributes": {"ApproximateNumberOfMessages": "12",
+                                                         "ApproximateNumberOfMessagesNotVisible": "3"}},
+          {"QueueUrl": ORDERS_URL, "AttributeNames": store_status.DEPTH})
+    h.add("sqs", "get_queue_url", {"QueueUrl": ORDERS_DLQ_URL}, {"QueueName": "shop-dev-orders-dlq"})
+    h.add("sqs", "get_queue_attributes", {"Attributes": {"ApproximateNumberOfMessages": "2"}},
+          {"QueueUrl": ORDERS_DLQ_URL, "AttributeNames": ["ApproximateNumberOfMessages"]})
+    h.add("dynamodb", "describe_table", {"Table": {"TableName": "shop-dev-carts", "TableStatus": "ACTIVE",
+                                                   "ItemCount": 42}}, {"TableName": "shop-dev-carts"})
+    h.add("efs", "describe_file_systems", {"FileSystems": [{
+        "FileSystemId": "fs-0123", "LifeCycleState": "available", "NumberOfMountTargets": 3,
+        "SizeInBytes": {"Value": 3 * 2**20}, "OwnerId": ACCOUNT, "CreationToken": "t", "CreationTime": T0,
+        "PerformanceMode": "generalPurpose", "Tags": []}]}, {"FileSystemId": "fs-0123"})
+    found = store_status.lines(h.ops)
+    h.done()
+    assert found == [
+        "  cache broker: sh1abc2def3: modifying (2 nodes, cache.t4g.micro)",
+        "  queue orders: shop-dev-orders: 12 waiting, 3 in flight; dead-letter queue shop-dev-orders-dlq: 2 "
+        "(messages that failed every receive: inspect them, then redrive or purge)",
+        "  queue emails: not deployed yet (`make deploy ENV=dev` creates it)",
+        "  table carts: shop-dev-carts: ACTIVE (about 42 items)",
+        "  file system media: fs-0123: available (3 mount targets, 3.0 MiB)"]
+
+
+def test_status_of_a_cache_not_in_the_stack_yet_says_so():
+    h = store_harness()
+    h.error("cloudformation", "describe_stack_resource", "ValidationError",
+            "Resource CacheBroker does not exist for stack shop-dev",
+            expected={"StackName": "shop-dev", "LogicalResourceId": "CacheBroker"})
+    assert store_status.cache(h.ops, "broker") == "not deployed yet (`make deploy ENV=dev` creates it)"
+    h.done()
+
+
+def test_status_without_stores_prints_no_store_section():
+    h = harness()
+    assert store_status.lines(h.ops) == []

@@ -35,6 +35,8 @@ services:
   - {name: jobs, kind: worker}
   - {name: nightly, kind: cron, schedule: "cron(0 3 * * ? *)"}
 database: {engine: aurora-postgresql, name: shop}
+queues: [{name: orders}]
+tables: [{name: carts, partition_key: {name: id}}]
 environments:
   dev:
     account_id: "111111111111"
@@ -47,6 +49,9 @@ Resources:
 Outputs:
   ServiceWebServiceName: {Value: shop-dev-ServiceWeb-Service-AbC}
   ServiceJobsServiceName: {Value: shop-dev-ServiceJobs-Service-DeF}
+  QueueOrdersQueueUrl: {Value: "%(queue_url)s"}
+  QueueOrdersDeadLetterQueueName: {Value: shop-dev-orders-dlq}
+  TableCartsTableName: {Value: shop-dev-carts}
 """
 PARAMETERS = [{"ParameterKey": k, "ParameterValue": v} for k, v in (
     ("WebImageTag", "bootstrap"), ("JobsImageTag", "bootstrap"), ("NightlyImageTag", "bootstrap"),
@@ -58,7 +63,6 @@ def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("ops")
     (root / "app.yaml").write_text(APP)
     (root / "templates_out").mkdir()
-    (root / "templates_out" / "root.yaml").write_text(STACK)
     (root / "params").mkdir()
     (root / "params" / "dev.json").write_text(json.dumps(PARAMETERS))
     (root / "params" / "dev.config.json").write_text(json.dumps({"Parameters": {}, "Tags": {}}))
@@ -68,7 +72,18 @@ def world(tmp_path_factory):
 
         def client(name):
             return session.client(name, endpoint_url=url)
-        client("cloudformation").create_stack(StackName="shop-dev", TemplateBody=STACK)
+        sqs = client("sqs")
+        queue_url = sqs.create_queue(QueueName="shop-dev-orders")["QueueUrl"]
+        for body in ("a", "b"):
+            sqs.send_message(QueueUrl=queue_url, MessageBody=body)
+        dlq = sqs.create_queue(QueueName="shop-dev-orders-dlq")["QueueUrl"]
+        sqs.send_message(QueueUrl=dlq, MessageBody="failed")
+        client("dynamodb").create_table(TableName="shop-dev-carts", BillingMode="PAY_PER_REQUEST",
+                                        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                                        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+        stack = STACK % {"queue_url": queue_url}
+        (root / "templates_out" / "root.yaml").write_text(stack)
+        client("cloudformation").create_stack(StackName="shop-dev", TemplateBody=stack)
         ecs = client("ecs")
         ecs.create_cluster(clusterName="shop-dev")
         ec2 = client("ec2")
@@ -119,6 +134,9 @@ def test_status_against_the_emulator(world):
     assert lines[4].split()[:6] == ["nightly", "cron", "-", "0", "-", "n1"]
     assert "Alarms in ALARM: 0 (none)" in out
     assert "no database cluster tagged for this environment" in out
+    # the stores: SQS GetQueueAttributes on the queue and its DLQ, DynamoDB DescribeTable, as moto answers them
+    assert "  queue orders: shop-dev-orders: 2 waiting, 0 in flight; dead-letter queue shop-dev-orders-dlq: 1" in out
+    assert "  table carts: shop-dev-carts: ACTIVE" in out
 
 
 def test_logs_against_the_emulator(world):

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from generator.config import load_app
-from generator.sandbox import compose
+from generator.sandbox import compose, stores
 from tests.conftest import make_app, template
 from tests.support import DEFAULT_APP, GOLDEN_SETS, ROOT, app_id, read_tree
 from tests.update_tool_golden import TOOL_GOLDEN_APPS, sandbox_dir
@@ -107,3 +107,118 @@ def test_mysql_engine_versions_pick_the_matching_image():
     for version, image in (("8.0.mysql_aurora.3.08.2", "mysql:8.0"), ("8.4", "mysql:8.4")):
         app = make_app(services=[], database={"engine": "aurora-mysql", "engine_version": version})
         assert compose.database_service(app)["image"] == image
+
+
+# --- data stores ---------------------------------------------------------------------------------------------------
+
+CHAT = ROOT / "tests" / "fixtures" / "apps" / "chat.yaml"
+DJANGO = ROOT / "tests" / "fixtures" / "apps" / "django-celery.yaml"
+
+
+def task_variables(app, stack: str) -> set[str]:
+    container = template(app, stack)["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    return {e["Name"] for e in container.get("Environment", [])} | {s["Name"] for s in container.get("Secrets", [])}
+
+
+@pytest.mark.parametrize("app_path,service", [(CHAT, "chat"), (CHAT, "writer"), (DJANGO, "django"),
+                                              (DEFAULT_APP, "api"), (DEFAULT_APP, "jobs")])
+def test_a_service_gets_every_store_variable_of_its_task_definition(app_path, service):
+    """The variables from `uses` (the database's DB_*, <NAME>_URL/_AUTH_TOKEN, _QUEUE_URL, _TABLE, _BUCKET) are the
+    task definition's; the AWS ones (endpoint, region, dummy credentials) are the sandbox's own."""
+    app = load_app(app_path)
+    services = validate(compose.files(app)["compose.yaml"])["services"]
+    local = set(services[service]["environment"]) - {"AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION",
+                                                     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+    assert local == task_variables(app, f"service-{service}.yaml")
+
+
+def test_chat_gets_the_emulator_with_its_queue_table_and_bucket():
+    app = load_app(CHAT)
+    found = compose.files(app)
+    services = validate(found["compose.yaml"])["services"]
+    assert services["aws"]["image"] == "motoserver/moto:5.2.5"
+    assert services["aws-init"]["depends_on"] == {"aws": {"condition": "service_healthy"}}
+    chat = services["chat"]
+    assert chat["environment"]["MESSAGES_QUEUE_URL"] == "http://aws:5000/000000000000/zidyia-chat-local-messages.fifo"
+    assert chat["environment"]["CONVERSATIONS_TABLE"] == "zidyia-chat-local-conversations"
+    assert chat["environment"]["FILES_BUCKET"] == "zidyia-chat-local-files"
+    assert chat["environment"]["AWS_ENDPOINT_URL"] == "http://aws:5000"
+    assert chat["environment"]["AWS_ACCESS_KEY_ID"] == "local"
+    assert chat["depends_on"] == {"aws-init": {"condition": "service_completed_successfully"}}
+    assert "Queues, tables, buckets: moto in server mode" in found["compose.yaml"]
+
+
+def test_django_gets_its_redis_cache_without_tls_and_the_media_volume():
+    found = compose.files(load_app(DJANGO))
+    document = validate(found["compose.yaml"])
+    services = document["services"]
+    cache = services["cache-broker"]
+    assert cache["image"] == "redis:7.2-alpine"        # ElastiCache's Redis OSS 7.1: the nearest open-source release
+    assert cache["command"][:3] == ["redis-server", "--requirepass", "${BROKER_AUTH_TOKEN:-local-broker-auth-token}"]
+    django = services["django"]
+    assert django["environment"]["BROKER_URL"] == "redis://cache-broker:6379"
+    assert django["environment"]["BROKER_AUTH_TOKEN"] == "${BROKER_AUTH_TOKEN:-local-broker-auth-token}"
+    assert django["volumes"] == ["filesystem-media:/app/media"]
+    assert django["depends_on"] == {"cache-broker": {"condition": "service_healthy"},
+                                    "file-systems-init": {"condition": "service_completed_successfully"}}
+    assert services["file-systems-init"]["command"][-1] == "chown 1000:1000 /mnt/media && chmod 0750 /mnt/media"
+    assert "filesystem-media" in document["volumes"] and "aws" not in services
+    assert "TLS is off locally" in found["compose.yaml"]
+
+
+def test_valkey_caches_take_the_valkey_image_of_their_version():
+    app = make_app(services=[{"name": "jobs", "kind": "worker", "uses": ["sessions"]}],
+                   caches=[{"name": "sessions", "engine": "valkey", "engine_version": "8.0"}])
+    service = compose.compose(app)["services"]["cache-sessions"]
+    assert service["image"] == "valkey/valkey:8.0-alpine" and service["command"][0] == "valkey-server"
+
+
+def test_the_emulator_is_the_moto_the_tests_run():
+    lock = (ROOT / "requirements-test.lock").read_text()
+    assert f"moto=={stores.MOTO_VERSION}\n" in lock
+
+
+@pytest.mark.slow
+def test_aws_init_creates_the_queues_tables_and_buckets_the_services_are_given(tmp_path):
+    """The generated aws-init.py against moto in server mode (as the aws-init container runs it): the FIFO queue and
+    its dead-letter queue with the redrive policy, the table's keys and TTL, the bucket with versioning and CORS;
+    run twice, as `make sandbox-up` does on every start."""
+    import os
+    import subprocess
+    import sys
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    found = compose.files(load_app(CHAT))
+    for name in ("aws-init.py", "aws-init.json"):
+        (tmp_path / name).write_text(found[name])
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        env = {**os.environ, "AWS_ENDPOINT_URL": f"http://{host}:{port}", "AWS_ACCESS_KEY_ID": "local",
+               "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "eu-west-1"}
+        for _ in range(2):
+            run = subprocess.run([sys.executable, str(tmp_path / "aws-init.py"), str(tmp_path / "aws-init.json")],
+                                 env=env, capture_output=True, text=True, timeout=120)
+            assert run.returncode == 0, run.stderr
+        kwargs = dict(endpoint_url=env["AWS_ENDPOINT_URL"], region_name="eu-west-1", aws_access_key_id="local",
+                      aws_secret_access_key="local")
+        sqs, ddb, s3 = (boto3.client(n, **kwargs) for n in ("sqs", "dynamodb", "s3"))
+        url = sqs.get_queue_url(QueueName="zidyia-chat-local-messages.fifo")["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert attributes["FifoQueue"] == "true" and attributes["VisibilityTimeout"] == "60"
+        redrive = json.loads(attributes["RedrivePolicy"])
+        assert redrive["deadLetterTargetArn"].endswith(":zidyia-chat-local-messages-dlq.fifo")
+        assert int(redrive["maxReceiveCount"]) == 3
+        table = ddb.describe_table(TableName="zidyia-chat-local-conversations")["Table"]
+        assert {(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]} == {("connection_id", "HASH"),
+                                                                                  ("sent_at", "RANGE")}
+        ttl = ddb.describe_time_to_live(TableName="zidyia-chat-local-conversations")["TimeToLiveDescription"]
+        assert ttl["AttributeName"] == "expires_at" and ttl["TimeToLiveStatus"] == "ENABLED"
+        assert s3.get_bucket_versioning(Bucket="zidyia-chat-local-files")["Status"] == "Enabled"
+        assert s3.get_bucket_cors(Bucket="zidyia-chat-local-files")["CORSRules"][0]["AllowedOrigins"] == [
+            "https://lms.example.com"]
+    finally:
+        server.stop()

@@ -1,9 +1,11 @@
 """`make status`: per service its task counts, image tag, a release in progress (CodeDeploy or rolling) and its
-stage, the last service events; the alarms in ALARM; per store its state (the database, when the app has one)."""
+stage, the last service events; the alarms in ALARM; per store its state (the database; caches, queues, tables,
+file systems: store_status.py)."""
 from __future__ import annotations
 
 from typing import Any
 
+from scripts.opslib import store_status
 from scripts.opslib.context import Ops
 
 # CodeDeploy statuses of a deployment that has not finished (`Ready`: waiting on the test listener for approval).
@@ -140,6 +142,11 @@ def status(ops: Ops) -> int:
     if db:
         say("Database:")
         for line in db:
+            say(line)
+    data = store_status.lines(ops)
+    if data:
+        say("Data stores:")
+        for line in data:
             say(line)
     if events:
         say(f"Last service events (newest first, {EVENTS_SHOWN} per service):")
