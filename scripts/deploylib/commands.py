@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from generator import cfnyaml
 from scripts import nested_stack_policy
-from scripts.deploylib import changesets, packaging, preview, stacks
+from scripts.deploylib import changesets, migration, packaging, preview, stacks
 from scripts.deploylib.aws import Aws, error_code, error_message
 from scripts.deploylib.drift import detect, render_table
 from scripts.deploylib.errors import DeployError, DeploymentFailed, Interrupted
@@ -285,6 +285,7 @@ def deploy(ctx: Ctx) -> int:
         stack = stacks.describe(ctx.cf, prepared.stack_id) or {}
         ctx.console.say("")
         ctx.console.say(stacks.render_outputs(ctx.name, stack.get("Outputs", [])).rstrip("\n"))
+        migration.migrate(ctx)   # app.yaml's `migrate:`: before any release moves traffic to the new image
         ctx.console.say(f"Deployed {ctx.name}: {status}.")
         return 0
     raise _failed(ctx, watcher, status)
