@@ -188,7 +188,8 @@ def _plain_values(svc: ServiceSpec) -> Iterator[tuple[str, str]]:
 
 @rule
 def no_credentials_in_plain_values(app: AppSpec) -> Iterator[Problem]:
-    """Plain values hold no credentials: `environment`, `command`, health checks, `pipeline.test_command` and
+    """Plain values hold no credentials: `environment`, `command`, health checks, `migrate.command`,
+    `pipeline.test_command` and
     `pipeline.test_install_commands` end up in the templates and the console, so a value that looks like a password,
     key, token or connection string with a password is refused (the patterns are in generator/credentials.py);
     it belongs in Secrets Manager."""
@@ -205,6 +206,12 @@ def no_credentials_in_plain_values(app: AppSpec) -> Iterator[Problem]:
             if what:
                 yield Problem(loc, f"looks like it holds {what}; store it in Secrets Manager, name it under "
                                    f"`secrets` and refer to its variable here (e.g. $API_KEY) {why}")
+    for i, arg in enumerate(app.migrate.command if app.migrate else []):
+        what = credentials.kind(arg)
+        if what:
+            yield Problem(f"migrate.command[{i}]", f"looks like it holds {what}; the migration task gets the "
+                                                   f"service's secrets as environment variables (DB_USER, "
+                                                   f"DB_PASSWORD ...): read them there {why}")
     if app.pipeline is None:
         return
     values = [("pipeline.test_command", app.pipeline.test_command or "")]
