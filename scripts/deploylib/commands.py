@@ -35,6 +35,7 @@ class Options:
     force: bool = False
     dry_run: bool = False
     parameters: dict[str, str] = field(default_factory=dict)   # root parameters to set (`make release`: one tag)
+    migrate: bool = True       # run app.yaml's `migrate:` after an update (the rehearsal cannot: moto runs no containers)
     build_dir: Path = Path("build/packaged")
     frontend_dir: Path = Path("frontend/build")
     event_poll: float = 5.0
@@ -285,7 +286,8 @@ def deploy(ctx: Ctx) -> int:
         stack = stacks.describe(ctx.cf, prepared.stack_id) or {}
         ctx.console.say("")
         ctx.console.say(stacks.render_outputs(ctx.name, stack.get("Outputs", [])).rstrip("\n"))
-        migration.migrate(ctx)   # app.yaml's `migrate:`: before any release moves traffic to the new image
+        if ctx.options.migrate:
+            migration.migrate(ctx)   # app.yaml's `migrate:`: before any release moves traffic to the new image
         ctx.console.say(f"Deployed {ctx.name}: {status}.")
         return 0
     raise _failed(ctx, watcher, status)
