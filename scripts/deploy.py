@@ -4,7 +4,8 @@
   package   upload the templates to S3 (content-addressed), write build/packaged/<env>/root.yaml,
             print the root template URL and a console quick-create link
   diff      preview the change set across the whole nested tree, then delete it
-  deploy    preview, confirm (or --yes), execute, stream events; root cause on failure
+  deploy    preview, confirm (or --yes), execute, stream events; root cause on failure; then app.yaml's
+            migrate: (a production snapshot first, a one-off task; a failed migration fails the deploy)
   watch     resume streaming the events of an operation already running
   destroy   show what is deleted / retained / snapshotted, confirm, delete (production needs --force)
   drift     drift detection on the root and every nested stack, as a table (exit 3 when drifted)

@@ -18,7 +18,7 @@ import botocore.session
 import pytest
 from botocore.stub import ANY, Stubber
 
-from scripts.deploylib import commands, packaging
+from scripts.deploylib import commands, migration, packaging
 from scripts.deploylib.aws import Aws
 from scripts.deploylib.errors import DeployError, DeploymentFailed, Interrupted
 from scripts.deploylib.target import load_target
@@ -414,9 +414,8 @@ def deploy_until_execute(h: Harness, kind: str = "UPDATE") -> str:
     return cs
 
 
-def test_deploy_streams_root_and_nested_events_and_prints_outputs(make):
-    h = make()
-    cs = deploy_until_execute(h)
+def successful_update(h: Harness, cs: str) -> None:
+    """The events and descriptions of an update that completes (the root and its Network stack)."""
     net = stack_id("shop-dev-Network-ABC")
     old = ev(h.sid, h.name, "UPDATE_COMPLETE", -600, "AWS::CloudFormation::Stack", physical=h.sid)
     h.events(h.sid, old)                                              # prime: what is already there
@@ -433,6 +432,12 @@ def test_deploy_streams_root_and_nested_events_and_prints_outputs(make):
              ev(h.sid, "Network", "UPDATE_COMPLETE", 5, "AWS::CloudFormation::Stack", physical=net), old)
     h.events(net, ev(net, "Vpc", "UPDATE_COMPLETE", 4))
     h.describe("UPDATE_COMPLETE", name=h.sid, Outputs=[{"OutputKey": "VpcId", "OutputValue": "vpc-123"}])
+
+
+def test_deploy_streams_root_and_nested_events_and_prints_outputs(make):
+    h = make()
+    cs = deploy_until_execute(h)
+    successful_update(h, cs)
     assert commands.deploy(h.ctx) == 0
     h.done()
     lines = h.output().splitlines()
@@ -447,6 +452,28 @@ def test_deploy_streams_root_and_nested_events_and_prints_outputs(make):
     ]
     assert "  VpcId  vpc-123" in lines
     assert lines[-1] == "Deployed shop-dev: UPDATE_COMPLETE."
+
+
+def test_the_migration_runs_after_a_successful_update_and_its_failure_fails_the_deploy(make, monkeypatch):
+    """`migrate:` (scripts/deploylib/migration.py, tests/test_migration.py) runs once the stack update succeeded,
+    before the deploy reports success; a failed migration is the deploy's failure (make release then starts no
+    CodeDeploy deployment)."""
+    calls = []
+    monkeypatch.setattr(migration, "migrate", lambda ctx: calls.append(ctx.console.out.getvalue()))
+    h = make()
+    successful_update(h, deploy_until_execute(h))
+    assert commands.deploy(h.ctx) == 0
+    assert len(calls) == 1 and "Deployed" not in calls[0] and "vpc-123" in calls[0]   # after the outputs
+    assert h.output().splitlines()[-1] == "Deployed shop-dev: UPDATE_COMPLETE."
+
+    def failing(ctx):
+        raise DeployError("migration failed: api task t1 exited with 1")
+    monkeypatch.setattr(migration, "migrate", failing)
+    h = make()
+    successful_update(h, deploy_until_execute(h))
+    with pytest.raises(DeployError, match="migration failed"):
+        commands.deploy(h.ctx)
+    assert "Deployed shop-dev" not in h.output()
 
 
 def test_a_failed_deploy_prints_the_first_failure_of_each_stack_and_exits_non_zero(make):

@@ -152,6 +152,16 @@ class ManualStepSpec(Strict):
     verify: NonBlank | None = Field(None, description="How to check it worked.")
 
 
+class MigrateSpec(Strict):
+    """The database migration each deploy runs once, with the new image, before traffic moves (docs/database.md)."""
+
+    service: Name = Field(description="The service whose image, task definition and network the migration task uses; "
+                                      "it must use the database.")
+    command: list[NonBlank] = Field(min_length=1, description="The container command of the one-off task, e.g. "
+                                                              "`[npm, run, migrate]`; a non-zero exit stops the "
+                                                              "release.")
+
+
 class AppSpec(Strict):
     """The whole app, described once; environments differ only through their block in `environments`."""
 
@@ -163,6 +173,9 @@ class AppSpec(Strict):
     network: NetworkSpec = Field(default_factory=NetworkSpec, description="Network layout.")
     services: list[ServiceSpec] = Field(default_factory=list, description="Container workloads.")
     database: DatabaseSpec | None = Field(None, description="Relational database, if the app has one.")
+    migrate: MigrateSpec | None = Field(
+        None, description="A migration task run once per deploy, after the stack update and before traffic moves; "
+                          "production takes a cluster snapshot first.")
     caches: list[CacheSpec] = Field(default_factory=list, description="ElastiCache caches (Valkey or Redis OSS).")
     queues: list[QueueSpec] = Field(default_factory=list, description="SQS queues, each with a dead-letter queue.")
     tables: list[TableSpec] = Field(default_factory=list, description="DynamoDB tables.")

@@ -148,6 +148,32 @@ def services_use_what_the_app_offers(app: AppSpec) -> Iterator[Problem]:
                                    f"secrets; remove it there")
 
 
+@rule
+def migrate_runs_a_service_that_uses_the_database(app: AppSpec) -> Iterator[Problem]:
+    """`migrate` needs a `database`, and its `service` is a service of the app that uses it (the migration task
+    runs with that service's task definition: its image, network and database credentials)."""
+    if app.migrate is None:
+        return
+    if app.database is None:
+        yield Problem("migrate", "the app has no `database` block to migrate; add one, or remove `migrate`")
+        return
+    services = {svc.name: svc for svc in app.services}
+    name = app.migrate.service
+    if name not in services:
+        close = difflib.get_close_matches(name, list(services), n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else f"services are: {', '.join(services) or 'none'}"
+        yield Problem("migrate.service", f"no service is called '{name}'; {hint}")
+    elif not _uses_database(services[name]):
+        users = [svc.name for svc in app.services if _uses_database(svc)]
+        yield Problem("migrate.service", f"'{name}' does not use the database (no DB_HOST or credentials in its tasks); "
+                                         f"add `database` to its `uses`, or migrate with one that does: "
+                                         f"{', '.join(users) or 'none'}")
+
+
+def _uses_database(svc: ServiceSpec) -> bool:
+    return any(name == "database" for name, _ in attachments.requested(svc))
+
+
 # `${...}` in a plain environment value: the names filled in per environment (Fn::Sub), and `${!Name}` for the text
 # `${Name}` itself.
 def _plain_values(svc: ServiceSpec) -> Iterator[tuple[str, str]]:
@@ -162,7 +188,8 @@ def _plain_values(svc: ServiceSpec) -> Iterator[tuple[str, str]]:
 
 @rule
 def no_credentials_in_plain_values(app: AppSpec) -> Iterator[Problem]:
-    """Plain values hold no credentials: `environment`, `command`, health checks, `pipeline.test_command` and
+    """Plain values hold no credentials: `environment`, `command`, health checks, `migrate.command`,
+    `pipeline.test_command` and
     `pipeline.test_install_commands` end up in the templates and the console, so a value that looks like a password,
     key, token or connection string with a password is refused (the patterns are in generator/credentials.py);
     it belongs in Secrets Manager."""
@@ -179,6 +206,12 @@ def no_credentials_in_plain_values(app: AppSpec) -> Iterator[Problem]:
             if what:
                 yield Problem(loc, f"looks like it holds {what}; store it in Secrets Manager, name it under "
                                    f"`secrets` and refer to its variable here (e.g. $API_KEY) {why}")
+    for i, arg in enumerate(app.migrate.command if app.migrate else []):
+        what = credentials.kind(arg)
+        if what:
+            yield Problem(f"migrate.command[{i}]", f"looks like it holds {what}; the migration task gets the "
+                                                   f"service's secrets as environment variables (DB_USER, "
+                                                   f"DB_PASSWORD ...): read them there {why}")
     if app.pipeline is None:
         return
     values = [("pipeline.test_command", app.pipeline.test_command or "")]

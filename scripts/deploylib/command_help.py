@@ -4,7 +4,7 @@ without importing botocore)."""
 HELP = {
     "package": "upload templates to S3 and print the root URL and quick-create link",
     "diff": "preview the changes (change set across nested stacks), then delete the change set",
-    "deploy": "preview, confirm, execute and stream events",
+    "deploy": "preview, confirm, execute and stream events, then app.yaml's migrate",
     "watch": "resume streaming the events of a running operation",
     "destroy": "delete the environment (prints what is deleted, retained, snapshotted)",
     "drift": "drift detection on every stack, as a table",

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from generator import cfnyaml
 from scripts import nested_stack_policy
-from scripts.deploylib import changesets, packaging, preview, stacks
+from scripts.deploylib import changesets, migration, packaging, preview, stacks
 from scripts.deploylib.aws import Aws, error_code, error_message
 from scripts.deploylib.drift import detect, render_table
 from scripts.deploylib.errors import DeployError, DeploymentFailed, Interrupted
@@ -35,6 +35,7 @@ class Options:
     force: bool = False
     dry_run: bool = False
     parameters: dict[str, str] = field(default_factory=dict)   # root parameters to set (`make release`: one tag)
+    migrate: bool = True       # run app.yaml's `migrate:` after an update (the rehearsal cannot: moto runs no containers)
     build_dir: Path = Path("build/packaged")
     frontend_dir: Path = Path("frontend/build")
     event_poll: float = 5.0
@@ -285,6 +286,8 @@ def deploy(ctx: Ctx) -> int:
         stack = stacks.describe(ctx.cf, prepared.stack_id) or {}
         ctx.console.say("")
         ctx.console.say(stacks.render_outputs(ctx.name, stack.get("Outputs", [])).rstrip("\n"))
+        if ctx.options.migrate:
+            migration.migrate(ctx)   # app.yaml's `migrate:`: before any release moves traffic to the new image
         ctx.console.say(f"Deployed {ctx.name}: {status}.")
         return 0
     raise _failed(ctx, watcher, status)

@@ -44,7 +44,7 @@ def snapshot_name(app: str, env: str, now: datetime.datetime | None = None) -> s
 def snapshot(ctx: Any, purpose: str = "manual") -> str:
     """Take a manual cluster snapshot, wait until it is available, print and return its identifier."""
     cluster = cluster_id(ctx)
-    name = snapshot_name(ctx.target.app.app, ctx.target.env)
+    name = snapshot_name(ctx.target.app.app, ctx.target.env, ctx.console.now())
     if ctx.options.dry_run:
         ctx.console.say(f"Would snapshot cluster {cluster} as {name} (dry run: nothing created).")
         return name

@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from scripts.deploylib.errors import DeployError, Interrupted
@@ -113,33 +114,48 @@ def run(ops: Ops) -> int:
         raise DeployError("no command given", f"pass CMD='...', e.g. `{ops.make('run', SERVICE=svc.name)} "
                                               "CMD='npm run migrate'`")
     task_definition, network = launch_settings(ops, svc.name)
+    result = one_off(ops, svc.name, shlex.split(ops.options.cmd), task_definition, network, "make-run")
+    for event in result.events:
+        ops.console.say(f"  {event.get('message', '').rstrip()}")
+    if result.code is None:
+        raise DeployError(f"task {result.task_id} stopped without an exit code: {result.reason}")
+    ops.console.say(f"{svc.name} task {result.task_id} exited with {result.code}")
+    return result.code
+
+
+@dataclass(frozen=True)
+class OneOff:
+    task_id: str
+    code: int | None           # None: the container never ran to an exit (image pull, secrets, capacity)
+    reason: str                # the task's stoppedReason (and the container's reason)
+    events: list[dict[str, Any]]
+
+
+def one_off(ops: Ops, service: str, command: list[str], task_definition: str, network: dict[str, Any],
+            started_by: str) -> OneOff:
+    """Start one task of the service's task definition with `command` as its container command, wait until it
+    stops, and read its log stream. `make run` and the deploy's migration both start tasks through here."""
     ecs = ops.client("ecs")
-    command = shlex.split(ops.options.cmd)
-    started = ecs.run_task(cluster=ops.cluster, taskDefinition=task_definition, count=1, startedBy="make-run",
+    started = ecs.run_task(cluster=ops.cluster, taskDefinition=task_definition, count=1, startedBy=started_by,
                            networkConfiguration=network, propagateTags="TASK_DEFINITION",
-                           overrides={"containerOverrides": [{"name": svc.name, "command": command}]})
+                           overrides={"containerOverrides": [{"name": service, "command": command}]})
     if not started.get("tasks"):
         reasons = "; ".join(f"{f.get('arn', '')}: {f.get('reason', '')}" for f in started.get("failures", []))
         raise DeployError(f"ECS did not start the task: {reasons or 'no reason given'}")
     arn = started["tasks"][0]["taskArn"]
     task_id = arn.rsplit("/", 1)[-1]
-    ops.console.say(f"Started {svc.name} task {task_id} ({task_definition.rsplit('/', 1)[-1]}): {command}")
+    ops.console.say(f"Started {service} task {task_id} ({task_definition.rsplit('/', 1)[-1]}): {command}")
     try:
         task = wait_stopped(ops, arn)
     except KeyboardInterrupt:
         raise Interrupted(f"\nStopped waiting; task {task_id} keeps running (nothing was stopped).",
-                          f"its logs: `{ops.make('logs', SERVICE=svc.name, FOLLOW='1')}`",
+                          f"its logs: `{ops.make('logs', SERVICE=service, FOLLOW='1')}`",
                           f"stop it: aws ecs stop-task --cluster {ops.cluster} --task {task_id}") from None
-    container = next((c for c in task.get("containers", []) if c.get("name") == svc.name), {})
-    stream = f"{svc.name}/{svc.name}/{task_id}"
-    for event in task_log(ops, svc.name, stream):
-        ops.console.say(f"  {event.get('message', '').rstrip()}")
+    container = next((c for c in task.get("containers", []) if c.get("name") == service), {})
+    reason = task.get("stoppedReason", "?") + (f" ({container['reason']})" if container.get("reason") else "")
+    events = task_log(ops, service, f"{service}/{service}/{task_id}")
     code = container.get("exitCode")
-    if code is None:
-        raise DeployError(f"task {task_id} stopped without an exit code: {task.get('stoppedReason', '?')}"
-                          + (f" ({container['reason']})" if container.get("reason") else ""))
-    ops.console.say(f"{svc.name} task {task_id} exited with {code}")
-    return int(code)
+    return OneOff(task_id, None if code is None else int(code), reason, events)
 
 
 def wait_stopped(ops: Ops, arn: str) -> dict[str, Any]:
