@@ -138,7 +138,8 @@ def test_the_build_shows_its_phases_on_stderr_without_colour_when_piped(tmp_path
     assert "\033" not in loud.stderr + loud.stdout
     quiet = subprocess.run([*args, "--quiet"], capture_output=True, text=True, env=env, timeout=300)
     assert quiet.returncode == 0 and quiet.stderr == ""
-    assert quiet.stdout.startswith("wrote 5 templates to ")
+    written = len(list((tmp_path / "templates_out").glob("*.yaml")))
+    assert written > 1 and quiet.stdout.startswith(f"wrote {written} templates to ")
 
 
 def test_the_rehearsal_report_counts_every_outcome_the_same_way():
