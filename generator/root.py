@@ -61,21 +61,23 @@ def build_stacks(app: AppSpec) -> list[Nested]:
     off_hours = service.off_hours_inputs(app)
     db_inputs = database.env_inputs(app) if app.database is not None else None
     if db_inputs is not None:
-        stores.add(database.build(app, nested(database.COMPONENT), db_inputs, env, off_hours, net=net).attachment)
+        stores.add(database.build(app, nested(database.COMPONENT), db_inputs, env, off_hours, net=net,
+                                  alerts=alerts).attachment)
     # the data stores, one stack each (docs/data-stores.md); their settings count against the root's budget
     store_env = {**{("cache", c.name): cache.env_inputs(app, c) for c in app.caches},
                  **{("table", t.name): table.env_inputs(app, t) for t in app.tables},
                  **{("filesystem", f.name): filesystem.env_inputs(app, f) for f in app.file_systems}}
     caches = {c.name: cache.build(app, c, nested(cache.COMPONENT, c.name, f"the {c.name} cache"),
-                                  store_env["cache", c.name], net=net) for c in app.caches}
-    queues = {q.name: queue.build(app, q, nested(queue.COMPONENT, q.name, f"the {q.name} queue")) for q in app.queues}
+                                  store_env["cache", c.name], net=net, alerts=alerts) for c in app.caches}
+    queues = {q.name: queue.build(app, q, nested(queue.COMPONENT, q.name, f"the {q.name} queue"), alerts=alerts)
+              for q in app.queues}
     tables = {t.name: table.build(app, t, nested(table.COMPONENT, t.name, f"the {t.name} table"),
-                                  store_env["table", t.name]) for t in app.tables}
+                                  store_env["table", t.name], alerts=alerts) for t in app.tables}
     buckets = {b.name: bucket.build(app, b, nested(bucket.COMPONENT, b.name, f"the {b.name} bucket"))
                for b in app.buckets}
     file_systems = {f.name: filesystem.build(app, f, nested(filesystem.COMPONENT, f.name, f"the {f.name} file system"),
                                              store_env["filesystem", f.name], net=net,
-                                             zones=core["network"]["az_count"])
+                                             zones=core["network"]["az_count"], alerts=alerts)
                     for f in app.file_systems}
     for built in (caches, queues, tables, buckets):
         stores.add(*(outputs.attachment for outputs in built.values()))

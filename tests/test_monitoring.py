@@ -157,8 +157,9 @@ def test_a_cron_job_alarms_on_failed_runs_and_undelivered_starts(watched):
 
 def test_alarm_counts_of_the_default_app():
     """The repository's own app (the issue asks for its count). Per environment (one template set): 3 web services x
-    (8 alarms + 1 composite) + 1 worker x (5 + 1) + 1 cron job x (2 + 1); two of each web service's alarms are the
-    release-rollback alarms that existed before."""
+    (8 alarms + 1 composite) + 1 worker x (5 + 1) + 1 cron job x (2 + 1) + the database (4 + 1) + the queue `jobs`
+    (2 + 1): 37 alarms and 7 composite alarms; two of each web service's alarms are the release-rollback alarms that
+    existed before."""
     counts = {}
     for name, text in render_app(load_app(DEFAULT_APP)).templates.items():
         if not name.endswith(".yaml"):
@@ -168,7 +169,7 @@ def test_alarm_counts_of_the_default_app():
             counts[name] = len(watched_alarms(res)) + 1
     assert counts == {
         "service-web.yaml": 9, "service-api.yaml": 9, "service-nest.yaml": 9, "service-jobs.yaml": 6,
-        "service-cron.yaml": 3}
+        "service-cron.yaml": 3, "database.yaml": 5, "queue-jobs.yaml": 3}
 
 
 def test_the_dashboard_shows_every_watched_alarm_and_the_clusters_services(watched):

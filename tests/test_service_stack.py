@@ -20,7 +20,7 @@ from generator import build as build_mod
 from generator import params, root
 from generator.config import load_app, parse_app
 from generator.errors import ConfigError
-from generator.components import database, environment, service
+from generator.components import database, environment, monitoring, service
 from generator.components.cluster import ClusterOutputs
 from generator.components.network import NetworkOutputs
 from generator.components.registry import RegistryOutputs, Repository
@@ -60,8 +60,10 @@ def _stack(app_path: Path, name: str) -> tuple[dict, service.ServiceOutputs, Sta
     builder = service.COMPONENT.builder(app, name, f"test: {name}")
     stores = Attachments(app, COMPONENTS)
     if app.database is not None:   # the stores it may use are built first, as in root.py
+        alerts = monitoring.build(app, monitoring.COMPONENT.builder(app), monitoring.env_inputs(app), cluster=CLUSTER)
         stores.add(database.build(app, database.COMPONENT.builder(app), database.env_inputs(app),
-                                  environment.env_inputs(app), service.off_hours_inputs(app), net=NET).attachment)
+                                  environment.env_inputs(app), service.off_hours_inputs(app), net=NET,
+                                  alerts=alerts).attachment)
     outputs = service.build(app, svc, builder, service.env_inputs(app, svc), service.off_hours_inputs(app),
                             environment.env_inputs(app), net=NET, cluster=CLUSTER, registry=_registry(app),
                             attachments=stores)

@@ -275,7 +275,7 @@ def _environment(app: AppSpec, env: str, params: dict[str, str], templates: dict
                               types["AWS::CloudWatch::Alarm"] * price("alarm_month")))
     if types["AWS::CloudWatch::CompositeAlarm"]:
         out.lines.append(Line("observability", f"composite alarms ({types['AWS::CloudWatch::CompositeAlarm']}, one "
-                                               "per service)",
+                                               "per service and data store)",
                               types["AWS::CloudWatch::CompositeAlarm"] * price("composite_alarm_month")))
     if _container_insights(templates):
         metrics = 10 + len(always_on) * assume("insights_metrics_per_service")

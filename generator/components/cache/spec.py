@@ -42,13 +42,16 @@ class CacheSpec(Strict):
         return self.engine_version or DEFAULT_VERSION[self.engine]
 
 
+MAX_NODES = 6   # nodes of a replication group (one primary, five replicas)
+
+
 class CacheEnv(Strict):
     """One cache's settings in one environment (`environments.<env>.caches.<name>`)."""
 
     node_type: Annotated[NodeType, Param("node type")] = Field(
         "cache.t4g.micro", description="ElastiCache node type, e.g. `cache.t4g.micro` or `cache.r7g.large`.")
     nodes: Annotated[int | None, Param("nodes")] = Field(
-        None, ge=1, le=6, description="Nodes: one primary and the rest replicas in other zones (2 or more: automatic "
+        None, ge=1, le=MAX_NODES, description="Nodes: one primary and the rest replicas in other zones (2 or more: automatic "
                                       "failover and Multi-AZ). Default: 2 in production, 1 elsewhere.")
     snapshot_retention_days: Annotated[int | None, Param("snapshot retention (days)")] = Field(
         None, ge=0, le=35, description="Days daily snapshots are kept (0: none). Default: 7 in production, 0 "

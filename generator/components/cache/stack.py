@@ -13,7 +13,8 @@ from generator import naming
 from generator.components import stores
 from generator.components.attachments import Attachment, Ingress, SecretSource
 from generator.components.base import EnvInputs
-from generator.components.cache.spec import PORT, CacheEnv
+from generator.components.cache.spec import MAX_NODES, PORT, CacheEnv
+from generator.components.monitoring import MonitoringOutputs, math_alarm, metric, search_widget
 from generator.wiring import OutputRef, StackBuilder
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from generator.components.network import NetworkOutputs
 
 REPLICATED = "Replicated"
+FIVE_MINUTES = 5
 TOKEN_KEY = "token"
 
 
@@ -50,7 +52,7 @@ def transit_mode(cache: CacheSpec) -> dict:
 
 
 def build(app: AppSpec, cache: CacheSpec, stack: StackBuilder, env: EnvInputs[CacheEnv], *,
-          net: NetworkOutputs) -> CacheOutputs:
+          net: NetworkOutputs, alerts: MonitoringOutputs) -> CacheOutputs:
     t = stack.template
     settings = {field: env.input(stack, field) for field in env.settings}
     t.add_condition(REPLICATED, Not(Equals(settings["nodes"], "1")))
@@ -82,6 +84,7 @@ def build(app: AppSpec, cache: CacheSpec, stack: StackBuilder, env: EnvInputs[Ca
         AtRestEncryptionEnabled=True, KmsKeyId=key_arn, CacheSubnetGroupName=Ref(subnets),
         SecurityGroupIds=[GetAtt(group, "GroupId")], SnapshotRetentionLimit=settings["snapshot_retention_days"],
         AutoMinorVersionUpgrade=True))
+    _watch(app, cache, stack, group_resource, alerts)
     what = f"the {cache.name} cache"
     host = GetAtt(group_resource, "PrimaryEndPoint.Address")
     port = GetAtt(group_resource, "PrimaryEndPoint.Port")
@@ -101,3 +104,34 @@ def build(app: AppSpec, cache: CacheSpec, stack: StackBuilder, env: EnvInputs[Ca
         port=stack.output("Port", port, f"Port of {what}"),
         security_group_id=group_id, secret_arn=secret_arn,
         key_arn=stack.output("KeyArn", key_arn, f"KMS key of {what} and its auth token"))
+
+
+def _watch(app: AppSpec, cache: CacheSpec, stack: StackBuilder, group: elasticache.ReplicationGroup,
+           alerts: MonitoringOutputs) -> None:
+    """The cache's alarms (docs/monitoring.md): the engine's CPU, memory used and evictions, each the worst of its
+    nodes over three five-minute windows, all breaching. ElastiCache publishes per node, by CacheClusterId: the
+    members of a replication group are `<group id>-001` to `-00<n>` ("Metrics for Valkey and Redis OSS", ElastiCache
+    User Guide); a node an environment does not run sends nothing (FILL 0)."""
+    limits = app.monitoring
+    subject = f"cache-{cache.name}"
+
+    def worst(name: str, stat: str, title: str, what: str, threshold: float):
+        nodes = {f"n{i}": metric(name, "AWS/ElastiCache", stat, {"CacheClusterId": Sub(
+            f"${{Group}}-{i:03d}", Group=Ref(group))}, FIVE_MINUTES * 60) for i in range(1, MAX_NODES + 1)}
+        return stack.add(math_alarm(
+            title, f"{subject}: {what} for 15 minutes", nodes,
+            "MAX([" + ", ".join(f"FILL({k}, 0)" for k in nodes) + "])", what, threshold=threshold, periods=3))
+
+    alarms = [
+        worst("EngineCPUUtilization", "Maximum", "CpuAlarm",
+              f"the engine's CPU above {limits.cache_cpu_percent}% on a node", limits.cache_cpu_percent),
+        worst("DatabaseMemoryUsagePercentage", "Maximum", "MemoryAlarm",
+              f"memory used above {limits.cache_memory_percent}% on a node", limits.cache_memory_percent),
+        worst("Evictions", "Sum", "EvictionsAlarm",
+              f"over {limits.cache_evictions} keys evicted per 5 minutes on a node", limits.cache_evictions),
+    ]
+    # The replication group is named by CloudFormation: the graph shows the account's cache nodes in the region.
+    nodes = "{AWS/ElastiCache,CacheClusterId}"
+    alerts.watch(stack, subject, alarms, f"{subject}: one of its alarms is in ALARM (the message names which)",
+                 widgets=(search_widget(f"Cache {cache.name}: engine CPU % and memory used %", nodes,
+                                        ("EngineCPUUtilization", "DatabaseMemoryUsagePercentage"), "Maximum"),))

@@ -1,7 +1,7 @@
 """The resource types the cache stacks create, and what the rest of the system must know about each."""
 from __future__ import annotations
 
-from generator.components import shared
+from generator.components import monitoring, shared
 from generator.components.base import TypeFacts, Verifier
 from generator.policies.grants import Grant, grant
 
@@ -27,6 +27,7 @@ def caches(each, envs: list[str]) -> list[Grant]:
 
 
 TYPES = {
+    **monitoring.TYPES_FOR_WATCHERS,   # its alarms and composite alarm (docs/monitoring.md)
     **shared.pick("AWS::KMS::Key", "AWS::EC2::SecurityGroup", "AWS::SecretsManager::Secret"),
     "AWS::ElastiCache::ReplicationGroup": TypeFacts(
         stateful=True, snapshot_on_delete=True, cfn_grants=caches, service_linked=("elasticache.amazonaws.com",),

@@ -82,3 +82,13 @@ def parameter_group_family(engine: str, version: str) -> str:
     if engine == "aurora-mysql":
         return "aurora-mysql" + ".".join(version.split(".")[:2])
     return "aurora-postgresql" + version.split(".")[0]
+
+
+# An estimate of max_connections for a Serverless v2 instance, from its maximum ACUs (RDS derives the default from the
+# memory of the maximum capacity; "Maximum connections for Aurora Serverless v2", Aurora User Guide, and AWS re:Post
+# "Working of max_connections for Amazon Aurora PostgreSQL Serverless": 189 at a 0.5-1 ACU range, capped at 2,000 when
+# the minimum is 0 or 0.5 ACUs). Per ACU of the maximum, and the cap: the lower documented cap is used, so the alarm
+# errs early rather than late. For MySQL the figure per ACU is the smaller one (its default formula grows with the
+# logarithm of memory), again erring early.
+CONNECTIONS_PER_ACU = {"aurora-postgresql": 189, "aurora-mysql": 90}
+CONNECTIONS_CAP = 2000

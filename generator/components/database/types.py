@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from generator import stateful
-from generator.components import shared
+from generator.components import monitoring, shared
 from generator.components.base import TypeFacts, Verifier
 from generator.policies.cfn_actions import arn
 from generator.policies.grants import Grant, grant
@@ -64,6 +64,7 @@ def _instance_exists(client, physical: str) -> bool:
 
 
 TYPES = {
+    **monitoring.TYPES_FOR_WATCHERS,   # its alarms and composite alarm (docs/monitoring.md)
     **shared.pick("AWS::KMS::Key", "AWS::EC2::SecurityGroup", "AWS::IAM::Role", "AWS::Scheduler::Schedule"),
     "AWS::RDS::DBCluster": TypeFacts(stateful=True, snapshot_on_delete=True, cfn_grants=databases,
                                      service_linked=("rds.amazonaws.com",),

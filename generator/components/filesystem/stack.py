@@ -19,6 +19,7 @@ from generator import naming, tagging
 from generator.components import stores
 from generator.components.base import EnvInputs
 from generator.components.filesystem.spec import FileSystemEnv, mounting_services
+from generator.components.monitoring import MonitoringOutputs, metric_alarm, search_widget
 from generator.policies.common import document
 from generator.wiring import OutputRef, RootParameter, StackBuilder
 
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from generator.components.network import NetworkOutputs
 
 NFS = 2049
+FIVE_MINUTES = 5
+GIB = 1024 ** 3
 BACKUPS = "BackupsEnabled"
 THIRD_ZONE = "ThirdZone"
 
@@ -45,7 +48,7 @@ class FileSystemOutputs(NamedTuple):
 
 
 def build(app: AppSpec, fs: FileSystemSpec, stack: StackBuilder, env: EnvInputs[FileSystemEnv], *,
-          net: NetworkOutputs, zones: RootParameter) -> FileSystemOutputs:
+          net: NetworkOutputs, zones: RootParameter, alerts: MonitoringOutputs) -> FileSystemOutputs:
     t = stack.template
     _, key_arn = stores.store_key(stack, f"{fs.name} file system")
     t.add_condition(BACKUPS, Equals(env.input(stack, "backups"), "true"))
@@ -86,6 +89,7 @@ def build(app: AppSpec, fs: FileSystemSpec, stack: StackBuilder, env: EnvInputs[
         access_points[service] = AccessPoint(
             stack.output(f"{title}AccessPointId", Ref(point), f"Access point of the {service} service"),
             stack.output(f"{title}AccessPointArn", GetAtt(point, "Arn"), f"Access point ARN of the {service} service"))
+    _watch(app, fs, stack, resource, alerts)
     what = f"the {fs.name} file system"
     return FileSystemOutputs(
         id=stack.output("FileSystemId", Ref(resource), f"ID of {what}", public=True),
@@ -93,3 +97,29 @@ def build(app: AppSpec, fs: FileSystemSpec, stack: StackBuilder, env: EnvInputs[
         security_group_id=stack.output("SecurityGroupId", GetAtt(group, "GroupId"), f"Security group of {what}",
                                        "AWS::EC2::SecurityGroup::Id"),
         access_points=access_points)
+
+
+def _watch(app: AppSpec, fs: FileSystemSpec, stack: StackBuilder, resource: efs.FileSystem,
+           alerts: MonitoringOutputs) -> None:
+    """The file system's alarms (docs/monitoring.md), over three five-minute windows, all breaching: PercentIOLimit
+    above `filesystem_io_percent` (General Purpose mode's I/O limit), and in `bursting` mode the burst credit
+    balance below `filesystem_burst_credits_gib` (at zero, throughput falls to the baseline the size stored earns).
+    AWS/EFS metrics by FileSystemId ("Amazon CloudWatch metrics for Amazon EFS", EFS User Guide)."""
+    limits = app.monitoring
+    subject = f"filesystem-{fs.name}"
+    where = {"FileSystemId": Ref(resource)}
+    alarms = [stack.add(metric_alarm(
+        "IoLimitAlarm", f"{subject}: I/O above {limits.filesystem_io_percent}% of the General Purpose limit for 15 "
+                        "minutes", "AWS/EFS", "PercentIOLimit", "Maximum", where,
+        threshold=limits.filesystem_io_percent, minutes=FIVE_MINUTES, periods=3))]
+    metrics = ["PercentIOLimit"]
+    if fs.throughput_mode == "bursting":
+        alarms.append(stack.add(metric_alarm(
+            "BurstCreditsAlarm", f"{subject}: burst credits below {limits.filesystem_burst_credits_gib} GiB for 15 "
+                                 "minutes", "AWS/EFS", "BurstCreditBalance", "Minimum", where,
+            threshold=limits.filesystem_burst_credits_gib * GIB, minutes=FIVE_MINUTES, periods=3,
+            comparison="LessThanThreshold")))
+        metrics.append("BurstCreditBalance")
+    alerts.watch(stack, subject, alarms, f"{subject}: one of its alarms is in ALARM (the message names which)",
+                 widgets=(search_widget(f"File system {fs.name}: " + ", ".join(metrics), "{AWS/EFS,FileSystemId}",
+                                        tuple(metrics), "Maximum"),))

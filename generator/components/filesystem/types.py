@@ -1,7 +1,7 @@
 """The resource types the file system stacks create, and what the rest of the system must know about each."""
 from __future__ import annotations
 
-from generator.components import shared
+from generator.components import monitoring, shared
 from generator.components.base import TypeFacts, Verifier
 from generator.policies.grants import Grant, grant
 
@@ -32,6 +32,7 @@ def _file_system(client, physical: str) -> bool:
 
 
 TYPES = {
+    **monitoring.TYPES_FOR_WATCHERS,   # its alarms and composite alarm (docs/monitoring.md)
     **shared.pick("AWS::KMS::Key", "AWS::EC2::SecurityGroup"),
     "AWS::EFS::FileSystem": TypeFacts(stateful=True, cfn_grants=file_systems,
                                       service_linked=("elasticfilesystem.amazonaws.com",),

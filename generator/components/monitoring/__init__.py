@@ -1,7 +1,7 @@
 """The monitoring component: the environment's alert topic and dashboard, and the hook through which other components'
 stacks add their alarms (`MonitoringOutputs.watch`: one composite alarm per service or store notifies the topic)."""
 from generator.components.base import Component
-from generator.components.monitoring.alarms import MonitoringOutputs, Watched, math_alarm, metric, metric_alarm
+from generator.components.monitoring.alarms import MonitoringOutputs, Watched, math_alarm, metric, metric_alarm, search_widget
 from generator.components.monitoring.spec import RULES, AlertsEnv, MonitoringEnv, MonitoringSpec, env_inputs
 from generator.components.monitoring.stack import build, dashboard
 from generator.components.monitoring.types import TYPES, TYPES_FOR_WATCHERS
@@ -11,4 +11,4 @@ COMPONENT = Component(
     env=MonitoringEnv, settings=(AlertsEnv,))
 
 __all__ = ["COMPONENT", "AlertsEnv", "MonitoringEnv", "MonitoringOutputs", "MonitoringSpec", "Watched", "build",
-           "TYPES_FOR_WATCHERS", "dashboard", "env_inputs", "math_alarm", "metric", "metric_alarm"]
+           "TYPES_FOR_WATCHERS", "dashboard", "env_inputs", "math_alarm", "metric", "metric_alarm", "search_widget"]

@@ -79,11 +79,24 @@ def metric_alarm(title: str, description: str, namespace: str, name: str, stat: 
 
 def math_alarm(title: str, description: str, metrics: dict[str, cloudwatch.MetricStat], expression: str, label: str,
                *, threshold: float, periods: int, datapoints: int | None = None,
-               comparison: str = "GreaterThanThreshold") -> cloudwatch.Alarm:
-    """An alarm on metric math over `metrics` (id -> MetricStat); the expression is the one value it evaluates."""
+               comparison: str = "GreaterThanThreshold", steps: dict[str, Any] | None = None) -> cloudwatch.Alarm:
+    """An alarm on metric math over `metrics` (id -> MetricStat); the expression is the one value it evaluates.
+    `steps` (id -> expression, a string or a Sub) are intermediate expressions the final one may name."""
     queries = [cloudwatch.MetricDataQuery(Id=i, MetricStat=m, ReturnData=False) for i, m in metrics.items()]
+    queries += [cloudwatch.MetricDataQuery(Id=i, Expression=e, ReturnData=False) for i, e in (steps or {}).items()]
     queries.append(cloudwatch.MetricDataQuery(Id="value", Expression=expression, Label=label, ReturnData=True))
     return cloudwatch.Alarm(
         title, AlarmDescription=description, Metrics=queries, EvaluationPeriods=periods,
         DatapointsToAlarm=datapoints or periods, Threshold=threshold, ComparisonOperator=comparison,
         TreatMissingData="notBreaching")
+
+
+def search_widget(title: str, schema: str, metrics: tuple[str, ...], stat: str, where: str = "",
+                  period: int = 5 * MINUTE) -> dict:
+    """A dashboard graph of `metrics` found by a SEARCH over `schema` (`{Namespace,Dimension...}`) narrowed by `where`
+    (more search terms, e.g. a name prefix): a watcher's widget needs no input from the monitoring stack."""
+    terms = f" {where}" if where else ""
+    return {"type": "metric", "properties": {
+        "title": title, "region": "${AWS::Region}", "view": "timeSeries", "period": period,
+        "metrics": [[{"expression": f"SEARCH('{schema} MetricName=\"{m}\"{terms}', '{stat}', {period})",
+                      "id": m.lower(), "label": ""}] for m in metrics]}}

@@ -44,8 +44,38 @@ class MonitoringSpec(Strict):
         2.0, ge=0.1, le=60, description="Web services: the 99th percentile response time (seconds) that alarms when "
                                         "it stays above it for `sustained_minutes`.")
     queue_age_minutes: int = Field(
-        15, ge=1, le=1440, description="Data stores (queues): the age of the oldest message that alarms (used by "
-                                       "the stores' alarms when they land).")
+        15, ge=1, le=1440, description="Queues: the age of the oldest message (minutes) that alarms when it stays "
+                                       "above it for 10 minutes (the consumers are down or cannot keep up).")
+    database_cpu_percent: int = Field(
+        80, ge=50, le=100, description="The database: the busiest instance's CPU % that alarms when it stays above "
+                                       "it for 15 minutes.")
+    database_connections_percent: int = Field(
+        80, ge=50, le=100, description="The database: connections as a share of the estimated max_connections of "
+                                       "its maximum capacity, alarming when above it for 15 minutes.")
+    database_free_memory_mb: int = Field(
+        256, ge=64, le=65536, description="The database: freeable memory (MiB, at its maximum capacity) below which "
+                                          "it alarms for 15 minutes.")
+    database_capacity_percent: int = Field(
+        90, ge=50, le=100, description="The database: capacity used (ACUUtilization, % of the maximum ACUs) that "
+                                       "alarms when it stays above it for 15 minutes.")
+    cache_cpu_percent: int = Field(
+        80, ge=50, le=100, description="Caches: the engine's CPU % (EngineCPUUtilization, the busiest node) that "
+                                       "alarms when it stays above it for 15 minutes.")
+    cache_memory_percent: int = Field(
+        90, ge=50, le=100, description="Caches: memory used (DatabaseMemoryUsagePercentage, the fullest node) that "
+                                       "alarms when it stays above it for 15 minutes.")
+    cache_evictions: int = Field(
+        1000, ge=0, le=10_000_000, description="Caches: keys evicted for lack of memory per 5 minutes that alarm "
+                                               "in 3 consecutive windows.")
+    table_throttle_events: int = Field(
+        10, ge=0, le=1_000_000, description="Tables: read and write throttle events per 5 minutes that alarm in 2 of "
+                                            "3 windows.")
+    filesystem_burst_credits_gib: int = Field(
+        100, ge=1, le=2048, description="File systems in `bursting` mode: the burst credit balance (GiB) below "
+                                        "which they alarm for 15 minutes.")
+    filesystem_io_percent: int = Field(
+        90, ge=50, le=100, description="File systems: PercentIOLimit (how close to the General Purpose mode's I/O "
+                                       "limit) that alarms when it stays above it for 15 minutes.")
 
 
 class AlertsEnv(Strict):

@@ -16,6 +16,7 @@ from generator import naming
 from generator.components import stores
 from generator.components.attachments import Attachment
 from generator.components.queue.spec import DEAD_LETTER_RETENTION_DAYS, FIFO_SUFFIX
+from generator.components.monitoring import MonitoringOutputs, metric_alarm, search_widget
 from generator.policies.common import document
 from generator.wiring import OutputRef, StackBuilder
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from generator.components.queue.spec import QueueSpec
 
 DAY = 86400
+FIVE_MINUTES = 5
 
 
 URL_SUFFIX = "_QUEUE_URL"
@@ -44,7 +46,7 @@ def physical_name(queue: QueueSpec, dead_letter: bool = False) -> str:
     return queue.name + ("-dlq" if dead_letter else "") + (FIFO_SUFFIX if queue.fifo else "")
 
 
-def build(app: AppSpec, queue: QueueSpec, stack: StackBuilder) -> QueueOutputs:
+def build(app: AppSpec, queue: QueueSpec, stack: StackBuilder, *, alerts: MonitoringOutputs) -> QueueOutputs:
     _, key_arn = stores.store_key(stack, f"{queue.name} queue and its dead-letter queue")
     fifo = {"FifoQueue": True, "ContentBasedDeduplication": True} if queue.fifo else {}
     encrypted = {"KmsMasterKeyId": key_arn, "KmsDataKeyReusePeriodSeconds": 300}
@@ -65,6 +67,7 @@ def build(app: AppSpec, queue: QueueSpec, stack: StackBuilder) -> QueueOutputs:
         Sid="DenyInsecureTransport", Effect=Deny, Principal=Principal("*"), Action=[sqs_actions.Action("*")],
         Resource=[GetAtt(main, "Arn"), GetAtt(dead, "Arn")], Condition=Condition(Bool("aws:SecureTransport",
                                                                                        "false"))))))
+    _watch(app, queue, stack, main, dead, alerts)
     what = f"the {queue.name} queue"
     url = stack.output("QueueUrl", Ref(main), f"URL of {what}", public=True)
     arn = stack.output("QueueArn", GetAtt(main, "Arn"), f"ARN of {what}")
@@ -94,3 +97,29 @@ def attachment(queue: QueueSpec, url: OutputRef, arn: OutputRef, key: OutputRef)
 
     return Attachment(queue.name, environment={stores.variable(queue.name, URL_SUFFIX): url},
                       grants={"send": send, "consume": consume})
+
+
+def _watch(app: AppSpec, queue: QueueSpec, stack: StackBuilder, main: sqs.Queue, dead: sqs.Queue,
+           alerts: MonitoringOutputs) -> None:
+    """The queue's alarms (docs/monitoring.md): the oldest message older than `queue_age_minutes` in two consecutive
+    five-minute windows (the consumers are down or cannot keep up), and any message in the dead-letter queue (one
+    message that failed `max_receive_count` times is an incident). AWS/SQS metrics by QueueName ("Available
+    CloudWatch metrics for Amazon SQS", SQS Developer Guide)."""
+    limits = app.monitoring
+    subject = f"queue-{queue.name}"
+    alarms = [
+        stack.add(metric_alarm(
+            "AgeAlarm", f"{subject}: the oldest message is over {limits.queue_age_minutes} minutes old for 10 minutes",
+            "AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum", {"QueueName": GetAtt(main, "QueueName")},
+            threshold=limits.queue_age_minutes * 60, minutes=FIVE_MINUTES, periods=2)),
+        stack.add(metric_alarm(
+            "DeadLettersAlarm", f"{subject}: messages in the dead-letter queue (they failed {queue.max_receive_count} "
+                                "times; redrive or delete them)", "AWS/SQS", "ApproximateNumberOfMessagesVisible",
+            "Maximum", {"QueueName": GetAtt(dead, "QueueName")}, threshold=0, minutes=FIVE_MINUTES, periods=1)),
+    ]
+    name = "${Application}-${EnvironmentName}-" + queue.name
+    alerts.watch(stack, subject, alarms, f"{subject}: one of its alarms is in ALARM (the message names which)",
+                 widgets=(search_widget(f"Queue {queue.name}: age of the oldest message (s), messages visible",
+                                        "{AWS/SQS,QueueName}", ("ApproximateAgeOfOldestMessage",
+                                                                "ApproximateNumberOfMessagesVisible"),
+                                        "Maximum", f'QueueName="{name}"'),))

@@ -12,6 +12,7 @@ from generator.components import stores
 from generator.components.attachments import Attachment
 from generator.components.base import EnvInputs
 from generator.components.table.spec import STREAM_VIEWS, TableEnv
+from generator.components.monitoring import MonitoringOutputs, math_alarm, metric, search_widget
 from generator.wiring import OutputRef, StackBuilder
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from generator.components.table.spec import TableSpec
 
 PROTECTED = "DeletionProtected"
+FIVE_MINUTES = 5
 
 
 NAME_SUFFIX = "_TABLE"
@@ -32,7 +34,8 @@ class TableOutputs(NamedTuple):
     stream_arn: OutputRef | None
 
 
-def build(app: AppSpec, table: TableSpec, stack: StackBuilder, env: EnvInputs[TableEnv]) -> TableOutputs:
+def build(app: AppSpec, table: TableSpec, stack: StackBuilder, env: EnvInputs[TableEnv], *,
+          alerts: MonitoringOutputs) -> TableOutputs:
     _, key_arn = stores.store_key(stack, f"{table.name} table")
     stack.template.add_condition(PROTECTED, Equals(env.input(stack, "deletion_protection"), "true"))
     keys = [(table.partition_key, "HASH")] + ([(table.sort_key, "RANGE")] if table.sort_key else [])
@@ -50,6 +53,7 @@ def build(app: AppSpec, table: TableSpec, stack: StackBuilder, env: EnvInputs[Ta
         PointInTimeRecoverySpecification=dynamodb.PointInTimeRecoverySpecification(PointInTimeRecoveryEnabled=True),
         SSESpecification=dynamodb.SSESpecification(SSEEnabled=True, SSEType="KMS", KMSMasterKeyId=key_arn),
         DeletionProtectionEnabled=If(PROTECTED, True, False), **props))
+    _watch(app, table, stack, resource, alerts)
     what = f"the {table.name} table"
     name = stack.output("TableName", Ref(resource), f"Name of {what}", public=True)
     arn = stack.output("TableArn", GetAtt(resource, "Arn"), f"ARN of {what}")
@@ -88,3 +92,25 @@ def attachment(table: TableSpec, name: OutputRef, arn: OutputRef, key: OutputRef
     return Attachment(table.name, environment={stores.variable(table.name, NAME_SUFFIX): name},
                       grants={"read": grants(True, False), "write": grants(False, True),
                               "read-write": grants(True, True)})
+
+
+def _watch(app: AppSpec, table: TableSpec, stack: StackBuilder, resource: dynamodb.Table,
+           alerts: MonitoringOutputs) -> None:
+    """The table's alarm (docs/monitoring.md): read and write throttle events above `table_throttle_events` per five
+    minutes in two of three windows. AWS/DynamoDB ReadThrottleEvents and WriteThrottleEvents by TableName (they count
+    the table's and its indexes' throttled requests; ThrottledRequests needs an Operation dimension too): "DynamoDB
+    metrics and dimensions", DynamoDB Developer Guide."""
+    limits = app.monitoring
+    subject = f"table-{table.name}"
+    where = {"TableName": Ref(resource)}
+    events = {k: metric(n, "AWS/DynamoDB", "Sum", where, FIVE_MINUTES * 60)
+              for k, n in (("reads", "ReadThrottleEvents"), ("writes", "WriteThrottleEvents"))}
+    alarms = [stack.add(math_alarm(
+        "ThrottlesAlarm", f"{subject}: over {limits.table_throttle_events} throttled reads and writes per 5 minutes, "
+                          "in 2 of 3 windows", events, "FILL(reads, 0) + FILL(writes, 0)", "throttle events",
+        threshold=limits.table_throttle_events, periods=3, datapoints=2))]
+    name = "${Application}-${EnvironmentName}-" + table.name
+    alerts.watch(stack, subject, alarms, f"{subject}: it throttles reads or writes",
+                 widgets=(search_widget(f"Table {table.name}: throttle events", "{AWS/DynamoDB,TableName}",
+                                        ("ReadThrottleEvents", "WriteThrottleEvents"), "Sum",
+                                        f'TableName="{name}"'),))

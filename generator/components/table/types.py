@@ -1,7 +1,7 @@
 """The resource types the table stacks create, and what the rest of the system must know about each."""
 from __future__ import annotations
 
-from generator.components import shared
+from generator.components import monitoring, shared
 from generator.components.base import TypeFacts, Verifier
 from generator.policies.grants import Grant, grant
 
@@ -21,6 +21,7 @@ def tables(each, envs: list[str]) -> list[Grant]:
 
 
 TYPES = {
+    **monitoring.TYPES_FOR_WATCHERS,   # its alarms and composite alarm (docs/monitoring.md)
     **shared.pick("AWS::KMS::Key"),
     "AWS::DynamoDB::Table": TypeFacts(stateful=True, cfn_grants=tables, verify=Verifier(
         "DescribeTable", lambda client, p: bool(client("dynamodb").describe_table(TableName=p)["Table"]))),
