@@ -119,7 +119,7 @@ def build(app: AppSpec, b: StackBuilder, key: ParentValue, stack_name: ParentVal
     ], "builds, pushes and scans the images" + (" and builds the frontend" if frontend else "")
     ) if app.services or frontend else None
     release = role("ReleaseRole", common.RELEASE_ROLE, "codebuild.amazonaws.com", [
-        build_logs("promote", "release-*", "protect", "publish-frontend"), rw_artifacts, use_key,
+        build_logs("promote", "release-*", "protect", *(["publish-frontend"] if frontend else [])), rw_artifacts, use_key,
         *([ecr_login, grant("PullBuildImages", "ecr:BatchGetImage ecr:GetDownloadUrlForLayer "
                             "ecr:BatchCheckLayerAvailability ecr:DescribeImages", build_repositories)]
           if app.services else []),
