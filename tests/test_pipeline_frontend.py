@@ -12,15 +12,14 @@ import pytest
 import yaml
 from moto import mock_aws
 
-from generator import pipeline as pipeline_pkg
 from generator.build import render_app
 from generator.config import load_app
 from generator.pipeline import deploy_role, plan, quotas
-from generator.root import Build
 from scripts.deploylib import publish
 from tests.large_apps import large_pipeline_spec, parse_app
 from tests.support import DEFAULT_APP
 from tests.templates import load
+from tests.test_publish_frontend import make_site
 
 APP = load_app(DEFAULT_APP)
 RENDERED = render_app(APP)
@@ -143,13 +142,7 @@ def test_the_pipelines_publish_reads_the_stack_outputs_and_publishes(tmp_path, c
     session = boto3.session.Session(region_name="us-east-1")
     s3, cloudfront = session.client("s3"), session.client("cloudfront")
     bucket = "shop-dev-site-0123456789ab"
-    s3.create_bucket(Bucket=bucket)
-    distribution = cloudfront.create_distribution(DistributionConfig={
-        "CallerReference": "t", "Comment": "", "Enabled": True,
-        "Origins": {"Quantity": 1, "Items": [{"Id": "static", "DomainName": f"{bucket}.s3.amazonaws.com",
-                                              "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
-        "DefaultCacheBehavior": {"TargetOriginId": "static", "ViewerProtocolPolicy": "redirect-to-https",
-                                 "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"}})["Distribution"]["Id"]
+    distribution = make_site(s3, cloudfront, bucket)
     cfn = session.client("cloudformation")
     stub = Stubber(cfn)
     outputs = {"FrontendSiteBucketName": bucket, "FrontendDistributionId": distribution,
