@@ -170,7 +170,7 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
     "python_version": _python_version, "s3_prefix": _plain_path, "test_command": _command,
     "install_commands": _commands, "runtime_versions": _runtimes, "reports_dir": _plain_path,
     "ready_path": _url_path, "ready_timeout": _positive_int, "services": _services, "releases": _releases,
-    "template": _plain_path, "config": _plain_path,
+    "template": _plain_path, "config": _plain_path, "output_dir": _plain_path, "build_command": _command,
 }
 
 

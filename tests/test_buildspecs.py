@@ -48,6 +48,9 @@ CASES = {
     "release": ("release", dict(scripts_dir="scripts", releases=[
         dict(service="web", container_name="web", container_port=8080, artifact="StagingWebRelease"),
         dict(service="api", container_name="api", container_port=3000, artifact="StagingApiRelease")])),
+    "frontend-build": ("frontend_build", dict(context_dir="frontend", build_command="npm ci && npm run build",
+                                              output_dir="build", runtime_versions={"nodejs": "20"})),
+    "publish-frontend": ("publish_frontend", dict(scripts_dir="scripts")),
     "update-pipeline": ("update_pipeline", dict(s3_prefix="tunecast/templates", template="packaged/pipeline.yaml",
                                                 config="params/pipeline.config.json")),
 }
@@ -90,7 +93,8 @@ def test_rendered_buildspec_is_yaml_version_0_2(case):
     assert set(doc["phases"]) <= {"install", "pre_build", "build", "post_build"}
     assert doc["env"]["shell"] == "bash"
     for phase in doc["phases"].values():
-        assert all(isinstance(c, str) and c.strip() for c in phase["commands"])
+        assert phase.get("commands") or phase.get("runtime-versions")   # an install phase may only pick runtimes
+        assert all(isinstance(c, str) and c.strip() for c in phase.get("commands", []))
     text = rendered(case)
     assert "{{" not in text and "{%" not in text and "{#" not in text, "left-over jinja syntax"
     assert text.endswith("\n") and not text.endswith("\n\n")
@@ -133,8 +137,9 @@ def test_bad_values_are_rejected_with_the_rule(key, value, message):
 def test_unknown_buildspec_is_an_error():
     with pytest.raises(buildspecs.BuildspecError) as exc:
         buildspecs.render("deploy", x=1)
-    assert str(exc.value) == ("buildspecs/deploy.yml.j2: no such buildspec (known: image, integration_tests, "
-                              "promote, protect, release, self_update, update_pipeline)")
+    assert str(exc.value) == ("buildspecs/deploy.yml.j2: no such buildspec (known: frontend_build, image, "
+                              "integration_tests, promote, protect, publish_frontend, release, self_update, "
+                              "update_pipeline)")
 
 
 def test_severities_match_the_scan_gate():

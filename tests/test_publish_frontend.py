@@ -17,6 +17,17 @@ OUTPUTS = {"FrontendSiteBucketName": "shop-dev-site-0123456789ab", "FrontendDist
            "FrontendDistributionDomainName": "d111111abcdef8.cloudfront.net"}
 
 
+def make_site(s3, cloudfront, bucket: str) -> str:
+    """A site bucket and a distribution in front of it (moto); returns the distribution's ID."""
+    s3.create_bucket(Bucket=bucket)
+    return cloudfront.create_distribution(DistributionConfig={
+        "CallerReference": "t", "Comment": "", "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [{"Id": "static", "DomainName": f"{bucket}.s3.amazonaws.com",
+                                              "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+        "DefaultCacheBehavior": {"TargetOriginId": "static", "ViewerProtocolPolicy": "redirect-to-https",
+                                 "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"}})["Distribution"]["Id"]
+
+
 @pytest.fixture
 def build(tmp_path):
     root = tmp_path / "build"
@@ -58,13 +69,7 @@ def test_publish_uploads_what_changed_prunes_after_the_grace_period_and_invalida
     s3 = boto3.client("s3", region_name="us-east-1")
     cloudfront = boto3.client("cloudfront", region_name="us-east-1")
     bucket = OUTPUTS["FrontendSiteBucketName"]
-    s3.create_bucket(Bucket=bucket)
-    distribution = cloudfront.create_distribution(DistributionConfig={
-        "CallerReference": "t", "Comment": "", "Enabled": True,
-        "Origins": {"Quantity": 1, "Items": [{"Id": "static", "DomainName": f"{bucket}.s3.amazonaws.com",
-                                              "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
-        "DefaultCacheBehavior": {"TargetOriginId": "static", "ViewerProtocolPolicy": "redirect-to-https",
-                                 "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6"}})["Distribution"]["Id"]
+    distribution = make_site(s3, cloudfront, bucket)
     said = []
     first = publish.publish(s3, cloudfront, bucket, distribution, publish.plan(build, b'{"v": 1}'), said.append)
     assert first == ["/config.json", "/index.html"]          # new fingerprinted files need no invalidation

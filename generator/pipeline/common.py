@@ -130,9 +130,15 @@ def targets(app: AppSpec) -> list[Target]:
 
 
 def needs_release_role(app: AppSpec) -> bool:
-    """The release role runs Promote/PrepareRelease (an app with services) and ProtectNestedStacks (an app with a
-    production environment): the steps that act in an environment's account through its deploy role."""
-    return bool(app.services) or any(target.production for target in targets(app))
+    """The release role runs Promote/PrepareRelease (an app with services), ProtectNestedStacks (an app with a
+    production environment) and PublishFrontend (`frontend.build`): the steps that act in an environment's account
+    through its deploy role."""
+    return bool(app.services) or any(target.production for target in targets(app)) or builds_frontend(app)
+
+
+def builds_frontend(app: AppSpec) -> bool:
+    """The pipeline builds the frontend once per run and publishes it to every environment (`frontend.build`)."""
+    return app.frontend is not None and app.frontend.build is not None
 
 
 def distinct_accounts(app: AppSpec) -> list[Target]:

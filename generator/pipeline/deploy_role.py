@@ -116,6 +116,24 @@ def deploy_grants(app: AppSpec) -> list[Grant]:
         grant("StopHeldReleases", "codedeploy:StopDeployment",
               why_any="codedeploy:StopDeployment has no resource type (Service Authorization Reference)"),
         *_protect_nested_stacks(app),
+        *_publish_frontend(app),
+    ]
+
+
+def _publish_frontend(app: AppSpec) -> list[Grant]:
+    """The pipeline's PublishFrontend action (scripts/deploylib/publish.py): reads the root stack's outputs
+    (cloudformation:DescribeStacks on `<app>-<env>`, granted by DeployAppStacks above), lists,
+    writes and prunes the site bucket (`<app>-<env>-site-<stack id>`, naming.bucket_name), and invalidates the
+    distribution. A distribution's ID is AWS-generated: the grant names this account's distributions."""
+    if not common.builds_frontend(app):
+        return []
+    envs = list(app.environments)
+    buckets = [Sub(f"arn:${{AWS::Partition}}:s3:::${{Application}}-{env}-site-*") for env in envs]
+    return [
+        grant("ListSiteBuckets", "s3:ListBucket", buckets),
+        grant("PublishSiteFiles", "s3:GetObject s3:PutObject s3:DeleteObject",
+              [Sub(f"arn:${{AWS::Partition}}:s3:::${{Application}}-{env}-site-*/*") for env in envs]),
+        grant("InvalidateSite", "cloudfront:CreateInvalidation", perms.arn("cloudfront", "distribution/*", region=False)),
     ]
 
 

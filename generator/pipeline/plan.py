@@ -9,8 +9,10 @@ input and output artifacts for each action type").
     Source -> UpdatePipeline -> Build[, Build2, ...] -> per environment, in app.yaml's order:
         [Approve<Env> (production)] -> Deploy<Env> [-> Release<Env>]
 
-Build: one action per service, spread evenly over as few stages as hold them. Deploy<Env>: Promote (1), Deploy (2),
-ProtectNestedStacks (3, production), one PrepareRelease per five web services (3), a CodeDeployToECS release per web
+Build: one action per service, and BuildFrontend (with `frontend.build`: the frontend, built once per run) in the last
+Build stage, spread evenly over as few stages as hold them. Deploy<Env>: Promote (1), Deploy (2),
+ProtectNestedStacks (3, production), PublishFrontend (3, with `frontend.build`: that one build, published after the
+stack update), one PrepareRelease per five web services (3), a CodeDeployToECS release per web
 service and the gates of the held releases beside them (4). When those do not fit one stage, the releases and their
 gates move to Release<Env> (run order 1): the gates must share a stage with every release they hold (the tests wait
 until all of them are on the test listener), so the releases of one environment are never split further.
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from generator import holds
 from generator.naming import pascal
+from generator.pipeline.common import builds_frontend
 
 if TYPE_CHECKING:
     from generator.config import AppSpec
@@ -36,6 +39,8 @@ OUTPUTS_PER_BUILD_ACTION = 5      # a CodeBuild action's output artifacts: one p
 SOURCE, SELF_UPDATE, UPDATE_PIPELINE, BUILD = "source", "self-update", "update-pipeline", "build"
 APPROVE_RELEASE, PROMOTE, DEPLOY, PROTECT = "approve-release", "promote", "deploy", "protect"
 PREPARE_RELEASE, RELEASE, TESTS, APPROVE_REROUTE = "prepare-release", "release", "tests", "approve-reroute"
+BUILD_FRONTEND, PUBLISH_FRONTEND = "build-frontend", "publish-frontend"
+BUILD_FRONTEND_ACTION, PUBLISH_FRONTEND_ACTION = "BuildFrontend", "PublishFrontend"
 
 SOURCE_STAGE, UPDATE_STAGE = "Source", "UpdatePipeline"
 RELEASE_ORDER = 4   # in Deploy<Env>: Promote (1), Deploy (2), ProtectNestedStacks and PrepareRelease (3), releases (4)
@@ -91,8 +96,9 @@ def release_groups(app: AppSpec) -> list[tuple[str, ...]]:
 
 
 def build_groups(app: AppSpec) -> list[tuple[str, ...]]:
-    """The services in app.yaml's order, spread evenly over as few Build stages as hold them."""
-    names = [svc.name for svc in app.services]
+    """The services in app.yaml's order, spread evenly over as few Build stages as hold them with the frontend's
+    build (which joins the last one; its place is counted here)."""
+    names = [svc.name for svc in app.services] + ([""] if builds_frontend(app) else [])
     if not names:
         return []
     count = ceil(len(names) / ACTIONS_PER_STAGE)
@@ -111,6 +117,8 @@ def _environment_stages(app: AppSpec, env: str) -> list[Stage]:
     prepare.append(Step("Deploy", DEPLOY, 2, env))
     if spec.production:
         prepare.append(Step("ProtectNestedStacks", PROTECT, 3, env))
+    if builds_frontend(app):
+        prepare.append(Step(PUBLISH_FRONTEND_ACTION, PUBLISH_FRONTEND, 3, env))
     prepare += [Step(prepare_release_action(i), PREPARE_RELEASE, 3, env, group, i)
                 for i, group in enumerate(release_groups(app), 1)]
     web = web_services(app)
@@ -132,8 +140,9 @@ def stages(app: AppSpec) -> tuple[Stage, ...]:
     found = [Stage(SOURCE_STAGE, (Step("Source", SOURCE, 1),)),
              Stage(UPDATE_STAGE, (Step("SelfUpdate", SELF_UPDATE, 1), Step("UpdatePipeline", UPDATE_PIPELINE, 2)))]
     for number, group in enumerate(build_groups(app), 1):
-        found.append(Stage(build_stage(number), tuple(Step(f"Build{pascal(name)}", BUILD, 1, None, (name,))
-                                                      for name in group)))
+        found.append(Stage(build_stage(number), tuple(
+            Step(f"Build{pascal(name)}", BUILD, 1, None, (name,)) if name else
+            Step(BUILD_FRONTEND_ACTION, BUILD_FRONTEND, 1) for name in group)))
     for env in app.environments:
         found += _environment_stages(app, env)
     return tuple(found)

@@ -39,6 +39,9 @@ UPDATE_PIPELINE = Project("update", "UpdatePipelineProject")
 PROMOTE = Project("promote", "PromoteProject")
 TESTS = Project("tests", "TestsProject")
 PROTECT = Project("protect", "ProtectProject")
+BUILD_FRONTEND = Project("build-frontend", "BuildFrontendProject")
+PUBLISH_FRONTEND = Project("publish-frontend", "PublishFrontendProject")
+FRONTEND_ARTIFACT = "FrontendBuild"     # the BuildFrontend action's output, published by every environment
 
 
 def build_project(service: str) -> Project:
@@ -138,6 +141,14 @@ def build(app: AppSpec, b: StackBuilder, roles: RoleArns, key: ParentValue, log_
             project(release_project(env, number), role_of["release"], buildspecs.render(
                 "release", releases=releases, scripts_dir=SCRIPTS_DIR),
                 f"writes the blue/green artifacts of the {env} web services {', '.join(group)}")
+    if common.builds_frontend(app):
+        fb = app.frontend.build
+        project(BUILD_FRONTEND, role_of["build"], buildspecs.render(
+            "frontend_build", context_dir=fb.context, build_command=fb.command, output_dir=fb.output_dir,
+            runtime_versions=dict(fb.runtime_versions)),
+            "builds the frontend once per run (frontend.build)", timeout=30, compute="BUILD_GENERAL1_MEDIUM")
+        project(PUBLISH_FRONTEND, role_of["release"], buildspecs.render("publish_frontend", scripts_dir=SCRIPTS_DIR),
+                "publishes the run's frontend build to an environment after its stack update", timeout=30)
     if any(env.production for env in app.environments.values()):
         project(PROTECT, role_of["release"], buildspecs.render("protect", scripts_dir=SCRIPTS_DIR),
                 "sets the production stack policy on every nested stack of a production environment", timeout=15)

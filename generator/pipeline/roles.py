@@ -108,14 +108,18 @@ def build(app: AppSpec, b: StackBuilder, key: ParentValue, stack_name: ParentVal
         grant("PassStackRole", "iam:PassRole", common.role_arn(common.STACK_ROLE),
               Condition(StringEquals("iam:PassedToService", "cloudformation.amazonaws.com"))),
     ], "regenerates and packages the templates, then deploys the pipeline's own stack (self-update)")
+    frontend = common.builds_frontend(app)
     builder = role("BuildRole", common.BUILD_ROLE, "codebuild.amazonaws.com", [
-        build_logs("build-*"), read_artifacts, use_key, ecr_login,
-        grant("PushAndScanBuildImages", "ecr:BatchGetImage ecr:GetDownloadUrlForLayer ecr:BatchCheckLayerAvailability "
-              "ecr:InitiateLayerUpload ecr:UploadLayerPart ecr:CompleteLayerUpload ecr:PutImage ecr:DescribeImages "
-              "ecr:DescribeImageScanFindings", build_repositories),
-    ], "builds, pushes and scans the images") if app.services else None
+        # the frontend's build writes its output artifact; image builds only read the source
+        build_logs("build-*"), rw_artifacts if frontend else read_artifacts, use_key,
+        *([ecr_login, grant("PushAndScanBuildImages", "ecr:BatchGetImage ecr:GetDownloadUrlForLayer "
+                            "ecr:BatchCheckLayerAvailability ecr:InitiateLayerUpload ecr:UploadLayerPart "
+                            "ecr:CompleteLayerUpload ecr:PutImage ecr:DescribeImages ecr:DescribeImageScanFindings",
+                            build_repositories)] if app.services else []),
+    ], "builds, pushes and scans the images" + (" and builds the frontend" if frontend else "")
+    ) if app.services or frontend else None
     release = role("ReleaseRole", common.RELEASE_ROLE, "codebuild.amazonaws.com", [
-        build_logs("promote", "release-*", "protect"), rw_artifacts, use_key,
+        build_logs("promote", "release-*", "protect", *(["publish-frontend"] if frontend else [])), rw_artifacts, use_key,
         *([ecr_login, grant("PullBuildImages", "ecr:BatchGetImage ecr:GetDownloadUrlForLayer "
                             "ecr:BatchCheckLayerAvailability ecr:DescribeImages", build_repositories)]
           if app.services else []),

@@ -23,6 +23,7 @@ from generator.pipeline import approvals, common, plan
 from generator.pipeline import projects as p
 from generator.pipeline.storage import Storage
 from generator.components.cluster.alb import TEST_PORT
+from generator.components.frontend.spec import settings as frontend_settings
 from generator.wiring import OutputRef
 
 SOURCE, TEMPLATES = "Source", "Templates"
@@ -72,7 +73,8 @@ class Actions:
             plan.SOURCE: self.source, plan.SELF_UPDATE: self.self_update, plan.UPDATE_PIPELINE: self.update_pipeline,
             plan.BUILD: self.build, plan.APPROVE_RELEASE: self.approve_release, plan.PROMOTE: self.promote,
             plan.DEPLOY: self.deploy, plan.PROTECT: self.protect, plan.PREPARE_RELEASE: self.prepare_release,
-            plan.RELEASE: self.release, plan.TESTS: self.tests, plan.APPROVE_REROUTE: self.approve_reroute}
+            plan.RELEASE: self.release, plan.TESTS: self.tests, plan.APPROVE_REROUTE: self.approve_reroute,
+            plan.BUILD_FRONTEND: self.build_frontend, plan.PUBLISH_FRONTEND: self.publish_frontend}
 
     def __call__(self, step: plan.Step) -> codepipeline.Actions:
         return self.kinds[step.kind](step)
@@ -114,6 +116,19 @@ class Actions:
         service, = step.services
         return self.codebuild(step, p.build_project(service), variables={"COMMIT_ID": "#{SourceVariables.CommitId}"},
                               namespace=f"Build{pascal(service)}Variables")
+
+    def build_frontend(self, step: plan.Step) -> codepipeline.Actions:
+        """The frontend, built once per run; its output artifact is what every environment publishes."""
+        return self.codebuild(step, p.BUILD_FRONTEND, outputs=[p.FRONTEND_ARTIFACT])
+
+    def publish_frontend(self, step: plan.Step) -> codepipeline.Actions:
+        """After an environment's stack update: the run's one frontend build to its site bucket
+        (scripts/deploylib/publish.py, the code of `make publish-frontend`), through the environment's deploy role."""
+        env = step.env
+        return self.codebuild(step, p.PUBLISH_FRONTEND, inputs=(SOURCE, p.FRONTEND_ARTIFACT), variables={
+            "STACK_NAME": naming.stack_name_sub(env), "ENVIRONMENT": env, "DEPLOY_ROLE_ARN": approvals.deploy_role(),
+            "FRONTEND_ARTIFACT": p.FRONTEND_ARTIFACT,
+            "SITE_DOMAINS": " ".join(frontend_settings(self.app, env).domain_names)}, Account=self.account(env))
 
     def approve_release(self, step: plan.Step) -> codepipeline.Actions:
         return action(step.name, "Approval", "Manual", step.run_order, {

@@ -121,3 +121,45 @@ def publish(s3: Any, cloudfront: Any, bucket: str, distribution: str, uploads: l
         cloudfront.create_invalidation(DistributionId=distribution, InvalidationBatch={
             "Paths": {"Quantity": len(paths), "Items": paths}, "CallerReference": f"publish-{time.time_ns()}"})
     return paths
+
+
+def stack_outputs(cloudformation: Any, stack: str) -> dict[str, str]:
+    """The frontend outputs of an environment's root stack; a DeployError names what is missing."""
+    found = cloudformation.describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
+    outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in found}
+    missing = [name for name in OUTPUTS.values() if not outputs.get(name)]
+    if missing:
+        raise DeployError(f"stack {stack} has no {', '.join(missing)}", "the app's frontend stack is not deployed")
+    return outputs
+
+
+def main(argv: list[str] | None = None, session: Any = None) -> int:
+    """The pipeline's PublishFrontend<Env> action (buildspecs/publish_frontend.yml.j2): the same publish as `make
+    publish-frontend`, from the Build stage's frontend artifact, with the environment's deploy role (AWS_PROFILE).
+    Needs only Python 3 and boto3 (both in the CodeBuild standard image)."""
+    import argparse
+    import sys
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", required=True, help="the environment's root stack, <app>-<env>")
+    parser.add_argument("--env", required=True, help="the environment's name (written to config.json)")
+    parser.add_argument("--dir", required=True, type=Path, help="the built frontend (holds index.html)")
+    parser.add_argument("--domain", action="append", default=[], help="the site's domain names, first is its URL")
+    parser.add_argument("--region", default=None)
+    args = parser.parse_args(argv)
+    if session is None:
+        import boto3
+        session = boto3.session.Session(region_name=args.region)
+    try:
+        outputs = stack_outputs(session.client("cloudformation"), args.stack)
+        uploads = plan(args.dir, runtime_config(args.env, outputs, args.domain))
+        paths = publish(session.client("s3"), session.client("cloudfront"), outputs[OUTPUTS["bucket"]],
+                        outputs[OUTPUTS["distribution"]], uploads, print)
+    except DeployError as exc:
+        print(f"publish-frontend: {exc}", file=sys.stderr)
+        return 2
+    print("Invalidated: " + (", ".join(paths) or "nothing"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

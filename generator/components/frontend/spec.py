@@ -26,6 +26,25 @@ WebAclArn = Annotated[str, StringConstraints(
 HostedZoneId = Annotated[str, StringConstraints(pattern=r"^Z[A-Z0-9]{1,32}$")]
 PrefixListId = Annotated[str, StringConstraints(pattern=r"^pl-[0-9a-f]{8,17}$")]
 PriceClass = Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"]
+# A directory of the repository (the build's working directory, its output): letters, digits, '_.-/' (no `..`
+# segment: a rule), as the buildspec checks them too (generator/buildspecs.py).
+BuildPath = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-][A-Za-z0-9_./-]{0,199}$")]
+
+
+class FrontendBuild(Strict):
+    """How the pipeline builds the frontend, once per commit (docs/frontend.md, "Publishing the build")."""
+
+    context: BuildPath = Field(
+        description="The frontend's directory in the repository, where `command` runs, e.g. `frontend`.")
+    command: str = Field(
+        min_length=1, max_length=4000,
+        description="The shell command that builds it, e.g. `npm ci && npm run build`.")
+    output_dir: BuildPath = Field(
+        description="The build's output directory, relative to `context` (it holds `index.html`), e.g. `build` or "
+                    "`dist`. Every environment publishes this same output.")
+    runtime_versions: dict[Annotated[str, StringConstraints(pattern=r"^[a-z]+$")], str] = Field(
+        default_factory=lambda: {"nodejs": "20"},
+        description="CodeBuild runtime versions of the build (default `{nodejs: '20'}`).")
 
 
 class FrontendSpec(Strict):
@@ -40,6 +59,10 @@ class FrontendSpec(Strict):
     spa_routing: bool = Field(
         True, description="Unknown paths of the static site (no file extension) return `index.html` (a CloudFront "
                           "Function on the static behaviour only; API errors reach clients unchanged).")
+    build: FrontendBuild | None = Field(
+        None, description="How the pipeline builds the frontend (`{context, command, output_dir}`): once per commit, "
+                          "then each environment's release publishes that same build after its stack update. "
+                          "Omitted: the pipeline leaves the site alone (`make publish-frontend` publishes it).")
 
 
 class FrontendEnv(Strict):
@@ -190,5 +213,20 @@ def api_paths_are_distinct(app: AppSpec) -> Iterator[Problem]:
         yield Problem(loc, "/* is the static site's default behaviour; route the API under a prefix, e.g. /api/*")
 
 
-RULES = (frontend_settings_need_a_frontend, cloudfront_certificate_in_us_east_1,
+def build_paths_stay_in_the_repository(app: AppSpec) -> Iterator[Problem]:
+    """`frontend.build.context` and `output_dir` are directories inside the repository: no `..` segment, no
+    absolute path (the pattern refuses a leading `/`), and a build command that is not blank."""
+    build = app.frontend.build if app.frontend is not None else None
+    if build is None:
+        return
+    for key in ("context", "output_dir"):
+        if ".." in getattr(build, key).split("/"):
+            yield Problem(f"frontend.build.{key}", "must stay inside the repository (no `..`); give a path like "
+                                                   "`frontend` or `build`")
+    if not build.command.strip():
+        yield Problem("frontend.build.command", "is blank; give the command that builds the frontend, e.g. "
+                                                "`npm ci && npm run build`")
+
+
+RULES = (frontend_settings_need_a_frontend, build_paths_stay_in_the_repository, cloudfront_certificate_in_us_east_1,
          fronted_api_needs_the_cloudfront_prefix_list, https_origin_needs_a_name, api_paths_are_distinct)
