@@ -143,7 +143,9 @@ def test_the_pipeline_templates_fit_their_budgets_measured_as_sent():
     assert sent["pipeline.yaml"] < 0.3 * budgets.S3_BYTES
     assert sent["pipeline-builds.yaml"] < 0.5 * budgets.S3_BYTES
     assert max(sent["pipeline-roles.yaml"], sent["pipeline-gates.yaml"]) < 0.1 * budgets.S3_BYTES
-    assert sent["deploy-role.yaml"] < 0.8 * budgets.INLINE_BYTES
+    # The deploy role grows with resource types, not services: about 41 KB once the data tier, monitoring and the edge
+    # landed. Past 51,200 bytes it would have to be created from S3 (--template-url) in each target account.
+    assert sent["deploy-role.yaml"] < 0.9 * budgets.INLINE_BYTES
     assert "pipeline.yaml" not in pipeline.INLINE
 
 
