@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass, field
 
 from generator import naming
@@ -12,12 +13,18 @@ from generator.components.service.settings import service_settings
 from generator.config import AppSpec
 
 # Commands of the data tier (the database component's branch): the runbooks name them as that branch defines them.
-DATA_TIER_TARGETS = ("snapshot", "snapshots", "restore", "migrate")
+DATA_TIER_TARGETS = ("snapshot", "snapshots", "restore")
 
 
 def make_command(target: str, env: str, **variables: str) -> str:
     extra = "".join(f" {k}={v}" for k, v in variables.items())
     return f"make {target} ENV={env}{extra}"
+
+
+def _one_quoted_word(command: list[str]) -> str:
+    """The command as the text of one single-quoted CMD=... word, or a placeholder when it holds a quote itself."""
+    text = shlex.join(command)
+    return "<the migrate command in app.yaml>" if "'" in text else text
 
 
 def shift_minutes(config: str) -> int:
@@ -140,7 +147,12 @@ def build(app: AppSpec, env: str) -> Runbook:
     database = None
     if app.database is not None:
         database = {"engine": app.database.engine, "name": app.database.name,
-                    "port": 3306 if app.database.engine == "aurora-mysql" else 5432}
+                    "port": 3306 if app.database.engine == "aurora-mysql" else 5432,
+                    # the one-off migration make deploy runs (`migrate:`), or a placeholder to fill in
+                    "migrate_service": app.migrate.service if app.migrate else (services[0].name if services
+                                                                               else "<service>"),
+                    "migrate_command": _one_quoted_word(app.migrate.command) if app.migrate else "<migration command>",
+                    "migrate_in_deploy": app.migrate is not None}
     return Runbook(
         app=app.app, owner=app.owner, env=env, account=app.account_of(env) if (spec.account_id or app.pipeline)
         else "<the account of your AWS_PROFILE>", region=app.region, stack=naming.stack_name(app.app, env),
