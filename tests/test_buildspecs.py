@@ -302,7 +302,7 @@ if args[:2] == ["ecr", "get-login-password"]:
     print("not-a-real-token")
 elif args[:2] == ["ecr", "describe-images"]:
     if "--query" in args:
-        print(os.environ["FAKE_DIGEST"])
+        print(os.environ.get("FAKE_TARGET_DIGEST", os.environ["FAKE_DIGEST"]) if profile else os.environ["FAKE_DIGEST"])
     elif os.environ.get("FAKE_IMAGE_EXISTS") != "1":
         print("An error occurred (ImageNotFoundException)", file=sys.stderr)
         sys.exit(254)
@@ -520,7 +520,7 @@ elif args[:2] == ["ecr", "describe-repositories"]:
         sys.exit(254)
 elif args[:2] == ["ecr", "describe-images"]:
     if "--query" in args:
-        print(os.environ["FAKE_DIGEST"])
+        print(os.environ.get("FAKE_TARGET_DIGEST", os.environ["FAKE_DIGEST"]) if profile else os.environ["FAKE_DIGEST"])
     elif os.environ.get("FAKE_IMAGE_EXISTS") != "1":
         sys.exit(254)
 elif args[:2] == ["ecs", "describe-task-definition"]:
@@ -867,3 +867,21 @@ def test_integration_tests_unpack_the_runs_source_before_installing_and_testing(
     code, out, calls, _ = run_buildspec(tmp_path / "again", "integration-tests", {"TEST_URL": "http://x"}, doc=doc)
     assert code != 0 and "SOURCE_ARTIFACT must name the source artifact of the run" in out
     assert not [c for c in calls if not c.startswith("curl --version")]
+
+
+def test_promote_refuses_an_image_whose_digest_is_not_the_scanned_one(tmp_path):
+    """The environment deploys the image the Build stage scanned: its digest in the environment's repository must be
+    the build repository's (generator/pipeline/regions.py)."""
+    code, out, calls, _ = run_promote(tmp_path, {**PROMOTE_ENV, "FAKE_TARGET_DIGEST": "sha256:" + "0" * 64})
+    assert code != 0
+    assert f"web: {TARGET_REGISTRY}/tunecast-prod-web:{SHA[:12]} has digest 'sha256:{'0' * 64}', not the scanned " \
+           f"image's '{FAKE_DIGEST}': not deployed" in out
+
+
+def test_promote_reaches_an_environment_in_another_region(tmp_path):
+    code, out, calls, _ = run_promote(tmp_path, {**PROMOTE_ENV, "TARGET_REGION": "me-south-1"})
+    assert code == 0, out
+    deploy_calls = [c for c in calls if c.startswith("aws --profile deploy ")]
+    assert deploy_calls and all(c.endswith("--region me-south-1") or "--region me-south-1 " in c for c in deploy_calls)
+    # the build repository is read in the pipeline's own region
+    assert all("--region" not in c for c in calls if c.startswith("aws ecr "))
