@@ -221,15 +221,21 @@ def test_self_update_packages_root_and_pipeline_and_ships_config_files():
     assert doc["phases"]["install"]["runtime-versions"] == {"python": "3.11"}
     build = doc["phases"]["build"]["commands"]
     assert build[0] == "make templates PYTHON=python3.11"
-    packs = [c for c in build if "aws cloudformation package" in c]
+    packs = [c for c in build if "aws cloudformation package" in c and "REGIONAL_BUCKETS" not in c]
     assert [re.search(r"--template-file (\S+)", c)[1] for c in packs] == ["templates_out/root.yaml",
                                                                           "templates_out/pipeline.yaml"]
     assert all('--s3-bucket "$ARTIFACT_BUCKET"' in c for c in packs)
+    # an environment in another region deploys the root packaged again into that region's artifact bucket
+    # (generator/pipeline/regions.py); with no such environment the loop runs zero times
+    regional = [c for c in build if "REGIONAL_BUCKETS" in c]
+    assert len(regional) == 1 and '--s3-bucket "$bucket"' in regional[0] \
+        and '--output-template-file "packaged/$region/root.yaml"' in regional[0]
+    packs += regional
     # `package` skips a key that exists already (aws-cli s3uploader.py: head_object, unless force_upload), so an
     # unchanged template would keep its first upload date while the bucket expires objects by age (aws-reference
     # §8): every run uploads again, which restarts the age of what a waiting release points at.
     assert all(" --force-upload " in c for c in packs)
-    assert doc["artifacts"] == {"files": ["packaged/root.yaml", "packaged/pipeline.yaml", "params/*.config.json"]}
+    assert doc["artifacts"] == {"files": ["packaged/**/*", "params/*.config.json"]}
 
 
 def test_integration_tests_use_test_url_and_publish_junit():
@@ -302,7 +308,7 @@ if args[:2] == ["ecr", "get-login-password"]:
     print("not-a-real-token")
 elif args[:2] == ["ecr", "describe-images"]:
     if "--query" in args:
-        print(os.environ.get("FAKE_TARGET_DIGEST", os.environ["FAKE_DIGEST"]) if profile else os.environ["FAKE_DIGEST"])
+        print(os.environ["FAKE_DIGEST"])
     elif os.environ.get("FAKE_IMAGE_EXISTS") != "1":
         print("An error occurred (ImageNotFoundException)", file=sys.stderr)
         sys.exit(254)
