@@ -221,15 +221,21 @@ def test_self_update_packages_root_and_pipeline_and_ships_config_files():
     assert doc["phases"]["install"]["runtime-versions"] == {"python": "3.11"}
     build = doc["phases"]["build"]["commands"]
     assert build[0] == "make templates PYTHON=python3.11"
-    packs = [c for c in build if "aws cloudformation package" in c]
+    packs = [c for c in build if "aws cloudformation package" in c and "REGIONAL_BUCKETS" not in c]
     assert [re.search(r"--template-file (\S+)", c)[1] for c in packs] == ["templates_out/root.yaml",
                                                                           "templates_out/pipeline.yaml"]
     assert all('--s3-bucket "$ARTIFACT_BUCKET"' in c for c in packs)
+    # an environment in another region deploys the root packaged again into that region's artifact bucket
+    # (generator/pipeline/regions.py); with no such environment the loop runs zero times
+    regional = [c for c in build if "REGIONAL_BUCKETS" in c]
+    assert len(regional) == 1 and '--s3-bucket "$bucket"' in regional[0] \
+        and '--output-template-file "packaged/$region/root.yaml"' in regional[0]
+    packs += regional
     # `package` skips a key that exists already (aws-cli s3uploader.py: head_object, unless force_upload), so an
     # unchanged template would keep its first upload date while the bucket expires objects by age (aws-reference
     # §8): every run uploads again, which restarts the age of what a waiting release points at.
     assert all(" --force-upload " in c for c in packs)
-    assert doc["artifacts"] == {"files": ["packaged/root.yaml", "packaged/pipeline.yaml", "params/*.config.json"]}
+    assert doc["artifacts"] == {"files": ["packaged/**/*", "params/*.config.json"]}
 
 
 def test_integration_tests_use_test_url_and_publish_junit():
@@ -520,7 +526,7 @@ elif args[:2] == ["ecr", "describe-repositories"]:
         sys.exit(254)
 elif args[:2] == ["ecr", "describe-images"]:
     if "--query" in args:
-        print(os.environ["FAKE_DIGEST"])
+        print(os.environ.get("FAKE_TARGET_DIGEST", os.environ["FAKE_DIGEST"]) if profile else os.environ["FAKE_DIGEST"])
     elif os.environ.get("FAKE_IMAGE_EXISTS") != "1":
         sys.exit(254)
 elif args[:2] == ["ecs", "describe-task-definition"]:
@@ -867,3 +873,21 @@ def test_integration_tests_unpack_the_runs_source_before_installing_and_testing(
     code, out, calls, _ = run_buildspec(tmp_path / "again", "integration-tests", {"TEST_URL": "http://x"}, doc=doc)
     assert code != 0 and "SOURCE_ARTIFACT must name the source artifact of the run" in out
     assert not [c for c in calls if not c.startswith("curl --version")]
+
+
+def test_promote_refuses_an_image_whose_digest_is_not_the_scanned_one(tmp_path):
+    """The environment deploys the image the Build stage scanned: its digest in the environment's repository must be
+    the build repository's (generator/pipeline/regions.py)."""
+    code, out, calls, _ = run_promote(tmp_path, {**PROMOTE_ENV, "FAKE_TARGET_DIGEST": "sha256:" + "0" * 64})
+    assert code != 0
+    assert f"web: {TARGET_REGISTRY}/tunecast-prod-web:{SHA[:12]} has digest 'sha256:{'0' * 64}', not the scanned " \
+           f"image's '{FAKE_DIGEST}': not deployed" in out
+
+
+def test_promote_reaches_an_environment_in_another_region(tmp_path):
+    code, out, calls, _ = run_promote(tmp_path, {**PROMOTE_ENV, "TARGET_REGION": "me-south-1"})
+    assert code == 0, out
+    deploy_calls = [c for c in calls if c.startswith("aws --profile deploy ")]
+    assert deploy_calls and all(c.endswith("--region me-south-1") or "--region me-south-1 " in c for c in deploy_calls)
+    # the build repository is read in the pipeline's own region
+    assert all("--region" not in c for c in calls if c.startswith("aws ecr "))

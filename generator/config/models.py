@@ -49,6 +49,8 @@ class EnvironmentSpec(AccessEnvSpec, MonitoringEnv, DatabaseEnvironment, FileSys
 ConnectionArn = Annotated[str, StringConstraints(
     pattern=r"^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:[0-9]{12}:connection/[0-9a-f-]{36}$")]
 RepositoryId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")]
+KmsKeyArn = Annotated[str, StringConstraints(
+    pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-[0-9a-f]{32}|[0-9a-f-]{36})$")]
 
 
 def _git_branch(name: str) -> str:
@@ -132,6 +134,11 @@ class PipelineSpec(Strict):
     test_network: TestNetworkSpec | None = Field(
         None, description="Run the tests inside a VPC of the pipeline account, so their traffic comes from an "
                           "address the test listener admits. Without it they run on CodeBuild's public addresses.")
+
+    artifact_keys: dict[Region, KmsKeyArn] = Field(
+        default_factory=dict, description="Per region of an environment outside the app's region: the `KeyArn` "
+                                          "output of the pipeline's support stack there (its artifact store's KMS "
+                                          "key; docs/pipeline.md, \"Environments in other regions\").")
 
     def build_of(self, service: str) -> tuple[str, str]:
         """(dockerfile, context) of a service's image."""

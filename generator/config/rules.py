@@ -75,16 +75,48 @@ def pipeline_quotas(app: AppSpec) -> Iterator[Problem]:
 
 
 @rule
-def pipeline_environments_share_its_region(app: AppSpec) -> Iterator[Problem]:
-    """With a `pipeline`, every environment is in the app's region: the pipeline's artifact store and image
-    promotion are single-region so far (an environment in another region is deployed with `make deploy`)."""
-    if app.pipeline is None:
+def pipeline_other_regions(app: AppSpec) -> Iterator[Problem]:
+    """With a `pipeline`, each region of an environment other than the app's has its artifact store: its KMS key ARN
+    in `pipeline.artifact_keys` (the support stack's KeyArn output there, in the pipeline account); no key is given
+    for a region no environment uses. Such an environment is not the integration tests' and holds no release for
+    approval: the gate functions reach CodeDeploy in the pipeline's region only (generator/pipeline/regions.py)."""
+    spec = app.pipeline
+    if spec is None:
         return
+    used = {app.region_of(name) for name in app.environments} - {app.region}
     for name in app.environments:
-        if app.region_of(name) != app.region:
+        region = app.region_of(name)
+        if region != app.region and region not in spec.artifact_keys:
             yield Problem(f"environments.{name}.region",
-                          f"the pipeline runs in {app.region} and cannot deploy to {app.region_of(name)} yet; keep "
-                          f"the environment in {app.region}, or deploy it without the pipeline (make deploy ENV={name})")
+                          f"the pipeline runs in {app.region} and needs an artifact store in {region}: deploy the "
+                          f"pipeline's support stack there (docs/pipeline.md, \"Environments in other regions\") "
+                          f"and set pipeline.artifact_keys.{region} to its KeyArn output")
+    for region, arn in spec.artifact_keys.items():
+        _, _, _, key_region, account, _ = arn.split(":", 5)
+        if region not in used:
+            yield Problem(f"pipeline.artifact_keys.{region}",
+                          f"no environment is in {region} outside the pipeline's region {app.region}; remove it")
+        elif key_region != region:
+            yield Problem(f"pipeline.artifact_keys.{region}", f"the key is in {key_region}, not in {region}; give "
+                                                              f"the KeyArn output of the support stack in {region}")
+        elif account != spec.account_id:
+            yield Problem(f"pipeline.artifact_keys.{region}", f"the key belongs to account {account}, not to the "
+                                                              f"pipeline account {spec.account_id}; deploy the "
+                                                              f"support stack there")
+    from generator import holds   # the holds module reads these models
+    for name in app.environments:
+        region = app.region_of(name)
+        if region == app.region:
+            continue
+        if app.test_environment() == name:
+            yield Problem("pipeline.test_environment",
+                          f"{name} is in {region}, but the integration tests' gate reaches CodeDeploy in the "
+                          f"pipeline's region {app.region} only; test an environment in {app.region}")
+        if holds.approval_services(app, name):
+            yield Problem(f"environments.{name}.region",
+                          f"{name} holds releases for approval ({', '.join(holds.approval_services(app, name))}), "
+                          f"but the reroute function reaches CodeDeploy in the pipeline's region {app.region} only; "
+                          f"release {name} without a hold, or keep it in {app.region}")
 
 
 @rule

@@ -196,7 +196,8 @@ def pipeline_parameters(app: AppSpec) -> list[RootParameter]:
             f"role come from deploy-role.yaml deployed there).", GROUP_ACCOUNTS, f"{env} account",
             lambda a, _, env=env: a.account_of(env), allowed_values=(app.account_of(env),),
             constraint=f"the account app.yaml names for {env}"))
-    return params
+    from generator.pipeline import regions   # imports this module
+    return params + regions.key_parameters(app)
 
 
 def parameter(app: AppSpec, name: str) -> RootParameter:

@@ -14,7 +14,7 @@ from troposphere import GetAtt, Output, Ref, Template, cloudformation, codepipel
 
 from generator.config import AppSpec
 from generator.errors import WiringError
-from generator.pipeline import approvals, common, notifications, projects, roles, stages, storage
+from generator.pipeline import approvals, common, notifications, projects, regions, roles, stages, storage
 from generator.root import Build
 from generator.wiring import Nested, OutputRef, ParentValue, RootParameter
 
@@ -74,9 +74,7 @@ def build(app: AppSpec, root_build: Build) -> dict[str, Template]:
         # approver always sees the latest tested commit rather than a queue of stale ones.
         ExecutionMode="SUPERSEDED",
         RestartExecutionOnUpdate=True,   # the self-update restarts the run on the new definition
-        ArtifactStore=codepipeline.ArtifactStore(
-            Type="S3", Location=Ref(store.bucket),
-            EncryptionKey=codepipeline.EncryptionKey(Id=GetAtt(store.key, "Arn"), Type="KMS")),
+        **regions.artifact_store(app, store.bucket, GetAtt(store.key, "Arn")),
         Triggers=[codepipeline.PipelineTriggerDeclaration(
             ProviderType="CodeStarSourceConnection", GitConfiguration=codepipeline.GitConfiguration(
                 SourceActionName=stages.SOURCE_ACTION,

@@ -16,7 +16,7 @@ from troposphere import Ref, Sub, codebuild
 
 from generator import buildspecs, holds, naming
 from generator.config import AppSpec
-from generator.pipeline import common, plan
+from generator.pipeline import common, plan, regions
 from generator.pipeline.roles import RoleArns
 from generator.wiring import OutputRef, ParentValue, StackBuilder
 
@@ -109,7 +109,7 @@ def build(app: AppSpec, b: StackBuilder, roles: RoleArns, key: ParentValue, log_
     upload = {"ARTIFACT_BUCKET": common.artifact_bucket_name(), "ARTIFACT_KMS_KEY_ID": key_arn}
     project(SELF_UPDATE, role_of["self-update"], buildspecs.render(
         "self_update", python_version=common.PYTHON_VERSION, s3_prefix=s3_prefix),
-        "regenerates the templates from the commit and packages them", upload)
+        "regenerates the templates from the commit and packages them", {**upload, **regions.self_update_variables(app)})
     project(UPDATE_PIPELINE, role_of["self-update"], buildspecs.render(
         "update_pipeline", s3_prefix=s3_prefix, template=UPDATED_TEMPLATE, config=UPDATE_CONFIG),
         "deploys the pipeline's own stack from the packaged templates (through S3)", {
