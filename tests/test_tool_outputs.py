@@ -262,7 +262,33 @@ def test_diagram_shows_a_new_store_type_and_an_unknown_stack_without_changes():
     arch = model.from_templates(files)
     assert [(s.kind, s.stack, s.users) for s in arch.stores if s.kind == "table"] == [("table", "data.yaml", ["api"])]
     text = svg.render(arch)
-    assert "table: Orders" in text and "used by api" in text and ">extra.yaml<" in text and ">Topic<" in text
+    assert "table: data" in text and "used by api" in text and ">extra.yaml<" in text and ">Topic<" in text
+
+
+def test_diagram_labels_stores_by_their_app_yaml_names_and_kinds():
+    """A store's label is its kind and the name app.yaml gives it (read from its physical name or its stack's
+    file), never a logical id such as `ReplicationGroup` or `Queue`."""
+    arch = _default()
+    labels = {(s.kind, s.name) for s in arch.stores}
+    assert {("queue", "jobs"), ("queue", "jobs-dlq"), ("queue", "cron-dlq"), ("bucket", "uploads"),
+            ("bucket", "alb-logs"), ("bucket", "site"), ("image repository", "api"),
+            ("database cluster", "database")} <= labels
+    celery = (ROOT / "examples" / "django-celery" / "architecture.svg").read_text()
+    for label in ("cache: broker (valkey)", "file system: media", "database cluster: database (aurora-postgresql)",
+                  "queue: cleanup-dlq"):
+        assert f">{label}<" in celery
+    for logical_id in ("ReplicationGroup", "FileSystem", "DeadLetterQueue", "AccessLogBucket"):
+        assert f": {logical_id}<" not in celery
+
+
+def test_store_name_reads_the_physical_name_then_the_stack_file():
+    sub = {"Fn::Sub": ["${Application}-${EnvironmentName}-cdn-logs-${Suffix}", {"Suffix": "x"}]}
+    assert model.store_name("LogBucket", {"Properties": {"BucketName": sub}}, "frontend.yaml") == "cdn-logs"
+    fifo = {"QueueName": {"Fn::Sub": "${Application}-${EnvironmentName}-jobs-dlq.fifo"}}
+    assert model.store_name("DeadLetterQueue", {"Properties": fifo}, "queue-jobs.yaml") == "jobs-dlq"
+    assert model.store_name("ReplicationGroup", {"Properties": {}}, "cache-user-sessions.yaml") == "user-sessions"
+    assert model.store_name("Cluster", {"Properties": {}}, "database.yaml") == "database"
+    assert model.store_name("Orders", {"Properties": {}}, "root.yaml") == "Orders"
 
 
 def _rects(text: str) -> list[tuple[float, float, float, float]]:

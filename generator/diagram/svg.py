@@ -217,7 +217,7 @@ def _store_boxes(stores: list[Store]) -> list[Box]:
                              STORE_COLOURS, frame=stack, key=f"store:{','.join(users)}"))
             continue
         for s in members:
-            boxes.append(Box(f"{kind}: {s.logical_id}", [f"used by {', '.join(s.users)}" if s.users else "unused"],
+            boxes.append(Box(f"{kind}: {s.name}{f' ({s.engine})' if s.engine else ''}", [f"used by {', '.join(s.users)}" if s.users else "unused"],
                              STORE_COLOURS, frame=stack, key=f"store:{','.join(s.users)}"))
     return boxes
 
