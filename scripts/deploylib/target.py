@@ -89,7 +89,8 @@ def load_target(app_path: Path, env: str, templates_dir: Path, params_dir: Path,
         raise DeployError(f"{config_file} has no StackPolicy, but '{env}' is a production environment",
                           "regenerate it with `make templates`")
     return Target(
-        app=renamed.deployed(app), renamed=tuple(renamed.renames(app).items()), env=env, spec=app.environments[env], region=region or app.region_of(env),
+        app=renamed.deployed(app), renamed=tuple(renamed.renames(app).items()), env=env,
+        spec=app.environments[env], region=region or app.region_of(env),
         templates_dir=templates_dir, params_dir=params_dir,
         parameters=tuple((p["ParameterKey"], str(p["ParameterValue"])) for p in raw_params),
         tags=tuple((str(k), str(v)) for k, v in (config.get("Tags") or {}).items()),
