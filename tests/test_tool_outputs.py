@@ -279,6 +279,9 @@ def test_diagram_labels_stores_by_their_app_yaml_names_and_kinds():
         assert f">{label}<" in celery
     for logical_id in ("ReplicationGroup", "FileSystem", "DeadLetterQueue", "AccessLogBucket"):
         assert f": {logical_id}<" not in celery
+    tunecast = svg.render(arch)     # a box of several stores lists their names, or names the one they belong to
+    assert ">5 image repositories<" in tunecast and ">api, cron, jobs, nest, web<" in tunecast
+    assert ">3 databases: database<" in tunecast
 
 
 def test_store_name_reads_the_physical_name_then_the_stack_file():
