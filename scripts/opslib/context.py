@@ -71,6 +71,7 @@ class Ops:
     # --- the app ----------------------------------------------------------------------------------------------
     def service(self, name: str | None = None) -> ServiceSpec:
         name = name or self.options.service
+        name = dict(self.target.renamed).get(name, name)    # app.yaml's new name -> the one its resources carry
         services = {s.name: s for s in self.target.app.services}
         if not name:
             raise DeployError("no service given", f"pass SERVICE=<one of: {', '.join(services) or 'none'}>")

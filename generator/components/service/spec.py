@@ -109,6 +109,11 @@ class ServiceSpec(Strict):
     """One container workload."""
 
     name: Name = Field(description="Lowercase service name, used in physical names (e.g. `api`).")
+    renamed_from: Name | None = Field(
+        None, description="The service's previous name, after a rename: its stack, repository, ECS service, log group, "
+                          "CodeDeploy names and every other logical id and physical name keep the old name, so the "
+                          "rename replaces nothing (docs/services.md). The new `name` is what app.yaml and the day-2 "
+                          "commands use.")
     kind: ServiceKind = Field(description="`web` (behind the load balancer), `worker` (no load balancer) or "
                                           "`cron` (a scheduled task).")
     port: int | None = Field(None, ge=1, le=65535, description="Container port. Required for `web` services.")
@@ -278,6 +283,28 @@ def unique_service_names(app: AppSpec) -> Iterator[Problem]:
             yield Problem(f"services.{svc.name}",
                           f"'{svc.name}' names more than one service; give each service its own name")
         seen.add(svc.name)
+
+
+def renamed_from_is_a_free_name(app: AppSpec) -> Iterator[Problem]:
+    """A service's `renamed_from` differs from its `name`, from every other service's name and from an earlier
+    service's `renamed_from`, even once hyphens are dropped (the old name becomes the logical ids)."""
+    for i, svc in enumerate(app.services):
+        old = svc.renamed_from
+        if old is None:
+            continue
+        loc = f"services.{svc.name}.renamed_from"
+        if old == svc.name:
+            yield Problem(loc, f"'{old}' is the service's own name; remove renamed_from (it names the previous name)")
+            continue
+        claims = [(o, o.name) for o in app.services if o is not svc] + \
+                 [(o, o.renamed_from) for o in app.services[:i] if o.renamed_from]
+        for other, name in claims:
+            if name.replace("-", "") == old.replace("-", ""):
+                what = "name" if name == other.name else "renamed_from"
+                same = "is also" if name == old else f"differs only in hyphens from '{name}',"
+                yield Problem(loc, f"'{old}' {same} the {what} of service '{other.name}'; two services cannot keep "
+                                   "the same resources")
+                break
 
 
 def service_kind_fields(app: AppSpec) -> Iterator[Problem]:
@@ -494,7 +521,7 @@ def web_services_fit_one_load_balancer(app: AppSpec) -> Iterator[Problem]:
                                   "(make a background service a worker, or split the app in two)")
 
 
-RULES = (unique_service_names, service_kind_fields, fargate_size, web_routing, service_names_make_distinct_ids,
+RULES = (unique_service_names, renamed_from_is_a_free_name, service_kind_fields, fargate_size, web_routing, service_names_make_distinct_ids,
          service_container_settings, secret_names_work_as_partial_arns, service_settings_per_environment,
          off_hours_outside_production, schedule_expressions, environment_placeholders,
          web_services_fit_one_load_balancer)
