@@ -14,7 +14,7 @@ from troposphere import GetAtt, Output, Ref, Template, cloudformation, codepipel
 
 from generator.config import AppSpec
 from generator.errors import WiringError
-from generator.pipeline import approvals, common, notifications, projects, roles, stages, storage
+from generator.pipeline import approvals, common, notifications, projects, roles, sources, stages, storage
 from generator.root import Build
 from generator.wiring import Nested, OutputRef, ParentValue, RootParameter
 
@@ -77,11 +77,7 @@ def build(app: AppSpec, root_build: Build) -> dict[str, Template]:
         ArtifactStore=codepipeline.ArtifactStore(
             Type="S3", Location=Ref(store.bucket),
             EncryptionKey=codepipeline.EncryptionKey(Id=GetAtt(store.key, "Arn"), Type="KMS")),
-        Triggers=[codepipeline.PipelineTriggerDeclaration(
-            ProviderType="CodeStarSourceConnection", GitConfiguration=codepipeline.GitConfiguration(
-                SourceActionName=stages.SOURCE_ACTION,
-                Push=[codepipeline.GitPushFilter(Branches=codepipeline.GitBranchFilterCriteria(
-                    Includes=[Ref("BranchName")]))]))],
+        Triggers=sources.triggers(app),   # one per source action (generator/pipeline/sources.py)
         Stages=stages.build(app, store, names, gate, capabilities(root_build))))
     notifications.build(t, store.topic, pipeline)
     t.add_output(Output("PipelineName", Value=Ref(pipeline), Description="The pipeline"))
