@@ -31,7 +31,8 @@ help: ## List the targets and the variables they take
 		awk '{name = $$1; sub(/^[A-Z_]+ \?= ?/, ""); split($$0, part, "## "); \
 			printf "  %-9s %s%s\n", name, part[2], (part[1] == "" ? "" : " [" part[1] "]")}'
 	@echo "  YES=1     deploy, destroy, release, rollback: do not ask for confirmation"
-	@echo "  FORCE=1   destroy: allow a production environment"
+	@echo "  FORCE=1   destroy: allow a production environment; db-load: load into a database that has tables"
+	@echo "  DUMP      db-load: the SQL dump, s3://bucket/key.sql or s3://bucket/key.sql.gz"
 	@echo "  DRY_RUN=1 package, deploy, destroy: print what would happen, change nothing"
 	@echo "  IMAGE_TAG deploy, diff: the image tag of every service [the parameter file's]; release: the service's"
 	@echo "  BUCKET    deploy commands: the S3 bucket for templates [<app>-templates-<account>-<region>]"
