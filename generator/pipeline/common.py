@@ -19,6 +19,7 @@ from troposphere import AWSObject, Ref, Sub, Tags, Template
 from generator import naming, stateful
 from generator.config import AppSpec
 from generator.errors import WiringError
+from generator.pipeline import sources
 from generator.wiring import RootParameter, StackBuilder
 
 PIPELINE = "pipeline"        # the Environment tag of everything the pipeline templates create, and the name infix
@@ -203,7 +204,6 @@ def pipeline_parameters(app: AppSpec) -> list[RootParameter]:
 def _source_parameters(app: AppSpec) -> list[RootParameter]:
     """The repository and branch of each of `pipeline.sources` (generator/pipeline/sources.py), after the pipeline's
     own (FullRepositoryId, BranchName)."""
-    from generator.pipeline import sources     # sources.py imports the config models, as this module's callers do
     params = []
     for i, source in enumerate(app.pipeline.sources):
         named = sources.named(app, source.name)
