@@ -233,3 +233,22 @@ def test_db_load_without_a_dump_is_a_usage_error():
     with pytest.raises(DeployError) as caught:
         db_load.db_load(h.ops)
     assert caught.value.exit_code == 2 and caught.value.message == db_load.DUMP_RULE
+
+
+def test_a_failure_before_the_task_still_deletes_the_role_and_says_what_it_could_not():
+    h = setup(dump=DUMP)
+    h.add("s3", "head_object", {"ContentLength": 10}, ANY)
+    h.described_stack()
+    h.add("ecs", "describe_services", {"services": [{"serviceName": "s", "taskDefinition": WEB_TD, "deployments": [
+        {"id": "d", "status": "PRIMARY", "taskDefinition": WEB_TD, "networkConfiguration": NETWORK}]}]}, ANY)
+    h.add("ecs", "describe_task_definition", source_task_definition(), ANY)
+    h.add("iam", "create_role", {"Role": {"Path": "/", "RoleName": ROLE, "RoleId": "AROAEXAMPLE0000000000",
+                                          "Arn": ROLE_ARN, "CreateDate": T0}}, ANY)
+    h.error("iam", "put_role_policy", "MalformedPolicyDocument", "bad")
+    h.error("iam", "delete_role_policy", "NoSuchEntity", "none", {"RoleName": ROLE, "PolicyName": "read-the-dump"})
+    h.error("iam", "delete_role", "Throttling", "slow down", {"RoleName": ROLE})
+    with pytest.raises(Exception, match="MalformedPolicyDocument"):
+        db_load.db_load(h.ops)
+    h.done()
+    assert f"Could not delete the role (Throttling): aws iam delete-role --role-name {ROLE}" in h.output()
+    assert "Deleted role" not in h.output()

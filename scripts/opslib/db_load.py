@@ -52,6 +52,7 @@ VOLUME, MOUNT = "dump", "/dump"
 REFUSED = 3                    # the check container's exit code for a database that has tables
 ROLE_WAIT_SECONDS = 10         # a new role reaches ECS's credential service after a few seconds (IAM is eventual)
 STARTED_BY = "make-db-load"
+POLICY = "read-the-dump"     # the run's role's one inline policy
 CHECK, DOWNLOAD, LOAD = "check", "download", "load"
 
 
@@ -227,7 +228,7 @@ def db_load(ops: Ops) -> int:
               {"Key": "Purpose", "Value": "db-load"}])["Role"]["Arn"]
     registered = None
     try:
-        iam.put_role_policy(RoleName=role, PolicyName="read-the-dump", PolicyDocument=read_policy(dump))
+        iam.put_role_policy(RoleName=role, PolicyName=POLICY, PolicyDocument=read_policy(dump))
         say(f"Role {role}: s3:GetObject on {dump.uri} only (deleted after the run)")
         ops.console.sleep(ROLE_WAIT_SECONDS)
         registered = ecs.register_task_definition(
@@ -237,11 +238,30 @@ def db_load(ops: Ops) -> int:
             "options"]["awslogs-group"]
         return _run(ops, dump, registered, network, group)
     finally:
-        if registered:
-            ecs.deregister_task_definition(taskDefinition=registered)
-        iam.delete_role_policy(RoleName=role, PolicyName="read-the-dump")
-        iam.delete_role(RoleName=role)
-        say(f"Deleted role {role}" + (" and deregistered the task definition" if registered else ""))
+        _clean_up(ops, role, registered)
+
+
+def _clean_up(ops: Ops, role: str, registered: str | None) -> None:
+    """Each step on its own, so one that fails (a policy never attached, a throttled call) neither hides the error
+    that brought us here nor leaves the role behind unsaid."""
+    iam, ecs = ops.client("iam"), ops.client("ecs")
+    steps = [("the role's policy", lambda: iam.delete_role_policy(RoleName=role, PolicyName=POLICY),
+              f"aws iam delete-role-policy --role-name {role} --policy-name {POLICY}"),
+             ("the role", lambda: iam.delete_role(RoleName=role), f"aws iam delete-role --role-name {role}")]
+    if registered:
+        steps.insert(0, ("the task definition", lambda: ecs.deregister_task_definition(taskDefinition=registered),
+                         f"aws ecs deregister-task-definition --task-definition {registered}"))
+    left = []
+    for what, call, by_hand in steps:
+        try:
+            call()
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code != "NoSuchEntity":
+                ops.console.say(f"Could not delete {what} ({code}): {by_hand}")
+                left.append(what)
+    if not left:
+        ops.console.say(f"Deleted role {role}" + (" and deregistered the task definition" if registered else ""))
 
 
 def _run(ops: Ops, dump: Dump, task_def: str, network: dict[str, Any], group: str) -> int:
