@@ -8,7 +8,7 @@
   diagram    an architecture diagram (SVG, and PNG) drawn from the generated templates
   package, diff, deploy, watch, destroy, drift, outputs, rehearse
              the deploy commands (scripts/deploy.py; `fargate-stacks deploy --help`)
-  status, logs, exec, run, build-image, push-image, release, approve, rollback
+  status, logs, exec, run, build-image, push-image, release, approve, rollback, db-load
              the day-2 commands (scripts/ops.py; `fargate-stacks logs --help`)
   runbooks   write runbooks/<env>/ (deploy, rollback, secrets, manual steps) from app.yaml
   sandbox    write sandbox/compose.yaml (every service, the database and stores, locally) from app.yaml

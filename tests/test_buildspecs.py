@@ -43,7 +43,9 @@ CASES = {
         runtime_versions={"nodejs": "20"}, install_commands=["npm ci"],
         test_command="npx jest --ci --testPathPattern=integration --reporters=default --reporters=jest-junit",
         reports_dir="reports/junit", ready_path="/api/health", ready_timeout=300)),
-    "promote": ("promote", dict(services=["web", "api", "cron"])),
+    "promote": ("promote", dict(services=["web", "api", "cron"], sources_file="sources.json",
+                                sources=[{"name": "app", "repository": "tunecast/tunecast", "branch": "main"}],
+                                service_sources={"web": "app", "api": "app", "cron": "app"})),
     "protect": ("protect", dict(scripts_dir="scripts")),
     "release": ("release", dict(scripts_dir="scripts", releases=[
         dict(service="web", container_name="web", container_port=8080, artifact="StagingWebRelease"),
@@ -640,7 +642,28 @@ def test_promote_skips_a_service_new_to_the_environment_and_writes_each_services
     # the Deploy action's whole template configuration: the committed file with the tags set, nothing else changed
     assert json.loads((work / "template-config.json").read_text()) == {
         **PROD_CONFIG, "Parameters": {**PROD_CONFIG["Parameters"], **tags}}
-    assert load("promote")["artifacts"] == {"files": ["image-tags.json", "template-config.json"]}
+    assert load("promote")["artifacts"] == {"files": ["image-tags.json", "template-config.json", "sources.json"]}
+    assert json.loads((work / "sources.json").read_text()) == {"sources": [
+        {"name": "app", "repository": "tunecast/tunecast", "branch": "main", "commit": SHA}]}
+
+
+def test_promote_tags_each_image_with_the_commit_of_its_source(tmp_path):
+    """Several pipeline sources (generator/pipeline/sources.py): api is built from the `code` repository, so its image
+    carries that commit's tag; sources.json records both commits."""
+    other = "c0ffee" * 6 + "beef"
+    doc = yaml.safe_load(buildspecs.render(
+        "promote", services=["web", "api", "cron"], sources_file="sources.json",
+        sources=[{"name": "app", "repository": "tunecast/infra", "branch": "main"},
+                 {"name": "code", "repository": "tunecast/api", "branch": "release"}],
+        service_sources={"web": "app", "api": "code", "cron": "app"}))
+    commits = json.dumps({"app": SHA, "code": other})
+    code, out, calls, work = run_promote(tmp_path, {**PROMOTE_ENV, "SOURCE_COMMITS": commits}, doc=doc)
+    assert code == 0, out
+    assert f"docker push {TARGET_REGISTRY}/tunecast-prod-api:{other[:12]}" in calls
+    assert f"docker push {TARGET_REGISTRY}/tunecast-prod-web:{SHA[:12]}" in calls
+    assert json.loads((work / "image-tags.json").read_text()) == {
+        "WebImageTag": SHA[:12], "ApiImageTag": other[:12], "CronImageTag": SHA[:12]}
+    assert [s["commit"] for s in json.loads((work / "sources.json").read_text())["sources"]] == [SHA, other]
 
 
 def test_promote_writes_the_commit_tag_for_every_service_into_the_template_configuration(tmp_path):
@@ -663,7 +686,9 @@ def test_promote_writes_the_template_configuration_of_a_50_service_app(tmp_path)
     from generator import image_tags
     from tests.large_apps import large_pipeline_spec
     names = [s["name"] for s in large_pipeline_spec()["services"]]
-    doc = yaml.safe_load(buildspecs.render("promote", services=names))
+    doc = yaml.safe_load(buildspecs.render("promote", services=names, sources_file="sources.json",
+                                           sources=[{"name": "app", "repository": "o/r", "branch": "main"}],
+                                           service_sources={n: "app" for n in names}))
     config = {**PROD_CONFIG, "Parameters": {"EnvironmentName": "prod", "StorefrontWeb01MinCount": "2",
                                             **{image_tags.parameter(n): "bootstrap" for n in names}}}
     code, out, calls, work = run_promote(tmp_path, {**PROMOTE_ENV, "FAKE_MISSING_REPOS": "tunecast-prod-storefront-cron-05"},

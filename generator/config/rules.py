@@ -257,6 +257,7 @@ def no_credentials_in_plain_values(app: AppSpec) -> Iterator[Problem]:
 
 # Rules kept in their own modules (imported last: they register with @rule above).
 from generator.config import endpoints as _endpoints  # noqa: E402,F401
+from generator.config import pipeline_sources as _pipeline_sources  # noqa: E402,F401
 
 
 # --- the runbooks (docs/operations.md) -----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from troposphere import Ref, Sub, codebuild
 
 from generator import buildspecs, holds, naming
 from generator.config import AppSpec
-from generator.pipeline import common, plan, regions
+from generator.pipeline import common, plan, regions, sources
 from generator.pipeline.roles import RoleArns
 from generator.wiring import OutputRef, ParentValue, StackBuilder
 
@@ -64,6 +64,12 @@ def release_artifact(env: str, service: str) -> str:
 
 def web_services(app: AppSpec) -> list:
     return [svc for svc in app.services if svc.kind == "web"]
+
+
+def scripts_dir(source: sources.Source) -> str:
+    """Where a build of `source` finds this repository's scripts/: its own checkout, or the pipeline's repository as
+    the secondary input (stages.py, `build`)."""
+    return SCRIPTS_DIR if source.primary else f"${{CODEBUILD_SRC_DIR_{sources.PRIMARY}}}/{SCRIPTS_DIR}"
 
 
 def project_name(project: Project) -> Sub:
@@ -119,7 +125,8 @@ def build(app: AppSpec, b: StackBuilder, roles: RoleArns, key: ParentValue, log_
         dockerfile, context = spec.build_of(svc.name)
         project(build_project(svc.name), role_of["build"], buildspecs.render(
             "image", service=svc.name, container_name=svc.name, web=False, fail_on=spec.fail_on,
-            scan_timeout=spec.scan_timeout, dockerfile=dockerfile, context_dir=context, scripts_dir=SCRIPTS_DIR),
+            scan_timeout=spec.scan_timeout, dockerfile=dockerfile, context_dir=context,
+            scripts_dir=scripts_dir(sources.of_service(app, svc.name))),
             f"builds, pushes and scans the {svc.name} image", {
                 "REPOSITORY_NAME": common.name(svc.name),
                 "REPOSITORY_URI": Sub(f"{registry}/${{Application}}-pipeline-{svc.name}")},
@@ -129,7 +136,10 @@ def build(app: AppSpec, b: StackBuilder, roles: RoleArns, key: ParentValue, log_
             # time (CodeBuild user guide, "Builds in AWS CodeBuild").
             queued=BUILD_QUEUED_MINUTES)
     if app.services:
-        project(PROMOTE, role_of["release"], buildspecs.render("promote", services=[s.name for s in app.services]),
+        project(PROMOTE, role_of["release"], buildspecs.render(
+            "promote", services=[s.name for s in app.services], sources=sources.described(app),
+            service_sources={s.name: app.pipeline.source_of(s.name) for s in app.services},
+            sources_file=sources.SOURCES_FILE),
                 "copies the images of a commit into an environment's repositories and writes its template "
                 "configuration", {"SOURCE_REGISTRY": Sub(registry), "SOURCE_PREFIX": Sub("${Application}-pipeline-")},
                 privileged=True)

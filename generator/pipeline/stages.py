@@ -19,15 +19,14 @@ from troposphere import Ref, Sub, codepipeline
 from generator import holds, image_tags, naming
 from generator.config import AppSpec
 from generator.naming import pascal
-from generator.pipeline import approvals, common, plan, regions
+from generator.pipeline import approvals, common, plan, regions, sources
 from generator.pipeline import projects as p
 from generator.pipeline.storage import Storage
 from generator.components.cluster.alb import TEST_PORT
 from generator.components.frontend.spec import settings as frontend_settings
 from generator.wiring import OutputRef
 
-SOURCE, TEMPLATES = "Source", "Templates"
-SOURCE_ACTION = "Source"
+SOURCE, TEMPLATES = sources.PRIMARY, "Templates"    # SOURCE: the pipeline's own repository's artifact
 LISTED_SERVICES = 5     # an approval message names at most this many services (the rest as "and N more")
 
 
@@ -103,10 +102,8 @@ class Actions:
 
     # --- the steps --------------------------------------------------------------------------------------------
     def source(self, step: plan.Step) -> codepipeline.Actions:
-        return action(step.name, "Source", "CodeStarSourceConnection", step.run_order,
-                      {"ConnectionArn": Ref("ConnectionArn"), "FullRepositoryId": Ref("FullRepositoryId"),
-                       "BranchName": Ref("BranchName"), "OutputArtifactFormat": "CODE_ZIP"},
-                      outputs=[SOURCE], namespace="SourceVariables")
+        return sources.action(sources.named(self.app, step.source or self.app.pipeline.source_name), step.name,
+                              step.run_order)
 
     def self_update(self, step: plan.Step) -> codepipeline.Actions:
         return self.codebuild(step, p.SELF_UPDATE, outputs=[TEMPLATES])
@@ -117,8 +114,12 @@ class Actions:
         return self.codebuild(step, p.UPDATE_PIPELINE, inputs=(TEMPLATES,))
 
     def build(self, step: plan.Step) -> codepipeline.Actions:
+        """From the service's source (its primary input: Dockerfile and context); a source other than the pipeline's
+        own repository comes with that one as a secondary input, for the scan gate in its scripts/."""
         service, = step.services
-        return self.codebuild(step, p.build_project(service), variables={"COMMIT_ID": "#{SourceVariables.CommitId}"},
+        source = sources.of_service(self.app, service)
+        inputs = (source.artifact,) if source.primary else (source.artifact, SOURCE)
+        return self.codebuild(step, p.build_project(service), inputs=inputs, variables={"COMMIT_ID": source.commit()},
                               namespace=f"Build{pascal(service)}Variables")
 
     def build_frontend(self, step: plan.Step) -> codepipeline.Actions:
@@ -138,7 +139,7 @@ class Actions:
     def approve_release(self, step: plan.Step) -> codepipeline.Actions:
         return action(step.name, "Approval", "Manual", step.run_order, {
             "NotificationArn": Ref(self.store.topic),
-            "CustomData": f"Release commit #{{SourceVariables.CommitId}} to {step.env} (production). "
+            "CustomData": f"Release {sources.release_commits(self.app)} to {step.env} (production). "
                           "Approve once the earlier environments look right; rejecting stops this run."})
 
     def promote(self, step: plan.Step) -> codepipeline.Actions:
@@ -148,6 +149,7 @@ class Actions:
         env = step.env
         return self.codebuild(step, p.PROMOTE, inputs=(SOURCE, TEMPLATES), outputs=[image_tags.artifact(env)],
                               variables={**self.reach(env), "COMMIT_ID": "#{SourceVariables.CommitId}",
+                                         "SOURCE_COMMITS": sources.commits_variable(self.app),
                                          "TEMPLATES_ARTIFACT": TEMPLATES, "CONFIG_FILE": f"params/{env}.config.json"},
                               namespace=f"Promote{pascal(env)}Variables", Account=self.account(env))
 

@@ -102,6 +102,7 @@ class Runbook:
     manual_steps: tuple[ManualStep, ...]
     vcpu_at_max: float
     commands: dict[str, str] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()     # the pipeline's sources by name (pipeline.source_name, then pipeline.sources)
 
     @property
     def web(self) -> tuple[Service, ...]:
@@ -159,6 +160,7 @@ def build(app: AppSpec, env: str) -> Runbook:
         production=spec.production, domain=domain, https=bool(spec.certificate_arn),
         test_cidr=cluster_spec.settings(app, env).test_listener_cidr, test_port=TEST_PORT,
         pipeline=app.pipeline is not None, test_environment=app.test_environment(),
+        sources=() if app.pipeline is None else (app.pipeline.source_name, *(s.name for s in app.pipeline.sources)),
         environments=tuple(app.environments), services=tuple(services), database=database,
         secrets=tuple(Secret(n, tuple(sorted(k)), tuple(u)) for n, (k, u) in sorted(secrets.items())),
         manual_steps=tuple(steps), vcpu_at_max=vcpu)

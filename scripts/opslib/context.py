@@ -23,6 +23,8 @@ class OpsOptions:
     cmd: str | None = None
     tag: str | None = None
     yes: bool = False
+    dump: str | None = None      # db-load: s3://bucket/key.sql[.gz]
+    force: bool = False          # db-load: load even into a database that has tables
     poll: float = 5.0            # seconds between polls of a long wait
     heartbeat: float = 30.0      # a line at least this often while nothing changes
 
