@@ -79,9 +79,10 @@ def sidecar_names(app: AppSpec) -> Iterator[Problem]:
         seen = {svc.name}
         for side in svc.sidecars:
             if side.name in seen:
-                what = "the main container's (the service's name)" if side.name == svc.name else "another sidecar's"
+                what = "the main container's name (the service's)" if side.name == svc.name else \
+                    "another sidecar's name"
                 yield Problem(f"services.{svc.name}.sidecars.{side.name}",
-                              f"'{side.name}' is already {what} name; give each container of the task its own name")
+                              f"'{side.name}' is already {what}; give each container of the task its own name")
             seen.add(side.name)
         if svc.ingress_container is None:
             continue
