@@ -168,3 +168,14 @@ def test_a_digest_pinned_image_is_accepted():
     app = make_app(services=[{"name": "web", "kind": "web", "port": 8000,
                               "sidecars": [{"name": "nginx", "image": f"public.ecr.aws/nginx/nginx@{digest}"}]}])
     assert app.services[0].sidecars[0].image.endswith(digest)
+
+
+def test_the_sandbox_runs_a_sidecar_in_the_main_containers_network_and_proxies_to_the_ingress_port():
+    from generator.sandbox import compose
+    app = make_app(services=[_web()])
+    services = compose.compose(app)["services"]
+    nginx = services["web-nginx"]
+    assert nginx["network_mode"] == "service:web" and nginx["image"] == NGINX["image"]
+    assert nginx["depends_on"] == {"web": {"condition": "service_healthy"}}     # HEALTHY, as in the task
+    assert services["web"]["expose"] == ["8000", "8080"]
+    assert "proxy_pass http://web:8080;" in compose.proxy_conf(app)

@@ -193,7 +193,7 @@ def _plain_values(svc: ServiceSpec) -> Iterator[tuple[str, str]]:
 
 @rule
 def no_credentials_in_plain_values(app: AppSpec) -> Iterator[Problem]:
-    """Plain values hold no credentials: `environment`, `command`, health checks, `migrate.command`,
+    """Plain values hold no credentials: `environment`, `command`, health checks (the sidecars' too), `migrate.command`,
     `pipeline.test_command` and
     `pipeline.test_install_commands` end up in the templates and the console, so a value that looks like a password,
     key, token or connection string with a password is refused (the patterns are in generator/credentials.py);
