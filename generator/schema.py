@@ -66,6 +66,7 @@ EXAMPLES: dict[str, list[Any]] = {
                                   "timezone": "Europe/Berlin"}],
     "environments.*.services": [{"api": {"min_count": 1, "max_count": 3, "exec": True}}],
     "environments.*.services.*.deployment_config": ["CodeDeployDefault.ECSCanary10Percent5Minutes"],
+    "environments.*.services.*.environment": [{"LOG_LEVEL": "DEBUG", "FEATURE_SEARCH": "on"}],
     "pipeline.account_id": [_ARN_ACCOUNT],
     "pipeline.connection_arn": [
         f"arn:aws:codeconnections:eu-west-1:{_ARN_ACCOUNT}:connection/7d3f5c1a-2b4e-4f6a-9c8d-1e2f3a4b5c6d"],

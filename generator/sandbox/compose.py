@@ -17,6 +17,7 @@ import yaml
 
 from generator import atomic_file
 from generator.components.service import sidecars
+from generator.components.service import variables as service_variables
 from generator.components.service.spec import CATCH_ALL_PRIORITY
 from generator.components.service.stack import health_check_command
 from generator.config import AppSpec, ServiceSpec
@@ -41,7 +42,10 @@ EMULATOR_NOTE = ("# Queues, tables, buckets: moto in server mode (service aws), 
 def substitute(value: str, app: AppSpec) -> str:
     """An `environment` value as the stack fills it in, with the sandbox's names; `$` escaped for Compose."""
     known = {"Application": app.app, "EnvironmentName": ENV, "AWS::Region": app.region, "AWS::AccountId": ACCOUNT,
-             "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+             "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com",
+             # the stack outputs a variable may name: the local proxy (on its default port) stands for the load
+             # balancer and CloudFront
+             **{f"output:{name}": "localhost:8000" for name in service_variables.STACK_OUTPUTS}}
     value = re.sub(r"\$\{(?!!)([^}]+)\}", lambda m: known.get(m[1], m[0]), value)
     return value.replace("${!", "${").replace("$", "$$")
 

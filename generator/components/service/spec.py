@@ -266,6 +266,13 @@ class ServiceEnvSpec(Strict):
     log_retention_days: Annotated[RetentionDays, Param(  # type: ignore[valid-type]
         "log retention (days)", name="LogRetention")] = Field(
         30, description="Days the service's container logs are kept.")
+    environment: Annotated[dict[EnvVarName, str], NotAParameter(
+        "each variable is a root parameter of its own (variables.py)")] = Field(
+        default_factory=dict,
+        description="Plain variables of the service's main container in this environment, e.g. `{LOG_LEVEL: debug, "
+                    "FEATURE_SEARCH: \"on\"}`: each overrides the value in `services[].environment` or adds a "
+                    "variable; an empty value removes it here. They enter through the environment's parameter file "
+                    "(one labelled parameter per variable), never secrets.")
 
     @classmethod
     def of(cls, env: ServicesEnv, service: str) -> ServiceEnvSpec:
@@ -541,13 +548,19 @@ ENVIRONMENT_PLACEHOLDERS = ("Application", "EnvironmentName", "AWS::Region", "AW
 
 def environment_placeholders(app: AppSpec) -> Iterator[Problem]:
     """A `${...}` in an `environment` value (of the main container or a sidecar) is `${Application}`, `${EnvironmentName}`, `${AWS::Region}`,
-    `${AWS::AccountId}`, `${AWS::Partition}` or `${AWS::URLSuffix}` (filled in per environment), or `${!Name}` for the
-    text `${Name}`."""
+    `${AWS::AccountId}`, `${AWS::Partition}` or `${AWS::URLSuffix}` (filled in per environment), `${output:Name}` for
+    a stack output the app has (`ClusterLoadBalancerDns`, with a frontend `FrontendDistributionDomainName`), or
+    `${!Name}` for the text `${Name}`."""
+    from generator.components.service import variables   # it imports this module
     for svc in app.services:
         for loc, var, value in all_plain_variables(svc):
+            problem = variables.output_problem(app, value)
+            if problem:
+                yield Problem(f"{loc}.environment.{var}", problem)
+                continue
             for match in re.finditer(r"\$\{([^}]*)(\}?)", value):
                 name, closed = match.groups()
-                if closed and (name in ENVIRONMENT_PLACEHOLDERS or name.startswith("!")):
+                if closed and (name in ENVIRONMENT_PLACEHOLDERS or name.startswith("!") or name.startswith("output:")):
                     continue
                 loc = f"{loc}.environment.{var}"
                 if not closed:

@@ -26,6 +26,7 @@ from generator.components.registry import RegistryOutputs
 from generator.components.service import cron as service_cron
 from generator.components.service import mounts as service_mounts
 from generator.components.service import sidecars
+from generator.components.service import variables as service_variables
 from generator.components.service import uses as service_uses
 from generator.components.service import web as service_web
 from generator.components.service import worker as service_worker
@@ -61,7 +62,7 @@ def build(app: AppSpec, svc: ServiceSpec, stack: StackBuilder, env: EnvInputs[Se
     # inside the stack the service's own tag (root `<Service>ImageTag`) is simply `ImageTag`
     t.add_condition(BOOTSTRAPPING, Equals(stack.input(image_tag(svc.name), name=IMAGE_TAG_CHILD), BOOTSTRAP_TAG))
     t.add_condition(EXEC, Equals(settings["exec"], "true"))
-    task = _task(svc, stack, net, cluster, registry, settings, attachments.of(svc),
+    task = _task(app, svc, stack, net, cluster, registry, settings, attachments.of(svc),
                  service_mounts.mounts(stack, svc, file_systems or {}))
     queue_name = queues[svc.scale_on.queue].name if svc.scale_on is not None and queues else None
     kind = KINDS[svc.kind](Context(app, svc, stack, settings, net, cluster, task, off_hours, environment,
@@ -83,7 +84,7 @@ def secret_arn(name: str, suffix: str) -> Sub:
     return Sub(f"arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{name}{suffix}")
 
 
-def _task(svc: ServiceSpec, stack: StackBuilder, net: NetworkOutputs, cluster: ClusterOutputs,
+def _task(app: AppSpec, svc: ServiceSpec, stack: StackBuilder, net: NetworkOutputs, cluster: ClusterOutputs,
           registry: RegistryOutputs, settings: dict, uses: list[Use], mounted: service_mounts.Mounts) -> Task:
     repository = registry.repositories[svc.name]
     log_group = stack.add(logs.LogGroup(
@@ -109,15 +110,15 @@ def _task(svc: ServiceSpec, stack: StackBuilder, net: NetworkOutputs, cluster: C
         "TaskDefinition", Family=family, Cpu=str(svc.cpu), Memory=str(svc.memory), NetworkMode="awsvpc",
         RequiresCompatibilities=["FARGATE"], ExecutionRoleArn=GetAtt(execution_role, "Arn"),
         TaskRoleArn=GetAtt(task_role, "Arn"),
-        ContainerDefinitions=[_container(svc, stack, repository, log_group, uses, mounted.mount_points),
-                              *(_sidecar(svc, side, log_group) for side in svc.sidecars)],
+        ContainerDefinitions=[_container(app, svc, stack, repository, log_group, uses, mounted.mount_points),
+                              *(_sidecar(svc, side, stack, log_group) for side in svc.sidecars)],
         **({"Volumes": mounted.volumes} if mounted.volumes else {}),
         **({"EphemeralStorage": ecs.EphemeralStorage(SizeInGiB=svc.ephemeral_storage_gib)}
            if svc.ephemeral_storage_gib else {})))
     return Task(definition, family, sidecars.ingress(svc)[0], execution_role, task_role, security_group, log_group)
 
 
-def _container(svc: ServiceSpec, stack: StackBuilder, repository, log_group, uses: list[Use],
+def _container(app: AppSpec, svc: ServiceSpec, stack: StackBuilder, repository, log_group, uses: list[Use],
                mount_points: list[ecs.MountPoint]) -> ecs.ContainerDefinition:
     props: dict = {
         "Name": svc.name, "Essential": True,
@@ -128,7 +129,10 @@ def _container(svc: ServiceSpec, stack: StackBuilder, repository, log_group, use
         props["PortMappings"] = [ecs.PortMapping(ContainerPort=svc.port, Protocol="tcp")]
     if svc.command:
         props["Command"] = list(svc.command)
-    environment = [ecs.Environment(Name=k, Value=_environment_value(v)) for k, v in sorted(svc.environment.items())]
+    per_env, overridden = service_variables.container_environment(app, svc, stack)
+    environment = [ecs.Environment(Name=k, Value=_environment_value(v, stack)) for k, v in sorted(svc.environment.items())
+                   if k not in overridden]
+    environment += [per_env[k] for k in sorted(per_env)]
     environment += service_uses.environment(stack, uses)
     if environment:
         props["Environment"] = environment
@@ -142,7 +146,7 @@ def _container(svc: ServiceSpec, stack: StackBuilder, repository, log_group, use
     return ecs.ContainerDefinition(**props)
 
 
-def _sidecar(svc: ServiceSpec, side: SidecarSpec, log_group) -> ecs.ContainerDefinition:
+def _sidecar(svc: ServiceSpec, side: SidecarSpec, stack: StackBuilder, log_group) -> ecs.ContainerDefinition:
     """A sidecar: its image as given, its own variables and secrets (read with the task's execution role), its logs
     in the service's log group (streams `<service>/<sidecar>/<task id>`), the task's network (localhost)."""
     props: dict = {"Name": side.name, "Essential": side.essential, "Image": side.image,
@@ -152,7 +156,7 @@ def _sidecar(svc: ServiceSpec, side: SidecarSpec, log_group) -> ecs.ContainerDef
     if side.command:
         props["Command"] = list(side.command)
     if side.environment:
-        props["Environment"] = [ecs.Environment(Name=k, Value=_environment_value(v))
+        props["Environment"] = [ecs.Environment(Name=k, Value=_environment_value(v, stack))
                                 for k, v in sorted(side.environment.items())]
     if side.secrets:
         props["Secrets"] = [ecs.Secret(Name=k, ValueFrom=_value_from(ref)) for k, ref in sorted(side.secrets.items())]
@@ -183,12 +187,17 @@ def _health_check(svc: ServiceSpec, container: str) -> dict:
     return {"HealthCheck": ecs.HealthCheck(Command=command, Interval=30, Timeout=5, Retries=3, StartPeriod=60)}
 
 
-def _environment_value(value: str):
+def _environment_value(value: str, stack: StackBuilder | None = None):
     """`${Application}`, `${EnvironmentName}` and `${AWS::...}` are filled in per environment (a config rule allows only
     those, and `${!Name}` for the text `${Name}`). A value with only the latter becomes that text, joined at each `$`
     so that no `${...}` is left for cfn-lint to take for a reference outside a Sub (E1029)."""
     if "${" not in value:
         return value
+    outputs = service_variables.OUTPUT_PATTERN.findall(value)
+    if outputs and stack is not None:
+        # `${output:Name}` -> `${Name}`, a Sub variable fed by the child parameter that carries that stack output
+        text = service_variables.OUTPUT_PATTERN.sub(lambda m: "${" + m.group(1) + "}", value)
+        return Sub(text, **{name: stack.input(service_variables.output_source(name)) for name in outputs})
     if re.search(r"\$\{(?!!)", value):
         return Sub(value)
     return Join("$", value.replace("${!", "${").split("$"))
