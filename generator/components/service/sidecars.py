@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from troposphere import Sub
 
-from generator.components.service.spec import MOVING_TAGS
+from generator.components.service.spec import MOVING_TAGS, health_check_problem
 from generator.errors import Problem
 
 if TYPE_CHECKING:
@@ -169,12 +169,9 @@ def sidecar_container_settings(app: AppSpec) -> Iterator[Problem]:
     for svc in app.services:
         for side in svc.sidecars:
             loc = f"services.{svc.name}.sidecars.{side.name}"
-            check = side.health_check
-            if check and (check[0] not in ("CMD", "CMD-SHELL") or len(check) < 2):
-                yield Problem(f"{loc}.health_check",
-                              "start with CMD (then the program and its arguments) or CMD-SHELL (then one shell "
-                              "command), e.g. ['CMD-SHELL', 'curl -f http://localhost:8080/ || exit 1']; [] turns "
-                              "it off")
+            problem = health_check_problem(side.health_check)
+            if problem:
+                yield Problem(f"{loc}.health_check", problem)
             for name in sorted(set(side.environment) & set(side.secrets)):
                 yield Problem(f"{loc}.secrets.{name}", f"{name} is also in environment; keep it in one of them")
 

@@ -361,7 +361,8 @@ def unique_service_names(app: AppSpec) -> Iterator[Problem]:
 
 
 def service_kind_fields(app: AppSpec) -> Iterator[Problem]:
-    """A `web` service has a `port`; a `cron` service has a `schedule`, and only cron services have one."""
+    """A `web` service has a `port` (or an `ingress_container` sidecar with one); a `cron` service has a `schedule`,
+    and only cron services have one."""
     for svc in app.services:
         loc = f"services.{svc.name}"
         if svc.kind == "web" and svc.port is None and svc.ingress_container in (None, svc.name):
@@ -433,16 +434,22 @@ def service_names_make_distinct_ids(app: AppSpec) -> Iterator[Problem]:
                                                   "stacks and parameters would have the same names; rename one")
 
 
+def health_check_problem(command: list[str] | None) -> str | None:
+    """What is wrong with a container health check in Docker form (a service's or a sidecar's), or None."""
+    if command and (command[0] not in ("CMD", "CMD-SHELL") or len(command) < 2):
+        return ("start with CMD (then the program and its arguments) or CMD-SHELL (then one shell command), "
+                "e.g. ['CMD-SHELL', 'curl -f http://localhost:8080/health || exit 1']; [] turns it off")
+    return None
+
+
 def service_container_settings(app: AppSpec) -> Iterator[Problem]:
     """A `health_check_command` is empty or starts with CMD or CMD-SHELL; `schedule_timezone` is for cron services
     and names an IANA time zone; a variable is not both in `environment` and in `secrets`."""
     for svc in app.services:
         loc = f"services.{svc.name}"
-        command = svc.health_check_command
-        if command and (command[0] not in ("CMD", "CMD-SHELL") or len(command) < 2):
-            yield Problem(f"{loc}.health_check_command",
-                          "start with CMD (then the program and its arguments) or CMD-SHELL (then one shell command), "
-                          "e.g. ['CMD-SHELL', 'curl -f http://localhost:8080/health || exit 1']; [] turns it off")
+        problem = health_check_problem(svc.health_check_command)
+        if problem:
+            yield Problem(f"{loc}.health_check_command", problem)
         if "schedule_timezone" in svc.model_fields_set and svc.kind != "cron":
             yield Problem(f"{loc}.schedule_timezone", "only cron services have a schedule; remove it")
         elif _time_zone_problem(svc.schedule_timezone):
