@@ -179,3 +179,37 @@ def test_the_sandbox_runs_a_sidecar_in_the_main_containers_network_and_proxies_t
     assert nginx["depends_on"] == {"web": {"condition": "service_healthy"}}     # HEALTHY, as in the task
     assert services["web"]["expose"] == ["8000", "8080"]
     assert "proxy_pass http://web:8080;" in compose.proxy_conf(app)
+
+
+@pytest.mark.slow
+def test_an_app_with_sidecars_and_per_environment_variables_passes_the_whole_gate_and_checkov(tmp_path):
+    """cfn-lint (with our rules), the size budgets and the parameter files (build.write raises on any finding), then
+    checkov: sidecars with every dependency condition, a private ECR image, a stack output and per-environment
+    variables in a packed-free app."""
+    import json
+    import subprocess
+
+    from generator import build
+    from tests.support import CHECKOV
+    sidecars = [{**NGINX, "image": "444444444444.dkr.ecr.eu-west-1.amazonaws.com/hive/nginx:1.27-hive3"},
+                {"name": "init", "image": "public.ecr.aws/docker/library/busybox:1.36", "essential": False,
+                 "command": ["sh", "-c", "echo ready"]},
+                {"name": "agent", "image": "public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.300049.1",
+                 "depends_on": [{"container": "init", "condition": "SUCCESS"},
+                                {"container": "nginx", "condition": "START"}],
+                 "environment": {"TARGET": "http://${output:ClusterLoadBalancerDns}"}}]
+    app = make_app(services=[_web(sidecars=sidecars, environment={"LOG_LEVEL": "INFO"}),
+                             {"name": "jobs", "kind": "worker", "sidecars": [
+                                 {"name": "agent", "image": "public.ecr.aws/datadog/agent:7.60.0", "essential": False}]}],
+                   environments={"dev": {"cidr": "10.10.0.0/16", "services": {
+                       "web": {"environment": {"LOG_LEVEL": "DEBUG", "FEATURE_X": "on"}}}}})
+    build.write(app, tmp_path / "templates", tmp_path / "params")
+    proc = subprocess.run([str(CHECKOV), "-d", str(tmp_path / "templates"), "--framework", "cloudformation",
+                           "--quiet", "--compact", "--skip-download", "-o", "json"],
+                          capture_output=True, text=True, timeout=300)
+    reports = json.loads(proc.stdout)
+    reports = reports if isinstance(reports, list) else [reports]
+    assert [c["check_id"] + " " + c["resource"] for r in reports for c in r["results"]["failed_checks"]] == []
+    params = json.loads((tmp_path / "params" / "dev.json").read_text(encoding="utf-8"))
+    values = {p["ParameterKey"]: p["ParameterValue"] for p in params}
+    assert (values["WebEnvLogLevel"], values["WebEnvFeatureX"]) == ("DEBUG", "on")
