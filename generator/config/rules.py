@@ -12,6 +12,7 @@ from generator import components, credentials
 from generator.components import attachments
 from generator.components import stores
 from generator.config import aws_facts
+from generator.components.service.spec import all_plain_variables
 from generator.config.models import AppSpec, ServiceSpec
 from generator.errors import Problem
 
@@ -216,11 +217,15 @@ def _plain_values(svc: ServiceSpec) -> Iterator[tuple[str, str]]:
         yield f"{loc}.health_check_command[{i}]", arg
     if "health_check_path" in svc.model_fields_set:
         yield f"{loc}.health_check_path", svc.health_check_path
+    for side in svc.sidecars:
+        for field in ("command", "health_check"):
+            for i, arg in enumerate(getattr(side, field) or []):
+                yield f"{loc}.sidecars.{side.name}.{field}[{i}]", arg
 
 
 @rule
 def no_credentials_in_plain_values(app: AppSpec) -> Iterator[Problem]:
-    """Plain values hold no credentials: `environment`, `command`, health checks, `migrate.command`,
+    """Plain values hold no credentials: `environment`, `command`, health checks (the sidecars' too), `migrate.command`,
     `pipeline.test_command` and
     `pipeline.test_install_commands` end up in the templates and the console, so a value that looks like a password,
     key, token or connection string with a password is refused (the patterns are in generator/credentials.py);
@@ -228,11 +233,11 @@ def no_credentials_in_plain_values(app: AppSpec) -> Iterator[Problem]:
     why = "(app.yaml and the templates are readable by anyone with the repository or the stack)"
     to_secrets = f"store it in Secrets Manager and name it under `secrets` instead {why}"
     for svc in app.services:
-        for var, value in sorted(svc.environment.items()):
+        for where, var, value in all_plain_variables(svc):
             what = credentials.kind(value) or ("a credential (the variable's name says so)"
                                                if credentials.secret_variable(var, value) else None)
             if what:
-                yield Problem(f"services.{svc.name}.environment.{var}", f"the value looks like {what}; {to_secrets}")
+                yield Problem(f"{where}.environment.{var}", f"the value looks like {what}; {to_secrets}")
         for loc, value in _plain_values(svc):
             what = credentials.kind(value)
             if what:

@@ -143,10 +143,11 @@ def build(app: AppSpec, b: StackBuilder, roles: RoleArns, key: ParentValue, log_
                 "copies the images of a commit into an environment's repositories and writes its template "
                 "configuration", {"SOURCE_REGISTRY": Sub(registry), "SOURCE_PREFIX": Sub("${Application}-pipeline-")},
                 privileged=True)
-    ports = {svc.name: svc.port for svc in web_services(app)}
+    # the appspec names the container the load balancer targets (a sidecar such as nginx, or the main one)
+    ingress = {svc.name: svc.ingress() for svc in web_services(app)}
     for env in app.environments:
         for number, group in enumerate(plan.release_groups(app), 1):
-            releases = [dict(service=name, container_name=name, container_port=ports[name],
+            releases = [dict(service=name, container_name=ingress[name][0], container_port=ingress[name][1],
                              artifact=release_artifact(env, name)) for name in group]
             project(release_project(env, number), role_of["release"], buildspecs.render(
                 "release", releases=releases, scripts_dir=SCRIPTS_DIR),
