@@ -1,7 +1,7 @@
 """The database's alarms and dashboard widgets, through the monitoring component's hook (docs/monitoring.md)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from troposphere import Ref, Sub, rds
 
@@ -21,7 +21,7 @@ MIB = 1024 * 1024
 def watch(app: AppSpec, stack: StackBuilder, cluster: rds.DBCluster, env: EnvInputs[DatabaseEnv],
            alerts: MonitoringOutputs) -> None:
     """The database's alarms (docs/monitoring.md), each over three five-minute windows, all breaching: the busiest
-    instance's CPU, connections near the estimated max_connections of the maximum capacity, freeable memory low,
+    instance's CPU, connections near the default max_connections of the maximum capacity (AWS's table), freeable memory low,
     capacity near the maximum ACUs. AWS/RDS metrics by DBClusterIdentifier ("Amazon CloudWatch metrics for Amazon
     Aurora", Aurora User Guide); a paused or stopped cluster sends none, which is not an incident."""
     db = app.database
@@ -33,16 +33,26 @@ def watch(app: AppSpec, stack: StackBuilder, cluster: rds.DBCluster, env: EnvInp
         return stack.add(metric_alarm(title, f"database: {what} for 15 minutes", "AWS/RDS", name, stat, where,
                                       threshold=threshold, minutes=FIVE_MINUTES, periods=3, comparison=comparison))
 
-    per_acu, cap = engines.CONNECTIONS_PER_ACU[db.engine], engines.CONNECTIONS_CAP
-    # max_connections as two series (from the maximum ACUs, and the cap) and their minimum
-    steps = {"byacu": Sub(f"FILL(conns, 0) * 0 + ${{Max}} * {per_acu}", Max=env.input(stack, "max_capacity")),
-             "capped": f"FILL(conns, 0) * 0 + {cap}", "ceiling": "MIN([byacu, capped])"}
+    # max_connections from the documented table (engines.MAX_CONNECTIONS): the first row's value plus, for each
+    # further row, its increase times (MaxCapacity >= that row's ACUs); metric math compares a series with a number.
+    # `FILL(conns, 0) * 0 + x` turns a number into a series.
+    rows = engines.MAX_CONNECTIONS[db.engine]
+    table = " + ".join([str(rows[0][1])] + [f"(FILL(conns, 0) * 0 + ${{Max}} >= {acu}) * {value - previous}"
+                                            for (acu, value), (_, previous) in zip(rows[1:], rows)])
+    by_acu = Sub(f"FILL(conns, 0) * 0 + {table}", Max=env.input(stack, "max_capacity"))
+    steps: dict[str, Any] = {"ceiling": by_acu}
+    if db.engine == "aurora-postgresql":     # capped at 2,000 below a minimum of 1 ACU
+        low, top = engines.POSTGRESQL_LOW_MINIMUM_CAP, rows[-1][1]
+        steps = {"byacu": by_acu,
+                 "capped": Sub(f"FILL(conns, 0) * 0 + {low} + (FILL(conns, 0) * 0 + ${{Min}} >= 1) * {top - low}",
+                               Min=env.input(stack, "min_capacity")),
+                 "ceiling": "MIN([byacu, capped])"}
     alarms = [
         alarm("CpuAlarm", f"the busiest instance's CPU above {limits.database_cpu_percent}%", "CPUUtilization",
               "Maximum", limits.database_cpu_percent),
         stack.add(math_alarm(
             "ConnectionsAlarm", f"database: connections above {limits.database_connections_percent}% of the "
-                                "estimated max_connections for 15 minutes",
+                                "default max_connections for 15 minutes",
             {"conns": metric("DatabaseConnections", "AWS/RDS", "Maximum", where, FIVE_MINUTES * 60)},
             "100 * FILL(conns, 0) / ceiling", "connections, % of max_connections",
             threshold=limits.database_connections_percent, periods=3, steps=steps)),
