@@ -12,31 +12,17 @@ from __future__ import annotations
 import io
 import json
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from scripts.deploylib import commands, database, restore
-from scripts.deploylib.aws import Aws
 from scripts.deploylib.errors import DeployError
 from scripts.deploylib.target import load_target
 from scripts.deploylib.ui import Console
 from tests.support import DEFAULT_APP, DEFAULT_PARAMS, DEFAULT_TEMPLATES
+from tests.test_database_commands import REGION, aws  # noqa: F401 - the moto fixture
 
-REGION = "eu-west-1"
 CLUSTER = "tunecast-dev-database-1a2b3c-cluster-4d5e6f"
 NEW_CLUSTER = "tunecast-dev-database-1a2b3c-cluster-7g8h9i"
-
-
-@pytest.fixture
-def aws(monkeypatch):
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": REGION}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        yield Aws(boto3.Session(region_name=REGION), REGION)
 
 
 def _ctx(aws, env="dev", **options):
@@ -108,7 +94,7 @@ def _snapshot(aws, name="tunecast-dev-20261130-170000"):
 
 def test_restore_deploys_with_restore_from_set_and_everything_else_as_running(aws, monkeypatch):
     ctx, out = _ctx(aws)
-    _environment(aws, ctx, running={"ApiImageTag": "v42", "MaxCapacity": "8"})
+    _environment(aws, ctx, running={"ApiImageTag": "v42", "MaxCapacity": "8", "WebImageTag": "bootstrap"})
     name = _snapshot(aws)
     deploy = FakeDeploy(aws)
     monkeypatch.setattr(commands, "deploy", deploy)
@@ -118,6 +104,9 @@ def test_restore_deploys_with_restore_from_set_and_everything_else_as_running(aw
     assert options.parameters["RestoreFrom"] == name
     # a restore moves nothing else: the running image tags and capacities, not the parameter file's
     assert options.parameters["ApiImageTag"] == "v42" and options.parameters["MaxCapacity"] == "8"
+    # the first-deploy placeholder is not passed explicitly (deploy_parameters refuses that on an existing stack)
+    assert "WebImageTag" not in options.parameters
+    assert set(options.parameters) == {"RestoreFrom", "ApiImageTag", "MaxCapacity"}
     text = out.getvalue()
     assert "THE DATABASE WILL BE REPLACED" in text and "How long" in text
     # the way back was taken before CloudFormation acted, and is named

@@ -31,6 +31,7 @@ from typing import Any
 from scripts import nested_stack_policy
 from scripts.deploylib import commands, database, stacks
 from scripts.deploylib.errors import DeployError
+from scripts.deploylib.target import BOOTSTRAP
 
 PARAMETER = database.RESTORE_PARAMETER
 NESTED_STACK = "Database"            # the root's logical id of the database nested stack
@@ -110,8 +111,11 @@ def restore(ctx: Any, snapshot_id: str | None) -> int:
                           "to restore that state once more, copy the snapshot under a new identifier (aws rds "
                           "copy-db-cluster-snapshot) and restore the copy")
     console.say(database.restore_summary(ctx, snap, cluster))
+    # Every parameter at its running value, where that differs from the file's: NoEcho values come back masked
+    # (the file's are used), and a running first-deploy placeholder is left to deploy_parameters' own handling.
+    in_file = dict(target.parameters)
     overrides = {k: v for k, v in running.items()
-                 if k in dict(target.parameters) and v != MASKED and k != PARAMETER}
+                 if k in in_file and v != in_file[k] and v not in (MASKED, BOOTSTRAP) and k != PARAMETER}
     overrides[PARAMETER] = snapshot_id
     way_back: list[str] = []
 
