@@ -49,7 +49,7 @@ def build(app: AppSpec, stack: StackBuilder, env: EnvInputs[DatabaseEnv], enviro
     db = app.database
     assert db is not None, "root.py builds the database stack only for an app with a database"
     built = build_cluster(db, stack, env, net)
-    build_instances(db, stack, env, built)
+    build_instances(db, stack, env, built, net.private_subnet_zones)
     if not engines.supports_auto_pause(db.engine, db.engine_version):
         scheduled_stop_and_start(stack, built.cluster, environment, off_hours)
     watch(app, stack, built.cluster, env, alerts)
