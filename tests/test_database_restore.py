@@ -248,18 +248,21 @@ def test_a_dry_run_previews_and_takes_no_snapshot(aws, monkeypatch):
 
 
 @pytest.mark.parametrize("running, new, overrides, refused", [
-    ("snap-1", "", {}, True),                        # the parameter file forgot the restore: an EMPTY cluster
-    ("snap-1", "snap-1", {}, False),                 # app.yaml keeps restore_from: nothing replaced
-    ("snap-1", "snap-2", {}, False),                 # a new restore through app.yaml: the preview shouts
-    ("", "", {}, False),                             # never restored
-    ("snap-1", "", {"RestoreFrom": ""}, False),      # an explicit override is the operator's choice
+    ("snap-1", "", {}, "an EMPTY one"),              # the parameter file forgot the restore
+    ("snap-1", "snap-0", {}, "one restored from snap-0"),   # a parameter file older than the restore
+    ("snap-1", "snap-1", {}, None),                  # app.yaml keeps restore_from: nothing replaced
+    ("", "snap-2", {}, None),                        # a first restore through app.yaml: the preview shouts
+    ("", "", {}, None),                              # never restored
+    ("snap-1", "snap-2", {"RestoreFrom": "snap-2"}, None),  # make restore's own deploy
 ])
-def test_a_deploy_that_would_clear_restore_from_is_refused(running, new, overrides, refused):
+def test_a_plain_deploy_that_would_change_a_restored_clusters_restore_from_is_refused(running, new, overrides,
+                                                                                        refused):
     parameters = [{"ParameterKey": "RestoreFrom", "ParameterValue": new}]
     check = lambda: database.check_restore_kept("dev", {"RestoreFrom": running}, parameters, overrides)  # noqa: E731
     if refused:
-        with pytest.raises(DeployError, match="replace the restored cluster with an EMPTY one") as err:
+        with pytest.raises(DeployError, match=f"replace the restored cluster with {refused}") as err:
             check()
         assert "environments.dev.database.restore_from: snap-1" in err.value.hints[0]
+        assert "make restore ENV=dev SNAPSHOT=<identifier>" in err.value.hints[0]
     else:
         check()

@@ -155,14 +155,18 @@ def restore(ctx: Any, snapshot_id: str | None) -> int:
 
 def check_restore_kept(env: str, running: dict[str, str] | None, parameters: list[dict[str, Any]],
                        overrides: dict[str, str]) -> None:
-    """A deploy must not clear RestoreFrom on a restored cluster: CloudFormation would replace it with an empty one
-    (the restored data then survives only in the final snapshot). Called by commands.prepare for every deploy
-    (restore.py's own deploy overrides the parameter)."""
+    """A plain deploy must not change RestoreFrom on a restored cluster: cleared, CloudFormation replaces the cluster
+    with an empty one; changed (a parameter file older than the restore), with that other snapshot; either way the
+    data written since the restore survives only in the final snapshot. Called by commands.prepare for every deploy;
+    `make restore` sets the parameter as an override, and a first restore (RestoreFrom empty so far) goes through."""
     restored = (running or {}).get(RESTORE_PARAMETER, "")
     new = next((p.get("ParameterValue") for p in parameters if p["ParameterKey"] == RESTORE_PARAMETER), None)
-    if restored and new == "" and RESTORE_PARAMETER not in overrides:
-        raise DeployError(
-            f"refusing to deploy: the database was restored from {restored}, and this deploy would set "
-            f"{RESTORE_PARAMETER} to '' and so replace the restored cluster with an EMPTY one",
-            f"keep the restore: set environments.{env}.database.restore_from: {restored} in app.yaml, run "
-            "`make templates`, commit, then deploy (docs/database.md, 'Restoring a snapshot')")
+    if not restored or new is None or new == restored or RESTORE_PARAMETER in overrides:
+        return
+    what = "an EMPTY one" if new == "" else f"one restored from {new}"
+    raise DeployError(
+        f"refusing to deploy: the database was restored from {restored}, and this deploy would set "
+        f"{RESTORE_PARAMETER} to '{new}' and so replace the restored cluster with {what}",
+        f"keep the restore: set environments.{env}.database.restore_from: {restored} in app.yaml, run "
+        "`make templates`, commit, then deploy; to restore another snapshot: "
+        f"`make restore ENV={env} SNAPSHOT=<identifier>` (docs/database.md, 'Restoring a snapshot')")
