@@ -30,13 +30,13 @@ help: ## List the targets and the variables they take
 	@grep -hE '^[A-Z_]+ \?=.*## ' $(MAKEFILE_LIST) | \
 		awk '{name = $$1; sub(/^[A-Z_]+ \?= ?/, ""); split($$0, part, "## "); \
 			printf "  %-9s %s%s\n", name, part[2], (part[1] == "" ? "" : " [" part[1] "]")}'
-	@echo "  YES=1     deploy, destroy, release, rollback: do not ask for confirmation"
-	@echo "  FORCE=1   destroy: allow a production environment; db-load: load into a database that has tables"
+	@echo "  YES=1     deploy, destroy, restore, release, rollback: do not ask for confirmation"
+	@echo "  FORCE=1   destroy, restore: allow a production environment; db-load: load into a database that has tables"
 	@echo "  DUMP      db-load: the SQL dump, s3://bucket/key.sql or s3://bucket/key.sql.gz"
 	@echo "  DRY_RUN=1 package, deploy, destroy: print what would happen, change nothing"
 	@echo "  IMAGE_TAG deploy, diff: the image tag of every service [the parameter file's]; release: the service's"
 	@echo "  BUCKET    deploy commands: the S3 bucket for templates [<app>-templates-<account>-<region>]"
-	@echo "  SNAPSHOT  restore: the database cluster snapshot to restore (make snapshots lists them)"
+	@echo "  SNAPSHOT  restore: the database cluster snapshot to restore (default: the newest manual one)"
 	@echo "  CDK_VENV  bench: a virtual environment with the AWS CDK, to time its synth beside ours [none]"
 	@echo "  RUNS      bench: how many times each phase is timed [bench.py's default]"
 	@echo "  DIR       publish-frontend: the frontend build's output directory [frontend/build]"
@@ -160,7 +160,7 @@ snapshot: $(VENV)/.installed-deploy ## Take a manual snapshot of ENV's database 
 snapshots: $(VENV)/.installed-deploy ## List ENV's database snapshots, newest first
 	$(PY) scripts/deploy.py snapshots $(DEPLOY_ARGS)
 
-restore: $(VENV)/.installed-deploy ## Check SNAPSHOT=... and print what restoring it into ENV replaces, and the steps
+restore: $(VENV)/.installed-deploy ## Restore ENV's database from SNAPSHOT (default: newest manual) via the template; preview, confirm
 	$(PY) scripts/deploy.py restore $(DEPLOY_ARGS)
 publish-frontend: $(VENV)/.installed-deploy ## Publish the frontend build (DIR=...) to ENV: upload, prune, invalidate
 	$(PY) scripts/deploy.py publish-frontend $(DEPLOY_ARGS) $(if $(DIR),--dir=$(call _q,$(DIR)))
