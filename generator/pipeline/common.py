@@ -198,8 +198,7 @@ def pipeline_parameters(app: AppSpec) -> list[RootParameter]:
             f"role come from deploy-role.yaml deployed there).", GROUP_ACCOUNTS, f"{env} account",
             lambda a, _, env=env: a.account_of(env), allowed_values=(app.account_of(env),),
             constraint=f"the account app.yaml names for {env}"))
-    from generator.pipeline import regions   # imports this module
-    return params + regions.key_parameters(app)
+    return params + key_parameters(app)
 
 
 def _source_parameters(app: AppSpec) -> list[RootParameter]:
@@ -242,3 +241,31 @@ def declare(template: Template, params: list[RootParameter]) -> None:
         template.add_parameter(p.declare())
         template.add_parameter_to_group(p.name, p.group)
         template.set_parameter_label(p.name, p.label)
+
+
+def other_regions(app: AppSpec) -> list[str]:
+    """The regions of the app's environments other than the pipeline's, in app.yaml's order."""
+    if app.pipeline is None:
+        return []
+    return [r for r in app.regions() if r != app.region]
+
+
+def support_stack_name(app_name: str) -> str:
+    """The support stack in each other region (the same name in every region; naming.py's `<app>-` convention)."""
+    return f"{app_name}-{PIPELINE}-support"
+
+
+def key_parameter(region: str) -> str:
+    """pipeline.yaml's parameter holding the KMS key ARN of `region`'s artifact store: `ArtifactKeyMeSouth1`."""
+    return f"ArtifactKey{naming.pascal(region)}"
+
+
+def key_parameters(app: AppSpec) -> list:
+    """pipeline.yaml's key ARN parameters, one per other region (regions.py), each allowing exactly app.yaml's
+    value."""
+    return [RootParameter(
+        key_parameter(region), f"KMS key ARN of the artifact store in {region} (the KeyArn output of the "
+        f"{support_stack_name(app.app)} stack there).", GROUP_SOURCE, f"Artifact key in {region}",
+        lambda a, _, region=region: a.pipeline.artifact_keys[region],
+        allowed_values=(app.pipeline.artifact_keys.get(region, ""),),
+        constraint=f"the key app.yaml names in pipeline.artifact_keys.{region}") for region in other_regions(app)]

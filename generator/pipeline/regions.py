@@ -37,6 +37,8 @@ from troposphere import s3 as ts3
 from generator import naming
 from generator.config import AppSpec
 from generator.pipeline import common
+# beside pipeline.yaml's other parameters in common.py, which must not import this module (no import cycle)
+from generator.pipeline.common import key_parameter, key_parameters, other_regions, support_stack_name  # noqa: F401
 from generator.pipeline.grants import Grant, grant
 from generator.policies.common import document
 from generator.policies.s3 import deny_insecure_transport
@@ -47,21 +49,10 @@ SUPPORT_PARAMETERS = "pipeline-support"          # params/pipeline-support.json
 TARGET_ACCOUNTS_PARAM = "TargetAccountIds"
 
 
-def other_regions(app: AppSpec) -> list[str]:
-    """The regions of the app's environments other than the pipeline's, in app.yaml's order."""
-    if app.pipeline is None:
-        return []
-    return [r for r in app.regions() if r != app.region]
 
 
-def support_stack_name(app_name: str) -> str:
-    """The support stack in each other region (the same name in every region; naming.py's `<app>-` convention)."""
-    return f"{app_name}-{common.PIPELINE}-support"
 
 
-def key_parameter(region: str) -> str:
-    """pipeline.yaml's parameter holding the KMS key ARN of `region`'s artifact store: `ArtifactKeyMeSouth1`."""
-    return f"ArtifactKey{naming.pascal(region)}"
 
 
 def bucket_name(region: str) -> Sub:
@@ -89,15 +80,6 @@ def target_region(app: AppSpec, env: str) -> dict[str, str]:
     return {"TARGET_REGION": region} if region != app.region else {}
 
 
-def key_parameters(app: AppSpec) -> list:
-    """pipeline.yaml's key ARN parameters, one per other region, each allowing exactly app.yaml's value."""
-    from generator.wiring import RootParameter
-    return [RootParameter(
-        key_parameter(region), f"KMS key ARN of the artifact store in {region} (the KeyArn output of the "
-        f"{support_stack_name(app.app)} stack there).", common.GROUP_SOURCE, f"Artifact key in {region}",
-        lambda a, _, region=region: a.pipeline.artifact_keys[region],
-        allowed_values=(app.pipeline.artifact_keys.get(region, ""),),
-        constraint=f"the key app.yaml names in pipeline.artifact_keys.{region}") for region in other_regions(app)]
 
 
 def artifact_store(app: AppSpec, bucket: Any, key_arn: Any) -> dict[str, Any]:
