@@ -19,7 +19,7 @@ from troposphere import Ref, Sub, codepipeline
 from generator import holds, image_tags, naming
 from generator.config import AppSpec
 from generator.naming import pascal
-from generator.pipeline import approvals, common, plan
+from generator.pipeline import approvals, common, migrate, plan
 from generator.pipeline import projects as p
 from generator.pipeline.storage import Storage
 from generator.components.cluster.alb import TEST_PORT
@@ -74,7 +74,8 @@ class Actions:
             plan.BUILD: self.build, plan.APPROVE_RELEASE: self.approve_release, plan.PROMOTE: self.promote,
             plan.DEPLOY: self.deploy, plan.PROTECT: self.protect, plan.PREPARE_RELEASE: self.prepare_release,
             plan.RELEASE: self.release, plan.TESTS: self.tests, plan.APPROVE_REROUTE: self.approve_reroute,
-            plan.BUILD_FRONTEND: self.build_frontend, plan.PUBLISH_FRONTEND: self.publish_frontend}
+            plan.BUILD_FRONTEND: self.build_frontend, plan.PUBLISH_FRONTEND: self.publish_frontend,
+            plan.MIGRATE: self.migrate}
 
     def __call__(self, step: plan.Step) -> codepipeline.Actions:
         return self.kinds[step.kind](step)
@@ -167,6 +168,13 @@ class Actions:
             "STACK_NAME": naming.stack_name_sub(env), "DEPLOY_ROLE_ARN": approvals.deploy_role(),
             "CONFIG_FILE": f"params/{env}.config.json", "TEMPLATES_ARTIFACT": TEMPLATES}, Account=self.account(env))
 
+    def migrate(self, step: plan.Step) -> codepipeline.Actions:
+        """app.yaml's `migrate:` after the stack update (generator/pipeline/migrate.py): its exported SNAPSHOT_ID
+        becomes `#{Migrate<Env>Variables.SNAPSHOT_ID}`."""
+        env = step.env
+        return self.codebuild(step, p.MIGRATE, variables=migrate.action_variables(env),
+                              namespace=migrate.namespace(env), Account=self.account(env))
+
     def prepare_release(self, step: plan.Step) -> codepipeline.Actions:
         env, tags = step.env, image_tags.artifact(step.env)
         return self.codebuild(step, p.release_project(env, step.group), inputs=(SOURCE, tags),
@@ -202,7 +210,8 @@ class Actions:
             "NotificationArn": Ref(self.store.topic),
             "CustomData": f"{env}: the release of {listed(holds.approval_services(self.app, env))} waits on the test "
                           f"listener {environment_test_url(self.app, env)}. Approve once it looks right there: its "
-                          f"production traffic then moves to it{tested}. Rejecting stops it and rolls it back."})
+                          f"production traffic then moves to it{tested}. Rejecting stops it and rolls it back."
+                          + (migrate.restore_hint(env) if migrate.snapshots(self.app, env) else "")})
 
 
 def listed(names: list[str]) -> str:
