@@ -51,6 +51,7 @@ CASES = {
     "frontend-build": ("frontend_build", dict(context_dir="frontend", build_command="npm ci && npm run build",
                                               output_dir="build", runtime_versions={"nodejs": "20"})),
     "publish-frontend": ("publish_frontend", dict(scripts_dir="scripts")),
+    "migrate": ("migrate", dict(python_version="3.11")),
     "update-pipeline": ("update_pipeline", dict(s3_prefix="tunecast/templates", template="packaged/pipeline.yaml",
                                                 config="params/pipeline.config.json")),
 }
