@@ -139,7 +139,7 @@ def test_unknown_buildspec_is_an_error():
     with pytest.raises(buildspecs.BuildspecError) as exc:
         buildspecs.render("deploy", x=1)
     assert str(exc.value) == ("buildspecs/deploy.yml.j2: no such buildspec (known: frontend_build, image, "
-                              "integration_tests, promote, protect, publish_frontend, release, self_update, "
+                              "integration_tests, migrate, promote, protect, publish_frontend, release, self_update, "
                               "update_pipeline)")
 
 
