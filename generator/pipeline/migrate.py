@@ -35,7 +35,8 @@ TIMEOUT_MINUTES = 120
 def runs(app: AppSpec, env: str) -> bool:
     """Whether `env`'s stage has a Migrate action: the app has `migrate:` and the environment a database (every
     environment has the app's database today; the predicate is the one place that decides)."""
-    return app.migrate is not None and app.database is not None and env in app.environments
+    return (app.migrate is not None and app.database is not None and env in app.environments
+            and any(s.name == app.migrate.service for s in app.services))
 
 
 def environments(app: AppSpec) -> list[str]:

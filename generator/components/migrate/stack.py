@@ -50,15 +50,22 @@ class MigrateOutputs(NamedTuple):
 
 
 def wanted(app: AppSpec) -> bool:
-    """The pipeline runs the migration (generator/pipeline/migrate.py `runs`)."""
-    return app.pipeline is not None and app.migrate is not None and app.database is not None
+    """The pipeline runs the migration (generator/pipeline/migrate.py `runs`): a pipeline, `migrate:` naming one of the
+    app's services (a rule refuses any other), and a database."""
+    return app.pipeline is not None and migrate_service(app) is not None and app.database is not None
+
+
+def migrate_service(app: AppSpec):
+    if app.migrate is None:
+        return None
+    return next((s for s in app.services if s.name == app.migrate.service), None)
 
 
 def build(app: AppSpec, stack: StackBuilder, environment: EnvInputs[EnvironmentCore], *, service: ServiceOutputs,
           database: DatabaseOutputs) -> MigrateOutputs:
     t = stack.template
     t.add_condition(PRODUCTION, Equals(environment.input(stack, "production"), "true"))
-    svc = next(s for s in app.services if s.name == app.migrate.service)
+    svc = migrate_service(app)
     policies = [iam.Policy(PolicyName="migrate", PolicyDocument=grants_document(
         task_grants(svc.name, svc.kind, stack.input(service.task_role_arn), stack.input(service.execution_role_arn))))]
     snapshot = iam.Policy(PolicyName="snapshot-before-migrating", PolicyDocument=grants_document(
