@@ -100,6 +100,13 @@ def test_the_production_approval_names_the_snapshot_and_how_to_restore_it():
     assert "SNAPSHOT_ID" not in STAGES["DeployStaging"]["ApproveReroute"]["Configuration"]["CustomData"]
 
 
+def test_a_long_approval_message_keeps_the_snapshot_within_500_characters():
+    message = "x" * 400
+    assert migrate.with_snapshot(message, "prod") == message + " Pre-migration snapshot: #{MigrateProdVariables.SNAPSHOT_ID}."
+    assert migrate.with_snapshot("x" * 480, "prod") == "x" * 480      # no room: the action's variables still show it
+    assert migrate.with_snapshot("short.", "prod") == "short." + migrate.restore_hint("prod")
+
+
 def test_the_plan_counts_the_action_so_the_quota_rule_sees_it():
     steps = {(s.env, s.name): s for stage in plan.stages(APP) for s in stage.steps}
     assert steps[("prod", "Migrate")] == plan.Step("Migrate", plan.MIGRATE, 3, "prod")

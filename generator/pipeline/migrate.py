@@ -61,10 +61,22 @@ def snapshot_reference(env: str) -> str:
     return f"#{{{namespace(env)}.{SNAPSHOT_VARIABLE}}}"
 
 
+CUSTOM_DATA_CHARACTERS = 500     # a manual approval's CustomData (CodePipeline action configuration reference)
+
+
 def restore_hint(env: str) -> str:
     """A sentence for the environment's later approval: the snapshot and the command that restores it."""
     ref = snapshot_reference(env)
     return f" Pre-migration snapshot: {ref} (to undo the migration: make restore ENV={env} SNAPSHOT={ref})."
+
+
+def with_snapshot(message: str, env: str) -> str:
+    """`message` with the restore hint, or the snapshot alone, whichever still fits CustomData's 500 characters
+    (the variable is counted as written: its value, `<app>-<env>-YYYYmmdd-HHMMSS`, is never longer)."""
+    for hint in (restore_hint(env), f" Pre-migration snapshot: {snapshot_reference(env)}."):
+        if len(message + hint) <= CUSTOM_DATA_CHARACTERS:
+            return message + hint
+    return message
 
 
 def role_arn(env: str) -> str:

@@ -206,12 +206,12 @@ class Actions:
     def approve_reroute(self, step: plan.Step) -> codepipeline.Actions:
         env = step.env
         tested = " once the integration tests passed there" if self.app.test_environment() == env else ""
+        message = (f"{env}: the release of {listed(holds.approval_services(self.app, env))} waits on the test "
+                   f"listener {environment_test_url(self.app, env)}. Approve once it looks right there: its "
+                   f"production traffic then moves to it{tested}. Rejecting stops it and rolls it back.")
         return action(step.name, "Approval", "Manual", step.run_order, {
             "NotificationArn": Ref(self.store.topic),
-            "CustomData": f"{env}: the release of {listed(holds.approval_services(self.app, env))} waits on the test "
-                          f"listener {environment_test_url(self.app, env)}. Approve once it looks right there: its "
-                          f"production traffic then moves to it{tested}. Rejecting stops it and rolls it back."
-                          + (migrate.restore_hint(env) if migrate.snapshots(self.app, env) else "")})
+            "CustomData": migrate.with_snapshot(message, env) if migrate.snapshots(self.app, env) else message})
 
 
 def listed(names: list[str]) -> str:
