@@ -131,6 +131,8 @@ def template_bucket(app: str, account: str, region: str) -> str:
 # --- the pipeline's roles (named by convention, so the two accounts' templates name each other) -------------------
 DEPLOY_ROLE = "pipeline-deploy"          # in each target account, assumed by the pipeline's roles
 CLOUDFORMATION_ROLE = "cloudformation"   # in each target account: CloudFormation's role for the <app>-<env> stacks
+RELEASE_ROLE = "pipeline-release"        # in the pipeline account: runs the CodeBuild steps that act in environments
+MIGRATE_ROLE = "migrate"                 # `<app>-<env>-migrate`, path /<app>/<env>/: the pipeline's Migrate action
 
 
 def role_name(role: str) -> str:

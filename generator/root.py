@@ -13,7 +13,7 @@ from troposphere import Output, Template, cloudformation
 from generator import naming, tagging
 from generator import components
 from generator.components import (access, bucket, cache, cluster, database, environment, filesystem, frontend,
-                                   monitoring, network, queue, registry, service, table)
+                                   migrate, monitoring, network, queue, registry, service, table)
 from generator.components.attachments import Attachments
 from generator.components.base import Component
 from generator.config import AppSpec
@@ -60,9 +60,10 @@ def build_stacks(app: AppSpec) -> list[Nested]:
     alerts = monitoring.build(app, watch, monitoring.env_inputs(app), cluster=ecs)
     off_hours = service.off_hours_inputs(app)
     db_inputs = database.env_inputs(app) if app.database is not None else None
-    if db_inputs is not None:
-        stores.add(database.build(app, nested(database.COMPONENT), db_inputs, env, off_hours, net=net,
-                                  alerts=alerts).attachment)
+    db = None if db_inputs is None else database.build(app, nested(database.COMPONENT), db_inputs, env, off_hours,
+                                                       net=net, alerts=alerts)
+    if db is not None:
+        stores.add(db.attachment)
     # the data stores, one stack each (docs/data-stores.md); their settings count against the root's budget
     store_env = {**{("cache", c.name): cache.env_inputs(app, c) for c in app.caches},
                  **{("table", t.name): table.env_inputs(app, t) for t in app.tables},
@@ -84,10 +85,14 @@ def build_stacks(app: AppSpec) -> list[Nested]:
     # The services come last and get the room the stacks above leave under the root's parameter budget (what those
     # stacks consume, counted from their inputs, so a new component is counted without a change here).
     settings = service.settings_inputs(app, room=ROOT_PARAMETER_BUDGET - len(_root_parameters(stacks)))
+    services = {}
     for svc in app.services:  # one stack per service keeps each template far from CloudFormation's limits
-        service.build(app, svc, nested(service.COMPONENT, svc.name, f"the {svc.name} service ({svc.kind})"),
-                      settings[svc.name], off_hours, env, net=net, cluster=ecs, registry=images, attachments=stores,
-                      file_systems=file_systems, queues=queues, alerts=alerts)
+        services[svc.name] = service.build(
+            app, svc, nested(service.COMPONENT, svc.name, f"the {svc.name} service ({svc.kind})"), settings[svc.name],
+            off_hours, env, net=net, cluster=ecs, registry=images, attachments=stores, file_systems=file_systems,
+            queues=queues, alerts=alerts)
+    if migrate.wanted(app):   # the role of the pipeline's Migrate action (generator/pipeline/migrate.py)
+        migrate.build(app, nested(migrate.COMPONENT), env, service=services[app.migrate.service], database=db)
     if app.frontend is not None:
         frontend.build(app, nested(frontend.COMPONENT), edge, cluster=ecs)
     monitoring.dashboard(app, watch, alerts, cluster=ecs)   # after the stacks: it shows what each one watches

@@ -53,6 +53,7 @@ CASES = {
     "frontend-build": ("frontend_build", dict(context_dir="frontend", build_command="npm ci && npm run build",
                                               output_dir="build", runtime_versions={"nodejs": "20"})),
     "publish-frontend": ("publish_frontend", dict(scripts_dir="scripts")),
+    "migrate": ("migrate", dict(python_version="3.11")),
     "update-pipeline": ("update_pipeline", dict(s3_prefix="tunecast/templates", template="packaged/pipeline.yaml",
                                                 config="params/pipeline.config.json")),
 }
@@ -140,7 +141,7 @@ def test_unknown_buildspec_is_an_error():
     with pytest.raises(buildspecs.BuildspecError) as exc:
         buildspecs.render("deploy", x=1)
     assert str(exc.value) == ("buildspecs/deploy.yml.j2: no such buildspec (known: frontend_build, image, "
-                              "integration_tests, promote, protect, publish_frontend, release, self_update, "
+                              "integration_tests, migrate, promote, protect, publish_frontend, release, self_update, "
                               "update_pipeline)")
 
 

@@ -2,7 +2,7 @@
 
     network -> registry -> cluster -> monitoring -> database (when the app has one)
             -> cache, queue, table, bucket, filesystem (one stack per store) -> service (one stack per service)
-            -> frontend -> access
+            -> migrate (with a pipeline and `migrate:`) -> frontend -> access
 
 generator/root.py calls their build functions in this order; everything the rest of the system must know about the
 resource types they create is read from their TypeFacts here: which types hold data (generator/stateful.py), what
@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 import functools
 
-from generator.components import (access, bucket, cache, cluster, database, filesystem, frontend, monitoring, network,
-                                   queue, registry, service, shared, table)
+from generator.components import (access, bucket, cache, cluster, database, filesystem, frontend, migrate, monitoring,
+                                   network, queue, registry, service, shared, table)
 from generator.components.base import Component, GrantFactory, Rule, TypeFacts, Verifier
 from generator.errors import WiringError
 
@@ -35,6 +35,7 @@ COMPONENTS: tuple[Component, ...] = (
     bucket.COMPONENT,
     filesystem.COMPONENT,
     service.COMPONENT,
+    migrate.COMPONENT,
     frontend.COMPONENT,
     access.COMPONENT,
 )

@@ -12,7 +12,8 @@ input and output artifacts for each action type").
 Build: one action per service, and BuildFrontend (with `frontend.build`: the frontend, built once per run) in the last
 Build stage, spread evenly over as few stages as hold them. Deploy<Env>: Promote (1), Deploy (2),
 ProtectNestedStacks (3, production), PublishFrontend (3, with `frontend.build`: that one build, published after the
-stack update), one PrepareRelease per five web services (3), a CodeDeployToECS release per web
+stack update), one PrepareRelease per five web services (3), Migrate (3, with `migrate:`: a failed migration stops the
+stage before the releases), a CodeDeployToECS release per web
 service and the gates of the held releases beside them (4). When those do not fit one stage, the releases and their
 gates move to Release<Env> (run order 1): the gates must share a stage with every release they hold (the tests wait
 until all of them are on the test listener), so the releases of one environment are never split further.
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from generator import holds
 from generator.naming import pascal
+from generator.pipeline import migrate
 from generator.pipeline.common import builds_frontend
 
 if TYPE_CHECKING:
@@ -41,6 +43,7 @@ APPROVE_RELEASE, PROMOTE, DEPLOY, PROTECT = "approve-release", "promote", "deplo
 PREPARE_RELEASE, RELEASE, TESTS, APPROVE_REROUTE = "prepare-release", "release", "tests", "approve-reroute"
 BUILD_FRONTEND, PUBLISH_FRONTEND = "build-frontend", "publish-frontend"
 BUILD_FRONTEND_ACTION, PUBLISH_FRONTEND_ACTION = "BuildFrontend", "PublishFrontend"
+MIGRATE = "migrate"     # app.yaml's `migrate:` (generator/pipeline/migrate.py)
 
 SOURCE_STAGE, UPDATE_STAGE = "Source", "UpdatePipeline"
 RELEASE_ORDER = 4   # in Deploy<Env>: Promote (1), Deploy (2), ProtectNestedStacks and PrepareRelease (3), releases (4)
@@ -122,6 +125,8 @@ def _environment_stages(app: AppSpec, env: str) -> list[Stage]:
         prepare.append(Step(PUBLISH_FRONTEND_ACTION, PUBLISH_FRONTEND, 3, env))
     prepare += [Step(prepare_release_action(i), PREPARE_RELEASE, 3, env, group, i)
                 for i, group in enumerate(release_groups(app), 1)]
+    if migrate.runs(app, env):    # after the stack update, before any release moves traffic
+        prepare.append(Step(migrate.ACTION, MIGRATE, 3, env))
     web = web_services(app)
     releases = [Step(f"Release{pascal(name)}", RELEASE, RELEASE_ORDER, env, (name,)) for name in web]
     gate_order = RELEASE_ORDER if web else RELEASE_ORDER - 1

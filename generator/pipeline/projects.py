@@ -16,7 +16,7 @@ from troposphere import Ref, Sub, codebuild
 
 from generator import buildspecs, holds, naming
 from generator.config import AppSpec
-from generator.pipeline import common, plan, regions, sources
+from generator.pipeline import common, migrate, plan, regions, sources
 from generator.pipeline.roles import RoleArns
 from generator.wiring import OutputRef, ParentValue, StackBuilder
 
@@ -41,6 +41,7 @@ TESTS = Project("tests", "TestsProject")
 PROTECT = Project("protect", "ProtectProject")
 BUILD_FRONTEND = Project("build-frontend", "BuildFrontendProject")
 PUBLISH_FRONTEND = Project("publish-frontend", "PublishFrontendProject")
+MIGRATE = Project(migrate.PROJECT_NAME, "MigrateProject")
 FRONTEND_ARTIFACT = "FrontendBuild"     # the BuildFrontend action's output, published by every environment
 
 
@@ -163,6 +164,10 @@ def build(app: AppSpec, b: StackBuilder, roles: RoleArns, key: ParentValue, log_
     if any(env.production for env in app.environments.values()):
         project(PROTECT, role_of["release"], buildspecs.render("protect", scripts_dir=SCRIPTS_DIR),
                 "sets the production stack policy on every nested stack of a production environment", timeout=15)
+    if migrate.needed(app):
+        project(MIGRATE, role_of["release"], buildspecs.render("migrate", python_version=common.PYTHON_VERSION),
+                f"runs app.yaml's migrate ({app.migrate.service}) after an environment's stack update, production "
+                "after a cluster snapshot", timeout=migrate.TIMEOUT_MINUTES)
     if app.test_environment() is not None:
         net = spec.test_network
         vpc = None if net is None else codebuild.VpcConfig(

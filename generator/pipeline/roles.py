@@ -11,7 +11,7 @@ from troposphere import GetAtt, Ref, Sub, iam
 
 from generator import naming
 from generator.config import AppSpec
-from generator.pipeline import approvals, common, regions
+from generator.pipeline import approvals, common, migrate, regions
 from generator.pipeline import permissions as perms
 from generator.pipeline.grants import Grant, document, grant
 from generator.policies import assume_role
@@ -122,11 +122,15 @@ def build(app: AppSpec, b: StackBuilder, key: ParentValue, stack_name: ParentVal
     ], "builds, pushes and scans the images" + (" and builds the frontend" if frontend else "")
     ) if app.services or frontend else None
     release = role("ReleaseRole", common.RELEASE_ROLE, "codebuild.amazonaws.com", [
-        build_logs("promote", "release-*", "protect", *(["publish-frontend"] if frontend else [])), rw_artifacts, use_key,
+        build_logs("promote", "release-*", "protect", *(["publish-frontend"] if frontend else []),
+                   *([migrate.PROJECT_NAME] if migrate.needed(app) else [])), rw_artifacts, use_key,
         *([ecr_login, grant("PullBuildImages", "ecr:BatchGetImage ecr:GetDownloadUrlForLayer "
                             "ecr:BatchCheckLayerAvailability ecr:DescribeImages", build_repositories)]
           if app.services else []),
         grant("ActInEnvironmentAccounts", "sts:AssumeRole", deploy_roles),
+        *([grant("MigrateInEnvironmentAccounts", "sts:AssumeRole", [
+            Sub(migrate.role_arn(env), Account=Ref(common.account_parameter(env))) for env in migrate.environments(app)])]
+          if migrate.needed(app) else []),
     ], "copies images into an environment, prepares its blue/green artifacts and protects its nested stacks"
     ) if common.needs_release_role(app) else None
     tester = role("TestsRole", common.TESTS_ROLE, "codebuild.amazonaws.com", [

@@ -19,7 +19,7 @@ from troposphere import Ref, Sub, codepipeline
 from generator import holds, image_tags, naming
 from generator.config import AppSpec
 from generator.naming import pascal
-from generator.pipeline import approvals, common, plan, regions, sources
+from generator.pipeline import approvals, common, migrate, plan, regions, sources
 from generator.pipeline import projects as p
 from generator.pipeline.storage import Storage
 from generator.components.cluster.alb import TEST_PORT
@@ -74,7 +74,8 @@ class Actions:
             plan.BUILD: self.build, plan.APPROVE_RELEASE: self.approve_release, plan.PROMOTE: self.promote,
             plan.DEPLOY: self.deploy, plan.PROTECT: self.protect, plan.PREPARE_RELEASE: self.prepare_release,
             plan.RELEASE: self.release, plan.TESTS: self.tests, plan.APPROVE_REROUTE: self.approve_reroute,
-            plan.BUILD_FRONTEND: self.build_frontend, plan.PUBLISH_FRONTEND: self.publish_frontend}
+            plan.BUILD_FRONTEND: self.build_frontend, plan.PUBLISH_FRONTEND: self.publish_frontend,
+            plan.MIGRATE: self.migrate}
 
     def __call__(self, step: plan.Step) -> codepipeline.Actions:
         return self.kinds[step.kind](step)
@@ -176,6 +177,13 @@ class Actions:
             "CONFIG_FILE": f"params/{env}.config.json", "TEMPLATES_ARTIFACT": TEMPLATES,
             **regions.target_region(self.app, env)}, Account=self.account(env))
 
+    def migrate(self, step: plan.Step) -> codepipeline.Actions:
+        """app.yaml's `migrate:` after the stack update (generator/pipeline/migrate.py): its exported SNAPSHOT_ID
+        becomes `#{Migrate<Env>Variables.SNAPSHOT_ID}`."""
+        env = step.env
+        return self.codebuild(step, p.MIGRATE, variables=migrate.action_variables(env),
+                              namespace=migrate.namespace(env), Account=self.account(env))
+
     def prepare_release(self, step: plan.Step) -> codepipeline.Actions:
         env, tags = step.env, image_tags.artifact(step.env)
         return self.codebuild(step, p.release_project(env, step.group), inputs=(SOURCE, tags),
@@ -207,11 +215,12 @@ class Actions:
     def approve_reroute(self, step: plan.Step) -> codepipeline.Actions:
         env = step.env
         tested = " once the integration tests passed there" if self.app.test_environment() == env else ""
+        message = (f"{env}: the release of {listed(holds.approval_services(self.app, env))} waits on the test "
+                   f"listener {environment_test_url(self.app, env)}. Approve once it looks right there: its "
+                   f"production traffic then moves to it{tested}. Rejecting stops it and rolls it back.")
         return action(step.name, "Approval", "Manual", step.run_order, {
             "NotificationArn": Ref(self.store.topic),
-            "CustomData": f"{env}: the release of {listed(holds.approval_services(self.app, env))} waits on the test "
-                          f"listener {environment_test_url(self.app, env)}. Approve once it looks right there: its "
-                          f"production traffic then moves to it{tested}. Rejecting stops it and rolls it back."})
+            "CustomData": migrate.with_snapshot(message, env) if migrate.snapshots(self.app, env) else message})
 
 
 def listed(names: list[str]) -> str:

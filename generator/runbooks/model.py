@@ -153,7 +153,9 @@ def build(app: AppSpec, env: str) -> Runbook:
                     "migrate_service": app.migrate.service if app.migrate else (services[0].name if services
                                                                                else "<service>"),
                     "migrate_command": _one_quoted_word(app.migrate.command) if app.migrate else "<migration command>",
-                    "migrate_in_deploy": app.migrate is not None}
+                    "migrate_in_deploy": app.migrate is not None,
+                    # the pipeline's Migrate action (generator/pipeline/migrate.py) runs the same migration
+                    "migrate_in_pipeline": app.migrate is not None and app.pipeline is not None}
     return Runbook(
         app=app.app, owner=app.owner, env=env, account=app.account_of(env) if (spec.account_id or app.pipeline)
         else "<the account of your AWS_PROFILE>", region=app.region, stack=naming.stack_name(app.app, env),

@@ -19,6 +19,16 @@ TAIL = 20            # log lines shown when a migration fails
 STARTED_BY = "deploy-migrate"
 
 
+class MigrationFailed(DeployError):
+    """The migration task ran and failed, or stopped without an exit code. `code`: its container's exit code (None
+    without one); `snapshot_id`: the production snapshot taken before it (None elsewhere). The pipeline's Migrate
+    action ends with `code` (scripts/deploylib/pipeline_migration.py); `make deploy` exits 1 like any DeployError."""
+
+    def __init__(self, message: str, *hints: str, code: int | None, snapshot_id: str | None) -> None:
+        super().__init__(message, *hints)
+        self.code, self.snapshot_id = code, snapshot_id
+
+
 def migrate(ctx: Any) -> str | None:
     """Run the migration of a deploy that changed the stack; return the production snapshot's identifier (else
     None). Without `migrate:` in app.yaml nothing is called."""
@@ -49,4 +59,5 @@ def migrate(ctx: Any) -> str | None:
     if snapshot_id:
         hints.append(f"the database before the migration: `{ctx.make('restore')} SNAPSHOT={snapshot_id}` "
                      "(docs/database.md, 'Rolling back a migration')")
-    raise DeployError(f"migration failed: {spec.service} task {result.task_id} {ended}", *hints)
+    raise MigrationFailed(f"migration failed: {spec.service} task {result.task_id} {ended}", *hints,
+                          code=result.code, snapshot_id=snapshot_id)
