@@ -34,12 +34,13 @@ class MonitoringSpec(Strict):
     `environments.<env>.alerts.thresholds` may override key by key (docs/monitoring.md)."""
 
     cpu_percent: Annotated[int, Param("CPU %", kinds=SERVICES)] = Field(
-        90, ge=50, le=100, description="A service's average CPU % that alarms when it stays above it for "
-                                       "`sustained_minutes` (autoscaling adds tasks from `cpu_scale_out`, so this "
-                                       "means it could not keep up).")
+        90, ge=50, le=100, description="A service's average CPU % that alarms when it is above it in "
+                                       "`breaching_minutes` of the last `sustained_minutes` (autoscaling adds tasks "
+                                       "from `cpu_scale_out`, so this means it could not keep up).")
     memory_percent: Annotated[int, Param("Memory %", kinds=SERVICES)] = Field(
-        90, ge=50, le=100, description="A service's average memory % that alarms when it stays above it for "
-                                       "`sustained_minutes` (a task at 100% is killed and counted as a crash).")
+        90, ge=50, le=100, description="A service's average memory % that alarms when it is above it in "
+                                       "`breaching_minutes` of the last `sustained_minutes` (a task at 100% is killed "
+                                       "and counted as a crash).")
     disk_percent: Annotated[int, Param("Ephemeral storage %", kinds=SERVICES)] = Field(
         80, ge=50, le=100, description="The share of its ephemeral storage a service's tasks use (Container "
                                        "Insights) that alarms when it stays above it for 15 minutes.")
@@ -56,7 +57,7 @@ class MonitoringSpec(Strict):
                                     "back.")
     latency_seconds: Annotated[float, Param("p99 latency (s)", kinds=("web",))] = Field(
         2.0, ge=0.1, le=60, description="Web services: the 99th percentile response time (seconds) that alarms when "
-                                        "it stays above it for `sustained_minutes`.")
+                                        "it is above it in `breaching_minutes` of the last `sustained_minutes`.")
     queue_age_minutes: Annotated[int, NotAParameter("passed in seconds, as queue_age_seconds")] = Field(
         15, ge=1, le=1440, description="Queues: the age of the oldest message (minutes) that alarms when it stays "
                                        "above it for 10 minutes (the consumers are down or cannot keep up).")
