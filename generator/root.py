@@ -83,8 +83,10 @@ def build_stacks(app: AppSpec) -> list[Nested]:
     for built in (caches, queues, tables, buckets):
         stores.add(*(outputs.attachment for outputs in built.values()))
     # The services come last and get the room the stacks above leave under the root's parameter budget (what those
-    # stacks consume, counted from their inputs, so a new component is counted without a change here).
-    settings = service.settings_inputs(app, room=ROOT_PARAMETER_BUDGET - len(_root_parameters(stacks)))
+    # stacks consume, counted from their inputs, so a new component is counted without a change here, and the alarm
+    # thresholds the services will take, environment-wide parameters not yet consumed).
+    taken = {p.name for p in [*_root_parameters(stacks), *monitoring.service_thresholds(app)]}
+    settings = service.settings_inputs(app, room=ROOT_PARAMETER_BUDGET - len(taken))
     services = {}
     for svc in app.services:  # one stack per service keeps each template far from CloudFormation's limits
         services[svc.name] = service.build(

@@ -36,19 +36,14 @@ from cloud_radar.cf.unit import Template
 
 from generator import image_tags
 from generator.tagging import STABLE_KEYS
+from tests.offline import child_values as _child_values
+from tests.offline import env_values as _env_values
 from tests.support import GOLDEN_SETS, app_id
 from tests.templates import load
 
 IDENTITY = {"Application", "EnvironmentName"}
 RELEASE_TAG = "4f2d9c1e7b3a"
-# Values for parameters other stacks feed (outputs): fixed placeholders of the declared type.
-PLACEHOLDERS = {"AWS::EC2::SecurityGroup::Id": "sg-0123456789abcdef0", "AWS::EC2::VPC::Id": "vpc-0123456789abcdef0",
-                "List<AWS::EC2::Subnet::Id>": "subnet-0123456789abcdef0,subnet-0123456789abcdef1"}
 RELEASE_OWNED = ("AWS::ECS::Service", "AWS::ElasticLoadBalancingV2::ListenerRule")
-
-
-def _env_values(params_dir: Path, env: str) -> dict[str, str]:
-    return {p["ParameterKey"]: p["ParameterValue"] for p in json.loads((params_dir / f"{env}.json").read_text())}
 
 
 def _web_stacks(templates_dir: Path) -> list[tuple[str, dict, dict]]:
@@ -66,21 +61,6 @@ def _web_stacks(templates_dir: Path) -> list[tuple[str, dict, dict]]:
     return found
 
 
-def _child_values(stack: dict, child: dict, root_values: dict[str, str]) -> dict[str, str]:
-    """The nested stack's parameter values, as the root would pass them for these root values."""
-    values = {}
-    for name, source in stack["Properties"]["Parameters"].items():
-        (function, argument), = source.items()
-        if function == "Ref":
-            values[name] = root_values[argument]
-        elif function == "Fn::Join":
-            values[name] = root_values[argument[1]["Ref"]]
-        else:  # another stack's output: the same placeholder whatever this environment's settings
-            declared = child["Parameters"][name]["Type"]
-            values[name] = PLACEHOLDERS.get(declared, f"{'.'.join(argument)}-of-this-environment")
-    return values
-
-
 def _alternative(name: str, value: str, declared: dict) -> str:
     """Another value the root parameter may take."""
     allowed = [str(v) for v in declared.get("AllowedValues", [])]
@@ -89,7 +69,7 @@ def _alternative(name: str, value: str, declared: dict) -> str:
     if image_tags.is_parameter(name):
         return RELEASE_TAG if value == image_tags.BOOTSTRAP else image_tags.BOOTSTRAP
     if declared.get("Type") == "Number":
-        return str(int(value) + 1)
+        return f"{float(value) + 1:g}"   # 1.5 -> 2.5 (a threshold), 3 -> 4
     if name.startswith("OffHours") and name != "OffHoursTimezone":
         return "" if value else "cron(0 20 ? * MON-FRI *)"
     return f"{value}-changed" if value else "changed"

@@ -227,7 +227,8 @@ def test_root_parameters_of_component_settings_are_generated_not_hand_written():
                                           frontend, network, registry, service, table)
         for inputs in (environment.env_inputs(app), network.env_inputs(app), cluster.env_inputs(app),
                        registry.env_inputs(app), database.env_inputs(app), service.off_hours_inputs(app),
-                       monitoring.env_inputs(app), access.env_inputs(app), frontend.env_inputs(app),
+                       monitoring.env_inputs(app), monitoring.thresholds_inputs(app), access.env_inputs(app),
+                       frontend.env_inputs(app),
                        *(service.env_inputs(app, s) for s in app.services),
                        *(cache.env_inputs(app, c) for c in app.caches),
                        *(table.env_inputs(app, t) for t in app.tables),

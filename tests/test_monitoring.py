@@ -13,6 +13,7 @@ import pytest
 
 from generator.build import render_app
 from generator.config import load_app
+from tests.offline import param_values, render_nested
 from tests.support import DEFAULT_APP, ROOT
 from tests.templates import load
 
@@ -34,7 +35,7 @@ def resources(rendered, name: str) -> dict:
 
 
 def params(rendered, env: str) -> dict:
-    return {p["ParameterKey"]: p["ParameterValue"] for p in json.loads(rendered.params[f"{env}.json"])}
+    return param_values(rendered.params[f"{env}.json"])
 
 
 def test_the_alert_topic_is_encrypted_with_a_key_cloudwatch_may_use(watched):
@@ -86,25 +87,76 @@ def watched_alarms(res: dict) -> set[str]:
     return {part.removeprefix('ALARM("${').removesuffix('.Arn}")') for part in rule.split(" OR ")}
 
 
-def test_thresholds_and_evaluation_periods_come_from_the_spec(watched, minimal):
-    defaults = resources(minimal, "service-app.yaml")
-    cpu = defaults["CpuAlarm"]["Properties"]
-    assert (cpu["Namespace"], cpu["MetricName"], cpu["Statistic"], cpu["Period"]) == (
-        "AWS/ECS", "CPUUtilization", "Average", 60)
-    assert (cpu["Threshold"], cpu["EvaluationPeriods"], cpu["DatapointsToAlarm"]) == (90, 10, 10)
-    assert defaults["MemoryAlarm"]["Properties"]["Threshold"] == 90
-    assert defaults["ErrorRateAlarm"]["Properties"]["Threshold"] == 5
-    assert defaults["LatencyAlarm"]["Properties"]["Threshold"] == 2.0
-    assert defaults["DiskAlarm"]["Properties"]["Threshold"] == 80
-    stops = defaults["StoppedTasksAlarm"]["Properties"]
-    assert (stops["Period"], stops["EvaluationPeriods"], stops["DatapointsToAlarm"], stops["Threshold"]) == (
-        300, 3, 2, 0)
-    api = resources(watched, "service-api.yaml")
-    cpu = api["CpuAlarm"]["Properties"]
-    assert (cpu["Threshold"], cpu["EvaluationPeriods"], cpu["DatapointsToAlarm"]) == (85, 5, 5)
-    assert api["ErrorRateAlarm"]["Properties"]["Threshold"] == 3
-    latency = api["LatencyAlarm"]["Properties"]
-    assert (latency["Threshold"], latency["EvaluationPeriods"]) == (1.5, 5)
+def test_alarms_ref_environment_wide_threshold_parameters(watched, minimal):
+    """The templates carry no threshold: each alarm Refs a Number parameter (CloudFormation: AWS::CloudWatch::Alarm
+    `Threshold` is a Number, `EvaluationPeriods` and `DatapointsToAlarm` Integers, and a Number parameter is "an
+    integer or float", https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cw-alarm.html,
+    .../parameters-section-structure.html; the scaling alarms Ref theirs the same way). One root parameter per
+    threshold, whatever the number of services."""
+    for rendered, name in ((minimal, "service-app.yaml"), (watched, "service-api.yaml")):
+        template = load(rendered.templates[name])
+        res = template["Resources"]
+        cpu = res["CpuAlarm"]["Properties"]
+        assert (cpu["Namespace"], cpu["MetricName"], cpu["Statistic"], cpu["Period"]) == (
+            "AWS/ECS", "CPUUtilization", "Average", 60)
+        assert (cpu["Threshold"], cpu["EvaluationPeriods"], cpu["DatapointsToAlarm"]) == (
+            {"Ref": "AlarmCpuPercent"}, {"Ref": "AlarmSustainedMinutes"}, {"Ref": "AlarmBreachingMinutes"})
+        memory = res["MemoryAlarm"]["Properties"]
+        assert (memory["Threshold"], memory["EvaluationPeriods"], memory["DatapointsToAlarm"]) == (
+            {"Ref": "AlarmMemoryPercent"}, {"Ref": "AlarmSustainedMinutes"}, {"Ref": "AlarmBreachingMinutes"})
+        latency = res["LatencyAlarm"]["Properties"]
+        assert (latency["Threshold"], latency["EvaluationPeriods"], latency["DatapointsToAlarm"]) == (
+            {"Ref": "AlarmLatencySeconds"}, {"Ref": "AlarmSustainedMinutes"}, {"Ref": "AlarmBreachingMinutes"})
+        assert res["ErrorRateAlarm"]["Properties"]["Threshold"] == {"Ref": "AlarmErrorRatePercent"}
+        assert res["DiskAlarm"]["Properties"]["Threshold"] == {"Ref": "AlarmDiskPercent"}
+        assert cpu["AlarmDescription"]["Fn::Sub"].endswith(
+            "average CPU above ${AlarmCpuPercent}% in ${AlarmBreachingMinutes} of the last ${AlarmSustainedMinutes} "
+            "minutes")
+        for p in ("AlarmCpuPercent", "AlarmSustainedMinutes", "AlarmBreachingMinutes", "AlarmLatencySeconds"):
+            assert template["Parameters"][p]["Type"] == "Number"
+        stops = res["StoppedTasksAlarm"]["Properties"]   # a count of failures: the same everywhere
+        assert (stops["Period"], stops["EvaluationPeriods"], stops["DatapointsToAlarm"], stops["Threshold"]) == (
+            300, 3, 2, 0)
+    root = load(watched.templates["root.yaml"])
+    alarm_params = sorted(p for p in root["Parameters"] if p.startswith("Alarm") and p != "AlarmNotifications")
+    assert alarm_params == ["AlarmBreachingMinutes", "AlarmCpuPercent", "AlarmDiskPercent", "AlarmErrorRatePercent",
+                            "AlarmLatencySeconds", "AlarmMemoryPercent", "AlarmSustainedMinutes"]
+    for stack in ("ServiceApi", "ServiceMailer"):    # the web service and the worker take the same parameter
+        passed = root["Resources"][stack]["Properties"]["Parameters"]
+        assert passed["AlarmCpuPercent"] == {"Ref": "AlarmCpuPercent"}
+    assert "AlarmLatencySeconds" not in root["Resources"]["ServiceMailer"]["Properties"]["Parameters"]
+    cpu = root["Parameters"]["AlarmCpuPercent"]
+    assert (cpu["Type"], cpu["MinValue"], cpu["MaxValue"]) == ("Number", 50, 100)
+    assert (root["Parameters"]["AlarmLatencySeconds"]["MinValue"], root["Parameters"]["AlarmBreachingMinutes"]
+            ["MaxValue"]) == (0.1, 60)
+    interface = root["Metadata"]["AWS::CloudFormation::Interface"]
+    [group] = [g for g in interface["ParameterGroups"] if g["Label"]["default"] == "Alarm thresholds"]
+    assert sorted(group["Parameters"]) == alarm_params
+    assert interface["ParameterLabels"]["AlarmCpuPercent"] == {"default": "CPU %"}
+
+
+def test_each_parameter_file_carries_its_environments_thresholds(watched, minimal):
+    """dev overrides four keys (`alerts.thresholds`); every other value, and prod's, is the app-level one
+    (`monitoring:`); `breaching_minutes` unset is all of `sustained_minutes`."""
+    keys = ("AlarmCpuPercent", "AlarmMemoryPercent", "AlarmDiskPercent", "AlarmSustainedMinutes",
+            "AlarmBreachingMinutes", "AlarmErrorRatePercent", "AlarmLatencySeconds")
+    assert [params(watched, "dev")[k] for k in keys] == ["95", "90", "80", "15", "12", "3", "5"]
+    assert [params(watched, "prod")[k] for k in keys] == ["85", "90", "80", "5", "5", "3", "1.5"]
+    assert [params(minimal, "dev")[k] for k in keys] == ["90", "90", "80", "10", "10", "5", "2"]   # the defaults
+
+
+def test_one_template_renders_each_environments_thresholds(watched):
+    """The api's template rendered offline (cloud-radar) with dev's and prod's parameter files: the alarms differ as
+    the environments' thresholds do, the template does not."""
+    dev, prod = (render_nested(watched.templates, "service-api.yaml", params(watched, env)) for env in ("dev", "prod"))
+    window = ("Threshold", "EvaluationPeriods", "DatapointsToAlarm")
+    assert [float(dev["CpuAlarm"][k]) for k in window] == [95, 15, 12]
+    assert [float(prod["CpuAlarm"][k]) for k in window] == [85, 5, 5]
+    assert [float(dev["LatencyAlarm"][k]) for k in window] == [5, 15, 12]
+    assert [float(prod["LatencyAlarm"][k]) for k in window] == [1.5, 5, 5]
+    assert float(dev["MemoryAlarm"]["Threshold"]) == float(prod["MemoryAlarm"]["Threshold"]) == 90
+    assert dev["CpuAlarm"]["AlarmDescription"] == "api: average CPU above 95% in 12 of the last 15 minutes"
+    assert prod["LatencyAlarm"]["AlarmDescription"] == "api: p99 response time above 1.5 s in 5 of the last 5 minutes"
 
 
 def test_a_worker_has_the_service_alarms_without_the_load_balancers(watched):

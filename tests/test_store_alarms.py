@@ -7,7 +7,10 @@ Redis OSS" (AWS/ElastiCache by CacheClusterId, a replication group's members `<i
 DatabaseMemoryUsagePercentage, Evictions), "Available CloudWatch metrics for Amazon SQS" (AWS/SQS by QueueName:
 ApproximateAgeOfOldestMessage, ApproximateNumberOfMessagesVisible), "DynamoDB metrics and dimensions"
 (AWS/DynamoDB by TableName: ReadThrottleEvents, WriteThrottleEvents), "Amazon CloudWatch metrics for Amazon EFS"
-(AWS/EFS by FileSystemId: PercentIOLimit, BurstCreditBalance)."""
+(AWS/EFS by FileSystemId: PercentIOLimit, BurstCreditBalance).
+
+Thresholds are environment-wide Number parameters (`Alarm<Field>`) the alarms Ref; each environment's parameter file
+carries its value (its `alerts.thresholds` override or the `monitoring:` one, converted to the metric's unit)."""
 from __future__ import annotations
 
 import json
@@ -17,6 +20,7 @@ import pytest
 from generator.build import render_app
 from generator.components.cache.spec import MAX_NODES
 from generator.config import load_app
+from tests.offline import param_values, render_nested
 from tests.support import DEFAULT_APP, ROOT
 from tests.templates import load
 
@@ -37,6 +41,10 @@ def celery():
 @pytest.fixture(scope="module")
 def tunecast():
     return render_app(load_app(DEFAULT_APP))
+
+
+def values(rendered, env: str) -> dict:
+    return param_values(rendered.params[f"{env}.json"])
 
 
 def resources(rendered, name: str) -> dict:
@@ -88,17 +96,21 @@ def test_the_database_watches_cpu_connections_memory_and_capacity(tunecast):
     found = alarms(res)
     assert set(found) == {"CpuAlarm", "ConnectionsAlarm", "MemoryAlarm", "CapacityAlarm"}
     cluster = {"DBClusterIdentifier": {"Ref": "Cluster"}}
-    for title, name, stat, threshold, comparison in (
-            ("CpuAlarm", "CPUUtilization", "Maximum", 80, "GreaterThanThreshold"),
-            ("MemoryAlarm", "FreeableMemory", "Minimum", 256 * 1024 * 1024, "LessThanThreshold"),
-            ("CapacityAlarm", "ACUUtilization", "Maximum", 90, "GreaterThanThreshold")):
+    for title, name, stat, threshold, value, comparison in (
+            ("CpuAlarm", "CPUUtilization", "Maximum", "AlarmDatabaseCpuPercent", 80, "GreaterThanThreshold"),
+            ("MemoryAlarm", "FreeableMemory", "Minimum", "AlarmDatabaseFreeMemoryBytes", 256 * 1024 * 1024,
+             "LessThanThreshold"),
+            ("CapacityAlarm", "ACUUtilization", "Maximum", "AlarmDatabaseCapacityPercent", 90, "GreaterThanThreshold")):
         a = found[title]
         assert (a["Namespace"], a["MetricName"], a["Statistic"], a["Period"]) == ("AWS/RDS", name, stat, 300)
-        assert dims(a) == cluster and (a["Threshold"], a["ComparisonOperator"]) == (threshold, comparison)
+        assert dims(a) == cluster and (a["Threshold"], a["ComparisonOperator"]) == ({"Ref": threshold}, comparison)
+        assert all(values(tunecast, env)[threshold] == str(value) for env in ("dev", "staging", "prod"))
         quiet(a, 3)
     conns = found["ConnectionsAlarm"]
     assert queries(conns) == {"conns": ("AWS/RDS", "DatabaseConnections", "Maximum", 300, cluster)}
-    assert returned(conns) == "100 * FILL(conns, 0) / ceiling" and conns["Threshold"] == 80
+    assert returned(conns) == "100 * FILL(conns, 0) / ceiling"
+    assert conns["Threshold"] == {"Ref": "AlarmDatabaseConnectionsPercent"}
+    assert values(tunecast, "prod")["AlarmDatabaseConnectionsPercent"] == "80"
     steps = {q["Id"]: q["Expression"] for q in conns["Metrics"] if "Expression" in q}
     assert steps["byacu"]["Fn::Sub"][1] == {"Max": {"Ref": "MaxCapacity"}}
     assert steps["capped"]["Fn::Sub"][1] == {"Min": {"Ref": "MinCapacity"}}
@@ -140,9 +152,10 @@ def test_the_cache_watches_the_worst_node_of_every_possible_member(celery):
     res = resources(celery, "cache-broker.yaml")
     found = alarms(res)
     assert set(found) == {"CpuAlarm", "MemoryAlarm", "EvictionsAlarm"}
-    for title, name, stat, threshold in (("CpuAlarm", "EngineCPUUtilization", "Maximum", 80),
-                                         ("MemoryAlarm", "DatabaseMemoryUsagePercentage", "Maximum", 90),
-                                         ("EvictionsAlarm", "Evictions", "Sum", 1000)):
+    for title, name, stat, threshold in (("CpuAlarm", "EngineCPUUtilization", "Maximum", "AlarmCacheCpuPercent"),
+                                         ("MemoryAlarm", "DatabaseMemoryUsagePercentage", "Maximum",
+                                          "AlarmCacheMemoryPercent"),
+                                         ("EvictionsAlarm", "Evictions", "Sum", "AlarmCacheEvictions")):
         a = found[title]
         nodes = queries(a)
         assert len(nodes) == MAX_NODES      # prod runs 3 nodes; a member that does not exist sends nothing (FILL 0)
@@ -150,9 +163,11 @@ def test_the_cache_watches_the_worst_node_of_every_possible_member(celery):
             "Fn::Sub": ["${Group}-001", {"Group": {"Ref": "ReplicationGroup"}}]}})
         assert nodes["n6"][4]["CacheClusterId"]["Fn::Sub"][0] == "${Group}-006"
         assert returned(a) == "MAX([" + ", ".join(f"FILL(n{i}, 0)" for i in range(1, MAX_NODES + 1)) + "])"
-        assert (a["Threshold"], a["ComparisonOperator"]) == (threshold, "GreaterThanThreshold")
+        assert (a["Threshold"], a["ComparisonOperator"]) == ({"Ref": threshold}, "GreaterThanThreshold")
         quiet(a, 3)
     composite(res, "cache-broker", set(found))
+    assert [values(celery, "prod")[k] for k in ("AlarmCacheCpuPercent", "AlarmCacheMemoryPercent",
+                                                "AlarmCacheEvictions")] == ["80", "90", "1000"]
 
 
 def test_the_queue_watches_the_oldest_message_and_its_dead_letters(chat, tunecast):
@@ -162,7 +177,8 @@ def test_the_queue_watches_the_oldest_message_and_its_dead_letters(chat, tunecas
     assert (age["Namespace"], age["MetricName"], age["Statistic"], age["Period"]) == (
         "AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum", 300)
     assert dims(age) == {"QueueName": {"Fn::GetAtt": ["Queue", "QueueName"]}}
-    assert age["Threshold"] == 15 * 60
+    assert age["Threshold"] == {"Ref": "AlarmQueueAgeSeconds"}
+    assert values(chat, "prod")["AlarmQueueAgeSeconds"] == str(15 * 60)     # the metric's unit: seconds
     quiet(age, 2)
     assert (dead["MetricName"], dead["Statistic"], dead["Threshold"]) == ("ApproximateNumberOfMessagesVisible",
                                                                          "Maximum", 0)
@@ -183,7 +199,9 @@ def test_the_table_watches_read_and_write_throttles(chat):
     table = {"TableName": {"Ref": "Table"}}
     assert queries(a) == {"reads": ("AWS/DynamoDB", "ReadThrottleEvents", "Sum", 300, table),
                           "writes": ("AWS/DynamoDB", "WriteThrottleEvents", "Sum", 300, table)}
-    assert returned(a) == "FILL(reads, 0) + FILL(writes, 0)" and a["Threshold"] == 10
+    assert returned(a) == "FILL(reads, 0) + FILL(writes, 0)"
+    assert a["Threshold"] == {"Ref": "AlarmTableThrottleEvents"}
+    assert values(chat, "prod")["AlarmTableThrottleEvents"] == "10"
     quiet(a, 3, 2)
     composite(res, "table-conversations", {"ThrottlesAlarm"})
 
@@ -194,7 +212,8 @@ def test_the_file_system_watches_its_io_limit_and_in_bursting_mode_its_credits(c
     assert set(found) == {"IoLimitAlarm"}     # elastic throughput: no burst credits to run out of
     io = found["IoLimitAlarm"]
     assert (io["Namespace"], io["MetricName"], io["Statistic"], io["Threshold"]) == (
-        "AWS/EFS", "PercentIOLimit", "Maximum", 90)
+        "AWS/EFS", "PercentIOLimit", "Maximum", {"Ref": "AlarmFilesystemIoPercent"})
+    assert values(celery, "prod")["AlarmFilesystemIoPercent"] == "90"
     assert dims(io) == {"FileSystemId": {"Ref": "FileSystem"}}
     quiet(io, 3)
     composite(res, "filesystem-media", {"IoLimitAlarm"})
@@ -202,19 +221,29 @@ def test_the_file_system_watches_its_io_limit_and_in_bursting_mode_its_credits(c
     app = load_app(FIXTURES / "django-celery.yaml")
     bursting = app.model_copy(update={"file_systems": [
         fs.model_copy(update={"throughput_mode": "bursting"}) for fs in app.file_systems]})
-    credits = alarms(resources(render_app(bursting), "filesystem-media.yaml"))["BurstCreditsAlarm"]
+    rendered = render_app(bursting)
+    credits = alarms(resources(rendered, "filesystem-media.yaml"))["BurstCreditsAlarm"]
     assert (credits["MetricName"], credits["Statistic"], credits["Threshold"], credits["ComparisonOperator"]) == (
-        "BurstCreditBalance", "Minimum", 100 * GIB, "LessThanThreshold")
+        "BurstCreditBalance", "Minimum", {"Ref": "AlarmFilesystemBurstCreditsBytes"}, "LessThanThreshold")
+    assert values(rendered, "prod")["AlarmFilesystemBurstCreditsBytes"] == str(100 * GIB)
     quiet(credits, 3)
 
 
-def test_thresholds_come_from_the_monitoring_block(chat):
-    app = load_app(FIXTURES / "chat.yaml")
-    tuned = app.model_copy(update={"monitoring": app.monitoring.model_copy(update={
-        "queue_age_minutes": 60, "table_throttle_events": 0})})
-    rendered = render_app(tuned)
-    assert alarms(resources(rendered, "queue-messages.yaml"))["AgeAlarm"]["Threshold"] == 3600
-    assert alarms(resources(rendered, "table-conversations.yaml"))["ThrottlesAlarm"]["Threshold"] == 0
+def test_an_environment_overrides_store_thresholds(chat, celery):
+    """chat's dev overrides the queue age (60 minutes: 3600 s in the template) and the table's throttles; celery's
+    staging the cache's evictions and the file system's I/O limit. Each template rendered offline (cloud-radar) with
+    two parameter files: the overriding environment's values, and the app-level ones elsewhere."""
+    def threshold(rendered, name: str, env: str, alarm: str) -> float:
+        return float(render_nested(rendered.templates, name, values(rendered, env))[alarm]["Threshold"])
+
+    assert [threshold(chat, "queue-messages.yaml", env, "AgeAlarm") for env in ("dev", "prod")] == [3600, 900]
+    assert [threshold(chat, "table-conversations.yaml", env, "ThrottlesAlarm") for env in ("dev", "prod")] == [0, 10]
+    assert [threshold(celery, "cache-broker.yaml", env, "EvictionsAlarm") for env in ("staging", "prod")] == [
+        5000, 1000]
+    assert [threshold(celery, "filesystem-media.yaml", env, "IoLimitAlarm") for env in ("staging", "prod")] == [
+        95, 90]
+    age = render_nested(chat.templates, "queue-messages.yaml", values(chat, "dev"))["AgeAlarm"]
+    assert age["AlarmDescription"] == "queue-messages: the oldest message is over 3600 seconds old for 10 minutes"
 
 
 def test_the_dashboard_shows_each_store(celery, chat):

@@ -112,23 +112,23 @@ def _watch(app: AppSpec, cache: CacheSpec, stack: StackBuilder, group: elasticac
     nodes over three five-minute windows, all breaching. ElastiCache publishes per node, by CacheClusterId: the
     members of a replication group are `<group id>-001` to `-00<n>` ("Metrics for Valkey and Redis OSS", ElastiCache
     User Guide); a node an environment does not run sends nothing (FILL 0)."""
-    limits = app.monitoring
     subject = f"cache-{cache.name}"
 
-    def worst(name: str, stat: str, title: str, what: str, threshold: float):
+    def worst(name: str, stat: str, title: str, what: str, threshold: str):
         nodes = {f"n{i}": metric(name, "AWS/ElastiCache", stat, {"CacheClusterId": Sub(
             f"${{Group}}-{i:03d}", Group=Ref(group))}, FIVE_MINUTES * 60) for i in range(1, MAX_NODES + 1)}
         return stack.add(math_alarm(
-            title, f"{subject}: {what} for 15 minutes", nodes,
-            "MAX([" + ", ".join(f"FILL({k}, 0)" for k in nodes) + "])", what, threshold=threshold, periods=3))
+            title, alerts.text(stack, f"{subject}: {what} for 15 minutes"), nodes,
+            "MAX([" + ", ".join(f"FILL({k}, 0)" for k in nodes) + "])", alerts.text(stack, what),
+            threshold=alerts.limit(stack, threshold), periods=3))
 
     alarms = [
         worst("EngineCPUUtilization", "Maximum", "CpuAlarm",
-              f"the engine's CPU above {limits.cache_cpu_percent}% on a node", limits.cache_cpu_percent),
+              "the engine's CPU above {cache_cpu_percent}% on a node", "cache_cpu_percent"),
         worst("DatabaseMemoryUsagePercentage", "Maximum", "MemoryAlarm",
-              f"memory used above {limits.cache_memory_percent}% on a node", limits.cache_memory_percent),
+              "memory used above {cache_memory_percent}% on a node", "cache_memory_percent"),
         worst("Evictions", "Sum", "EvictionsAlarm",
-              f"over {limits.cache_evictions} keys evicted per 5 minutes on a node", limits.cache_evictions),
+              "over {cache_evictions} keys evicted per 5 minutes on a node", "cache_evictions"),
     ]
     # The replication group is named by CloudFormation: the graph shows the account's cache nodes in the region.
     nodes = "{AWS/ElastiCache,CacheClusterId}"

@@ -15,23 +15,22 @@ if TYPE_CHECKING:
     from generator.config import AppSpec
 
 FIVE_MINUTES = 5
-MIB = 1024 * 1024
 
 
 def watch(app: AppSpec, stack: StackBuilder, cluster: rds.DBCluster, env: EnvInputs[DatabaseEnv],
            alerts: MonitoringOutputs) -> None:
     """The database's alarms (docs/monitoring.md), each over three five-minute windows, all breaching: the busiest
-    instance's CPU, connections near the default max_connections of the maximum capacity (AWS's table), freeable memory low,
-    capacity near the maximum ACUs. AWS/RDS metrics by DBClusterIdentifier ("Amazon CloudWatch metrics for Amazon
+    instance's CPU, connections near the default max_connections of the maximum capacity (AWS's
+    table), freeable memory low, capacity near the maximum ACUs. AWS/RDS metrics by DBClusterIdentifier ("Amazon CloudWatch metrics for Amazon
     Aurora", Aurora User Guide); a paused or stopped cluster sends none, which is not an incident."""
     db = app.database
     assert db is not None
-    limits = app.monitoring
     where = {"DBClusterIdentifier": Ref(cluster)}
 
-    def alarm(title: str, what: str, name: str, stat: str, threshold: float, comparison: str = "GreaterThanThreshold"):
-        return stack.add(metric_alarm(title, f"database: {what} for 15 minutes", "AWS/RDS", name, stat, where,
-                                      threshold=threshold, minutes=FIVE_MINUTES, periods=3, comparison=comparison))
+    def alarm(title: str, what: str, name: str, stat: str, threshold: str, comparison: str = "GreaterThanThreshold"):
+        return stack.add(metric_alarm(title, alerts.text(stack, f"database: {what} for 15 minutes"), "AWS/RDS", name,
+                                      stat, where, threshold=alerts.limit(stack, threshold), minutes=FIVE_MINUTES,
+                                      periods=3, comparison=comparison))
 
     # max_connections from the documented table (engines.MAX_CONNECTIONS): the first row's value plus, for each
     # further row, its increase times (MaxCapacity >= that row's ACUs); metric math compares a series with a number.
@@ -48,18 +47,18 @@ def watch(app: AppSpec, stack: StackBuilder, cluster: rds.DBCluster, env: EnvInp
                                Min=env.input(stack, "min_capacity")),
                  "ceiling": "MIN([byacu, capped])"}
     alarms = [
-        alarm("CpuAlarm", f"the busiest instance's CPU above {limits.database_cpu_percent}%", "CPUUtilization",
-              "Maximum", limits.database_cpu_percent),
+        alarm("CpuAlarm", "the busiest instance's CPU above {database_cpu_percent}%", "CPUUtilization",
+              "Maximum", "database_cpu_percent"),
         stack.add(math_alarm(
-            "ConnectionsAlarm", f"database: connections above {limits.database_connections_percent}% of the "
-                                "default max_connections for 15 minutes",
+            "ConnectionsAlarm", alerts.text(stack, "database: connections above {database_connections_percent}% of "
+                                                   "the default max_connections for 15 minutes"),
             {"conns": metric("DatabaseConnections", "AWS/RDS", "Maximum", where, FIVE_MINUTES * 60)},
             "100 * FILL(conns, 0) / ceiling", "connections, % of max_connections",
-            threshold=limits.database_connections_percent, periods=3, steps=steps)),
-        alarm("MemoryAlarm", f"freeable memory below {limits.database_free_memory_mb} MiB", "FreeableMemory",
-              "Minimum", limits.database_free_memory_mb * MIB, "LessThanThreshold"),
-        alarm("CapacityAlarm", f"capacity above {limits.database_capacity_percent}% of the maximum ACUs",
-              "ACUUtilization", "Maximum", limits.database_capacity_percent),
+            threshold=alerts.limit(stack, "database_connections_percent"), periods=3, steps=steps)),
+        alarm("MemoryAlarm", "freeable memory below {database_free_memory_bytes} bytes", "FreeableMemory",
+              "Minimum", "database_free_memory_bytes", "LessThanThreshold"),
+        alarm("CapacityAlarm", "capacity above {database_capacity_percent}% of the maximum ACUs",
+              "ACUUtilization", "Maximum", "database_capacity_percent"),
     ]
     # The cluster is named after its stack (lowercase): the graphs show the account's clusters in the region.
     clusters = "{AWS/RDS,DBClusterIdentifier}"

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 NFS = 2049
 FIVE_MINUTES = 5
-GIB = 1024 ** 3
 BACKUPS = "BackupsEnabled"
 THIRD_ZONE = "ThirdZone"
 
@@ -105,19 +104,19 @@ def _watch(app: AppSpec, fs: FileSystemSpec, stack: StackBuilder, resource: efs.
     above `filesystem_io_percent` (General Purpose mode's I/O limit), and in `bursting` mode the burst credit
     balance below `filesystem_burst_credits_gib` (at zero, throughput falls to the baseline the size stored earns).
     AWS/EFS metrics by FileSystemId ("Amazon CloudWatch metrics for Amazon EFS", EFS User Guide)."""
-    limits = app.monitoring
     subject = f"filesystem-{fs.name}"
     where = {"FileSystemId": Ref(resource)}
     alarms = [stack.add(metric_alarm(
-        "IoLimitAlarm", f"{subject}: I/O above {limits.filesystem_io_percent}% of the General Purpose limit for 15 "
-                        "minutes", "AWS/EFS", "PercentIOLimit", "Maximum", where,
-        threshold=limits.filesystem_io_percent, minutes=FIVE_MINUTES, periods=3))]
+        "IoLimitAlarm", alerts.text(stack, f"{subject}: I/O above {{filesystem_io_percent}}% of the General Purpose "
+                                           "limit for 15 minutes"), "AWS/EFS", "PercentIOLimit", "Maximum", where,
+        threshold=alerts.limit(stack, "filesystem_io_percent"), minutes=FIVE_MINUTES, periods=3))]
     metrics = ["PercentIOLimit"]
     if fs.throughput_mode == "bursting":
         alarms.append(stack.add(metric_alarm(
-            "BurstCreditsAlarm", f"{subject}: burst credits below {limits.filesystem_burst_credits_gib} GiB for 15 "
-                                 "minutes", "AWS/EFS", "BurstCreditBalance", "Minimum", where,
-            threshold=limits.filesystem_burst_credits_gib * GIB, minutes=FIVE_MINUTES, periods=3,
+            "BurstCreditsAlarm", alerts.text(stack, f"{subject}: burst credits below "
+                                                    "{filesystem_burst_credits_bytes} bytes for 15 minutes"),
+            "AWS/EFS", "BurstCreditBalance", "Minimum", where,
+            threshold=alerts.limit(stack, "filesystem_burst_credits_bytes"), minutes=FIVE_MINUTES, periods=3,
             comparison="LessThanThreshold")))
         metrics.append("BurstCreditBalance")
     alerts.watch(stack, subject, alarms, f"{subject}: one of its alarms is in ALARM (the message names which)",

@@ -5,17 +5,24 @@ per subject (a service, a store) that notifies the environment's alert topic. On
 The hook for components (docs/adding-a-component.md, "Alarms"): in its build function a component makes its
 `cloudwatch.Alarm`s with `metric_alarm`/`math_alarm` (no actions) and hands them to `alerts.watch(stack, subject,
 alarms, ...)`; the dashboard gets the subject's alarm state and any widgets it passes. Thresholds come from
-`monitoring:` (app.yaml, constants in the template), never from per-resource root parameters.
+`alerts.limit(stack, field)`: a Ref to the environment-wide root parameter of that `monitoring:` key (the environment's
+override or the app-level value), never a per-resource parameter; `alerts.text(stack, ...)` writes them into an alarm's
+description.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from troposphere import Sub, cloudwatch
+from troposphere import Ref, Sub, cloudwatch
 
 from generator import naming
 from generator.wiring import OutputRef, RootParameter, StackBuilder
+
+if TYPE_CHECKING:
+    from generator.components.base import EnvInputs
+    from generator.components.monitoring.spec import MonitoringSpec
 
 MINUTE = 60
 
@@ -35,12 +42,22 @@ class Watched:
 @dataclass
 class MonitoringOutputs:
     """What the other stacks take from monitoring: where alarms send (the topic, and an extra one), whether they do,
-    and the register of watched subjects the dashboard is drawn from (filled while the stacks are built)."""
+    the thresholds (environment-wide root parameters), and the register of watched subjects the dashboard is drawn
+    from (filled while the stacks are built)."""
 
     alarm_actions: OutputRef          # the alert topic and the extra topic, if any (a list)
     notifications: RootParameter      # AlarmNotifications: true/false
+    thresholds: EnvInputs[MonitoringSpec]   # Alarm<Field>: one root parameter per threshold, whatever the subjects
     dashboard_url: OutputRef | None = None
     watched: list[Watched] = field(default_factory=list)
+
+    def limit(self, stack: StackBuilder, name: str) -> Ref:
+        """A threshold or evaluation period (a field of `monitoring:`) as an input of `stack`: a Ref to its Number
+        parameter, which CloudFormation resolves to the environment's value."""
+        return self.thresholds.input(stack, name)
+
+    def text(self, stack: StackBuilder, template: str) -> Sub:
+        return describe(self.thresholds, stack, template)
 
     def watch(self, stack: StackBuilder, subject: str, alarms: list[cloudwatch.Alarm], description: str,
               widgets: tuple[dict, ...] = ()) -> cloudwatch.CompositeAlarm:
@@ -57,6 +74,13 @@ class MonitoringOutputs:
         return composite
 
 
+def describe(thresholds: EnvInputs[MonitoringSpec], stack: StackBuilder, template: str) -> Sub:
+    """`template` with each `{field}` replaced by that threshold's value in the environment (a Sub over the stack's
+    parameter): an alarm's description states the threshold the environment really has."""
+    return Sub(re.sub(r"\{([a-z_]+)\}", lambda m: "${" + thresholds.input(stack, m.group(1)).data["Ref"] + "}",
+                      template))
+
+
 def metric(name: str, namespace: str, stat: str, dimensions: dict[str, Any], period: int = MINUTE) -> cloudwatch.MetricStat:
     return cloudwatch.MetricStat(Metric=cloudwatch.Metric(
         Namespace=namespace, MetricName=name,
@@ -64,10 +88,12 @@ def metric(name: str, namespace: str, stat: str, dimensions: dict[str, Any], per
         Period=period, Stat=stat)
 
 
-def metric_alarm(title: str, description: str, namespace: str, name: str, stat: str, dimensions: dict[str, Any], *,
-                 threshold: float, minutes: int, periods: int, datapoints: int | None = None,
+def metric_alarm(title: str, description: str | Sub, namespace: str, name: str, stat: str,
+                 dimensions: dict[str, Any], *, threshold: float | Ref, minutes: int, periods: int | Ref,
+                 datapoints: int | Ref | None = None,
                  comparison: str = "GreaterThanThreshold") -> cloudwatch.Alarm:
-    """One metric over `periods` windows of `minutes` minutes, `datapoints` of them breaching (default: all). Missing
+    """One metric over `periods` windows of `minutes` minutes, `datapoints` of them breaching (default: all);
+    threshold, periods and datapoints may be Refs to Number parameters (`MonitoringOutputs.limit`). Missing
     data is not breaching: ECS sends no utilisation while a service has no task (off-hours, a stopped
     non-production service), and event counts are sent only when non-zero."""
     return cloudwatch.Alarm(
@@ -77,8 +103,8 @@ def metric_alarm(title: str, description: str, namespace: str, name: str, stat: 
         Threshold=threshold, ComparisonOperator=comparison, TreatMissingData="notBreaching")
 
 
-def math_alarm(title: str, description: str, metrics: dict[str, cloudwatch.MetricStat], expression: str, label: str,
-               *, threshold: float, periods: int, datapoints: int | None = None,
+def math_alarm(title: str, description: str | Sub, metrics: dict[str, cloudwatch.MetricStat], expression: str,
+               label: str, *, threshold: float | Ref, periods: int | Ref, datapoints: int | Ref | None = None,
                comparison: str = "GreaterThanThreshold", steps: dict[str, Any] | None = None) -> cloudwatch.Alarm:
     """An alarm on metric math over `metrics` (id -> MetricStat); the expression is the one value it evaluates.
     `steps` (id -> expression, a string or a Sub) are intermediate expressions the final one may name."""

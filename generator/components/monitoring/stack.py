@@ -19,7 +19,7 @@ from generator import naming
 from generator.components.base import EnvInputs
 from generator.components.cluster import ClusterOutputs
 from generator.components.monitoring.alarms import MonitoringOutputs
-from generator.components.monitoring.spec import MAX_EMAILS, AlertsEnv
+from generator.components.monitoring.spec import MAX_EMAILS, AlertsEnv, thresholds_inputs
 from generator.policies.common import document
 from generator.wiring import StackBuilder
 
@@ -57,7 +57,7 @@ def build(app: AppSpec, stack: StackBuilder, env: EnvInputs[AlertsEnv], *,
                            "CommaDelimitedList")
     stack.output("AlertTopicArn", Ref(topic), "The environment's alert topic (subscribe more endpoints here)",
                  public=True)
-    return MonitoringOutputs(actions, env["notify"], _dashboard_url(stack))
+    return MonitoringOutputs(actions, env["notify"], thresholds_inputs(app), _dashboard_url(stack))
 
 
 def _key_policy():

@@ -105,13 +105,13 @@ def _watch(app: AppSpec, queue: QueueSpec, stack: StackBuilder, main: sqs.Queue,
     five-minute windows (the consumers are down or cannot keep up), and any message in the dead-letter queue (one
     message that failed `max_receive_count` times is an incident). AWS/SQS metrics by QueueName ("Available
     CloudWatch metrics for Amazon SQS", SQS Developer Guide)."""
-    limits = app.monitoring
     subject = f"queue-{queue.name}"
     alarms = [
         stack.add(metric_alarm(
-            "AgeAlarm", f"{subject}: the oldest message is over {limits.queue_age_minutes} minutes old for 10 minutes",
+            "AgeAlarm", alerts.text(stack, f"{subject}: the oldest message is over {{queue_age_seconds}} seconds old "
+                                           "for 10 minutes"),
             "AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum", {"QueueName": GetAtt(main, "QueueName")},
-            threshold=limits.queue_age_minutes * 60, minutes=FIVE_MINUTES, periods=2)),
+            threshold=alerts.limit(stack, "queue_age_seconds"), minutes=FIVE_MINUTES, periods=2)),
         stack.add(metric_alarm(
             "DeadLettersAlarm", f"{subject}: messages in the dead-letter queue (they failed {queue.max_receive_count} "
                                 "times; redrive or delete them)", "AWS/SQS", "ApproximateNumberOfMessagesVisible",

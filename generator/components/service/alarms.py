@@ -1,9 +1,9 @@
 """A service's alarms (docs/monitoring.md): what tells people that a service is in trouble, one composite alarm per
 service notifying the environment's alert topic (`MonitoringOutputs.watch`).
 
-Every service with an ECS service (web, worker): CPU and memory above `monitoring.*_percent` for
-`sustained_minutes` (AWS/ECS, one-minute datapoints, every one breaching); ephemeral storage used as a share of what
-the tasks have, above `disk_percent` for 15 minutes (Container Insights: EphemeralStorageUtilized /
+Every service with an ECS service (web, worker): CPU and memory above `monitoring.*_percent` in
+`breaching_minutes` of `sustained_minutes` one-minute datapoints (AWS/ECS; by default every one breaching); ephemeral
+storage used as a share of what the tasks have, above `disk_percent` for 15 minutes (Container Insights: EphemeralStorageUtilized /
 EphemeralStorageReserved); tasks that stopped because their essential container exited, failed to start or failed a
 health check, in two of three five-minute windows (ECS task state-change events matched by an EventBridge rule,
 counted by the rule's AWS/Events MatchedEvents metric); fewer running tasks than desired for 15 minutes (Container
@@ -11,6 +11,9 @@ Insights RunningTaskCount vs DesiredTaskCount: desired follows autoscaling and o
 night is not an incident). Web services add the p99 response time and reuse the two release-rollback alarms (5xx
 rate, unhealthy targets in either target group). Cron jobs: a failed, timed-out or aborted run, and a start the
 schedule could not deliver (anything in its dead-letter queue).
+
+Thresholds and the CPU/memory/latency window are environment-wide root parameters (`Alarm<Field>`, the environment's
+`alerts.thresholds` or `monitoring:`): the alarms Ref them, so every environment has the same template.
 """
 from __future__ import annotations
 
@@ -21,9 +24,11 @@ from troposphere import GetAtt, Ref, Sub, cloudwatch, ecs, events, sqs, stepfunc
 from troposphere import elasticloadbalancingv2 as elbv2
 
 from generator import naming
-from generator.components.monitoring import math_alarm, metric, metric_alarm
+from generator.components.monitoring import describe, math_alarm, metric, metric_alarm, thresholds_inputs
 
 if TYPE_CHECKING:
+    from generator.components.base import EnvInputs
+    from generator.components.monitoring import MonitoringSpec
     from generator.components.service.common import Context
 
 FIVE_MINUTES = 5
@@ -39,9 +44,9 @@ def service(ctx: Context, ecs_service: ecs.Service, extra: list[cloudwatch.Alarm
     """The alarms of a web service or worker, and its composite alarm."""
     if ctx.alerts is None:
         return
-    app, svc, stack = ctx.app, ctx.svc, ctx.stack
-    limits = app.monitoring
-    minutes = limits.sustained_minutes
+    svc, stack = ctx.svc, ctx.stack
+    limits = thresholds(ctx)
+    minutes, breaching = limits.input(stack, "sustained_minutes"), limits.input(stack, "breaching_minutes")
     where = {"ClusterName": ctx.cluster_name(), "ServiceName": GetAtt(ecs_service, "Name")}
     insights = {k: metric(n, "ECS/ContainerInsights", s, where, FIVE_MINUTES * 60)
                 for k, n, s in (("used", "EphemeralStorageUtilized", "Average"),
@@ -49,16 +54,19 @@ def service(ctx: Context, ecs_service: ecs.Service, extra: list[cloudwatch.Alarm
     counts = {k: metric(n, "ECS/ContainerInsights", s, where, FIVE_MINUTES * 60)
               for k, n, s in (("desired", "DesiredTaskCount", "Minimum"), ("running", "RunningTaskCount", "Maximum"))}
     stops = stack.add(_stopped_tasks_rule(ctx, ecs_service))
+    window = "in {breaching_minutes} of the last {sustained_minutes} minutes"
     alarms = [
-        metric_alarm("CpuAlarm", f"{svc.name}: average CPU above {limits.cpu_percent}% for {minutes} minutes",
-                     "AWS/ECS", "CPUUtilization", "Average", where, threshold=limits.cpu_percent, minutes=1,
-                     periods=minutes),
-        metric_alarm("MemoryAlarm", f"{svc.name}: average memory above {limits.memory_percent}% for {minutes} "
-                                    "minutes", "AWS/ECS", "MemoryUtilization", "Average", where,
-                     threshold=limits.memory_percent, minutes=1, periods=minutes),
-        math_alarm("DiskAlarm", f"{svc.name}: tasks use over {limits.disk_percent}% of their ephemeral storage for "
-                                "15 minutes", insights, "IF(FILL(reserved, 0) > 0, 100 * FILL(used, 0) / reserved, 0)",
-                   "ephemeral storage %", threshold=limits.disk_percent, periods=3),
+        metric_alarm("CpuAlarm", describe(limits, stack, f"{svc.name}: average CPU above {{cpu_percent}}% {window}"),
+                     "AWS/ECS", "CPUUtilization", "Average", where, threshold=limits.input(stack, "cpu_percent"),
+                     minutes=1, periods=minutes, datapoints=breaching),
+        metric_alarm("MemoryAlarm", describe(limits, stack, f"{svc.name}: average memory above {{memory_percent}}% "
+                                                            f"{window}"),
+                     "AWS/ECS", "MemoryUtilization", "Average", where, threshold=limits.input(stack, "memory_percent"),
+                     minutes=1, periods=minutes, datapoints=breaching),
+        math_alarm("DiskAlarm", describe(limits, stack, f"{svc.name}: tasks use over {{disk_percent}}% of their "
+                                                        "ephemeral storage for 15 minutes"),
+                   insights, "IF(FILL(reserved, 0) > 0, 100 * FILL(used, 0) / reserved, 0)",
+                   "ephemeral storage %", threshold=limits.input(stack, "disk_percent"), periods=3),
         metric_alarm("StoppedTasksAlarm", f"{svc.name}: tasks crashed, failed to start or failed health checks in "
                                           "2 of the last 3 five-minute windows",
                      "AWS/Events", "MatchedEvents", "Sum", {"RuleName": Ref(stops)}, threshold=0,
@@ -76,14 +84,24 @@ def service(ctx: Context, ecs_service: ecs.Service, extra: list[cloudwatch.Alarm
 
 def web_latency(ctx: Context, blue: elbv2.TargetGroup, green: elbv2.TargetGroup) -> cloudwatch.Alarm:
     """p99 response time of the tasks, the slower of the two target groups (one of them takes production traffic)."""
-    limits = ctx.app.monitoring
-    balancer = ctx.stack.input(ctx.cluster.load_balancer_full_name)
+    limits, stack = thresholds(ctx), ctx.stack
+    balancer = stack.input(ctx.cluster.load_balancer_full_name)
     groups = {f"l{i}": metric("TargetResponseTime", "AWS/ApplicationELB", "p99", {
         "LoadBalancer": balancer, "TargetGroup": GetAtt(group, "TargetGroupFullName")}) for i, group in
         enumerate((blue, green), 1)}
-    return math_alarm("LatencyAlarm", f"{ctx.svc.name}: p99 response time above {limits.latency_seconds} s for "
-                                      f"{limits.sustained_minutes} minutes", groups, "MAX([FILL(l1, 0), FILL(l2, 0)])",
-                      "p99 response time (s)", threshold=limits.latency_seconds, periods=limits.sustained_minutes)
+    return math_alarm("LatencyAlarm", describe(limits, stack, f"{ctx.svc.name}: p99 response time above "
+                                                              "{latency_seconds} s in {breaching_minutes} of the "
+                                                              "last {sustained_minutes} minutes"),
+                      groups, "MAX([FILL(l1, 0), FILL(l2, 0)])", "p99 response time (s)",
+                      threshold=limits.input(stack, "latency_seconds"),
+                      periods=limits.input(stack, "sustained_minutes"),
+                      datapoints=limits.input(stack, "breaching_minutes"))
+
+
+def thresholds(ctx: Context) -> EnvInputs[MonitoringSpec]:
+    """The environment-wide threshold parameters (the monitoring stack's; the rollback alarms need them even when
+    a test builds a service without monitoring)."""
+    return ctx.alerts.thresholds if ctx.alerts is not None else thresholds_inputs(ctx.app)
 
 
 def cron(ctx: Context, machine: stepfunctions.StateMachine, queue: sqs.Queue) -> None:

@@ -19,6 +19,7 @@ from troposphere import elasticloadbalancingv2 as elbv2
 from typing import TYPE_CHECKING
 
 from generator import naming
+from generator.components.monitoring import describe
 from generator.components.service import alarms as service_alarms
 from generator.components.service import scaling as service_scaling
 from generator.components.service.common import APPROVAL, Context, network_configuration
@@ -117,17 +118,19 @@ def _rollback_alarms(ctx: Context, blue: elbv2.TargetGroup, green: elbv2.TargetG
                     cloudwatch.MetricDimension(Name="TargetGroup", Value=GetAtt(group, "TargetGroupFullName"))])))
 
     requests = "(FILL(r1, 0) + FILL(r2, 0))"
-    threshold = ctx.app.monitoring.error_rate_percent
+    limits = service_alarms.thresholds(ctx)
     errors = ctx.stack.add(cloudwatch.Alarm(
-        "ErrorRateAlarm", AlarmDescription=f"{ctx.svc.name}: over {threshold}% of requests answered 5xx by the tasks "
-                                           "for 2 minutes (minutes with at least 20 requests); rolls a release back",
+        "ErrorRateAlarm", AlarmDescription=describe(limits, ctx.stack, f"{ctx.svc.name}: over {{error_rate_percent}}% "
+                                                    "of requests answered 5xx by the tasks for 2 minutes (minutes "
+                                                    "with at least 20 requests); rolls a release back"),
         Metrics=[metric("e1", "HTTPCode_Target_5XX_Count", "Sum", blue),
                  metric("e2", "HTTPCode_Target_5XX_Count", "Sum", green),
                  metric("r1", "RequestCount", "Sum", blue), metric("r2", "RequestCount", "Sum", green),
                  cloudwatch.MetricDataQuery(
                      Id="rate", Label="5xx % of requests", ReturnData=True,
                      Expression=f"IF({requests} >= 20, 100 * (FILL(e1, 0) + FILL(e2, 0)) / {requests}, 0)")],
-        EvaluationPeriods=2, DatapointsToAlarm=2, Threshold=threshold, ComparisonOperator="GreaterThanThreshold",
+        EvaluationPeriods=2, DatapointsToAlarm=2, Threshold=limits.input(ctx.stack, "error_rate_percent"),
+        ComparisonOperator="GreaterThanThreshold",
         TreatMissingData="notBreaching"))
     unhealthy = ctx.stack.add(cloudwatch.Alarm(
         "UnhealthyTasksAlarm", AlarmDescription=f"{ctx.svc.name}: a task failed the load balancer health check for "

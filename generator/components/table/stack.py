@@ -100,15 +100,15 @@ def _watch(app: AppSpec, table: TableSpec, stack: StackBuilder, resource: dynamo
     minutes in two of three windows. AWS/DynamoDB ReadThrottleEvents and WriteThrottleEvents by TableName (they count
     the table's and its indexes' throttled requests; ThrottledRequests needs an Operation dimension too): "DynamoDB
     metrics and dimensions", DynamoDB Developer Guide."""
-    limits = app.monitoring
     subject = f"table-{table.name}"
     where = {"TableName": Ref(resource)}
     events = {k: metric(n, "AWS/DynamoDB", "Sum", where, FIVE_MINUTES * 60)
               for k, n in (("reads", "ReadThrottleEvents"), ("writes", "WriteThrottleEvents"))}
     alarms = [stack.add(math_alarm(
-        "ThrottlesAlarm", f"{subject}: over {limits.table_throttle_events} throttled reads and writes per 5 minutes, "
-                          "in 2 of 3 windows", events, "FILL(reads, 0) + FILL(writes, 0)", "throttle events",
-        threshold=limits.table_throttle_events, periods=3, datapoints=2))]
+        "ThrottlesAlarm", alerts.text(stack, f"{subject}: over {{table_throttle_events}} throttled reads and writes "
+                                             "per 5 minutes, in 2 of 3 windows"),
+        events, "FILL(reads, 0) + FILL(writes, 0)", "throttle events",
+        threshold=alerts.limit(stack, "table_throttle_events"), periods=3, datapoints=2))]
     name = "${Application}-${EnvironmentName}-" + table.name
     alerts.watch(stack, subject, alarms, f"{subject}: it throttles reads or writes",
                  widgets=(search_widget(f"Table {table.name}: throttle events", "{AWS/DynamoDB,TableName}",
