@@ -23,17 +23,15 @@ from generator.wiring import RootParameter
 # S3 (nested ones, and pipeline.yaml, which the pipeline deploys through S3: generator/pipeline/__init__.py, INLINE).
 # The root goes through S3 everywhere: `make deploy` and the console's quick-create link send a TemplateURL (1 MB), and
 # the pipeline's CloudFormation action reads it from its artifact (budget 460,800 bytes; docs/performance.md, Size).
-INLINE_TEMPLATES = tuple(pipeline.INLINE)
-
-
-def inline_templates(app: AppSpec) -> tuple[str, ...]:
-    """The templates of this app sent in the API request."""
-    return INLINE_TEMPLATES
+# The same for every app.
+INLINE_TEMPLATES: tuple[str, ...] = tuple(pipeline.INLINE)
 
 
 def pipeline_action_templates(app: AppSpec) -> tuple[str, ...]:
     """The templates of this app a CodePipeline CloudFormation action deploys: the root, when there is a pipeline."""
     return (root.ROOT_FILE,) if app.pipeline is not None else ()
+
+
 # Folders a build writes into the template directory only for some apps: an earlier build may have left them.
 OPTIONAL_FOLDERS = frozenset({LAMBDA_DIR.split("/", 1)[0]})
 
@@ -106,7 +104,7 @@ def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
             clock.lap("write")
             step("checking template sizes, the CloudFormation roles' permissions and the parameter files")
             parsed = gate.staged_templates(staged_t)
-            checks = (gate.size_budgets(staged_t, out.name, inline_templates(app), app.region, parsed,
+            checks = (gate.size_budgets(staged_t, out.name, INLINE_TEMPLATES, app.region, parsed,
                                         pipeline_action_templates(app)),
                       gate.handler_permissions(staged_t, out.name, app.region, rendered.deployers, parsed),
                       gate.parameter_files(staged_p, params_dir.name, rendered.parameter_sets))
