@@ -1,7 +1,8 @@
 """The lint cache (generator/lint/cache.py) and the lint workers (generator/lint/workers.py): a pass is reused only
-for the same template bytes, the same bytes of every template it references (transitively), the same cfn-lint and
-schemas, and the same rule set (project rules' source, ignored rules, regions); anything else lints again. Failures
-are never recorded; entries are written atomically and the cache is bounded."""
+for the same template bytes, the same interface (Parameters and Outputs) of every template it references (with
+another cfn-lint: the same bytes of every template it references, transitively), the same cfn-lint and schemas, and
+the same rule set (project rules' source, ignored rules, regions); anything else lints again. Failures are never
+recorded; entries are written atomically and the cache is bounded."""
 from __future__ import annotations
 
 import os
@@ -87,16 +88,65 @@ def test_an_unchanged_directory_is_not_linted_again(store, tmp_path):
     assert (stats.cached, stats.linted) == (3, 0)
 
 
-def test_a_changed_template_and_everything_that_references_it_transitively_are_linted_again(store, tmp_path):
+def test_a_changed_template_is_linted_again_and_its_parent_when_its_interface_changed(store, tmp_path):
+    """cfn-lint (the pinned version) reads only a nested template's Parameters and Outputs while linting its parent,
+    so a change elsewhere in it (its resources) lints it alone; a changed output or parameter lints its parent too,
+    not the parent's parent (which reads only the parent's interface, unchanged)."""
+    t = _stack(tmp_path / "t")
+    _lint(t)
+    (t / "grandchild.yaml").write_text(GRANDCHILD.replace("Type: AWS::SNS::Topic\n",
+                                                          "Type: AWS::SNS::Topic\n    DeletionPolicy: Delete\n"))
+    found, stats = _lint(t)
+    assert found == [] and (stats.cached, stats.linted) == (2, 1), "the grandchild alone"
+    (t / "grandchild.yaml").write_text(GRANDCHILD + "  Name:\n    Value: !GetAtt Topic.TopicName\n")
+    found, stats = _lint(t)
+    assert found == [] and (stats.cached, stats.linted) == (1, 2), "the grandchild and its parent"
+    (t / "grandchild.yaml").write_text(GRANDCHILD.replace("Type: String", "Type: String\n    Default: x"))
+    found, stats = _lint(t)
+    assert found == [] and (stats.cached, stats.linted) == (1, 2), "a parameter's default is part of the interface"
+    (t / "root.yaml").write_text(ROOT_T + "Description: root\n")
+    found, stats = _lint(t)
+    assert (stats.cached, stats.linted) == (2, 1)
+
+
+def test_with_another_cfn_lint_a_change_lints_everything_that_references_it_transitively(store, tmp_path,
+                                                                                         monkeypatch):
+    """The interface is what the pinned cfn-lint's readers take; another version may read more, so the key holds the
+    whole bytes of every referenced template, transitively."""
+    monkeypatch.setattr(cache, "interfaces_only", lambda: False)
     t = _stack(tmp_path / "t")
     _lint(t)
     (t / "grandchild.yaml").write_text(GRANDCHILD.replace("Type: AWS::SNS::Topic\n",
                                                           "Type: AWS::SNS::Topic\n    DeletionPolicy: Delete\n"))
     found, stats = _lint(t)
     assert found == [] and stats.linted == 3, "grandchild, its parent and the root (through the parent)"
-    (t / "root.yaml").write_text(ROOT_T + "Description: root\n")
+
+
+def test_the_installed_cfn_lint_is_the_one_whose_readers_were_checked():
+    """Read from cfn-lint's version file without importing it; the interface keys apply to that version only."""
+    cache.interfaces_only.cache_clear()
+    assert cache.interfaces_only() is True
+
+
+def test_an_interface_keeps_types_and_ignores_everything_but_parameters_and_outputs():
+    base = {"Parameters": {"A": {"Type": "Number", "Default": 1}}, "Outputs": {"O": {"Value": "x"}}}
+    same = cache.interface({**base, "Resources": {"R": {"Type": "AWS::SNS::Topic"}}, "Description": "d"})
+    assert same == cache.interface(base)
+    for other in ({"Parameters": {"A": {"Type": "Number", "Default": "1"}}, "Outputs": base["Outputs"]},
+                  {"Parameters": {"A": {"Type": "Number", "Default": None}}, "Outputs": base["Outputs"]},
+                  {"Parameters": {"A": {"Type": "Number"}}, "Outputs": base["Outputs"]},
+                  {"Parameters": base["Parameters"], "Outputs": {"O2": {"Value": "x"}}},
+                  {"Parameters": base["Parameters"]}):
+        assert cache.interface(other) != same, other
+    assert cache.interface(["not", "a", "template"]) is None
+
+
+def test_a_nested_template_that_no_longer_parses_lints_its_parent_again_and_fails(store, tmp_path):
+    t = _stack(tmp_path / "t")
+    _lint(t)
+    (t / "child.yaml").write_text(CHILD + "Outputs: [broken\n")
     found, stats = _lint(t)
-    assert (stats.cached, stats.linted) == (2, 1)
+    assert stats.linted == 2 and any("child.yaml" in f for f in found), found
 
 
 def test_a_nested_template_that_breaks_its_parent_is_never_a_stale_pass(store, tmp_path):
@@ -203,7 +253,8 @@ def test_a_transform_the_key_cannot_follow_is_always_linted(store, tmp_path):
     t = _stack(tmp_path / "t", **{"grandchild.yaml": "Transform: AWS::LanguageExtensions\n" + GRANDCHILD})
     _lint(t)
     found, stats = _lint(t)
-    assert found == [] and stats.linted == 3, "the grandchild, and both templates that reach it"
+    assert found == [] and stats.linted == 2, ("the grandchild, and the child that opens it (the root reads only "
+                                               "the child's interface, which does not change with the grandchild)")
 
 
 def test_entries_are_written_atomically_and_unreadable_ones_are_misses(tmp_path):
