@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from generator import output_paths, params, pipeline, renames, render, root
+from generator import output_paths, params, pipeline, renames, render, root, up_to_date
 from generator.config import AppSpec
 from generator.errors import Interrupted, ValidationFailed
 from generator.lint import gate, workers
@@ -77,13 +77,14 @@ def render_app(app: AppSpec) -> Rendered:
 
 def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
           note: Callable[[str], None] | None = None, phases: dict[str, float] | None = None,
-          progress: Progress | None = None) -> Rendered:
+          progress: Progress | None = None, stamp: up_to_date.Stamp | None = None) -> Rendered:
     """Render, stage, validate and swap in `out` and `params_dir` together (generator/swap.py): on any failure or
     interruption both hold the previous build, and after success both hold this one. `spec`: the app spec's path,
     which the output directories must not contain. `note`: where to say that an interrupted build was recovered,
     and which stateful resources of the previous build this one drops (generator/renames.py).
     `phases`: filled with the wall seconds of each phase (make bench). `progress`: where each phase is announced,
-    and its time when it took over a second (generator/terminal.py)."""
+    and its time when it took over a second (generator/terminal.py). `stamp`: recorded once the output is in place,
+    with the staged output's state (generator/up_to_date.py)."""
     clock = _Clock(phases)
     step = progress.start if progress is not None else (lambda _what: None)
     output_paths.check(out, params_dir, spec)
@@ -119,7 +120,11 @@ def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
                 for line in renames.warnings(renames.previous_templates(out), parsed, out.name):
                     (note or _stderr)(line)
             step(f"replacing {out}/ and {params_dir}/")
+            # read from the staged folders, which nothing else writes, before they become the output
+            written = up_to_date.outputs_digest(staged_t, staged_p) if stamp is not None else b""
             swap.commit()
+            if stamp is not None:
+                stamp.record(written, len(rendered.templates), len(rendered.params))
             clock.lap("swap")
             if progress is not None:
                 progress.end()
