@@ -315,6 +315,18 @@ def test_the_default_cache_is_outside_committed_paths():
     assert ignored.returncode == 0, ".cache/ must be in .gitignore"
 
 
+def _same_findings_in_workers_and_in_process(files: list[str], monkeypatch) -> workers.Result:
+    """Lints `files` in two forked workers and with cfn-lint's API in this process; asserts the same findings, file
+    by file, and returns the in-process result."""
+    ignore = sorted(gate.IGNORED_RULES)
+    monkeypatch.setenv(workers.ENV_WORKERS, "2")
+    parallel = workers.lint(files, [REGION], ignore)
+    serial = workers.in_process(files, [REGION], ignore)
+    assert parallel.workers == 2 and not parallel.fallback
+    assert {k: sorted(v) for k, v in parallel.findings.items()} == {k: sorted(v) for k, v in serial.findings.items()}
+    return serial
+
+
 def test_workers_report_what_cfn_lint_reports_in_process(tmp_path, monkeypatch):
     """The same findings, file by file, from the helper's forked workers (which parse a nested template once for
     both the nested parameters and the nested outputs) as from cfn-lint's API in this process: warnings, a template
@@ -325,13 +337,7 @@ def test_workers_report_what_cfn_lint_reports_in_process(tmp_path, monkeypatch):
         "child.yaml": CHILD.replace("Parameters:\n  Name:", "Parameters:\n  Label:"),
         "bad.yaml": "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\nParameters:\n  Unused:\n    Type: String\n",
         "broken.yaml": "Resources: [\n"})
-    files = sorted(str(p) for p in t.glob("*.yaml"))
-    ignore = sorted(gate.IGNORED_RULES)
-    monkeypatch.setenv(workers.ENV_WORKERS, "2")
-    parallel = workers.lint(files, [REGION], ignore)
-    serial = workers.in_process(files, [REGION], ignore)
-    assert parallel.workers == 2 and not parallel.fallback
-    assert {k: sorted(v) for k, v in parallel.findings.items()} == {k: sorted(v) for k, v in serial.findings.items()}
+    serial = _same_findings_in_workers_and_in_process(sorted(str(p) for p in t.glob("*.yaml")), monkeypatch)
     assert sum(1 for v in serial.findings.values() if v) == 4, serial.findings
     assert {f[2] for f in serial.findings[str(t / "root.yaml")]} >= {"E3043", "E6101"}, serial.findings
 
@@ -396,3 +402,25 @@ def test_the_shared_nested_parse_was_checked_against_the_pinned_cfn_lint():
     pinned = next(line.split("==")[1].strip('", ') for line in (ROOT / "pyproject.toml").read_text().splitlines()
                   if line.strip().startswith('"cfn-lint=='))
     assert __version__ == pinned == zygote.CHECKED_CFN_LINT
+
+
+def test_workers_with_their_speedups_report_what_cfn_lint_reports_in_process(tmp_path, monkeypatch):
+    """The helper replaces cfn-lint's `evolve` methods and E1101's keyword dispatch with faster equivalents
+    (generator/lint/zygote.py, _speedups): over every project rule fixture (good and bad) and a generated service
+    template broken in several ways (wrong types, unknown references, a dropped property), the findings are the same,
+    file by file, as cfn-lint's own API in this process."""
+    monkeypatch.chdir(tmp_path)
+    files = []
+    for fixture in sorted((ROOT / "tests" / "fixtures" / "lint_rules").glob("*/*.yaml")):
+        copy = tmp_path / f"{fixture.parent.name}-{fixture.name}"
+        copy.write_bytes(fixture.read_bytes())
+        files.append(str(copy))
+    service = (ROOT / "examples" / "tunecast" / "templates_out" / "service-api.yaml").read_text()
+    broken = (service.replace("Port: 3000", "Port: not-a-port").replace("!Ref Cluster", "!Ref NoSuchThing")
+              .replace("Type: AWS::CloudWatch::Alarm", "Type: AWS::CloudWatch::Alarm\n    DeletionPolicy: Sometimes"))
+    (tmp_path / "service-broken.yaml").write_text(broken)
+    (tmp_path / "service.yaml").write_text(service)
+    files += [str(tmp_path / "service-broken.yaml"), str(tmp_path / "service.yaml")]
+    serial = _same_findings_in_workers_and_in_process(files, monkeypatch)
+    rules = {f[2] for found in serial.findings.values() for f in found}
+    assert len(serial.findings[str(tmp_path / "service-broken.yaml")]) >= 3 and len(rules) >= 10, rules
