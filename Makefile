@@ -30,12 +30,13 @@ help: ## List the targets and the variables they take
 	@grep -hE '^[A-Z_]+ \?=.*## ' $(MAKEFILE_LIST) | \
 		awk '{name = $$1; sub(/^[A-Z_]+ \?= ?/, ""); split($$0, part, "## "); \
 			printf "  %-9s %s%s\n", name, part[2], (part[1] == "" ? "" : " [" part[1] "]")}'
-	@echo "  YES=1     deploy, destroy, release, rollback: do not ask for confirmation"
-	@echo "  FORCE=1   destroy: allow a production environment"
+	@echo "  YES=1     deploy, destroy, restore, release, rollback: do not ask for confirmation"
+	@echo "  FORCE=1   destroy, restore: allow a production environment; db-load: load into a database that has tables"
+	@echo "  DUMP      db-load: the SQL dump, s3://bucket/key.sql or s3://bucket/key.sql.gz"
 	@echo "  DRY_RUN=1 package, deploy, destroy: print what would happen, change nothing"
 	@echo "  IMAGE_TAG deploy, diff: the image tag of every service [the parameter file's]; release: the service's"
 	@echo "  BUCKET    deploy commands: the S3 bucket for templates [<app>-templates-<account>-<region>]"
-	@echo "  SNAPSHOT  restore: the database cluster snapshot to restore (make snapshots lists them)"
+	@echo "  SNAPSHOT  restore: the database cluster snapshot to restore (default: the newest manual one)"
 	@echo "  CDK_VENV  bench: a virtual environment with the AWS CDK, to time its synth beside ours [none]"
 	@echo "  RUNS      bench: how many times each phase is timed [bench.py's default]"
 	@echo "  DIR       publish-frontend: the frontend build's output directory [frontend/build]"
@@ -159,7 +160,7 @@ snapshot: $(VENV)/.installed-deploy ## Take a manual snapshot of ENV's database 
 snapshots: $(VENV)/.installed-deploy ## List ENV's database snapshots, newest first
 	$(PY) scripts/deploy.py snapshots $(DEPLOY_ARGS)
 
-restore: $(VENV)/.installed-deploy ## Check SNAPSHOT=... and print what restoring it into ENV replaces, and the steps
+restore: $(VENV)/.installed-deploy ## Restore ENV's database from SNAPSHOT (default: newest manual) via the template; preview, confirm
 	$(PY) scripts/deploy.py restore $(DEPLOY_ARGS)
 publish-frontend: $(VENV)/.installed-deploy ## Publish the frontend build (DIR=...) to ENV: upload, prune, invalidate
 	$(PY) scripts/deploy.py publish-frontend $(DEPLOY_ARGS) $(if $(DIR),--dir=$(call _q,$(DIR)))
@@ -178,7 +179,7 @@ clean: ## Remove the virtual environments and caches (the lint cache too)
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # --- Day 2 (scripts/ops.py, docs/operations.md). Honours AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL. ---
-.PHONY: status logs exec run build push release approve rollback runbooks sandbox sandbox-up sandbox-down
+.PHONY: status logs exec run build push release approve rollback db-load runbooks sandbox sandbox-up sandbox-down
 override OPS_ARGS = --env=$(call _q,$(ENV)) --app=$(call _q,$(APP)) --templates=$(call _q,$(OUT)) \
 	--params=$(call _q,$(PARAMS)) $(if $(SERVICE),--service=$(call _q,$(SERVICE))) \
 	$(if $(SINCE),--since=$(call _q,$(SINCE))) $(call _flag,FOLLOW,--follow) \
@@ -208,6 +209,9 @@ release: $(VENV)/.installed-deploy ## ENV SERVICE IMAGE_TAG [YES]: release one s
 
 approve: $(VENV)/.installed-deploy ## ENV SERVICE: continue a web release held for approval (test listener)
 	$(PY) scripts/ops.py approve $(OPS_ARGS)
+
+db-load: $(VENV)/.installed-deploy ## ENV DUMP=s3://bucket/key.sql[.gz] [FORCE=1]: load an SQL dump into ENV's database
+	$(PY) scripts/ops.py db-load $(OPS_ARGS) --dump=$(call _q,$(DUMP)) $(call _flag,FORCE,--force)
 
 runbooks: $(VENV)/.installed ## Write $(RUNBOOKS)/<env>/ (deploy, rollback, secrets, manual steps) from $(APP)
 	$(PY) -m generator runbooks --app=$(call _q,$(APP)) --output=$(call _q,$(RUNBOOKS))

@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 
 from generator import output_paths, params, pipeline, renames, render, root, up_to_date
-from generator.config import AppSpec
+from generator.config import AppSpec, renamed
 from generator.errors import Interrupted, ValidationFailed
 from generator.lint import gate, workers
 from generator.lint.handler_permissions import Deployer
@@ -59,7 +59,9 @@ class _Clock:
 
 def render_app(app: AppSpec) -> Rendered:
     """Pure: the bytes of every output file. With a `pipeline:` block, also the pipeline templates, the reroute
-    Lambda's source next to them and their parameter files."""
+    Lambda's source next to them and their parameter files. A renamed service is built under its old name
+    (`renamed_from`: generator/config/renamed.py), so the rename replaces nothing."""
+    app = renamed.deployed(app)
     b = root.build(app)
     templates = {name: render.template_text(t) for name, t in b.templates().items()}
     files = params.render(app, b)
@@ -85,6 +87,7 @@ def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
     `phases`: filled with the wall seconds of each phase (make bench). `progress`: where each phase is announced,
     and its time when it took over a second (generator/terminal.py). `stamp`: recorded once the output is in place,
     with the staged output's state (generator/up_to_date.py)."""
+    app = renamed.deployed(app)
     clock = _Clock(phases)
     step = progress.start if progress is not None else (lambda _what: None)
     output_paths.check(out, params_dir, spec)

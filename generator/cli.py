@@ -8,7 +8,7 @@
   diagram    an architecture diagram (SVG, and PNG) drawn from the generated templates
   package, diff, deploy, watch, destroy, drift, outputs, rehearse
              the deploy commands (scripts/deploy.py; `fargate-stacks deploy --help`)
-  status, logs, exec, run, build-image, push-image, release, approve, rollback
+  status, logs, exec, run, build-image, push-image, release, approve, rollback, db-load
              the day-2 commands (scripts/ops.py; `fargate-stacks logs --help`)
   runbooks   write runbooks/<env>/ (deploy, rollback, secrets, manual steps) from app.yaml
   sandbox    write sandbox/compose.yaml (every service, the database and stores, locally) from app.yaml
@@ -90,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     x = command("sandbox", "write sandbox/compose.yaml (every service, the database, the proxy) from app.yaml")
     _app_argument(x)
     x.add_argument("--output", default="sandbox", help="the directory (default: sandbox)")
+    ps = command("pipeline-support", "print (or write) pipeline-support.yaml, a pipeline's artifact store in another "
+                                      "region (the same for every app; needs no app.yaml: docs/pipeline.md)")
+    ps.add_argument("--output", metavar="PATH", help="write the template to PATH instead of printing it")
     for name in DEPLOY_COMMANDS:
         sub.add_parser(name, help=DEPLOY_HELP[name], add_help=False)
     for name in OPS_COMMANDS:
@@ -200,6 +203,19 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pipeline_support(args: argparse.Namespace) -> int:
+    from generator import atomic_file
+    from generator.pipeline import regions
+    from generator.template_yaml import to_yaml
+    text = to_yaml(regions.support_template())
+    if args.output is None:
+        _say(text, end="")
+        return 0
+    atomic_file.replace(Path(args.output), text)
+    _say(f"wrote {args.output}")
+    return 0
+
+
 def _init(args: argparse.Namespace) -> int:
     from generator import init_app
     return init_app.run(args, say=_say)
@@ -238,7 +254,7 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"sandbox": _sandbox, "runbooks": _runbooks, "init": _init, "build": _build, "validate": _validate, "schema": _schema, "cost": _cost,
-            "diagram": _diagram}
+            "diagram": _diagram, "pipeline-support": _pipeline_support}
 
 
 def _deploy(command: str, rest: list[str]) -> int:

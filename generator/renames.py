@@ -10,7 +10,8 @@ tables, databases, file systems, caches ...) is in the previous build and not in
 from its stack. Its DeletionPolicy decides what happens to the data (RetainExceptOnCreate and Retain keep it in
 the account, no longer managed; Snapshot leaves a snapshot; Delete deletes it), and whatever took its place starts
 empty under a new name. A renamed service is the common case (`services[].name` names its stack, its repository
-and its log group), so the warning pairs the services that disappeared with the ones that appeared.
+and its log group), so the warning pairs the services that disappeared with the ones that appeared and suggests
+`renamed_from:` (generator/config/renamed.py), which builds the renamed service under its old name.
 
 `make diff ENV=...` compares against the deployed stacks instead and flags the same removals in its STATEFUL
 section, including those inside a nested stack the change set removes whole (a renamed service's), read from that
@@ -123,9 +124,11 @@ def warnings(previous: Mapping[str, dict], current: Mapping[str, dict], shown_as
                      f"{_FATE.get(d.deletion_policy, d.deletion_policy)} (DeletionPolicy {d.deletion_policy})")
     gone, new = sorted(_services(previous) - _services(current)), sorted(_services(current) - _services(previous))
     if gone and new:
-        pairs = ", ".join(f"{old} -> {n}" for old, n in zip(gone, new))
-        lines.append(f"  services renamed? ({pairs}): a service's name names its stack, image repository and log "
-                     f"group; to keep them, keep the old name in app.yaml (services[].name)")
+        pairs = list(zip(gone, new))
+        keep = "; ".join(f"`renamed_from: {old}` on service {n}" for old, n in pairs)
+        lines.append(f"  services renamed? ({', '.join(f'{old} -> {n}' for old, n in pairs)}): a service's name names "
+                     f"its stack, image repository and log group; to keep them under the new name, add {keep} in "
+                     f"app.yaml (services[].renamed_from)")
     elif gone:
         lines.append(f"  services removed: {', '.join(gone)}; if that is not intended, put them back in app.yaml")
     lines.append("  nothing is deployed by a build: review this with `make diff ENV=...` before `make deploy`")

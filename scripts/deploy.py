@@ -13,7 +13,8 @@
   rehearse  all of the above against a local AWS emulator (moto), then what it really created
   snapshot  a manual snapshot of the database cluster (its identifier printed)
   snapshots the database cluster's snapshots, newest first
-  restore   check --snapshot and print what restoring it replaces, how long it takes and the steps
+  restore   restore the database from --snapshot (default: the newest manual one) through the template:
+            RestoreFrom set for that deploy, preview, confirm, a pre-restore snapshot, deploy, what next
 
 Credentials and region: AWS_PROFILE (or --profile), AWS_REGION (or --region, else `region:` in app.yaml),
 endpoint override --endpoint-url or AWS_ENDPOINT_URL. See docs/deploy.md.
@@ -105,12 +106,14 @@ def parser(prog: str = "scripts/deploy.py") -> argparse.ArgumentParser:
                              "service's running tag on an existing stack)")
     common.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     common.add_argument("--force", action="store_true",
-                        help="destroy: allow a production environment / a stack with termination protection")
+                        help="destroy: allow a production environment / a stack with termination protection; "
+                             "restore: allow a production environment")
     common.add_argument("--dry-run", action="store_true",
                         help="package/deploy/destroy: print what would happen, change nothing")
     common.add_argument("--json", action="store_true", help="outputs: print a JSON object")
     common.add_argument("--snapshot", default=None, type=SNAPSHOT,
-                        help="restore: the cluster snapshot to restore (make snapshots lists them)")
+                        help="restore: the cluster snapshot to restore (default: the newest manual one; make "
+                             "snapshots lists them)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         sub.add_parser(name, parents=[common], help=HELP[name], description=HELP[name])

@@ -23,6 +23,22 @@ EXAMPLES = ROOT / "examples"
 GOLDEN = ROOT / "tests" / "golden"
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 
+
+def checkov_failures(directory: Path) -> tuple[list[str], int]:
+    """checkov over a template directory: (`<check id> <resource>` of each failed check, how many checks passed)."""
+    import json
+    import subprocess
+
+    import pytest
+    if not CHECKOV.exists():
+        pytest.fail(f"{CHECKOV} is missing: run `make test`")
+    proc = subprocess.run([str(CHECKOV), "-d", str(directory), "--framework", "cloudformation", "--quiet",
+                           "--compact", "--skip-download", "-o", "json"], capture_output=True, text=True, timeout=300)
+    reports = json.loads(proc.stdout)
+    reports = reports if isinstance(reports, list) else [reports]
+    return ([c["check_id"] + " " + c["resource"] for r in reports for c in r["results"]["failed_checks"]],
+            sum(r["summary"]["passed"] for r in reports))
+
 REPO_APP = ROOT / "app.yaml"
 REPO_TEMPLATES, REPO_PARAMS = ROOT / "templates_out", ROOT / "params"
 DEFAULT_APP = EXAMPLES / "tunecast" / "app.yaml"

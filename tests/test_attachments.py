@@ -4,7 +4,6 @@ store's resources and the access asked for, and its own ingress rule on the stor
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 
@@ -14,7 +13,7 @@ from generator.components.attachments import Attachment, Attachments, Offer
 from generator.errors import ConfigError
 from generator.errors import WiringError  # noqa: E402
 from tests.conftest import STORE_PORT, built, make_app, of_type
-from tests.support import CHECKOV
+from tests.support import checkov_failures
 
 API = {"name": "api", "kind": "web", "port": 8080}
 WORKER = {"name": "drain", "kind": "worker"}
@@ -91,15 +90,8 @@ def test_a_service_that_uses_nothing_is_unchanged(templates):
 def test_the_app_passes_the_whole_gate_and_checkov(app, tmp_path):
     """cfn-lint (with our rules), the size budgets and the parameter files: build.write raises on any finding."""
     build.write(app, tmp_path / "templates", tmp_path / "params")
-    if not CHECKOV.exists():
-        pytest.fail(f"{CHECKOV} is missing: run `make test`")
-    proc = subprocess.run([str(CHECKOV), "-d", str(tmp_path / "templates"), "--framework", "cloudformation",
-                           "--quiet", "--compact", "--skip-download", "-o", "json"],
-                          capture_output=True, text=True, timeout=300)
-    reports = json.loads(proc.stdout)
-    reports = reports if isinstance(reports, list) else [reports]
-    assert [c["check_id"] + " " + c["resource"] for r in reports for c in r["results"]["failed_checks"]] == []
-    assert sum(r["summary"]["passed"] for r in reports) > 10
+    failed, passed = checkov_failures(tmp_path / "templates")
+    assert failed == [] and passed > 10
 
 
 def test_uses_are_checked_when_the_spec_loads(store_component):

@@ -43,7 +43,9 @@ CASES = {
         runtime_versions={"nodejs": "20"}, install_commands=["npm ci"],
         test_command="npx jest --ci --testPathPattern=integration --reporters=default --reporters=jest-junit",
         reports_dir="reports/junit", ready_path="/api/health", ready_timeout=300)),
-    "promote": ("promote", dict(services=["web", "api", "cron"])),
+    "promote": ("promote", dict(services=["web", "api", "cron"], sources_file="sources.json",
+                                sources=[{"name": "app", "repository": "tunecast/tunecast", "branch": "main"}],
+                                service_sources={"web": "app", "api": "app", "cron": "app"})),
     "protect": ("protect", dict(scripts_dir="scripts")),
     "release": ("release", dict(scripts_dir="scripts", releases=[
         dict(service="web", container_name="web", container_port=8080, artifact="StagingWebRelease"),
@@ -221,15 +223,21 @@ def test_self_update_packages_root_and_pipeline_and_ships_config_files():
     assert doc["phases"]["install"]["runtime-versions"] == {"python": "3.11"}
     build = doc["phases"]["build"]["commands"]
     assert build[0] == "make templates PYTHON=python3.11"
-    packs = [c for c in build if "aws cloudformation package" in c]
+    packs = [c for c in build if "aws cloudformation package" in c and "REGIONAL_BUCKETS" not in c]
     assert [re.search(r"--template-file (\S+)", c)[1] for c in packs] == ["templates_out/root.yaml",
                                                                           "templates_out/pipeline.yaml"]
     assert all('--s3-bucket "$ARTIFACT_BUCKET"' in c for c in packs)
+    # an environment in another region deploys the root packaged again into that region's artifact bucket
+    # (generator/pipeline/regions.py); with no such environment the loop runs zero times
+    regional = [c for c in build if "REGIONAL_BUCKETS" in c]
+    assert len(regional) == 1 and '--s3-bucket "$bucket"' in regional[0] \
+        and '--output-template-file "packaged/$region/root.yaml"' in regional[0]
+    packs += regional
     # `package` skips a key that exists already (aws-cli s3uploader.py: head_object, unless force_upload), so an
     # unchanged template would keep its first upload date while the bucket expires objects by age (aws-reference
     # §8): every run uploads again, which restarts the age of what a waiting release points at.
     assert all(" --force-upload " in c for c in packs)
-    assert doc["artifacts"] == {"files": ["packaged/root.yaml", "packaged/pipeline.yaml", "params/*.config.json"]}
+    assert doc["artifacts"] == {"files": ["packaged/**/*", "params/*.config.json"]}
 
 
 def test_integration_tests_use_test_url_and_publish_junit():
@@ -520,7 +528,7 @@ elif args[:2] == ["ecr", "describe-repositories"]:
         sys.exit(254)
 elif args[:2] == ["ecr", "describe-images"]:
     if "--query" in args:
-        print(os.environ["FAKE_DIGEST"])
+        print(os.environ.get("FAKE_TARGET_DIGEST", os.environ["FAKE_DIGEST"]) if profile else os.environ["FAKE_DIGEST"])
     elif os.environ.get("FAKE_IMAGE_EXISTS") != "1":
         sys.exit(254)
 elif args[:2] == ["ecs", "describe-task-definition"]:
@@ -634,7 +642,28 @@ def test_promote_skips_a_service_new_to_the_environment_and_writes_each_services
     # the Deploy action's whole template configuration: the committed file with the tags set, nothing else changed
     assert json.loads((work / "template-config.json").read_text()) == {
         **PROD_CONFIG, "Parameters": {**PROD_CONFIG["Parameters"], **tags}}
-    assert load("promote")["artifacts"] == {"files": ["image-tags.json", "template-config.json"]}
+    assert load("promote")["artifacts"] == {"files": ["image-tags.json", "template-config.json", "sources.json"]}
+    assert json.loads((work / "sources.json").read_text()) == {"sources": [
+        {"name": "app", "repository": "tunecast/tunecast", "branch": "main", "commit": SHA}]}
+
+
+def test_promote_tags_each_image_with_the_commit_of_its_source(tmp_path):
+    """Several pipeline sources (generator/pipeline/sources.py): api is built from the `code` repository, so its image
+    carries that commit's tag; sources.json records both commits."""
+    other = "c0ffee" * 6 + "beef"
+    doc = yaml.safe_load(buildspecs.render(
+        "promote", services=["web", "api", "cron"], sources_file="sources.json",
+        sources=[{"name": "app", "repository": "tunecast/infra", "branch": "main"},
+                 {"name": "code", "repository": "tunecast/api", "branch": "release"}],
+        service_sources={"web": "app", "api": "code", "cron": "app"}))
+    commits = json.dumps({"app": SHA, "code": other})
+    code, out, calls, work = run_promote(tmp_path, {**PROMOTE_ENV, "SOURCE_COMMITS": commits}, doc=doc)
+    assert code == 0, out
+    assert f"docker push {TARGET_REGISTRY}/tunecast-prod-api:{other[:12]}" in calls
+    assert f"docker push {TARGET_REGISTRY}/tunecast-prod-web:{SHA[:12]}" in calls
+    assert json.loads((work / "image-tags.json").read_text()) == {
+        "WebImageTag": SHA[:12], "ApiImageTag": other[:12], "CronImageTag": SHA[:12]}
+    assert [s["commit"] for s in json.loads((work / "sources.json").read_text())["sources"]] == [SHA, other]
 
 
 def test_promote_writes_the_commit_tag_for_every_service_into_the_template_configuration(tmp_path):
@@ -657,7 +686,9 @@ def test_promote_writes_the_template_configuration_of_a_50_service_app(tmp_path)
     from generator import image_tags
     from tests.large_apps import large_pipeline_spec
     names = [s["name"] for s in large_pipeline_spec()["services"]]
-    doc = yaml.safe_load(buildspecs.render("promote", services=names))
+    doc = yaml.safe_load(buildspecs.render("promote", services=names, sources_file="sources.json",
+                                           sources=[{"name": "app", "repository": "o/r", "branch": "main"}],
+                                           service_sources={n: "app" for n in names}))
     config = {**PROD_CONFIG, "Parameters": {"EnvironmentName": "prod", "StorefrontWeb01MinCount": "2",
                                             **{image_tags.parameter(n): "bootstrap" for n in names}}}
     code, out, calls, work = run_promote(tmp_path, {**PROMOTE_ENV, "FAKE_MISSING_REPOS": "tunecast-prod-storefront-cron-05"},
@@ -867,3 +898,21 @@ def test_integration_tests_unpack_the_runs_source_before_installing_and_testing(
     code, out, calls, _ = run_buildspec(tmp_path / "again", "integration-tests", {"TEST_URL": "http://x"}, doc=doc)
     assert code != 0 and "SOURCE_ARTIFACT must name the source artifact of the run" in out
     assert not [c for c in calls if not c.startswith("curl --version")]
+
+
+def test_promote_refuses_an_image_whose_digest_is_not_the_scanned_one(tmp_path):
+    """The environment deploys the image the Build stage scanned: its digest in the environment's repository must be
+    the build repository's (generator/pipeline/regions.py)."""
+    code, out, calls, _ = run_promote(tmp_path, {**PROMOTE_ENV, "FAKE_TARGET_DIGEST": "sha256:" + "0" * 64})
+    assert code != 0
+    assert f"web: {TARGET_REGISTRY}/tunecast-prod-web:{SHA[:12]} has digest 'sha256:{'0' * 64}', not the scanned " \
+           f"image's '{FAKE_DIGEST}': not deployed" in out
+
+
+def test_promote_reaches_an_environment_in_another_region(tmp_path):
+    code, out, calls, _ = run_promote(tmp_path, {**PROMOTE_ENV, "TARGET_REGION": "me-south-1"})
+    assert code == 0, out
+    deploy_calls = [c for c in calls if c.startswith("aws --profile deploy ")]
+    assert deploy_calls and all(c.endswith("--region me-south-1") or "--region me-south-1 " in c for c in deploy_calls)
+    # the build repository is read in the pipeline's own region
+    assert all("--region" not in c for c in calls if c.startswith("aws ecr "))

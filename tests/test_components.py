@@ -214,7 +214,8 @@ def test_a_field_without_a_param_is_refused():
 
 
 def test_root_parameters_of_component_settings_are_generated_not_hand_written():
-    """Every root parameter is a standard one, a service's image tag, or a field of a component's settings model."""
+    """Every root parameter is a standard one, a service's image tag, a field of a component's settings model, or a
+    variable of the `environment` field of a service's settings (one parameter per variable: variables.py)."""
     generated = {p.name for b in BUILDS.values() for p in b.parameters}
     standard = {"EnvironmentName", "Application", "Owner"}
     images = {p for p in generated if p.endswith("ImageTag")}
@@ -232,13 +233,16 @@ def test_root_parameters_of_component_settings_are_generated_not_hand_written():
                        *(table.env_inputs(app, t) for t in app.tables),
                        *(filesystem.env_inputs(app, f) for f in app.file_systems)):
             from_fields |= {p.name for p in inputs.parameters()}
+        from generator.components.service import variables
+        from_fields |= {variables.parameter(app, s, v).name for s in app.services for v in variables.variables(app, s)}
     assert generated - standard - images <= from_fields
     # no hand-written parameter: base.py makes them from the fields; service/common.py declares the image tag (the
     # release input the pipeline overrides, not a setting of app.yaml)
     written = [p.relative_to(ROOT).as_posix() for p in (ROOT / "generator" / "components").rglob("*.py")
                if "RootParameter(" in p.read_text()]
-    assert written == ["generator/components/base.py", "generator/components/service/common.py"] or sorted(
-        written) == ["generator/components/base.py", "generator/components/service/common.py"]
+    # ... and service/variables.py one per variable of ServiceEnvSpec.environment (a map, not one setting)
+    assert sorted(written) == ["generator/components/base.py", "generator/components/service/common.py",
+                               "generator/components/service/variables.py"]
 
 
 def _app():

@@ -1,4 +1,4 @@
-"""`make snapshot`, `make snapshots` and `make restore` against moto (in process, `mock_aws`): the same boto3 calls
+"""`make snapshot`, `make snapshots` and `make restore` (its deploy: tests/test_database_restore.py) against moto (in process, `mock_aws`): the same boto3 calls
 users run. moto implements RDS cluster snapshots and restores (CreateDBClusterSnapshot,
 DescribeDBClusterSnapshots, RestoreDBClusterFromSnapshot); its CloudFormation has no AWS::RDS::DBCluster model, so
 the restore through a template runs with the rehearsal's [aurora-clusters] workaround, which creates the cluster
@@ -92,29 +92,6 @@ def test_snapshots_lists_the_clusters_snapshots(aws):
     lines = out.getvalue().strip("\x00").splitlines()
     assert lines[0].split() == ["snapshot", "type", "created", "(UTC)", "status", "GB"]
     assert any(line.startswith(name) and "manual" in line and "available" in line for line in lines)
-
-
-def test_restore_checks_the_snapshot_and_says_what_is_replaced(aws):
-    _environment(aws)
-    ctx, out = _ctx(aws)
-    name = database.snapshot(ctx)
-    assert database.restore(ctx, name) == 0
-    text = out.getvalue()
-    assert "THE DATABASE WILL BE REPLACED" in text and "final snapshot" in text
-    assert f"environments.dev.database.restore_from: {name}" in text and "make deploy ENV=dev" in text
-    assert "new RDS-managed secret" in text and "How long" in text
-    with pytest.raises(DeployError, match="snapshot nope-1 does not exist"):
-        database.restore(ctx, "nope-1")
-    with pytest.raises(DeployError, match="SNAPSHOT=<identifier>"):
-        database.restore(ctx, None)
-
-
-def test_production_restore_warns_about_the_stack_policy(aws):
-    _environment(aws, stack="tunecast-prod")
-    ctx, out = _ctx(aws, env="prod")
-    name = database.snapshot(ctx)
-    database.restore(ctx, name)
-    assert "stack policy denies replacing the database cluster" in out.getvalue()
 
 
 def test_an_environment_without_a_database_is_told_so(aws):

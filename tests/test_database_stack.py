@@ -274,3 +274,50 @@ def test_the_default_app_api_nest_jobs_and_cron_use_the_database():
     from generator.config import load_app
     app = load_app(DEFAULT_APP)
     assert {s.name for s in app.services if "database" in s.uses} == {"api", "nest", "jobs", "cron"}
+
+
+def test_the_first_reader_is_in_another_zone_than_the_writer():
+    """A VPC of our own: writer in the first private subnet's zone, Reader1 in the second's, Reader2 with the writer.
+    RDS's default is "a random, system-chosen Availability Zone" (AWS::RDS::DBInstance AvailabilityZone), which may be
+    the writer's. The zone is the subnet's GetAtt AvailabilityZone: a name also where the zones are pinned by ID."""
+    from generator.root import build
+    app = _app()
+    stacks = build(app)
+    db, net = _db(app), template(app, "network.yaml")
+    zones = {title: member["Properties"]["AvailabilityZone"]
+             for title, member in of_type(db, "AWS::RDS::DBInstance").items()}
+    assert zones == {"Writer": {"Ref": "PrivateSubnet1Zone"}, "Reader1": {"Ref": "PrivateSubnet2Zone"},
+                     "Reader2": {"Ref": "PrivateSubnet1Zone"}}
+    for i in (1, 2):
+        assert net["Outputs"][f"PrivateSubnet{i}Zone"]["Value"] == {
+            "Fn::GetAtt": [f"PrivateSubnet{i}", "AvailabilityZone"]}
+        assert db["Parameters"][f"PrivateSubnet{i}Zone"]["Type"] == "String"
+        wired = stacks.root.resources["Database"].properties["Parameters"][f"PrivateSubnet{i}Zone"]
+        assert json.loads(json.dumps(wired.to_dict())) == {"Fn::GetAtt": ["Network", f"Outputs.PrivateSubnet{i}Zone"]}
+
+
+def test_the_registry_schema_lets_a_zone_be_added_without_replacing_the_instances():
+    """AvailabilityZone is not among AWS::RDS::DBInstance's createOnlyProperties in the pinned cfn-lint's registry
+    schema, so adding it to an existing environment's instances is an update, not a replacement (which production's
+    stack policy would refuse). ModifyDBInstance has no AvailabilityZone parameter: RDS does not move an existing
+    instance (docs/database.md says how to move a reader)."""
+    import botocore.session
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("eu-west-1", "AWS::RDS::DBInstance").schema
+    assert "AvailabilityZone" in schema["properties"]
+    assert "/properties/AvailabilityZone" not in schema["createOnlyProperties"]
+    assert "/properties/DBClusterIdentifier" in schema["createOnlyProperties"]     # why a restore replaces them
+    modify = botocore.session.get_session().get_service_model("rds").operation_model("ModifyDBInstance")
+    assert "AvailabilityZone" not in modify.input_shape.members
+
+
+def test_in_an_existing_vpc_rds_picks_the_zones():
+    """The subnets' zones of an existing VPC are not known to the template (Fn::GetAZs lists the region's zones, not
+    the given subnets'): no AvailabilityZone rather than a wrong one, which would fail the deploy."""
+    network = {"mode": "existing", "az_count": 2}
+    envs = {"staging": {"cidr": "172.31.0.0/16", "vpc_id": "vpc-0a1b2c3d4e5f60718",
+                        "public_subnet_ids": ["subnet-0aa1111111111111a", "subnet-0bb2222222222222b"],
+                        "private_subnet_ids": ["subnet-0cc3333333333333c", "subnet-0dd4444444444444d"]}}
+    app = make_app(services=SERVICES, environments=envs, database=POSTGRES, network=network)
+    for member in of_type(_db(app), "AWS::RDS::DBInstance").values():
+        assert "AvailabilityZone" not in member["Properties"]

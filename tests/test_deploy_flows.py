@@ -819,3 +819,37 @@ def test_secret_values_are_masked_in_every_command_not_only_after_packaging(make
     h.done()
     assert SECRET not in h.output() and SECRET not in "\n".join(err.value.lines())
     assert "Invalid master password ****" in h.output()
+
+
+def test_the_before_execute_hook_runs_after_the_confirmation_and_a_failure_in_it_deploys_nothing(make):
+    """`make restore` takes its pre-restore snapshot (and lifts production's policy) in this hook: after the
+    operator confirmed, before ExecuteChangeSet. If it fails, the change set is deleted and nothing runs."""
+    h = make()
+    cs = deploy_until_execute(h)
+    h.cf.add_response("delete_change_set", {}, {"ChangeSetName": cs})
+    seen = []
+
+    def hook(stack: str) -> None:
+        seen.append(stack)
+        raise DeployError("snapshot failed")
+
+    h.ctx.options.before_execute = hook
+    with pytest.raises(DeployError, match="snapshot failed"):
+        commands.deploy(h.ctx)
+    h.done()                                     # no execute_change_set was called
+    assert seen == [h.sid]
+
+
+def test_without_a_terminal_a_restore_needs_yes_and_says_so(make):
+    h = make(yes=False, interactive=False)
+    h.package()
+    h.describe("UPDATE_COMPLETE")
+    cs = h.create_change_set("UPDATE", purpose="restore")
+    h.change_set(cs, "CREATE_COMPLETE")
+    h.change_set(cs, "CREATE_COMPLETE", changes=[change("Modify", "Database", "AWS::CloudFormation::Stack")])
+    h.cf.add_response("delete_change_set", {}, {"ChangeSetName": cs})
+    h.ctx.options.before_execute = lambda stack: pytest.fail("the hook runs only after a confirmation")
+    with pytest.raises(DeployError) as err:
+        commands.deploy(h.ctx, action="restore")
+    h.done()
+    assert err.value.hints == ("review the preview above, then run `make restore ENV=dev YES=1`",)

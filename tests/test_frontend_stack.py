@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from generator.components import frontend
-from generator.components.frontend import stack as edge
+from generator.components.frontend import behaviours, buckets, dns
 from generator.config import parse_app
 from generator.errors import ConfigError
 from tests.conftest import CERTIFICATE, PROD, app_spec, parameter_values, root_parameters, template
@@ -58,7 +58,7 @@ def test_the_site_bucket_is_private_encrypted_versioned_and_kept():
     assert props["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
     # the previous releases' assets stay readable as noncurrent versions for the grace period
     rule = props["LifecycleConfiguration"]["Rules"][0]
-    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": edge.ASSET_GRACE_DAYS}
+    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": buckets.ASSET_GRACE_DAYS}
     assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
 
 
@@ -128,7 +128,7 @@ def test_the_spa_function_serves_the_shell_for_routes_and_files_as_asked(uri, se
     node = shutil.which("node")
     if node is None:
         pytest.skip("Node.js is not installed; the function's code is then only checked by its text")
-    script = edge.SPA_ROUTING_CODE + f"\nprocess.stdout.write(handler({{request: {{uri: {json.dumps(uri)}}}}}).uri);"
+    script = behaviours.SPA_ROUTING_CODE + f"\nprocess.stdout.write(handler({{request: {{uri: {json.dumps(uri)}}}}}).uri);"
     assert subprocess.run([node, "-e", script], capture_output=True, text=True, check=True).stdout == served
 
 
@@ -217,7 +217,7 @@ def test_custom_domains_are_aliases_with_the_us_east_1_certificate_and_route53_r
     assert sorted(records) == ["ApiOriginRecord", "SiteRecord1A", "SiteRecord1AAAA", "SiteRecord2A",
                                "SiteRecord2AAAA"]
     alias = records["SiteRecord2AAAA"]["Properties"]["AliasTarget"]
-    assert alias["HostedZoneId"] == edge.CLOUDFRONT_ZONE
+    assert alias["HostedZoneId"] == dns.CLOUDFRONT_ZONE
     assert alias["DNSName"] == {"Fn::GetAtt": ["Distribution", "DomainName"]}
     api = records["ApiOriginRecord"]["Properties"]
     assert api["Name"] == {"Ref": "ApiOriginDomain"} and api["Type"] == "A"

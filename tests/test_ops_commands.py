@@ -380,6 +380,28 @@ def test_release_of_a_web_service_updates_the_stack_then_deploys_blue_green_and_
     assert text.endswith("Released web: d-NEW succeeded.\n")
 
 
+def test_a_release_replaces_the_main_containers_image_and_names_the_ingress_sidecar_in_the_appspec():
+    """Sidecars (docs/services.md): `make release` registers the family's revision with the new image in the main
+    container only (nginx keeps its image) and deploys with an appspec that names the load balancer's container."""
+    h = harness(service="web")
+    family = taskdef(WEB_TD, "web", f"{REPO}/shop-dev-web:v1")
+    nginx = {"name": "nginx", "image": "public.ecr.aws/nginx/nginx:1.27", "portMappings": [{"containerPort": 8080}]}
+    family["taskDefinition"]["containerDefinitions"].append(nginx)
+    h.add("ecs", "describe_task_definition", family, {"taskDefinition": "shop-dev-web", "include": ["TAGS"]})
+    new_td = WEB_TD.replace(":7", ":8")
+    h.add("ecs", "register_task_definition", {"taskDefinition": {"taskDefinitionArn": new_td}}, {
+        "family": "shop-dev-web", "cpu": "256", "memory": "512", "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "containerDefinitions": [{"name": "web", "image": f"{REPO}/shop-dev-web@{DIGEST}"}, nginx]})
+    h.add("codedeploy", "create_deployment", {"deploymentId": "d-NEW"}, {
+        "applicationName": "shop-dev-web", "deploymentGroupName": "shop-dev-web",
+        "description": f"make release web ({REPO}/shop-dev-web@{DIGEST})",
+        "revision": {"revisionType": "AppSpecContent",
+                     "appSpecContent": {"content": release.appspec(new_td, "nginx", 8080)}}})
+    assert release.create_deployment(h.ops, "web", 8080, f"{REPO}/shop-dev-web@{DIGEST}", "nginx") == "d-NEW"
+    h.done()
+
+
 def test_the_appspec_is_the_pipelines():
     """buildspecs/release.yml.j2 writes this document with printf (the placeholder there, the ARN here)."""
     import yaml

@@ -9,8 +9,8 @@ import yaml
 
 from generator import cfnyaml, renames
 from generator.build import render_app, write
-from generator.config import parse_app
-from tests.support import FIXTURE_APPS
+from generator.config import parse_app, renamed
+from tests.support import DEFAULT_APP, FIXTURE_APPS
 
 MINIMAL = yaml.safe_load((FIXTURE_APPS / "minimal.yaml").read_text())
 
@@ -41,7 +41,7 @@ def test_a_renamed_service_names_its_repository_and_log_group_and_how_to_keep_th
         "  service-app.yaml: LogGroup (AWS::Logs::LogGroup, /${Application}/${EnvironmentName}/services/app): kept in "
         "the account but no longer managed (DeletionPolicy RetainExceptOnCreate)",
         "  services renamed? (app -> site): a service's name names its stack, image repository and log group; to "
-        "keep them, keep the old name in app.yaml (services[].name)",
+        "keep them under the new name, add `renamed_from: app` on service site in app.yaml (services[].renamed_from)",
         "  nothing is deployed by a build: review this with `make diff ENV=...` before `make deploy`"]
 
 
@@ -156,3 +156,65 @@ def test_diff_without_the_removed_stacks_template_still_previews():
         stub.add_client_error("get_template", "ValidationError", "Stack does not exist")
         tree = changesets.describe_tree(cf, "arn:cs")
     assert len(tree) == 1
+
+
+# ------------------------------------------------------------------------------------------------ renamed_from
+def _renamed_from(raw: dict, old: str, new: str) -> dict:
+    """The rename as a user writes it: the new name everywhere app.yaml names the service, the old one kept as
+    `renamed_from`."""
+    raw = _renamed(raw, old, new)
+    next(s for s in raw["services"] if s["name"] == new)["renamed_from"] = old
+    if (raw.get("migrate") or {}).get("service") == old:
+        raw["migrate"]["service"] = new
+    builds = (raw.get("pipeline") or {}).get("builds") or {}
+    if old in builds:
+        builds[new] = builds.pop(old)
+    return raw
+
+
+def test_a_service_renamed_with_renamed_from_builds_the_same_templates_and_parameters():
+    """Renaming `api` to `backend` in the default app (web service behind CodeDeploy, migrations, per-environment
+    settings, pipeline builds) with `renamed_from: api` writes byte-identical templates, parameter files and
+    buildspecs: every logical id and physical name (repository, ECS service, log group, task family, CodeDeploy
+    application and group, target groups, alarms, parameters, container name) is the old one, so nothing is
+    replaced; and the build's rename warning stays silent."""
+    raw = yaml.safe_load(DEFAULT_APP.read_text())
+    before, after = render_app(parse_app(raw)), render_app(parse_app(_renamed_from(raw, "api", "backend")))
+    assert after.templates == before.templates
+    assert after.params == before.params
+    parsed = {name: cfnyaml.loads(text) for name, text in after.templates.items() if name.endswith(".yaml")}
+    assert "service-api.yaml" in parsed and "service-backend.yaml" not in parsed
+    assert renames.warnings({n: cfnyaml.loads(t) for n, t in before.templates.items() if n.endswith(".yaml")},
+                            parsed, "templates_out") == []
+
+
+def test_a_renamed_service_image_is_built_from_the_new_name_folder_by_default():
+    """Only where the image is built from follows app.yaml's new name: `jobs` renamed `worker` (no
+    `pipeline.builds` entry) builds `worker/Dockerfile` in `worker/`, under its old name."""
+    raw = yaml.safe_load(DEFAULT_APP.read_text())
+    app = parse_app(_renamed_from(raw, "jobs", "worker"))
+    deployed = renamed.deployed(app)
+    assert [s.name for s in deployed.services] == [s["name"] for s in raw["services"]]
+    assert all(s.renamed_from is None for s in deployed.services)
+    assert renamed.deployed_name(app, "worker") == "jobs" and renamed.deployed_name(app, "api") == "api"
+    assert deployed.pipeline.build_of("jobs") == ("worker/Dockerfile", "worker")
+    assert deployed.pipeline.build_of("api") == app.pipeline.build_of("api")
+    assert renamed.deployed(parse_app(raw)) == parse_app(raw)        # nothing renamed: the app itself
+
+
+def test_renamed_from_in_the_runbooks_and_the_day2_commands():
+    """The runbooks name the service by its new name and its resources by the old one; `SERVICE=<new name>`
+    finds the service under its old name."""
+    from generator.runbooks import model as runbooks
+    from scripts.deploylib.target import Target
+    from scripts.opslib.context import Ops, OpsOptions
+    app = parse_app(_renamed_from(copy.deepcopy(MINIMAL), "app", "site"))
+    env = next(iter(app.environments))
+    service = runbooks.build(app, env).services[0]
+    assert (service.name, service.repository, service.log_group) == (
+        "site", f"{app.app}-{env}-app", f"/{app.app}/{env}/services/app")
+    target = Target(app=renamed.deployed(app), env=env, spec=app.environments[env], region=app.region,
+                    templates_dir=None, params_dir=None, parameters=(), tags=(), stack_policy=None,
+                    renamed=tuple(renamed.renames(app).items()))
+    ops = Ops(target, aws=None, console=None, options=OpsOptions(service="site"))
+    assert ops.service().name == "app" and ops.log_group(ops.service().name) == f"/{app.app}/{env}/services/app"

@@ -21,8 +21,10 @@ from tests.update_tool_golden import TOOL_GOLDEN_APPS, runbook_dir
 
 MAKEFILE = (ROOT / "Makefile").read_text()
 TARGETS = set(re.findall(r"^([a-z][a-z-]*):", MAKEFILE, flags=re.M))
-# Every variable the Makefile reads: defined with ?=, or read as $(NAME) in a recipe or an argument list.
-VARIABLES = set(re.findall(r"^([A-Z_]+) \?=", MAKEFILE, flags=re.M)) | set(re.findall(r"\$\(([A-Z_]+)\)", MAKEFILE))
+# Every variable the Makefile reads: defined with ?=, read as $(NAME) in a recipe or an argument list, or a flag
+# checked by `_flag` (FORCE=1).
+VARIABLES = (set(re.findall(r"^([A-Z_]+) \?=", MAKEFILE, flags=re.M)) | set(re.findall(r"\$\(([A-Z_]+)\)", MAKEFILE))
+             | set(re.findall(r"_flag,([A-Z_]+),", MAKEFILE)))
 
 
 @pytest.mark.parametrize("app_path", TOOL_GOLDEN_APPS, ids=app_id)

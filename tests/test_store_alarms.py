@@ -100,11 +100,40 @@ def test_the_database_watches_cpu_connections_memory_and_capacity(tunecast):
     assert queries(conns) == {"conns": ("AWS/RDS", "DatabaseConnections", "Maximum", 300, cluster)}
     assert returned(conns) == "100 * FILL(conns, 0) / ceiling" and conns["Threshold"] == 80
     steps = {q["Id"]: q["Expression"] for q in conns["Metrics"] if "Expression" in q}
-    # PostgreSQL: 189 connections per ACU of the environment's maximum capacity, at most 2,000
-    assert steps["byacu"] == {"Fn::Sub": ["FILL(conns, 0) * 0 + ${Max} * 189", {"Max": {"Ref": "MaxCapacity"}}]}
-    assert steps["capped"] == "FILL(conns, 0) * 0 + 2000" and steps["ceiling"] == "MIN([byacu, capped])"
+    assert steps["byacu"]["Fn::Sub"][1] == {"Max": {"Ref": "MaxCapacity"}}
+    assert steps["capped"]["Fn::Sub"][1] == {"Min": {"Ref": "MinCapacity"}}
+    # AWS's table (Aurora PostgreSQL column), the row at or below the maximum; 2,000 at most below a minimum of 1 ACU
+    for maximum, minimum, expected in ((1, 0, 189), (4, 0, 823), (6, 0, 823), (8, 0.5, 1669), (16, 0, 2000),
+                                       (16, 1, 3360), (32, 2, 5000), (256, 1, 5000), (64, 0.5, 2000)):
+        assert max_connections(steps, maximum, minimum) == expected, (maximum, minimum)
     quiet(conns, 3)
     composite(res, "database", set(found))
+
+
+def max_connections(steps: dict, maximum: float, minimum: float) -> float:
+    """What the alarm's `ceiling` evaluates to, with the metric math's comparisons as Python's (1 or 0)."""
+    def value(expression) -> float:
+        if isinstance(expression, dict):
+            text = expression["Fn::Sub"][0].replace("${Max}", str(maximum)).replace("${Min}", str(minimum))
+        elif expression == "MIN([byacu, capped])":
+            return min(value(steps["byacu"]), value(steps["capped"]))
+        else:
+            text = expression
+        return eval(text.replace("FILL(conns, 0)", "0"), {})    # noqa: S307 - our own arithmetic
+    return value(steps["ceiling"])
+
+
+def test_the_mysql_database_alarm_uses_the_mysql_column_of_the_max_connections_table():
+    """Aurora User Guide, "Performance and scaling for Aurora Serverless v2", "Maximum connections for Aurora
+    Serverless v2": Aurora MySQL 90 at 1 ACU, 135 at 4, 1,000 at 8, 2,000 at 16, 3,000 at 32, 4,000 at 64, 5,000 at
+    128; no 2,000 cap (that note is PostgreSQL's)."""
+    res = resources(render_app(load_app(FIXTURES / "workers.yaml")), "database.yaml")
+    conns = alarms(res)["ConnectionsAlarm"]
+    steps = {q["Id"]: q["Expression"] for q in conns["Metrics"] if "Expression" in q}
+    assert "capped" not in steps and "byacu" not in steps
+    for maximum, expected in ((1, 90), (2, 90), (4, 135), (8, 1000), (12, 1000), (16, 2000), (32, 3000),
+                              (64, 4000), (128, 5000), (256, 5000)):
+        assert max_connections(steps, maximum, 0.5) == expected, maximum
 
 
 def test_the_cache_watches_the_worst_node_of_every_possible_member(celery):

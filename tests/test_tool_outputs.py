@@ -134,7 +134,88 @@ def test_estimate_prints_every_assumption_and_price_it_used():
 
 def test_a_region_without_prices_says_so():
     text = (ROOT / "tests" / "golden" / "workers" / "cost.txt").read_text()
-    assert "warning: the price table has no eu-central-1 prices; us-east-1's are used" in text
+    assert "warning: the price table has no eu-central-1 prices: dev, prod priced at us-east-1's" in text
+
+
+def _cached(region: str = "us-east-1", **environments):
+    return parse_app({"app": "shop", "owner": "team", "region": region,
+                      "services": [{"name": "web", "kind": "web", "port": 8080}],
+                      "caches": [{"name": "broker"}, {"name": "sessions", "engine": "redis"}],
+                      "environments": environments})
+
+
+def test_a_cache_costs_its_nodes_hours_at_its_engine_rate():
+    """Node-based ElastiCache bills per node-hour of the node type (https://aws.amazon.com/elasticache/pricing/:
+    "charged hourly per node"); Valkey nodes cost up to 20% less than Redis OSS nodes of the same type
+    (https://aws.amazon.com/elasticache/faqs/). Production runs 2 nodes by default, other environments 1."""
+    e = estimate.estimate(_cached(dev={"cidr": "10.0.0.0/16"}, prod={
+        "cidr": "10.1.0.0/16", "production": True, "zones": ["use1-az1", "use1-az2"],
+        "caches": {"sessions": {"node_type": "cache.r7g.large", "nodes": 3}}}))
+    table = prices.load()
+    lines = {(env.name, line.what): line.monthly for env in e.environments for line in env.lines
+             if line.what.startswith("cache ")}
+    valkey = table.price("us-east-1", "cache_node_hour.valkey.cache.t4g.micro")
+    redis = table.price("us-east-1", "cache_node_hour.redis.cache.t4g.micro")
+    assert valkey < redis
+    assert lines == {
+        ("dev", "cache broker (valkey, 1 x cache.t4g.micro)"): pytest.approx(730 * valkey),
+        ("dev", "cache sessions (redis, 1 x cache.t4g.micro)"): pytest.approx(730 * redis),
+        ("prod", "cache broker (valkey, 2 x cache.t4g.micro)"): pytest.approx(2 * 730 * valkey),
+        ("prod", "cache sessions (redis, 3 x cache.r7g.large)"): pytest.approx(
+            3 * 730 * table.price("us-east-1", "cache_node_hour.redis.cache.r7g.large"))}
+    assert "  - cache_node_hour.valkey.cache.t4g.micro: 0.0128 per node-hour (us-east-1; source " \
+           "aws-elasticache-price-list" in report.text(e)
+
+
+def test_a_cache_node_type_the_table_lacks_is_named_never_priced():
+    e = estimate.estimate(_cached(dev={"cidr": "10.0.0.0/16", "caches": {"broker": {"node_type": "cache.x9.huge"}}}))
+    dev = e.environments[0]
+    assert not any(line.what.startswith("cache broker") for line in dev.lines)
+    note = ("not priced: cache broker (valkey, 1 x cache.x9.huge): the price table has no "
+            "cache_node_hour.valkey.cache.x9.huge (add it: docs/cost.md)")
+    assert note in dev.notes and f"  note: {note}" in report.text(e)
+
+
+def test_every_valkey_node_price_is_below_redis_oss():
+    table = prices.load().data["prices"]["us-east-1"]
+    valkey = {k.removeprefix("cache_node_hour.valkey."): v["price"] for k, v in table.items()
+              if k.startswith("cache_node_hour.valkey.")}
+    redis = {k.removeprefix("cache_node_hour.redis."): v["price"] for k, v in table.items()
+             if k.startswith("cache_node_hour.redis.")}
+    assert valkey.keys() == redis.keys() and "cache.t4g.micro" in valkey
+    assert all(valkey[t] < redis[t] for t in valkey)
+
+
+def test_each_environment_is_priced_in_its_own_region():
+    """An environment with its own `region` reads every price for that region: eu-west-1's load balancer hour
+    ($0.0252) rather than the app region's (us-east-1, $0.0225); a region the table lacks gets a warning naming the
+    environment, and each region's prices are listed apart."""
+    e = estimate.estimate(_cached(dev={"cidr": "10.0.0.0/16"},
+                                  eu={"cidr": "10.1.0.0/16", "region": "eu-west-1"},
+                                  bh={"cidr": "10.2.0.0/16", "region": "me-south-1"}))
+    table = prices.load()
+    lb = {env.name: next(line.monthly for line in env.lines if line.what.startswith("load balancer"))
+          for env in e.environments}
+    lcu = 0.2 * table.price("us-east-1", "alb_lcu_hour")
+    assert lb == {"dev": pytest.approx(730 * (0.0225 + lcu)), "eu": pytest.approx(730 * (0.0252 + lcu)),
+                  "bh": pytest.approx(730 * (0.0225 + lcu))}
+    assert [env.region for env in e.environments] == ["us-east-1", "eu-west-1", "me-south-1"]
+    text = report.text(e)
+    assert ("warning: the price table has no me-south-1 prices: bh priced at us-east-1's (often lower than other "
+            "Regions'): add the Region (docs/cost.md)") in text
+    assert re.search(r"^note: \d+ of the prices used in eu-west-1 are us-east-1's", text, re.M)
+    assert "\neu (eu-west-1)\n" in text and "\nbh (me-south-1)\n" in text and "\ndev\n" in text
+    sections = re.findall(r"^Prices used in ([a-z0-9-]+)", text, re.M)
+    assert sections == ["us-east-1", "eu-west-1", "me-south-1"]
+    eu = text.split("Prices used in eu-west-1")[1].split("Prices used in")[0]
+    assert "  - alb_hour: 0.0252 per load balancer-hour (eu-west-1; source calculator-city-alb" in eu
+    assert "  - alb_lcu_hour: 0.008 per LCU-hour (us-east-1 price; " in eu
+
+
+def test_the_chat_example_prices_production_in_its_own_region():
+    text = (ROOT / "examples" / "chat" / "cost.txt").read_text()
+    assert "\nprod (production, me-south-1)\n" in text
+    assert "warning: the price table has no me-south-1 prices: prod priced at us-east-1's" in text
 
 
 # ------------------------------------------------------------------------------------------------ diagram
@@ -181,7 +262,36 @@ def test_diagram_shows_a_new_store_type_and_an_unknown_stack_without_changes():
     arch = model.from_templates(files)
     assert [(s.kind, s.stack, s.users) for s in arch.stores if s.kind == "table"] == [("table", "data.yaml", ["api"])]
     text = svg.render(arch)
-    assert "table: Orders" in text and "used by api" in text and ">extra.yaml<" in text and ">Topic<" in text
+    assert "table: data" in text and "used by api" in text and ">extra.yaml<" in text and ">Topic<" in text
+
+
+def test_diagram_labels_stores_by_their_app_yaml_names_and_kinds():
+    """A store's label is its kind and the name app.yaml gives it (read from its physical name or its stack's
+    file), never a logical id such as `ReplicationGroup` or `Queue`."""
+    arch = _default()
+    labels = {(s.kind, s.name) for s in arch.stores}
+    assert {("queue", "jobs"), ("queue", "jobs-dlq"), ("queue", "cron-dlq"), ("bucket", "uploads"),
+            ("bucket", "alb-logs"), ("bucket", "site"), ("image repository", "api"),
+            ("database cluster", "database")} <= labels
+    celery = (ROOT / "examples" / "django-celery" / "architecture.svg").read_text()
+    for label in ("cache: broker (valkey)", "file system: media", "database cluster: database (aurora-postgresql)",
+                  "queue: cleanup-dlq"):
+        assert f">{label}<" in celery
+    for logical_id in ("ReplicationGroup", "FileSystem", "DeadLetterQueue", "AccessLogBucket"):
+        assert f": {logical_id}<" not in celery
+    tunecast = svg.render(arch)     # a box of several stores lists their names, or names the one they belong to
+    assert ">5 image repositories<" in tunecast and ">api, cron, jobs, nest, web<" in tunecast
+    assert ">3 databases: database<" in tunecast
+
+
+def test_store_name_reads_the_physical_name_then_the_stack_file():
+    sub = {"Fn::Sub": ["${Application}-${EnvironmentName}-cdn-logs-${Suffix}", {"Suffix": "x"}]}
+    assert model.store_name("LogBucket", {"Properties": {"BucketName": sub}}, "frontend.yaml") == "cdn-logs"
+    fifo = {"QueueName": {"Fn::Sub": "${Application}-${EnvironmentName}-jobs-dlq.fifo"}}
+    assert model.store_name("DeadLetterQueue", {"Properties": fifo}, "queue-jobs.yaml") == "jobs-dlq"
+    assert model.store_name("ReplicationGroup", {"Properties": {}}, "cache-user-sessions.yaml") == "user-sessions"
+    assert model.store_name("Cluster", {"Properties": {}}, "database.yaml") == "database"
+    assert model.store_name("Orders", {"Properties": {}}, "root.yaml") == "Orders"
 
 
 def _rects(text: str) -> list[tuple[float, float, float, float]]:

@@ -191,6 +191,9 @@ _add_patterns(
                       "<36-character id>"),
     ("RepositoryId", "is not a repository id", "write owner/name, e.g. tunecast/tunecast"),
     ("BranchName", "is not a branch name", "use letters, digits and . _ / -, e.g. main"),
+    ("PathFilter", "is not a file path pattern", "write a glob relative to the repository root (no leading '/'), "
+                                                 "with letters, digits, . _ - / and the wildcards * ? {} [], e.g. "
+                                                 "src/** or Dockerfile"),
     ("EmailAddress", "is not an e-mail address", "write one such as releases@example.com"),
     ("SnsTopicArn", "is not an SNS topic ARN", "copy it from the SNS console, e.g. "
                                                "arn:aws:sns:eu-west-1:123456789012:team-alerts"),

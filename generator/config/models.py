@@ -49,6 +49,8 @@ class EnvironmentSpec(AccessEnvSpec, MonitoringEnv, DatabaseEnvironment, FileSys
 ConnectionArn = Annotated[str, StringConstraints(
     pattern=r"^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:[0-9]{12}:connection/[0-9a-f-]{36}$")]
 RepositoryId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")]
+KmsKeyArn = Annotated[str, StringConstraints(
+    pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/(mrk-[0-9a-f]{32}|[0-9a-f-]{36})$")]
 
 
 def _git_branch(name: str) -> str:
@@ -71,14 +73,38 @@ RelativePath = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-][A-Za-z
 Severity = Literal["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
 
 
+# A file path pattern of a push filter (CodePipeline V2 triggers: glob patterns, `**` for any depth), relative to
+# the repository root.
+PathFilter = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.*?{}\[\]-][A-Za-z0-9_.*?{}\[\]/,-]{0,254}$")]
+FILE_PATHS_PER_FILTER = 8   # GitFilePathFilterCriteria Includes: at most 8 patterns
+MAX_EXTRA_SOURCES = 5       # the Promote action's SOURCE_COMMITS (about 70 characters a source) within 1000
+
+
+class SourceSpec(Strict):
+    """A further GitHub repository of the pipeline (through the same connection): a push to its branch starts a
+    release, and builds may take their context from it (`pipeline.builds.<service>.source`)."""
+
+    name: Name = Field(description="The source's name: builds name it in `source`; the pipeline's source action, "
+                                   "artifact and variables are `Source<Name>`.")
+    repository: RepositoryId = Field(description="The GitHub repository, `owner/name`.")
+    branch: BranchName = Field("main", description="The branch whose pushes start the pipeline.")
+    paths: list[PathFilter] = Field(
+        default_factory=list, max_length=FILE_PATHS_PER_FILTER,
+        description="Only a push that changes a file matching one of these glob patterns (relative to the "
+                    "repository root, `**` for any depth, at most 8) starts the pipeline. Default: any push.")
+
+
 class ImageBuildSpec(Strict):
-    """Where a service's image is built from, relative to the repository root."""
+    """Where a service's image is built from, relative to the root of its source's repository."""
 
     dockerfile: RelativePath | None = Field(
         None, description="The Dockerfile, relative to the repository root. Default: `<service>/Dockerfile`.")
     context: RelativePath | None = Field(
         None, description="The Docker build context directory, relative to the repository root. Default: "
                           "`<service>`.")
+    source: Name | None = Field(
+        None, description="The pipeline source whose repository holds the Dockerfile and context: `pipeline."
+                          "source_name` or a name from `pipeline.sources`. Default: the pipeline's repository.")
 
 
 class TestNetworkSpec(Strict):
@@ -104,6 +130,18 @@ class PipelineSpec(Strict):
     repository: RepositoryId = Field(description="The GitHub repository, `owner/name` (app source, app.yaml and "
                                                  "this generator).")
     branch: BranchName = Field("main", description="The branch whose pushes start the pipeline.")
+    paths: list[PathFilter] = Field(
+        default_factory=list, max_length=FILE_PATHS_PER_FILTER,
+        description="Only a push to `repository` that changes a file matching one of these glob patterns "
+                    "(`**` for any depth, at most 8) starts the pipeline. Default: any push.")
+    source_name: Name = Field("app", description="The name of the `repository` source (which holds app.yaml: the "
+                                                 "self-update reads it there), as builds name it in `source`.")
+    sources: list[SourceSpec] = Field(
+        default_factory=list, max_length=MAX_EXTRA_SOURCES,
+        description="Further GitHub repositories (through the same connection), e.g. the application code when "
+                    "app.yaml and the infrastructure live apart: a push to any source starts a release, and each "
+                    "release records the commit of every source (sources.json, `make status`). At most 5: the "
+                    "Promote action carries every source's commit in one configuration value (1000 characters).")
     notification_email: EmailAddress = Field(
         description="Receives the production approval requests (an SNS e-mail subscription, confirmed once).")
     fail_on: Severity = Field(  # type: ignore[valid-type]
@@ -133,10 +171,20 @@ class PipelineSpec(Strict):
         None, description="Run the tests inside a VPC of the pipeline account, so their traffic comes from an "
                           "address the test listener admits. Without it they run on CodeBuild's public addresses.")
 
+    artifact_keys: dict[Region, KmsKeyArn] = Field(
+        default_factory=dict, description="Per region of an environment outside the app's region: the `KeyArn` "
+                                          "output of the pipeline's support stack there (its artifact store's KMS "
+                                          "key; docs/pipeline.md, \"Environments in other regions\").")
+
     def build_of(self, service: str) -> tuple[str, str]:
         """(dockerfile, context) of a service's image."""
         spec = self.builds.get(service) or ImageBuildSpec()
         return spec.dockerfile or f"{service}/Dockerfile", spec.context or service
+
+    def source_of(self, service: str) -> str:
+        """The name of the source a service's image is built from."""
+        spec = self.builds.get(service)
+        return (spec.source if spec is not None else None) or self.source_name
 
 
 class ManualStepSpec(Strict):

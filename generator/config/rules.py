@@ -12,6 +12,7 @@ from generator import components, credentials
 from generator.components import attachments
 from generator.components import stores
 from generator.config import aws_facts
+from generator.components.service.spec import all_plain_variables
 from generator.config.models import AppSpec, ServiceSpec
 from generator.errors import Problem
 
@@ -75,16 +76,48 @@ def pipeline_quotas(app: AppSpec) -> Iterator[Problem]:
 
 
 @rule
-def pipeline_environments_share_its_region(app: AppSpec) -> Iterator[Problem]:
-    """With a `pipeline`, every environment is in the app's region: the pipeline's artifact store and image
-    promotion are single-region so far (an environment in another region is deployed with `make deploy`)."""
-    if app.pipeline is None:
+def pipeline_other_regions(app: AppSpec) -> Iterator[Problem]:
+    """With a `pipeline`, each region of an environment other than the app's has its artifact store: its KMS key ARN
+    in `pipeline.artifact_keys` (the support stack's KeyArn output there, in the pipeline account); no key is given
+    for a region no environment uses. Such an environment is not the integration tests' and holds no release for
+    approval: the gate functions reach CodeDeploy in the pipeline's region only (generator/pipeline/regions.py)."""
+    spec = app.pipeline
+    if spec is None:
         return
+    used = {app.region_of(name) for name in app.environments} - {app.region}
     for name in app.environments:
-        if app.region_of(name) != app.region:
+        region = app.region_of(name)
+        if region != app.region and region not in spec.artifact_keys:
             yield Problem(f"environments.{name}.region",
-                          f"the pipeline runs in {app.region} and cannot deploy to {app.region_of(name)} yet; keep "
-                          f"the environment in {app.region}, or deploy it without the pipeline (make deploy ENV={name})")
+                          f"the pipeline runs in {app.region} and needs an artifact store in {region}: deploy the "
+                          f"pipeline's support stack there (docs/pipeline.md, \"Environments in other regions\") "
+                          f"and set pipeline.artifact_keys.{region} to its KeyArn output")
+    for region, arn in spec.artifact_keys.items():
+        _, _, _, key_region, account, _ = arn.split(":", 5)
+        if region not in used:
+            yield Problem(f"pipeline.artifact_keys.{region}",
+                          f"no environment is in {region} outside the pipeline's region {app.region}; remove it")
+        elif key_region != region:
+            yield Problem(f"pipeline.artifact_keys.{region}", f"the key is in {key_region}, not in {region}; give "
+                                                              f"the KeyArn output of the support stack in {region}")
+        elif account != spec.account_id:
+            yield Problem(f"pipeline.artifact_keys.{region}", f"the key belongs to account {account}, not to the "
+                                                              f"pipeline account {spec.account_id}; deploy the "
+                                                              f"support stack there")
+    from generator import holds   # the holds module reads these models
+    for name in app.environments:
+        region = app.region_of(name)
+        if region == app.region:
+            continue
+        if app.test_environment() == name:
+            yield Problem("pipeline.test_environment",
+                          f"{name} is in {region}, but the integration tests' gate reaches CodeDeploy in the "
+                          f"pipeline's region {app.region} only; test an environment in {app.region}")
+        if holds.approval_services(app, name):
+            yield Problem(f"environments.{name}.region",
+                          f"{name} holds releases for approval ({', '.join(holds.approval_services(app, name))}), "
+                          f"but the reroute function reaches CodeDeploy in the pipeline's region {app.region} only; "
+                          f"release {name} without a hold, or keep it in {app.region}")
 
 
 @rule
@@ -184,11 +217,15 @@ def _plain_values(svc: ServiceSpec) -> Iterator[tuple[str, str]]:
         yield f"{loc}.health_check_command[{i}]", arg
     if "health_check_path" in svc.model_fields_set:
         yield f"{loc}.health_check_path", svc.health_check_path
+    for side in svc.sidecars:
+        for field in ("command", "health_check"):
+            for i, arg in enumerate(getattr(side, field) or []):
+                yield f"{loc}.sidecars.{side.name}.{field}[{i}]", arg
 
 
 @rule
 def no_credentials_in_plain_values(app: AppSpec) -> Iterator[Problem]:
-    """Plain values hold no credentials: `environment`, `command`, health checks, `migrate.command`,
+    """Plain values hold no credentials: `environment`, `command`, health checks (the sidecars' too), `migrate.command`,
     `pipeline.test_command` and
     `pipeline.test_install_commands` end up in the templates and the console, so a value that looks like a password,
     key, token or connection string with a password is refused (the patterns are in generator/credentials.py);
@@ -196,11 +233,11 @@ def no_credentials_in_plain_values(app: AppSpec) -> Iterator[Problem]:
     why = "(app.yaml and the templates are readable by anyone with the repository or the stack)"
     to_secrets = f"store it in Secrets Manager and name it under `secrets` instead {why}"
     for svc in app.services:
-        for var, value in sorted(svc.environment.items()):
+        for where, var, value in all_plain_variables(svc):
             what = credentials.kind(value) or ("a credential (the variable's name says so)"
                                                if credentials.secret_variable(var, value) else None)
             if what:
-                yield Problem(f"services.{svc.name}.environment.{var}", f"the value looks like {what}; {to_secrets}")
+                yield Problem(f"{where}.environment.{var}", f"the value looks like {what}; {to_secrets}")
         for loc, value in _plain_values(svc):
             what = credentials.kind(value)
             if what:
@@ -225,6 +262,7 @@ def no_credentials_in_plain_values(app: AppSpec) -> Iterator[Problem]:
 
 # Rules kept in their own modules (imported last: they register with @rule above).
 from generator.config import endpoints as _endpoints  # noqa: E402,F401
+from generator.config import pipeline_sources as _pipeline_sources  # noqa: E402,F401
 
 
 # --- the runbooks (docs/operations.md) -----------------------------------------------------------------------------

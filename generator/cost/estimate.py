@@ -92,6 +92,7 @@ class Line:
 class Environment:
     name: str
     production: bool
+    region: str         # environments.<env>.region, else the app's: every price is read for it
     lines: list[Line] = field(default_factory=list)
     off_hours_saving: float = 0.0
     off_hours_note: str = ""
@@ -114,7 +115,7 @@ class Estimate:
     source: str
     environments: list[Environment]
     table: price_table.Table
-    prices_used: set[str] = field(default_factory=set)
+    prices_used: set[tuple[str, str]] = field(default_factory=set)     # (region, key)
 
     @property
     def total(self) -> float:
@@ -142,14 +143,15 @@ def estimate(app: AppSpec, environments: Iterable[str] | None = None, source: st
 
 
 def _environment(app: AppSpec, env: str, params: dict[str, str], templates: dict[str, dict],
-                 table: price_table.Table, used: set[str]) -> Environment:
+                 table: price_table.Table, used: set[tuple[str, str]]) -> Environment:
     spec = app.environments[env]
-    out = Environment(env, spec.production)
+    region = app.region_of(env)
+    out = Environment(env, spec.production, region)
     hours = table.hours_per_month
 
     def price(key: str) -> float:
-        used.add(key)
-        return table.price(app.region, key)
+        used.add((region, key))
+        return table.price(region, key)
 
     def assume(key: str) -> float:
         return _BY_KEY[key].value(spec.production)
@@ -258,6 +260,7 @@ def _environment(app: AppSpec, env: str, params: dict[str, str], templates: dict
     for kind, each in metered.items():
         if types[kind]:
             out.lines.append(Line("data", f"{METERED_TYPES[kind]} ({types[kind]})", types[kind] * each()))
+    _caches(app, env, out, table, price)
 
     # --- observability
     logs_gb = len(app.services) * assume("service_log_gb")
@@ -285,6 +288,25 @@ def _environment(app: AppSpec, env: str, params: dict[str, str], templates: dict
         out.lines.append(Line("observability", f"KMS keys ({types['AWS::KMS::Key']})",
                               types["AWS::KMS::Key"] * price("kms_key_month")))
     return out
+
+
+def _caches(app: AppSpec, env: str, out: Environment, table: price_table.Table, price) -> None:
+    """Node-based caches (the cache component's replication groups): node type x nodes x hours, at the engine's
+    rate (Valkey's is below Redis OSS's for the same node type). A node type the table lacks is named, never priced
+    at a guess."""
+    from generator.components.cache.spec import settings
+    for cache in app.caches:
+        node = settings(app, env, cache.name)
+        key = node_price_key(cache.engine, node.node_type)
+        what = f"cache {cache.name} ({cache.engine}, {node.nodes} x {node.node_type})"
+        if not table.has(key):
+            out.notes.append(f"not priced: {what}: the price table has no {key} (add it: docs/cost.md)")
+            continue
+        out.lines.append(Line("data", what, node.nodes * table.hours_per_month * price(key)))
+
+
+def node_price_key(engine: str, node_type: str) -> str:
+    return f"cache_node_hour.{engine}.{node_type}"
 
 
 def _resources(templates: dict[str, dict]) -> Iterable[dict]:

@@ -30,6 +30,13 @@ class Table:
     def price(self, region: str, key: str) -> float:
         return float(self.entry(region, key)["price"])
 
+    def has(self, key: str) -> bool:
+        """Whether the table prices `key` at all (every key has a us-east-1 entry)."""
+        return key in self.data["prices"][BASE_REGION]
+
+    def knows(self, region: str) -> bool:
+        return region in self.data["prices"]
+
     def regional(self, region: str, key: str) -> bool:
         return key in self.data["prices"].get(region, {})
 

@@ -16,12 +16,22 @@ def _row(label: str, amount: float) -> str:
 def text(e: Estimate) -> str:
     out = [f"Monthly cost estimate for {e.app} in {e.region} (USD, list prices read {e.table.read}, "
            f"{e.table.hours_per_month} hours a month)"]
-    if e.region not in e.table.data["prices"]:
-        out.append(f"warning: the price table has no {e.region} prices; {BASE_REGION}'s are used (often lower than "
-                   f"other Regions'): add the Region (docs/cost.md)")
+    for region in _regions(e):
+        if not e.table.knows(region):
+            names = ", ".join(env.name for env in e.environments if env.region == region)
+            out.append(f"warning: the price table has no {region} prices: {names} priced at {BASE_REGION}'s (often "
+                       f"lower than other Regions'): add the Region (docs/cost.md)")
+        elif region != BASE_REGION:
+            borrowed = sorted(key for where, key in e.prices_used if where == region
+                              and not e.table.regional(region, key))
+            if borrowed:
+                out.append(f"note: {len(borrowed)} of the prices used in {region} are {BASE_REGION}'s (the table has "
+                           f"no {region} entry for them; marked below)")
     out.append("")
     for env in e.environments:
-        out.append(f"{env.name}{' (production)' if env.production else ''}")
+        about = ", ".join([*(["production"] if env.production else []), *([env.region] if env.region != e.region
+                                                                            else [])])
+        out.append(f"{env.name} ({about})" if about else env.name)
         for group in ("compute", "network", "data", "observability"):
             for line in (line for line in env.lines if line.group == group):
                 out.append(_row(line.what, line.monthly))
@@ -43,17 +53,24 @@ def text(e: Estimate) -> str:
             "  - resources are counted by type in the templates (Conditions not evaluated), NAT gateways and "
             "interface endpoints by each environment's settings",
             "  - not included: " + "; ".join(NOT_INCLUDED)]
-    out += ["", f"Prices used (generator/cost/prices.json; a price without its own {e.region} entry is "
-                f"{BASE_REGION}'s):"]
     sources = set()
-    for key in sorted(e.prices_used):
-        entry = e.table.entry(e.region, key)
-        where = e.region if e.table.regional(e.region, key) else f"{BASE_REGION} price"
-        unsure = f"; unsure: {entry['unsure']}" if entry.get("unsure") else ""
-        out.append(f"  - {key}: {entry['price']:g} per {entry['unit']} ({where}; source {entry['source']}{unsure})")
-        sources.add(entry["source"])
+    for region in _regions(e):
+        fallback = f"; a price without its own {region} entry is {BASE_REGION}'s" if region != BASE_REGION else ""
+        out += ["", f"Prices used in {region} (generator/cost/prices.json{fallback}):"]
+        for key in sorted(key for where, key in e.prices_used if where == region):
+            entry = e.table.entry(region, key)
+            where = region if e.table.regional(region, key) else f"{BASE_REGION} price"
+            unsure = f"; unsure: {entry['unsure']}" if entry.get("unsure") else ""
+            out.append(f"  - {key}: {entry['price']:g} per {entry['unit']} ({where}; source {entry['source']}{unsure})")
+            sources.add(entry["source"])
     out += ["", "Sources:"]
     for name in sorted(sources):
         s = e.table.source(name)
         out.append(f"  - {name}: {s['url']} (read {s['read']}): {s['what']}")
     return "\n".join(out) + "\n"
+
+
+def _regions(e: Estimate) -> list[str]:
+    """The Regions the estimated environments run in: the app's first, then the others as they appear."""
+    regions = [env.region for env in e.environments]
+    return list(dict.fromkeys([*([e.region] if e.region in regions else []), *regions]))

@@ -15,6 +15,7 @@ Every other nested stack is drawn with a summary of its resource types, so a new
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,8 @@ class Store:
     kind: str                   # STORE_TYPES' name
     logical_id: str
     stack: str
+    name: str = ""              # its app.yaml name (store_name), the label the diagram shows
+    engine: str = ""            # a cache's or database's Engine (valkey, aurora-postgresql), when the template says
     users: list[str] = field(default_factory=list)     # workload names, or USER_TYPES' names
 
 
@@ -143,7 +146,9 @@ def from_templates(files: dict[str, dict]) -> Architecture:
     for stack_id, file in nested.items():
         for rid, r in ((files.get(file) or {}).get("Resources") or {}).items():
             if r.get("Type") in STORE_TYPES:
-                store = Store(STORE_TYPES[r["Type"]], rid, file)
+                engine = (r.get("Properties") or {}).get("Engine")
+                store = Store(STORE_TYPES[r["Type"]], rid, file, store_name(rid, r, file),
+                              engine if isinstance(engine, str) else "")
                 store.users = sorted(set(_users(rid, stack_id, file, root, files, nested, names)))
                 arch.stores.append(store)
     for file, template in files.items():
@@ -195,6 +200,31 @@ def _workload(file: str, resources: dict) -> Workload | None:
     return Workload(name, kind, file)
 
 
+# Physical-name properties of the store types; the generator names them `<app>-<env>-<name>[-<suffix>]`
+# (generator/naming.py), `<name>` being the app.yaml name (`jobs`, `jobs-dlq`, a service's for its repository).
+NAME_PROPERTIES = ("QueueName", "TableName", "BucketName", "RepositoryName", "FileSystemName", "ReplicationGroupId",
+                   "DBClusterIdentifier")
+_PREFIX = "${Application}-${EnvironmentName}-"
+
+
+def store_name(logical_id: str, resource: dict, file: str) -> str:
+    """A store's name as app.yaml spells it, read from the template alone: the `<name>` of its physical name
+    (`${Application}-${EnvironmentName}-jobs-dlq.fifo` -> `jobs-dlq`; a `-${Suffix}` made unique per stack left
+    out), else the name its nested stack's file carries (`cache-broker.yaml` -> `broker`, `database.yaml` ->
+    `database`: one stack per store), else its logical id."""
+    props = resource.get("Properties") or {}
+    for key in NAME_PROPERTIES:
+        value = props.get(key)
+        text = value.get("Fn::Sub") if isinstance(value, dict) else None
+        text = text[0] if isinstance(text, list) and text else text
+        if isinstance(text, str) and text.startswith(_PREFIX):
+            return re.sub(r"-?\$\{[^}]*\}", "", text[len(_PREFIX):]).removesuffix(".fifo") or logical_id
+    if file == ROOT_FILE:
+        return logical_id
+    stem = file.removesuffix(".yaml")
+    return stem.partition("-")[2] or stem
+
+
 def _route(props: dict, root: dict, stack_id: str, files: dict, nested: dict) -> Route:
     paths, hosts = [], []
     for condition in props.get("Conditions") or []:
@@ -239,7 +269,6 @@ def _refs(node: Any) -> set[str]:
             elif key == "Fn::Sub":
                 text = value[0] if isinstance(value, list) else value
                 if isinstance(text, str):
-                    import re
                     found |= {m.split(".")[0] for m in re.findall(r"\$\{([^}!]+)\}", text)}
                 if isinstance(value, list) and len(value) > 1:
                     found |= _refs(value[1])

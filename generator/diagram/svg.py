@@ -203,6 +203,9 @@ def _workload_box(w: Workload) -> Box:
     return Box(w.name, lines, KIND_COLOURS.get(w.kind, NEUTRAL), frame=w.stack, key=f"{w.kind}:{w.name}")
 
 
+GROUP_NAMES = 5      # the names a box of several stores lists before `+N more`
+
+
 def _store_boxes(stores: list[Store]) -> list[Box]:
     """One box per store; three or more of a kind in one stack share a box (e.g. one repository per service)."""
     groups: dict[tuple[str, str], list[Store]] = {}
@@ -213,11 +216,17 @@ def _store_boxes(stores: list[Store]) -> list[Box]:
         if len(members) >= 3:
             users = sorted({u for s in members for u in s.users})
             plural = kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
-            boxes.append(Box(f"{len(members)} {plural}", [f"used by {', '.join(users)}" if users else "unused"],
-                             STORE_COLOURS, frame=stack, key=f"store:{','.join(users)}"))
+            names = sorted({s.name for s in members})
+            title, lines = f"{len(members)} {plural}", [f"used by {', '.join(users)}" if users else "unused"]
+            if len(names) == 1:                 # one store's parts, e.g. the database's instances
+                title += f": {names[0]}"
+            else:                               # one store each, e.g. a repository per service
+                lines.insert(0, ", ".join(names[:GROUP_NAMES]) + (f", +{len(names) - GROUP_NAMES} more"
+                                                                 if len(names) > GROUP_NAMES else ""))
+            boxes.append(Box(title, lines, STORE_COLOURS, frame=stack, key=f"store:{','.join(users)}"))
             continue
         for s in members:
-            boxes.append(Box(f"{kind}: {s.logical_id}", [f"used by {', '.join(s.users)}" if s.users else "unused"],
+            boxes.append(Box(f"{kind}: {s.name}{f' ({s.engine})' if s.engine else ''}", [f"used by {', '.join(s.users)}" if s.users else "unused"],
                              STORE_COLOURS, frame=stack, key=f"store:{','.join(s.users)}"))
     return boxes
 

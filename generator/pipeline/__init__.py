@@ -12,7 +12,7 @@ from troposphere import Template
 from generator import components, root
 from generator.config import AppSpec
 from generator.lint.handler_permissions import Deployer
-from generator.pipeline import approvals, common, deploy_role, pipeline, roles
+from generator.pipeline import approvals, common, deploy_role, pipeline, regions, roles
 from generator.root import Build
 from generator.wiring import RootParameter
 
@@ -20,7 +20,7 @@ PARAMETER_FILES = {"pipeline": common.pipeline_parameters, "deploy-role": common
 # Templates sent in the API request (CloudFormation's 51,200 bytes, measured packaged): deploy-role.yaml is created
 # with `create-stack --template-body` in each target account. pipeline.yaml is deployed through S3 (a TemplateURL: the
 # self-update's `aws cloudformation deploy --s3-bucket`, and the first setup the same way), its nested templates too.
-INLINE = (common.DEPLOY_ROLE_TEMPLATE,)
+INLINE = (common.DEPLOY_ROLE_TEMPLATE, regions.SUPPORT_TEMPLATE)
 
 
 class PipelineFiles(NamedTuple):
@@ -44,4 +44,8 @@ def build(app: AppSpec, root_build: Build) -> PipelineFiles | None:
         return None
     templates = {**pipeline.build(app, root_build), common.DEPLOY_ROLE_TEMPLATE: deploy_role.build(app, root_build)}
     extra = approvals.lambda_files() if approvals.needed(app) else {}
-    return PipelineFiles(templates, extra, {stem: make(app) for stem, make in PARAMETER_FILES.items()}, DEPLOYERS)
+    parameter_sets = {stem: make(app) for stem, make in PARAMETER_FILES.items()}
+    if regions.other_regions(app):   # the artifact store of each other region (regions.py)
+        templates[regions.SUPPORT_TEMPLATE] = regions.support_template()
+        parameter_sets[regions.SUPPORT_PARAMETERS] = regions.support_parameters(app)
+    return PipelineFiles(templates, extra, parameter_sets, DEPLOYERS)

@@ -19,6 +19,7 @@ from troposphere import AWSObject, Ref, Sub, Tags, Template
 from generator import naming, stateful
 from generator.config import AppSpec
 from generator.errors import WiringError
+from generator.pipeline import sources
 from generator.wiring import RootParameter, StackBuilder
 
 PIPELINE = "pipeline"        # the Environment tag of everything the pipeline templates create, and the name infix
@@ -187,6 +188,7 @@ def pipeline_parameters(app: AppSpec) -> list[RootParameter]:
                       allowed_pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$",
                       constraint="an e-mail address"),
     ]
+    params[5:5] = _source_parameters(app)
     for env in app.environments:
         # Only the account app.yaml names: the artifact bucket's and key's policies admit exactly the accounts of
         # app.yaml (environments that share an account share one principal), so any other value would deploy a
@@ -196,6 +198,24 @@ def pipeline_parameters(app: AppSpec) -> list[RootParameter]:
             f"role come from deploy-role.yaml deployed there).", GROUP_ACCOUNTS, f"{env} account",
             lambda a, _, env=env: a.account_of(env), allowed_values=(app.account_of(env),),
             constraint=f"the account app.yaml names for {env}"))
+    from generator.pipeline import regions   # imports this module
+    return params + regions.key_parameters(app)
+
+
+def _source_parameters(app: AppSpec) -> list[RootParameter]:
+    """The repository and branch of each of `pipeline.sources` (generator/pipeline/sources.py), after the pipeline's
+    own (FullRepositoryId, BranchName)."""
+    params = []
+    for i, source in enumerate(app.pipeline.sources):
+        named = sources.named(app, source.name)
+        params += [
+            RootParameter(named.repository_parameter, f"The GitHub repository of the source {source.name}, "
+                          f"owner/name.", GROUP_SOURCE, f"{source.name} repository",
+                          lambda a, _, i=i: a.pipeline.sources[i].repository,
+                          allowed_pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", constraint="owner/name"),
+            RootParameter(named.branch_parameter, f"The branch of {source.name} whose pushes start the pipeline.",
+                          GROUP_SOURCE, f"{source.name} branch", lambda a, _, i=i: a.pipeline.sources[i].branch,
+                          allowed_pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$", constraint="a branch name")]
     return params
 
 

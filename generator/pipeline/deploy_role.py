@@ -19,7 +19,7 @@ from troposphere import GetAtt, Output, Ref, Sub, Template, iam
 
 from generator import naming
 from generator.config import AppSpec
-from generator.pipeline import common
+from generator.pipeline import common, regions
 from generator.pipeline import environment_permissions
 from generator.pipeline import permissions as perms
 from generator.pipeline.grants import Grant, document, grant
@@ -92,9 +92,7 @@ def deploy_grants(app: AppSpec) -> list[Grant]:
         grant("PassCloudFormationRole", "iam:PassRole", perms.arn("iam", "role/" + naming.role_name(naming.CLOUDFORMATION_ROLE),
                                                                    region=False),
               Condition(StringEquals("iam:PassedToService", "cloudformation.amazonaws.com"))),
-        grant("ReadPipelineArtifacts", "s3:GetObject s3:GetObjectVersion",
-              Sub("arn:${AWS::Partition}:s3:::${Application}-pipeline-${PipelineAccountId}-${AWS::Region}/*")),
-        environment_permissions.decrypt_artifacts("DecryptPipelineArtifacts"),
+        *regions.environment_artifact_grants(app, "ReadPipelineArtifacts", "DecryptPipelineArtifacts"),
         grant("PushReleaseImages", "ecr:BatchCheckLayerAvailability ecr:InitiateLayerUpload ecr:UploadLayerPart "
               "ecr:CompleteLayerUpload ecr:PutImage ecr:BatchGetImage ecr:GetDownloadUrlForLayer ecr:DescribeImages "
               "ecr:DescribeRepositories", each("ecr", "repository/${Application}-{env}-*")),

@@ -19,7 +19,7 @@ from troposphere import Sub
 from generator import components, naming
 from generator.config import AppSpec
 from generator.errors import WiringError
-from generator.pipeline import common
+from generator.pipeline import common, regions
 from generator.pipeline.grants import Grant, grant
 from generator.pipeline.permissions import arn, pass_self
 
@@ -54,9 +54,7 @@ def environment_stack(app: AppSpec, resource_types: set[str]) -> list[Grant]:
               + each("stack/${Application}-{env}-*/*", "cloudformation")),
         grant("ReadStacks", "cloudformation:ListStacks cloudformation:ValidateTemplate "
               "cloudformation:GetTemplateSummary", why_any="these CloudFormation reads have no resource type"),
-        grant("ReadPackagedTemplates", "s3:GetObject s3:GetObjectVersion",
-              Sub("arn:${AWS::Partition}:s3:::${Application}-pipeline-${PipelineAccountId}-${AWS::Region}/*")),
-        decrypt_artifacts("DecryptPackagedTemplates"),
+        *regions.environment_artifact_grants(app, "ReadPackagedTemplates", "DecryptPackagedTemplates"),
         grant("ManageRoles", "iam:CreateRole iam:DeleteRole iam:GetRole iam:UpdateRole iam:UpdateRoleDescription "
               "iam:UpdateAssumeRolePolicy iam:PutRolePolicy iam:GetRolePolicy iam:DeleteRolePolicy "
               "iam:ListRolePolicies iam:ListAttachedRolePolicies iam:TagRole iam:UntagRole", roles),
@@ -77,13 +75,6 @@ def environment_stack(app: AppSpec, resource_types: set[str]) -> list[Grant]:
     for family in components.grant_families(resource_types):
         grants += family(each, envs)
     return grants
-
-
-def decrypt_artifacts(sid: str) -> Grant:
-    """Objects of the pipeline's bucket, decrypted by S3 on the caller's behalf (the key lives in the pipeline account
-    and its id is not known before the pipeline exists; its key policy names this role)."""
-    return grant(sid, "kms:Decrypt kms:DescribeKey", Sub("arn:${AWS::Partition}:kms:${AWS::Region}:${PipelineAccountId}:key/*"),
-                 Condition(StringEquals("kms:ViaService", Sub("s3.${AWS::Region}.amazonaws.com"))))
 
 
 # Types every environment role covers whatever the components declare: the nested stacks (ManageStacks) and the

@@ -14,7 +14,7 @@ from troposphere import GetAtt, Output, Ref, Template, cloudformation, codepipel
 
 from generator.config import AppSpec
 from generator.errors import WiringError
-from generator.pipeline import approvals, common, notifications, projects, roles, stages, storage
+from generator.pipeline import approvals, common, notifications, projects, regions, roles, sources, stages, storage
 from generator.root import Build
 from generator.wiring import Nested, OutputRef, ParentValue, RootParameter
 
@@ -74,14 +74,8 @@ def build(app: AppSpec, root_build: Build) -> dict[str, Template]:
         # approver always sees the latest tested commit rather than a queue of stale ones.
         ExecutionMode="SUPERSEDED",
         RestartExecutionOnUpdate=True,   # the self-update restarts the run on the new definition
-        ArtifactStore=codepipeline.ArtifactStore(
-            Type="S3", Location=Ref(store.bucket),
-            EncryptionKey=codepipeline.EncryptionKey(Id=GetAtt(store.key, "Arn"), Type="KMS")),
-        Triggers=[codepipeline.PipelineTriggerDeclaration(
-            ProviderType="CodeStarSourceConnection", GitConfiguration=codepipeline.GitConfiguration(
-                SourceActionName=stages.SOURCE_ACTION,
-                Push=[codepipeline.GitPushFilter(Branches=codepipeline.GitBranchFilterCriteria(
-                    Includes=[Ref("BranchName")]))]))],
+        **regions.artifact_store(app, store.bucket, GetAtt(store.key, "Arn")),
+        Triggers=sources.triggers(app),   # one per source action (generator/pipeline/sources.py)
         Stages=stages.build(app, store, names, gate, capabilities(root_build))))
     notifications.build(t, store.topic, pipeline)
     t.add_output(Output("PipelineName", Value=Ref(pipeline), Description="The pipeline"))

@@ -56,6 +56,7 @@ class Step:
     env: str | None = None
     services: tuple[str, ...] = ()    # BUILD and RELEASE: the service; PREPARE_RELEASE: its group of web services
     group: int = 0                    # PREPARE_RELEASE: 1, 2, ... (its project and action name)
+    source: str | None = None         # SOURCE: the source's name (None: the pipeline's own repository)
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,9 @@ def _environment_stages(app: AppSpec, env: str) -> list[Stage]:
 
 def stages(app: AppSpec) -> tuple[Stage, ...]:
     """Every stage of the app's pipeline, in order."""
-    found = [Stage(SOURCE_STAGE, (Step("Source", SOURCE, 1),)),
+    extra = [] if app.pipeline is None else app.pipeline.sources
+    found = [Stage(SOURCE_STAGE, (Step("Source", SOURCE, 1),
+                                  *(Step(f"Source{pascal(s.name)}", SOURCE, 1, source=s.name) for s in extra))),
              Stage(UPDATE_STAGE, (Step("SelfUpdate", SELF_UPDATE, 1), Step("UpdatePipeline", UPDATE_PIPELINE, 2)))]
     for number, group in enumerate(build_groups(app), 1):
         found.append(Stage(build_stage(number), tuple(

@@ -16,7 +16,7 @@ from troposphere import Ref, Sub, codebuild
 
 from generator import buildspecs, holds, naming
 from generator.config import AppSpec
-from generator.pipeline import common, plan
+from generator.pipeline import common, plan, regions, sources
 from generator.pipeline.roles import RoleArns
 from generator.wiring import OutputRef, ParentValue, StackBuilder
 
@@ -66,6 +66,12 @@ def web_services(app: AppSpec) -> list:
     return [svc for svc in app.services if svc.kind == "web"]
 
 
+def scripts_dir(source: sources.Source) -> str:
+    """Where a build of `source` finds this repository's scripts/: its own checkout, or the pipeline's repository as
+    the secondary input (stages.py, `build`)."""
+    return SCRIPTS_DIR if source.primary else f"${{CODEBUILD_SRC_DIR_{sources.PRIMARY}}}/{SCRIPTS_DIR}"
+
+
 def project_name(project: Project) -> Sub:
     return common.name(project.name)
 
@@ -109,7 +115,7 @@ def build(app: AppSpec, b: StackBuilder, roles: RoleArns, key: ParentValue, log_
     upload = {"ARTIFACT_BUCKET": common.artifact_bucket_name(), "ARTIFACT_KMS_KEY_ID": key_arn}
     project(SELF_UPDATE, role_of["self-update"], buildspecs.render(
         "self_update", python_version=common.PYTHON_VERSION, s3_prefix=s3_prefix),
-        "regenerates the templates from the commit and packages them", upload)
+        "regenerates the templates from the commit and packages them", {**upload, **regions.self_update_variables(app)})
     project(UPDATE_PIPELINE, role_of["self-update"], buildspecs.render(
         "update_pipeline", s3_prefix=s3_prefix, template=UPDATED_TEMPLATE, config=UPDATE_CONFIG),
         "deploys the pipeline's own stack from the packaged templates (through S3)", {
@@ -119,7 +125,8 @@ def build(app: AppSpec, b: StackBuilder, roles: RoleArns, key: ParentValue, log_
         dockerfile, context = spec.build_of(svc.name)
         project(build_project(svc.name), role_of["build"], buildspecs.render(
             "image", service=svc.name, container_name=svc.name, web=False, fail_on=spec.fail_on,
-            scan_timeout=spec.scan_timeout, dockerfile=dockerfile, context_dir=context, scripts_dir=SCRIPTS_DIR),
+            scan_timeout=spec.scan_timeout, dockerfile=dockerfile, context_dir=context,
+            scripts_dir=scripts_dir(sources.of_service(app, svc.name))),
             f"builds, pushes and scans the {svc.name} image", {
                 "REPOSITORY_NAME": common.name(svc.name),
                 "REPOSITORY_URI": Sub(f"{registry}/${{Application}}-pipeline-{svc.name}")},
@@ -129,14 +136,18 @@ def build(app: AppSpec, b: StackBuilder, roles: RoleArns, key: ParentValue, log_
             # time (CodeBuild user guide, "Builds in AWS CodeBuild").
             queued=BUILD_QUEUED_MINUTES)
     if app.services:
-        project(PROMOTE, role_of["release"], buildspecs.render("promote", services=[s.name for s in app.services]),
+        project(PROMOTE, role_of["release"], buildspecs.render(
+            "promote", services=[s.name for s in app.services], sources=sources.described(app),
+            service_sources={s.name: app.pipeline.source_of(s.name) for s in app.services},
+            sources_file=sources.SOURCES_FILE),
                 "copies the images of a commit into an environment's repositories and writes its template "
                 "configuration", {"SOURCE_REGISTRY": Sub(registry), "SOURCE_PREFIX": Sub("${Application}-pipeline-")},
                 privileged=True)
-    ports = {svc.name: svc.port for svc in web_services(app)}
+    # the appspec names the container the load balancer targets (a sidecar such as nginx, or the main one)
+    ingress = {svc.name: svc.ingress() for svc in web_services(app)}
     for env in app.environments:
         for number, group in enumerate(plan.release_groups(app), 1):
-            releases = [dict(service=name, container_name=name, container_port=ports[name],
+            releases = [dict(service=name, container_name=ingress[name][0], container_port=ingress[name][1],
                              artifact=release_artifact(env, name)) for name in group]
             project(release_project(env, number), role_of["release"], buildspecs.render(
                 "release", releases=releases, scripts_dir=SCRIPTS_DIR),

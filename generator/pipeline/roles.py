@@ -11,7 +11,7 @@ from troposphere import GetAtt, Ref, Sub, iam
 
 from generator import naming
 from generator.config import AppSpec
-from generator.pipeline import approvals, common
+from generator.pipeline import approvals, common, regions
 from generator.pipeline import permissions as perms
 from generator.pipeline.grants import Grant, document, grant
 from generator.policies import assume_role
@@ -48,6 +48,8 @@ def build(app: AppSpec, b: StackBuilder, key: ParentValue, stack_name: ParentVal
     connection = b.input(common.parameter(app, "ConnectionArn"))
     for env in app.environments:
         b.input(common.parameter(app, common.account_parameter(env)))
+    for region in regions.other_regions(app):
+        b.input(common.parameter(app, regions.key_parameter(region)))
     key = b.input(key)
     t = b.template
     waiting = approvals.targets(app)
@@ -79,6 +81,7 @@ def build(app: AppSpec, b: StackBuilder, key: ParentValue, stack_name: ParentVal
         rw_artifacts,
         grant("ArtifactBucket", "s3:GetBucketVersioning s3:GetBucketLocation", Sub(BUCKET)),
         use_key,
+        *regions.store_grants(app, write=True),
         grant("UseConnection", "codestar-connections:UseConnection codeconnections:UseConnection", connection),
         grant("RunBuilds", "codebuild:StartBuild codebuild:BatchGetBuilds codebuild:StopBuild", PROJECTS),
         grant("ActInEnvironmentAccounts", "sts:AssumeRole", deploy_roles),
@@ -100,7 +103,7 @@ def build(app: AppSpec, b: StackBuilder, key: ParentValue, stack_name: ParentVal
     # uploads it and passes a TemplateURL (awscli customizations/cloudformation/deployer.py): the calls it makes on
     # the stack, reading the template it uploaded, and handing the stack's own role to CloudFormation.
     self_update = role("SelfUpdateRole", common.SELF_UPDATE_ROLE, "codebuild.amazonaws.com", [
-        build_logs(*SELF_UPDATE_STREAMS), rw_artifacts, use_key,
+        build_logs(*SELF_UPDATE_STREAMS), rw_artifacts, use_key, *regions.store_grants(app, write=True),
         grant("UpdateOwnStack", "cloudformation:DescribeStacks cloudformation:GetTemplateSummary "
               "cloudformation:CreateChangeSet cloudformation:DescribeChangeSet cloudformation:ExecuteChangeSet",
               own_stack),

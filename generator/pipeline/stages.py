@@ -19,20 +19,20 @@ from troposphere import Ref, Sub, codepipeline
 from generator import holds, image_tags, naming
 from generator.config import AppSpec
 from generator.naming import pascal
-from generator.pipeline import approvals, common, plan
+from generator.pipeline import approvals, common, plan, regions, sources
 from generator.pipeline import projects as p
 from generator.pipeline.storage import Storage
 from generator.components.cluster.alb import TEST_PORT
 from generator.components.frontend.spec import settings as frontend_settings
 from generator.wiring import OutputRef
 
-SOURCE, TEMPLATES = "Source", "Templates"
-SOURCE_ACTION = "Source"
+SOURCE, TEMPLATES = sources.PRIMARY, "Templates"    # SOURCE: the pipeline's own repository's artifact
 LISTED_SERVICES = 5     # an approval message names at most this many services (the rest as "and N more")
 
 
 def action(name: str, category: str, provider: str, run_order: int, config: dict[str, Any], inputs=(), outputs=(),
-           role=None, namespace: str | None = None) -> codepipeline.Actions:
+           role=None, namespace: str | None = None, **extra: Any) -> codepipeline.Actions:
+    """`extra`: further ActionDeclaration properties (`Region`, regions.action_region)."""
     props: dict[str, Any] = dict(
         Name=name, RunOrder=run_order, Configuration=config,
         ActionTypeId=codepipeline.ActionTypeId(Category=category, Owner="AWS", Provider=provider, Version="1"))
@@ -44,7 +44,7 @@ def action(name: str, category: str, provider: str, run_order: int, config: dict
         props["RoleArn"] = role
     if namespace is not None:
         props["Namespace"] = namespace
-    return codepipeline.Actions(**props)
+    return codepipeline.Actions(**props, **extra)
 
 
 def environment_variables(variables: dict[str, str], **subs) -> Any:
@@ -88,21 +88,22 @@ class Actions:
             config["EnvironmentVariables"] = environment_variables(variables, **subs)
         return action(step.name, "Build", "CodeBuild", step.run_order, config, inputs, outputs, namespace=namespace)
 
-    @staticmethod
-    def reach(env: str) -> dict[str, str]:
-        """What a CodeBuild step needs to act in an environment's account (a Sub with `${Account}`)."""
-        return {"TARGET_REGISTRY": "${Account}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}",
-                "TARGET_PREFIX": f"${{Application}}-{env}-", "DEPLOY_ROLE_ARN": approvals.deploy_role()}
+    def reach(self, env: str) -> dict[str, str]:
+        """What a CodeBuild step needs to act in an environment's account (a Sub with `${Account}`), and in its
+        region when that is not the pipeline's (generator/pipeline/regions.py)."""
+        region = self.app.region_of(env)
+        registry_region = "${AWS::Region}" if region == self.app.region else region
+        return {"TARGET_REGISTRY": f"${{Account}}.dkr.ecr.{registry_region}.${{AWS::URLSuffix}}",
+                "TARGET_PREFIX": f"${{Application}}-{env}-", "DEPLOY_ROLE_ARN": approvals.deploy_role(),
+                **regions.target_region(self.app, env)}
 
     def account(self, env: str) -> Ref:
         return Ref(common.account_parameter(env))
 
     # --- the steps --------------------------------------------------------------------------------------------
     def source(self, step: plan.Step) -> codepipeline.Actions:
-        return action(step.name, "Source", "CodeStarSourceConnection", step.run_order,
-                      {"ConnectionArn": Ref("ConnectionArn"), "FullRepositoryId": Ref("FullRepositoryId"),
-                       "BranchName": Ref("BranchName"), "OutputArtifactFormat": "CODE_ZIP"},
-                      outputs=[SOURCE], namespace="SourceVariables")
+        return sources.action(sources.named(self.app, step.source or self.app.pipeline.source_name), step.name,
+                              step.run_order)
 
     def self_update(self, step: plan.Step) -> codepipeline.Actions:
         return self.codebuild(step, p.SELF_UPDATE, outputs=[TEMPLATES])
@@ -113,8 +114,12 @@ class Actions:
         return self.codebuild(step, p.UPDATE_PIPELINE, inputs=(TEMPLATES,))
 
     def build(self, step: plan.Step) -> codepipeline.Actions:
+        """From the service's source (its primary input: Dockerfile and context); a source other than the pipeline's
+        own repository comes with that one as a secondary input, for the scan gate in its scripts/."""
         service, = step.services
-        return self.codebuild(step, p.build_project(service), variables={"COMMIT_ID": "#{SourceVariables.CommitId}"},
+        source = sources.of_service(self.app, service)
+        inputs = (source.artifact,) if source.primary else (source.artifact, SOURCE)
+        return self.codebuild(step, p.build_project(service), inputs=inputs, variables={"COMMIT_ID": source.commit()},
                               namespace=f"Build{pascal(service)}Variables")
 
     def build_frontend(self, step: plan.Step) -> codepipeline.Actions:
@@ -128,12 +133,13 @@ class Actions:
         return self.codebuild(step, p.PUBLISH_FRONTEND, inputs=(SOURCE, p.FRONTEND_ARTIFACT), variables={
             "STACK_NAME": naming.stack_name_sub(env), "ENVIRONMENT": env, "DEPLOY_ROLE_ARN": approvals.deploy_role(),
             "FRONTEND_ARTIFACT": p.FRONTEND_ARTIFACT,
-            "SITE_DOMAINS": " ".join(frontend_settings(self.app, env).domain_names)}, Account=self.account(env))
+            "SITE_DOMAINS": " ".join(frontend_settings(self.app, env).domain_names),
+            **regions.target_region(self.app, env)}, Account=self.account(env))
 
     def approve_release(self, step: plan.Step) -> codepipeline.Actions:
         return action(step.name, "Approval", "Manual", step.run_order, {
             "NotificationArn": Ref(self.store.topic),
-            "CustomData": f"Release commit #{{SourceVariables.CommitId}} to {step.env} (production). "
+            "CustomData": f"Release {sources.release_commits(self.app)} to {step.env} (production). "
                           "Approve once the earlier environments look right; rejecting stops this run."})
 
     def promote(self, step: plan.Step) -> codepipeline.Actions:
@@ -143,6 +149,7 @@ class Actions:
         env = step.env
         return self.codebuild(step, p.PROMOTE, inputs=(SOURCE, TEMPLATES), outputs=[image_tags.artifact(env)],
                               variables={**self.reach(env), "COMMIT_ID": "#{SourceVariables.CommitId}",
+                                         "SOURCE_COMMITS": sources.commits_variable(self.app),
                                          "TEMPLATES_ARTIFACT": TEMPLATES, "CONFIG_FILE": f"params/{env}.config.json"},
                               namespace=f"Promote{pascal(env)}Variables", Account=self.account(env))
 
@@ -151,12 +158,13 @@ class Actions:
         target = next(t for t in common.targets(self.app) if t.env == env)
         config: dict[str, Any] = {
             "ActionMode": "CREATE_UPDATE", "StackName": Sub(naming.stack_name_sub(env)),
-            "TemplatePath": f"{TEMPLATES}::packaged/root.yaml",
+            "TemplatePath": f"{TEMPLATES}::{regions.packaged_root(self.app, env)}",
             "TemplateConfiguration": template_configuration(self.app, env),
             "Capabilities": self.capabilities, "RoleArn": target.cloudformation_role()}
         inputs = [TEMPLATES, image_tags.artifact(env)] if self.app.services else [TEMPLATES]
         return action(step.name, "Deploy", "CloudFormation", step.run_order, config, inputs=inputs,
-                      role=target.deploy_role(), namespace=f"Deploy{pascal(env)}Variables")
+                      role=target.deploy_role(), namespace=f"Deploy{pascal(env)}Variables",
+                      **regions.action_region(self.app, env))
 
     def protect(self, step: plan.Step) -> codepipeline.Actions:
         """After a production Deploy: the Deploy action sets the config file's StackPolicy on the root only, which
@@ -165,7 +173,8 @@ class Actions:
         env = step.env
         return self.codebuild(step, p.PROTECT, inputs=(SOURCE, TEMPLATES), variables={
             "STACK_NAME": naming.stack_name_sub(env), "DEPLOY_ROLE_ARN": approvals.deploy_role(),
-            "CONFIG_FILE": f"params/{env}.config.json", "TEMPLATES_ARTIFACT": TEMPLATES}, Account=self.account(env))
+            "CONFIG_FILE": f"params/{env}.config.json", "TEMPLATES_ARTIFACT": TEMPLATES,
+            **regions.target_region(self.app, env)}, Account=self.account(env))
 
     def prepare_release(self, step: plan.Step) -> codepipeline.Actions:
         env, tags = step.env, image_tags.artifact(step.env)
@@ -182,7 +191,7 @@ class Actions:
             "TaskDefinitionTemplateArtifact": artifact, "TaskDefinitionTemplatePath": "taskdef.json",
             "AppSpecTemplateArtifact": artifact, "AppSpecTemplatePath": "appspec.yaml",
             "Image1ArtifactName": artifact, "Image1ContainerName": "IMAGE1_NAME"},
-            inputs=[artifact], role=target.deploy_role())
+            inputs=[artifact], role=target.deploy_role(), **regions.action_region(self.app, env))
 
     def tests(self, step: plan.Step) -> codepipeline.Actions:
         """The gates of the releases held on the test listener (generator/holds.py) run beside the CodeDeployToECS

@@ -8,8 +8,9 @@ from troposphere import Sub
 from generator.policies.common import document
 
 
-def task_execution(repository_arn, log_group_arn, secret_arns: list) -> PolicyDocument:
-    """Pull from one repository, write to one log group, read the named secrets (and nothing else).
+def task_execution(repository_arn, log_group_arn, secret_arns: list, more_repositories: list = ()) -> PolicyDocument:
+    """Pull from one repository (and the private ECR repositories of sidecar images), write to one log group, read the
+    named secrets (and nothing else).
 
     The ECR login token cannot be scoped (GetAuthorizationToken has no resource); pulls can. Repository KMS keys
     need no grant here: ECR decrypts layers through its own grant. Secrets may use a customer managed key, so
@@ -17,7 +18,7 @@ def task_execution(repository_arn, log_group_arn, secret_arns: list) -> PolicyDo
     """
     statements = [
         Statement(Sid="EcrLogin", Effect=Allow, Action=[ecr.GetAuthorizationToken], Resource=["*"]),
-        Statement(Sid="PullImage", Effect=Allow, Resource=[repository_arn],
+        Statement(Sid="PullImage", Effect=Allow, Resource=[repository_arn, *more_repositories],
                   Action=[ecr.BatchCheckLayerAvailability, ecr.GetDownloadUrlForLayer, ecr.BatchGetImage]),
         # GetAtt LogGroup.Arn ends in ":*", so it covers the group's streams (what CDK grants the awslogs driver).
         Statement(Sid="WriteLogs", Effect=Allow, Action=[logs.CreateLogStream, logs.PutLogEvents],

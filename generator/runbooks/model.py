@@ -10,7 +10,7 @@ from generator import naming
 from generator.components.cluster import spec as cluster_spec
 from generator.components.cluster.alb import TEST_PORT
 from generator.components.service.settings import service_settings
-from generator.config import AppSpec
+from generator.config import AppSpec, renamed
 
 # Commands of the data tier (the database component's branch): the runbooks name them as that branch defines them.
 DATA_TIER_TARGETS = ("snapshot", "snapshots", "restore")
@@ -102,6 +102,7 @@ class Runbook:
     manual_steps: tuple[ManualStep, ...]
     vcpu_at_max: float
     commands: dict[str, str] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()     # the pipeline's sources by name (pipeline.source_name, then pipeline.sources)
 
     @property
     def web(self) -> tuple[Service, ...]:
@@ -125,8 +126,8 @@ def build(app: AppSpec, env: str) -> Runbook:
             exec=s.exec, deployment_config=s.deployment_config, approval_minutes=s.wait_for_approval_minutes or 0,
             termination_minutes=s.termination_wait_minutes, shift_minutes=shift_minutes(s.deployment_config),
             schedule=svc.schedule, dockerfile=dockerfile, context=context,
-            repository=naming.resource_name(app.app, env, svc.name),
-            log_group=naming.service_log_group(app.app, env, svc.name),
+            repository=naming.resource_name(app.app, env, renamed.deployed_name(app, svc.name)),
+            log_group=naming.service_log_group(app.app, env, renamed.deployed_name(app, svc.name)),
             secrets=tuple(sorted(svc.secrets)), environment=tuple(sorted(svc.environment))))
         vcpu += high * svc.cpu / 1024
     secrets: dict[str, tuple[set[str], list[str]]] = {}
@@ -159,6 +160,7 @@ def build(app: AppSpec, env: str) -> Runbook:
         production=spec.production, domain=domain, https=bool(spec.certificate_arn),
         test_cidr=cluster_spec.settings(app, env).test_listener_cidr, test_port=TEST_PORT,
         pipeline=app.pipeline is not None, test_environment=app.test_environment(),
+        sources=() if app.pipeline is None else (app.pipeline.source_name, *(s.name for s in app.pipeline.sources)),
         environments=tuple(app.environments), services=tuple(services), database=database,
         secrets=tuple(Secret(n, tuple(sorted(k)), tuple(u)) for n, (k, u) in sorted(secrets.items())),
         manual_steps=tuple(steps), vcpu_at_max=vcpu)

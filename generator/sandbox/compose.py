@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 
 from generator import atomic_file
+from generator.components.service import sidecars
+from generator.components.service import variables as service_variables
 from generator.components.service.spec import CATCH_ALL_PRIORITY
 from generator.components.service.stack import health_check_command
 from generator.config import AppSpec, ServiceSpec
@@ -40,7 +42,10 @@ EMULATOR_NOTE = ("# Queues, tables, buckets: moto in server mode (service aws), 
 def substitute(value: str, app: AppSpec) -> str:
     """An `environment` value as the stack fills it in, with the sandbox's names; `$` escaped for Compose."""
     known = {"Application": app.app, "EnvironmentName": ENV, "AWS::Region": app.region, "AWS::AccountId": ACCOUNT,
-             "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+             "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com",
+             # the stack outputs a variable may name: the local proxy (on its default port) stands for the load
+             # balancer and CloudFront
+             **{f"output:{name}": "localhost:8000" for name in service_variables.STACK_OUTPUTS}}
     value = re.sub(r"\$\{(?!!)([^}]+)\}", lambda m: known.get(m[1], m[0]), value)
     return value.replace("${!", "${").replace("$", "$$")
 
@@ -134,8 +139,9 @@ def service(svc: ServiceSpec, app: AppSpec) -> dict[str, Any]:
         if check:
             entry["healthcheck"] = {"test": [part.replace("$", "$$") for part in check], "interval": "30s",
                                     "timeout": "5s", "retries": 3, "start_period": "60s"}
-        if svc.port:
-            entry["expose"] = [str(svc.port)]
+        ports = [c.port for c in sidecars.containers(svc) if c.port]   # sidecars share the main one's network
+        if ports:
+            entry["expose"] = [str(port) for port in ports]
     if svc.mounts:
         entry["volumes"] = stores.mounts(svc)
     after = {"database": {"condition": "service_healthy"}} if app.database is not None else {}
@@ -143,6 +149,39 @@ def service(svc: ServiceSpec, app: AppSpec) -> dict[str, Any]:
     if after:
         entry["depends_on"] = after
     return entry
+
+
+# ECS container dependency conditions as Compose's (COMPLETE has no own: a sidecar waiting for one waits for success)
+COMPOSE_CONDITIONS = {"START": "service_started", "HEALTHY": "service_healthy", "COMPLETE":
+                      "service_completed_successfully", "SUCCESS": "service_completed_successfully"}
+
+
+def sidecar_service(svc: ServiceSpec, side, app: AppSpec) -> dict[str, Any]:
+    """A sidecar as a Compose service in the main container's network namespace (`network_mode: service:<main>`), as
+    the containers of one task share theirs: it reaches the main container on localhost, and the proxy reaches it
+    on the main service's name."""
+    entry: dict[str, Any] = {"image": side.image, "network_mode": f"service:{svc.name}"}
+    env = {k: substitute(v, app) for k, v in sorted(side.environment.items())}
+    env.update({k: secret_value(ref, k, app) for k, ref in sorted(side.secrets.items())})
+    if env:
+        entry["environment"] = env
+    if side.command:
+        entry["command"] = list(side.command)
+    entry["restart"] = "unless-stopped" if side.essential else "no"
+    check = sidecars.health_check(svc, side.name)
+    if check:
+        entry["healthcheck"] = {"test": [part.replace("$", "$$") for part in check], "interval": "30s",
+                                "timeout": "5s", "retries": 3, "start_period": "60s"}
+    name = {svc.name: svc.name, **{s.name: sidecar_name(svc, s.name) for s in svc.sidecars}}
+    entry["depends_on"] = {svc.name: {"condition": "service_started"}} | {
+        name[d.container]: {"condition": COMPOSE_CONDITIONS[d.condition]} for d in side.depends_on}
+    if svc.kind == "cron":
+        entry["profiles"] = [CRON_PROFILE]
+    return entry
+
+
+def sidecar_name(svc: ServiceSpec, container: str) -> str:
+    return f"{svc.name}-{container}"
 
 
 def routes(app: AppSpec) -> list[tuple[int, ServiceSpec]]:
@@ -162,7 +201,7 @@ def proxy_conf(app: AppSpec) -> str:
     Host conditions become server blocks (their paths inside); the catch-all service takes `location /`."""
     servers: dict[tuple[str, ...], list[str]] = {(): []}
     for _priority, svc in routes(app):
-        upstream = f"proxy_pass http://{svc.name}:{svc.port};"
+        upstream = f"proxy_pass http://{svc.name}:{svc.ingress()[1]};"   # a sidecar ingress answers on it too
         hosts = tuple(svc.routing.hosts) if svc.routing and svc.routing.hosts else ()
         paths = svc.routing.path_patterns if svc.routing and svc.routing.path_patterns else []
         block = servers.setdefault(hosts, [])
@@ -199,6 +238,8 @@ def compose(app: AppSpec) -> dict[str, Any]:
         services[stores.FS_INIT] = stores.file_systems_init(app)
     for svc in app.services:
         services[svc.name] = service(svc, app)
+        for side in svc.sidecars:
+            services[sidecar_name(svc, side.name)] = sidecar_service(svc, side, app)
     web = [s for _p, s in routes(app)]
     if web:
         services["proxy"] = {"image": PROXY_IMAGE, "ports": [f"{PROXY_PORT}:80"],

@@ -12,6 +12,6 @@ HELP = {
     "rehearse": "run package/diff/deploy/outputs/destroy against a local moto emulator",
     "snapshot": "take a manual snapshot of the database cluster and print its identifier",
     "snapshots": "list the database cluster's snapshots, newest first",
-    "restore": "check a snapshot and print what restoring it replaces, how long it takes and the steps",
+    "restore": "restore the database from a snapshot through the template: preview, confirm, deploy",
     "publish-frontend": "upload the frontend build (--dir) to the environment's site bucket, then invalidate",
 }

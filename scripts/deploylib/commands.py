@@ -6,6 +6,7 @@ DeployError. AWS calls go through `ctx.aws`, printing through `ctx.console`.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from generator import cfnyaml
 from scripts import nested_stack_policy
-from scripts.deploylib import changesets, migration, packaging, preview, stacks
+from scripts.deploylib import changesets, database, migration, packaging, preview, stacks
 from scripts.deploylib.aws import Aws, error_code, error_message
 from scripts.deploylib.drift import detect, render_table
 from scripts.deploylib.errors import DeployError, DeploymentFailed, Interrupted
@@ -36,6 +37,9 @@ class Options:
     dry_run: bool = False
     parameters: dict[str, str] = field(default_factory=dict)   # root parameters to set (`make release`: one tag)
     migrate: bool = True       # run app.yaml's `migrate:` after an update (the rehearsal cannot: moto runs no containers)
+    # called with the stack id after the confirmation, just before the change set runs (`make restore`: the
+    # pre-restore snapshot and the production policy lift, scripts/deploylib/restore.py)
+    before_execute: Callable[[str], None] | None = None
     build_dir: Path = Path("build/packaged")
     frontend_dir: Path = Path("frontend/build")
     event_poll: float = 5.0
@@ -164,6 +168,7 @@ def prepare(ctx: Ctx, packaged: Packaged, purpose: str) -> Prepared:
            if stack and step == "UPDATE" else None)
     overrides = {**image_tag_overrides(target.parameters, ctx.options.image_tag), **ctx.options.parameters}
     parameters, notes = deploy_parameters(target.parameters, old, overrides)
+    database.check_restore_kept(target.env, old, parameters, overrides)
     for note in notes:
         ctx.console.say(note)
     change_set_id = changesets.create(
@@ -235,9 +240,10 @@ def protect(ctx: Ctx, stack_id: str) -> None:
                     "replacing/deleting stateful resources), termination protection on.")
 
 
-def deploy(ctx: Ctx) -> int:
+def deploy(ctx: Ctx, action: str = "deploy") -> int:
+    """`action`: the make target the prompts and hints name (`restore` runs this with its parameter override)."""
     packaged = package(ctx, verbose=False)
-    prepared = prepare(ctx, packaged, "deploy")
+    prepared = prepare(ctx, packaged, action)
     ctx.console.say("")
     ctx.console.say(preview.render(prepared.preview).rstrip("\n"))
     if prepared.preview.no_changes:
@@ -254,7 +260,7 @@ def deploy(ctx: Ctx) -> int:
         if not ctx.console.is_interactive():
             discard(ctx, prepared)
             raise DeployError("not deploying: no terminal to confirm on",
-                              f"review the preview above, then run `{ctx.make('deploy')} YES=1`")
+                              f"review the preview above, then run `{ctx.make(action)} YES=1`")
         try:
             confirmed = ctx.console.confirm(f"\nDeploy these changes to {ctx.name}?", expected)
         except KeyboardInterrupt:
@@ -266,6 +272,12 @@ def deploy(ctx: Ctx) -> int:
     assert prepared.change_set_id and prepared.stack_id
     if ctx.target.production and prepared.preview.change_set_type == "UPDATE":
         protect(ctx, prepared.stack_id)    # the current policy governs this very update
+    if ctx.options.before_execute:
+        try:
+            ctx.options.before_execute(prepared.stack_id)
+        except BaseException:
+            discard(ctx, prepared)
+            raise
     watcher = Watcher(ctx.cf, prepared.stack_id, ctx.name, ctx.console, total=packaged.plan.resource_count(),
                       poll=ctx.options.event_poll)
     watcher.prime()

@@ -1,12 +1,11 @@
 """The database's day-2 commands (docs/database.md): `snapshot` (a manual cluster snapshot, its identifier printed),
-`snapshots` (the cluster's snapshots, newest first) and `restore` (checks a snapshot and says exactly what restoring
-it through the template does, and how).
+`snapshots` (the cluster's snapshots, newest first), and the checks and words of `restore` (scripts/deploylib/
+restore.py, which does the restore).
 
 The cluster is found through the root stack's output `DatabaseClusterId` (generator/components/database/stack.py),
-never by guessing its name. A restore goes through the template: the environment's `database.restore_from` in
-app.yaml becomes the `RestoreFrom` parameter, and the next deploy replaces the cluster with one restored from the
-snapshot (SnapshotIdentifier is create-only: aws-reference §6), so app.yaml stays the one description of the
-environment and a later deploy cannot silently undo the restore.
+never by guessing its name. A restore goes through the template: the `RestoreFrom` parameter names the snapshot,
+and the deploy replaces the cluster with one restored from it (SnapshotIdentifier is create-only: aws-reference §6);
+afterwards the environment's `database.restore_from` in app.yaml keeps it, so a later deploy cannot undo the restore.
 """
 from __future__ import annotations
 
@@ -20,6 +19,7 @@ from scripts.deploylib.aws import error_code
 from scripts.deploylib.errors import DeployError
 
 CLUSTER_OUTPUT = "DatabaseClusterId"   # naming.root_output("Database", "ClusterId")
+RESTORE_PARAMETER = "RestoreFrom"   # the root parameter (params/<env>.json) that reaches the Database stack
 WAIT = {"Delay": 15, "MaxAttempts": 240}   # a snapshot of a large cluster takes a while; an hour at most
 
 
@@ -60,10 +60,12 @@ def snapshot(ctx: Any, purpose: str = "manual") -> str:
     return name
 
 
-def list_snapshots(ctx: Any) -> list[dict]:
+def list_snapshots(ctx: Any, cluster: str | None = None) -> list[dict]:
+    """The snapshots of `cluster` (default: the environment's), newest first."""
     rds = ctx.aws.client("rds")
     found: list[dict] = []
-    for page in rds.get_paginator("describe_db_cluster_snapshots").paginate(DBClusterIdentifier=cluster_id(ctx)):
+    for page in rds.get_paginator("describe_db_cluster_snapshots").paginate(
+            DBClusterIdentifier=cluster or cluster_id(ctx)):
         found.extend(page["DBClusterSnapshots"])
     return sorted(found, key=lambda s: str(s.get("SnapshotCreateTime", "")), reverse=True)
 
@@ -87,12 +89,17 @@ def _time(value: Any) -> str:
     return str(value or "?")
 
 
-def restore(ctx: Any, snapshot_id: str | None) -> int:
-    """Check the snapshot, then print what restoring it does and the steps (nothing is changed here)."""
-    if not snapshot_id:
-        raise DeployError("restore needs the snapshot to restore: SNAPSHOT=<identifier>",
-                          f"list them with {ctx.make('snapshots')}")
-    cluster = cluster_id(ctx)
+def describe_cluster(ctx: Any, cluster: str) -> dict | None:
+    try:
+        return next(iter(ctx.aws.client("rds").describe_db_clusters(DBClusterIdentifier=cluster)["DBClusters"]), None)
+    except ClientError as exc:
+        if error_code(exc) != "DBClusterNotFoundFault":
+            raise
+        return None
+
+
+def check_snapshot(ctx: Any, snapshot_id: str, cluster: str) -> dict:
+    """The snapshot, if it exists, is available and is of the cluster's engine; else a DeployError."""
     rds = ctx.aws.client("rds")
     try:
         found = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=snapshot_id)["DBClusterSnapshots"]
@@ -107,36 +114,59 @@ def restore(ctx: Any, snapshot_id: str | None) -> int:
     if snap.get("Status") != "available":
         raise DeployError(f"snapshot {snapshot_id} is {snap.get('Status')}, not available",
                           "wait until it is available, then run this again")
-    current = next(iter(rds.describe_db_clusters(DBClusterIdentifier=cluster)["DBClusters"]), {})
+    current = describe_cluster(ctx, cluster) or {}
     if current and snap.get("Engine") and snap["Engine"] != current.get("Engine"):
         raise DeployError(f"snapshot {snapshot_id} is of {snap['Engine']}, the database is {current.get('Engine')}",
                           "restore a snapshot of this environment's engine")
-    env = ctx.target.env
-    production = ctx.target.app.environments[env].production
-    gb = snap.get("AllocatedStorage", "?")
-    ctx.console.say("\n".join([
-        f"Restoring {snapshot_id} ({_time(snap.get('SnapshotCreateTime'))} UTC, {gb} GB, "
+    return snap
+
+
+def time_of(snap: dict) -> str:
+    return _time(snap.get("SnapshotCreateTime"))
+
+
+def restore_summary(ctx: Any, snap: dict, cluster: str) -> str:
+    """What restoring `snap` does, said before the preview."""
+    snapshot_id = snap["DBClusterSnapshotIdentifier"]
+    return "\n".join([
+        f"Restoring {snapshot_id} ({time_of(snap)} UTC, {snap.get('AllocatedStorage', '?')} GB, "
         f"from {snap.get('DBClusterIdentifier', '?')}) into {ctx.name}:",
         "",
-        f"  THE DATABASE WILL BE REPLACED. CloudFormation creates a new cluster from the snapshot, moves the",
-        f"  writer and readers to it, updates the services that use it, then deletes the current cluster",
+        "  THE DATABASE WILL BE REPLACED. CloudFormation creates a new cluster from the snapshot, moves the",
+        "  writer and readers to it, updates the services that use it, then deletes the current cluster",
         f"  {cluster}, taking a final snapshot of it first (UpdateReplacePolicy Snapshot): every change made",
-        f"  since {snapshot_id} was taken is only in that final snapshot.",
+        f"  since {snapshot_id} was taken is only in that final snapshot (and in the pre-restore snapshot",
+        "  taken just before the deploy starts).",
         "  How long: creating the cluster from the snapshot takes from about 10 minutes (small) to an hour or",
         "  more (hundreds of GB), plus a few minutes per instance and the services' rollout.",
         "  What the services see: the new cluster has a new endpoint and a new RDS-managed secret, so each",
         "  service that uses the database gets a new task definition revision (new DB_HOST, new credentials);",
         "  until its new tasks run, its old tasks keep writing to the old cluster; those writes are lost with it",
         "  (stop writers first, e.g. scale the services to 0, to avoid that).",
-        "",
-        "Steps:",
-        f"  1. In app.yaml set environments.{env}.database.restore_from: {snapshot_id}",
-        "     (keep it there afterwards: removing it would replace the cluster again, with an empty one)",
-        "  2. make templates",
-        f"  3. {ctx.make('deploy')}   (its preview shows the cluster as replaced; confirm)",
-    ]))
-    if production:
-        ctx.console.warn("production's stack policy denies replacing the database cluster: the deploy will be "
-                         "refused until that policy is lifted for the Database stack (docs/database.md, "
-                         "'Restoring production')")
-    return 0
+        "  Only RestoreFrom changes: every other parameter keeps its running value; app.yaml's migrate: is not run.",
+    ])
+
+
+def restore(ctx: Any, snapshot_id: str | None) -> int:
+    """`make restore`: scripts/deploylib/restore.py."""
+    from scripts.deploylib import restore as restoring
+    return restoring.restore(ctx, snapshot_id)
+
+
+def check_restore_kept(env: str, running: dict[str, str] | None, parameters: list[dict[str, Any]],
+                       overrides: dict[str, str]) -> None:
+    """A plain deploy must not change RestoreFrom on a restored cluster: cleared, CloudFormation replaces the cluster
+    with an empty one; changed (a parameter file older than the restore), with that other snapshot; either way the
+    data written since the restore survives only in the final snapshot. Called by commands.prepare for every deploy;
+    `make restore` sets the parameter as an override, and a first restore (RestoreFrom empty so far) goes through."""
+    restored = (running or {}).get(RESTORE_PARAMETER, "")
+    new = next((p.get("ParameterValue") for p in parameters if p["ParameterKey"] == RESTORE_PARAMETER), None)
+    if not restored or new is None or new == restored or RESTORE_PARAMETER in overrides:
+        return
+    what = "an EMPTY one" if new == "" else f"one restored from {new}"
+    raise DeployError(
+        f"refusing to deploy: the database was restored from {restored}, and this deploy would set "
+        f"{RESTORE_PARAMETER} to '{new}' and so replace the restored cluster with {what}",
+        f"keep the restore: set environments.{env}.database.restore_from: {restored} in app.yaml, run "
+        "`make templates`, commit, then deploy; to restore another snapshot: "
+        f"`make restore ENV={env} SNAPSHOT=<identifier>` (docs/database.md, 'Restoring a snapshot')")

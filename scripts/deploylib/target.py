@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from generator import credentials, image_tags, naming, swap
-from generator.config import AppSpec, EnvironmentSpec, load_app
+from generator.config import AppSpec, EnvironmentSpec, load_app, renamed
 from generator.errors import ConfigError
 from scripts.deploylib.errors import DeployError
 
@@ -21,7 +21,7 @@ def stack_name(app: str, env: str) -> str:
 
 @dataclass(frozen=True)
 class Target:
-    app: AppSpec
+    app: AppSpec                                 # as deployed: a renamed service under its old name (renamed_from)
     env: str
     spec: EnvironmentSpec
     region: str
@@ -30,6 +30,7 @@ class Target:
     parameters: tuple[tuple[str, str], ...]      # params/<env>.json, in file order
     tags: tuple[tuple[str, str], ...]            # params/<env>.config.json "Tags"
     stack_policy: dict[str, Any] | None          # params/<env>.config.json "StackPolicy" (production only)
+    renamed: tuple[tuple[str, str], ...] = ()    # (new name, old name) of each service with renamed_from
 
     @property
     def stack_name(self) -> str:
@@ -88,7 +89,8 @@ def load_target(app_path: Path, env: str, templates_dir: Path, params_dir: Path,
         raise DeployError(f"{config_file} has no StackPolicy, but '{env}' is a production environment",
                           "regenerate it with `make templates`")
     return Target(
-        app=app, env=env, spec=app.environments[env], region=region or app.region_of(env),
+        app=renamed.deployed(app), renamed=tuple(renamed.renames(app).items()), env=env,
+        spec=app.environments[env], region=region or app.region_of(env),
         templates_dir=templates_dir, params_dir=params_dir,
         parameters=tuple((p["ParameterKey"], str(p["ParameterValue"])) for p in raw_params),
         tags=tuple((str(k), str(v)) for k, v in (config.get("Tags") or {}).items()),

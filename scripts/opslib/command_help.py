@@ -12,4 +12,5 @@ HELP = {
     "release": "release one service's image tag without the pipeline (stack update, then blue/green for web)",
     "approve": "continue a web release waiting for approval on the test listener",
     "rollback": "stop a release in progress with rollback, or release the image that ran before",
+    "db-load": "load an SQL dump from S3 (--dump s3://bucket/key.sql[.gz]) into an empty database (--force: any)",
 }

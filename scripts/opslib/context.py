@@ -23,6 +23,8 @@ class OpsOptions:
     cmd: str | None = None
     tag: str | None = None
     yes: bool = False
+    dump: str | None = None      # db-load: s3://bucket/key.sql[.gz]
+    force: bool = False          # db-load: load even into a database that has tables
     poll: float = 5.0            # seconds between polls of a long wait
     heartbeat: float = 30.0      # a line at least this often while nothing changes
 
@@ -71,6 +73,7 @@ class Ops:
     # --- the app ----------------------------------------------------------------------------------------------
     def service(self, name: str | None = None) -> ServiceSpec:
         name = name or self.options.service
+        name = dict(self.target.renamed).get(name, name)    # app.yaml's new name -> the one its resources carry
         services = {s.name: s for s in self.target.app.services}
         if not name:
             raise DeployError("no service given", f"pass SERVICE=<one of: {', '.join(services) or 'none'}>")

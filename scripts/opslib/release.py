@@ -86,12 +86,15 @@ def release(ops: Ops, tag: str | None = None, stack_update: Callable[[commands.C
                            "its next scheduled run starts the new image."))
         return 0
     ops.console.say("Step 2: the blue/green deployment (CodeDeploy)")
-    deployment = create_deployment(ops, svc.name, svc.port, f"{ops.repository_uri(svc.name)}@{digest}")
+    container, port = svc.ingress()   # the container the load balancer targets (a sidecar such as nginx, or the main one)
+    deployment = create_deployment(ops, svc.name, port, f"{ops.repository_uri(svc.name)}@{digest}", container)
     return follow(ops, svc.name, deployment)
 
 
-def create_deployment(ops: Ops, service: str, port: int, image: str) -> str:
-    """The CodeDeployToECS action's work: register the family's current revision with the image, deploy it."""
+def create_deployment(ops: Ops, service: str, port: int, image: str, container: str | None = None) -> str:
+    """The CodeDeployToECS action's work: register the family's current revision with the image of the main
+    container (named after the service), deploy it with an appspec naming `container` (default: the main one) and
+    `port`, which the load balancer targets."""
     ecs = ops.client("ecs")
     current = ecs.describe_task_definition(taskDefinition=ops.family(service), include=["TAGS"])
     document = taskdef_for_deploy(current, service, placeholder=image)
@@ -99,7 +102,7 @@ def create_deployment(ops: Ops, service: str, port: int, image: str) -> str:
     registered = ecs.register_task_definition(**document, **({"tags": tags} if tags else {}))
     arn = registered["taskDefinition"]["taskDefinitionArn"]
     name = ops.codedeploy(service)
-    content = appspec(arn, service, port)
+    content = appspec(arn, container or service, port)
     created = ops.client("codedeploy").create_deployment(
         applicationName=name, deploymentGroupName=name, description=f"make release {service} ({image})",
         revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": content}})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scripts.opslib import store_status
+from scripts.opslib import release_sources, store_status
 from scripts.opslib.context import Ops
 
 # CodeDeploy statuses of a deployment that has not finished (`Ready`: waiting on the test listener for approval).
@@ -147,6 +147,11 @@ def status(ops: Ops) -> int:
     if data:
         say("Data stores:")
         for line in data:
+            say(line)
+    released = release_sources.lines(ops)
+    if released:
+        say("Release sources (the commit of each pipeline source):")
+        for line in released:
             say(line)
     if events:
         say(f"Last service events (newest first, {EVENTS_SHOWN} per service):")

@@ -158,8 +158,9 @@ def one_off(ops: Ops, service: str, command: list[str], task_definition: str, ne
     return OneOff(task_id, None if code is None else int(code), reason, events)
 
 
-def wait_stopped(ops: Ops, arn: str) -> dict[str, Any]:
-    """Poll until the task stops; a line when its status changes, a heartbeat otherwise."""
+def wait_stopped(ops: Ops, arn: str, on_poll: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Poll until the task stops; a line when its status changes, a heartbeat otherwise; `on_poll` after each look
+    (make db-load prints the new log lines there)."""
     ecs, console = ops.client("ecs"), ops.console
     last, since = None, console.monotonic()
     while True:
@@ -173,6 +174,8 @@ def wait_stopped(ops: Ops, arn: str) -> dict[str, Any]:
             since = console.monotonic()
         if status == "STOPPED":
             return task
+        if on_poll is not None:
+            on_poll()
         console.sleep(ops.options.poll)
 
 

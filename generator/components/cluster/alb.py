@@ -129,8 +129,9 @@ def _access_log_bucket(app: AppSpec, stack: StackBuilder, inputs: Inputs) -> tup
 def _security_group(app: AppSpec, stack: StackBuilder, net: NetworkOutputs, inputs: Inputs) -> ec2.SecurityGroup:
     ports: dict[int, list[str]] = {}
     for svc in app.services:
-        if svc.kind == "web" and svc.port is not None:
-            ports.setdefault(svc.port, []).append(svc.name)
+        port = svc.ingress()[1]
+        if svc.kind == "web" and port is not None:
+            ports.setdefault(port, []).append(svc.name)
     egress = [ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=port, ToPort=port, CidrIp=stack.input(net.vpc_cidr),
                                     Description=f"To the {', '.join(names)} service tasks (port {port})")
               for port, names in sorted(ports.items())]

@@ -84,11 +84,16 @@ def parameter_group_family(engine: str, version: str) -> str:
     return "aurora-postgresql" + version.split(".")[0]
 
 
-# An estimate of max_connections for a Serverless v2 instance, from its maximum ACUs (RDS derives the default from the
-# memory of the maximum capacity; "Maximum connections for Aurora Serverless v2", Aurora User Guide, and AWS re:Post
-# "Working of max_connections for Amazon Aurora PostgreSQL Serverless": 189 at a 0.5-1 ACU range, capped at 2,000 when
-# the minimum is 0 or 0.5 ACUs). Per ACU of the maximum, and the cap: the lower documented cap is used, so the alarm
-# errs early rather than late. For MySQL the figure per ACU is the smaller one (its default formula grows with the
-# logarithm of memory), again erring early.
-CONNECTIONS_PER_ACU = {"aurora-postgresql": 189, "aurora-mysql": 90}
-CONNECTIONS_CAP = 2000
+# The default max_connections of a Serverless v2 instance, by its maximum ACUs: Aurora User Guide, "Performance and
+# scaling for Aurora Serverless v2", section "Maximum connections for Aurora Serverless v2"
+# (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-serverless-v2.setting-capacity.html
+# #aurora-serverless-v2.max-connections): RDS derives it from the memory of the maximum capacity, not the current
+# one, and holds it while the instance scales. The table's rows (maximum ACUs -> connections); between rows the alarm
+# takes the row at or below the maximum, so it errs early, never late.
+MAX_CONNECTIONS = {
+    "aurora-mysql": ((1, 90), (4, 135), (8, 1000), (16, 2000), (32, 3000), (64, 4000), (128, 5000)),
+    "aurora-postgresql": ((1, 189), (4, 823), (8, 1669), (16, 3360), (32, 5000)),
+}
+# Same page, its note: with a minimum capacity of 0.5 ACUs (and 0, AWS re:Post "Working of max_connections for
+# Amazon Aurora PostgreSQL Serverless") Aurora PostgreSQL caps max_connections at 2,000.
+POSTGRESQL_LOW_MINIMUM_CAP = 2000

@@ -35,6 +35,7 @@ class Layout:
     vpc: ec2.VPC
     public_subnet_list: Any   # a list, or If(ThirdAzEnabled, 3 subnets, 2 subnets)
     private_subnet_list: Any
+    private_subnets: tuple[ec2.Subnet, ...] = ()   # the first two zones' (always there), in zone order
 
 
 def build(app: AppSpec, stack: StackBuilder, env: EnvInputs[NetworkEnv]) -> Layout:
@@ -98,7 +99,8 @@ def build(app: AppSpec, stack: StackBuilder, env: EnvInputs[NetworkEnv]) -> Layo
         "S3GatewayEndpoint", VpcId=Ref(vpc), VpcEndpointType="Gateway",
         ServiceName=Join("", ["com.amazonaws.", Ref("AWS::Region"), ".s3"]),
         RouteTableIds=_per_zone([Ref(rt) for rt in route_tables], extra_head=1, zones=zones)))
-    return Layout(vpc, _per_zone([Ref(s) for s in public], 0, zones), _per_zone([Ref(s) for s in private], 0, zones))
+    return Layout(vpc, _per_zone([Ref(s) for s in public], 0, zones), _per_zone([Ref(s) for s in private], 0, zones),
+                  tuple(private[:2]))
 
 
 def _nat(stack: StackBuilder, i: int, subnet: ec2.Subnet, attach: ec2.VPCGatewayAttachment) -> ec2.NatGateway:

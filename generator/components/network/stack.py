@@ -24,6 +24,9 @@ class NetworkOutputs(NamedTuple):
     public_subnet_ids: Source
     private_subnet_ids: Source
     logs_key_arn: OutputRef
+    # The zone names of the first two private subnets (a VPC of our own; none for an existing VPC, whose subnets'
+    # zones a template cannot look up): the database places its writer and first reader in different zones.
+    private_subnet_zones: tuple[OutputRef, ...] = ()
 
 
 def build(app: AppSpec, stack: StackBuilder, env: EnvInputs[NetworkEnv]) -> NetworkOutputs:
@@ -48,6 +51,9 @@ def build(app: AppSpec, stack: StackBuilder, env: EnvInputs[NetworkEnv]) -> Netw
             stack.output("PrivateSubnetIds", vpc.private_subnet_list, "Private subnets, one per zone",
                          "List<AWS::EC2::Subnet::Id>"),
             logs_key_arn,
+            # GetAtt AvailabilityZone: the zone's name, also where the subnet was pinned by zone ID
+            tuple(stack.output(f"PrivateSubnet{i}Zone", GetAtt(subnet, "AvailabilityZone"),
+                               f"Zone name of private subnet {i}") for i, subnet in enumerate(vpc.private_subnets, 1)),
         )
     _flow_logs(stack, env, vpc_id, key)
     _interface_endpoints(stack, env, vpc_id, private_subnets)

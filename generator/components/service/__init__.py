@@ -4,11 +4,13 @@ from generator.components.base import Component
 from generator.components.service.common import ServiceOutputs
 from generator.components.service.settings import env_inputs, off_hours_inputs, settings_inputs
 from generator.components.service.spec import RULES, OffHoursSpec, ServiceEnvSpec, ServicesEnv, ServiceSpec
+from generator.components.service.sidecars import RULES as SIDECAR_RULES
 from generator.components.service.stack import build
+from generator.components.service.variables import RULES as VARIABLE_RULES
 from generator.components.service.types import TYPES
 
 COMPONENT = Component(
-    "service", "one service", TYPES, RULES, spec_key="services", spec=ServiceSpec, env=ServicesEnv,
+    "service", "one service", TYPES, RULES + SIDECAR_RULES + VARIABLE_RULES, spec_key="services", spec=ServiceSpec, env=ServicesEnv,
     settings=(ServiceEnvSpec, OffHoursSpec))
 
 __all__ = ["COMPONENT", "ServiceOutputs", "ServiceSpec", "ServicesEnv", "build", "env_inputs", "off_hours_inputs", "settings_inputs"]

@@ -52,7 +52,7 @@ class Task(NamedTuple):
 
     definition: ecs.TaskDefinition
     family: Sub                 # the task definition family (a CODE_DEPLOY service names this, never the ARN)
-    container: str              # the one container's name (the service name)
+    container: str              # the container the load balancer targets (sidecars.ingress: the main one's by default)
     execution_role: iam.Role
     task_role: iam.Role
     security_group: ec2.SecurityGroup

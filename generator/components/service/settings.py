@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from generator import holds, naming
 from generator.components.base import EnvInputs
+from generator.components.service import variables
 from generator.components.service.spec import NEVER, OffHoursSpec, ServiceEnvSpec
 
 if TYPE_CHECKING:
@@ -35,7 +36,9 @@ def settings_inputs(app: AppSpec, room: int) -> dict[str, EnvInputs[ServiceEnvSp
     service's settings are packed into one parameter (image tags stay their own: the pipeline and the deploy script
     set them). Deterministic: the spec alone decides (docs/performance.md, Scale)."""
     individual = {svc.name: env_inputs(app, svc) for svc in app.services}
-    count = len(off_hours_inputs(app).parameters()) + sum(1 + len(e.parameters()) for e in individual.values())
+    # the per-environment variables keep a parameter each in both modes (variables.py), so they count here
+    count = len(off_hours_inputs(app).parameters()) + sum(1 + len(e.parameters()) for e in individual.values()) \
+        + variables.count(app)
     if count <= room:
         return individual
     return {svc.name: env_inputs(app, svc, packed=True) for svc in app.services}

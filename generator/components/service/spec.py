@@ -105,10 +105,72 @@ class ScaleOnSpec(Strict):
                                      "more add tasks, much fewer remove them (down to `min_count`, which may be 0).")
 
 
+# --- sidecars: more containers in a service's task (sidecars.py has their rules, docs/services.md) -------------
+# An ECS container name (letters, digits, '-', '_'); lowercase like service names, so a log stream reads the same.
+ContainerName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
+# `[registry[:port]/]path[:tag][@sha256:digest]`, Docker's reference grammar without upper case in the path.
+IMAGE_REFERENCE = (r"^(?:[a-z0-9][a-z0-9.-]*(?::[0-9]{1,5})?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*"
+                   r"(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
+                   r"(?:@sha256:[0-9a-f]{64})?$")
+ImageReference = Annotated[str, StringConstraints(pattern=IMAGE_REFERENCE, max_length=255)]
+Condition = Literal["START", "COMPLETE", "SUCCESS", "HEALTHY"]
+MOVING_TAGS = ("latest",)
+# Docker refuses a container memory limit below 6 MiB.
+MIN_CONTAINER_MEMORY = 6
+
+
+class DependsOnSpec(Strict):
+    """A container this one waits for when a task starts."""
+
+    container: ContainerName = Field(description="The main container (the service's name) or another sidecar.")
+    condition: Condition = Field(  # type: ignore[valid-type]
+        "START", description="`START` (started), `COMPLETE` (exited), `SUCCESS` (exited 0) or `HEALTHY` (passes "
+                             "its health check: that container needs one). `COMPLETE` and `SUCCESS` only on a "
+                             "container with `essential: false`.")
+
+
+class SidecarSpec(Strict):
+    """One more container in the service's task."""
+
+    name: ContainerName = Field(description="Container name, unique in the task and not the service's name "
+                                            "(which is the main container's), e.g. `nginx`.")
+    image: ImageReference = Field(
+        description="A full image reference with a tag or a digest, e.g. `public.ecr.aws/nginx/nginx:1.27` or "
+                    "`...@sha256:<digest>`; `latest` and untagged references are refused (the same template runs in "
+                    "every environment). Not built or scanned by the pipeline.")
+    port: int | None = Field(None, ge=1, le=65535, description="Container port, e.g. nginx's 8080; needed when it is "
+                                                                "the service's `ingress_container`.")
+    command: list[NonBlank] | None = Field(None, description="Overrides the image's command.")
+    environment: dict[EnvVarName, str] = Field(
+        default_factory=dict, description="Plain environment variables (never secrets), as the main container's.")
+    secrets: dict[EnvVarName, SecretRef] = Field(
+        default_factory=dict, description="Variables read from Secrets Manager when a task starts, as the main "
+                                          "container's `secrets` (`NAME: secret-name:json-key`).")
+    essential: bool = Field(True, description="When an essential container stops, the whole task stops (and is "
+                                              "replaced). `false` for a container that runs once and exits.")
+    depends_on: list[DependsOnSpec] = Field(
+        default_factory=list, description="Containers this one waits for at task start, e.g. `[{container: web, "
+                                          "condition: HEALTHY}]`.")
+    health_check: list[NonBlank] | None = Field(
+        None, description="Container health check, Docker form (`[\"CMD-SHELL\", \"...\"]`). Default: none, except "
+                          "on the `ingress_container` of a web service, which gets the service's default probe "
+                          "of `health_check_path`; `[]` turns that off.")
+    cpu: int | None = Field(None, ge=0, le=16384, description="CPU units reserved for this container; the sidecars' "
+                                                             "together stay below the task's `cpu`.")
+    memory: int | None = Field(None, ge=MIN_CONTAINER_MEMORY, le=122880,
+                               description="Hard memory limit of this container in MiB (it is stopped above it); the "
+                                           "sidecars' together stay below the task's `memory`.")
+
+
 class ServiceSpec(Strict):
     """One container workload."""
 
     name: Name = Field(description="Lowercase service name, used in physical names (e.g. `api`).")
+    renamed_from: Name | None = Field(
+        None, description="The service's previous name, after a rename: its stack, repository, ECS service, log group, "
+                          "CodeDeploy names and every other logical id and physical name keep the old name, so the "
+                          "rename replaces nothing (docs/services.md). The new `name` is what app.yaml and the day-2 "
+                          "commands use.")
     kind: ServiceKind = Field(description="`web` (behind the load balancer), `worker` (no load balancer) or "
                                           "`cron` (a scheduled task).")
     port: int | None = Field(None, ge=1, le=65535, description="Container port. Required for `web` services.")
@@ -149,6 +211,22 @@ class ServiceSpec(Strict):
     mounts: list[MountSpec] = Field(
         default_factory=list, description="EFS file systems mounted into the container, each through the service's "
                                           "own access point, with IAM authorization and encryption in transit.")
+    sidecars: list[SidecarSpec] = Field(
+        default_factory=list, description="More containers in the service's task next to the main one (named after "
+                                          "the service), e.g. nginx in front of an app server, a log router or a "
+                                          "metrics agent. They share the task's network (localhost), roles and log "
+                                          "group.")
+    ingress_container: ContainerName | None = Field(
+        None, description="Web services: the container the load balancer sends traffic to (and the blue/green "
+                          "appspec names), e.g. a sidecar `nginx`; its `port` is the target port. Default: the main "
+                          "container, on `port`.")
+
+    def ingress(self) -> tuple[str, int | None]:
+        """(container name, port) the load balancer targets: `ingress_container`, by default the main container."""
+        name = self.ingress_container or self.name
+        if name == self.name:
+            return name, self.port
+        return name, next((s.port for s in self.sidecars if s.name == name), None)
 
 
 class ServiceEnvSpec(Strict):
@@ -193,6 +271,13 @@ class ServiceEnvSpec(Strict):
     log_retention_days: Annotated[RetentionDays, Param(  # type: ignore[valid-type]
         "log retention (days)", name="LogRetention")] = Field(
         30, description="Days the service's container logs are kept.")
+    environment: Annotated[dict[EnvVarName, str], NotAParameter(
+        "each variable is a root parameter of its own (variables.py)")] = Field(
+        default_factory=dict,
+        description="Plain variables of the service's main container in this environment, e.g. `{LOG_LEVEL: debug, "
+                    "FEATURE_SEARCH: \"on\"}`: each overrides the value in `services[].environment` or adds a "
+                    "variable; an empty value removes it here. They enter through the environment's parameter file "
+                    "(one labelled parameter per variable), never secrets.")
 
     @classmethod
     def of(cls, env: ServicesEnv, service: str) -> ServiceEnvSpec:
@@ -280,11 +365,34 @@ def unique_service_names(app: AppSpec) -> Iterator[Problem]:
         seen.add(svc.name)
 
 
+def renamed_from_is_a_free_name(app: AppSpec) -> Iterator[Problem]:
+    """A service's `renamed_from` differs from its `name`, from every other service's name and from an earlier
+    service's `renamed_from`, even once hyphens are dropped (the old name becomes the logical ids)."""
+    for i, svc in enumerate(app.services):
+        old = svc.renamed_from
+        if old is None:
+            continue
+        loc = f"services.{svc.name}.renamed_from"
+        if old == svc.name:
+            yield Problem(loc, f"'{old}' is the service's own name; remove renamed_from (it names the previous name)")
+            continue
+        claims = [(o, o.name) for o in app.services if o is not svc] + \
+                 [(o, o.renamed_from) for o in app.services[:i] if o.renamed_from]
+        for other, name in claims:
+            if name.replace("-", "") == old.replace("-", ""):
+                what = "name" if name == other.name else "renamed_from"
+                same = "is also" if name == old else f"differs only in hyphens from '{name}',"
+                yield Problem(loc, f"'{old}' {same} the {what} of service '{other.name}'; two services cannot keep "
+                                   "the same resources")
+                break
+
+
 def service_kind_fields(app: AppSpec) -> Iterator[Problem]:
-    """A `web` service has a `port`; a `cron` service has a `schedule`, and only cron services have one."""
+    """A `web` service has a `port` (or an `ingress_container` sidecar with one); a `cron` service has a `schedule`,
+    and only cron services have one."""
     for svc in app.services:
         loc = f"services.{svc.name}"
-        if svc.kind == "web" and svc.port is None:
+        if svc.kind == "web" and svc.port is None and svc.ingress_container in (None, svc.name):
             yield Problem(f"{loc}.port", "a web service needs the container port the load balancer sends traffic to; "
                                          "add it, e.g. port: 8080")
         if svc.kind == "cron" and not svc.schedule:
@@ -353,16 +461,22 @@ def service_names_make_distinct_ids(app: AppSpec) -> Iterator[Problem]:
                                                   "stacks and parameters would have the same names; rename one")
 
 
+def health_check_problem(command: list[str] | None) -> str | None:
+    """What is wrong with a container health check in Docker form (a service's or a sidecar's), or None."""
+    if command and (command[0] not in ("CMD", "CMD-SHELL") or len(command) < 2):
+        return ("start with CMD (then the program and its arguments) or CMD-SHELL (then one shell command), "
+                "e.g. ['CMD-SHELL', 'curl -f http://localhost:8080/health || exit 1']; [] turns it off")
+    return None
+
+
 def service_container_settings(app: AppSpec) -> Iterator[Problem]:
     """A `health_check_command` is empty or starts with CMD or CMD-SHELL; `schedule_timezone` is for cron services
     and names an IANA time zone; a variable is not both in `environment` and in `secrets`."""
     for svc in app.services:
         loc = f"services.{svc.name}"
-        command = svc.health_check_command
-        if command and (command[0] not in ("CMD", "CMD-SHELL") or len(command) < 2):
-            yield Problem(f"{loc}.health_check_command",
-                          "start with CMD (then the program and its arguments) or CMD-SHELL (then one shell command), "
-                          "e.g. ['CMD-SHELL', 'curl -f http://localhost:8080/health || exit 1']; [] turns it off")
+        problem = health_check_problem(svc.health_check_command)
+        if problem:
+            yield Problem(f"{loc}.health_check_command", problem)
         if "schedule_timezone" in svc.model_fields_set and svc.kind != "cron":
             yield Problem(f"{loc}.schedule_timezone", "only cron services have a schedule; remove it")
         elif _time_zone_problem(svc.schedule_timezone):
@@ -371,16 +485,30 @@ def service_container_settings(app: AppSpec) -> Iterator[Problem]:
             yield Problem(f"{loc}.secrets.{name}", f"{name} is also in environment; keep it in one of them")
 
 
+def all_plain_variables(svc: ServiceSpec) -> Iterator[tuple[str, str, str]]:
+    """(where, name, value) of every plain variable of the service's containers: the main one's, then each
+    sidecar's (`services.<name>` or `services.<name>.sidecars.<sidecar>`)."""
+    yield from ((f"services.{svc.name}", k, v) for k, v in sorted(svc.environment.items()))
+    for side in svc.sidecars:
+        yield from ((f"services.{svc.name}.sidecars.{side.name}", k, v) for k, v in sorted(side.environment.items()))
+
+
+def _all_secrets(svc: ServiceSpec) -> Iterator[tuple[str, str, str]]:
+    yield from ((f"services.{svc.name}", k, v) for k, v in sorted(svc.secrets.items()))
+    for side in svc.sidecars:
+        yield from ((f"services.{svc.name}.sidecars.{side.name}", k, v) for k, v in sorted(side.secrets.items()))
+
+
 def secret_names_work_as_partial_arns(app: AppSpec) -> Iterator[Problem]:
     """A secret's name does not end in a hyphen and six characters in any environment: tasks name secrets by
     partial ARN (without the random suffix), and Secrets Manager would read those six characters as the suffix."""
     for svc in app.services:
-        for var, ref in sorted(svc.secrets.items()):
+        for loc, var, ref in _all_secrets(svc):
             template = ref.partition(":")[0]
             for env in app.environments:
                 name = template.replace("${Application}", app.app).replace("${EnvironmentName}", env)
                 if re.search(r"-[A-Za-z0-9]{6}$", name):
-                    yield Problem(f"services.{svc.name}.secrets.{var}",
+                    yield Problem(f"{loc}.secrets.{var}",
                                   f"secret name '{name}' ends in '-' and six characters, which Secrets Manager takes "
                                   "for the random suffix of a full ARN, so the task could not find it; rename the "
                                   "secret (e.g. end it in '/' plus a word, or use '_' instead of '-')")
@@ -453,16 +581,22 @@ ENVIRONMENT_PLACEHOLDERS = ("Application", "EnvironmentName", "AWS::Region", "AW
 
 
 def environment_placeholders(app: AppSpec) -> Iterator[Problem]:
-    """A `${...}` in an `environment` value is `${Application}`, `${EnvironmentName}`, `${AWS::Region}`,
-    `${AWS::AccountId}`, `${AWS::Partition}` or `${AWS::URLSuffix}` (filled in per environment), or `${!Name}` for the
-    text `${Name}`."""
+    """A `${...}` in an `environment` value (of the main container or a sidecar) is `${Application}`, `${EnvironmentName}`, `${AWS::Region}`,
+    `${AWS::AccountId}`, `${AWS::Partition}` or `${AWS::URLSuffix}` (filled in per environment), `${output:Name}` for
+    a stack output the app has (`ClusterLoadBalancerDns`, with a frontend `FrontendDistributionDomainName`), or
+    `${!Name}` for the text `${Name}`."""
+    from generator.components.service import variables   # it imports this module
     for svc in app.services:
-        for var, value in sorted(svc.environment.items()):
+        for loc, var, value in all_plain_variables(svc):
+            problem = variables.output_problem(app, value)
+            if problem:
+                yield Problem(f"{loc}.environment.{var}", problem)
+                continue
             for match in re.finditer(r"\$\{([^}]*)(\}?)", value):
                 name, closed = match.groups()
-                if closed and (name in ENVIRONMENT_PLACEHOLDERS or name.startswith("!")):
+                if closed and (name in ENVIRONMENT_PLACEHOLDERS or name.startswith("!") or name.startswith("output:")):
                     continue
-                loc = f"services.{svc.name}.environment.{var}"
+                loc = f"{loc}.environment.{var}"
                 if not closed:
                     yield Problem(loc, f"'${{{name}' is never closed; close it with '}}' (or write '${{!' for the "
                                        "text '${')")
@@ -494,7 +628,7 @@ def web_services_fit_one_load_balancer(app: AppSpec) -> Iterator[Problem]:
                                   "(make a background service a worker, or split the app in two)")
 
 
-RULES = (unique_service_names, service_kind_fields, fargate_size, web_routing, service_names_make_distinct_ids,
+RULES = (unique_service_names, renamed_from_is_a_free_name, service_kind_fields, fargate_size, web_routing, service_names_make_distinct_ids,
          service_container_settings, secret_names_work_as_partial_arns, service_settings_per_environment,
          off_hours_outside_production, schedule_expressions, environment_placeholders,
          web_services_fit_one_load_balancer)

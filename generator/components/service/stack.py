@@ -7,7 +7,6 @@ or `cron.py` (EventBridge Scheduler starting one task at a time). Scaling: `scal
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Mapping
 
 from typing import TYPE_CHECKING
@@ -26,13 +25,15 @@ from generator.components.queue import QueueOutputs
 from generator.components.registry import RegistryOutputs
 from generator.components.service import cron as service_cron
 from generator.components.service import mounts as service_mounts
+from generator.components.service import sidecars
+from generator.components.service import variables as service_variables
 from generator.components.service import uses as service_uses
 from generator.components.service import web as service_web
 from generator.components.service import worker as service_worker
 from generator.components.service.common import (
     BOOTSTRAP_TAG, BOOTSTRAPPING, EXEC, Context, ServiceOutputs, Task, image_tag,
 )
-from generator.components.service.spec import OffHoursSpec, ServiceEnvSpec
+from generator.components.service.spec import OffHoursSpec, ServiceEnvSpec, SidecarSpec
 from generator.policies import assume_role, exec_channels, task_execution
 from generator.wiring import StackBuilder
 
@@ -61,7 +62,7 @@ def build(app: AppSpec, svc: ServiceSpec, stack: StackBuilder, env: EnvInputs[Se
     # inside the stack the service's own tag (root `<Service>ImageTag`) is simply `ImageTag`
     t.add_condition(BOOTSTRAPPING, Equals(stack.input(image_tag(svc.name), name=IMAGE_TAG_CHILD), BOOTSTRAP_TAG))
     t.add_condition(EXEC, Equals(settings["exec"], "true"))
-    task = _task(svc, stack, net, cluster, registry, settings, attachments.of(svc),
+    task = _task(app, svc, stack, net, cluster, registry, settings, attachments.of(svc),
                  service_mounts.mounts(stack, svc, file_systems or {}))
     queue_name = queues[svc.scale_on.queue].name if svc.scale_on is not None and queues else None
     kind = KINDS[svc.kind](Context(app, svc, stack, settings, net, cluster, task, off_hours, environment,
@@ -83,19 +84,20 @@ def secret_arn(name: str, suffix: str) -> Sub:
     return Sub(f"arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:{name}{suffix}")
 
 
-def _task(svc: ServiceSpec, stack: StackBuilder, net: NetworkOutputs, cluster: ClusterOutputs,
+def _task(app: AppSpec, svc: ServiceSpec, stack: StackBuilder, net: NetworkOutputs, cluster: ClusterOutputs,
           registry: RegistryOutputs, settings: dict, uses: list[Use], mounted: service_mounts.Mounts) -> Task:
     repository = registry.repositories[svc.name]
     log_group = stack.add(logs.LogGroup(
         "LogGroup", LogGroupName=naming.log_group_name(naming.SERVICE_LOGS, svc.name),
         RetentionInDays=settings["log_retention_days"], KmsKeyId=stack.input(net.logs_key_arn)))
-    secret_names = sorted({ref.partition(":")[0] for ref in svc.secrets.values()})
+    secret_names = sorted({ref.partition(":")[0] for c in sidecars.containers(svc) for ref in c.secrets.values()})
     granted = uses + mounted.uses   # a mount's grant and ingress are applied like a store's
     execution_role = stack.add(iam.Role(
         "ExecutionRole", AssumeRolePolicyDocument=assume_role("ecs-tasks.amazonaws.com"),
         Policies=[iam.Policy(PolicyName="start-tasks", PolicyDocument=task_execution(
             stack.input(repository.arn), GetAtt(log_group, "Arn"),
-            [secret_arn(n, "-??????") for n in secret_names] + service_uses.secret_arns(stack, uses)))]))
+            [secret_arn(n, "-??????") for n in secret_names] + service_uses.secret_arns(stack, uses),
+            sidecars.private_repository_arns(svc)))]))
     exec_policy = iam.Policy(PolicyName="ecs-exec", PolicyDocument=exec_channels())
     uses_policy = service_uses.policy(stack, granted)
     task_role = stack.add(iam.Role(
@@ -108,28 +110,29 @@ def _task(svc: ServiceSpec, stack: StackBuilder, net: NetworkOutputs, cluster: C
         "TaskDefinition", Family=family, Cpu=str(svc.cpu), Memory=str(svc.memory), NetworkMode="awsvpc",
         RequiresCompatibilities=["FARGATE"], ExecutionRoleArn=GetAtt(execution_role, "Arn"),
         TaskRoleArn=GetAtt(task_role, "Arn"),
-        ContainerDefinitions=[_container(svc, stack, repository, log_group, uses, mounted.mount_points)],
+        ContainerDefinitions=[_container(app, svc, stack, repository, log_group, uses, mounted.mount_points),
+                              *(_sidecar(svc, side, stack, log_group) for side in svc.sidecars)],
         **({"Volumes": mounted.volumes} if mounted.volumes else {}),
         **({"EphemeralStorage": ecs.EphemeralStorage(SizeInGiB=svc.ephemeral_storage_gib)}
            if svc.ephemeral_storage_gib else {})))
-    return Task(definition, family, svc.name, execution_role, task_role, security_group, log_group)
+    return Task(definition, family, sidecars.ingress(svc)[0], execution_role, task_role, security_group, log_group)
 
 
-def _container(svc: ServiceSpec, stack: StackBuilder, repository, log_group, uses: list[Use],
+def _container(app: AppSpec, svc: ServiceSpec, stack: StackBuilder, repository, log_group, uses: list[Use],
                mount_points: list[ecs.MountPoint]) -> ecs.ContainerDefinition:
     props: dict = {
         "Name": svc.name, "Essential": True,
         "Image": Sub("${Uri}:${ImageTag}", Uri=stack.input(repository.uri)),
-        "LogConfiguration": ecs.LogConfiguration(LogDriver="awslogs", Options={
-            "awslogs-group": Ref(log_group), "awslogs-region": Ref("AWS::Region"), "awslogs-stream-prefix": svc.name,
-            # a full log buffer drops lines instead of blocking the application
-            "mode": "non-blocking", "max-buffer-size": "25m"}),
+        "LogConfiguration": _logs(svc, log_group),
     }
     if svc.port:
         props["PortMappings"] = [ecs.PortMapping(ContainerPort=svc.port, Protocol="tcp")]
     if svc.command:
         props["Command"] = list(svc.command)
-    environment = [ecs.Environment(Name=k, Value=_environment_value(v)) for k, v in sorted(svc.environment.items())]
+    per_env, overridden = service_variables.container_environment(app, svc, stack)
+    environment = [ecs.Environment(Name=k, Value=_environment_value(v, stack)) for k, v in sorted(svc.environment.items())
+                   if k not in overridden]
+    environment += [per_env[k] for k in sorted(per_env)]
     environment += service_uses.environment(stack, uses)
     if environment:
         props["Environment"] = environment
@@ -139,18 +142,62 @@ def _container(svc: ServiceSpec, stack: StackBuilder, repository, log_group, use
         props["Secrets"] = secrets
     if mount_points:
         props["MountPoints"] = mount_points
-    command = health_check_command(svc)
-    if command:
-        props["HealthCheck"] = ecs.HealthCheck(Command=command, Interval=30, Timeout=5, Retries=3, StartPeriod=60)
+    props.update(_health_check(svc, svc.name))
     return ecs.ContainerDefinition(**props)
 
 
-def _environment_value(value: str):
+def _sidecar(svc: ServiceSpec, side: SidecarSpec, stack: StackBuilder, log_group) -> ecs.ContainerDefinition:
+    """A sidecar: its image as given, its own variables and secrets (read with the task's execution role), its logs
+    in the service's log group (streams `<service>/<sidecar>/<task id>`), the task's network (localhost)."""
+    props: dict = {"Name": side.name, "Essential": side.essential, "Image": side.image,
+                   "LogConfiguration": _logs(svc, log_group)}
+    if side.port:
+        props["PortMappings"] = [ecs.PortMapping(ContainerPort=side.port, Protocol="tcp")]
+    if side.command:
+        props["Command"] = list(side.command)
+    if side.environment:
+        props["Environment"] = [ecs.Environment(Name=k, Value=_environment_value(v, stack))
+                                for k, v in sorted(side.environment.items())]
+    if side.secrets:
+        props["Secrets"] = [ecs.Secret(Name=k, ValueFrom=_value_from(ref)) for k, ref in sorted(side.secrets.items())]
+    if side.depends_on:
+        props["DependsOn"] = [ecs.ContainerDependency(ContainerName=d.container, Condition=d.condition)
+                                  for d in side.depends_on]
+    if side.cpu is not None:
+        props["Cpu"] = side.cpu
+    if side.memory is not None:
+        props["Memory"] = side.memory
+    props.update(_health_check(svc, side.name))
+    return ecs.ContainerDefinition(**props)
+
+
+def _logs(svc: ServiceSpec, log_group) -> ecs.LogConfiguration:
+    """Every container of the task logs to the service's log group under the service's prefix; awslogs names each
+    stream `<prefix>/<container>/<task id>`, so each container has streams of its own."""
+    return ecs.LogConfiguration(LogDriver="awslogs", Options={
+        "awslogs-group": Ref(log_group), "awslogs-region": Ref("AWS::Region"), "awslogs-stream-prefix": svc.name,
+        # a full log buffer drops lines instead of blocking the application
+        "mode": "non-blocking", "max-buffer-size": "25m"})
+
+
+def _health_check(svc: ServiceSpec, container: str) -> dict:
+    command = sidecars.health_check(svc, container)
+    if not command:
+        return {}
+    return {"HealthCheck": ecs.HealthCheck(Command=command, Interval=30, Timeout=5, Retries=3, StartPeriod=60)}
+
+
+def _environment_value(value: str, stack: StackBuilder | None = None):
     """`${Application}`, `${EnvironmentName}` and `${AWS::...}` are filled in per environment (a config rule allows only
     those, and `${!Name}` for the text `${Name}`). A value with only the latter becomes that text, joined at each `$`
     so that no `${...}` is left for cfn-lint to take for a reference outside a Sub (E1029)."""
     if "${" not in value:
         return value
+    outputs = service_variables.OUTPUT_PATTERN.findall(value)
+    if outputs and stack is not None:
+        # `${output:Name}` -> `${Name}`, a Sub variable fed by the child parameter that carries that stack output
+        text = service_variables.OUTPUT_PATTERN.sub(lambda m: "${" + m.group(1) + "}", value)
+        return Sub(text, **{name: stack.input(service_variables.output_source(name)) for name in outputs})
     if re.search(r"\$\{(?!!)", value):
         return Sub(value)
     return Join("$", value.replace("${!", "${").split("$"))
@@ -163,24 +210,20 @@ def _value_from(ref: str) -> Sub:
 
 
 def health_check_command(svc: ServiceSpec) -> list[str]:
-    """The container health check: as given, or for web services a probe of `health_check_path` with wget
-    (busybox, Alpine images) or curl; an image with neither needs its own `health_check_command` (or `[]`)."""
-    if svc.health_check_command is not None:
-        return list(svc.health_check_command)
-    if svc.kind != "web":
-        return []
-    url = shlex.quote(f"http://localhost:{svc.port}{svc.health_check_path}")
-    return ["CMD-SHELL", f"wget -q -O /dev/null {url} || curl -fsS -o /dev/null {url} || exit 1"]
+    """The main container's health check (sidecars.health_check): as given, or on a web service whose load balancer
+    targets it, a probe of `health_check_path` on `port`."""
+    return sidecars.health_check(svc, svc.name)
 
 
 def _security_group(svc: ServiceSpec, stack: StackBuilder, net: NetworkOutputs,
                     cluster: ClusterOutputs) -> ec2.SecurityGroup:
     ingress = []
     if svc.kind == "web":
+        container, port = sidecars.ingress(svc)
         ingress.append(ec2.SecurityGroupRule(
-            IpProtocol="tcp", FromPort=svc.port, ToPort=svc.port,
+            IpProtocol="tcp", FromPort=port, ToPort=port,
             SourceSecurityGroupId=stack.input(cluster.load_balancer_security_group_id),
-            Description=f"From the load balancer to the {svc.name} container port"))
+            Description=f"From the load balancer to the {container} container port"))
     return ec2.SecurityGroup(
         "SecurityGroup", GroupDescription=f"{svc.name} tasks", VpcId=stack.input(net.vpc_id),
         **({"SecurityGroupIngress": ingress} if ingress else {}),

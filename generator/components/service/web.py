@@ -22,6 +22,7 @@ from generator import naming
 from generator.components.service import alarms as service_alarms
 from generator.components.service import scaling as service_scaling
 from generator.components.service.common import APPROVAL, Context, network_configuration
+from generator.components.service.sidecars import ingress
 from generator.components.service.spec import CATCH_ALL_PRIORITY
 from generator.policies import assume_role
 
@@ -45,7 +46,7 @@ def build(ctx: Context) -> dict:
         # it; Application Auto Scaling moves the count into [MinCount, MaxCount] whenever the scalable target is
         # registered (scaling.py), at creation and at the first release.
         DesiredCount=0,
-        LoadBalancers=[ecs.LoadBalancer(ContainerName=task.container, ContainerPort=svc.port,
+        LoadBalancers=[ecs.LoadBalancer(ContainerName=task.container, ContainerPort=ingress(svc)[1],
                                         TargetGroupArn=Ref(blue))],
         NetworkConfiguration=network_configuration(ctx), HealthCheckGracePeriodSeconds=MINUTE,
         # Fixed at creation (UpdateService cannot change it on CODE_DEPLOY services); whether ECS Exec works is
@@ -77,7 +78,7 @@ def _target_group(title: str, svc: ServiceSpec, vpc) -> elbv2.TargetGroup:
                        elbv2.TargetGroupAttribute(Key="stickiness.lb_cookie.duration_seconds",
                                                   Value=str(sticky.duration_seconds))]
     return elbv2.TargetGroup(
-        title, TargetType="ip", Protocol="HTTP", Port=svc.port, VpcId=vpc,
+        title, TargetType="ip", Protocol="HTTP", Port=ingress(svc)[1], VpcId=vpc,
         HealthCheckProtocol="HTTP", HealthCheckPath=svc.health_check_path, Matcher=elbv2.Matcher(HttpCode="200-399"),
         HealthCheckIntervalSeconds=15, HealthCheckTimeoutSeconds=5, HealthyThresholdCount=2,
         UnhealthyThresholdCount=3,

@@ -268,6 +268,23 @@ def _skipped_type_stand_ins() -> Callable[[], None]:
     return undo
 
 
+def _subnet_zones() -> Callable[[], None]:
+    from moto.ec2.models.subnets import Subnet
+
+    previous = Subnet.__dict__.get("get_cfn_attribute")
+
+    def get_cfn_attribute(self: Subnet, attribute_name: str) -> Any:
+        if attribute_name == "AvailabilityZone":
+            return self.availability_zone
+        return previous(self, attribute_name)
+
+    Subnet.get_cfn_attribute = get_cfn_attribute
+
+    def undo() -> None:
+        Subnet.get_cfn_attribute = previous
+    return undo
+
+
 def _efs_attributes() -> Callable[[], None]:
     from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
     from moto.efs.models import AccessPoint, FileSystem
@@ -505,7 +522,8 @@ def _aurora_clusters() -> Callable[[], None]:
             "publicly_accessible": _true(p.get("PubliclyAccessible")),
             "auto_minor_version_upgrade": _true(p.get("AutoMinorVersionUpgrade")),
             "enable_performance_insights": _true(p.get("EnablePerformanceInsights")),
-            "promotion_tier": p.get("PromotionTier"), "tags": p.get("Tags")})
+            "promotion_tier": p.get("PromotionTier"), "availability_zone": p.get("AvailabilityZone"),
+            "tags": p.get("Tags")})
 
     parsing.get_model_map = get_model_map
     DBInstance.create_from_cloudformation_json = classmethod(create_instance)
@@ -558,6 +576,11 @@ WORKAROUNDS = (
                "a stand-in object with a generated name and fake attribute values takes their place, so the rest "
                "of the tree is created; the report lists them under 'skipped', never as created",
                _skipped_type_stand_ins),
+    Workaround("subnet-zones",
+               "Fn::GetAtt on an AWS::EC2::Subnet's AvailabilityZone raises NotImplementedError (HTTP 500), so the "
+               "network stack's zone outputs (where the database places its writer and first reader) crash it",
+               "answers the subnet's zone name, which moto knows",
+               _subnet_zones),
     Workaround("efs-attributes",
                "Fn::GetAtt on an AWS::EFS::FileSystem (Arn, FileSystemId) or AWS::EFS::AccessPoint (Arn, "
                "AccessPointId) crashes (HTTP 500: moto's EFS models have no get_cfn_attribute), and Ref on an "
