@@ -42,6 +42,7 @@ PACKAGE = Path(__file__).resolve().parent
 SOURCES: tuple[Path, ...] = (PACKAGE, PACKAGE.parent / "buildspecs")
 SKIPPED = frozenset({"__pycache__"})
 MAX_STAMPS = 200
+SPEC_LIMIT = 1_000_000   # the loader's own limit (generator/config/spec_file.py, MAX_BYTES): a larger spec fails
 
 
 def _tree(h: "hashlib._Hash", root: Path, *, outputs: bool) -> None:
@@ -156,16 +157,40 @@ def _prune(folder: Path, keep: int = MAX_STAMPS) -> None:
             pass
 
 
+def _spec_bytes(spec: Path) -> bytes | None:
+    """The spec's bytes if it is a regular file of at most SPEC_LIMIT bytes: never blocks on a named pipe or reads a
+    device without end (the loader refuses those with its own message, generator/config/spec_file.py)."""
+    try:
+        fd = os.open(spec, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        chunks, total = [], 0
+        while total <= SPEC_LIMIT:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            total += len(chunk)
+        return None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def stamp(spec: Path, out: Path, params: Path) -> Stamp | None:
     """The stamp of a build of `spec` into `out` and `params`, its inputs read now; None when builds are not
-    stamped (the lint cache off, a .cfnlintrc) or the spec cannot be read (the build reports it)."""
+    stamped (the lint cache off, a .cfnlintrc) or the spec is not a regular file it can read (the build reports
+    it)."""
     folder = cache.directory()
     rules = cache.rule_set((), ()) if folder is not None else None
     if folder is None or rules is None:
         return None
-    try:
-        spec_bytes = spec.read_bytes()
-    except OSError:
+    spec_bytes = _spec_bytes(spec)
+    if spec_bytes is None:
         return None
     where = json.dumps([os.path.abspath(spec), os.path.abspath(out), os.path.abspath(params),
                         os.path.abspath(os.getcwd())]).encode()

@@ -202,3 +202,19 @@ def test_a_failed_build_is_never_stamped(project, capsys, monkeypatch):
     spec.write_text(b)
     code, text = _build(capsys)
     assert code == 1 and "E0000 injected" in text
+
+
+def test_the_stamp_never_reads_a_spec_that_is_not_a_regular_file(tmp_path, monkeypatch):
+    """A named pipe would block and a device would never end: no stamp, and the loader refuses the spec with its
+    own line (tests/test_spec_loading.py runs the command line on a named pipe)."""
+    monkeypatch.setenv(cache.ENV, str(tmp_path / "cache"))
+    regular = tmp_path / "regular.yaml"
+    regular.write_text("app: x\n")
+    assert up_to_date.stamp(regular, tmp_path / "o", tmp_path / "p") is not None
+    fifo = tmp_path / "app.yaml"
+    os.mkfifo(fifo)
+    assert up_to_date.stamp(fifo, tmp_path / "o", tmp_path / "p") is None
+    assert up_to_date.stamp(Path("/dev/zero"), tmp_path / "o", tmp_path / "p") is None
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"#" * (up_to_date.SPEC_LIMIT + 1))
+    assert up_to_date.stamp(big, tmp_path / "o", tmp_path / "p") is None
