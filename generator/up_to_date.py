@@ -62,8 +62,7 @@ def _tree(h: "hashlib._Hash", root: Path, *, outputs: bool) -> None:
         if kind == "file":
             if outputs:
                 h.update(f" {st.st_mtime_ns}".encode())
-            with open(path, "rb") as f:
-                h.update(b"\0" + f.read())
+            h.update(b"\0" + _read_regular(path))
         elif kind == "link":
             h.update(b"\0" + os.fsencode(os.readlink(path)))
         return kind == "dir"
@@ -77,6 +76,23 @@ def _tree(h: "hashlib._Hash", root: Path, *, outputs: bool) -> None:
             if not outputs and name.endswith((".pyc", ".pyo")):
                 continue
             entry(os.path.join(folder, name), name if base == "." else f"{base}/{name}")
+
+
+def _read_regular(path: str) -> bytes:
+    """A file's bytes; a marker when it stopped being a regular file since it was listed (never blocks on a pipe)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError:
+        return b"\0unreadable"
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return b"\0not a file"
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read()
+    except OSError:
+        return b"\0unreadable"
+    finally:
+        os.close(fd)
 
 
 def outputs_digest(out: Path, params: Path) -> bytes:
