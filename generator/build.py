@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from generator import output_paths, params, pipeline, renames, render, root
+from generator import output_paths, params, pipeline, renames, render, root, up_to_date
 from generator.config import AppSpec, renamed
 from generator.errors import Interrupted, ValidationFailed
 from generator.lint import gate, workers
@@ -23,17 +23,15 @@ from generator.wiring import RootParameter
 # S3 (nested ones, and pipeline.yaml, which the pipeline deploys through S3: generator/pipeline/__init__.py, INLINE).
 # The root goes through S3 everywhere: `make deploy` and the console's quick-create link send a TemplateURL (1 MB), and
 # the pipeline's CloudFormation action reads it from its artifact (budget 460,800 bytes; docs/performance.md, Size).
-INLINE_TEMPLATES = tuple(pipeline.INLINE)
-
-
-def inline_templates(app: AppSpec) -> tuple[str, ...]:
-    """The templates of this app sent in the API request."""
-    return INLINE_TEMPLATES
+# The same for every app.
+INLINE_TEMPLATES: tuple[str, ...] = tuple(pipeline.INLINE)
 
 
 def pipeline_action_templates(app: AppSpec) -> tuple[str, ...]:
     """The templates of this app a CodePipeline CloudFormation action deploys: the root, when there is a pipeline."""
     return (root.ROOT_FILE,) if app.pipeline is not None else ()
+
+
 # Folders a build writes into the template directory only for some apps: an earlier build may have left them.
 OPTIONAL_FOLDERS = frozenset({LAMBDA_DIR.split("/", 1)[0]})
 
@@ -81,13 +79,14 @@ def render_app(app: AppSpec) -> Rendered:
 
 def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
           note: Callable[[str], None] | None = None, phases: dict[str, float] | None = None,
-          progress: Progress | None = None) -> Rendered:
+          progress: Progress | None = None, stamp: up_to_date.Stamp | None = None) -> Rendered:
     """Render, stage, validate and swap in `out` and `params_dir` together (generator/swap.py): on any failure or
     interruption both hold the previous build, and after success both hold this one. `spec`: the app spec's path,
     which the output directories must not contain. `note`: where to say that an interrupted build was recovered,
     and which stateful resources of the previous build this one drops (generator/renames.py).
     `phases`: filled with the wall seconds of each phase (make bench). `progress`: where each phase is announced,
-    and its time when it took over a second (generator/terminal.py)."""
+    and its time when it took over a second (generator/terminal.py). `stamp`: recorded once the output is in place,
+    with the staged output's state (generator/up_to_date.py)."""
     app = renamed.deployed(app)
     clock = _Clock(phases)
     step = progress.start if progress is not None else (lambda _what: None)
@@ -109,7 +108,7 @@ def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
             clock.lap("write")
             step("checking template sizes, the CloudFormation roles' permissions and the parameter files")
             parsed = gate.staged_templates(staged_t)
-            checks = (gate.size_budgets(staged_t, out.name, inline_templates(app), app.region, parsed,
+            checks = (gate.size_budgets(staged_t, out.name, INLINE_TEMPLATES, app.region, parsed,
                                         pipeline_action_templates(app)),
                       gate.handler_permissions(staged_t, out.name, app.region, rendered.deployers, parsed),
                       gate.parameter_files(staged_p, params_dir.name, rendered.parameter_sets))
@@ -124,7 +123,11 @@ def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
                 for line in renames.warnings(renames.previous_templates(out), parsed, out.name):
                     (note or _stderr)(line)
             step(f"replacing {out}/ and {params_dir}/")
+            # read from the staged folders, which nothing else writes, before they become the output
+            written = up_to_date.outputs_digest(staged_t, staged_p) if stamp is not None else b""
             swap.commit()
+            if stamp is not None:
+                stamp.record(written, len(rendered.templates), len(rendered.params))
             clock.lap("swap")
             if progress is not None:
                 progress.end()

@@ -46,6 +46,8 @@ DEPLOY_DEFAULTS = ("--app=app.yaml", "--templates=templates_out", "--params=para
 # Delegated whole to scripts/ops.py, with the same paths of the current directory.
 OPS_COMMANDS = tuple(OPS_HELP)
 OPS_DEFAULTS = DEPLOY_DEFAULTS[:3]
+# make bench (scripts/bench.py) sets it to a dict to read a build's phases in wall seconds: import, load, render...
+PHASES: dict[str, float] | None = None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,8 +62,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         return p
 
-    from generator import init_app
-    init_app.add_arguments(command("init", "write a commented app.yaml that builds (from flags, or questions)"))
+    from generator import init_options
+    init_options.add_arguments(command("init", "write a commented app.yaml that builds (from flags, or questions)"))
     b = command("build", "generate and validate templates and parameter files")
     _app_argument(b)
     b.add_argument("--out", default="templates_out", help="template directory (default: templates_out)")
@@ -139,15 +141,30 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from generator import output_paths, up_to_date
+
+    started = time.monotonic()
+    spec, out, params = Path(args.app), Path(args.out), Path(args.params)
+    # Before anything heavy is imported: the output is exactly what a passed build of these inputs wrote
+    stamp = up_to_date.stamp(spec, out, params)
+    if stamp is not None and (done := stamp.matches(out, params)) is not None:
+        output_paths.check(out, params, spec)
+        _say(f"{args.out}/ and {args.params}/ are up to date with {args.app} ({done.get('templates')} templates and "
+             f"{done.get('params')} parameter files, lint-clean when built; nothing changed since, nothing written, "
+             f"{duration(time.monotonic() - started)})")
+        return 0
     from generator.lint import workers
     workers.prestart()   # cfn-lint loads in its own process while this one imports the generator and renders
+    lap = time.perf_counter()
     from generator.build import write
     from generator.config import load_app
 
-    started = time.monotonic()
+    if PHASES is not None:
+        PHASES["import"], lap = time.perf_counter() - lap, time.perf_counter()
     app = load_app(args.app)
-    out, params = Path(args.out), Path(args.params)
-    rendered = write(app, out, params, spec=Path(args.app), note=_err, progress=_progress(args))
+    if PHASES is not None:
+        PHASES["load"] = time.perf_counter() - lap
+    rendered = write(app, out, params, spec=spec, note=_err, progress=_progress(args), stamp=stamp, phases=PHASES)
     _say(f"wrote {len(rendered.templates)} templates to {args.out}/ and {len(rendered.params)} parameter files "
          f"to {args.params}/ (lint-clean, {duration(time.monotonic() - started)})",
          failed=f"the build finished ({args.out}/ and {args.params}/ hold it), but standard output")

@@ -17,13 +17,9 @@ from generator import atomic_file, schema
 from generator.components.network import zones
 from generator.config.models import NAME_PATTERN
 from generator.errors import ConfigError, Problem, UsageError
+from generator.init_options import (DEFAULT_ENVIRONMENTS, DEFAULT_PORT, DEFAULT_REGION, DEFAULT_SERVICES, KINDS,
+                                    PRODUCTION_NAMES, add_arguments)
 
-KINDS = ("web", "worker", "cron")
-DEFAULT_REGION = "eu-west-1"
-DEFAULT_SERVICES = "web:web:8080"
-DEFAULT_ENVIRONMENTS = "dev,prod"
-PRODUCTION_NAMES = ("prod", "production")     # an environment with one of these names is a production environment
-DEFAULT_PORT = 8080
 # Obvious placeholders that pass the spec's checks (the AWS documentation's example account, an all-zero
 # connection id); the file says to replace them before the pipeline is deployed.
 PLACEHOLDER_ACCOUNT = "123456789012"
@@ -193,24 +189,6 @@ def _environment(c: Choices, env: str, index: int) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------ command line
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--name", help="app name: 2-20 lowercase letters, digits and '-' (default: the directory's name)")
-    p.add_argument("--owner", help="the team that owns the app, the Owner tag (default: <name>-team)")
-    p.add_argument("--region", help=f"AWS region (default: {DEFAULT_REGION})")
-    p.add_argument("--services", metavar="LIST", help="services as NAME:KIND[:PORT], comma-separated, KIND one of "
-                                                      f"{', '.join(KINDS)} (default: {DEFAULT_SERVICES})")
-    p.add_argument("--database", action=argparse.BooleanOptionalAction, default=None,
-                   help="an Aurora PostgreSQL database (default: no)")
-    p.add_argument("--environments", metavar="LIST", help="environments in promotion order, comma-separated; "
-                   f"one named {' or '.join(PRODUCTION_NAMES)} is production (default: {DEFAULT_ENVIRONMENTS})")
-    p.add_argument("--pipeline", action=argparse.BooleanOptionalAction, default=None,
-                   help="a delivery pipeline (CodePipeline) with placeholder account and connection (default: no)")
-    p.add_argument("--repository", help="with --pipeline: the GitHub repository, owner/name")
-    p.add_argument("--output", default="app.yaml", help="the file to write (default: app.yaml; never overwritten)")
-    p.add_argument("--yes", "-y", action="store_true", help="ask nothing: flags and defaults decide (the default "
-                                                            "without a terminal)")
-
-
 Ask = Callable[[str], str]
 
 

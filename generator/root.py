@@ -48,11 +48,11 @@ def build_stacks(app: AppSpec) -> list[Nested]:
         return builder
 
     env = environment.env_inputs(app)
-    core = {"network": network.env_inputs(app), "registry": registry.env_inputs(app), "cluster": cluster.env_inputs(app)}
-    net = network.build(app, nested(network.COMPONENT), core["network"])
-    images = registry.build(app, nested(registry.COMPONENT), core["registry"])
+    net_inputs = network.env_inputs(app)
+    net = network.build(app, nested(network.COMPONENT), net_inputs)
+    images = registry.build(app, nested(registry.COMPONENT), registry.env_inputs(app))
     edge = frontend.env_inputs(app) if app.frontend is not None else None
-    ecs = cluster.build(app, nested(cluster.COMPONENT), core["cluster"], env, net=net,
+    ecs = cluster.build(app, nested(cluster.COMPONENT), cluster.env_inputs(app), env, net=net,
                         edge=edge if frontend.fronts_api(app) else None)
     # what services may use, by name: each producer adds its attachments here (docs/attachments.md)
     stores = Attachments(app, components.COMPONENTS)
@@ -65,20 +65,17 @@ def build_stacks(app: AppSpec) -> list[Nested]:
     if db is not None:
         stores.add(db.attachment)
     # the data stores, one stack each (docs/data-stores.md); their settings count against the root's budget
-    store_env = {**{("cache", c.name): cache.env_inputs(app, c) for c in app.caches},
-                 **{("table", t.name): table.env_inputs(app, t) for t in app.tables},
-                 **{("filesystem", f.name): filesystem.env_inputs(app, f) for f in app.file_systems}}
     caches = {c.name: cache.build(app, c, nested(cache.COMPONENT, c.name, f"the {c.name} cache"),
-                                  store_env["cache", c.name], net=net, alerts=alerts) for c in app.caches}
+                                  cache.env_inputs(app, c), net=net, alerts=alerts) for c in app.caches}
     queues = {q.name: queue.build(app, q, nested(queue.COMPONENT, q.name, f"the {q.name} queue"), alerts=alerts)
               for q in app.queues}
     tables = {t.name: table.build(app, t, nested(table.COMPONENT, t.name, f"the {t.name} table"),
-                                  store_env["table", t.name], alerts=alerts) for t in app.tables}
+                                  table.env_inputs(app, t), alerts=alerts) for t in app.tables}
     buckets = {b.name: bucket.build(app, b, nested(bucket.COMPONENT, b.name, f"the {b.name} bucket"))
                for b in app.buckets}
     file_systems = {f.name: filesystem.build(app, f, nested(filesystem.COMPONENT, f.name, f"the {f.name} file system"),
-                                             store_env["filesystem", f.name], net=net,
-                                             zones=core["network"]["az_count"], alerts=alerts)
+                                             filesystem.env_inputs(app, f), net=net, zones=net_inputs["az_count"],
+                                             alerts=alerts)
                     for f in app.file_systems}
     for built in (caches, queues, tables, buckets):
         stores.add(*(outputs.attachment for outputs in built.values()))

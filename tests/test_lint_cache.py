@@ -1,7 +1,8 @@
 """The lint cache (generator/lint/cache.py) and the lint workers (generator/lint/workers.py): a pass is reused only
-for the same template bytes, the same bytes of every template it references (transitively), the same cfn-lint and
-schemas, and the same rule set (project rules' source, ignored rules, regions); anything else lints again. Failures
-are never recorded; entries are written atomically and the cache is bounded."""
+for the same template bytes, the same interface (Parameters and Outputs) of every template it references (with
+another cfn-lint: the same bytes of every template it references, transitively), the same cfn-lint and schemas, and
+the same rule set (project rules' source, ignored rules, regions); anything else lints again. Failures are never
+recorded; entries are written atomically and the cache is bounded."""
 from __future__ import annotations
 
 import os
@@ -87,16 +88,65 @@ def test_an_unchanged_directory_is_not_linted_again(store, tmp_path):
     assert (stats.cached, stats.linted) == (3, 0)
 
 
-def test_a_changed_template_and_everything_that_references_it_transitively_are_linted_again(store, tmp_path):
+def test_a_changed_template_is_linted_again_and_its_parent_when_its_interface_changed(store, tmp_path):
+    """cfn-lint (the pinned version) reads only a nested template's Parameters and Outputs while linting its parent,
+    so a change elsewhere in it (its resources) lints it alone; a changed output or parameter lints its parent too,
+    not the parent's parent (which reads only the parent's interface, unchanged)."""
+    t = _stack(tmp_path / "t")
+    _lint(t)
+    (t / "grandchild.yaml").write_text(GRANDCHILD.replace("Type: AWS::SNS::Topic\n",
+                                                          "Type: AWS::SNS::Topic\n    DeletionPolicy: Delete\n"))
+    found, stats = _lint(t)
+    assert found == [] and (stats.cached, stats.linted) == (2, 1), "the grandchild alone"
+    (t / "grandchild.yaml").write_text(GRANDCHILD + "  Name:\n    Value: !GetAtt Topic.TopicName\n")
+    found, stats = _lint(t)
+    assert found == [] and (stats.cached, stats.linted) == (1, 2), "the grandchild and its parent"
+    (t / "grandchild.yaml").write_text(GRANDCHILD.replace("Type: String", "Type: String\n    Default: x"))
+    found, stats = _lint(t)
+    assert found == [] and (stats.cached, stats.linted) == (1, 2), "a parameter's default is part of the interface"
+    (t / "root.yaml").write_text(ROOT_T + "Description: root\n")
+    found, stats = _lint(t)
+    assert (stats.cached, stats.linted) == (2, 1)
+
+
+def test_with_another_cfn_lint_a_change_lints_everything_that_references_it_transitively(store, tmp_path,
+                                                                                         monkeypatch):
+    """The interface is what the pinned cfn-lint's readers take; another version may read more, so the key holds the
+    whole bytes of every referenced template, transitively."""
+    monkeypatch.setattr(cache, "interfaces_only", lambda: False)
     t = _stack(tmp_path / "t")
     _lint(t)
     (t / "grandchild.yaml").write_text(GRANDCHILD.replace("Type: AWS::SNS::Topic\n",
                                                           "Type: AWS::SNS::Topic\n    DeletionPolicy: Delete\n"))
     found, stats = _lint(t)
     assert found == [] and stats.linted == 3, "grandchild, its parent and the root (through the parent)"
-    (t / "root.yaml").write_text(ROOT_T + "Description: root\n")
+
+
+def test_the_installed_cfn_lint_is_the_one_whose_readers_were_checked():
+    """Read from cfn-lint's version file without importing it; the interface keys apply to that version only."""
+    cache.interfaces_only.cache_clear()
+    assert cache.interfaces_only() is True
+
+
+def test_an_interface_keeps_types_and_ignores_everything_but_parameters_and_outputs():
+    base = {"Parameters": {"A": {"Type": "Number", "Default": 1}}, "Outputs": {"O": {"Value": "x"}}}
+    same = cache.interface({**base, "Resources": {"R": {"Type": "AWS::SNS::Topic"}}, "Description": "d"})
+    assert same == cache.interface(base)
+    for other in ({"Parameters": {"A": {"Type": "Number", "Default": "1"}}, "Outputs": base["Outputs"]},
+                  {"Parameters": {"A": {"Type": "Number", "Default": None}}, "Outputs": base["Outputs"]},
+                  {"Parameters": {"A": {"Type": "Number"}}, "Outputs": base["Outputs"]},
+                  {"Parameters": base["Parameters"], "Outputs": {"O2": {"Value": "x"}}},
+                  {"Parameters": base["Parameters"]}):
+        assert cache.interface(other) != same, other
+    assert cache.interface(["not", "a", "template"]) is None
+
+
+def test_a_nested_template_that_no_longer_parses_lints_its_parent_again_and_fails(store, tmp_path):
+    t = _stack(tmp_path / "t")
+    _lint(t)
+    (t / "child.yaml").write_text(CHILD + "Outputs: [broken\n")
     found, stats = _lint(t)
-    assert (stats.cached, stats.linted) == (2, 1)
+    assert stats.linted == 2 and any("child.yaml" in f for f in found), found
 
 
 def test_a_nested_template_that_breaks_its_parent_is_never_a_stale_pass(store, tmp_path):
@@ -203,7 +253,8 @@ def test_a_transform_the_key_cannot_follow_is_always_linted(store, tmp_path):
     t = _stack(tmp_path / "t", **{"grandchild.yaml": "Transform: AWS::LanguageExtensions\n" + GRANDCHILD})
     _lint(t)
     found, stats = _lint(t)
-    assert found == [] and stats.linted == 3, "the grandchild, and both templates that reach it"
+    assert found == [] and stats.linted == 2, ("the grandchild, and the child that opens it (the root reads only "
+                                               "the child's interface, which does not change with the grandchild)")
 
 
 def test_entries_are_written_atomically_and_unreadable_ones_are_misses(tmp_path):
@@ -264,6 +315,18 @@ def test_the_default_cache_is_outside_committed_paths():
     assert ignored.returncode == 0, ".cache/ must be in .gitignore"
 
 
+def _same_findings_in_workers_and_in_process(files: list[str], monkeypatch) -> workers.Result:
+    """Lints `files` in two forked workers and with cfn-lint's API in this process; asserts the same findings, file
+    by file, and returns the in-process result."""
+    ignore = sorted(gate.IGNORED_RULES)
+    monkeypatch.setenv(workers.ENV_WORKERS, "2")
+    parallel = workers.lint(files, [REGION], ignore)
+    serial = workers.in_process(files, [REGION], ignore)
+    assert parallel.workers == 2 and not parallel.fallback
+    assert {k: sorted(v) for k, v in parallel.findings.items()} == {k: sorted(v) for k, v in serial.findings.items()}
+    return serial
+
+
 def test_workers_report_what_cfn_lint_reports_in_process(tmp_path, monkeypatch):
     """The same findings, file by file, from the helper's forked workers (which parse a nested template once for
     both the nested parameters and the nested outputs) as from cfn-lint's API in this process: warnings, a template
@@ -274,13 +337,7 @@ def test_workers_report_what_cfn_lint_reports_in_process(tmp_path, monkeypatch):
         "child.yaml": CHILD.replace("Parameters:\n  Name:", "Parameters:\n  Label:"),
         "bad.yaml": "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\nParameters:\n  Unused:\n    Type: String\n",
         "broken.yaml": "Resources: [\n"})
-    files = sorted(str(p) for p in t.glob("*.yaml"))
-    ignore = sorted(gate.IGNORED_RULES)
-    monkeypatch.setenv(workers.ENV_WORKERS, "2")
-    parallel = workers.lint(files, [REGION], ignore)
-    serial = workers.in_process(files, [REGION], ignore)
-    assert parallel.workers == 2 and not parallel.fallback
-    assert {k: sorted(v) for k, v in parallel.findings.items()} == {k: sorted(v) for k, v in serial.findings.items()}
+    serial = _same_findings_in_workers_and_in_process(sorted(str(p) for p in t.glob("*.yaml")), monkeypatch)
     assert sum(1 for v in serial.findings.values() if v) == 4, serial.findings
     assert {f[2] for f in serial.findings[str(t / "root.yaml")]} >= {"E3043", "E6101"}, serial.findings
 
@@ -345,3 +402,25 @@ def test_the_shared_nested_parse_was_checked_against_the_pinned_cfn_lint():
     pinned = next(line.split("==")[1].strip('", ') for line in (ROOT / "pyproject.toml").read_text().splitlines()
                   if line.strip().startswith('"cfn-lint=='))
     assert __version__ == pinned == zygote.CHECKED_CFN_LINT
+
+
+def test_workers_with_their_speedups_report_what_cfn_lint_reports_in_process(tmp_path, monkeypatch):
+    """The helper replaces cfn-lint's `evolve` methods and E1101's keyword dispatch with faster equivalents
+    (generator/lint/zygote.py, _speedups): over every project rule fixture (good and bad) and a generated service
+    template broken in several ways (wrong types, unknown references, a dropped property), the findings are the same,
+    file by file, as cfn-lint's own API in this process."""
+    monkeypatch.chdir(tmp_path)
+    files = []
+    for fixture in sorted((ROOT / "tests" / "fixtures" / "lint_rules").glob("*/*.yaml")):
+        copy = tmp_path / f"{fixture.parent.name}-{fixture.name}"
+        copy.write_bytes(fixture.read_bytes())
+        files.append(str(copy))
+    service = (ROOT / "examples" / "tunecast" / "templates_out" / "service-api.yaml").read_text()
+    broken = (service.replace("Port: 3000", "Port: not-a-port").replace("!Ref Cluster", "!Ref NoSuchThing")
+              .replace("Type: AWS::CloudWatch::Alarm", "Type: AWS::CloudWatch::Alarm\n    DeletionPolicy: Sometimes"))
+    (tmp_path / "service-broken.yaml").write_text(broken)
+    (tmp_path / "service.yaml").write_text(service)
+    files += [str(tmp_path / "service-broken.yaml"), str(tmp_path / "service.yaml")]
+    serial = _same_findings_in_workers_and_in_process(files, monkeypatch)
+    rules = {f[2] for found in serial.findings.values() for f in found}
+    assert len(serial.findings[str(tmp_path / "service-broken.yaml")]) >= 3 and len(rules) >= 10, rules

@@ -20,7 +20,7 @@ from cfnlint.decode import cfn_yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator.build import inline_templates, pipeline_action_templates, render_app
+from generator.build import INLINE_TEMPLATES, pipeline_action_templates, render_app
 from generator.config import parse_app
 from generator.config.models import FARGATE_SIZES, NAME_PATTERN, RETENTION_DAYS
 from generator.components.network.zones import zone_id_prefix
@@ -274,7 +274,7 @@ def _builds_deterministically_and_fully_wired(spec: dict[str, Any], app) -> None
     with tempfile.TemporaryDirectory() as tmp:
         templates = stage(first.templates, Path(tmp) / "templates")
         params = stage(first.params, Path(tmp) / "params")
-        assert gate.size_budgets(templates, "t", inline_templates(app),
+        assert gate.size_budgets(templates, "t", INLINE_TEMPLATES,
                                   pipeline_action=pipeline_action_templates(app)) == []
         assert gate.parameter_files(params, "p", first.build.parameters) == []
     assert len(root_params) <= 150 and len(root.get("Outputs", {})) <= 200
@@ -338,7 +338,7 @@ def test_any_broken_spec_gives_one_readable_line_per_problem(spec: dict[str, Any
 
 def test_rendering_does_not_depend_on_the_hash_seed() -> None:
     """In-process determinism cannot see set/dict-order effects of PYTHONHASHSEED; two fresh interpreters can."""
-    script = ("import hashlib, sys; from generator.build import inline_templates, pipeline_action_templates, render_app; from generator.config import load_app; "
+    script = ("import hashlib, sys; from generator.build import render_app; from generator.config import load_app; "
               "r = render_app(load_app(sys.argv[1])); h = hashlib.sha256(); "
               "[h.update(f'{k}\\0{v}\\0'.encode()) for d in (r.templates, r.params) for k, v in sorted(d.items())]; "
               "print(h.hexdigest())")

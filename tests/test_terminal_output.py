@@ -136,10 +136,14 @@ def test_the_build_shows_its_phases_on_stderr_without_colour_when_piped(tmp_path
     phases = [line for line in loud.stderr.splitlines() if line.startswith("==> ")]
     assert [p.split(" ")[1] for p in phases] == ["rendering", "writing", "checking", "linting", "replacing"]
     assert "\033" not in loud.stderr + loud.stdout
-    quiet = subprocess.run([*args, "--quiet"], capture_output=True, text=True, env=env, timeout=300)
+    # other folders: the same ones would be up to date (generator/up_to_date.py), with nothing to write
+    quiet = subprocess.run([*args[:-4], "--out", str(tmp_path / "quiet_out"), "--params", str(tmp_path / "quiet_p"),
+                            "--quiet"], capture_output=True, text=True, env=env, timeout=300)
     assert quiet.returncode == 0 and quiet.stderr == ""
-    written = len(list((tmp_path / "templates_out").glob("*.yaml")))
+    written = len(list((tmp_path / "quiet_out").glob("*.yaml")))
     assert written > 1 and quiet.stdout.startswith(f"wrote {written} templates to ")
+    again = subprocess.run([*args, "--quiet"], capture_output=True, text=True, env=env, timeout=300)
+    assert again.returncode == 0 and again.stderr == "" and " are up to date with " in again.stdout
 
 
 def test_the_rehearsal_report_counts_every_outcome_the_same_way():

@@ -7,12 +7,17 @@ A template's key is a SHA-256 over
 - the rule set: the project rules' source files (every file of generator/lint/rules/), the ignored rules, the
   regions;
 - the template's name and bytes;
-- every template it references, transitively: each string under a nested stack's TemplateURL (a serverless
-  application's Location), with whether it resolves inside the working directory (cfn-lint reads a nested
-  template's outputs only then) and that file's bytes, or that it is missing.
+- every template it references: each string under a nested stack's TemplateURL (a serverless application's
+  Location), with whether it resolves inside the working directory (cfn-lint reads a nested template's outputs only
+  then), and that file's interface, or that it is missing.
 cfn-lint reads nothing else from disk for a template (NestedStackParameters and the GetAtt context read the nested
-templates; the size rules read the template itself). Only passes are recorded: a template with any finding is linted
-again by every build. Nothing is cached when a `.cfnlintrc` in the home or working directory can change the rules,
+templates; the size rules read the template itself). In cfn-lint CHECKED_CFN_LINT (generator/lint/zygote.py) those
+two readers take only the nested template's Parameters (names, and whether each has a Default) and Outputs (names),
+and only when the file decodes without a finding, which its own lint then reports and fails the build with: so a
+reference's interface is its Parameters and Outputs sections as parsed (types kept), and changing anything else in
+a service's template (its environment variables, say) no longer lints the root again. In any other cfn-lint
+version, or when the file does not parse or uses a transform the key cannot follow, the interface is the file's
+whole bytes and its own references, transitively. Only passes are recorded: a template with any finding is linted again by every build. Nothing is cached when a `.cfnlintrc` in the home or working directory can change the rules,
 or when a template uses a transform other than the serverless one (AWS::LanguageExtensions can build references the
 key cannot see).
 
@@ -23,9 +28,11 @@ MAX_ENTRIES are removed after a build (a concurrent build then at worst lints a 
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -35,7 +42,7 @@ from typing import Any
 
 from generator.lint import RULES_DIR, cfnlint_dir, cfnlintrc
 
-FORMAT = b"fargate-stacks lint cache 1"
+FORMAT = b"fargate-stacks lint cache 2"
 ENV = "FARGATE_STACKS_LINT_CACHE"
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / ".cache" / "lint"
 MAX_ENTRIES = 2000
@@ -83,6 +90,44 @@ def rule_set(regions: Iterable[str], ignored: Iterable[str]) -> bytes | None:
     return h.digest()
 
 
+@functools.cache
+def interfaces_only() -> bool:
+    """Whether the installed cfn-lint is the version whose nested-template readers were checked (read from its
+    version file: importing cfn-lint takes most of a second)."""
+    from generator.lint.zygote import CHECKED_CFN_LINT
+
+    text = (cfnlint_dir() / "version.py").read_text(encoding="utf-8")
+    found = re.search(r"""__version__\s*=\s*["']([^"']+)["']""", text)
+    return found is not None and found.group(1) == CHECKED_CFN_LINT
+
+
+def _encode(value: Any, out: list[bytes]) -> None:
+    """A canonical encoding that keeps types and order (1 and "1", None and "" stay apart)."""
+    if isinstance(value, dict):
+        out.append(b"{%d" % len(value))
+        for k, v in value.items():
+            _encode(k, out)
+            _encode(v, out)
+    elif isinstance(value, list):
+        out.append(b"[%d" % len(value))
+        for v in value:
+            _encode(v, out)
+    elif isinstance(value, str):
+        data = value.encode("utf-8", "surrogatepass")
+        out.append(b"s%d:" % len(data) + data)
+    else:
+        out.append(f"{type(value).__name__}:{value!r};".encode())
+
+
+def interface(data: Any) -> bytes | None:
+    """What a parent's lint reads of a nested template (its Parameters and Outputs), or None if it is no mapping."""
+    if not isinstance(data, dict):
+        return None
+    out: list[bytes] = []
+    _encode({k: data[k] for k in ("Parameters", "Outputs") if k in data}, out)
+    return b"".join(out)
+
+
 def _strings(value: Any) -> Iterable[str]:
     if isinstance(value, str):
         yield value
@@ -122,17 +167,25 @@ class Keys:
     parsed: Mapping[str, Any]
     rules: bytes
     _refs: dict[Path, list[str] | None] = field(default_factory=dict)
+    _data: dict[Path, Any] = field(default_factory=dict)
 
-    def _references_of(self, path: Path) -> list[str] | None:
-        if path not in self._refs:
+    def _parsed(self, path: Path) -> Any:
+        """The template as data; None when it does not parse (or cannot be read)."""
+        if path not in self._data:
             data = self.parsed.get(path.name) if path.parent == self.template_dir else None
             if data is None:
                 from generator import cfnyaml
                 try:
                     data = cfnyaml.loads(path.read_text(encoding="utf-8"))
-                except Exception:   # noqa: BLE001 - unreadable or not a template: it references nothing cfn-lint opens
-                    data = {}
-            self._refs[path] = references(data)
+                except Exception:   # noqa: BLE001 - unreadable or not a template
+                    data = None
+            self._data[path] = data
+        return self._data[path]
+
+    def _references_of(self, path: Path) -> list[str] | None:
+        if path not in self._refs:
+            data = self._parsed(path)   # one that does not parse references nothing cfn-lint opens
+            self._refs[path] = references(data if data is not None else {})
         return self._refs[path]
 
     def key(self, name: str) -> str | None:
@@ -156,6 +209,12 @@ class Keys:
                 where = os.path.relpath(current, self.template_dir)   # not the staging folder's random name
                 h.update(b"\0ref " + where.encode() + b"\0" + ref.encode() + (b" inside" if inside else b" outside"))
                 if target.is_file():
+                    # a transform the key cannot follow (references() is None) keeps the old, whole-file rule
+                    data = self._parsed(target)
+                    shape = interface(data) if interfaces_only() and self._references_of(target) is not None else None
+                    if shape is not None:
+                        h.update(b"\0interface " + shape)
+                        continue
                     h.update(b"\0" + target.read_bytes())
                     if target not in seen:
                         seen.add(target)
