@@ -35,6 +35,7 @@ import pytest
 from cloud_radar.cf.unit import Template
 
 from generator import image_tags
+from generator.pipeline import PARAMETER_FILES, regions
 from generator.tagging import STABLE_KEYS
 from tests.offline import child_values as _child_values
 from tests.offline import env_values as _env_values
@@ -100,7 +101,8 @@ def _radar(child: dict) -> Template:
 
 CASES = [(app, env, stack_id) for app, (templates, params) in GOLDEN_SETS.items()
          for env in sorted(p.name[:-len(".json")] for p in params.glob("*.json")
-                           if not p.name.endswith(".config.json") and p.stem not in ("pipeline", "deploy-role"))
+                           if not p.name.endswith(".config.json")
+                           and p.stem not in (*PARAMETER_FILES, regions.SUPPORT_PARAMETERS))
          for stack_id, _, _ in _web_stacks(templates)]
 
 

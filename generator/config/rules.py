@@ -35,7 +35,7 @@ def check(app: AppSpec) -> list[Problem]:
 
 
 # --- the delivery pipeline (docs/pipeline.md) ----------------------------------------------------------------------
-RESERVED_ENVIRONMENTS = ("pipeline", "deploy-role")  # names of the pipeline's stacks, roles and parameter files
+RESERVED_ENVIRONMENTS = ("pipeline", "deploy-role", "pipeline-support")  # the pipeline's stacks, roles, parameter files
 
 
 @rule
