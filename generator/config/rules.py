@@ -40,8 +40,8 @@ RESERVED_ENVIRONMENTS = ("pipeline", "deploy-role", "pipeline-support")  # the p
 
 @rule
 def pipeline_names(app: AppSpec) -> Iterator[Problem]:
-    """With a `pipeline`, no environment is called `pipeline` or `deploy-role` (the pipeline's stack, roles,
-    repositories and parameter files use these names), and `pipeline.builds` names services of the app with paths
+    """With a `pipeline`, no environment is called `pipeline`, `deploy-role` or `pipeline-support` (the pipeline's
+    stack, roles, repositories and parameter files use these names), and `pipeline.builds` names services of the app with paths
     inside the repository."""
     if app.pipeline is None:
         return
