@@ -188,34 +188,81 @@ def test_every_valkey_node_price_is_below_redis_oss():
 
 def test_each_environment_is_priced_in_its_own_region():
     """An environment with its own `region` reads every price for that region: eu-west-1's load balancer hour
-    ($0.0252) rather than the app region's (us-east-1, $0.0225); a region the table lacks gets a warning naming the
-    environment, and each region's prices are listed apart."""
+    ($0.0252) rather than the app region's (us-east-1, $0.0225); a region the table lacks (af-south-1) gets a warning
+    naming the environment, and each region's prices are listed apart."""
     e = estimate.estimate(_cached(dev={"cidr": "10.0.0.0/16"},
                                   eu={"cidr": "10.1.0.0/16", "region": "eu-west-1"},
-                                  bh={"cidr": "10.2.0.0/16", "region": "me-south-1"}))
+                                  bh={"cidr": "10.2.0.0/16", "region": "af-south-1"}))
     table = prices.load()
     lb = {env.name: next(line.monthly for line in env.lines if line.what.startswith("load balancer"))
           for env in e.environments}
     lcu = 0.2 * table.price("us-east-1", "alb_lcu_hour")
     assert lb == {"dev": pytest.approx(730 * (0.0225 + lcu)), "eu": pytest.approx(730 * (0.0252 + lcu)),
                   "bh": pytest.approx(730 * (0.0225 + lcu))}
-    assert [env.region for env in e.environments] == ["us-east-1", "eu-west-1", "me-south-1"]
+    assert [env.region for env in e.environments] == ["us-east-1", "eu-west-1", "af-south-1"]
     text = report.text(e)
-    assert ("warning: the price table has no me-south-1 prices: bh priced at us-east-1's (often lower than other "
+    assert ("warning: the price table has no af-south-1 prices: bh priced at us-east-1's (often lower than other "
             "Regions'): add the Region (docs/cost.md)") in text
     assert re.search(r"^note: \d+ of the prices used in eu-west-1 are us-east-1's", text, re.M)
-    assert "\neu (eu-west-1)\n" in text and "\nbh (me-south-1)\n" in text and "\ndev\n" in text
+    assert "\neu (eu-west-1)\n" in text and "\nbh (af-south-1)\n" in text and "\ndev\n" in text
     sections = re.findall(r"^Prices used in ([a-z0-9-]+)", text, re.M)
-    assert sections == ["us-east-1", "eu-west-1", "me-south-1"]
+    assert sections == ["us-east-1", "eu-west-1", "af-south-1"]
     eu = text.split("Prices used in eu-west-1")[1].split("Prices used in")[0]
     assert "  - alb_hour: 0.0252 per load balancer-hour (eu-west-1; source calculator-city-alb" in eu
     assert "  - alb_lcu_hour: 0.008 per LCU-hour (us-east-1 price; " in eu
 
 
+def _section(text: str, heading: str) -> str:
+    """The lines of `text` from `heading` to the next blank line."""
+    return text.split(f"\n{heading}\n")[1].split("\n\n")[0]
+
+
 def test_the_chat_example_prices_production_in_its_own_region():
+    """prod runs in me-south-1 (Bahrain): its load balancer and NAT gateway hours and its bucket storage are
+    Bahrain's, from the AWS Price List API rows for me-south-1 (MES1-LoadBalancerUsage of the Load
+    Balancer-Application family $0.02772/h, MES1-NatGateway-Hours $0.0528/h, MES1-TimedStorage-ByteHrs Standard
+    $0.025/GB-month; recorded in github.com/R3dn/saudi-cloud-cost-estimator-cli tests/fixtures/aws-me-south-1-rows.json),
+    not us-east-1's ($0.0225, $0.045, $0.023); the prices the table lacks for me-south-1 are still said to be
+    us-east-1's."""
     text = (ROOT / "examples" / "chat" / "cost.txt").read_text()
-    assert "\nprod (production, me-south-1)\n" in text
-    assert "warning: the price table has no me-south-1 prices: prod priced at us-east-1's" in text
+    table = prices.load()
+    assert table.knows("me-south-1")
+    assert {key: table.price("me-south-1", key) for key in ("alb_hour", "nat_hour", "s3_storage_gb_month",
+                                                             "endpoint_az_hour")} == {
+        "alb_hour": 0.02772, "nat_hour": 0.0528, "s3_storage_gb_month": 0.025, "endpoint_az_hour": 0.0121}
+    assert "no me-south-1 prices" not in text
+    assert re.search(r"^note: \d+ of the prices used in me-south-1 are us-east-1's", text, re.M)
+    prod = _section(text, "prod (production, me-south-1)")
+    lines = {m[1].strip(): float(m[2]) for m in re.finditer(r"^  (\S.*?)\s{2,}(-?[\d,]+\.\d\d)$", prod, re.M)}
+    lcu = table.price("me-south-1", "alb_lcu_hour")
+    ipv4 = table.price("me-south-1", "public_ipv4_hour")
+    assert lines["load balancer (1), 1 LCU"] == pytest.approx(730 * (0.02772 + lcu), abs=0.005)
+    assert lines["NAT gateways (2, per-az) and their IPv4 addresses"] == pytest.approx(
+        2 * 730 * (0.0528 + ipv4), abs=0.005)
+    assert lines["buckets (1)"] == pytest.approx(20 * 0.025, abs=0.005)
+    bahrain = text.split("Prices used in me-south-1")[1].split("\nSources:")[0]
+    assert "  - alb_hour: 0.02772 per load balancer-hour (me-south-1; source aws-price-list-me-south-1" in bahrain
+    assert "  - nat_hour: 0.0528 per NAT gateway-hour (me-south-1; source aws-price-list-me-south-1" in bahrain
+    assert "  - fargate_vcpu_hour: 0.04048 per vCPU-hour (us-east-1 price; " in bahrain   # not found: said so
+
+
+def test_the_django_celery_example_prices_its_caches_in_eu_west_1():
+    """Every environment of examples/django-celery runs in eu-west-1 with a Valkey broker; the price table has no
+    eu-west-1 ElastiCache node prices (none found in a public source that can be cited: docs/cost.md), so each cache
+    line is priced at us-east-1's node-hour and the estimate says so for each price and in the count at the top."""
+    text = (ROOT / "examples" / "django-celery" / "cost.txt").read_text()
+    table = prices.load()
+    ireland = text.split("Prices used in eu-west-1")[1].split("\nSources:")[0]
+    for node_type, nodes, env in (("cache.t4g.micro", 1, "dev"), ("cache.r7g.large", 2, "prod")):
+        key = f"cache_node_hour.valkey.{node_type}"
+        assert not table.regional("eu-west-1", key)
+        hourly = table.price("eu-west-1", key)
+        assert hourly == table.price("us-east-1", key)
+        assert f"  - {key}: {hourly:g} per node-hour (us-east-1 price; source aws-elasticache-price-list" in ireland
+        section = text.split(f"\n{env}")[1]
+        line = re.search(rf"^  cache broker \(valkey, {nodes} x {re.escape(node_type)}\)\s+([\d,]+\.\d\d)$", section, re.M)
+        assert line and float(line[1]) == pytest.approx(nodes * 730 * hourly, abs=0.005), env
+    assert re.search(r"^note: \d+ of the prices used in eu-west-1 are us-east-1's", text, re.M)
 
 
 # ------------------------------------------------------------------------------------------------ diagram
