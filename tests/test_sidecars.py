@@ -93,6 +93,20 @@ def test_a_built_sidecar_runs_from_the_services_repository_at_the_services_tag()
     assert next(s for s in statements if s["Sid"] == "PullImage")["Resource"] == [{"Ref": "WebRepositoryArn"}]
 
 
+def test_the_repository_keeps_as_many_releases_with_a_built_sidecar():
+    """Each release puts two images into the service's repository (`<tag>` and `<tag>-nginx`): the lifecycle policy
+    counts images, so it keeps twice as many to keep `registry.keep_releases` releases for a rollback."""
+    import json
+    app = make_app(services=[_web(sidecars=[BUILT_NGINX]), {"name": "api", "kind": "worker"}])
+    res = template(app, "registry.yaml")["Resources"]
+    keep = app.registry.keep_releases
+
+    def counted(title):
+        rules = json.loads(res[title]["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
+        return next(r["selection"]["countNumber"] for r in rules if r["selection"]["tagStatus"] == "any")
+    assert (counted("WebRepository"), counted("ApiRepository")) == (2 * keep, keep)
+
+
 def test_the_pipeline_builds_scans_and_promotes_a_built_sidecar_with_its_service():
     raw = yaml.safe_load((ROOT / DEFAULT_APP).read_text(encoding="utf-8"))
     web = next(s for s in raw["services"] if s["name"] == "web")
