@@ -457,6 +457,23 @@ def test_release_refuses_an_image_the_repository_does_not_have():
         "  build and push it: `make build ENV=dev SERVICE=web TAG=nope` then `make push ENV=dev SERVICE=web TAG=nope`"]
 
 
+def test_release_refuses_a_tag_whose_built_sidecar_image_is_missing(monkeypatch):
+    """The sidecar's image `<tag>-<sidecar>` moves with the service's ImageTag (docs/services.md, Sidecars)."""
+    from tests.conftest import make_app
+    jobs = make_app(services=[{"name": "jobs", "kind": "worker", "sidecars": [
+        {"name": "shipper", "build": {"dockerfile": "shipper/Dockerfile", "context": "shipper"}}]}]).services[0]
+    h = harness(service="jobs", tag="v3")
+    monkeypatch.setattr(h.ops, "service", lambda: jobs)
+    h.add("ecr", "describe_images", {"imageDetails": [{"imageDigest": DIGEST}]}, ANY)
+    h.error("ecr", "describe_images", "ImageNotFoundException", "not found",
+            expected={"repositoryName": "shop-dev-jobs", "imageIds": [{"imageTag": "v3-shipper"}]})
+    with pytest.raises(DeployError) as caught:
+        release.release(h.ops, stack_update=lambda ctx: pytest.fail("no stack update"))
+    assert caught.value.lines() == [
+        "error: shop-dev-jobs has no image tagged 'v3-shipper' (the shipper sidecar's, which moves with v3)",
+        "  build and push it with the service's image (docs/services.md, Sidecars)"]
+
+
 def test_release_of_a_worker_is_the_stack_update_alone():
     h = harness(service="jobs", tag="v3")
     h.add("ecr", "describe_images", {"imageDetails": [{"imageDigest": DIGEST}]}, ANY)
