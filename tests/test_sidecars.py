@@ -184,6 +184,7 @@ def test_the_example_django_celery_runs_nginx_in_front_of_uwsgi():
     app = load_app(ROOT / "examples/django-celery/app.yaml")
     web = next(s for s in app.services if s.name == "web")
     assert web.ingress() == ("nginx", 8080) and [s.name for s in web.sidecars] == ["nginx"]
+    assert (web.sidecars[0].image, web.sidecars[0].build.dockerfile) == (None, "nginx/Dockerfile")   # built with web's
 
 
 @pytest.mark.parametrize("sidecar, problem", [
