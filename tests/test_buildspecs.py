@@ -978,7 +978,8 @@ def test_promote_copies_a_built_sidecars_image_with_its_service_and_checks_its_d
     code, out, calls, work = run_promote(tmp_path, PROMOTE_ENV, config, doc=load("promote-sidecar"))
     assert code == 0, out
     assert [c for c in calls if c.startswith("docker push")] == [
-        f"docker push {TARGET_REGISTRY}/tunecast-prod-web:{tag}", f"docker push {TARGET_REGISTRY}/tunecast-prod-web:{tag}-nginx",
+        f"docker push {TARGET_REGISTRY}/tunecast-prod-web:{tag}",
+        f"docker push {TARGET_REGISTRY}/tunecast-prod-web:{tag}-nginx",
         f"docker push {TARGET_REGISTRY}/tunecast-prod-api:{tag}"]
     assert f"docker pull {SOURCE_REGISTRY}/tunecast-pipeline-web:{tag}-nginx" in calls
     for side in ("aws", "aws --profile deploy"):

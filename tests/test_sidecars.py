@@ -241,8 +241,8 @@ def test_the_sandbox_builds_a_built_sidecar_from_its_context():
 @pytest.mark.slow
 def test_an_app_with_sidecars_and_per_environment_variables_passes_the_whole_gate_and_checkov(tmp_path):
     """cfn-lint (with our rules), the size budgets and the parameter files (build.write raises on any finding), then
-    checkov: sidecars with every dependency condition, a private ECR image, a built one, a stack output and per-environment
-    variables in a packed-free app."""
+    checkov: sidecars with every dependency condition, a private ECR image, a built one, a stack output and
+    per-environment variables in a packed-free app."""
     import json
 
     from generator import build

@@ -135,7 +135,8 @@ def build(app: AppSpec, b: StackBuilder, roles: RoleArns, key: ParentValue, log_
                 "REPOSITORY_NAME": common.name(svc.name),
                 "REPOSITORY_URI": Sub(f"{registry}/${{Application}}-pipeline-{svc.name}")},
             # one scan wait per image: the service's and each built sidecar's
-            privileged=True, timeout=60 + (1 + len(sidecars.built(svc))) * (spec.scan_timeout // 60), compute="BUILD_GENERAL1_MEDIUM",
+            privileged=True, timeout=60 + (1 + len(sidecars.built(svc))) * (spec.scan_timeout // 60),
+            compute="BUILD_GENERAL1_MEDIUM",
             # A Build stage starts up to 50 builds at once; past the account's concurrent build quota for the compute
             # type CodeBuild queues them (up to five times that quota), so they may wait: CodeBuild's longest queue
             # time (CodeBuild user guide, "Builds in AWS CodeBuild").
@@ -144,7 +145,8 @@ def build(app: AppSpec, b: StackBuilder, roles: RoleArns, key: ParentValue, log_
         project(PROMOTE, role_of["release"], buildspecs.render(
             "promote", services=[s.name for s in app.services], sources=sources.described(app),
             service_sources={s.name: app.pipeline.source_of(s.name) for s in app.services},
-            sidecar_tags={s.name: [side.name for side in sidecars.built(s)] for s in app.services if sidecars.built(s)},
+            sidecar_tags={s.name: [side.name for side in sidecars.built(s)]
+                          for s in app.services if sidecars.built(s)},
             sources_file=sources.SOURCES_FILE),
                 "copies the images of a commit into an environment's repositories and writes its template "
                 "configuration", {"SOURCE_REGISTRY": Sub(registry), "SOURCE_PREFIX": Sub("${Application}-pipeline-")},

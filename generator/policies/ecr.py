@@ -23,7 +23,8 @@ def repository_key_policy():
 def lifecycle_policy(keep_releases: int, untagged_days: int, images_per_release: int = 1) -> str:
     """The lifecycle policy text: untagged images expire after `untagged_days`; of the rest, the newest
     `keep_releases` releases stay, each `images_per_release` images (the service's and its built sidecars',
-    `<tag>-<sidecar>`, which a rollback needs together). ECR requires the `any` rule to have the highest rulePriority (it is evaluated last), and
+    `<tag>-<sidecar>`, which a rollback needs together). ECR requires the `any` rule to have the highest
+    rulePriority (it is evaluated last), and
     an image matched by an earlier rule is never expired by a later one, so untagged images do not use up releases."""
     rules = [
         {"rulePriority": 1,

@@ -63,8 +63,8 @@ def private_repository_arns(svc: ServiceSpec) -> list[Sub]:
     """The ARNs of the private ECR repositories the sidecars' images are in (the task execution role pulls from
     them, and from nothing else); a repository in another account also needs a repository policy there that lets
     this account pull (docs/services.md)."""
-    found = {(m["region"], m["account"], m["repository"]) for m in map(PRIVATE_ECR.match, (s.image for s in svc.sidecars if s.image))
-             if m}
+    images = (s.image for s in svc.sidecars if s.image is not None)   # a built one is in the service's repository
+    found = {(m["region"], m["account"], m["repository"]) for m in map(PRIVATE_ECR.match, images) if m}
     return [Sub(f"arn:${{AWS::Partition}}:ecr:{region}:{account}:repository/{repository}")
             for region, account, repository in sorted(found)]
 
