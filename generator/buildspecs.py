@@ -164,6 +164,22 @@ def _releases(v: Any) -> str | None:
                             "(names of letters, digits, '-' or '_'; a port number)")
 
 
+_SIDECAR_BUILD_KEYS = {"name": _name, "dockerfile": _plain_path, "context_dir": _plain_path}
+
+
+def _sidecar_builds(v: Any) -> str | None:
+    ok = isinstance(v, (list, tuple)) and all(
+        isinstance(b, dict) and set(b) == set(_SIDECAR_BUILD_KEYS) and all(_SIDECAR_BUILD_KEYS[k](b[k]) is None
+                                                                           for k in b) for b in v)
+    return None if ok else "must be a list of {name, dockerfile, context_dir} (a name; relative paths)"
+
+
+def _sidecar_tags(v: Any) -> str | None:
+    ok = isinstance(v, dict) and all(_name(k) is None and isinstance(names, (list, tuple)) and names and
+                                     all(_name(n) is None for n in names) for k, names in v.items())
+    return None if ok else "must map service names to non-empty lists of sidecar names"
+
+
 CHECKS: dict[str, Callable[[Any], str | None]] = {
     "service": _name, "container_name": _name, "container_port": _port, "web": _bool, "fail_on": _severity,
     "scan_timeout": _positive_int, "dockerfile": _plain_path, "context_dir": _plain_path, "scripts_dir": _path,
@@ -171,6 +187,7 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
     "install_commands": _commands, "runtime_versions": _runtimes, "reports_dir": _plain_path,
     "ready_path": _url_path, "ready_timeout": _positive_int, "services": _services, "releases": _releases,
     "template": _plain_path, "config": _plain_path, "output_dir": _plain_path, "build_command": _command,
+    "sidecar_builds": _sidecar_builds, "sidecar_tags": _sidecar_tags,
 }
 
 

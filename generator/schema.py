@@ -46,6 +46,7 @@ EXAMPLES: dict[str, list[Any]] = {
     "services[].ingress_container": ["nginx"],
     "services[].sidecars[].image": ["public.ecr.aws/nginx/nginx:1.27",
                                     "123456789012.dkr.ecr.eu-west-1.amazonaws.com/proxy:1.27-3"],
+    "services[].sidecars[].build": [{"dockerfile": "nginx/Dockerfile", "context": "nginx"}],
     "services[].sidecars[].depends_on": [[{"container": "web", "condition": "HEALTHY"}]],
     "database.engine_version": [DEFAULT_ENGINE_VERSION],
     "database.name": ["tunecast"],

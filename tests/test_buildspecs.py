@@ -35,8 +35,11 @@ WEB = dict(service="api", container_name="api", container_port=3000, web=True, f
 WORKER = dict(service="worker", container_name="worker", web=False, fail_on="HIGH", scan_timeout=300,
               dockerfile="docker/worker.Dockerfile", context_dir="services/worker",
               scripts_dir="${CODEBUILD_SRC_DIR_InfraSource}/scripts")
+# a web service with an nginx sidecar the pipeline builds (docs/services.md, Sidecars: `build:`)
+WEB_SIDECAR = {**WEB, "sidecar_builds": [dict(name="nginx", dockerfile="nginx/Dockerfile", context_dir="nginx")]}
 CASES = {
     "image-web": ("image", WEB),
+    "image-web-sidecar": ("image", WEB_SIDECAR),
     "image-worker": ("image", WORKER),
     "self-update": ("self_update", dict(python_version="3.11", s3_prefix="tunecast/templates")),
     "integration-tests": ("integration_tests", dict(
@@ -46,6 +49,9 @@ CASES = {
     "promote": ("promote", dict(services=["web", "api", "cron"], sources_file="sources.json",
                                 sources=[{"name": "app", "repository": "tunecast/tunecast", "branch": "main"}],
                                 service_sources={"web": "app", "api": "app", "cron": "app"})),
+    "promote-sidecar": ("promote", dict(services=["web", "api"], sources_file="sources.json",
+                                        sources=[{"name": "app", "repository": "tunecast/tunecast", "branch": "main"}],
+                                        service_sources={"web": "app", "api": "app"}, sidecar_tags={"web": ["nginx"]})),
     "protect": ("protect", dict(scripts_dir="scripts")),
     "release": ("release", dict(scripts_dir="scripts", releases=[
         dict(service="web", container_name="web", container_port=8080, artifact="StagingWebRelease"),
@@ -328,6 +334,9 @@ if [ "$1" = login ]; then cat > /dev/null; fi
 FAKE_GATE = r'''import os, sys
 with open(os.environ["FAKE_LOG"], "a") as log:
     log.write("scan_gate " + " ".join(sys.argv[1:]) + "\n")
+failing = os.environ.get("FAKE_SCAN_FAIL_TAG")   # findings in this tag's image only
+if failing:
+    sys.exit(1 if sys.argv[sys.argv.index("--tag") + 1] == failing else 0)
 sys.exit(int(os.environ.get("FAKE_SCAN_EXIT", "0")))
 '''
 RUNNER = r'''
@@ -374,7 +383,7 @@ def sample_describe_task_definition(family="tunecast-dev-api", container="api"):
         "tags": []}
 
 
-def run_image_buildspec(tmp_path: Path, context: dict, *, scan_exit=0, image_exists=False, sha=SHA):
+def run_image_buildspec(tmp_path: Path, context: dict, *, scan_exit=0, image_exists=False, sha=SHA, scan_fail_tag=""):
     """Run the rendered image buildspec's phases; returns (exit code, output, logged calls, workdir)."""
     doc = yaml.safe_load(buildspecs.render("image", **context))
     bin_dir, scripts, cmds, work = (tmp_path / d for d in ("bin", "scripts", "cmds", "work"))
@@ -396,6 +405,7 @@ def run_image_buildspec(tmp_path: Path, context: dict, *, scan_exit=0, image_exi
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path), "WORKDIR": str(work), "CMDS": str(cmds),
            "FAKE_LOG": str(log), "FAKE_DIGEST": FAKE_DIGEST, "FAKE_TASKDEF": str(taskdef),
            "FAKE_SCAN_EXIT": str(scan_exit), "FAKE_IMAGE_EXISTS": "1" if image_exists else "0",
+           "FAKE_SCAN_FAIL_TAG": scan_fail_tag,
            "CODEBUILD_RESOLVED_SOURCE_VERSION": sha, "CODEBUILD_SRC_DIR_InfraSource": str(tmp_path),
            "REPOSITORY_NAME": "tunecast-dev-api", "REPOSITORY_URI": REPO_URI, "TASK_FAMILY": "tunecast-dev-api"}
     proc = subprocess.run(["bash", "-c", RUNNER], env=env, capture_output=True, text=True, timeout=60)
@@ -453,6 +463,40 @@ def test_worker_image_buildspec_writes_image_definitions(tmp_path):
     assert f"scan_gate --repository tunecast-dev-api --tag {SHA[:12]} --fail-on HIGH --timeout 300" in calls
     assert any(c.startswith("docker build --file docker/worker.Dockerfile") and c.endswith(" services/worker")
                for c in calls)
+
+
+def test_image_buildspec_builds_pushes_and_scans_a_built_sidecar_in_the_services_repository(tmp_path):
+    code, out, calls, work = run_image_buildspec(tmp_path, WEB_SIDECAR)
+    assert code == 0, out
+    tag = SHA[:12]
+    builds = [c for c in calls if c.startswith(("docker build", "docker push", "scan_gate"))]
+    assert builds == [
+        f"docker build --file Dockerfile --label org.opencontainers.image.revision={SHA} --tag {REPO_URI}:{tag} .",
+        f"docker push {REPO_URI}:{tag}",
+        f"docker build --file nginx/Dockerfile --label org.opencontainers.image.revision={SHA} "
+        f"--tag {REPO_URI}:{tag}-nginx nginx",
+        f"docker push {REPO_URI}:{tag}-nginx",
+        f"scan_gate --repository tunecast-dev-api --tag {tag} --fail-on MEDIUM --timeout 600",
+        f"scan_gate --repository tunecast-dev-api --tag {tag}-nginx --fail-on MEDIUM --timeout 600"]
+    # the deploy artifacts name the service's image; the sidecar's follows through the task definition's ImageTag
+    assert json.loads((work / "deploy" / "imageDetail.json").read_text()) == {"ImageURI": f"{REPO_URI}@{FAKE_DIGEST}"}
+
+
+def test_findings_in_a_built_sidecar_image_fail_the_build(tmp_path):
+    """The scan gate covers every image the pipeline builds: findings above the threshold in the sidecar's image
+    stop the build before any deploy artifact, as they do in the service's."""
+    code, out, calls, work = run_image_buildspec(tmp_path, WEB_SIDECAR, scan_fail_tag=f"{SHA[:12]}-nginx")
+    assert code == 1
+    assert "PHASE build FAILED" in out and "api: no image for deployment" in out
+    assert not (work / "deploy").exists()
+
+
+def test_an_existing_sidecar_tag_is_reused_not_rebuilt(tmp_path):
+    code, out, calls, work = run_image_buildspec(tmp_path, WEB_SIDECAR, image_exists=True)
+    assert code == 0, out
+    assert not any(c.startswith(("docker build", "docker push")) for c in calls)
+    assert f"tunecast-dev-api:{SHA[:12]}-nginx exists already (immutable tags)" in out
+    assert f"scan_gate --repository tunecast-dev-api --tag {SHA[:12]}-nginx --fail-on MEDIUM --timeout 600" in calls
 
 
 # --------------------------------------------------------------------------------------------- taskdef helper
@@ -528,8 +572,11 @@ elif args[:2] == ["ecr", "describe-repositories"]:
               f"The repository with name '{name}' does not exist", file=sys.stderr)
         sys.exit(254)
 elif args[:2] == ["ecr", "describe-images"]:
+    # FAKE_TARGET_DIGEST_TAG: only that tag's image landed with FAKE_TARGET_DIGEST
+    only = os.environ.get("FAKE_TARGET_DIGEST_TAG")
+    wrong = profile and (not only or args[args.index("--image-ids") + 1] == "imageTag=" + only)
     if "--query" in args:
-        print(os.environ.get("FAKE_TARGET_DIGEST", os.environ["FAKE_DIGEST"]) if profile else os.environ["FAKE_DIGEST"])
+        print(os.environ.get("FAKE_TARGET_DIGEST", os.environ["FAKE_DIGEST"]) if wrong else os.environ["FAKE_DIGEST"])
     elif os.environ.get("FAKE_IMAGE_EXISTS") != "1":
         sys.exit(254)
 elif args[:2] == ["ecs", "describe-task-definition"]:
@@ -555,9 +602,11 @@ SOURCE_REGISTRY = "111111111111.dkr.ecr.eu-west-1.amazonaws.com"
 DEPLOY_ROLE = "arn:aws:iam::222222222222:role/tunecast-pipeline-deploy"
 
 
-def run_buildspec(tmp_path: Path, case: str, env: dict, doc: dict | None = None, setup=None):
+def run_buildspec(tmp_path: Path, case: str, env: dict, doc: dict | None = None, setup=None,
+                  described: dict | None = None):
     """Run a rendered buildspec's phases in one bash with fake aws/docker/curl; (exit code, output, calls, workdir).
-    `setup(workdir)`: puts the input artifact's files in place."""
+    `setup(workdir)`: puts the input artifact's files in place; `described`: describe-task-definition answers by
+    family, instead of the sample's."""
     doc = doc or load(case)
     bin_dir, scripts, cmds, work = (tmp_path / d for d in ("bin", "scripts", "cmds", "work"))
     for d in (bin_dir, scripts, cmds, work):
@@ -574,7 +623,8 @@ def run_buildspec(tmp_path: Path, case: str, env: dict, doc: dict | None = None,
     taskdefs.mkdir()
     for service in ("web", "api"):
         family = f"tunecast-staging-{service}"
-        (taskdefs / f"{family}.json").write_text(json.dumps(sample_describe_task_definition(family, service)))
+        (taskdefs / f"{family}.json").write_text(json.dumps((described or {}).get(family) or
+                                                            sample_describe_task_definition(family, service)))
     for phase, body in doc["phases"].items():
         for i, command in enumerate(body["commands"]):
             (cmds / f"{phase}.{i:02d}").write_text(command)
@@ -749,13 +799,14 @@ RELEASE_ENV = {"TARGET_REGISTRY": TARGET_REGISTRY, "TARGET_PREFIX": "tunecast-st
                "DEPLOY_ROLE_ARN": DEPLOY_ROLE, "IMAGE_TAGS_ARTIFACT": "StagingTags"}
 
 
-def run_release(tmp_path: Path, tags: dict | None = None, **env):
+def run_release(tmp_path: Path, tags: dict | None = None, described: dict | None = None, **env):
     """The release buildspec with the Promote step's image-tags.json as its secondary input artifact."""
     promoted = tmp_path / "promoted"
     promoted.mkdir()
     tags = tags or {"WebImageTag": SHA[:12], "ApiImageTag": SHA[:12], "CronImageTag": SHA[:12]}
     (promoted / "image-tags.json").write_text(json.dumps(tags))
-    return run_buildspec(tmp_path, "release", {**RELEASE_ENV, "CODEBUILD_SRC_DIR_StagingTags": str(promoted), **env})
+    return run_buildspec(tmp_path, "release", {**RELEASE_ENV, "CODEBUILD_SRC_DIR_StagingTags": str(promoted), **env},
+                         described=described)
 
 
 def test_release_writes_one_blue_green_artifact_per_web_service(tmp_path):
@@ -917,3 +968,46 @@ def test_promote_reaches_an_environment_in_another_region(tmp_path):
     assert deploy_calls and all(c.endswith("--region me-south-1") or "--region me-south-1 " in c for c in deploy_calls)
     # the build repository is read in the pipeline's own region
     assert all("--region" not in c for c in calls if c.startswith("aws ecr "))
+
+
+def test_promote_copies_a_built_sidecars_image_with_its_service_and_checks_its_digest(tmp_path):
+    """A sidecar with `build:` has its image in the service's repository as <tag>-<sidecar>: the environment gets it
+    with the service's image, and it too must be the digest the Build stage scanned."""
+    tag = SHA[:12]
+    config = {**PROD_CONFIG, "Parameters": {k: v for k, v in PROD_CONFIG["Parameters"].items() if k != "CronImageTag"}}
+    code, out, calls, work = run_promote(tmp_path, PROMOTE_ENV, config, doc=load("promote-sidecar"))
+    assert code == 0, out
+    assert [c for c in calls if c.startswith("docker push")] == [
+        f"docker push {TARGET_REGISTRY}/tunecast-prod-web:{tag}",
+        f"docker push {TARGET_REGISTRY}/tunecast-prod-web:{tag}-nginx",
+        f"docker push {TARGET_REGISTRY}/tunecast-prod-api:{tag}"]
+    assert f"docker pull {SOURCE_REGISTRY}/tunecast-pipeline-web:{tag}-nginx" in calls
+    for side in ("aws", "aws --profile deploy"):
+        prefix = "tunecast-pipeline-" if side == "aws" else "tunecast-prod-"
+        assert f"{side} ecr describe-images --repository-name {prefix}web --image-ids imageTag={tag}-nginx --query " \
+               "imageDetails[0].imageDigest --output text" in calls
+    # the sidecar's tag is the service's: one parameter moves both
+    assert json.loads((work / "image-tags.json").read_text()) == {"WebImageTag": tag, "ApiImageTag": tag}
+    (tmp_path / "wrong").mkdir()
+    code, out, calls, work = run_promote(tmp_path / "wrong", {
+        **PROMOTE_ENV, "FAKE_TARGET_DIGEST": "sha256:" + "0" * 64, "FAKE_TARGET_DIGEST_TAG": f"{tag}-nginx"},
+        config, doc=load("promote-sidecar"))
+    assert code != 0
+    assert f"web: {TARGET_REGISTRY}/tunecast-prod-web:{tag}-nginx has digest 'sha256:{'0' * 64}', not the " \
+           f"scanned image's '{FAKE_DIGEST}': not deployed" in out
+    assert not (work / "image-tags.json").exists()
+
+
+def test_release_keeps_the_new_tag_of_a_built_sidecar_in_the_task_definition(tmp_path):
+    """The stack update registered the new revision with the new ImageTag in both containers (the sidecar's image
+    is `${Uri}:${ImageTag}-nginx`); the release's taskdef.json replaces only the main container's image with the
+    placeholder and keeps the sidecar's new image, so CodeDeploy starts both at the new tag."""
+    tag = SHA[:12]
+    described = sample_describe_task_definition("tunecast-staging-web", "web")
+    described["taskDefinition"]["containerDefinitions"][1] = {
+        "name": "nginx", "image": f"{TARGET_REGISTRY}/tunecast-staging-web:{tag}-nginx", "essential": True}
+    code, out, calls, work = run_release(tmp_path, described={"tunecast-staging-web": described})
+    assert code == 0, out
+    taskdef = json.loads((work / "release" / "web" / "taskdef.json").read_text())
+    assert [(c["name"], c["image"]) for c in taskdef["containerDefinitions"]] == [
+        ("web", "<IMAGE1_NAME>"), ("nginx", f"{TARGET_REGISTRY}/tunecast-staging-web:{tag}-nginx")]

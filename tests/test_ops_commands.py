@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 from botocore.stub import ANY
 
+from generator.components.service.spec import SidecarSpec
 from scripts.deploylib.errors import DeployError, DeploymentFailed, Interrupted
 from scripts.opslib import images, logs, release, status, store_status, tasks
 from tests.ops_support import (
@@ -318,6 +319,43 @@ def test_push_logs_in_through_stdin_pushes_and_runs_the_scan_gate(tmp_path):
     assert "`make release ENV=dev SERVICE=web IMAGE_TAG=v1.2.3`" in h.output()
 
 
+def _with_built_sidecar(h):
+    """The harness's app with a sidecar built from the repository on `web` (docs/services.md, Sidecars)."""
+    app = h.ops.target.app
+    web = next(s for s in app.services if s.name == "web")
+    web = web.model_copy(update={"sidecars": [SidecarSpec(name="nginx", port=8080, build={
+        "dockerfile": "nginx/Dockerfile", "context": "nginx"})]})
+    services = [web if s.name == "web" else s for s in app.services]
+    h.ops.target = dataclasses.replace(h.ops.target, app=app.model_copy(update={"services": services}))
+    return h
+
+
+def test_build_and_push_include_a_built_sidecar_tagged_after_the_service(tmp_path):
+    h = _with_built_sidecar(harness(service="web", tag="v1"))
+    run = Recorder()
+    assert images.build(h.ops, tmp_path, run=run, which=lambda _: "docker") == 0
+    assert [c[0] for c in run.calls] == [
+        ["docker", "build", "--file", str(tmp_path / "web/Dockerfile"), "--tag", f"{REPO}/shop-dev-web:v1",
+         str(tmp_path / "web")],
+        ["docker", "build", "--file", str(tmp_path / "nginx/Dockerfile"), "--tag", f"{REPO}/shop-dev-web:v1-nginx",
+         str(tmp_path / "nginx")]]
+    h.add("ecr", "describe_images", {"imageDetails": [{"imageDigest": DIGEST}]},
+          {"repositoryName": "shop-dev-web", "imageIds": [{"imageTag": "v1"}]})
+    h.error("ecr", "describe_images", "ImageNotFoundException", expected={
+        "repositoryName": "shop-dev-web", "imageIds": [{"imageTag": "v1-nginx"}]})
+    token = base64.b64encode(b"AWS:s3cr3t-password-value").decode()
+    h.add("ecr", "get_authorization_token", {"authorizationData": [{"authorizationToken": token}]}, {})
+    run, gated = Recorder(), []
+    # findings in the sidecar's image stop the push as they stop the pipeline
+    with pytest.raises(DeployError, match=r"the scan gate did not pass .*shop-dev-web:v1-nginx \(exit 1\)"):
+        images.push(h.ops, tmp_path, run=run, which=lambda _: "docker",
+                    gate=lambda argv, client, log: gated.append(argv[3]) or int(argv[3] == "v1-nginx"))
+    h.done()
+    assert [c[0][:2] for c in run.calls] == [["docker", "login"], ["docker", "push"]]
+    assert run.calls[1][0] == ["docker", "push", f"{REPO}/shop-dev-web:v1-nginx"]
+    assert gated == ["v1", "v1-nginx"]
+
+
 def test_push_fails_when_the_scan_gate_does_not_pass(tmp_path):
     h = harness(service="web", tag="v1")
     h.add("ecr", "describe_images", {"imageDetails": [{"imageDigest": DIGEST}]}, ANY)
@@ -455,6 +493,19 @@ def test_release_refuses_an_image_the_repository_does_not_have():
     assert caught.value.lines() == [
         "error: shop-dev-web has no image tagged 'nope'",
         "  build and push it: `make build ENV=dev SERVICE=web TAG=nope` then `make push ENV=dev SERVICE=web TAG=nope`"]
+
+
+def test_release_refuses_a_tag_whose_built_sidecar_image_is_missing():
+    """The sidecar's image `<tag>-<sidecar>` moves with the service's ImageTag (docs/services.md, Sidecars)."""
+    h = _with_built_sidecar(harness(service="web", tag="v3"))
+    h.add("ecr", "describe_images", {"imageDetails": [{"imageDigest": DIGEST}]}, ANY)
+    h.error("ecr", "describe_images", "ImageNotFoundException", "not found",
+            expected={"repositoryName": "shop-dev-web", "imageIds": [{"imageTag": "v3-nginx"}]})
+    with pytest.raises(DeployError) as caught:
+        release.release(h.ops, stack_update=lambda ctx: pytest.fail("no stack update"))
+    assert caught.value.lines() == [
+        "error: shop-dev-web has no image tagged 'v3-nginx' (the nginx sidecar's, which moves with v3)",
+        "  build and push it with the service's image (docs/services.md, Sidecars)"]
 
 
 def test_release_of_a_worker_is_the_stack_update_alone():

@@ -78,6 +78,52 @@ def test_a_private_ecr_sidecar_image_is_pulled_with_a_grant_on_that_repository_o
                                 {"Fn::Sub": "arn:${AWS::Partition}:ecr:eu-west-1:444444444444:repository/hive/nginx"}]
 
 
+BUILT_NGINX = {**{k: v for k, v in NGINX.items() if k != "image"}, "build": {"dockerfile": "nginx/Dockerfile",
+                                                                             "context": "nginx"}}
+
+
+def test_a_built_sidecar_runs_from_the_services_repository_at_the_services_tag():
+    """`build:` instead of `image:`: the same repository and the same ImageTag parameter as the main container, with
+    the sidecar's suffix, so the stack update of a release moves both containers to the new commit together."""
+    t = _service(make_app(services=[_web(sidecars=[BUILT_NGINX])]))
+    main, nginx = t["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    assert main["Image"] == {"Fn::Sub": ["${Uri}:${ImageTag}", {"Uri": {"Ref": "WebRepositoryUri"}}]}
+    assert nginx["Image"] == {"Fn::Sub": ["${Uri}:${ImageTag}-nginx", {"Uri": {"Ref": "WebRepositoryUri"}}]}
+    statements = t["Resources"]["ExecutionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert next(s for s in statements if s["Sid"] == "PullImage")["Resource"] == [{"Ref": "WebRepositoryArn"}]
+
+
+def test_the_repository_keeps_as_many_releases_with_a_built_sidecar():
+    """Each release puts two images into the service's repository (`<tag>` and `<tag>-nginx`): the lifecycle policy
+    counts images, so it keeps twice as many to keep `registry.keep_releases` releases for a rollback."""
+    import json
+    app = make_app(services=[_web(sidecars=[BUILT_NGINX]), {"name": "api", "kind": "worker"}])
+    res = template(app, "registry.yaml")["Resources"]
+    keep = app.registry.keep_releases
+
+    def counted(title):
+        rules = json.loads(res[title]["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
+        return next(r["selection"]["countNumber"] for r in rules if r["selection"]["tagStatus"] == "any")
+    assert (counted("WebRepository"), counted("ApiRepository")) == (2 * keep, keep)
+
+
+def test_the_pipeline_builds_scans_and_promotes_a_built_sidecar_with_its_service():
+    raw = yaml.safe_load((ROOT / DEFAULT_APP).read_text(encoding="utf-8"))
+    web = next(s for s in raw["services"] if s["name"] == "web")
+    web.update(ingress_container="proxy", sidecars=[{"name": "proxy", "port": 9090,
+                                                      "build": {"dockerfile": "proxy/Dockerfile", "context": "proxy"}}])
+    app = parse_app(raw)
+    texts = _buildspecs(pipeline.build(app, root.build(app)))
+    image = next(text for text in texts if "Builds, pushes and scans the web image" in text)
+    assert "--tag \"$REPOSITORY_URI:$IMAGE_TAG-proxy\" proxy" in image
+    assert "--file proxy/Dockerfile" in image and 'docker push "$REPOSITORY_URI:$IMAGE_TAG-proxy"' in image
+    assert '--repository "$REPOSITORY_NAME" --tag "$IMAGE_TAG-proxy" --fail-on' in image
+    others = [text for text in texts if "Builds, pushes and scans the" in text and text is not image]
+    assert others and not any("IMAGE_TAG-" in text for text in others)      # only the web service has one
+    promote = next(text for text in texts if "Copies this commit's images" in text)
+    assert 'web) for side in proxy; do images="$images $tag-$side"; done ;;' in promote
+
+
 def test_the_load_balancer_targets_the_ingress_container_and_its_port():
     t = _service(make_app(services=[_web()]))
     res = t["Resources"]
@@ -138,10 +184,14 @@ def test_the_example_django_celery_runs_nginx_in_front_of_uwsgi():
     app = load_app(ROOT / "examples/django-celery/app.yaml")
     web = next(s for s in app.services if s.name == "web")
     assert web.ingress() == ("nginx", 8080) and [s.name for s in web.sidecars] == ["nginx"]
+    assert (web.sidecars[0].image, web.sidecars[0].build.dockerfile) == (None, "nginx/Dockerfile")   # built with web's
 
 
 @pytest.mark.parametrize("sidecar, problem", [
     ({"name": "nginx", "image": "public.ecr.aws/nginx/nginx"}, "has no tag, which means latest"),
+    ({"name": "nginx"}, "services.web.sidecars.nginx: has neither image nor build"),
+    ({"name": "nginx", "image": "nginx:1.27", "build": {"dockerfile": "nginx/Dockerfile", "context": "nginx"}},
+     "services.web.sidecars.nginx: has both image and build; keep one of them"),
     ({"name": "nginx", "image": "nginx:1.27", "depends_on": [{"container": "nginx"}]}, "cannot wait for itself"),
     ({"name": "nginx", "image": "nginx:1.27", "cpu": 512}, "the sidecars take 512 of the task's 512 CPU units"),
     ({"name": "nginx", "image": "nginx:1.27", "health_check": ["curl", "x"]}, "start with CMD"),
@@ -181,11 +231,18 @@ def test_the_sandbox_runs_a_sidecar_in_the_main_containers_network_and_proxies_t
     assert "proxy_pass http://web:8080;" in compose.proxy_conf(app)
 
 
+def test_the_sandbox_builds_a_built_sidecar_from_its_context():
+    from generator.sandbox import compose
+    nginx = compose.compose(make_app(services=[_web(sidecars=[BUILT_NGINX])]))["services"]["web-nginx"]
+    assert nginx["build"] == {"context": "../nginx", "dockerfile": "Dockerfile"}
+    assert nginx["image"].endswith("-web-nginx:local") and nginx["network_mode"] == "service:web"
+
+
 @pytest.mark.slow
 def test_an_app_with_sidecars_and_per_environment_variables_passes_the_whole_gate_and_checkov(tmp_path):
     """cfn-lint (with our rules), the size budgets and the parameter files (build.write raises on any finding), then
-    checkov: sidecars with every dependency condition, a private ECR image, a stack output and per-environment
-    variables in a packed-free app."""
+    checkov: sidecars with every dependency condition, a private ECR image, a built one, a stack output and
+    per-environment variables in a packed-free app."""
     import json
 
     from generator import build
@@ -199,7 +256,9 @@ def test_an_app_with_sidecars_and_per_environment_variables_passes_the_whole_gat
                  "environment": {"TARGET": "http://${output:ClusterLoadBalancerDns}"}}]
     app = make_app(services=[_web(sidecars=sidecars, environment={"LOG_LEVEL": "INFO"}),
                              {"name": "jobs", "kind": "worker", "sidecars": [
-                                 {"name": "agent", "image": "public.ecr.aws/datadog/agent:7.60.0", "essential": False}]}],
+                                 {"name": "agent", "image": "public.ecr.aws/datadog/agent:7.60.0", "essential": False},
+                                 {"name": "shipper", "build": {"dockerfile": "shipper/Dockerfile",
+                                                               "context": "shipper"}}]}],
                    environments={"dev": {"cidr": "10.10.0.0/16", "services": {
                        "web": {"environment": {"LOG_LEVEL": "DEBUG", "FEATURE_X": "on"}}}}})
     build.write(app, tmp_path / "templates", tmp_path / "params")

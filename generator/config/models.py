@@ -30,7 +30,7 @@ from generator.components.service.spec import (  # noqa: F401 - also looked up h
     RoutingSpec, SecretRef, ServiceEnvSpec, ServiceSpec, UrlPath)
 from generator.config.types import (  # noqa: F401 - the shared field types, also looked up here by messages.py
     FARGATE_SIZES, INT32_MAX, NAME_PATTERN, RETENTION_DAYS, AccountId, Cidr, DomainName, EmailAddress, IamPrincipal,
-    Name, NatMode, NonBlank, SnsTopicArn,
+    Name, NatMode, NonBlank, RelativePath, SnsTopicArn,
     Region, RetentionDays, ServiceKind, Strict, SubnetId, VpcId, ZoneRef)
 
 
@@ -69,7 +69,6 @@ BranchName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._
 # A CodeBuild runtime version as the buildspec's runtime-versions take it: "20", "3.12", "corretto21", "latest".
 RuntimeVersion = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")]
 SecurityGroupId = Annotated[str, StringConstraints(pattern=r"^sg-[0-9a-f]{8,17}$")]
-RelativePath = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-][A-Za-z0-9_./-]{0,199}$")]
 Severity = Literal["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
 
 

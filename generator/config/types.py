@@ -15,6 +15,8 @@ from generator.config import aws_facts
 
 NAME_PATTERN = naming.NAME_PATTERN
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+# A path relative to a repository root (a Dockerfile, a build context).
+RelativePath = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-][A-Za-z0-9_./-]{0,199}$")]
 AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
 INT32_MAX = 2**31 - 1  # counts are 32-bit integers in the ECS and Application Auto Scaling APIs
 

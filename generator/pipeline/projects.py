@@ -15,6 +15,7 @@ from typing import NamedTuple
 from troposphere import Ref, Sub, codebuild
 
 from generator import buildspecs, holds, naming
+from generator.components.service import sidecars
 from generator.config import AppSpec
 from generator.pipeline import common, migrate, plan, regions, sources
 from generator.pipeline.roles import RoleArns
@@ -127,11 +128,15 @@ def build(app: AppSpec, b: StackBuilder, roles: RoleArns, key: ParentValue, log_
         project(build_project(svc.name), role_of["build"], buildspecs.render(
             "image", service=svc.name, container_name=svc.name, web=False, fail_on=spec.fail_on,
             scan_timeout=spec.scan_timeout, dockerfile=dockerfile, context_dir=context,
+            sidecar_builds=[dict(name=side.name, dockerfile=side.build.dockerfile, context_dir=side.build.context)
+                            for side in sidecars.built(svc)],
             scripts_dir=scripts_dir(sources.of_service(app, svc.name))),
             f"builds, pushes and scans the {svc.name} image", {
                 "REPOSITORY_NAME": common.name(svc.name),
                 "REPOSITORY_URI": Sub(f"{registry}/${{Application}}-pipeline-{svc.name}")},
-            privileged=True, timeout=60 + spec.scan_timeout // 60, compute="BUILD_GENERAL1_MEDIUM",
+            # one scan wait per image: the service's and each built sidecar's
+            privileged=True, timeout=60 + (1 + len(sidecars.built(svc))) * (spec.scan_timeout // 60),
+            compute="BUILD_GENERAL1_MEDIUM",
             # A Build stage starts up to 50 builds at once; past the account's concurrent build quota for the compute
             # type CodeBuild queues them (up to five times that quota), so they may wait: CodeBuild's longest queue
             # time (CodeBuild user guide, "Builds in AWS CodeBuild").
@@ -140,6 +145,8 @@ def build(app: AppSpec, b: StackBuilder, roles: RoleArns, key: ParentValue, log_
         project(PROMOTE, role_of["release"], buildspecs.render(
             "promote", services=[s.name for s in app.services], sources=sources.described(app),
             service_sources={s.name: app.pipeline.source_of(s.name) for s in app.services},
+            sidecar_tags={s.name: [side.name for side in sidecars.built(s)]
+                          for s in app.services if sidecars.built(s)},
             sources_file=sources.SOURCES_FILE),
                 "copies the images of a commit into an environment's repositories and writes its template "
                 "configuration", {"SOURCE_REGISTRY": Sub(registry), "SOURCE_PREFIX": Sub("${Application}-pipeline-")},

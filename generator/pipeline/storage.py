@@ -18,6 +18,7 @@ from troposphere import kms as tkms
 from troposphere import s3 as ts3
 
 from generator.config import AppSpec
+from generator.components.service.sidecars import built as built_sidecars
 from generator.naming import pascal
 from generator.pipeline import common
 from generator.policies.common import document
@@ -72,7 +73,7 @@ def build(app: AppSpec, t: Template) -> Storage:
             ImageScanningConfiguration=ecr.ImageScanningConfiguration(ScanOnPush=True),
             EncryptionConfiguration=ecr.EncryptionConfiguration(EncryptionType="KMS", KmsKey=GetAtt(key, "Arn")),
             LifecyclePolicy=ecr.LifecyclePolicy(LifecyclePolicyText=lifecycle_policy(
-                app.registry.keep_releases, app.registry.untagged_days)),
+                app.registry.keep_releases, app.registry.untagged_days, 1 + len(built_sidecars(svc)))),
             EmptyOnDelete=False))
     return Storage(key, bucket, log_group, topic, repositories)
 

@@ -20,9 +20,11 @@ def repository_key_policy():
     )
 
 
-def lifecycle_policy(keep_releases: int, untagged_days: int) -> str:
+def lifecycle_policy(keep_releases: int, untagged_days: int, images_per_release: int = 1) -> str:
     """The lifecycle policy text: untagged images expire after `untagged_days`; of the rest, the newest
-    `keep_releases` stay. ECR requires the `any` rule to have the highest rulePriority (it is evaluated last), and
+    `keep_releases` releases stay, each `images_per_release` images (the service's and its built sidecars',
+    `<tag>-<sidecar>`, which a rollback needs together). ECR requires the `any` rule to have the highest
+    rulePriority (it is evaluated last), and
     an image matched by an earlier rule is never expired by a later one, so untagged images do not use up releases."""
     rules = [
         {"rulePriority": 1,
@@ -31,8 +33,10 @@ def lifecycle_policy(keep_releases: int, untagged_days: int) -> str:
                        "countNumber": untagged_days},
          "action": {"type": "expire"}},
         {"rulePriority": 2,
-         "description": f"Keep the newest {keep_releases} releases",
-         "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep_releases},
+         "description": f"Keep the newest {keep_releases} releases" + (
+             f" ({images_per_release} images each)" if images_per_release > 1 else ""),
+         "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
+                       "countNumber": keep_releases * images_per_release},
          "action": {"type": "expire"}},
     ]
     return json.dumps({"rules": rules}, sort_keys=True, separators=(",", ":"))

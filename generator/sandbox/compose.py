@@ -160,7 +160,13 @@ def sidecar_service(svc: ServiceSpec, side, app: AppSpec) -> dict[str, Any]:
     """A sidecar as a Compose service in the main container's network namespace (`network_mode: service:<main>`), as
     the containers of one task share theirs: it reaches the main container on localhost, and the proxy reaches it
     on the main service's name."""
-    entry: dict[str, Any] = {"image": side.image, "network_mode": f"service:{svc.name}"}
+    entry: dict[str, Any] = {"network_mode": f"service:{svc.name}"}
+    if side.build is not None:   # built from the repository, as the pipeline builds it
+        entry = {"build": {"context": f"../{side.build.context}",
+                           "dockerfile": os.path.relpath(side.build.dockerfile, side.build.context)},
+                 "image": f"{app.app}-{svc.name}-{side.name}:local"} | entry
+    else:
+        entry = {"image": side.image} | entry
     env = {k: substitute(v, app) for k, v in sorted(side.environment.items())}
     env.update({k: secret_value(ref, k, app) for k, ref in sorted(side.secrets.items())})
     if env:

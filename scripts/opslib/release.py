@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from generator.components.service import sidecars
+from generator.config import ServiceSpec
 from scripts.deploylib import commands
 from scripts.deploylib.errors import DeployError, DeploymentFailed, Interrupted
 from scripts.opslib.context import Ops
@@ -47,6 +49,20 @@ def image_digest(ops: Ops, service: str, tag: str) -> str:
     return found["imageDetails"][0]["imageDigest"]
 
 
+def built_sidecar_images(ops: Ops, svc: ServiceSpec, tag: str) -> None:
+    """A sidecar with `build:` runs `<tag>-<sidecar>` from the service's repository, moved by the same ImageTag: a
+    release without that image would start tasks that cannot pull it, so it stops here."""
+    ecr = ops.client("ecr")
+    for side in sidecars.built(svc):
+        side_tag = tag + sidecars.built_tag_suffix(side.name)
+        try:
+            ecr.describe_images(repositoryName=ops.repository(svc.name), imageIds=[{"imageTag": side_tag}])
+        except ecr.exceptions.ImageNotFoundException:
+            raise DeployError(f"{ops.repository(svc.name)} has no image tagged {side_tag!r} (the {side.name} "
+                              f"sidecar's, which moves with {tag})",
+                              "build and push it with the service's image (docs/services.md, Sidecars)") from None
+
+
 def active_deployment(ops: Ops, service: str) -> str | None:
     name = ops.codedeploy(service)
     ids = ops.client("codedeploy").list_deployments(
@@ -69,6 +85,7 @@ def release(ops: Ops, tag: str | None = None, stack_update: Callable[[commands.C
     if tag in PLACEHOLDER_TAGS:
         raise DeployError(f"refusing IMAGE_TAG={tag}: it is not a release of {svc.name}", "pass a pushed tag")
     digest = image_digest(ops, svc.name, tag)
+    built_sidecar_images(ops, svc, tag)
     if svc.kind == "web":
         busy = active_deployment(ops, svc.name)
         if busy:

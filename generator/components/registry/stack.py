@@ -18,6 +18,7 @@ from troposphere import Equals, GetAtt, Ref, Sub, ecr, kms
 from generator import naming
 from generator.components.base import EnvInputs
 from generator.components.registry.spec import RegistryEnv
+from generator.components.service.sidecars import built as built_sidecars
 from generator.policies.ecr import lifecycle_policy, repository_key_policy
 from generator.wiring import OutputRef, StackBuilder
 
@@ -46,7 +47,6 @@ def build(app: AppSpec, stack: StackBuilder, env: EnvInputs[RegistryEnv]) -> Reg
     key = stack.add(kms.Key(
         "RepositoryKey", Description=Sub("Encrypts the ${Application}-${EnvironmentName} ECR repositories"),
         EnableKeyRotation=True, KeyPolicy=repository_key_policy()))
-    policy = lifecycle_policy(app.registry.keep_releases, app.registry.untagged_days)
     repositories = {}
     for svc in app.services:
         title = logical_name(svc.name)
@@ -56,7 +56,9 @@ def build(app: AppSpec, stack: StackBuilder, env: EnvInputs[RegistryEnv]) -> Reg
             # deprecated in favour of registry scanning, but still what applies where no registry rule matches
             ImageScanningConfiguration=ecr.ImageScanningConfiguration(ScanOnPush=True),
             EncryptionConfiguration=ecr.EncryptionConfiguration(EncryptionType="KMS", KmsKey=GetAtt(key, "Arn")),
-            LifecyclePolicy=ecr.LifecyclePolicy(LifecyclePolicyText=policy)))
+            # a release is the service's image and its built sidecars' (<tag>-<sidecar>): kept and expired together
+            LifecyclePolicy=ecr.LifecyclePolicy(LifecyclePolicyText=lifecycle_policy(
+                app.registry.keep_releases, app.registry.untagged_days, 1 + len(built_sidecars(svc))))))
         repositories[svc.name] = Repository(
             stack.output(f"{title}RepositoryName", Ref(repo), f"ECR repository of the {svc.name} service"),
             stack.output(f"{title}RepositoryArn", GetAtt(repo, "Arn"), f"ARN of the {svc.name} repository"),

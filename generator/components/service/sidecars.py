@@ -4,8 +4,11 @@ load balancer sends traffic to (docs/services.md, Sidecars).
 
 A sidecar runs an image the user names by a full reference with a tag or a digest (`public.ecr.aws/nginx/nginx:1.27`):
 the templates are the same in every environment, so a tag that moves (`latest`, or none) would run different code in
-production than in the environment it was tested in, and is refused everywhere. We build no sidecar image, so the scan
-gate (which covers the images the pipeline builds) does not see them: pin a digest for an image you must vouch for.
+production than in the environment it was tested in, and is refused everywhere. The scan gate does not see such an
+image: pin a digest for an image you must vouch for. Or the sidecar has `build:` instead, and the pipeline builds its
+image with the service's into the service's repository, tagged `<service image tag>-<sidecar>` (built_tag): scanned by
+the same gate, promoted with the service's image, and named in the task definition from the same repository and
+`ImageTag` parameter as the main container, so a release moves both together.
 
 Containers of one task share its network namespace (awsvpc): a sidecar reaches the main container on localhost.
 """
@@ -60,10 +63,20 @@ def private_repository_arns(svc: ServiceSpec) -> list[Sub]:
     """The ARNs of the private ECR repositories the sidecars' images are in (the task execution role pulls from
     them, and from nothing else); a repository in another account also needs a repository policy there that lets
     this account pull (docs/services.md)."""
-    found = {(m["region"], m["account"], m["repository"]) for m in map(PRIVATE_ECR.match, (s.image for s in svc.sidecars))
-             if m}
+    images = (s.image for s in svc.sidecars if s.image is not None)   # a built one is in the service's repository
+    found = {(m["region"], m["account"], m["repository"]) for m in map(PRIVATE_ECR.match, images) if m}
     return [Sub(f"arn:${{AWS::Partition}}:ecr:{region}:{account}:repository/{repository}")
             for region, account, repository in sorted(found)]
+
+
+def built_tag_suffix(sidecar: str) -> str:
+    """What a built sidecar's image tag adds to the service's: `0123456789ab` -> `0123456789ab-nginx`."""
+    return f"-{sidecar}"
+
+
+def built(svc: ServiceSpec) -> list:
+    """The sidecars whose image the pipeline builds (`build:`), in app.yaml order."""
+    return [s for s in svc.sidecars if s.build is not None]
 
 
 def health_check_field(svc: ServiceSpec, name: str) -> str:
@@ -146,10 +159,18 @@ def sidecar_sizes(app: AppSpec) -> Iterator[Problem]:
 
 
 def sidecar_images(app: AppSpec) -> Iterator[Problem]:
-    """A sidecar's `image` has a tag or a digest, and the tag is not `latest`: the same template runs in every
-    environment, so a moving tag would run untested code in production."""
+    """A sidecar has exactly one of `image` and `build`; its `image` has a tag or a digest, and the tag is not
+    `latest`: the same template runs in every environment, so a moving tag would run untested code in production."""
     for svc in app.services:
         for side in svc.sidecars:
+            loc = f"services.{svc.name}.sidecars.{side.name}"
+            if (side.image is None) == (side.build is None):
+                yield Problem(loc, "has neither image nor build; give one: image (a reference the task pulls) or "
+                                   "build (an image the pipeline builds into the service's repository)"
+                                   if side.image is None else "has both image and build; keep one of them")
+                continue
+            if side.image is None:
+                continue
             path = side.image.split("@", 1)[0].rsplit("/", 1)[-1]
             tag = path.partition(":")[2]
             if "@" in side.image:

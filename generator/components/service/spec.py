@@ -13,7 +13,8 @@ from pydantic import Discriminator, Field, StringConstraints, Tag
 from generator.components.attachments import Access
 from generator.components.base import NotAParameter, Param, declared_fields
 from generator.config import aws_facts, schedules
-from generator.config.types import (INT32_MAX, FARGATE_SIZES, Name, NonBlank, RetentionDays, ServiceKind, Strict)
+from generator.config.types import (INT32_MAX, FARGATE_SIZES, Name, NonBlank, RelativePath, RetentionDays, ServiceKind,
+                                    Strict)
 from generator.errors import Problem
 
 if TYPE_CHECKING:
@@ -129,15 +130,29 @@ class DependsOnSpec(Strict):
                              "container with `essential: false`.")
 
 
+class SidecarBuildSpec(Strict):
+    """A sidecar image the pipeline builds from the service's source, next to the service's own image."""
+
+    dockerfile: RelativePath = Field(description="The Dockerfile, relative to the root of the repository the "
+                                                 "service is built from, e.g. `nginx/Dockerfile`.")
+    context: RelativePath = Field(description="The Docker build context directory, relative to that root, e.g. "
+                                              "`nginx`.")
+
+
 class SidecarSpec(Strict):
     """One more container in the service's task."""
 
     name: ContainerName = Field(description="Container name, unique in the task and not the service's name "
                                             "(which is the main container's), e.g. `nginx`.")
-    image: ImageReference = Field(
-        description="A full image reference with a tag or a digest, e.g. `public.ecr.aws/nginx/nginx:1.27` or "
-                    "`...@sha256:<digest>`; `latest` and untagged references are refused (the same template runs in "
-                    "every environment). Not built or scanned by the pipeline.")
+    image: ImageReference | None = Field(
+        None, description="A full image reference with a tag or a digest, e.g. `public.ecr.aws/nginx/nginx:1.27` or "
+                          "`...@sha256:<digest>`; `latest` and untagged references are refused (the same template "
+                          "runs in every environment). Not built or scanned by the pipeline. Give `image` or `build`.")
+    build: SidecarBuildSpec | None = Field(
+        None, description="Instead of `image`: the pipeline builds this image with the service's, pushes it into the "
+                          "service's repository tagged `<service image tag>-<sidecar name>`, scans it with the same "
+                          "gate and releases it with the service's image, e.g. `{dockerfile: nginx/Dockerfile, "
+                          "context: nginx}`.")
     port: int | None = Field(None, ge=1, le=65535, description="Container port, e.g. nginx's 8080; needed when it is "
                                                                 "the service's `ingress_container`.")
     command: list[NonBlank] | None = Field(None, description="Overrides the image's command.")

@@ -111,7 +111,7 @@ def _task(app: AppSpec, svc: ServiceSpec, stack: StackBuilder, net: NetworkOutpu
         RequiresCompatibilities=["FARGATE"], ExecutionRoleArn=GetAtt(execution_role, "Arn"),
         TaskRoleArn=GetAtt(task_role, "Arn"),
         ContainerDefinitions=[_container(app, svc, stack, repository, log_group, uses, mounted.mount_points),
-                              *(_sidecar(svc, side, stack, log_group) for side in svc.sidecars)],
+                              *(_sidecar(svc, side, stack, repository, log_group) for side in svc.sidecars)],
         **({"Volumes": mounted.volumes} if mounted.volumes else {}),
         **({"EphemeralStorage": ecs.EphemeralStorage(SizeInGiB=svc.ephemeral_storage_gib)}
            if svc.ephemeral_storage_gib else {})))
@@ -146,10 +146,15 @@ def _container(app: AppSpec, svc: ServiceSpec, stack: StackBuilder, repository, 
     return ecs.ContainerDefinition(**props)
 
 
-def _sidecar(svc: ServiceSpec, side: SidecarSpec, stack: StackBuilder, log_group) -> ecs.ContainerDefinition:
-    """A sidecar: its image as given, its own variables and secrets (read with the task's execution role), its logs
-    in the service's log group (streams `<service>/<sidecar>/<task id>`), the task's network (localhost)."""
-    props: dict = {"Name": side.name, "Essential": side.essential, "Image": side.image,
+def _sidecar(svc: ServiceSpec, side: SidecarSpec, stack: StackBuilder, repository,
+             log_group) -> ecs.ContainerDefinition:
+    """A sidecar: its image as given, or built into the service's repository (tagged `<ImageTag>-<sidecar>`, from
+    the same parameter as the main container's, so a release moves both), its own variables and secrets (read with
+    the task's execution role), its logs in the service's log group (streams `<service>/<sidecar>/<task id>`), the
+    task's network (localhost)."""
+    image = side.image if side.image is not None else \
+        Sub(f"${{Uri}}:${{ImageTag}}{sidecars.built_tag_suffix(side.name)}", Uri=stack.input(repository.uri))
+    props: dict = {"Name": side.name, "Essential": side.essential, "Image": image,
                    "LogConfiguration": _logs(svc, log_group)}
     if side.port:
         props["PortMappings"] = [ecs.PortMapping(ContainerPort=side.port, Protocol="tcp")]
