@@ -125,7 +125,6 @@ def parser(prog: str = "scripts/deploy.py") -> argparse.ArgumentParser:
                               "first use)")
     account.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     account.add_argument("--dry-run", action="store_true", help="print what would happen, change nothing")
-    account.add_argument("--build-dir", type=Path, default=None, help=argparse.SUPPRESS)   # the CLI's default
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         sub.add_parser(name, parents=[account if name == "deploy-role" else common], help=HELP[name],

@@ -137,8 +137,9 @@ def test_every_grant_on_everything_says_why_and_each_managed_policy_fits_iam():
 
 
 # ----------------------------------------------------------------------------------------------------- moto
-def deploy_role_in(tmp_path, kwargs) -> str:
-    """Run `make deploy-role YES=1`'s flow against the emulator with the default app's files; its output."""
+def deploy_role_in(tmp_path, kwargs, **options) -> str:
+    """Run `make deploy-role`'s flow (YES=1 unless told) against the emulator with the default app's files; its
+    output."""
     import io
 
     import boto3
@@ -147,19 +148,46 @@ def deploy_role_in(tmp_path, kwargs) -> str:
     from scripts.deploylib.aws import Aws
     from scripts.deploylib.ui import Console
 
-    (tmp_path / "t").mkdir()
-    (tmp_path / "p").mkdir()
-    (tmp_path / "t" / "deploy-role.yaml").write_text(RENDERED.templates["deploy-role.yaml"], encoding="utf-8")
-    (tmp_path / "p" / "deploy-role.json").write_text(RENDERED.params["deploy-role.json"], encoding="utf-8")
+    for folder, name, text in (("t", "deploy-role.yaml", RENDERED.templates["deploy-role.yaml"]),
+                               ("p", "deploy-role.json", RENDERED.params["deploy-role.json"])):
+        (tmp_path / folder).mkdir(exist_ok=True)
+        (tmp_path / folder / name).write_text(text, encoding="utf-8")
     session = boto3.Session(aws_access_key_id=kwargs["aws_access_key_id"],
                             aws_secret_access_key=kwargs["aws_secret_access_key"], region_name=kwargs["region_name"])
     out = io.StringIO()
     console = Console(out=out, err=out, interactive=False, sleep=lambda _: None)
     code = access.deploy_role(Aws(session, kwargs["region_name"], kwargs["endpoint_url"]), console, APP,
                               tmp_path / "t", tmp_path / "p",
-                              access.AccessOptions(yes=True, change_set_poll=0, event_poll=0))
+                              access.AccessOptions(**{"yes": True, "change_set_poll": 0, "event_poll": 0, **options}))
     assert code == 0, out.getvalue()
     return out.getvalue()
+
+
+@pytest.mark.slow
+def test_make_deploy_role_previews_refuses_without_a_terminal_and_finds_nothing_to_change_the_second_time(tmp_path):
+    """The command's other paths in the emulator: a dry run changes nothing; without a terminal and YES=1 the change
+    set and its empty review stack are deleted; a second run after the create changes nothing."""
+    import boto3
+
+    from scripts.deploylib.errors import DeployError
+    from scripts.deploylib.rehearsal import emulator
+
+    with emulator("123456789012") as url:
+        kwargs = dict(endpoint_url=url, region_name="eu-west-1", aws_access_key_id="testing",
+                      aws_secret_access_key="testing")
+        cfn = boto3.client("cloudformation", **kwargs)
+        out = deploy_role_in(tmp_path, kwargs, dry_run=True)
+        assert "Would create bucket s3://tunecast-templates-123456789012-eu-west-1" in out
+        assert "Would upload deploy-role.yaml to s3://tunecast-templates-123456789012-eu-west-1/tunecast/" in out
+        assert not cfn.list_stacks()["StackSummaries"]
+        with pytest.raises(DeployError) as refused:
+            deploy_role_in(tmp_path, kwargs, yes=False)
+        assert refused.value.lines()[0].endswith("not deploying: no terminal to confirm on")
+        assert "make deploy-role YES=1" in " ".join(refused.value.lines())
+        assert {s["StackStatus"] for s in cfn.list_stacks()["StackSummaries"]} <= {"DELETE_COMPLETE"}
+        deploy_role_in(tmp_path, kwargs)
+        again = deploy_role_in(tmp_path, kwargs)
+        assert "No changes" in again and "Executing" not in again, again
 
 
 @pytest.mark.slow
