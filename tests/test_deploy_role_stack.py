@@ -164,9 +164,11 @@ def deploy_role_in(tmp_path, kwargs, **options) -> str:
 
 
 @pytest.mark.slow
-def test_make_deploy_role_previews_refuses_without_a_terminal_and_finds_nothing_to_change_the_second_time(tmp_path):
+def test_make_deploy_role_previews_refuses_without_a_terminal_and_finds_nothing_to_change_the_second_time(
+        tmp_path, monkeypatch):
     """The command's other paths in the emulator: a dry run changes nothing; without a terminal and YES=1 the change
-    set and its empty review stack are deleted; a second run after the create changes nothing."""
+    set and its empty review stack are deleted; a second run after the create changes nothing; a stack stuck in
+    ROLLBACK_COMPLETE (which moto does not produce: stood in for) gets hints about this stack, not an environment."""
     import boto3
 
     from scripts.deploylib.errors import DeployError
@@ -188,6 +190,15 @@ def test_make_deploy_role_previews_refuses_without_a_terminal_and_finds_nothing_
         deploy_role_in(tmp_path, kwargs)
         again = deploy_role_in(tmp_path, kwargs)
         assert "No changes" in again and "Executing" not in again, again
+        from scripts.deploylib import stacks
+        monkeypatch.setattr(stacks, "describe", lambda cf, name: {"StackStatus": "ROLLBACK_COMPLETE"})
+        with pytest.raises(DeployError) as stuck:
+            deploy_role_in(tmp_path, kwargs)
+        assert stuck.value.lines() == [
+            "error: stack tunecast-pipeline-access is ROLLBACK_COMPLETE: its first create failed and was rolled back, "
+            "so it cannot be updated",
+            "  see why in the stack's Events tab (CloudFormation console); a stack in ROLLBACK_COMPLETE holds nothing: "
+            "`aws cloudformation delete-stack --stack-name tunecast-pipeline-access`, then `make deploy-role` again"]
 
 
 @pytest.mark.slow

@@ -78,7 +78,12 @@ def deploy_role(aws: Aws, console: Console, app: AppSpec, templates_dir: Path, p
     packaging.upload(aws, plan, console.say)
     cf = aws.cf
     stack = stacks.describe(cf, name)
-    step = stacks.next_step(name, stack and stack["StackStatus"], "pipeline")
+    try:
+        step = stacks.next_step(name, stack and stack["StackStatus"], "pipeline")
+    except DeployError as exc:    # its hints name `make watch/destroy ENV=...`, which act on environments
+        raise DeployError(exc.message, "see why in the stack's Events tab (CloudFormation console); a stack in "
+                          f"ROLLBACK_COMPLETE holds nothing: `aws cloudformation delete-stack --stack-name {name}`, "
+                          "then `make deploy-role` again") from exc
     capabilities = packaging.required_capabilities(plan.templates())
     change_set = f"deploy-role-{console.now():%Y%m%d-%H%M%S}"
     tags = [{"Key": "Application", "Value": app.app}, {"Key": "Owner", "Value": app.owner}]
