@@ -18,6 +18,7 @@ RUNBOOKS ?= runbooks## where make runbooks writes runbooks/<env>/
 SANDBOX ?= sandbox## where make sandbox writes compose.yaml
 CDK_VENV ?=## bench: a virtual environment with the AWS CDK, to compare its synth with the build
 RUNS ?=## bench: how many times each phase is timed [bench.py's default]
+REGION ?=## deploy-role: the region of the stack [AWS_REGION, else app.yaml's region]
 CRON ?=## sandbox-up: 1 also starts the cron jobs on their schedule (the cron profile)
 
 .DEFAULT_GOAL := help
@@ -30,10 +31,10 @@ help: ## List the targets and the variables they take
 	@grep -hE '^[A-Z_]+ \?=.*## ' $(MAKEFILE_LIST) | \
 		awk '{name = $$1; sub(/^[A-Z_]+ \?= ?/, ""); split($$0, part, "## "); \
 			printf "  %-9s %s%s\n", name, part[2], (part[1] == "" ? "" : " [" part[1] "]")}'
-	@echo "  YES=1     deploy, destroy, restore, release, rollback: do not ask for confirmation"
+	@echo "  YES=1     deploy, deploy-role, destroy, restore, release, rollback: do not ask for confirmation"
 	@echo "  FORCE=1   destroy, restore: allow a production environment; db-load: load into a database that has tables"
 	@echo "  DUMP      db-load: the SQL dump, s3://bucket/key.sql or s3://bucket/key.sql.gz"
-	@echo "  DRY_RUN=1 package, deploy, destroy: print what would happen, change nothing"
+	@echo "  DRY_RUN=1 package, deploy, deploy-role, destroy: print what would happen, change nothing"
 	@echo "  IMAGE_TAG deploy, diff: the image tag of every service [the parameter file's]; release: the service's"
 	@echo "  BUCKET    deploy commands: the S3 bucket for templates [<app>-templates-<account>-<region>]"
 	@echo "  SNAPSHOT  restore: the database cluster snapshot to restore (default: the newest manual one)"
@@ -119,7 +120,7 @@ assurance: $(VENV)/.installed-test $(CHECKOV_VENV)/.installed ## Regenerate docs
 	$(PY) scripts/assurance.py
 
 # --- Deploy (scripts/deploy.py, docs/deploy.md). Honours AWS_PROFILE, AWS_REGION and AWS_ENDPOINT_URL. ---
-.PHONY: package diff deploy watch destroy drift outputs rehearse snapshot snapshots restore publish-frontend
+.PHONY: package diff deploy deploy-role watch destroy drift outputs rehearse snapshot snapshots restore publish-frontend
 # Values reach the scripts as one single-quoted word each, in --option=value form: a space, a quote or `--force`
 # inside ENV, IMAGE_TAG, BUCKET or a path stays part of that value (which scripts/deploy.py then validates and
 # refuses) and can never become an option of its own. Only FORCE=1 passes --force. `override` keeps a command-line
@@ -164,6 +165,11 @@ restore: $(VENV)/.installed-deploy ## Restore ENV's database from SNAPSHOT (defa
 	$(PY) scripts/deploy.py restore $(DEPLOY_ARGS)
 publish-frontend: $(VENV)/.installed-deploy ## Publish the frontend build (DIR=...) to ENV: upload, prune, invalidate
 	$(PY) scripts/deploy.py publish-frontend $(DEPLOY_ARGS) $(if $(DIR),--dir=$(call _q,$(DIR)))
+
+deploy-role: $(VENV)/.installed-deploy ## The pipeline's deploy role in the account of AWS_PROFILE (via S3; REGION=...)
+	$(PY) scripts/deploy.py deploy-role --app=$(call _q,$(APP)) --templates=$(call _q,$(OUT)) \
+		--params=$(call _q,$(PARAMS)) $(if $(REGION),--region=$(call _q,$(REGION))) \
+		$(if $(BUCKET),--bucket=$(call _q,$(BUCKET))) $(call _flag,YES,--yes) $(call _flag,DRY_RUN,--dry-run)
 
 rehearse: $(VENV)/.installed-test ## Run the deploy code for ENV against a local AWS emulator (moto)
 	$(PY) scripts/deploy.py rehearse $(DEPLOY_ARGS)

@@ -19,8 +19,9 @@ from generator.swap import OutputSwap
 from generator.terminal import Progress
 from generator.wiring import RootParameter
 
-# Templates sent inline (CloudFormation's 51,200-byte limit: deploy-role.yaml, created by hand); the rest are read from
-# S3 (nested ones, and pipeline.yaml, which the pipeline deploys through S3: generator/pipeline/__init__.py, INLINE).
+# Templates sent inline (CloudFormation's 51,200-byte limit: pipeline-support.yaml, created by hand); the rest are read
+# from S3 (nested ones, pipeline.yaml and deploy-role.yaml, which their commands send as a TemplateURL:
+# generator/pipeline/__init__.py, INLINE).
 # The root goes through S3 everywhere: `make deploy` and the console's quick-create link send a TemplateURL (1 MB), and
 # the pipeline's CloudFormation action reads it from its artifact (budget 460,800 bytes; docs/performance.md, Size).
 # The same for every app.

@@ -264,7 +264,8 @@ def _deploy(command: str, rest: list[str]) -> int:
              "(or run `make rehearse`)")
         return 2
     from scripts import deploy
-    return deploy.main([command, *DEPLOY_DEFAULTS, *rest], prog=PROG)
+    defaults = DEPLOY_DEFAULTS[:3] if command == "deploy-role" else DEPLOY_DEFAULTS   # it packages nothing
+    return deploy.main([command, *defaults, *rest], prog=PROG)
 
 
 def _importable(module: str) -> bool:

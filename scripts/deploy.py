@@ -15,6 +15,8 @@
   snapshots the database cluster's snapshots, newest first
   restore   restore the database from --snapshot (default: the newest manual one) through the template:
             RestoreFrom set for that deploy, preview, confirm, a pre-restore snapshot, deploy, what next
+  deploy-role  (no --env) the stack <app>-pipeline-access from templates_out/deploy-role.yaml in the account of the
+            credentials: uploaded to the templates bucket, then preview, confirm, deploy (docs/pipeline.md, step 3)
 
 Credentials and region: AWS_PROFILE (or --profile), AWS_REGION (or --region, else `region:` in app.yaml),
 endpoint override --endpoint-url or AWS_ENDPOINT_URL. See docs/deploy.md.
@@ -75,9 +77,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def environment_arguments(common: argparse.ArgumentParser) -> None:
+def environment_arguments(common: argparse.ArgumentParser, env: bool = True) -> None:
     """What every deploy and day-2 command takes: the environment, its files, and how to reach AWS."""
-    common.add_argument("--env", required=True, type=ENV_NAME, help="environment name from app.yaml (e.g. dev)")
+    if env:
+        common.add_argument("--env", required=True, type=ENV_NAME, help="environment name from app.yaml (e.g. dev)")
     common.add_argument("--app", type=Path, default=ROOT / "app.yaml", help="app spec (default: app.yaml)")
     common.add_argument("--templates", type=Path, default=ROOT / "templates_out",
                         help="generated templates (default: templates_out)")
@@ -114,9 +117,18 @@ def parser(prog: str = "scripts/deploy.py") -> argparse.ArgumentParser:
     common.add_argument("--snapshot", default=None, type=SNAPSHOT,
                         help="restore: the cluster snapshot to restore (default: the newest manual one; make "
                              "snapshots lists them)")
+    # deploy-role acts on an account, not an environment: no --env
+    account = argparse.ArgumentParser(add_help=False)
+    environment_arguments(account, env=False)
+    account.add_argument("--bucket", default=None, type=BUCKET,
+                         help="S3 bucket for the template (default: <app>-templates-<account>-<region>, created on "
+                              "first use)")
+    account.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    account.add_argument("--dry-run", action="store_true", help="print what would happen, change nothing")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        sub.add_parser(name, parents=[common], help=HELP[name], description=HELP[name])
+        sub.add_parser(name, parents=[account if name == "deploy-role" else common], help=HELP[name],
+                       description=HELP[name])
     return p
 
 
@@ -126,6 +138,8 @@ def main(argv: list[str] | None = None, console: Console | None = None, prog: st
     console = console or Console()
 
     def dispatch() -> int:
+        if args.command == "deploy-role":
+            return deploy_role(args, console)
         if args.command == "rehearse":
             from scripts.deploylib import rehearsal
             return rehearsal.main(args, console)
@@ -165,6 +179,26 @@ def connect(args: argparse.Namespace, console: Console) -> tuple[Target, Aws]:
     if source != "app.yaml" and region != target.app.region:
         console.warn(f"using region {region} from {source}; app.yaml says {target.app.region}")
     return target, Aws(session, region, endpoint)
+
+
+def deploy_role(args: argparse.Namespace, console: Console) -> int:
+    """The pipeline's deploy role in the account of the credentials (scripts/deploylib/access.py)."""
+    from generator.config import load_app
+    from generator.errors import ConfigError
+    from scripts.deploylib import access
+    with friendly_errors(args.profile):
+        try:
+            app = load_app(args.app)
+        except ConfigError as exc:
+            raise DeployError(f"{args.app} is not valid:", *exc.lines()) from exc
+        endpoint = endpoint_from(args.endpoint_url)
+        console.add_secrets(url_credentials(endpoint))
+        region, _ = resolve_region(args.region, app.region)
+        session = open_session(args.profile)
+        check_region(session, region)
+        aws = Aws(session, region, endpoint)
+        return access.deploy_role(aws, console, app, args.templates, args.params,
+                                  access.AccessOptions(bucket=args.bucket, yes=args.yes, dry_run=args.dry_run))
 
 
 def run(args: argparse.Namespace, console: Console) -> int:

@@ -58,6 +58,20 @@ def test_deploy_commands_delegate_with_paths_of_the_current_directory(monkeypatc
         "diff", "dev", Path("mine.yaml"), Path("templates_out"), Path("params"))   # the user's --app wins
 
 
+def test_deploy_role_acts_on_the_account_not_an_environment(monkeypatch):
+    """`fargate-stacks deploy-role` (make deploy-role) takes no --env: the stack is one per account."""
+    from scripts import deploy
+    seen = {}
+    monkeypatch.setattr(deploy, "main", lambda argv, prog: seen.update(argv=argv) or 0)
+    assert cli.main(["deploy-role", "--region", "me-south-1", "--yes"]) == 0
+    parsed = deploy.parser().parse_args(seen["argv"])
+    assert (parsed.command, parsed.app, parsed.templates, parsed.params, parsed.region, parsed.yes) == (
+        "deploy-role", Path("app.yaml"), Path("templates_out"), Path("params"), "me-south-1", True)
+    assert not hasattr(parsed, "env")
+    with pytest.raises(SystemExit):
+        deploy.parser().parse_args(["deploy-role", "--env", "dev"])
+
+
 def test_day2_commands_delegate_with_paths_of_the_current_directory(monkeypatch):
     from scripts import ops
     seen = {}

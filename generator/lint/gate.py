@@ -88,7 +88,7 @@ def _parse_each(files: list[Path]) -> dict[str, dict]:
 
 def size_budgets(template_dir: Path, shown_as: str, inline: str | Collection[str], region: str = "us-east-1",
                  parsed: Mapping[str, dict] | None = None, pipeline_action: Collection[str] = ()) -> list[str]:
-    """`inline`: the template(s) sent in the API request (deploy-role.yaml), measured as packaged for `region`;
+    """`inline`: the template(s) sent in the API request (pipeline-support.yaml), measured as packaged for `region`;
     `pipeline_action`: the template(s) a CodePipeline CloudFormation action deploys (root.yaml with a pipeline); the
     rest are read from S3. `parsed`: the templates already parsed (staged_templates), so a build parses each file
     once."""

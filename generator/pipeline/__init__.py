@@ -17,10 +17,12 @@ from generator.root import Build
 from generator.wiring import RootParameter
 
 PARAMETER_FILES = {"pipeline": common.pipeline_parameters, "deploy-role": common.deploy_role_parameters}
-# Templates sent in the API request (CloudFormation's 51,200 bytes, measured packaged): deploy-role.yaml is created
-# with `create-stack --template-body` in each target account. pipeline.yaml is deployed through S3 (a TemplateURL: the
-# self-update's `aws cloudformation deploy --s3-bucket`, and the first setup the same way), its nested templates too.
-INLINE = (common.DEPLOY_ROLE_TEMPLATE, regions.SUPPORT_TEMPLATE)
+# Templates sent in the API request (CloudFormation's 51,200 bytes, measured packaged): pipeline-support.yaml, which
+# docs/pipeline.md creates with `aws cloudformation deploy --template-file` and no bucket (it is the same small template
+# for every app and exists before the app's templates bucket may). Everything else goes through S3 (a TemplateURL,
+# 1 MB): deploy-role.yaml by `make deploy-role` (scripts/deploylib/access.py, the templates bucket), pipeline.yaml by
+# `aws cloudformation deploy --s3-bucket` (the self-update and the first setup), nested templates always.
+INLINE = (regions.SUPPORT_TEMPLATE,)
 
 
 class PipelineFiles(NamedTuple):

@@ -13,5 +13,6 @@ HELP = {
     "snapshot": "take a manual snapshot of the database cluster and print its identifier",
     "snapshots": "list the database cluster's snapshots, newest first",
     "restore": "restore the database from a snapshot through the template: preview, confirm, deploy",
+    "deploy-role": "the pipeline's deploy role in this account (deploy-role.yaml via S3): preview, confirm, deploy",
     "publish-frontend": "upload the frontend build (--dir) to the environment's site bucket, then invalidate",
 }

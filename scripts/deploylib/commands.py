@@ -14,6 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from generator import cfnyaml
+from generator.config import AppSpec
 from scripts import nested_stack_policy
 from scripts.deploylib import changesets, database, migration, packaging, preview, stacks
 from scripts.deploylib.aws import Aws, error_code, error_message
@@ -100,24 +101,31 @@ def preflight(ctx: Ctx) -> str:
 
 # --- package ------------------------------------------------------------------------------------------------------
 
+def templates_bucket(aws: Aws, console: Console, app: AppSpec, account: str, explicit: str | None, dry_run: bool
+                     ) -> tuple[str, str]:
+    """The bucket the templates are uploaded to (BUCKET, else `<app>-templates-<account>-<region>`, created locked
+    down on first use) and its region. Shared by `make package`/`deploy` and `make deploy-role`."""
+    bucket = explicit or packaging.default_bucket_name(app.app, account, aws.region)
+    region = packaging.bucket_region(aws, bucket, bool(explicit))
+    if region is None:
+        region = aws.region
+        if dry_run:
+            console.say(f"Would create bucket s3://{bucket} (versioned, encrypted, public access blocked)")
+        else:
+            packaging.create_bucket(aws, bucket, [{"Key": "Application", "Value": app.app},
+                                                  {"Key": "Owner", "Value": app.owner}])
+            console.say(f"Created bucket s3://{bucket} in {region} (versioned, SSE-S3 encrypted, public access "
+                        "blocked, TLS only)")
+    elif region != aws.region:
+        console.warn(f"bucket {bucket} is in {region}, the stack in {aws.region}; CloudFormation reads "
+                     "the templates across regions, but keep both in one region when you can")
+    return bucket, region
+
+
 def package(ctx: Ctx, verbose: bool = True) -> Packaged:
     target, console = ctx.target, ctx.console
     account = preflight(ctx)
-    explicit = bool(ctx.options.bucket)
-    bucket = ctx.options.bucket or packaging.default_bucket_name(target.app.app, account, ctx.aws.region)
-    region = packaging.bucket_region(ctx.aws, bucket, explicit)
-    if region is None:
-        region = ctx.aws.region
-        if ctx.options.dry_run:
-            console.say(f"Would create bucket s3://{bucket} (versioned, encrypted, public access blocked)")
-        else:
-            packaging.create_bucket(ctx.aws, bucket, [{"Key": "Application", "Value": target.app.app},
-                                                      {"Key": "Owner", "Value": target.app.owner}])
-            console.say(f"Created bucket s3://{bucket} in {region} (versioned, SSE-S3 encrypted, public access "
-                        "blocked, TLS only)")
-    elif region != ctx.aws.region:
-        console.warn(f"bucket {bucket} is in {region}, the stack in {ctx.aws.region}; CloudFormation reads "
-                     "the templates across regions, but keep both in one region when you can")
+    bucket, region = templates_bucket(ctx.aws, console, target.app, account, ctx.options.bucket, ctx.options.dry_run)
     plan = packaging.plan_package(target.templates_dir, ROOT_TEMPLATE, bucket, region, prefix=target.app.app)
     check_parameters(target, plan.root.template)
     secrets = secret_parameters(plan.root.template, target.parameters)
