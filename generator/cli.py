@@ -194,25 +194,23 @@ def _progress(args: argparse.Namespace):
 
 def _schema(args: argparse.Namespace) -> int:
     from generator import schema
-    text = schema.text()
-    if args.output is None:
-        _say(text, end="")
-        return 0
-    schema.write(Path(args.output), text)
-    _say(f"wrote {args.output}")
-    return 0
+    return _print_or_write(schema.text(), args.output, schema.write)
 
 
 def _pipeline_support(args: argparse.Namespace) -> int:
     from generator import atomic_file
     from generator.pipeline import regions
     from generator.template_yaml import to_yaml
-    text = to_yaml(regions.support_template())
-    if args.output is None:
+    return _print_or_write(to_yaml(regions.support_template()), args.output, atomic_file.replace)
+
+
+def _print_or_write(text: str, output: str | None, write) -> int:
+    """A generated file on standard output, or written (atomically) to `output`."""
+    if output is None:
         _say(text, end="")
         return 0
-    atomic_file.replace(Path(args.output), text)
-    _say(f"wrote {args.output}")
+    write(Path(output), text)
+    _say(f"wrote {output}")
     return 0
 
 

@@ -42,7 +42,7 @@ from generator.pipeline.common import key_parameter, key_parameters, other_regio
 from generator.pipeline.grants import Grant, grant
 from generator.policies.common import document
 from generator.policies.s3 import deny_insecure_transport
-from generator.pipeline.storage import ARTIFACT_DAYS
+from generator.pipeline import storage
 
 SUPPORT_TEMPLATE = "pipeline-support.yaml"
 SUPPORT_PARAMETERS = "pipeline-support"          # params/pipeline-support.json
@@ -181,22 +181,9 @@ def support_template() -> Template:
                       Condition=Condition(ArnLike("aws:PrincipalArn", roles))))))
     common.add(t, tkms.Alias("ArtifactKeyAlias", AliasName=Sub("alias/${Application}-pipeline"),
                              TargetKeyId=Ref(key)))
-    bucket = common.add(t, ts3.Bucket(
-        "ArtifactBucket", BucketName=common.artifact_bucket_name(),
-        BucketEncryption=ts3.BucketEncryption(ServerSideEncryptionConfiguration=[ts3.ServerSideEncryptionRule(
-            BucketKeyEnabled=True, ServerSideEncryptionByDefault=ts3.ServerSideEncryptionByDefault(
-                SSEAlgorithm="aws:kms", KMSMasterKeyID=GetAtt(key, "Arn")))]),
-        VersioningConfiguration=ts3.VersioningConfiguration(Status="Enabled"),
-        PublicAccessBlockConfiguration=ts3.PublicAccessBlockConfiguration(
-            BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True),
-        OwnershipControls=ts3.OwnershipControls(Rules=[ts3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
-        LifecycleConfiguration=ts3.LifecycleConfiguration(Rules=[ts3.LifecycleRule(
-            Id="ExpireOldArtifacts", Status="Enabled", ExpirationInDays=ARTIFACT_DAYS,
-            NoncurrentVersionExpiration=ts3.NoncurrentVersionExpiration(NoncurrentDays=30),
-            AbortIncompleteMultipartUpload=ts3.AbortIncompleteMultipartUpload(DaysAfterInitiation=7))]),
-        Metadata=common.skip(("CKV_AWS_18", "Pipeline artifacts are written and read only by the pipeline's own "
-                                            "roles and the target accounts' deploy roles; who did what is in "
-                                            "CloudTrail and the pipeline's execution history."))))
+    bucket = common.add(t, storage.artifact_bucket(
+        key, "Pipeline artifacts are written and read only by the pipeline's own roles and the target accounts' "
+             "deploy roles; who did what is in CloudTrail and the pipeline's execution history."))
     common.add(t, ts3.BucketPolicy("ArtifactBucketPolicy", Bucket=Ref(bucket), PolicyDocument=document(
         deny_insecure_transport(bucket),
         Statement(Sid="EnvironmentRolesReadArtifacts", Effect=Allow, Principal=Principal("AWS", Ref(TARGET_ACCOUNTS_PARAM)),

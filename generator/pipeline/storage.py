@@ -41,22 +41,9 @@ def build(app: AppSpec, t: Template) -> Storage:
         "PipelineKey", Description=Sub("${Application} pipeline: artifacts, build logs, images, approvals"),
         EnableKeyRotation=True, KeyPolicy=_key_policy(app)))
     common.add(t, tkms.Alias("PipelineKeyAlias", AliasName=Sub("alias/${Application}-pipeline"), TargetKeyId=Ref(key)))
-    bucket = common.add(t, ts3.Bucket(
-        "ArtifactBucket", BucketName=common.artifact_bucket_name(),
-        BucketEncryption=ts3.BucketEncryption(ServerSideEncryptionConfiguration=[ts3.ServerSideEncryptionRule(
-            BucketKeyEnabled=True, ServerSideEncryptionByDefault=ts3.ServerSideEncryptionByDefault(
-                SSEAlgorithm="aws:kms", KMSMasterKeyID=GetAtt(key, "Arn")))]),
-        VersioningConfiguration=ts3.VersioningConfiguration(Status="Enabled"),
-        PublicAccessBlockConfiguration=ts3.PublicAccessBlockConfiguration(
-            BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True),
-        OwnershipControls=ts3.OwnershipControls(Rules=[ts3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
-        LifecycleConfiguration=ts3.LifecycleConfiguration(Rules=[ts3.LifecycleRule(
-            Id="ExpireOldArtifacts", Status="Enabled", ExpirationInDays=ARTIFACT_DAYS,
-            NoncurrentVersionExpiration=ts3.NoncurrentVersionExpiration(NoncurrentDays=30),
-            AbortIncompleteMultipartUpload=ts3.AbortIncompleteMultipartUpload(DaysAfterInitiation=7))]),
-        Metadata=common.skip(("CKV_AWS_18", "Pipeline artifacts are written and read only by the pipeline's own "
-                                            "roles; who did what is in CloudTrail and the pipeline's execution "
-                                            "history, and a second bucket for access logs would only log that."))))
+    bucket = common.add(t, artifact_bucket(key, "Pipeline artifacts are written and read only by the pipeline's own "
+                                                "roles; who did what is in CloudTrail and the pipeline's execution "
+                                                "history, and a second bucket for access logs would only log that."))
     common.add(t, ts3.BucketPolicy("ArtifactBucketPolicy", Bucket=Ref(bucket), PolicyDocument=_bucket_policy(app, bucket)))
     log_group = common.add(t, logs.LogGroup(
         "BuildLogs", LogGroupName=Sub("/aws/codebuild/${Application}-pipeline"),
@@ -119,3 +106,22 @@ def _bucket_policy(app: AppSpec, bucket: ts3.Bucket):
                   Action=[s3.GetObject, s3.GetObjectVersion], Resource=[Sub("${Arn}/*", Arn=GetAtt(bucket, "Arn"))],
                   Condition=Condition(ArnEquals("aws:PrincipalArn", roles))),
     )
+
+
+def artifact_bucket(key: tkms.Key, why_no_access_logs: str) -> ts3.Bucket:
+    """The artifact bucket of a region (this one, or another region's in pipeline-support.yaml: regions.py):
+    encrypted by `key`, versioned, private, owner-enforced, artifacts expiring after ARTIFACT_DAYS."""
+    return ts3.Bucket(
+        "ArtifactBucket", BucketName=common.artifact_bucket_name(),
+        BucketEncryption=ts3.BucketEncryption(ServerSideEncryptionConfiguration=[ts3.ServerSideEncryptionRule(
+            BucketKeyEnabled=True, ServerSideEncryptionByDefault=ts3.ServerSideEncryptionByDefault(
+                SSEAlgorithm="aws:kms", KMSMasterKeyID=GetAtt(key, "Arn")))]),
+        VersioningConfiguration=ts3.VersioningConfiguration(Status="Enabled"),
+        PublicAccessBlockConfiguration=ts3.PublicAccessBlockConfiguration(
+            BlockPublicAcls=True, BlockPublicPolicy=True, IgnorePublicAcls=True, RestrictPublicBuckets=True),
+        OwnershipControls=ts3.OwnershipControls(Rules=[ts3.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
+        LifecycleConfiguration=ts3.LifecycleConfiguration(Rules=[ts3.LifecycleRule(
+            Id="ExpireOldArtifacts", Status="Enabled", ExpirationInDays=ARTIFACT_DAYS,
+            NoncurrentVersionExpiration=ts3.NoncurrentVersionExpiration(NoncurrentDays=30),
+            AbortIncompleteMultipartUpload=ts3.AbortIncompleteMultipartUpload(DaysAfterInitiation=7))]),
+        Metadata=common.skip(("CKV_AWS_18", why_no_access_logs)))
