@@ -92,8 +92,9 @@ def expect_list(stub, name, ids, statuses):
 def test_integration_tests_run_beside_the_releases_of_the_test_environment_before_traffic_moves():
     stage = STAGES["DeployStaging"]
     order = {name: a["RunOrder"] for name, a in stage.items()}
-    assert order == {"Promote": 1, "Deploy": 2, "PrepareRelease": 3, "PublishFrontend": 3, "ReleaseWeb": 4,
-                     "ReleaseApi": 4, "ReleaseNest": 4, "IntegrationTests": 4, "ApproveReroute": 4}
+    # the migration (app.yaml's migrate:) runs after the stack update and before any release moves traffic
+    assert order == {"Promote": 1, "Deploy": 2, "PrepareRelease": 3, "PublishFrontend": 3, "Migrate": 3,
+                     "ReleaseWeb": 4, "ReleaseApi": 4, "ReleaseNest": 4, "IntegrationTests": 4, "ApproveReroute": 4}
     tests = stage["IntegrationTests"]
     assert tests["ActionTypeId"] == {"Category": "Invoke", "Owner": "AWS", "Provider": "Lambda", "Version": "1"}
     assert tests["Configuration"]["FunctionName"] == {"Fn::GetAtt": ["Gates", "Outputs.ReleaseGateFunction"]}

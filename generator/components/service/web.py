@@ -59,7 +59,8 @@ def build(ctx: Context) -> dict:
     service_scaling.build(ctx, service, (blue, green))
     rollback = _rollback_alarms(ctx, blue, green)
     application, group = _codedeploy(ctx, service, blue, green, rollback)
-    service_alarms.service(ctx, service, [*rollback, service_alarms.web_latency(ctx, blue, green)])
+    if ctx.alerts is not None:   # the latency alarm only notifies: without monitoring it would only add parameters
+        service_alarms.service(ctx, service, [*rollback, service_alarms.web_latency(ctx, blue, green)])
     return {
         "service_name": stack.output("ServiceName", GetAtt(service, "Name"), f"ECS service name of {svc.name}", public=True),
         "codedeploy_application": stack.output("CodeDeployApplication", Ref(application),
