@@ -181,7 +181,7 @@ def test_any_valid_spec_builds_deterministically_and_fully_wired(spec: dict[str,
     _builds_deterministically_and_fully_wired(spec, parse_app(copy.deepcopy(spec)))
 
 
-@settings(max_examples=6, derandomize=True, database=None, deadline=None,
+@settings(max_examples=3, derandomize=True, database=None, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(app_specs(total_services=60))
 def test_up_to_60_services_build_or_are_refused_in_one_line(spec: dict[str, Any]) -> None:
