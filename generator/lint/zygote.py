@@ -196,21 +196,31 @@ def _job(job: dict[str, Any]) -> dict[str, Any]:
     return {"findings": findings, "seconds": seconds}
 
 
-def main() -> None:
-    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    os.dup2(2, 1)   # stray prints must not corrupt the protocol
-    rules_dir = sys.argv[1]
+def setup(rules_dir: str) -> float:
+    """What every job's workers inherit: cfn-lint imported, its rules and the project's built, the patches applied.
+    Returns the seconds it took (the helper's, or the lint server's, start)."""
     started = time.perf_counter()
     _STATE["rules"] = _rules(rules_dir)
     _share_nested_decodes()
     _speedups()
-    setup = time.perf_counter() - started
+    return time.perf_counter() - started
+
+
+def answer(line: str) -> dict[str, Any]:
+    """The reply to one job line: its findings, or the error that makes the parent lint elsewhere."""
+    try:
+        return _job(json.loads(line))
+    except Exception:   # noqa: BLE001 - reported to the parent, which lints in-process instead
+        return {"error": traceback.format_exc()}
+
+
+def main() -> None:
+    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)   # stray prints must not corrupt the protocol
+    setup_seconds = setup(sys.argv[1])
     for line in sys.stdin:
-        try:
-            reply = _job(json.loads(line))
-        except Exception:   # noqa: BLE001 - reported to the parent, which lints in-process instead
-            reply = {"error": traceback.format_exc()}
-        reply["setup"] = setup
+        reply = answer(line)
+        reply["setup"] = setup_seconds
         try:
             out.write(json.dumps(reply) + "\n")
             out.flush()
