@@ -239,7 +239,7 @@ def test_the_stop_command_stops_every_server(lint_server, tmp_path, monkeypatch)
     stopped = subprocess.run([sys.executable, "-m", "generator", "lint-server", "stop"], env=env, cwd=ROOT,
                              capture_output=True, text=True, timeout=60)
     assert stopped.returncode == 0 and f"stopped: lint server {running['pid']} at " in stopped.stdout, stopped
-    assert _wait_gone(running["pid"])
+    assert _wait_gone(running["pid"], 5), "at once (a handler's exception can be lost: the stop is a flag)"
     again = subprocess.run([sys.executable, "-m", "generator", "lint-server", "stop"], env=env, cwd=ROOT,
                            capture_output=True, text=True, timeout=60)
     assert again.stdout.strip() == "no lint server is running"

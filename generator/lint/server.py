@@ -44,6 +44,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -189,7 +190,8 @@ class Client:
             try:
                 return _connect(self.path)
             except (FileNotFoundError, ConnectionRefusedError) as exc:
-                if self.started is None and not restarted:   # it went away since prestart: start one
+                if not restarted and (self.started is None or self.started.poll() is not None):
+                    # gone since prestart (idle, stopped, its inputs changed), or the one started lost a race: start one
                     self.start()
                     restarted = True
                 if time.monotonic() > deadline:
@@ -250,7 +252,19 @@ def control(command: str) -> list[dict[str, Any]]:
 
 # --- the server's side -------------------------------------------------------------------------------------------
 def serve() -> None:
-    """The server's main (BOOT): argv is [socket path, key, rules directory]."""
+    """The server's main (BOOT): argv is [socket path, key, rules directory]. Ends with os._exit: the interpreter's
+    teardown of cfn-lint's objects takes seconds, and there is nothing left to flush but standard error."""
+    code = 0
+    try:
+        _serve()
+    except BaseException:   # noqa: BLE001 - into the log
+        traceback.print_exc()
+        code = 1
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _serve() -> None:
     path, server_key, rules_dir = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
     os.dup2(2, 1)   # stray prints go to the log
     lock = os.open(path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
@@ -264,7 +278,13 @@ def serve() -> None:
     os.chmod(path, 0o600)
     listener.listen(64)
     inode = os.stat(path).st_ino
-    signal.signal(signal.SIGTERM, _stop)
+    # SIGTERM (`lint-server stop`, or kill) sets a flag and wakes the loop through a pipe: an exception raised from a
+    # handler can land where Python ignores it (an at-fork hook, a __del__)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from generator.lint import zygote
 
@@ -274,8 +294,11 @@ def serve() -> None:
     last = time.monotonic()
     last_check = last
     try:
-        while True:
-            ready, _, _ = select.select([listener], [], [], CHECK_EVERY)
+        while not stopping:
+            ready, _, _ = select.select([listener, wake_r], [], [], CHECK_EVERY)
+            if wake_r in ready:
+                os.read(wake_r, 512)
+                continue
             if ready:
                 conn, _ = listener.accept()
                 children.add(_fork_job(conn, listener, state))
@@ -292,8 +315,6 @@ def serve() -> None:
                 last_check = now
                 if not _still_ours(path, inode) or not _same_key(server_key):
                     break
-    except _Stop:
-        pass
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if _still_ours(path, inode):
@@ -308,14 +329,6 @@ def serve() -> None:
         log = path.with_suffix(".log")
         if log.exists() and log.stat().st_size == 0:
             log.unlink(missing_ok=True)
-
-
-class _Stop(Exception):
-    pass
-
-
-def _stop(_signum: int, _frame: object) -> None:
-    raise _Stop
 
 
 def _still_ours(path: Path, inode: int) -> bool:
@@ -350,6 +363,7 @@ def _fork_job(conn: socket.socket, listener: socket.socket, state: dict[str, Any
     code = 0
     try:
         listener.close()
+        signal.set_wakeup_fd(-1)
         os.setpgid(0, 0)   # this job and its workers: one group, stopped together, apart from other jobs
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         _job(conn, state)
