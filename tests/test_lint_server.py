@@ -81,6 +81,7 @@ def _settled(pid: int) -> set[int]:
 def lint_server(monkeypatch, tmp_path):
     """The server on, in a fresh private directory (short: a socket path holds 108 bytes), templates under tmp_path;
     afterwards every server of that directory stopped (by the command, then by its pid) and the directory gone."""
+    workers.stop()   # an earlier test's helper
     folder = Path(tempfile.mkdtemp(prefix="fs-ls-", dir="/tmp"))
     monkeypatch.setenv(server.ENV, "1")
     monkeypatch.setenv(server.ENV_DIR, str(folder / "s"))
