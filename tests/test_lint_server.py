@@ -302,6 +302,16 @@ def test_a_server_killed_mid_job_leaves_the_build_linting_with_its_own_helper(li
     assert [f[2] for f in result.findings[bad]] == ["W2001"]
 
 
+@pytest.mark.parametrize("reply", [{"findings": {}}, {"seconds": {}}, {"findings": []}, {"error": "boom"}])
+def test_a_reply_that_is_not_the_protocols_is_never_a_pass(lint_server, tmp_path, monkeypatch, reply):
+    """A reply that leaves out a template it was sent, or is not the protocol's: the build's own helper lints."""
+    bad = _template(tmp_path, "bad.yaml", BAD)
+    monkeypatch.setattr(server.Client, "lint", lambda self, job: reply)
+    result = workers.lint([bad], [REGION], IGNORE)
+    assert result.server == "" and result.fallback and result.workers == 1
+    assert [f[2] for f in result.findings[bad]] == ["W2001"]
+
+
 def test_a_build_that_goes_away_stops_only_its_own_job(lint_server, tmp_path, monkeypatch):
     """Ctrl-C closes the build's connection: its job process and workers stop; another build's job, and the server,
     go on."""

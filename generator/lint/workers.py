@@ -68,12 +68,15 @@ def _job(files: Sequence[str], regions: Sequence[str], ignore: Sequence[str], wo
             "files": list(files), "workers": workers}
 
 
-def _result(reply: dict, workers: int) -> Result:
-    """A reply of the helper's protocol as a Result; HelperFailed for an error or anything else."""
+def _result(reply: dict, files: Sequence[str], workers: int) -> Result:
+    """A reply of the helper's protocol as a Result; HelperFailed for an error or anything else, and for a reply
+    that leaves out a file it was sent (no verdict is not a pass)."""
     if "error" in reply:
         raise HelperFailed(str(reply["error"]))
     try:
         findings = {str(k): [tuple(f) for f in v] for k, v in reply["findings"].items()}
+        if "" not in findings and not set(files) <= set(findings):
+            raise HelperFailed(f"a reply without {sorted(set(files) - set(findings))[0]}")
         return Result(findings, workers, float(reply.get("setup", 0.0)),   # type: ignore[arg-type]
                       {str(k): float(v) for k, v in reply.get("seconds", {}).items()})
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -113,7 +116,7 @@ class Helper:
             reply = json.loads(line)
         except ValueError as exc:
             raise HelperFailed(f"the lint helper's reply is not JSON: {exc}") from exc
-        return _result(reply, workers)
+        return _result(reply, files, workers)
 
     def close(self) -> None:
         """End of input ends a helper that has served a job and is idle; one still loading cfn-lint, or busy (an
@@ -222,7 +225,7 @@ def in_process(files: Sequence[str], regions: Sequence[str], ignore: Sequence[st
 
 def _by_server(client: server.Client, files: Sequence[str], regions: Sequence[str], ignore: Sequence[str],
                workers: int) -> Result:
-    result = _result(client.lint(_job(files, regions, ignore, workers)), workers)
+    result = _result(client.lint(_job(files, regions, ignore, workers)), files, workers)
     result.server = "warm" if client.warm else "started"
     if client.warm:
         result.setup_seconds = 0.0   # paid by an earlier build
