@@ -107,11 +107,12 @@ def lint_server(monkeypatch, tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    for pid in pids:
-        if not _wait_gone(pid, 5):
-            os.kill(pid, signal.SIGKILL)
+    left = [pid for pid in pids if not _wait_gone(pid, 5)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
     workers.stop()
     shutil.rmtree(folder, ignore_errors=True)
+    assert not left, f"lint servers {left} outlived `lint-server stop`"
 
 
 def _template(tmp_path: Path, name: str, text: str) -> str:

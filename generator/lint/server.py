@@ -116,10 +116,11 @@ def key() -> str:
     h.update(b"\0cfn-lint " + (cfnlint_dir() / "version.py").read_bytes())
     h.update(b"\0schemas " + cache.schema_versions())
     h.update(b"\0installed " + cache.installed())
-    for folder, label in ((RULES_DIR, b"rule"), (Path(__file__).parent, b"module")):
-        for path in sorted(folder.iterdir()):
-            if path.is_file() and path.suffix == ".py":
-                h.update(b"\0" + label + b" " + path.name.encode() + b"\0" + path.read_bytes())
+    for path in sorted(RULES_DIR.iterdir()):   # every file: a rule may read more than its source
+        if path.is_file():
+            h.update(b"\0rule " + path.name.encode() + b"\0" + path.read_bytes())
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(b"\0module " + path.name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
 
