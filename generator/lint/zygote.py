@@ -5,7 +5,9 @@ the rules already built.
 Protocol, one JSON document per line: the parent writes a job
 `{"cwd", "regions", "ignore", "rules_dir", "files", "workers"}` to standard input; the helper answers on the original
 standard output `{"findings": {file: [[file name, line, rule id, message], ...]}, "setup": s, "seconds": {file: s}}` or
-`{"error": text}`. Anything else printed goes to standard error. End of input ends the helper.
+`{"error": text}`. Anything else printed goes to standard error. End of input ends the helper. The lint server
+(generator/lint/server.py) speaks the same protocol over its socket, one job per connection, from a job process
+forked after `setup`.
 
 Imports only cfn-lint and the standard library (not the generator), to keep the helper small.
 """
