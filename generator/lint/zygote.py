@@ -13,6 +13,7 @@ Imports only cfn-lint and the standard library (not the generator), to keep the 
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -202,9 +203,20 @@ def setup(rules_dir: str) -> float:
     """What every job's workers inherit: cfn-lint imported, its rules and the project's built, the patches applied.
     Returns the seconds it took (the helper's, or the lint server's, start)."""
     started = time.perf_counter()
-    _STATE["rules"] = _rules(rules_dir)
-    _share_nested_decodes()
-    _speedups()
+    # Importing cfn-lint and building its rules allocates about 190,000 objects that all stay alive: the cyclic
+    # collector's passes over them while they are made find almost nothing and took a fifth of the setup (min of 8:
+    # 1.24 -> 1.02 CPU s). Then what little cyclic garbage there is goes, and the rest is frozen: every job's workers
+    # inherit it, their collector never scans it again, nor writes to its pages (fewer copy-on-write copies). The
+    # collector decides only when unreachable objects are freed, never what cfn-lint computes.
+    gc.disable()
+    try:
+        _STATE["rules"] = _rules(rules_dir)
+        _share_nested_decodes()
+        _speedups()
+    finally:
+        gc.enable()
+    gc.collect()
+    gc.freeze()
     return time.perf_counter() - started
 
 
