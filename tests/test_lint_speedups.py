@@ -40,6 +40,7 @@ def _unpatched(files: list[str], listing: Path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 def test_the_speedups_leave_every_finding_as_cfn_lint_reports_it(monkeypatch, tmp_path):
     """Findings (file, line, rule, message), file by file and with no rule ignored, from the helper's workers with
     the speed-ups and from cfn-lint's API in processes without them, over every template of every app and every
