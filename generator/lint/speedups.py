@@ -107,7 +107,8 @@ def fast_evolve(classes: list[type]) -> bool:
     a Validator class; a copy of FunctionFilter.group_functions, never modified, is shared instead of copied),
     Context.ref_values is merged as the original merges it, and a cached property (Context.module_names) is not
     carried over. Anything else (an unknown argument, a subclass, a Validator whose __post_init__ would fill a
-    None context or resolver) takes the original method."""
+    None context or resolver) takes the original method. Path.descend, which appends to the paths, likewise
+    (_path_descend)."""
     from dataclasses import fields
 
     import cfnlint.jsonschema.validators as validators
@@ -124,9 +125,9 @@ def fast_evolve(classes: list[type]) -> bool:
     if hasattr(context.Context, "__post_init__") or not all(f.init for f in fields(context.Context)):
         return False
 
-    context.Path.evolve = _copying_evolve(context.Path, context.Path.evolve)
-    FunctionFilter.evolve = _copying_evolve(FunctionFilter, FunctionFilter.evolve)
-    context.Context.evolve = _context_evolve(context.Context)
+    context.Path.evolve = _direct_evolve(context.Path, context.Path.evolve)
+    FunctionFilter.evolve = _direct_evolve(FunctionFilter, FunctionFilter.evolve)
+    context.Context.evolve = _direct_evolve(context.Context, context.Context.evolve, merged="ref_values")
     context.Path.descend = _path_descend(context.Path)
     for value in list(vars(validators).values()):
         if isinstance(value, type) and value.__name__ == "Validator" and hasattr(value, "extend"):
@@ -143,7 +144,10 @@ def fast_evolve(classes: list[type]) -> bool:
     return True
 
 
-def _copying_evolve(cls: type, real: Any) -> Any:
+def _direct_evolve(cls: type, real: Any, merged: str = "", not_none: tuple[str, ...] = ()) -> Any:
+    """`real` (cls.evolve) without the constructor: the copy's attributes are the original's fields, those given
+    replacing them (`merged`: a dictionary merged into the original's, as Context.evolve does with ref_values); a
+    copy that would hold None in a `not_none` field (which __post_init__ fills) goes through `real`."""
     from dataclasses import fields
 
     names = tuple(f.name for f in fields(cls))
@@ -157,14 +161,28 @@ def _copying_evolve(cls: type, real: Any) -> Any:
             return real(self, **kwargs)
         own = self.__dict__
         state = own.copy() if len(own) == count else {name: own[name] for name in names}
+        if merged and merged in kwargs:
+            value = own[merged].copy()
+            value.update(kwargs[merged])
+            kwargs[merged] = value
         state.update(kwargs)
+        for name in not_none:
+            if state[name] is None:
+                return real(self, **kwargs)
         new = new_object(cls)
-        set_attribute(new, "__dict__", state)
+        set_attribute(new, "__dict__", state)   # frozen classes too
         return new
 
     evolve.__doc__ = real.__doc__
     evolve.real = real   # type: ignore[attr-defined]
     return evolve
+
+
+def _validator_evolve(cls: type) -> None:
+    """A Validator class made by cfnlint.jsonschema.validators.create: its __post_init__ fills a None context or
+    resolver, so a copy that would hold one goes through the constructor."""
+    if getattr(cls.evolve, "real", None) is None:
+        cls.evolve = _direct_evolve(cls, cls.evolve, not_none=("context", "resolver"))
 
 
 def _path_descend(cls: type) -> Any:
@@ -200,65 +218,6 @@ def _path_descend(cls: type) -> Any:
 
 
 _PATH_PARTS = frozenset(("path", "value_path", "cfn_path"))
-
-
-def _context_evolve(cls: type) -> Any:
-    from dataclasses import fields
-
-    real = cls.evolve
-    names = tuple(f.name for f in fields(cls))
-    count = len(names)
-    allowed = frozenset(names)
-    new_object = object.__new__
-    set_attribute = object.__setattr__
-
-    def evolve(self, **kwargs):
-        if self.__class__ is not cls or not allowed.issuperset(kwargs):
-            return real(self, **kwargs)
-        own = self.__dict__
-        state = own.copy() if len(own) == count else {name: own[name] for name in names}
-        if "ref_values" in kwargs:
-            merged = own["ref_values"].copy()
-            merged.update(kwargs["ref_values"])
-            kwargs["ref_values"] = merged
-        state.update(kwargs)
-        new = new_object(cls)
-        set_attribute(new, "__dict__", state)
-        return new
-
-    evolve.__doc__ = real.__doc__
-    evolve.real = real   # type: ignore[attr-defined]
-    return evolve
-
-
-def _validator_evolve(cls: type) -> None:
-    """A Validator class made by cfnlint.jsonschema.validators.create: its __post_init__ fills a None context or
-    resolver, so a copy that would hold one goes through the constructor."""
-    from dataclasses import fields
-
-    if getattr(cls.evolve, "real", None) is not None:
-        return
-    real = cls.evolve
-    names = tuple(f.name for f in fields(cls))
-    count = len(names)
-    allowed = frozenset(f.name for f in fields(cls) if f.init)
-    new_object = object.__new__
-
-    def evolve(self, **kwargs):
-        if self.__class__ is not cls or not allowed.issuperset(kwargs):
-            return real(self, **kwargs)
-        own = self.__dict__
-        state = own.copy() if len(own) == count else {name: own[name] for name in names}
-        state.update(kwargs)
-        if state["context"] is None or state["resolver"] is None:
-            return real(self, **kwargs)
-        new = new_object(cls)
-        new.__dict__ = state
-        return new
-
-    evolve.__doc__ = real.__doc__
-    evolve.real = real   # type: ignore[attr-defined]
-    cls.evolve = evolve
 
 
 def memoize_validator_classes(classes: list[type]) -> bool:
