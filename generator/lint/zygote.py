@@ -9,7 +9,8 @@ standard output `{"findings": {file: [[file name, line, rule id, message], ...]}
 (generator/lint/server.py) speaks the same protocol over its socket, one job per connection, from a job process
 forked after `setup`.
 
-Imports only cfn-lint and the standard library (not the generator), to keep the helper small.
+Imports only cfn-lint, the standard library and generator/lint's light modules (not the generator), to keep the
+helper small.
 """
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ import sys
 import time
 import traceback
 from typing import Any
+
+from generator.lint import speedups
+from generator.lint.speedups import CHECKED_CFN_LINT  # noqa: F401 - the version the speed-ups were checked against
 
 _STATE: dict[str, Any] = {}   # the rules, inherited by forked workers
 
@@ -32,130 +36,6 @@ def _rules(rules_dir: str):
     from cfnlint.runner import Runner
 
     return Runner(ConfigMixIn(**ManualArgs(append_rules=[rules_dir]))).rules
-
-
-CHECKED_CFN_LINT = "1.58.0"   # the version whose two nested-template readers _share_nested_decodes was checked against
-
-
-def _share_nested_decodes() -> None:
-    """cfn-lint parses a nested stack's template twice while linting its parent (NestedStackParameters for the
-    parameters, the GetAtt context for the outputs; a third of the root's lint time with 50 services), and both read
-    only its Parameters and Outputs: let them share one parse per template bytes, keeping only those two sections
-    (a worker holds them for every nested template at once). In cfn-lint CHECKED_CFN_LINT only: another version
-    may read more of a nested template, and is left as it is."""
-    import hashlib
-
-    import cfnlint.decode
-    from cfnlint.rules.resources.cloudformation import NestedStackParameters as nested
-    from cfnlint.version import __version__
-
-    real = cfnlint.decode.decode
-    if __version__ != CHECKED_CFN_LINT or getattr(nested, "decode", None) is not real:
-        return
-    parsed: dict[tuple[str, bytes], Any] = {}
-
-    def decode(filename: str | None):
-        try:
-            with open(filename, "rb") as f:   # type: ignore[arg-type]
-                key = (os.path.abspath(filename), hashlib.sha256(f.read()).digest())   # type: ignore[arg-type]
-        except (OSError, TypeError):
-            return real(filename)
-        if key not in parsed:
-            template, matches = real(filename)
-            if isinstance(template, dict):
-                template = {k: template[k] for k in ("Parameters", "Outputs") if k in template}
-            parsed[key] = (template, matches)
-        return parsed[key]
-
-    cfnlint.decode.decode = decode   # what context._nested_stack_get_atts imports when it runs
-    nested.decode = decode
-    _STATE["shared_decodes"] = True
-
-
-def _speedups() -> None:
-    """cfn-lint's `evolve` methods (Context, Path, FunctionFilter and every Validator class, which it copies a few
-    hundred thousand times per build) look up `dataclasses.fields()` on each call, a fifth of a template's lint
-    time: give each class the same method with its field names read once. The result is the same object built
-    from the same arguments, so every verdict is unchanged (tests/test_lint_cache.py compares findings with
-    cfn-lint's API in this process). In cfn-lint CHECKED_CFN_LINT only, like _share_nested_decodes."""
-    from dataclasses import fields
-
-    import cfnlint.jsonschema.validators as validators
-    from cfnlint.context import context
-    from cfnlint.jsonschema import _filter
-    from cfnlint.version import __version__
-
-    if __version__ != CHECKED_CFN_LINT:
-        return
-
-    def fast_evolve(cls: type, fields_of: type) -> None:
-        names = tuple(f.name for f in fields(fields_of) if f.init)
-
-        def evolve(self, **kwargs):
-            for name in names:
-                if name not in kwargs:
-                    kwargs[name] = getattr(self, name)
-            return self.__class__(**kwargs)
-
-        evolve.__doc__ = cls.evolve.__doc__
-        cls.evolve = evolve
-
-    fast_evolve(context.Context, context.Context)
-    fast_evolve(_filter.FunctionFilter, _filter.FunctionFilter)
-    path_names = tuple(f.name for f in fields(context.Path))   # Path.evolve copies every field, init or not
-
-    def path_evolve(self, **kwargs):
-        for name in path_names:
-            if name not in kwargs:
-                kwargs[name] = getattr(self, name)
-        return self.__class__(**kwargs)
-
-    context.Path.evolve = path_evolve
-    real_create = validators.create
-
-    def create(*args, **kwargs):
-        cls = real_create(*args, **kwargs)
-        fast_evolve(cls, cls)
-        return cls
-
-    validators.create = create   # what Validator.extend calls
-    _dispatch_by_keyword()
-    for value in list(vars(validators).values()):
-        if isinstance(value, type) and value.__name__ == "Validator" and hasattr(value, "extend"):
-            fast_evolve(value, value)
-    _STATE["speedups"] = True
-
-
-def _dispatch_by_keyword() -> None:
-    """E1101 (CfnLint.cfnLint) runs, for each keyword of a schema, every child rule that declares it, scanning all
-    child rules for each keyword of each property it validates: look the rules up by keyword instead, in the same
-    order (child rules in order, one run per matching declaration), from a table built on the first call of a
-    worker, once the rules are complete."""
-    from cfnlint.jsonschema._utils import Unset
-    from cfnlint.rules.jsonschema.CfnLint import CfnLint
-
-    def cfnLint(self, validator, keywords, instance, schema):
-        validator = validator.evolve(function_filter=validator.function_filter.evolve(add_cfn_lint_keyword=False))
-        table = self.__dict__.get("_by_keyword")
-        if table is None or table[0] is not self.child_rules or table[1] != len(self.child_rules):
-            by_keyword: dict[str, list] = {}
-            for rule in self.child_rules.values():
-                if rule is None or not rule.id:
-                    continue
-                for rule_keyword in rule.keywords:
-                    by_keyword.setdefault(rule_keyword, []).append(rule)
-            table = self.__dict__["_by_keyword"] = (self.child_rules, len(self.child_rules), by_keyword)
-        by_keyword = table[2]
-        for keyword in keywords:
-            for rule in by_keyword.get(keyword, ()):
-                for err in rule.validate(validator, keyword, instance, schema):
-                    if err.rule is None:
-                        if isinstance(err.validator, Unset):
-                            err.rule = rule
-                    yield err
-
-    cfnLint.__doc__ = CfnLint.cfnLint.__doc__
-    CfnLint.cfnLint = cfnLint
 
 
 def _lint_one(path: str) -> tuple[str, list[list[Any]], float]:
@@ -211,8 +91,7 @@ def setup(rules_dir: str) -> float:
     gc.disable()
     try:
         _STATE["rules"] = _rules(rules_dir)
-        _share_nested_decodes()
-        _speedups()
+        speedups.apply(_STATE["rules"])
     finally:
         gc.enable()
     gc.collect()

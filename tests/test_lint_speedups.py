@@ -1,0 +1,168 @@
+"""The lint helper's speed-ups of cfn-lint (generator/lint/speedups.py) change no verdict and reach the rules the
+helper lints with.
+
+The patches apply only in the helper process (generator/lint/zygote.py): this process stays unpatched, so
+`workers.in_process` here is cfn-lint's own API.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from generator.lint import speedups, workers
+from tests.support import ROOT
+
+REGION = "eu-west-1"
+
+
+def every_template() -> list[str]:
+    """Every template of every app in the repository (the default app, the examples, the golden sets of the
+    fixture apps) and every project rule fixture, passing and failing."""
+    folders = [ROOT / "templates_out", *sorted((ROOT / "examples").glob("*/templates_out")),
+               *sorted((ROOT / "tests" / "golden").glob("*/templates"))]
+    files = [p for folder in folders for p in sorted(folder.glob("*.yaml"))]
+    files += sorted((ROOT / "tests" / "fixtures" / "lint_rules").glob("*/*.yaml"))
+    return [str(p) for p in files]
+
+
+def _unpatched(files: list[str], listing: Path) -> subprocess.Popen:
+    """cfn-lint's API over `files` in a fresh interpreter that never imports the speed-ups."""
+    listing.write_text(json.dumps(files))
+    script = ("import json, sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); "
+              "from generator.lint import workers; files = json.loads(Path(sys.argv[3]).read_text()); "
+              "print(json.dumps(workers.in_process(files, [sys.argv[2]], []).findings)); "
+              "assert 'generator.lint.speedups' not in sys.modules")
+    return subprocess.Popen([sys.executable, "-c", script, str(ROOT), REGION, str(listing)], cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+def test_the_speedups_leave_every_finding_as_cfn_lint_reports_it(monkeypatch, tmp_path):
+    """Findings (file, line, rule, message), file by file and with no rule ignored, from the helper's workers with
+    the speed-ups and from cfn-lint's API in processes without them, over every template of every app and every
+    project rule fixture. The unpatched side runs in two processes beside the helper's two workers."""
+    files = every_template()
+    assert len(files) > 150
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv(workers.ENV_WORKERS, "2")
+    halves = [_unpatched(files[0::2], tmp_path / "even.json"), _unpatched(files[1::2], tmp_path / "odd.json")]
+    patched = workers.lint(files, [REGION], [])
+    unpatched: dict[str, list] = {}
+    for proc in halves:
+        out, _ = proc.communicate()
+        assert proc.returncode == 0
+        unpatched.update(json.loads(out))
+    assert patched.workers == 2 and not patched.fallback
+    assert "" not in unpatched and set(unpatched) == set(files)
+    assert {f: sorted(map(list, found)) for f, found in patched.findings.items()} == \
+        {f: sorted(found) for f, found in unpatched.items()}
+    failing = [f for f in files if "/lint_rules/" in f and f.endswith("bad.yaml")]
+    assert failing and all(unpatched[f] for f in failing), "every failing fixture fails"
+    rules = {found[2] for findings in unpatched.values() for found in findings}
+    assert len(rules) >= 20, rules
+
+
+REACH = r"""
+import collections, dataclasses, json, sys
+sys.path.insert(0, sys.argv[1])
+from generator.lint import RULES_DIR, speedups, zygote
+
+rules = zygote._rules(str(RULES_DIR))   # as the helper builds them
+import cfnlint.decode
+import cfnlint.jsonschema.validators as validators
+from cfnlint.context import context
+from cfnlint.jsonschema._filter import FunctionFilter
+from cfnlint.rules.jsonschema import Base
+import regex._main
+
+e1101 = [r for r in rules.values() if r.id == "E1101"][0]
+originals = {
+    "E1101 cfnLint of the rule built": type(e1101).cfnLint.__code__,
+    "Context.evolve": context.Context.evolve.__code__,
+    "Path.evolve": context.Path.evolve.__code__,
+    "Path.descend": context.Path.descend.__code__,
+    "FunctionFilter.evolve": FunctionFilter.evolve.__code__,
+    "Validator.evolve": validators.CfnTemplateValidator.evolve.__code__,
+    "a Validator class made": dataclasses._process_class.__code__,
+    "BaseJsonSchema.extend_validator": Base.BaseJsonSchema.extend_validator.__code__,
+    "regex's pattern cache": regex._main._compile.__code__,
+}
+decode_code = cfnlint.decode.decode.__code__
+applied = speedups.apply(rules)
+
+from cfnlint.api import ManualArgs
+from cfnlint.config import ConfigMixIn
+files = sys.argv[2:]
+zygote._STATE.update(rules=rules, ignore_bad_template=False, config=ConfigMixIn(
+    **ManualArgs(templates=files, regions=["eu-west-1"], append_rules=[str(RULES_DIR)])))
+by_code = {code: name for name, code in originals.items()}
+report = {"applied": applied, "passes": [], "decoded": []}
+for _ in range(2):
+    counts = collections.Counter()
+    def profile(frame, event, arg):
+        if event == "call":
+            code = frame.f_code
+            if code in by_code:
+                counts[by_code[code]] += 1
+            elif code is decode_code:
+                shared = frame.f_back.f_code.co_filename == speedups.__file__   # for a nested stack's readers
+                report["decoded"].append([frame.f_locals.get("filename"), shared])
+            elif code.co_filename == speedups.__file__:
+                counts["speedups." + code.co_name] += 1
+    sys.setprofile(profile)
+    for f in files:
+        zygote._lint_one(f)
+    sys.setprofile(None)
+    report["passes"].append(counts)
+print(json.dumps(report))
+"""
+
+
+def test_every_speedup_reaches_the_rules_the_helper_lints_with():
+    """With the rules built as the helper builds them (cfn-lint loads each rule module from its file, so a rule's
+    class is not the class of the same name in sys.modules) and the speed-ups applied, linting a root template and
+    one of its nested templates twice never runs a replaced piece of cfn-lint, runs every replacement, makes no
+    Validator class the second time (each was made once), and parses each nested template once for both its
+    readers. A patch that misses the instances fails here."""
+    folder = ROOT / "examples" / "tunecast" / "templates_out"
+    nested = sorted(str(p) for p in folder.glob("service-*.yaml"))
+    files = [str(folder / "root.yaml"), nested[0]]
+    out = subprocess.run([sys.executable, "-c", REACH, str(ROOT), *files], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    report = json.loads(out)
+    assert report["applied"] == ["share_nested_decodes", "fast_evolve", "memoize_validator_classes",
+                                 "dispatch_by_keyword", "direct_extend_validator", "memoize_regex_compile"]
+    first, second = report["passes"]
+    for counts in (first, second):
+        for original in ("E1101 cfnLint of the rule built", "Context.evolve", "Path.evolve", "Path.descend",
+                         "FunctionFilter.evolve", "Validator.evolve", "BaseJsonSchema.extend_validator"):
+            assert counts.get(original, 0) == 0, (original, counts)
+        for replacement in ("cfnLint", "evolve", "descend", "create", "extend_validator", "_compile"):
+            assert counts.get("speedups." + replacement, 0) > 0, (replacement, counts)
+    assert second.get("a Validator class made", 0) == 0, second   # each made once, in the first pass
+    assert first.get("a Validator class made", 0) > 0, first
+    # regex's own look-up only for what is not kept (flags): under 2 % of the calls once every pattern was seen
+    assert second.get("regex's pattern cache", 0) * 50 < second["speedups._compile"], second
+    linted = [Path(f).name for f, shared in report["decoded"] if not shared]
+    assert sorted(linted) == sorted(Path(f).name for f in files * 2)   # the runner's own parse, each pass
+    nested_reads = [Path(f).name for f, shared in report["decoded"] if shared]
+    assert len(nested_reads) == len(set(nested_reads)) >= 10, nested_reads   # once for both readers, both passes
+
+
+def test_this_process_is_unpatched():
+    """The comparisons above (and tests/test_lint_cache.py's) need cfn-lint's own code in the test process."""
+    import cfnlint.jsonschema.validators as validators
+
+    assert not speedups.APPLIED and not hasattr(validators.create, "real")
+
+
+@pytest.mark.parametrize("version", ["1.57.0", "1.59.0"])
+def test_another_cfn_lint_version_is_left_as_it_is(monkeypatch, version):
+    import cfnlint.version
+
+    monkeypatch.setattr(cfnlint.version, "__version__", version)
+    assert speedups.apply({}) == []
