@@ -7,8 +7,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator import cfnyaml
-from generator.lint import budgets, cache, workers
+from generator.lint import budgets, cache, parsed as parsing, workers
 from generator.lint import handler_permissions as handlers
 from generator.lint.ignored import IGNORED_RULES
 from generator.wiring import RootParameter
@@ -80,7 +79,7 @@ def _parse_each(files: list[Path]) -> dict[str, dict]:
     parsed = {}
     for p in files:
         try:
-            parsed[p.name] = cfnyaml.loads(p.read_text(encoding="utf-8"))
+            parsed[p.name] = parsing.load(p)
         except Exception:   # noqa: BLE001 - any parse error: no key, always linted
             continue
     return parsed
@@ -109,8 +108,9 @@ def handler_permissions(template_dir: Path, shown_as: str, region: str, deployer
 
 
 def staged_templates(template_dir: Path) -> dict[str, dict]:
-    """Every template of the directory as data (YAML parsing is most of the structural checks' time: parse once)."""
-    return {p.name: cfnyaml.loads(p.read_text(encoding="utf-8")) for p in sorted(template_dir.glob("*.yaml"))}
+    """Every template of the directory as data (YAML parsing is most of the structural checks' time: parse once, and
+    a text parsed by an earlier build comes from the cache: generator/lint/parsed.py)."""
+    return parsing.load_dir(template_dir)
 
 
 def parameter_files(params_dir: Path, shown_as: str,
