@@ -1,6 +1,7 @@
 """One build: app spec -> rendered files -> staged -> validated -> swapped in (or nothing written)."""
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 import time
@@ -99,7 +100,14 @@ def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
         "--out": {name.split("/", 1)[0] for name in rendered.templates} | OPTIONAL_FOLDERS,
         "--params": {name.split("/", 1)[0] for name in rendered.params}})
     clock.lap("render")
+    # What render built stays alive to the end of the build: keep the cyclic collector from walking it again and again
+    # while the gate allocates (parsing 55 templates took 0.19 s instead of 0.05 at 50 services). Semantics are
+    # unchanged; the objects are handed back to the collector when the build ends, however it ends (unless a caller
+    # froze objects of its own: those are left as they were).
     swap = OutputSwap([out, params_dir], note)
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
     try:
         with swap:
             step(f"writing {len(rendered.templates)} templates and {len(rendered.params)} parameter files to a "
@@ -143,6 +151,9 @@ def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
                               "build", code) from None
         raise Interrupted(f"interrupted; nothing was written: {out}/ and {params_dir}/ were left as they were",
                           code) from None
+    finally:
+        if freeze:
+            gc.unfreeze()
     return rendered
 
 

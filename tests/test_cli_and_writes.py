@@ -133,7 +133,31 @@ def test_an_interrupted_lint_lets_the_checks_end_before_the_staged_folders_go(tm
     code = cli.main(["build", "--app", str(MINIMAL), "--out", str(out), "--params", str(params)])
     assert code == 130 and "interrupted; nothing was written" in capsys.readouterr().err
     assert seen == [["dev.config.json", "dev.json"]]
+    import gc
+    assert gc.get_freeze_count() == 0   # the build's freeze (generator/build.py) ended with it
     assert sorted(p.name for p in tmp_path.iterdir()) == ["params", "templates_out"], "no staging left behind"
+
+
+def test_a_build_hands_every_object_back_to_the_garbage_collector_however_it_ends(tmp_path, monkeypatch):
+    """The build freezes what render made while the gate runs (generator/build.py): passed, failed or interrupted,
+    nothing stays frozen afterwards, and objects a caller froze itself stay frozen."""
+    import gc
+    assert gc.get_freeze_count() == 0
+    write(load_app(MINIMAL), tmp_path / "ok" / "t", tmp_path / "ok" / "p")
+    assert gc.get_freeze_count() == 0
+    monkeypatch.setattr(gate, "cfn_lint", lambda *a: ["templates_out/network.yaml:1: E0000 injected"])
+    with pytest.raises(ValidationFailed):
+        write(load_app(MINIMAL), tmp_path / "failed" / "t", tmp_path / "failed" / "p")
+    assert gc.get_freeze_count() == 0
+    kept = [object()]
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        with pytest.raises(ValidationFailed):
+            write(load_app(MINIMAL), tmp_path / "theirs" / "t", tmp_path / "theirs" / "p")
+        assert gc.get_freeze_count() == before and kept
+    finally:
+        gc.unfreeze()
 
 
 def test_schema_describes_every_field(capsys):
