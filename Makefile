@@ -22,7 +22,8 @@ REGION ?=## deploy-role: the region of the stack [AWS_REGION, else app.yaml's re
 CRON ?=## sandbox-up: 1 also starts the cron jobs on their schedule (the cron profile)
 
 .DEFAULT_GOAL := help
-.PHONY: help templates validate init cost diagram test test-fast test-any-app golden bench schema lock clean
+.PHONY: help templates validate init cost diagram test test-fast test-any-app golden bench schema lock clean \
+	lint-server-stop
 
 help: ## List the targets and the variables they take
 	@echo "Targets:"
@@ -111,6 +112,9 @@ golden: $(VENV)/.installed-diagram ## Regenerate the golden templates on purpose
 	$(PY) -m generator build --app app.yaml --out templates_out --params params
 	$(PY) -m tests.update_golden
 	$(PY) -m tests.update_tool_golden
+
+lint-server-stop: $(VENV)/.installed ## Stop the lint servers builds keep running (README, The lint server)
+	$(PY) -m generator lint-server stop
 
 bench: $(VENV)/.installed ## Time each build phase, the lint cache and peak memory (CDK_VENV=path: vs the CDK synth)
 	$(PY) scripts/bench.py $(if $(CDK_VENV),--cdk-venv=$(call _q,$(CDK_VENV))) $(if $(RUNS),--runs=$(call _q,$(RUNS)))

@@ -93,6 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     ps = command("pipeline-support", "print (or write) pipeline-support.yaml, a pipeline's artifact store in another "
                                       "region (the same for every app; needs no app.yaml: docs/pipeline.md)")
     ps.add_argument("--output", metavar="PATH", help="write the template to PATH instead of printing it")
+    ls = command("lint-server", "stop the lint servers that builds keep running between builds, or list them "
+                                "(README, The lint server)")
+    ls.add_argument("action", choices=("stop", "status"))
     for name in DEPLOY_COMMANDS:
         sub.add_parser(name, help=DEPLOY_HELP[name], add_help=False)
     for name in OPS_COMMANDS:
@@ -214,6 +217,21 @@ def _print_or_write(text: str, output: str | None, write) -> int:
     return 0
 
 
+def _lint_server(args: argparse.Namespace) -> int:
+    from generator.lint import server
+    try:
+        answers = server.control(args.action)
+    except server.Failed as exc:
+        raise UsageError(str(exc)) from None
+    if not answers:
+        _say("no lint server is running")
+    for a in answers:
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(a.get("since", 0)))
+        _say(f"{'stopped' if args.action == 'stop' else 'running'}: lint server {a.get('pid')} at {a['socket']}, "
+             f"started {started}, {a.get('jobs', 0)} connections, exits after {a.get('idle', 0):.0f} s idle")
+    return 0
+
+
 def _init(args: argparse.Namespace) -> int:
     from generator import init_app
     return init_app.run(args, say=_say)
@@ -252,7 +270,7 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"sandbox": _sandbox, "runbooks": _runbooks, "init": _init, "build": _build, "validate": _validate, "schema": _schema, "cost": _cost,
-            "diagram": _diagram, "pipeline-support": _pipeline_support}
+            "diagram": _diagram, "pipeline-support": _pipeline_support, "lint-server": _lint_server}
 
 
 def _deploy(command: str, rest: list[str]) -> int:

@@ -15,14 +15,15 @@ from generator import components
 from generator.components import (access, bucket, cache, cluster, database, environment, filesystem, frontend,
                                    migrate, monitoring, network, queue, registry, service, table)
 from generator.components.attachments import Attachments
-from generator.components.base import Component
+from generator.components.base import Component, EnvInputs
 from generator.config import AppSpec
 from generator.errors import WiringError
 from generator.wiring import STANDARD_PARAMETERS, Nested, PackedSetting, RootParameter, StackBuilder
 
 ROOT_FILE = "root.yaml"
-# Root parameters the environment's own settings may take (CloudFormation allows 200): past it the services' settings
-# are packed one parameter per service. The rest is headroom for the data stores' settings (issue 11).
+# Root parameters the stacks may take one setting each (CloudFormation allows 200): every root parameter any stack
+# takes counts, and past it the settings a stack declares packable (the services') are packed one parameter per
+# service (`fit_budget`). The rest is headroom.
 ROOT_PARAMETER_BUDGET = 150
 
 
@@ -42,9 +43,10 @@ def build_stacks(app: AppSpec) -> list[Nested]:
     """The architecture, in dependency order. Each line is one nested stack (one per service)."""
     stacks: list[Nested] = []
 
-    def nested(component: Component, instance: str | None = None, description: str | None = None) -> StackBuilder:
+    def nested(component: Component, instance: str | None = None, description: str | None = None,
+               packable: tuple[EnvInputs, ...] = ()) -> StackBuilder:
         builder = component.builder(app, instance, description)
-        stacks.append(Nested(builder))
+        stacks.append(Nested(builder, packable))
         return builder
 
     env = environment.env_inputs(app)
@@ -79,17 +81,14 @@ def build_stacks(app: AppSpec) -> list[Nested]:
                     for f in app.file_systems}
     for built in (caches, queues, tables, buckets):
         stores.add(*(outputs.attachment for outputs in built.values()))
-    # The services come last and get the room the stacks above leave under the root's parameter budget (what those
-    # stacks consume, counted from their inputs, so a new component is counted without a change here, and the alarm
-    # thresholds the services will take, environment-wide parameters not yet consumed).
-    taken = {p.name for p in [*_root_parameters(stacks), *monitoring.service_thresholds(app)]}
-    settings = service.settings_inputs(app, room=ROOT_PARAMETER_BUDGET - len(taken))
     services = {}
     for svc in app.services:  # one stack per service keeps each template far from CloudFormation's limits
+        # a root parameter per setting; packed into one when the root is over its budget (fit_budget)
+        settings = service.env_inputs(app, svc)
         services[svc.name] = service.build(
-            app, svc, nested(service.COMPONENT, svc.name, f"the {svc.name} service ({svc.kind})"), settings[svc.name],
-            off_hours, env, net=net, cluster=ecs, registry=images, attachments=stores, file_systems=file_systems,
-            queues=queues, alerts=alerts)
+            app, svc, nested(service.COMPONENT, svc.name, f"the {svc.name} service ({svc.kind})", (settings,)),
+            settings, off_hours, env, net=net, cluster=ecs, registry=images, attachments=stores,
+            file_systems=file_systems, queues=queues, alerts=alerts)
     if migrate.wanted(app):   # the role of the pipeline's Migrate action (generator/pipeline/migrate.py)
         migrate.build(app, nested(migrate.COMPONENT), env, service=services[app.migrate.service], database=db)
     if app.frontend is not None:
@@ -104,9 +103,23 @@ def build(app: AppSpec) -> Build:
     return assemble(app, build_stacks(app))
 
 
+def fit_budget(stacks: list[Nested]) -> list[RootParameter]:
+    """The root's parameters: every one any stack takes counts against ROOT_PARAMETER_BUDGET, whichever component
+    declared it (settings, image tags, alarm thresholds, variables...). Within it, a setting each, labelled in the
+    console form; past it, every stack's packable settings are packed, which changes the root only (the nested
+    templates are the same either way). Deterministic: the spec alone decides (docs/performance.md, Scale)."""
+    params = _root_parameters(stacks)
+    if len(params) <= ROOT_PARAMETER_BUDGET:
+        return params
+    for n in stacks:
+        for settings in n.packable:
+            settings.pack(n.builder)
+    return _root_parameters(stacks)
+
+
 def assemble(app: AppSpec, stacks: list[Nested]) -> Build:
     """The root template over the nested stacks: their root parameters, the stacks, the re-exported outputs."""
-    params = _root_parameters(stacks)
+    params = fit_budget(stacks)
     root = Template(Description=f"{app.app}: root stack (one per environment; the environment enters only "
                                 f"through parameters, stack name and tags)")
     root.set_version()

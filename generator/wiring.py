@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, Protocol, Union
 
 from troposphere import AWSObject, GetAtt, If, Join, Output, Parameter, Ref, Select, Split, Template
 
@@ -218,11 +218,19 @@ def _joined(value: Any) -> Any:
     return value
 
 
+class Packable(Protocol):
+    """Settings a stack took as one root parameter each that the root may pack into one (components/base.py
+    `EnvInputs.pack`), when the root's parameters are over its budget (generator/root.py)."""
+
+    def pack(self, stack: StackBuilder) -> None: ...
+
+
 @dataclass
 class Nested:
-    """A finished nested stack, as the root template needs it."""
+    """A finished nested stack, as the root template needs it; `packable`: its settings the root may pack."""
 
     builder: StackBuilder
+    packable: tuple[Packable, ...] = ()
 
     def parameters(self) -> dict[str, Any]:
         return {name: src.value() for name, src in sorted(self.builder.inputs.items())}

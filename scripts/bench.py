@@ -15,6 +15,13 @@ CDK synth of ../shared/bench/cdk_app (warmed up once first) and then generation 
 a cold build, a rebuild after changing one service and a rebuild with nothing changed, of the default app; the ratio is
 the synth's time over ours.
 
+The lint server (generator/lint/server.py): every row runs without one (FARGATE_STACKS_LINT_SERVER=0: each build
+starts its own lint helper and pays its setup, as a first build does) except the rows marked "server warm", whose
+builds send their templates to a server the bench started beforehand in its own private directory (and stops at the
+end): the state of a developer's second and later builds. A "server warm" row whose builds did not all find the
+server running says so. Their peak memory is the build's own processes': the server and its workers are not the
+build's children.
+
 The scale apps (5, 10, 25 and 50 services in the proportions 30 web services with routing : 15 workers : 5 cron jobs,
 three environments, no pipeline) go through the whole gate; their parameter, output and size figures are
 scripts/scale_figures.py's (docs/performance.md, Scale).
@@ -100,9 +107,15 @@ def run(argv: list[str], env: dict[str, str] | None = None) -> dict:
     return {"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024, **report, "stderr": err, "stdout": out}
 
 
-def build(app: Path, work: Path, cache: Path, lift_limits: bool = False, workers: int | None = None) -> dict:
+SERVER_DIR: Path | None = None   # the bench's own lint-server directory (main() sets it)
+
+
+def build(app: Path, work: Path, cache: Path, lift_limits: bool = False, workers: int | None = None,
+          server: bool = False) -> dict:
     argv = [PY, __file__, "--child", "build", str(app), str(work / "out"), str(work / "params")]
-    env = {"FARGATE_STACKS_LINT_CACHE": str(cache)}
+    env = {"FARGATE_STACKS_LINT_CACHE": str(cache), "FARGATE_STACKS_LINT_SERVER": "1" if server else "0"}
+    if SERVER_DIR is not None:
+        env["FARGATE_STACKS_LINT_SERVER_DIR"] = str(SERVER_DIR)
     if workers is not None:
         env["FARGATE_STACKS_LINT_WORKERS"] = str(workers)
     return run(argv + (["--lift-limits"] if lift_limits else []), env)
@@ -111,6 +124,19 @@ def build(app: Path, work: Path, cache: Path, lift_limits: bool = False, workers
 def generate(app: Path, work: Path) -> dict:
     shutil.rmtree(work / "gen", ignore_errors=True)
     return run([PY, __file__, "--child", "generate", str(app), str(work / "gen")])
+
+
+def stop_servers() -> None:
+    if SERVER_DIR is not None and SERVER_DIR.is_dir():
+        subprocess.run([PY, "-m", "generator", "lint-server", "stop"], cwd=ROOT, capture_output=True,
+                       env={**os.environ, "FARGATE_STACKS_LINT_SERVER_DIR": str(SERVER_DIR)})
+
+
+def warm_server(app: Path, work: Path) -> None:
+    """A build with the lint server on, so that the next ones find it running (its result is not a row)."""
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    build(app, work, work / "lint-cache", server=True)
 
 
 def cdk_synth(venv: Path, work: Path) -> dict:
@@ -176,10 +202,32 @@ def _hit_rate(rows: list[dict]) -> str:
     return f"{cached}/{total}" if total else "-"
 
 
+def server_scenarios(app: Path, work: Path, run_no: int) -> dict[str, dict]:
+    """With a warm lint server: a cold build, then a rebuild after changing one service (fresh folders and cache)."""
+    warm_server(app, work / "warm-up")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    cache = work / "lint-cache"
+    spec = work / "app.yaml"
+    spec.write_text(app.read_text(encoding="utf-8"), encoding="utf-8")
+    found = {"cold": build(spec, work, cache, server=True)}
+    spec.write_text(change_one_service(app.read_text(encoding="utf-8"), f"run{run_no}"), encoding="utf-8")
+    found["one service"] = build(spec, work, cache, server=True)
+    return found
+
+
+def _server_note(rows: list[dict]) -> str:
+    """Empty when every build of the rows was linted by a server already running, else what happened instead."""
+    seen = {r.get("lint", {}).get("server", "") if r.get("lint") else "no lint" for r in rows}
+    if seen <= {"warm", "no lint"}:
+        return ""
+    return "  (not all warm: " + ", ".join(sorted(x or "no server" for x in seen)) + ")"
+
+
 def scenarios(app: Path, work: Path, run_no: int, lift_limits: bool = False) -> dict[str, dict]:
     """A cold build, an unchanged rebuild (up to date by its build stamp), the same without the stamp (every
     template a lint-cache hit: what a generator change that leaves the templates alone costs), a rebuild after
-    changing one service: fresh folders and cache."""
+    changing one service: fresh folders and cache. Without a lint server."""
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     cache = work / "lint-cache"
@@ -219,7 +267,8 @@ def table1(apps: list[tuple[str, Path, bool]], runs: int, work: Path) -> None:
           "lints: not on the critical path); "
           "lint: waiting for cfn-lint's verdicts; setup: the helper's import of cfn-lint and its rules; lintCPU: "
           "the templates' lint time summed over the workers; peakMB: the largest process of the build; unchanged: "
-          "answered by the build stamp; no stamp: the same rebuild without it (every template a lint-cache hit).\n")
+          "answered by the build stamp; no stamp: the same rebuild without it (every template a lint-cache hit). No lint "
+          "server: each build starts its own helper.\n")
 
 
 def table2(venv: Path, runs: int, work: Path) -> None:
@@ -231,21 +280,33 @@ def table2(venv: Path, runs: int, work: Path) -> None:
         rows.setdefault("CDK synth (warm)", []).append(cdk_synth(venv, work))
         rows.setdefault("generation alone (no gate)", []).append(generate(app, work))
         for scenario, result in scenarios(app, work / "default", i).items():
-            label = {"cold": "make templates, cold lint cache", "unchanged": "rebuild, nothing changed",
+            label = {"cold": "make templates, cold, no server", "unchanged": "rebuild, nothing changed",
                      "all hits": "rebuild, no stamp (all lint hits)",
-                     "one service": "rebuild, one service changed"}[scenario]
+                     "one service": "rebuild, one service, no server"}[scenario]
             rows.setdefault(label, []).append(result)
+        for scenario, result in server_scenarios(app, work / "default-server", i).items():
+            label = {"cold": "make templates, cold, server warm",
+                     "one service": "rebuild, one service, server warm"}[scenario]
+            rows.setdefault(label, []).append(result)
+    stop_servers()
     cdk = _median(rows["CDK synth (warm)"], "seconds")
-    goals = {"generation alone (no gate)": 10, "make templates, cold lint cache": 2,
-             "rebuild, one service changed": 5, "rebuild, nothing changed": 10}
+    goals = {"generation alone (no gate)": 10, "make templates, cold, no server": 2,
+             "rebuild, one service, no server": 5, "rebuild, nothing changed": 10,
+             "make templates, cold, server warm": 2, "rebuild, one service, server warm": 5}
     print(f"{'':<34}{'seconds':>8}{'CDK/ours':>9}{'goal':>6}{'hits':>7}{'peak MB':>8}")
-    for label in ("CDK synth (warm)", "generation alone (no gate)", "make templates, cold lint cache",
-                  "rebuild, one service changed", "rebuild, nothing changed", "rebuild, no stamp (all lint hits)"):
+    for label in ("CDK synth (warm)", "generation alone (no gate)", "make templates, cold, no server",
+                  "make templates, cold, server warm", "rebuild, one service, no server",
+                  "rebuild, one service, server warm", "rebuild, nothing changed",
+                  "rebuild, no stamp (all lint hits)"):
         seconds = _median(rows[label], "seconds")
         ratio = "" if label.startswith("CDK") else f"{cdk / seconds:.1f}x"
         goal = f">={goals[label]}x" if label in goals else ""
+        note = _server_note(rows[label]) if "server warm" in label else ""
         print(f"{label:<34}{seconds:>8.2f}{ratio:>9}{goal:>6}{_hit_rate(rows[label]):>7}"
-              f"{max(r['peak_mb'] for r in rows[label]):>8.0f}")
+              f"{max(r['peak_mb'] for r in rows[label]):>8.0f}{note}")
+    print("Rows without \"server warm\": no lint server, each build starts its own lint helper (as a first build "
+          "does). \"server warm\": the build's templates linted by a lint server already running (its setup paid "
+          "before; peak MB is the build's own processes, not the server's).")
     print()
 
 
@@ -286,10 +347,16 @@ def main() -> int:
     parser.add_argument("--services", default="5,10,25,50",
                         help="comma-separated sizes of the scale apps (default 5,10,25,50)")
     args = parser.parse_args()
+    global SERVER_DIR
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
-        if args.cdk_venv:
-            table2(Path(args.cdk_venv), args.runs, work / "vs-cdk")
+        SERVER_DIR = work / "lint-server"   # the bench's servers, never the user's
+        try:
+            if args.cdk_venv:
+                table2(Path(args.cdk_venv), args.runs, work / "vs-cdk")
+        except BaseException:
+            stop_servers()
+            raise
         wanted = set(args.apps.split(","))
         apps: list[tuple[str, Path, bool]] = []
         if "default" in wanted:
@@ -302,9 +369,12 @@ def main() -> int:
                 scale = work / f"scale-{size}.yaml"
                 scale.write_text(yaml.safe_dump(scale_spec(size), sort_keys=False), encoding="utf-8")
                 apps.append((f"{size} services", scale, False))
-        table1(apps, args.runs, work / "apps")
-        if "default" in wanted:
-            table_workers(args.runs, work / "workers")
+        try:
+            table1(apps, args.runs, work / "apps")
+            if "default" in wanted:
+                table_workers(args.runs, work / "workers")
+        finally:
+            stop_servers()
     return 0
 
 

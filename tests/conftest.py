@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from typing import Any
 
 import pytest
@@ -17,6 +18,10 @@ import pytest
 from generator import root
 from generator.config import AppSpec, parse_app
 from generator.params import environment_values
+
+# No lint server (generator/lint/server.py) for the suite: each test process lints with its own helper, stopped at
+# its exit, so no test leaves a process behind. tests/test_lint_server.py turns it on for its own tests.
+os.environ["FARGATE_STACKS_LINT_SERVER"] = "0"
 
 # The smallest app the factory starts from: one environment, no services.
 BASE: dict[str, Any] = {"app": "demo", "owner": "team", "region": "eu-west-1",

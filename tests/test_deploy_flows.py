@@ -551,6 +551,84 @@ def test_without_a_terminal_deploy_needs_yes(make):
     assert err.value.hints == ("review the preview above, then run `make deploy ENV=dev YES=1`",)
 
 
+def test_deploy_and_deploy_role_go_through_the_one_change_set_flow(make, tmp_path, monkeypatch):
+    """`make deploy` (commands.py) and `make deploy-role` (access.py) create, wait for, read, preview, confirm and
+    discard their change sets through changeset_flow.py: the same replacement, declined at the prompt, prints the
+    same preview and the same words for both, their stack and change set names aside."""
+    from scripts.deploylib import access, changeset_flow
+
+    calls: list[tuple[str, str]] = []
+    for step in ("prepare", "show", "confirm"):
+        real = getattr(changeset_flow, step)
+
+        def spy(*args, _real=real, _step=step, **kwargs):   # the stack of the Change or Prepared it was given
+            stack, = {a.stack_name if isinstance(a, changeset_flow.Change) else a.preview.stack_name
+                      for a in args if isinstance(a, (changeset_flow.Change, changeset_flow.Prepared))}
+            calls.append((_step, stack))
+            return _real(*args, **kwargs)
+        monkeypatch.setattr(changeset_flow, step, spy)
+
+    def changes_with_a_replacement(h: Harness, cs: str, stack: str) -> None:
+        nested = f"arn:aws:cloudformation:{REGION}:111111111111:changeSet/nested-of-{stack}/2"
+        h.change_set(cs, "CREATE_COMPLETE", name=stack)
+        h.change_set(cs, "CREATE_COMPLETE", name=stack, changes=[
+            change("Modify", "Network", "AWS::CloudFormation::Stack", nested=nested)])
+        h.change_set(nested, "CREATE_COMPLETE", name=f"{stack}-Network-ABC", changes=[
+            change("Modify", "Vpc", "AWS::EC2::VPC", replacement="True")])
+        h.cf.add_response("delete_change_set", {}, {"ChangeSetName": cs})
+
+    # make deploy ENV=dev, answered "no"
+    h = make(yes=False, interactive=True, answers=("no",))
+    h.package()
+    h.describe("UPDATE_COMPLETE", running_tag="3f2a9c1")
+    cs = h.create_change_set("UPDATE", parameters=[
+        {"ParameterKey": "EnvironmentName", "ParameterValue": "dev"},
+        {"ParameterKey": "DbPassword", "ParameterValue": SECRET},
+        {"ParameterKey": "ApiImageTag", "UsePreviousValue": True},
+        {"ParameterKey": "WebImageTag", "UsePreviousValue": True}])
+    changes_with_a_replacement(h, cs, "shop-dev")
+    assert commands.deploy(h.ctx) == 1
+    h.done()
+
+    # make deploy-role, answered "no": its template (one IAM role: CAPABILITY_IAM too) through the same bucket
+    role_templates, role_params = tmp_path / "role-templates", tmp_path / "role-params"
+    role_templates.mkdir()
+    role_params.mkdir()
+    (role_templates / "deploy-role.yaml").write_text(NETWORK_T)
+    (role_params / "deploy-role.json").write_text(json.dumps([{"ParameterKey": "EnvironmentName",
+                                                               "ParameterValue": "dev"}]))
+    r = make(yes=False, interactive=True, answers=("no",))
+    r.plan = packaging.plan_package(role_templates, "deploy-role.yaml", r.plan.bucket, REGION, "shop")
+    r.package()
+    name, role_cs = "shop-pipeline-access", f"arn:aws:cloudformation:{REGION}:111111111111:changeSet/deploy-role/1"
+    r.cf.add_response("describe_stacks", {"Stacks": [{
+        "StackName": name, "StackId": stack_id(name), "CreationTime": T0, "StackStatus": "UPDATE_COMPLETE",
+        "Parameters": [{"ParameterKey": "EnvironmentName", "ParameterValue": "old"}]}]}, {"StackName": name})
+    r.cf.add_response("create_change_set", {"Id": role_cs, "StackId": stack_id(name)}, {
+        "StackName": name, "ChangeSetName": "deploy-role-20260301-120000", "ChangeSetType": "UPDATE",
+        "TemplateURL": r.plan.root_url, "Parameters": [{"ParameterKey": "EnvironmentName", "ParameterValue": "dev"}],
+        "Capabilities": ["CAPABILITY_IAM"], "Tags": [{"Key": "Application", "Value": "shop"},
+                                                      {"Key": "Owner", "Value": "team-a"}],
+        "IncludeNestedStacks": True, "Description": "deploy-role.yaml by scripts/deploy.py deploy-role"})
+    changes_with_a_replacement(r, role_cs, name)
+    assert access.deploy_role(r.ctx.aws, r.ctx.console, r.ctx.target.app, role_templates, role_params,
+                              access.AccessOptions(change_set_poll=0, event_poll=0)) == 1
+    r.done()
+
+    assert calls == [("prepare", "shop-dev"), ("show", "shop-dev"), ("confirm", "shop-dev"),
+                     ("prepare", name), ("show", name), ("confirm", name)]
+
+    def shape(output: str, stack: str, change_set: str) -> str:
+        text = output[output.index("Change set "):]
+        return text.replace(change_set, "<change set>").replace(stack, "<stack>")
+    deployed = shape(h.output(), "shop-dev", "deploy-20260301-120000")
+    assert deployed == shape(r.output(), name, "deploy-role-20260301-120000")
+    assert "!!   <stack>/Network/Vpc (AWS::EC2::VPC) replaced" in deployed
+    assert "  ~ EnvironmentName : old -> dev" in deployed
+    assert deployed.endswith("1 to modify (1 replaced), 0 to remove, in 2 stacks; nested stacks: 1 modified.\n"
+                             "Not deployed; the change set was deleted.\n")
+
+
 def _protection(h: Harness, nested: str, created: str | None = None) -> None:
     """The production protection conversation: the root's policy, then the same policy on every nested stack found
     by walking ListStackResources (a stack policy covers only its own stack), then termination protection."""

@@ -75,13 +75,15 @@ def test_packed_settings_keep_the_variables_individual_and_the_service_template_
     assert _values(app, packed, "dev")["ApiEnvNote"] == "a,b"    # a comma is fine: never packed
 
 
-def test_variables_count_against_the_root_parameter_budget():
-    from generator.components import service
-    app = _app({"LOG_LEVEL": "DEBUG", "A": "1", "B": "2"}, {})
-    individual = service.settings_inputs(app, room=10_000)
-    needed = sum(1 + len(e.parameters()) for e in individual.values()) + len(service.off_hours_inputs(app).parameters())
-    assert not service.settings_inputs(app, room=needed + 3)["api"].packed
-    assert service.settings_inputs(app, room=needed + 2)["api"].packed      # the three variables tipped it
+def test_variables_count_against_the_root_parameter_budget(monkeypatch):
+    without = len(root.build(_app({}, {})).parameters)
+
+    def packed(budget: int) -> bool:
+        monkeypatch.setattr(root, "ROOT_PARAMETER_BUDGET", budget)
+        return "ApiSettings" in {p.name for p in root.build(_app({"LOG_LEVEL": "DEBUG", "A": "1", "B": "2"}, {})
+                                                            ).parameters}
+    assert not packed(without + 3)
+    assert packed(without + 2)      # the three variables tipped it
 
 
 def test_placeholders_are_filled_in_when_the_parameter_file_is_written():

@@ -23,7 +23,7 @@ import yaml
 from generator import buildspecs
 from generator.build import render_app
 from generator.config import parse_app
-from generator.pipeline import regions
+from generator.pipeline import common, regions
 from tests.support import ROOT
 
 KEY = "arn:aws:kms:us-east-1:111111111111:key/0f1e2d3c-4b5a-4697-8877-665544332211"
@@ -79,7 +79,7 @@ def test_one_artifact_store_per_region_the_pipelines_own_first(rendered):
 def test_a_single_region_pipeline_keeps_its_one_artifact_store():
     raw = yaml.safe_load((ROOT / "tests/fixtures/apps/spa-api.yaml").read_text())
     app = parse_app(raw)
-    assert regions.other_regions(app) == []
+    assert common.other_regions(app) == []
     assert set(regions.artifact_store(app, "B", "K")) == {"ArtifactStore"}
 
 

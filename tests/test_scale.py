@@ -13,6 +13,7 @@ from generator.components import service
 from generator.config import parse_app
 from generator.errors import ValidationFailed
 from generator.lint import budgets
+from generator.wiring import Nested, RootParameter, StackBuilder
 from scripts import scale_figures
 from scripts.bench import scale_spec
 from tests.conftest import as_data, make_app
@@ -72,6 +73,37 @@ def test_packed_settings_leave_every_service_template_as_it_was(monkeypatch):
     pattern = params["ApiSettings"]["AllowedPattern"]
     assert not re.fullmatch(pattern, value.replace("CodeDeployDefault.ECSCanary10Percent5Minutes", "Canary"))
     assert not re.fullmatch(pattern, value + ",1")
+
+
+@pytest.mark.parametrize("where", ["first", "last"])
+def test_every_stacks_root_parameters_count_against_the_budget_wherever_the_stack_is_built(monkeypatch, where):
+    """A stand-in component's stack takes root parameters of its own, built before the services or after them (where
+    the migrate, frontend and access stacks are): no line names it for the budget, and it still moves the packing
+    point. The 13-service scale app takes 149 root parameters one each: one more fits the budget of 150, two do
+    not."""
+    app = parse_app(scale_spec(13), "scale-13")
+    real = root.build_stacks
+    assert len(root.build(app).parameters) == 149
+
+    def with_stand_in(taking: int):
+        def build_stacks(app):
+            stacks = real(app)
+            extra = StackBuilder("StandIn", "stand-in.yaml", "a stand-in component")
+            for i in range(taking):
+                extra.input(RootParameter(f"StandIn{i}", "A stand-in setting.", "StandIn", f"setting {i}",
+                                          lambda app, env: "x"))
+            return [Nested(extra), *stacks] if where == "first" else [*stacks, Nested(extra)]
+        monkeypatch.setattr(root, "build_stacks", build_stacks)
+        return root.build(app)
+
+    fits = with_stand_in(1)
+    assert len(fits.parameters) == 150 and not [p for p in fits.parameters if p.name.endswith("Settings")]
+    over = with_stand_in(2)
+    assert {"StandIn0", "StandIn1", "Web00Settings", "Work00Settings", "Cron00Settings"} <= {p.name for p in over.parameters}
+    assert len(over.parameters) < root.ROOT_PARAMETER_BUDGET
+    for name, template in fits.templates().items():   # packing changes the root only
+        if name not in (root.ROOT_FILE, "stand-in.yaml"):
+            assert as_data(over.templates()[name]) == as_data(template), name
 
 
 def test_the_root_stays_within_its_budgets_at_50_services_with_headroom():

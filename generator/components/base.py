@@ -150,7 +150,8 @@ class EnvInputs(Generic[M]):
                 continue
             self.settings[name] = Setting(name, _parameter(name, annotation, info, param, group, values, app,
                                                            prefix, owner))
-        self.packed = _pack(list(self.settings.values()), group, prefix, owner) if packed and self.settings else None
+        self._names = (group, prefix, owner)
+        self.packed = _pack(list(self.settings.values()), *self._names) if packed and self.settings else None
 
     def __getitem__(self, field: str) -> RootParameter | PackedSetting:
         """The source of a setting: its own root parameter, or its place in the packed one."""
@@ -170,6 +171,17 @@ class EnvInputs(Generic[M]):
     def parameters(self) -> list[RootParameter]:
         """The root parameters these settings take: one per setting, or the packed one."""
         return [self.packed] if self.packed is not None else [s.parameter for s in self.settings.values()]
+
+    def pack(self, stack: StackBuilder) -> None:
+        """Pack the settings into one root parameter after `stack` took them one each: its inputs now point at their
+        places in the packed one (PackedSetting), so only the root changes, never the nested template. This is how
+        the root decides to pack once every stack is built and its parameters counted (generator/root.py)."""
+        if self.packed is not None or not self.settings:
+            return
+        self.packed = _pack(list(self.settings.values()), *self._names)
+        for field, setting in self.settings.items():
+            if stack.inputs.get(setting.parameter.name) == setting.parameter:
+                stack.inputs[setting.parameter.name] = self[field]
 
 
 PACKED_SUFFIX = "Settings"

@@ -60,7 +60,7 @@ def directory() -> Path | None:
     return Path(setting) if setting else DEFAULT_DIR
 
 
-def _schema_versions() -> bytes:
+def schema_versions() -> bytes:
     """cfn-lint reads its bundled schemas, or the ones --update-specs downloaded when they are newer."""
     cache_home = os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache"))
     parts = []
@@ -68,6 +68,12 @@ def _schema_versions() -> bytes:
                  Path(cache_home) / "aws" / "cfn-lint" / "schemas" / "version.json"):
         parts.append(path.read_bytes() if path.is_file() else b"-")
     return b"\0".join(parts)
+
+
+def installed() -> bytes:
+    """The name and version of every distribution installed beside cfn-lint (its dependencies among them)."""
+    return "\0".join(sorted(n for n in os.listdir(cfnlint_dir().parent)
+                            if n.endswith((".dist-info", ".egg-info")))).encode()
 
 
 def rule_set(regions: Iterable[str], ignored: Iterable[str]) -> bytes | None:
@@ -79,9 +85,8 @@ def rule_set(regions: Iterable[str], ignored: Iterable[str]) -> bytes | None:
     h.update(b"\0" + (cfnlint_dir() / "version.py").read_bytes())
     # every distribution installed beside it, by name and version (cfn-lint's verdicts rest on PyYAML, regex, sympy,
     # networkx...): changing any package of the environment lints everything once
-    h.update(b"\0" + "\0".join(sorted(n for n in os.listdir(cfnlint_dir().parent)
-                                     if n.endswith((".dist-info", ".egg-info")))).encode())
-    h.update(b"\0" + _schema_versions())
+    h.update(b"\0" + installed())
+    h.update(b"\0" + schema_versions())
     h.update(b"\0regions " + json.dumps(sorted(regions)).encode())
     h.update(b"\0ignored " + json.dumps(sorted(ignored)).encode())
     for rule in sorted(RULES_DIR.iterdir()):

@@ -28,6 +28,7 @@ class LintStats:
     setup_seconds: float = 0.0
     lint_cpu_seconds: float = 0.0
     fallback: str = ""
+    server: str = ""         # "warm": linted by a running lint server; "started": by one this build started
 
 
 LAST = LintStats()
@@ -93,6 +94,7 @@ def cfn_lint(template_dir: Path, shown_as: str, region: str | list[str],
     stats.cached, stats.linted = len(files) - len(todo), len(todo)
     result = workers.lint([str(p) for p in todo], regions, ignored)
     stats.workers, stats.setup_seconds, stats.fallback = result.workers, result.setup_seconds, result.fallback
+    stats.server = result.server
     stats.lint_cpu_seconds = sum(result.lint_seconds.values())
     findings = [f"{shown_as}/{where}:{line}: {rule} {message}"
                 for found in result.findings.values() for where, line, rule, message in found]

@@ -1,13 +1,16 @@
 """cfn-lint outside the build's process, on every core.
 
-Importing cfn-lint and building its rules takes longer than rendering a whole app, so a build starts a helper
-process first (`prestart`, generator/lint/zygote.py) that does it while the build renders and runs the other checks;
-the helper then lints each job's templates in workers forked from itself (the rules are inherited, never rebuilt),
-largest template first, as many workers as there are cores (`FARGATE_STACKS_LINT_WORKERS` overrides; 0 lints in
-this process). The helper is a fresh interpreter with only cfn-lint loaded, so no process of a build holds both the
+Importing cfn-lint and building its rules takes longer than rendering a whole app, so a build does not do it: it
+sends its templates to the lint server (generator/lint/server.py), a helper kept running between builds, which it
+finds at the start of the build (`prestart`) or starts then, so that a first build's server loads cfn-lint while the
+build renders and runs the other checks. Without a server (FARGATE_STACKS_LINT_SERVER=0, or when it fails) the build
+starts its own helper process (generator/lint/zygote.py) at the same moment, which does the same for this build only.
+Either lints each job's templates in workers forked from a process that has the rules built (never rebuilt),
+largest template first, as many workers as there are cores (`FARGATE_STACKS_LINT_WORKERS` overrides; 0 lints in this
+process). The helper is a fresh interpreter with only cfn-lint loaded, so no process of a build holds both the
 generator and cfn-lint. One helper serves every build of a process (the test suite builds many) and is stopped at
-exit; it runs in its own session, so Ctrl-C reaches only the build, which stops it. If the helper fails, the
-templates are linted in this process instead: never a pass without a lint.
+exit; it runs in its own session, so Ctrl-C reaches only the build, which stops it. If the server fails, the build
+uses its own helper; if that fails, the templates are linted in this process: never a pass without a lint.
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.lint import RULES_DIR, cfnlintrc
+from generator.lint import RULES_DIR, cfnlintrc, server
 
 ENV_WORKERS = "FARGATE_STACKS_LINT_WORKERS"
 _BOOT = ("import json, sys; sys.path[:] = json.loads(sys.argv.pop(1)); "
@@ -42,7 +45,8 @@ class Result:
     workers: int = 0                          # 0: linted in this process
     setup_seconds: float = 0.0                # the helper's import of cfn-lint and its rules
     lint_seconds: dict[str, float] = field(default_factory=dict)   # CPU seconds per template
-    fallback: str = ""                        # why the helper was not used, when it failed
+    fallback: str = ""                        # why the server or the helper was not used, when it failed
+    server: str = ""                          # "warm": a running lint server linted; "started": one this build started
 
 
 def cores() -> int:
@@ -58,16 +62,31 @@ def worker_count(templates: int) -> int:
     return min(wanted, templates)
 
 
-def _environment() -> tuple:
-    """What a helper fixes when it starts and cfn-lint reads from the environment: where it finds updated schemas
-    (XDG_CACHE_HOME, HOME) and its default region."""
-    return tuple(os.environ.get(k) for k in ("XDG_CACHE_HOME", "HOME", "AWS_REGION", "AWS_DEFAULT_REGION"))
+def _job(files: Sequence[str], regions: Sequence[str], ignore: Sequence[str], workers: int) -> dict:
+    """A job of the helper's protocol (generator/lint/zygote.py)."""
+    return {"cwd": os.getcwd(), "regions": list(regions), "ignore": list(ignore), "rules_dir": str(RULES_DIR),
+            "files": list(files), "workers": workers}
+
+
+def _result(reply: dict, files: Sequence[str], workers: int) -> Result:
+    """A reply of the helper's protocol as a Result; HelperFailed for an error or anything else, and for a reply
+    that leaves out a file it was sent (no verdict is not a pass)."""
+    if "error" in reply:
+        raise HelperFailed(str(reply["error"]))
+    try:
+        findings = {str(k): [tuple(f) for f in v] for k, v in reply["findings"].items()}
+        if "" not in findings and not set(files) <= set(findings):
+            raise HelperFailed(f"a reply without {sorted(set(files) - set(findings))[0]}")
+        return Result(findings, workers, float(reply.get("setup", 0.0)),   # type: ignore[arg-type]
+                      {str(k): float(v) for k, v in reply.get("seconds", {}).items()})
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise HelperFailed(f"a reply that is not the protocol's: {exc!r}") from exc
 
 
 class Helper:
     def __init__(self) -> None:
         self.pid = os.getpid()   # a forked copy of this process must not talk to the parent's helper
-        self.environment = _environment()
+        self.environment = server.environment()
         self.lock = threading.Lock()
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _BOOT, json.dumps(sys.path), str(RULES_DIR)],
@@ -75,11 +94,10 @@ class Helper:
         self.used = False
 
     def alive(self) -> bool:
-        return self.pid == os.getpid() and self.proc.poll() is None and self.environment == _environment()
+        return self.pid == os.getpid() and self.proc.poll() is None and self.environment == server.environment()
 
     def lint(self, files: Sequence[str], regions: Sequence[str], ignore: Sequence[str], workers: int) -> Result:
-        job = {"cwd": os.getcwd(), "regions": list(regions), "ignore": list(ignore), "rules_dir": str(RULES_DIR),
-               "files": list(files), "workers": workers}
+        job = _job(files, regions, ignore, workers)
         with self.lock:
             self.used = True
             try:
@@ -94,11 +112,11 @@ class Helper:
                 raise
         if not line:
             raise HelperFailed(f"the lint helper exited ({self.proc.poll()})")
-        reply = json.loads(line)
-        if "error" in reply:
-            raise HelperFailed(reply["error"])
-        return Result({k: [tuple(f) for f in v] for k, v in reply["findings"].items()},   # type: ignore[misc]
-                      workers, reply.get("setup", 0.0), reply.get("seconds", {}))
+        try:
+            reply = json.loads(line)
+        except ValueError as exc:
+            raise HelperFailed(f"the lint helper's reply is not JSON: {exc}") from exc
+        return _result(reply, files, workers)
 
     def close(self) -> None:
         """End of input ends a helper that has served a job and is idle; one still loading cfn-lint, or busy (an
@@ -134,6 +152,8 @@ class Helper:
 
 _shared: Helper | None = None
 _shared_lock = threading.Lock()
+_client: server.Client | None = None   # this build's use of the lint server, from prestart to its job
+_client_failed = ""                     # why there is none, when the server could not be used
 
 
 def helper() -> Helper:
@@ -153,13 +173,31 @@ def usable() -> bool:
     return worker_count(2) > 0 and not cfnlintrc()
 
 
+def _server_client() -> server.Client | None:
+    """This build's client of the lint server (finding or starting the server), or None: the server is off, or
+    cannot be used (why: _client_failed)."""
+    global _client, _client_failed
+    if not server.enabled():
+        return None
+    if _client is not None and _client.pid == os.getpid() and _client.key == server.key():
+        return _client
+    try:
+        _client = server.Client()
+        _client.prestart()
+    except (server.Failed, OSError) as exc:
+        _client, _client_failed = None, str(exc)
+    return _client
+
+
 def prestart() -> None:
-    """Start the helper now, so that cfn-lint is loaded by the time the build has templates to lint."""
-    if usable():
+    """Find or start the lint server (else start this build's helper) now, so that cfn-lint is loaded by the time
+    the build has templates to lint."""
+    if usable() and _server_client() is None:
         helper()
 
 
 def stop() -> None:
+    """Stops this process's helper (never the lint server, which other builds use)."""
     global _shared
     with _shared_lock:
         if _shared is not None:
@@ -185,16 +223,38 @@ def in_process(files: Sequence[str], regions: Sequence[str], ignore: Sequence[st
     return Result(findings, lint_seconds={"": time.process_time() - started})   # rules built included
 
 
+def _by_server(client: server.Client, files: Sequence[str], regions: Sequence[str], ignore: Sequence[str],
+               workers: int) -> Result:
+    result = _result(client.lint(_job(files, regions, ignore, workers)), files, workers)
+    result.server = "warm" if client.warm else "started"
+    if client.warm:
+        result.setup_seconds = 0.0   # paid by an earlier build
+    client.warm = True   # this process's next build finds it running
+    return result
+
+
 def lint(files: Sequence[str], regions: Sequence[str], ignore: Sequence[str]) -> Result:
+    global _client
     if not files:
         return Result({})
     if not usable():
         return in_process(files, regions, ignore)
     workers = worker_count(len(files))
+    fallback = ""
+    client = _server_client()
+    if client is not None:
+        try:
+            return _by_server(client, files, regions, ignore, workers)
+        except (server.Failed, HelperFailed) as exc:
+            _client, fallback = None, str(exc).strip().splitlines()[-1] if str(exc).strip() else "the server failed"
+    elif server.enabled():
+        fallback = _client_failed
     try:
-        return helper().lint(files, regions, ignore, workers)
+        result = helper().lint(files, regions, ignore, workers)
     except HelperFailed as exc:
         stop()
         result = in_process(files, regions, ignore)
-        result.fallback = str(exc).strip().splitlines()[-1] if str(exc).strip() else "the helper failed"
-        return result
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "the helper failed"
+        fallback = f"{fallback}; {reason}" if fallback else reason
+    result.fallback = fallback
+    return result

@@ -5,12 +5,15 @@ the rules already built.
 Protocol, one JSON document per line: the parent writes a job
 `{"cwd", "regions", "ignore", "rules_dir", "files", "workers"}` to standard input; the helper answers on the original
 standard output `{"findings": {file: [[file name, line, rule id, message], ...]}, "setup": s, "seconds": {file: s}}` or
-`{"error": text}`. Anything else printed goes to standard error. End of input ends the helper.
+`{"error": text}`. Anything else printed goes to standard error. End of input ends the helper. The lint server
+(generator/lint/server.py) speaks the same protocol over its socket, one job per connection, from a job process
+forked after `setup`.
 
 Imports only cfn-lint and the standard library (not the generator), to keep the helper small.
 """
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -196,21 +199,42 @@ def _job(job: dict[str, Any]) -> dict[str, Any]:
     return {"findings": findings, "seconds": seconds}
 
 
+def setup(rules_dir: str) -> float:
+    """What every job's workers inherit: cfn-lint imported, its rules and the project's built, the patches applied.
+    Returns the seconds it took (the helper's, or the lint server's, start)."""
+    started = time.perf_counter()
+    # Importing cfn-lint and building its rules allocates about 190,000 objects that all stay alive: the cyclic
+    # collector's passes over them while they are made find almost nothing and took a fifth of the setup (min of 8:
+    # 1.24 -> 1.02 CPU s). Then what little cyclic garbage there is goes, and the rest is frozen: every job's workers
+    # inherit it, their collector never scans it again, nor writes to its pages (fewer copy-on-write copies). The
+    # collector decides only when unreachable objects are freed, never what cfn-lint computes.
+    gc.disable()
+    try:
+        _STATE["rules"] = _rules(rules_dir)
+        _share_nested_decodes()
+        _speedups()
+    finally:
+        gc.enable()
+    gc.collect()
+    gc.freeze()
+    return time.perf_counter() - started
+
+
+def answer(line: str) -> dict[str, Any]:
+    """The reply to one job line: its findings, or the error that makes the parent lint elsewhere."""
+    try:
+        return _job(json.loads(line))
+    except Exception:   # noqa: BLE001 - reported to the parent, which lints in-process instead
+        return {"error": traceback.format_exc()}
+
+
 def main() -> None:
     out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)   # stray prints must not corrupt the protocol
-    rules_dir = sys.argv[1]
-    started = time.perf_counter()
-    _STATE["rules"] = _rules(rules_dir)
-    _share_nested_decodes()
-    _speedups()
-    setup = time.perf_counter() - started
+    setup_seconds = setup(sys.argv[1])
     for line in sys.stdin:
-        try:
-            reply = _job(json.loads(line))
-        except Exception:   # noqa: BLE001 - reported to the parent, which lints in-process instead
-            reply = {"error": traceback.format_exc()}
-        reply["setup"] = setup
+        reply = answer(line)
+        reply["setup"] = setup_seconds
         try:
             out.write(json.dumps(reply) + "\n")
             out.flush()

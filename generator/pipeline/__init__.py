@@ -47,7 +47,7 @@ def build(app: AppSpec, root_build: Build) -> PipelineFiles | None:
     templates = {**pipeline.build(app, root_build), common.DEPLOY_ROLE_TEMPLATE: deploy_role.build(app, root_build)}
     extra = approvals.lambda_files() if approvals.needed(app) else {}
     parameter_sets = {stem: make(app) for stem, make in PARAMETER_FILES.items()}
-    if regions.other_regions(app):   # the artifact store of each other region (regions.py)
+    if common.other_regions(app):   # the artifact store of each other region (regions.py)
         templates[regions.SUPPORT_TEMPLATE] = regions.support_template()
         parameter_sets[regions.SUPPORT_PARAMETERS] = regions.support_parameters(app)
     return PipelineFiles(templates, extra, parameter_sets, DEPLOYERS)

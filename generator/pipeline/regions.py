@@ -38,7 +38,6 @@ from generator import naming
 from generator.config import AppSpec
 from generator.pipeline import common
 # beside pipeline.yaml's other parameters in common.py, which must not import this module (no import cycle)
-from generator.pipeline.common import key_parameter, key_parameters, other_regions, support_stack_name  # noqa: F401
 from generator.pipeline.grants import Grant, grant
 from generator.policies.common import document
 from generator.policies.s3 import deny_insecure_transport
@@ -88,24 +87,25 @@ def artifact_store(app: AppSpec, bucket: Any, key_arn: Any) -> dict[str, Any]:
         return codepipeline.ArtifactStore(Type="S3", Location=location,
                                           EncryptionKey=codepipeline.EncryptionKey(Id=key, Type="KMS"))
     main = store(Ref(bucket), key_arn)
-    if not other_regions(app):
+    if not common.other_regions(app):
         return {"ArtifactStore": main}
     return {"ArtifactStores": [codepipeline.ArtifactStoreMap(Region=Ref("AWS::Region"), ArtifactStore=main)] + [
-        codepipeline.ArtifactStoreMap(Region=region, ArtifactStore=store(bucket_name(region), Ref(key_parameter(region))))
-        for region in other_regions(app)]}
+        codepipeline.ArtifactStoreMap(Region=region,
+                                      ArtifactStore=store(bucket_name(region), Ref(common.key_parameter(region))))
+        for region in common.other_regions(app)]}
 
 
 def self_update_variables(app: AppSpec) -> dict[str, Sub]:
     """REGIONAL_BUCKETS of the self-update project (buildspecs/self_update.yml.j2): `<region>=<bucket>` per other
     region, where it packages root.yaml again."""
-    pairs = [f"{r}=${{Application}}-{common.PIPELINE}-${{AWS::AccountId}}-{r}" for r in other_regions(app)]
+    pairs = [f"{r}=${{Application}}-{common.PIPELINE}-${{AWS::AccountId}}-{r}" for r in common.other_regions(app)]
     return {"REGIONAL_BUCKETS": Sub(" ".join(pairs))} if pairs else {}
 
 
 def store_grants(app: AppSpec, write: bool) -> list[Grant]:
     """The other regions' stores for a pipeline-account role: the pipeline's role (CodePipeline copies artifacts
     there and reads the actions' outputs) and the self-update's (it uploads the packaged templates there)."""
-    regions = other_regions(app)
+    regions = common.other_regions(app)
     if not regions:
         return []
     actions = "s3:GetObject s3:GetObjectVersion" + (" s3:PutObject" if write else "")
@@ -117,7 +117,7 @@ def store_grants(app: AppSpec, write: bool) -> list[Grant]:
               [Sub(f"arn:${{AWS::Partition}}:s3:::${{Application}}-{common.PIPELINE}-${{AWS::AccountId}}-{r}")
                for r in regions]),
         grant("UseRegionalArtifactKeys", "kms:Decrypt kms:Encrypt kms:GenerateDataKey kms:DescribeKey",
-              [Ref(key_parameter(r)) for r in regions]),
+              [Ref(common.key_parameter(r)) for r in regions]),
     ]
 
 
@@ -133,7 +133,7 @@ def environment_artifact_grants(app: AppSpec, read_sid: str, decrypt_sid: str) -
     def key(region: str) -> Sub:
         return Sub(f"arn:${{AWS::Partition}}:kms:{region}:${{PipelineAccountId}}:key/*")
 
-    if not other_regions(app):
+    if not common.other_regions(app):
         return [grant(read_sid, "s3:GetObject s3:GetObjectVersion", bucket("${AWS::Region}")),
                 grant(decrypt_sid, "kms:Decrypt kms:DescribeKey", key("${AWS::Region}"),
                       Condition(StringEquals("kms:ViaService", Sub("s3.${AWS::Region}.amazonaws.com"))))]

@@ -48,8 +48,8 @@ def build(app: AppSpec, b: StackBuilder, key: ParentValue, stack_name: ParentVal
     connection = b.input(common.parameter(app, "ConnectionArn"))
     for env in app.environments:
         b.input(common.parameter(app, common.account_parameter(env)))
-    for region in regions.other_regions(app):
-        b.input(common.parameter(app, regions.key_parameter(region)))
+    for region in common.other_regions(app):
+        b.input(common.parameter(app, common.key_parameter(region)))
     key = b.input(key)
     t = b.template
     waiting = approvals.targets(app)

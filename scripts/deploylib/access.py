@@ -3,8 +3,8 @@ pipeline assumes and CloudFormation's execution role) in the account of the cred
 
 The template goes to the templates bucket `make deploy` uses (`<app>-templates-<account>-<region>`, created on first
 use) and CloudFormation reads it from there (TemplateURL, 1 MB), instead of a hand-typed `create-stack
---template-body`, which caps it at 51,200 bytes. Then the same change-set flow as `make deploy`: preview, confirm
-(--yes skips), execute, stream events.
+--template-body`, which caps it at 51,200 bytes. Then the change-set flow of `make deploy` itself
+(changeset_flow.py): preview, confirm (--yes skips), execute, stream events.
 """
 from __future__ import annotations
 
@@ -12,15 +12,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from botocore.exceptions import ClientError
-
 from generator.config import AppSpec
 from generator.pipeline.common import DEPLOY_ROLE_TEMPLATE
-from scripts.deploylib import changesets, packaging, preview, stacks
-from scripts.deploylib.aws import Aws, error_code, error_message
+from scripts.deploylib import changeset_flow, packaging
+from scripts.deploylib.aws import Aws
 from scripts.deploylib.commands import templates_bucket
 from scripts.deploylib.errors import DeployError, DeploymentFailed
-from scripts.deploylib.events import SUCCESS, Watcher, render_root_causes
+from scripts.deploylib.events import SUCCESS, render_root_causes
 from scripts.deploylib.ui import Console
 
 PARAMS_FILE = "deploy-role.json"
@@ -77,76 +75,23 @@ def deploy_role(aws: Aws, console: Console, app: AppSpec, templates_dir: Path, p
         return 0
     packaging.upload(aws, plan, console.say)
     cf = aws.cf
-    stack = stacks.describe(cf, name)
-    try:
-        step = stacks.next_step(name, stack and stack["StackStatus"], "pipeline")
-    except DeployError as exc:    # its hints name `make watch/destroy ENV=...`, which act on environments
-        raise DeployError(exc.message, "see why in the stack's Events tab (CloudFormation console); a stack in "
-                          f"ROLLBACK_COMPLETE holds nothing: `aws cloudformation delete-stack --stack-name {name}`, "
-                          "then `make deploy-role` again") from exc
-    capabilities = packaging.required_capabilities(plan.templates())
-    change_set = f"deploy-role-{console.now():%Y%m%d-%H%M%S}"
-    tags = [{"Key": "Application", "Value": app.app}, {"Key": "Owner", "Value": app.owner}]
-    change_set_id = changesets.create(
-        cf, stack_name=name, name=change_set, change_set_type=step, template_url=plan.root_url,
-        parameters=parameters, capabilities=capabilities, tags=tags,
-        description="deploy-role.yaml by scripts/deploy.py deploy-role")
-    base = changesets.Preview(name, change_set, step, aws.region, tuple(capabilities))
-    no_changes = changesets.Preview(name, change_set, step, aws.region, tuple(capabilities), no_changes=True)
-    if change_set_id is None:
-        console.say(preview.render(no_changes).rstrip("\n"))
+    now = changeset_flow.current(
+        cf, name, "pipeline", stuck_hint=(   # next_step's hints name `make watch/destroy ENV=...`, for environments
+            "see why in the stack's Events tab (CloudFormation console); a stack in ROLLBACK_COMPLETE holds nothing: "
+            f"`aws cloudformation delete-stack --stack-name {name}`, then `make deploy-role` again"))
+    change = changeset_flow.Change(
+        name, "deploy-role", aws.region, plan, parameters,
+        [{"Key": "Application", "Value": app.app}, {"Key": "Owner", "Value": app.owner}],
+        description="deploy-role.yaml by scripts/deploy.py deploy-role",
+        fix_hint="fix deploy-role.yaml or params/deploy-role.json (`make templates` writes them)")
+    prepared = changeset_flow.prepare(cf, console, change, now, options.change_set_poll)
+    changeset_flow.show(console, prepared)
+    if prepared.preview.no_changes:
         return 0
-    described = changesets.wait_created(cf, change_set_id, console, delay=options.change_set_poll)
-    stack_id = described.get("StackId")
-
-    def discard() -> None:
-        changesets.delete(cf, change_set_id)
-        if stack is None and stack_id:
-            current = stacks.describe(cf, stack_id)
-            if current and current["StackStatus"] == "REVIEW_IN_PROGRESS":
-                cf.delete_stack(StackName=stack_id)
-
-    status, reason = described.get("Status", ""), described.get("StatusReason", "") or ""
-    if status != "CREATE_COMPLETE":
-        discard()
-        if changesets.is_no_changes(reason):
-            console.say(preview.render(no_changes).rstrip("\n"))
-            return 0
-        raise DeployError(f"the change set could not be created: {reason or status}",
-                          "fix deploy-role.yaml or params/deploy-role.json (`make templates` writes them)")
-    old = ({p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
-           if stack and step == "UPDATE" else None)
-    full = changesets.Preview(name, change_set, step, aws.region, tuple(capabilities),
-                              tuple(changesets.describe_tree(cf, change_set_id)),
-                              changesets.parameter_changes(
-                                  old, [(p["ParameterKey"], p["ParameterValue"]) for p in parameters], set()))
-    console.say("")
-    console.say(preview.render(full).rstrip("\n"))
-    if not options.yes:
-        if not console.is_interactive():
-            discard()
-            raise DeployError("not deploying: no terminal to confirm on",
-                              "review the preview above, then run `make deploy-role YES=1`")
-        try:
-            confirmed = console.confirm(f"\nDeploy these changes to {name}?", "yes")
-        except KeyboardInterrupt:
-            confirmed = False
-        if not confirmed:
-            discard()
-            console.say("Not deployed; the change set was deleted.")
-            return 1
-    assert stack_id
-    watcher = Watcher(cf, stack_id, name, console, total=plan.resource_count(), poll=options.event_poll)
-    watcher.prime()
-    try:
-        cf.execute_change_set(ChangeSetName=change_set_id)
-    except ClientError as exc:
-        discard()
-        raise DeployError(f"CloudFormation did not execute {change_set}: {error_code(exc)}: {error_message(exc)}",
-                          "the change set was deleted and nothing was deployed; fix the cause and run it again"
-                          ) from exc
-    console.say(f"Executing {change_set}; streaming events (Ctrl-C stops watching, not the deployment):")
-    result = watcher.run()
+    if not changeset_flow.confirm(cf, console, prepared, yes=options.yes, expected="yes", command="make deploy-role"):
+        return 1
+    watcher = changeset_flow.execute(cf, console, prepared, total=plan.resource_count(), poll=options.event_poll)
+    result = changeset_flow.follow(watcher, name, "deployment")
     if result in SUCCESS:
         console.say(f"Deployed {name} in account {account}: {result}.")
         return 0

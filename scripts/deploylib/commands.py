@@ -16,10 +16,10 @@ from botocore.exceptions import ClientError
 from generator import cfnyaml
 from generator.config import AppSpec
 from scripts import nested_stack_policy
-from scripts.deploylib import changesets, database, migration, packaging, preview, stacks
+from scripts.deploylib import changeset_flow, database, migration, packaging, stacks
 from scripts.deploylib.aws import Aws, error_code, error_message
 from scripts.deploylib.drift import detect, render_table
-from scripts.deploylib.errors import DeployError, DeploymentFailed, Interrupted
+from scripts.deploylib.errors import DeployError, DeploymentFailed
 from scripts.deploylib.events import SUCCESS, Watcher, render_root_causes
 from scripts.deploylib.target import (
     ROOT_TEMPLATE, Target, check_parameters, deploy_parameters, image_tag_overrides, secret_parameters,
@@ -153,83 +153,35 @@ def package(ctx: Ctx, verbose: bool = True) -> Packaged:
     return Packaged(plan, packaged_root, url)
 
 
-# --- change sets --------------------------------------------------------------------------------------------------
+# --- change sets (the one flow: changeset_flow.py) ---------------------------------------------------------------
 
-@dataclass
-class Prepared:
-    preview: changesets.Preview
-    change_set_id: str | None
-    stack_id: str | None
-    created_review_stack: bool
-    stack: dict[str, Any] | None
-
-
-def prepare(ctx: Ctx, packaged: Packaged, purpose: str) -> Prepared:
-    """Create the change set (nested stacks included), wait for it, read the whole tree."""
-    target, cf = ctx.target, ctx.cf
-    stack = stacks.describe(cf, ctx.name)
-    step = stacks.next_step(ctx.name, stack and stack["StackStatus"], target.env)
-    capabilities = packaging.required_capabilities(packaged.plan.templates())
-    name = f"{purpose}-{ctx.console.now():%Y%m%d-%H%M%S}"
-    base = changesets.Preview(ctx.name, name, step, ctx.aws.region, tuple(capabilities))
-    old = ({p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
-           if stack and step == "UPDATE" else None)
+def prepare(ctx: Ctx, packaged: Packaged, purpose: str) -> changeset_flow.Prepared:
+    """The environment's change set: its parameters from the parameter file, the running image tags and the
+    overrides, then the shared flow (create, wait, read the whole tree)."""
+    target = ctx.target
+    now = changeset_flow.current(ctx.cf, ctx.name, target.env)
+    old = now.parameters
     overrides = {**image_tag_overrides(target.parameters, ctx.options.image_tag), **ctx.options.parameters}
     parameters, notes = deploy_parameters(target.parameters, old, overrides)
     database.check_restore_kept(target.env, old, parameters, overrides)
     for note in notes:
         ctx.console.say(note)
-    change_set_id = changesets.create(
-        cf, stack_name=ctx.name, name=name, change_set_type=step, template_url=packaged.plan.root_url,
-        parameters=parameters, capabilities=capabilities, tags=target.cfn_tags(),
-        description=f"{purpose} of {target.env} by scripts/deploy.py")
-    if change_set_id is None:
-        return Prepared(_no_changes(base), None, stack and stack["StackId"], False, stack)
-    created_review_stack = stack is None
-    try:
-        described = changesets.wait_created(cf, change_set_id, ctx.console, delay=ctx.options.change_set_poll)
-    except KeyboardInterrupt:
-        discard(ctx, Prepared(base, change_set_id, stack and stack["StackId"], False, stack))
-        raise Interrupted("\nInterrupted while CloudFormation computed the change set; it was deleted and "
-                          "nothing was deployed.") from None
-    status, reason = described.get("Status", ""), described.get("StatusReason", "") or ""
-    stack_id = described.get("StackId")
-    if status != "CREATE_COMPLETE":
-        prepared = Prepared(base, change_set_id, stack_id, created_review_stack, stack)
-        discard(ctx, prepared)
-        if changesets.is_no_changes(reason):
-            return Prepared(_no_changes(base), None, stack_id, False, stack)
-        raise DeployError(f"the change set could not be created: {reason or status}",
-                          "fix the template or parameters it names (templates come from `make templates`)")
-    tree = changesets.describe_tree(cf, change_set_id)
-    effective = tuple((p["ParameterKey"], p["ParameterValue"]) for p in parameters if "ParameterValue" in p)
-    secrets = secret_parameters(packaged.plan.root.template, effective)
-    params = changesets.parameter_changes(old, effective, secrets)
-    full = changesets.Preview(ctx.name, name, step, ctx.aws.region, tuple(capabilities), tuple(tree), params)
-    return Prepared(full, change_set_id, stack_id, created_review_stack, stack)
+    change = changeset_flow.Change(
+        ctx.name, purpose, ctx.aws.region, packaged.plan, parameters, target.cfn_tags(),
+        description=f"{purpose} of {target.env} by scripts/deploy.py",
+        fix_hint="fix the template or parameters it names (templates come from `make templates`)")
+    return changeset_flow.prepare(ctx.cf, ctx.console, change, now, ctx.options.change_set_poll)
 
 
-def _no_changes(base: changesets.Preview) -> changesets.Preview:
-    return changesets.Preview(base.stack_name, base.change_set_name, base.change_set_type, base.region,
-                              base.capabilities, no_changes=True)
-
-
-def discard(ctx: Ctx, prepared: Prepared) -> None:
-    """Delete the change set, and the empty REVIEW_IN_PROGRESS stack a first change set leaves behind."""
-    if prepared.change_set_id:
-        changesets.delete(ctx.cf, prepared.change_set_id)
-    if prepared.created_review_stack and prepared.stack_id:
-        current = stacks.describe(ctx.cf, prepared.stack_id)
-        if current and current["StackStatus"] == "REVIEW_IN_PROGRESS":
-            ctx.cf.delete_stack(StackName=prepared.stack_id)
+def discard(ctx: Ctx, prepared: changeset_flow.Prepared) -> None:
+    changeset_flow.discard(ctx.cf, prepared)
 
 
 def diff(ctx: Ctx) -> int:
     packaged = package(ctx, verbose=False)
     prepared = prepare(ctx, packaged, "preview")
     try:
-        ctx.console.say("")
-        ctx.console.say(preview.render(prepared.preview).rstrip("\n"))
+        changeset_flow.show(ctx.console, prepared)
     finally:
         discard(ctx, prepared)
     return 0
@@ -252,8 +204,7 @@ def deploy(ctx: Ctx, action: str = "deploy") -> int:
     """`action`: the make target the prompts and hints name (`restore` runs this with its parameter override)."""
     packaged = package(ctx, verbose=False)
     prepared = prepare(ctx, packaged, action)
-    ctx.console.say("")
-    ctx.console.say(preview.render(prepared.preview).rstrip("\n"))
+    changeset_flow.show(ctx.console, prepared)
     if prepared.preview.no_changes:
         if ctx.target.production and prepared.stack_id:
             protect(ctx, prepared.stack_id)
@@ -263,42 +214,17 @@ def deploy(ctx: Ctx, action: str = "deploy") -> int:
         discard(ctx, prepared)
         ctx.console.say("Dry run: change set deleted, nothing deployed.")
         return 0
-    if not ctx.options.yes:
-        expected = ctx.name if ctx.target.production else "yes"
-        if not ctx.console.is_interactive():
-            discard(ctx, prepared)
-            raise DeployError("not deploying: no terminal to confirm on",
-                              f"review the preview above, then run `{ctx.make(action)} YES=1`")
-        try:
-            confirmed = ctx.console.confirm(f"\nDeploy these changes to {ctx.name}?", expected)
-        except KeyboardInterrupt:
-            confirmed = False
-        if not confirmed:
-            discard(ctx, prepared)
-            ctx.console.say("Not deployed; the change set was deleted.")
-            return 1
-    assert prepared.change_set_id and prepared.stack_id
-    if ctx.target.production and prepared.preview.change_set_type == "UPDATE":
-        protect(ctx, prepared.stack_id)    # the current policy governs this very update
-    if ctx.options.before_execute:
-        try:
-            ctx.options.before_execute(prepared.stack_id)
-        except BaseException:
-            discard(ctx, prepared)
-            raise
-    watcher = Watcher(ctx.cf, prepared.stack_id, ctx.name, ctx.console, total=packaged.plan.resource_count(),
-                      poll=ctx.options.event_poll)
-    watcher.prime()
-    try:
-        ctx.cf.execute_change_set(ChangeSetName=prepared.change_set_id)
-    except ClientError as exc:
-        discard(ctx, prepared)
-        raise DeployError(f"CloudFormation did not execute {prepared.preview.change_set_name}: "
-                          f"{error_code(exc)}: {error_message(exc)}",
-                          "the change set was deleted and nothing was deployed; fix the cause and deploy again"
-                          ) from exc
-    ctx.console.say(f"Executing {prepared.preview.change_set_name}; streaming events (Ctrl-C stops watching, not "
-                    "the deployment):")
+    if not changeset_flow.confirm(ctx.cf, ctx.console, prepared, yes=ctx.options.yes,
+                                  expected=ctx.name if ctx.target.production else "yes", command=ctx.make(action)):
+        return 1
+
+    def before_execute(stack_id: str) -> None:
+        if ctx.target.production and prepared.preview.change_set_type == "UPDATE":
+            protect(ctx, stack_id)    # the current policy governs this very update
+        if ctx.options.before_execute:
+            ctx.options.before_execute(stack_id)
+    watcher = changeset_flow.execute(ctx.cf, ctx.console, prepared, total=packaged.plan.resource_count(),
+                                     poll=ctx.options.event_poll, before_execute=before_execute)
     status = follow(ctx, watcher, "deployment")
     if status in SUCCESS:
         if ctx.target.production:    # again after an update: nested stacks it created have no policy yet
@@ -330,14 +256,7 @@ def _failed(ctx: Ctx, watcher: Watcher, status: str) -> DeploymentFailed:
 
 
 def follow(ctx: Ctx, watcher: Watcher, operation: str) -> str:
-    try:
-        return watcher.run()
-    except KeyboardInterrupt:
-        raise Interrupted(
-            f"\nStopped watching. CloudFormation carries on with the {operation} of {ctx.name}; nothing was "
-            "cancelled.",
-            f"resume watching: {ctx.make('watch')}",
-            f"or in the console: CloudFormation > Stacks > {ctx.name} > Events") from None
+    return changeset_flow.follow(watcher, ctx.name, operation, f"resume watching: {ctx.make('watch')}")
 
 
 def watch(ctx: Ctx) -> int:

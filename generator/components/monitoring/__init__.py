@@ -4,7 +4,7 @@ from generator.components.base import Component
 from generator.components.monitoring.alarms import (MonitoringOutputs, Watched, describe, math_alarm, metric,
                                                     metric_alarm, search_widget)
 from generator.components.monitoring.spec import (RULES, AlertsEnv, MonitoringEnv, MonitoringSpec, ThresholdsEnv,
-                                                  env_inputs, service_thresholds, thresholds, thresholds_inputs)
+                                                  env_inputs, thresholds, thresholds_inputs)
 from generator.components.monitoring.stack import build, dashboard
 from generator.components.monitoring.types import TYPES, TYPES_FOR_WATCHERS
 
@@ -14,4 +14,4 @@ COMPONENT = Component(
 
 __all__ = ["COMPONENT", "AlertsEnv", "MonitoringEnv", "MonitoringOutputs", "MonitoringSpec", "ThresholdsEnv", "Watched",
            "build", "TYPES_FOR_WATCHERS", "dashboard", "describe", "env_inputs", "math_alarm", "metric", "metric_alarm",
-           "search_widget", "service_thresholds", "thresholds", "thresholds_inputs"]
+           "search_widget", "thresholds", "thresholds_inputs"]

@@ -11,10 +11,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import annotated_types
 from pydantic import Field, computed_field, create_model
 
-from generator.components.base import EnvInputs, NotAParameter, Param, declared_fields
+from generator.components.base import EnvInputs, NotAParameter, Param
 from generator.config.types import EmailAddress, SnsTopicArn, Strict
 from generator.errors import Problem
-from generator.wiring import RootParameter
 
 if TYPE_CHECKING:
     from generator.config import AppSpec
@@ -181,15 +180,6 @@ def thresholds_inputs(app: AppSpec) -> EnvInputs[MonitoringSpec]:
     """Every threshold as an environment-wide root parameter (`Alarm<Field>`). Only those some stack takes reach the
     root (a parameter exists when a stack declares it as an input): an app without caches has no cache thresholds."""
     return EnvInputs(MonitoringSpec, THRESHOLDS_GROUP, thresholds, app=app, prefix=THRESHOLD_PREFIX)
-
-
-def service_thresholds(app: AppSpec) -> list[RootParameter]:
-    """The threshold parameters the app's services will take (web, worker: CPU, memory, ...; web: 5xx, latency), so
-    the root's budget counts them before the services are built."""
-    kinds = {svc.kind for svc in app.services}
-    marks = declared_fields(MonitoringSpec)
-    return [s.parameter for name, s in thresholds_inputs(app).settings.items()
-            if isinstance(marks[name], Param) and kinds & set(marks[name].kinds)]
 
 
 def distinct_alert_emails(app: AppSpec) -> Iterator[Problem]:

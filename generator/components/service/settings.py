@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 from generator import holds, naming
 from generator.components.base import EnvInputs
-from generator.components.service import variables
 from generator.components.service.spec import NEVER, OffHoursSpec, ServiceEnvSpec
 
 if TYPE_CHECKING:
@@ -28,20 +27,6 @@ def env_inputs(app: AppSpec, svc: ServiceSpec, packed: bool = False) -> EnvInput
     """One service's settings: a root parameter each (`ApiMinCount` ...), or `packed` into one (`ApiSettings`)."""
     return EnvInputs(ServiceEnvSpec, f"Service {svc.name}", lambda a, e: service_settings(a, e, svc.name), app=app,
                      prefix=naming.pascal(svc.name), owner=svc.name, kind=svc.kind, packed=packed)
-
-
-def settings_inputs(app: AppSpec, room: int) -> dict[str, EnvInputs[ServiceEnvSpec]]:
-    """Every service's settings, by service name. A root parameter per setting keeps the console form labelled, and
-    is the choice while the services' parameters (image tags, settings, off-hours times) fit `room`; past it every
-    service's settings are packed into one parameter (image tags stay their own: the pipeline and the deploy script
-    set them). Deterministic: the spec alone decides (docs/performance.md, Scale)."""
-    individual = {svc.name: env_inputs(app, svc) for svc in app.services}
-    # the per-environment variables keep a parameter each in both modes (variables.py), so they count here
-    count = len(off_hours_inputs(app).parameters()) + sum(1 + len(e.parameters()) for e in individual.values()) \
-        + variables.count(app)
-    if count <= room:
-        return individual
-    return {svc.name: env_inputs(app, svc, packed=True) for svc in app.services}
 
 
 def off_hours_inputs(app: AppSpec) -> EnvInputs[OffHoursSpec]:
