@@ -1,6 +1,7 @@
 """One build: app spec -> rendered files -> staged -> validated -> swapped in (or nothing written)."""
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 import time
@@ -99,7 +100,14 @@ def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
         "--out": {name.split("/", 1)[0] for name in rendered.templates} | OPTIONAL_FOLDERS,
         "--params": {name.split("/", 1)[0] for name in rendered.params}})
     clock.lap("render")
+    # What render built stays alive to the end of the build: keep the cyclic collector from walking it again and again
+    # while the gate allocates (parsing 55 templates took 0.19 s instead of 0.05 at 50 services). Semantics are
+    # unchanged; the objects are handed back to the collector when the build ends, however it ends (unless a caller
+    # froze objects of its own: those are left as they were).
     swap = OutputSwap([out, params_dir], note)
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
     try:
         with swap:
             step(f"writing {len(rendered.templates)} templates and {len(rendered.params)} parameter files to a "
@@ -107,22 +115,25 @@ def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
             staged_t = swap.stage(out, partial(render.write_files, rendered.templates))
             staged_p = swap.stage(params_dir, partial(render.write_files, rendered.params))
             clock.lap("write")
-            step("checking template sizes, the CloudFormation roles' permissions and the parameter files")
             parsed = gate.staged_templates(staged_t)
-            checks = (gate.size_budgets(staged_t, out.name, INLINE_TEMPLATES, app.region, parsed,
-                                        pipeline_action_templates(app)),
-                      gate.handler_permissions(staged_t, out.name, app.region, rendered.deployers, parsed),
-                      gate.parameter_files(staged_p, params_dir.name, rendered.parameter_sets))
-            clock.lap("checks")
-            step(f"linting {len(parsed)} templates (cfn-lint and the project rules; unchanged ones come from the "
-                 "lint cache)")
-            findings = gate.cfn_lint(staged_t, out.name, app.regions(), parsed) + [f for c in checks for f in c]
+            clock.lap("parse")
+            step(f"linting {len(parsed)} templates (cfn-lint and the project rules; unchanged ones come from the lint "
+                 "cache) while checking template sizes, the CloudFormation roles' permissions and the parameter files")
+            ours = gate.Alongside(partial(_own_checks, app, staged_t, staged_p, out, params_dir, rendered, parsed))
+            try:
+                findings = gate.cfn_lint(staged_t, out.name, app.regions(), parsed)
+            except BaseException:
+                ours.wait()   # it reads the staged folders: let it end before they go
+                raise
+            checks, warnings = ours.result()
+            if phases is not None:
+                phases["checks"] = ours.seconds   # while cfn-lint ran
             clock.lap("lint")
+            findings += checks
             if findings:
                 raise ValidationFailed(findings)
-            if renames.previous_app(params_dir) in (None, app.app):
-                for line in renames.warnings(renames.previous_templates(out), parsed, out.name):
-                    (note or _stderr)(line)
+            for line in warnings:
+                (note or _stderr)(line)
             step(f"replacing {out}/ and {params_dir}/")
             # read from the staged folders, which nothing else writes, before they become the output
             written = up_to_date.outputs_digest(staged_t, staged_p) if stamp is not None else b""
@@ -140,7 +151,24 @@ def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
                               "build", code) from None
         raise Interrupted(f"interrupted; nothing was written: {out}/ and {params_dir}/ were left as they were",
                           code) from None
+    finally:
+        if freeze:
+            gc.unfreeze()
     return rendered
+
+
+def _own_checks(app: AppSpec, staged_t: Path, staged_p: Path, out: Path, params_dir: Path, rendered: Rendered,
+                parsed: dict[str, dict]) -> tuple[list[str], list[str]]:
+    """The gate's checks besides cfn-lint (findings), and the rename warnings a passed build prints (against the
+    previous build in `out`, when it was of this app)."""
+    findings = [*gate.size_budgets(staged_t, out.name, INLINE_TEMPLATES, app.region, parsed,
+                                   pipeline_action_templates(app)),
+                *gate.handler_permissions(staged_t, out.name, app.region, rendered.deployers, parsed),
+                *gate.parameter_files(staged_p, params_dir.name, rendered.parameter_sets)]
+    warnings = []
+    if renames.previous_app(params_dir) in (None, app.app):
+        warnings = renames.warnings(renames.previous_templates(out), parsed, out.name)
+    return findings, warnings
 
 
 def _stderr(line: str) -> None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator import cfnyaml
+from generator.lint import parsed
 from generator.stateful import holds_data
 
 SERVICE_PREFIX = "service-"
@@ -43,13 +43,14 @@ class Dropped:
 
 
 def previous_templates(template_dir: Path) -> dict[str, dict]:
-    """The previous build's templates as data ({} when there is none, or a file is not a template)."""
+    """The previous build's templates as data ({} when there is none, or a file is not a template). A text the
+    previous build parsed (all of them, unless edited since) comes from the parse cache (generator/lint/parsed.py)."""
     previous: dict[str, dict] = {}
     if not template_dir.is_dir():
         return previous
     for path in sorted(template_dir.glob("*.yaml")):
         try:
-            data = cfnyaml.loads(path.read_text(encoding="utf-8"))
+            data = parsed.load(path)
         except Exception:   # noqa: BLE001 - an unreadable or broken old file is no reference
             continue
         if isinstance(data, dict):

@@ -24,6 +24,7 @@ Policies (CloudFormation user guide, DeletionPolicy and UpdateReplacePolicy attr
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from troposphere import AWSObject
 
 from generator.errors import WiringError
+from generator.lint import cfnlint_dir
 
 if TYPE_CHECKING:
     from generator.components.base import TypeFacts
@@ -60,9 +62,10 @@ def is_stateful(resource_type: str) -> bool:
 
 @cache
 def _cfn_lint_stateful() -> frozenset[str]:
-    from cfnlint.data import AdditionalSpecs
-    from cfnlint.helpers import load_resource
-    return frozenset(load_resource(AdditionalSpecs, "StatefulResources.json")["ResourceTypes"]) - {NESTED_STACK}
+    """cfn-lint's list, read from its data file as its own `load_resource(AdditionalSpecs, ...)` reads it, without
+    importing cfn-lint (sympy and networkx: most of a second, and 60 MB, in every build that had a previous output)."""
+    text = (cfnlint_dir() / "data" / "AdditionalSpecs" / "StatefulResources.json").read_text(encoding="utf-8")
+    return frozenset(json.loads(text)["ResourceTypes"]) - {NESTED_STACK}
 
 
 def holds_data(resource_type: str) -> bool:

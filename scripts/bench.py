@@ -263,7 +263,8 @@ def table1(apps: list[tuple[str, Path, bool]], runs: int, work: Path) -> None:
         refused = [r for r in cold if r.get("code") not in (0, None)]
         if refused:
             print(f"{'':<14}(the gate refused this app: {refused[0]['stderr'].strip().splitlines()[-1][:150]})")
-    print("checks: size budgets, handler permissions, parameter files (run while the lint helper loads cfn-lint); "
+    print("checks: size budgets, handler permissions, parameter files, rename warnings (run in a thread while cfn-lint "
+          "lints: not on the critical path); "
           "lint: waiting for cfn-lint's verdicts; setup: the helper's import of cfn-lint and its rules; lintCPU: "
           "the templates' lint time summed over the workers; peakMB: the largest process of the build; unchanged: "
           "answered by the build stamp; no stamp: the same rebuild without it (every template a lint-cache hit). No lint "

@@ -6,6 +6,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -82,6 +84,80 @@ def test_lint_findings_fail_the_build(tmp_path, monkeypatch):
         write(load_app(MINIMAL), tmp_path / "t", tmp_path / "p")
     assert exc.value.findings == ["templates_out/network.yaml:1: E0000 injected"]
     assert not (tmp_path / "t").exists() and not (tmp_path / "p").exists()
+
+
+def test_the_own_checks_run_while_cfn_lint_runs_and_fail_the_build_with_its_findings(tmp_path, monkeypatch, capsys):
+    """Size budgets, handler permissions and parameter files run in a thread while the build waits for cfn-lint
+    (generator/build.py): the lint below only answers once a check has started. Both kinds of finding fail the
+    build, cfn-lint's first, as when the checks ran before the lint."""
+    out, params = _seed(tmp_path)
+    before = (read_dir(out), read_dir(params))
+    checking = threading.Event()
+    real_sizes = gate.size_budgets
+
+    def sizes(*a, **k):
+        checking.set()
+        return real_sizes(*a, **k) + ["templates_out/root.yaml: too big (injected)"]
+
+    def lint(*a):
+        assert checking.wait(timeout=60), "the build's own checks did not run while cfn-lint ran"
+        return ["templates_out/network.yaml:1: E0000 injected"]
+
+    monkeypatch.setattr(gate, "size_budgets", sizes)
+    monkeypatch.setattr(gate, "cfn_lint", lint)
+    code = cli.main(["build", "--app", str(MINIMAL), "--out", str(out), "--params", str(params)])
+    assert code == 1
+    assert problem_lines(capsys.readouterr().err) == [
+        "validation failed; nothing was written (2 findings):", "templates_out/network.yaml:1: E0000 injected",
+        "templates_out/root.yaml: too big (injected)"]
+    assert (read_dir(out), read_dir(params)) == before
+
+
+def test_an_interrupted_lint_lets_the_checks_end_before_the_staged_folders_go(tmp_path, monkeypatch, capsys):
+    out, params = _seed(tmp_path)
+    checking, seen = threading.Event(), []
+    real_files = gate.parameter_files
+
+    def parameter_files(staged, *a, **k):
+        checking.set()
+        time.sleep(0.5)
+        seen.append(sorted(p.name for p in staged.iterdir()))   # still there
+        return real_files(staged, *a, **k)
+
+    def lint(*a):
+        checking.wait(timeout=60)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gate, "parameter_files", parameter_files)
+    monkeypatch.setattr(gate, "cfn_lint", lint)
+    code = cli.main(["build", "--app", str(MINIMAL), "--out", str(out), "--params", str(params)])
+    assert code == 130 and "interrupted; nothing was written" in capsys.readouterr().err
+    assert seen == [["dev.config.json", "dev.json"]]
+    import gc
+    assert gc.get_freeze_count() == 0   # the build's freeze (generator/build.py) ended with it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params", "templates_out"], "no staging left behind"
+
+
+def test_a_build_hands_every_object_back_to_the_garbage_collector_however_it_ends(tmp_path, monkeypatch):
+    """The build freezes what render made while the gate runs (generator/build.py): passed, failed or interrupted,
+    nothing stays frozen afterwards, and objects a caller froze itself stay frozen."""
+    import gc
+    assert gc.get_freeze_count() == 0
+    write(load_app(MINIMAL), tmp_path / "ok" / "t", tmp_path / "ok" / "p")
+    assert gc.get_freeze_count() == 0
+    monkeypatch.setattr(gate, "cfn_lint", lambda *a: ["templates_out/network.yaml:1: E0000 injected"])
+    with pytest.raises(ValidationFailed):
+        write(load_app(MINIMAL), tmp_path / "failed" / "t", tmp_path / "failed" / "p")
+    assert gc.get_freeze_count() == 0
+    kept = [object()]
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        with pytest.raises(ValidationFailed):
+            write(load_app(MINIMAL), tmp_path / "theirs" / "t", tmp_path / "theirs" / "p")
+        assert gc.get_freeze_count() == before and kept
+    finally:
+        gc.unfreeze()
 
 
 def test_schema_describes_every_field(capsys):

@@ -100,3 +100,17 @@ def test_a_stack_module_cannot_weaken_the_policy():
 def test_the_preview_and_destroy_plan_flag_what_cfn_lint_calls_stateful_even_if_no_component_declares_it():
     assert stateful.holds_data("AWS::Neptune::DBCluster") and not stateful.is_stateful("AWS::Neptune::DBCluster")
     assert stateful.holds_data("AWS::ECR::Repository") and not stateful.holds_data("AWS::CloudFormation::Stack")
+
+
+def test_cfn_lint_s_stateful_list_is_read_as_cfn_lint_reads_it_without_importing_it():
+    """The build's rename warnings use the list: reading its data file must give exactly what cfn-lint's own loader
+    gives, and must not import cfn-lint into the build's process (the lint helper has it)."""
+    import subprocess
+    import sys
+
+    expected = frozenset(load_resource(AdditionalSpecs, "StatefulResources.json")["ResourceTypes"])
+    assert stateful._cfn_lint_stateful() == expected - {"AWS::CloudFormation::Stack"}
+    probe = ("import sys; from generator import stateful; stateful.holds_data('AWS::Neptune::DBCluster'); "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('cfnlint', 'sympy', 'networkx')))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -134,7 +134,9 @@ def test_the_build_shows_its_phases_on_stderr_without_colour_when_piped(tmp_path
     loud = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
     assert loud.returncode == 0, loud.stderr
     phases = [line for line in loud.stderr.splitlines() if line.startswith("==> ")]
-    assert [p.split(" ")[1] for p in phases] == ["rendering", "writing", "checking", "linting", "replacing"]
+    # the size, permission and parameter-file checks run while cfn-lint lints: one phase, which names both
+    assert [p.split(" ")[1] for p in phases] == ["rendering", "writing", "linting", "replacing"]
+    assert " while checking template sizes, " in phases[2]
     assert "\033" not in loud.stderr + loud.stdout
     # other folders: the same ones would be up to date (generator/up_to_date.py), with nothing to write
     quiet = subprocess.run([*args[:-4], "--out", str(tmp_path / "quiet_out"), "--params", str(tmp_path / "quiet_p"),

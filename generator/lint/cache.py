@@ -179,9 +179,9 @@ class Keys:
         if path not in self._data:
             data = self.parsed.get(path.name) if path.parent == self.template_dir else None
             if data is None:
-                from generator import cfnyaml
+                from generator.lint import parsed
                 try:
-                    data = cfnyaml.loads(path.read_text(encoding="utf-8"))
+                    data = parsed.load(path)
                 except Exception:   # noqa: BLE001 - unreadable or not a template
                     data = None
             self._data[path] = data

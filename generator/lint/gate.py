@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Mapping
+import threading
+import time
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
-from generator import cfnyaml
-from generator.lint import budgets, cache, workers
+from generator.lint import budgets, cache, parsed as parsing, workers
 from generator.lint import handler_permissions as handlers
 from generator.lint.ignored import IGNORED_RULES
 from generator.wiring import RootParameter
@@ -30,6 +32,38 @@ class LintStats:
 
 
 LAST = LintStats()
+T = TypeVar("T")
+
+
+class Alongside(Generic[T]):
+    """`work` in a thread of its own, started at once: the build's own checks (pure Python over parsed templates and
+    staged files) run while this thread waits for cfn-lint's verdicts from the lint helper (a blocking read, which
+    leaves the interpreter to the checks). `result()` waits for it and returns its value, or raises what it raised;
+    the build waits for it also when the lint failed or was interrupted (the checks end within a fraction of a
+    second), so nothing reads the staged folders once the build has left them."""
+
+    def __init__(self, work: Callable[[], T]) -> None:
+        self._work, self._value, self._error = work, None, None
+        self.seconds = 0.0
+        self._thread = threading.Thread(target=self._run, name="gate-checks", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        started = time.perf_counter()
+        try:
+            self._value = self._work()
+        except BaseException as exc:   # noqa: BLE001 - handed to the caller by result()
+            self._error = exc
+        self.seconds = time.perf_counter() - started
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self) -> T:
+        self.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value   # type: ignore[return-value]
 
 
 def cfn_lint(template_dir: Path, shown_as: str, region: str | list[str],
@@ -82,7 +116,7 @@ def _parse_each(files: list[Path]) -> dict[str, dict]:
     parsed = {}
     for p in files:
         try:
-            parsed[p.name] = cfnyaml.loads(p.read_text(encoding="utf-8"))
+            parsed[p.name] = parsing.load(p)
         except Exception:   # noqa: BLE001 - any parse error: no key, always linted
             continue
     return parsed
@@ -111,8 +145,9 @@ def handler_permissions(template_dir: Path, shown_as: str, region: str, deployer
 
 
 def staged_templates(template_dir: Path) -> dict[str, dict]:
-    """Every template of the directory as data (YAML parsing is most of the structural checks' time: parse once)."""
-    return {p.name: cfnyaml.loads(p.read_text(encoding="utf-8")) for p in sorted(template_dir.glob("*.yaml"))}
+    """Every template of the directory as data (YAML parsing is most of the structural checks' time: parse once, and
+    a text parsed by an earlier build comes from the cache: generator/lint/parsed.py)."""
+    return parsing.load_dir(template_dir)
 
 
 def parameter_files(params_dir: Path, shown_as: str,
