@@ -72,7 +72,13 @@ def yaml_quoted(value: Any) -> str:
 
 def names() -> list[str]:
     """The buildspec names (`image`, `self_update`, ...)."""
-    return sorted(p.name[: -len(SUFFIX)] for p in BUILDSPEC_DIR.glob(f"*{SUFFIX}"))
+    return list(_names())
+
+
+@functools.cache
+def _names() -> tuple[str, ...]:
+    # read once per process: the buildspec sources are part of the generator (a build renders each several times)
+    return tuple(sorted(p.name[: -len(SUFFIX)] for p in BUILDSPEC_DIR.glob(f"*{SUFFIX}")))
 
 
 def _filename(name: str) -> str:
@@ -85,8 +91,13 @@ def _filename(name: str) -> str:
 def variables(name: str) -> set[str]:
     """Every variable the template refers to (some only inside `{% if %}` branches)."""
     filename = _filename(name)
-    source = (BUILDSPEC_DIR / filename).read_text(encoding="utf-8")
-    return set(jinja2.meta.find_undeclared_variables(environment().parse(source)))
+    return set(_variables_of((BUILDSPEC_DIR / filename).read_text(encoding="utf-8")))
+
+
+@functools.lru_cache(maxsize=64)
+def _variables_of(source: str) -> frozenset[str]:
+    # keyed by the source text: parsing a template was a third of rendering the pipeline's buildspecs
+    return frozenset(jinja2.meta.find_undeclared_variables(environment().parse(source)))
 
 
 # --- checks of known context variables: each returns a problem or None --------------------------------------------
@@ -194,10 +205,11 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
 def render(name: str, **context: Any) -> str:
     """The buildspec `name` (`image` or `image.yml.j2`) rendered with `context`; raises BuildspecError."""
     filename = _filename(name)
-    unknown = sorted(set(context) - variables(name))
+    known = variables(name)
+    unknown = sorted(set(context) - known)
     if unknown:
         raise BuildspecError(filename, f"unknown variable(s) {', '.join(unknown)} "
-                                       f"(the template uses: {', '.join(sorted(variables(name)))})")
+                                       f"(the template uses: {', '.join(sorted(known))})")
     for key, value in sorted(context.items()):
         problem = CHECKS[key](value) if key in CHECKS else None
         if problem:

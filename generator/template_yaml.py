@@ -35,6 +35,8 @@ from cfn_flip import yaml_dumper as flip
 from cfn_tools._config import config as flip_config
 from cfn_tools.yaml_dumper import AWS_ACCOUNT_ID
 
+from generator import template_dict
+
 STR = "tag:yaml.org,2002:str"
 # Strings in which PyYAML's analyze_scalar finds no indicator, break, special character, nor a space at either end
 # (names, ids, paths, sentences): every style allowed. With a flow indicator inside (a ':' not before a space nor at the
@@ -335,9 +337,9 @@ def dumps(data: dict[str, Any]) -> str:
 
 
 def template_data(template: Any) -> dict[str, Any]:
-    """What `Template.to_yaml()` dumps: to_dict() with every mapping's keys sorted (its JSON round trip, done here by
-    the C encoder), with cfn-flip's literal parser applied."""
-    return cfn_literal_parser(json.loads(json.dumps(template.to_dict(), sort_keys=True)))
+    """What `Template.to_yaml()` dumps: to_dict() (in one pass: generator/template_dict.py) with every mapping's keys
+    sorted (its JSON round trip, done here by the C encoder), with cfn-flip's literal parser applied."""
+    return cfn_literal_parser(json.loads(json.dumps(template_dict.to_dict(template), sort_keys=True)))
 
 
 def to_yaml(template: Any) -> str:
