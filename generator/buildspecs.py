@@ -18,14 +18,15 @@ import functools
 import re
 import shlex
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import jinja2
-import jinja2.meta
 import yaml
 
 from generator import image_tags
 from generator.errors import GeneratorError, printable
+
+if TYPE_CHECKING:
+    import jinja2
 
 BUILDSPEC_DIR = Path(__file__).resolve().parent.parent / "buildspecs"
 SUFFIX = ".yml.j2"
@@ -44,6 +45,7 @@ class BuildspecError(GeneratorError):
 
 @functools.cache
 def environment() -> jinja2.Environment:
+    import jinja2   # here, not at the top: only an app with a pipeline renders buildspecs (jinja2 is 0.1 s to import)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(BUILDSPEC_DIR), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, autoescape=False)
     env.filters["sh"] = lambda value: shlex.quote(str(value))
@@ -97,6 +99,7 @@ def variables(name: str) -> set[str]:
 @functools.lru_cache(maxsize=64)
 def _variables_of(source: str) -> frozenset[str]:
     # keyed by the source text: parsing a template was a third of rendering the pipeline's buildspecs
+    import jinja2.meta
     return frozenset(jinja2.meta.find_undeclared_variables(environment().parse(source)))
 
 
@@ -215,6 +218,7 @@ def render(name: str, **context: Any) -> str:
         if problem:
             raise BuildspecError(filename, f"{key}: {problem} (got {value!r})")
     template = environment().get_template(filename)
+    import jinja2   # imported by environment()
     try:
         text = template.render(**context)
     except jinja2.UndefinedError as exc:

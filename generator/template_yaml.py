@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 from yaml.emitter import ScalarAnalysis
-from cfn_clean import cfn_literal_parser
+from cfn_clean import UNCONVERTED_KEYS, cfn_literal_parser
 from cfn_flip import yaml_dumper as flip
 from cfn_tools._config import config as flip_config
 from cfn_tools.yaml_dumper import AWS_ACCOUNT_ID
@@ -230,7 +230,19 @@ class _Writer:
         self.delegate(style, text, 2 if indent is None else indent + 2, not simple_key)
 
     def delegate(self, style: str, text: str, indent: int, split: bool) -> None:
-        """PyYAML's own writer for this scalar, from the current state."""
+        """PyYAML's own writer for this scalar, from the current state. What it writes depends on nothing else (and
+        the width), so it is kept: an app repeats its long descriptions and scripts in many templates."""
+        key = (self.width, style, text, self.col, self.ws, self.ind, indent, split)
+        done = _DELEGATED.get(key)
+        if done is None:
+            start = len(self.out)
+            self._delegate(style, text, indent, split)
+            done = _DELEGATED[key] = ("".join(self.out[start:]), self.col, self.ws, self.ind, self.open_ended)
+            del self.out[start:]
+        self.out.append(done[0])
+        self.col, self.ws, self.ind, self.open_ended = done[1:]
+
+    def _delegate(self, style: str, text: str, indent: int, split: bool) -> None:
         em = self.em
         em.stream = self
         em.column, em.whitespace, em.indention, em.indent = self.col, self.ws, self.ind, indent
@@ -250,6 +262,11 @@ class _Writer:
 
     def write(self, data: str) -> None:   # the stream PyYAML's writers write to
         self.out.append(data)
+
+
+# delegate()'s results: (width, style, text, column, whitespace, indention, indent, split) -> (text written, column,
+# whitespace, indention, open_ended); a few hundred entries for a 50-service app.
+_DELEGATED: dict[tuple, tuple[str, int, bool, bool, bool]] = {}
 
 
 @lru_cache(maxsize=4)
@@ -339,7 +356,11 @@ def dumps(data: dict[str, Any]) -> str:
 def template_data(template: Any) -> dict[str, Any]:
     """What `Template.to_yaml()` dumps: to_dict() (in one pass: generator/template_dict.py) with every mapping's keys
     sorted (its JSON round trip, done here by the C encoder), with cfn-flip's literal parser applied."""
-    return cfn_literal_parser(json.loads(json.dumps(template_dict.to_dict(template), sort_keys=True)))
+    text = json.dumps(template_dict.to_dict(template), sort_keys=True)
+    # The literal parser changes only a mapping whose Type is one of these: no such string, nothing to walk.
+    if any(json.dumps(kind) in text for kind, _ in UNCONVERTED_KEYS):
+        return cfn_literal_parser(json.loads(text))
+    return json.loads(text)
 
 
 def to_yaml(template: Any) -> str:
