@@ -5,21 +5,16 @@ in the pipeline account, deploy-role.yaml in each target account. Generated only
 """
 from __future__ import annotations
 
-import functools
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import NamedTuple
 
+from troposphere import Template
+
+from generator import components, root
+from generator.config import AppSpec
 from generator.lint.handler_permissions import Deployer
-from generator.pipeline import common, regions
+from generator.pipeline import approvals, common, deploy_role, pipeline, regions, roles
+from generator.root import Build
 from generator.wiring import RootParameter
-
-if TYPE_CHECKING:
-    from troposphere import Template
-
-    from generator.config import AppSpec
-    from generator.root import Build
-
-# The modules that build the pipeline's templates are imported by build() and DEPLOYERS, not here: an app without a
-# `pipeline:` block imports only the names above (tests/test_generation_imports.py).
 
 PARAMETER_FILES = {"pipeline": common.pipeline_parameters, "deploy-role": common.deploy_role_parameters}
 # Templates sent in the API request (CloudFormation's 51,200 bytes, measured packaged): pipeline-support.yaml, which
@@ -37,34 +32,22 @@ class PipelineFiles(NamedTuple):
     deployers: tuple[Deployer, ...]              # which CloudFormation role deploys which template tree
 
 
-@functools.cache
-def _deployers() -> tuple[Deployer, ...]:
-    """The templates the pipeline deploys through a CloudFormation role, and where that role's grants are written: the
-    gate checks each role against the resource handlers of the tree it deploys (generator/lint/handler_permissions.py).
-    Also `DEPLOYERS`."""
-    from generator import components, root
-    from generator.pipeline import deploy_role, roles
-    return (
-        Deployer(root.ROOT_FILE, common.DEPLOY_ROLE_TEMPLATE, deploy_role.CLOUDFORMATION_ROLE_ID,
-                 "generator/pipeline/environment_permissions.py", source_of=components.grants_source),
-        Deployer(common.TEMPLATE, roles.TEMPLATE, roles.STACK_ROLE_ID, "generator/pipeline/permissions.py"),
-    )
-
-
-def __getattr__(name: str) -> Any:
-    if name == "DEPLOYERS":
-        return _deployers()
-    raise AttributeError(f"module 'generator.pipeline' has no attribute {name!r}")
+# The templates the pipeline deploys through a CloudFormation role, and where that role's grants are written: the gate
+# checks each role against the resource handlers of the tree it deploys (generator/lint/handler_permissions.py).
+DEPLOYERS = (
+    Deployer(root.ROOT_FILE, common.DEPLOY_ROLE_TEMPLATE, deploy_role.CLOUDFORMATION_ROLE_ID,
+             "generator/pipeline/environment_permissions.py", source_of=components.grants_source),
+    Deployer(common.TEMPLATE, roles.TEMPLATE, roles.STACK_ROLE_ID, "generator/pipeline/permissions.py"),
+)
 
 
 def build(app: AppSpec, root_build: Build) -> PipelineFiles | None:
     if app.pipeline is None:
         return None
-    from generator.pipeline import approvals, deploy_role, pipeline
     templates = {**pipeline.build(app, root_build), common.DEPLOY_ROLE_TEMPLATE: deploy_role.build(app, root_build)}
     extra = approvals.lambda_files() if approvals.needed(app) else {}
     parameter_sets = {stem: make(app) for stem, make in PARAMETER_FILES.items()}
     if regions.other_regions(app):   # the artifact store of each other region (regions.py)
         templates[regions.SUPPORT_TEMPLATE] = regions.support_template()
         parameter_sets[regions.SUPPORT_PARAMETERS] = regions.support_parameters(app)
-    return PipelineFiles(templates, extra, parameter_sets, _deployers())
+    return PipelineFiles(templates, extra, parameter_sets, DEPLOYERS)
