@@ -19,6 +19,11 @@ _BASE = BaseAWSObject.to_dict
 _HELPER = AWSHelperFn.to_dict
 _TAGS = Tags.to_dict
 _LEAVES = frozenset({str, int, float, bool, type(None)})
+# Template.to_dict's sections in its order, each written when not empty (Resources always)
+_SECTIONS = (("Description", "description"), ("Metadata", "metadata"), ("Conditions", "conditions"),
+             ("Mappings", "mappings"), ("Outputs", "outputs"), ("Parameters", "parameters"),
+             ("AWSTemplateFormatVersion", "version"), ("Transform", "transform"), ("Rules", "rules"),
+             ("Globals", "globals"))
 
 
 def encode(obj: Any) -> Any:
@@ -60,26 +65,6 @@ def to_dict(template: Template) -> dict[str, Any]:
     """`template.to_dict()`."""
     if type(template).to_dict is not Template.to_dict:
         return template.to_dict()
-    t: dict[str, Any] = {}
-    if template.description:
-        t["Description"] = template.description
-    if template.metadata:
-        t["Metadata"] = template.metadata
-    if template.conditions:
-        t["Conditions"] = template.conditions
-    if template.mappings:
-        t["Mappings"] = template.mappings
-    if template.outputs:
-        t["Outputs"] = template.outputs
-    if template.parameters:
-        t["Parameters"] = template.parameters
-    if template.version:
-        t["AWSTemplateFormatVersion"] = template.version
-    if template.transform:
-        t["Transform"] = template.transform
-    if template.rules:
-        t["Rules"] = template.rules
-    if template.globals:
-        t["Globals"] = template.globals
+    t = {key: value for key, name in _SECTIONS if (value := getattr(template, name))}
     t["Resources"] = template.resources
     return encode(t)

@@ -9,19 +9,10 @@ import pytest
 import yaml
 from troposphere import GetAtt, Ref, Sub, Tags, Template, ecs, iam, s3
 
-from generator import pipeline, root, template_dict
-from generator.config import load_app, parse_app
+from generator import template_dict
+from generator.config import load_app
 from scripts.bench import scale_spec
-from tests.support import GOLDEN_SETS, app_id
-
-
-def _templates(app) -> dict[str, Template]:
-    b = root.build(app)
-    templates = dict(b.templates())
-    extra = pipeline.build(app, b)
-    if extra is not None:
-        templates.update(extra.templates)
-    return templates
+from tests.support import GOLDEN_SETS, app_id, troposphere_templates
 
 
 def _same(template: Template) -> None:
@@ -32,7 +23,7 @@ def _same(template: Template) -> None:
 
 @pytest.mark.parametrize("app_path", list(GOLDEN_SETS), ids=app_id)
 def test_every_template_of_every_app_is_the_dict_troposphere_makes(app_path):
-    templates = _templates(load_app(app_path))
+    templates = troposphere_templates(load_app(app_path))
     assert templates
     for name, template in templates.items():
         _same(template)
@@ -41,7 +32,7 @@ def test_every_template_of_every_app_is_the_dict_troposphere_makes(app_path):
 def test_a_scale_app_with_packed_settings_is_the_dict_troposphere_makes(tmp_path):
     spec = tmp_path / "app.yaml"
     spec.write_text(yaml.safe_dump(scale_spec(25), sort_keys=False), encoding="utf-8")
-    for template in _templates(load_app(spec)).values():
+    for template in troposphere_templates(load_app(spec)).values():
         _same(template)
 
 

@@ -11,19 +11,13 @@ from cfn_tools.literal import LiteralString
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator import pipeline, root, template_yaml
+from generator import template_yaml
 from generator.config import load_app
-from tests.support import GOLDEN_SETS, REPO_APP, app_id
+from tests.support import GOLDEN_SETS, REPO_APP, app_id, troposphere_templates
 
 
 def _templates(app_path):
-    app = load_app(app_path)
-    b = root.build(app)
-    templates = dict(b.templates())
-    extra = pipeline.build(app, b)
-    if extra is not None:
-        templates.update(extra.templates)
-    return templates
+    return troposphere_templates(load_app(app_path))
 
 
 @pytest.mark.parametrize("app_path", list(GOLDEN_SETS), ids=app_id)
