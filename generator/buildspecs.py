@@ -18,14 +18,15 @@ import functools
 import re
 import shlex
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import jinja2
-import jinja2.meta
 import yaml
 
 from generator import image_tags
 from generator.errors import GeneratorError, printable
+
+if TYPE_CHECKING:
+    import jinja2
 
 BUILDSPEC_DIR = Path(__file__).resolve().parent.parent / "buildspecs"
 SUFFIX = ".yml.j2"
@@ -44,6 +45,7 @@ class BuildspecError(GeneratorError):
 
 @functools.cache
 def environment() -> jinja2.Environment:
+    import jinja2   # here, not at the top: only an app with a pipeline renders buildspecs (jinja2 is 0.1 s to import)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(BUILDSPEC_DIR), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, autoescape=False)
     env.filters["sh"] = lambda value: shlex.quote(str(value))
@@ -72,7 +74,13 @@ def yaml_quoted(value: Any) -> str:
 
 def names() -> list[str]:
     """The buildspec names (`image`, `self_update`, ...)."""
-    return sorted(p.name[: -len(SUFFIX)] for p in BUILDSPEC_DIR.glob(f"*{SUFFIX}"))
+    return list(_names())
+
+
+@functools.cache
+def _names() -> tuple[str, ...]:
+    # read once per process: the buildspec sources are part of the generator (a build renders each several times)
+    return tuple(sorted(p.name[: -len(SUFFIX)] for p in BUILDSPEC_DIR.glob(f"*{SUFFIX}")))
 
 
 def _filename(name: str) -> str:
@@ -85,8 +93,14 @@ def _filename(name: str) -> str:
 def variables(name: str) -> set[str]:
     """Every variable the template refers to (some only inside `{% if %}` branches)."""
     filename = _filename(name)
-    source = (BUILDSPEC_DIR / filename).read_text(encoding="utf-8")
-    return set(jinja2.meta.find_undeclared_variables(environment().parse(source)))
+    return set(_variables_of((BUILDSPEC_DIR / filename).read_text(encoding="utf-8")))
+
+
+@functools.lru_cache(maxsize=64)
+def _variables_of(source: str) -> frozenset[str]:
+    # keyed by the source text: parsing a template on every render was over half of rendering the buildspecs
+    import jinja2.meta
+    return frozenset(jinja2.meta.find_undeclared_variables(environment().parse(source)))
 
 
 # --- checks of known context variables: each returns a problem or None --------------------------------------------
@@ -194,15 +208,17 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
 def render(name: str, **context: Any) -> str:
     """The buildspec `name` (`image` or `image.yml.j2`) rendered with `context`; raises BuildspecError."""
     filename = _filename(name)
-    unknown = sorted(set(context) - variables(name))
+    known = variables(name)
+    unknown = sorted(set(context) - known)
     if unknown:
         raise BuildspecError(filename, f"unknown variable(s) {', '.join(unknown)} "
-                                       f"(the template uses: {', '.join(sorted(variables(name)))})")
+                                       f"(the template uses: {', '.join(sorted(known))})")
     for key, value in sorted(context.items()):
         problem = CHECKS[key](value) if key in CHECKS else None
         if problem:
             raise BuildspecError(filename, f"{key}: {problem} (got {value!r})")
     template = environment().get_template(filename)
+    import jinja2   # imported by environment()
     try:
         text = template.render(**context)
     except jinja2.UndefinedError as exc:

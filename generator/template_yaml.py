@@ -30,10 +30,12 @@ from typing import Any
 
 import yaml
 from yaml.emitter import ScalarAnalysis
-from cfn_clean import cfn_literal_parser
+from cfn_clean import UNCONVERTED_KEYS, cfn_literal_parser
 from cfn_flip import yaml_dumper as flip
 from cfn_tools._config import config as flip_config
 from cfn_tools.yaml_dumper import AWS_ACCOUNT_ID
+
+from generator import template_dict
 
 STR = "tag:yaml.org,2002:str"
 # Strings in which PyYAML's analyze_scalar finds no indicator, break, special character, nor a space at either end
@@ -228,7 +230,19 @@ class _Writer:
         self.delegate(style, text, 2 if indent is None else indent + 2, not simple_key)
 
     def delegate(self, style: str, text: str, indent: int, split: bool) -> None:
-        """PyYAML's own writer for this scalar, from the current state."""
+        """PyYAML's own writer for this scalar, from the current state. What it writes depends on nothing else (and
+        the width), so it is kept: an app repeats its long descriptions and scripts in many templates."""
+        key = (self.width, style, text, self.col, self.ws, self.ind, indent, split)
+        done = _DELEGATED.get(key)
+        if done is None:
+            start = len(self.out)
+            self._delegate(style, text, indent, split)
+            done = _DELEGATED[key] = ("".join(self.out[start:]), self.col, self.ws, self.ind, self.open_ended)
+            del self.out[start:]
+        self.out.append(done[0])
+        self.col, self.ws, self.ind, self.open_ended = done[1:]
+
+    def _delegate(self, style: str, text: str, indent: int, split: bool) -> None:
         em = self.em
         em.stream = self
         em.column, em.whitespace, em.indention, em.indent = self.col, self.ws, self.ind, indent
@@ -250,6 +264,11 @@ class _Writer:
         self.out.append(data)
 
 
+# delegate()'s results: (width, style, text, column, whitespace, indention, indent, split) -> (text written, column,
+# whitespace, indention, open_ended); a few hundred entries for a 50-service app.
+_DELEGATED: dict[tuple, tuple[str, int, bool, bool, bool]] = {}
+
+
 @lru_cache(maxsize=4)
 def _analysis(width: int):
     analyze = _reference(width).analyze_scalar
@@ -263,9 +282,58 @@ def _analysis(width: int):
             return _COLONS_ANALYSIS
         if _PROSE.match(text):   # not _COLONS: a ':' before a space or at the end (`api: image tag`)
             return _PROSE_ANALYSIS
-        return analyze(text)
+        return analyze_scalar(text) if text else analyze(text)   # cfn-flip's own answer for ""
 
     return analysis
+
+
+_WS = "\0 \t\r\n\x85\u2028\u2029"
+_BREAKS = "\n\x85\u2028\u2029"
+_FLOW_INSIDE = re.compile(r"[,?\[\]{}:]")
+_BLOCK_INSIDE = re.compile(f"(?<=[{_WS}])#|:(?=[{_WS}]|\\Z)")
+_LINE_BREAK = re.compile(f"[{_BREAKS}]")
+# what PyYAML (allow_unicode) cannot write but double-quoted with escapes: tabs, CR, controls, surrogates, U+FEFF...
+_SPECIAL = re.compile("[^\n\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010fffe]")
+_BREAK_SPACE = re.compile(f"[{_BREAKS}] ")
+_SPACE_BREAK = re.compile(f" [{_BREAKS}]")
+
+
+def analyze_scalar(scalar: str) -> ScalarAnalysis:
+    """PyYAML's Emitter.analyze_scalar (allow_unicode) for a non-empty string, with regular expressions instead of its
+    loop over every character (a long script or buildspec took milliseconds). tests/test_template_yaml.py compares the
+    two on generated text and on every string of every golden template."""
+    first, fws = scalar[0], len(scalar) == 1 or scalar[1] in _WS
+    block = flow = scalar.startswith("---") or scalar.startswith("...")
+    if first in "#,[]{}&*!|>'\"%@`" or (first == "-" and fws):
+        flow = block = True
+    elif first in "?:":
+        flow = True
+        block = block or fws
+    if _FLOW_INSIDE.search(scalar, 1):
+        flow = True
+    if _BLOCK_INSIDE.search(scalar, 1):
+        flow = block = True
+    line_breaks = _LINE_BREAK.search(scalar) is not None
+    special = _SPECIAL.search(scalar) is not None
+    last = scalar[-1]
+    flow_plain = block_plain = single = literal = True
+    if first == " " or first in _BREAKS or last == " " or last in _BREAKS:
+        flow_plain = block_plain = False
+    if last == " ":
+        literal = False
+    if _BREAK_SPACE.search(scalar):
+        flow_plain = block_plain = single = False
+    if special or _SPACE_BREAK.search(scalar):
+        flow_plain = block_plain = single = literal = False
+    if line_breaks:
+        flow_plain = block_plain = False
+    if flow:
+        flow_plain = False
+    if block:
+        block_plain = False
+    return ScalarAnalysis(scalar=scalar, empty=False, multiline=line_breaks, allow_flow_plain=flow_plain,
+                          allow_block_plain=block_plain, allow_single_quoted=single, allow_double_quoted=True,
+                          allow_block=literal)
 
 
 @lru_cache(maxsize=4)
@@ -335,9 +403,13 @@ def dumps(data: dict[str, Any]) -> str:
 
 
 def template_data(template: Any) -> dict[str, Any]:
-    """What `Template.to_yaml()` dumps: to_dict() with every mapping's keys sorted (its JSON round trip, done here by
-    the C encoder), with cfn-flip's literal parser applied."""
-    return cfn_literal_parser(json.loads(json.dumps(template.to_dict(), sort_keys=True)))
+    """What `Template.to_yaml()` dumps: to_dict() (in one pass: generator/template_dict.py) with every mapping's keys
+    sorted (its JSON round trip, done here by the C encoder), with cfn-flip's literal parser applied."""
+    text = json.dumps(template_dict.to_dict(template), sort_keys=True)
+    # The literal parser changes only a mapping whose Type is one of these: no such string, nothing to walk.
+    if any(json.dumps(kind) in text for kind, _ in UNCONVERTED_KEYS):
+        return cfn_literal_parser(json.loads(text))
+    return json.loads(text)
 
 
 def to_yaml(template: Any) -> str:

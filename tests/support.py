@@ -78,6 +78,18 @@ def rendered_files(app_path: Path) -> tuple[dict[str, str], dict[str, str]]:
     return rendered.templates, rendered.params
 
 
+def troposphere_templates(app) -> dict:
+    """Every template of an app (the environment's and, with a `pipeline:` block, the pipeline's) as troposphere
+    Templates, before rendering."""
+    from generator import pipeline, root
+    b = root.build(app)
+    templates = dict(b.templates())
+    extra = pipeline.build(app, b)
+    if extra is not None:
+        templates.update(extra.templates)
+    return templates
+
+
 def read_dir(path: Path) -> dict[str, str]:
     return {p.name: p.read_text(encoding="utf-8") for p in sorted(path.glob("*")) if p.is_file()}
 

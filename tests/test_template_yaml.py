@@ -11,19 +11,13 @@ from cfn_tools.literal import LiteralString
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator import pipeline, root, template_yaml
+from generator import template_yaml
 from generator.config import load_app
-from tests.support import GOLDEN_SETS, app_id
+from tests.support import GOLDEN_SETS, REPO_APP, app_id, troposphere_templates
 
 
 def _templates(app_path):
-    app = load_app(app_path)
-    b = root.build(app)
-    templates = dict(b.templates())
-    extra = pipeline.build(app, b)
-    if extra is not None:
-        templates.update(extra.templates)
-    return templates
+    return troposphere_templates(load_app(app_path))
 
 
 @pytest.mark.parametrize("app_path", list(GOLDEN_SETS), ids=app_id)
@@ -107,3 +101,43 @@ def test_the_quick_analysis_of_common_strings_is_pyyaml_s(text):
     quick = template_yaml._analysis(200).__wrapped__(text)
     assert {k: v for k, v in vars(full).items() if k != "scalar"} == \
         {k: v for k, v in vars(quick).items() if k != "scalar"}, text
+
+
+def _same_analysis(text: str) -> None:
+    full = template_yaml._reference(200).analyze_scalar(text)
+    assert vars(template_yaml.analyze_scalar(text)) == vars(full), repr(text)
+
+
+_YAML_CHARS = st.sampled_from(list("#,[]{}&*!|>'\"%@`?:- \t\r\n\0\x85\u2028\u2029\ufeff\xa0\x07\x7f\ud800\ue000"
+                                   "\ufffd\ufffe") + ["---", "...", "\U0001f600", "\U0010ffff", "a", "Z", "0"])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.one_of(st.lists(_YAML_CHARS, min_size=1, max_size=20).map("".join),
+                 st.text(alphabet=st.characters(), min_size=1, max_size=40),
+                 st.lists(st.one_of(_YAML_CHARS, st.text(max_size=6)), min_size=1, max_size=30).map("".join)
+                 .filter(bool)))
+def test_the_regex_analysis_of_any_string_is_pyyaml_s(text):
+    _same_analysis(text)
+
+
+def _texts_in(node):
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield key
+            yield from _texts_in(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _texts_in(item)
+
+
+@pytest.mark.parametrize("app_path", list(GOLDEN_SETS), ids=app_id)
+def test_the_regex_analysis_of_every_golden_string_is_pyyaml_s(app_path):
+    texts = {text for t in _templates(app_path).values() for text in _texts_in(template_yaml.template_data(t)) if text}
+    assert texts
+    if app_path == REPO_APP:   # the scripts and buildspecs that took PyYAML's loop longest
+        assert any("\n" in text for text in texts)
+    for text in texts:
+        _same_analysis(text)

@@ -11,9 +11,9 @@ resource type at all. Each such grant says why (`why_any`), docs/pipeline.md lis
 from __future__ import annotations
 
 from awacs.aws import ArnLike, Condition, StringEquals
-from troposphere import AWSHelperFn, Ref, Sub, Template, encode_to_dict, iam
+from troposphere import AWSHelperFn, Ref, Sub, Template, iam
 
-from generator import naming
+from generator import naming, template_dict
 from generator.config import AppSpec
 from generator.pipeline import common
 from generator.pipeline.grants import Grant, document, grant
@@ -143,5 +143,5 @@ def _size(grants: list[Grant]) -> int:
         if isinstance(value, list):
             return [plain(v) for v in value]
         return value
-    text = json.dumps(plain(encode_to_dict(document(grants))), separators=(",", ":"))
+    text = json.dumps(plain(template_dict.encode(document(grants))), separators=(",", ":"))
     return len("".join(text.split()))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from troposphere import GetAtt, Output, Ref, Template, cloudformation, codepipeline
 
+from generator import template_dict
 from generator.config import AppSpec
 from generator.errors import WiringError
 from generator.pipeline import approvals, common, notifications, projects, regions, roles, sources, stages, storage
@@ -27,7 +28,7 @@ def capabilities(root_build: Build) -> str:
                    "AWS::IAM::Policy": None, "AWS::IAM::AccessKey": None, "AWS::IAM::UserToGroupAddition": None}
     iam = named = expand = False
     for template in root_build.templates().values():
-        data = template.to_dict()
+        data = template_dict.to_dict(template)
         expand = expand or "Transform" in data
         for resource in data.get("Resources", {}).values():
             if resource["Type"] in named_props:
