@@ -42,6 +42,7 @@ help: ## List the targets and the variables they take
 	@echo "  CDK_VENV  bench: a virtual environment with the AWS CDK, to time its synth beside ours [none]"
 	@echo "  RUNS      bench: how many times each phase is timed [bench.py's default]"
 	@echo "  DIR       publish-frontend: the frontend build's output directory [frontend/build]"
+	@echo "  PYTHONDONTWRITEBYTECODE  (environment) set: the building targets also compile the runtime's packages to bytecode"
 
 # --- Environments. .venv holds the generator's runtime (requirements.lock: what `make templates` needs); the deploy
 # targets add the AWS SDK (requirements-deploy.lock), `make diagram` the PNG renderer (requirements-diagram.lock) and

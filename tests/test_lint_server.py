@@ -290,9 +290,13 @@ def test_a_server_killed_mid_job_leaves_the_build_linting_with_its_own_helper(li
 
     def connect_then_kill(self):
         sock = real(self)   # accepted: the server forks this job's process
-        job = _new_job(running["pid"], before)
+        _new_job(running["pid"], before)
+        # Stopped first, so that it forks nothing more, then every job it forked since: this build's prestart also
+        # made one (an empty job), and killing only one of the two let the real job answer on a loaded machine.
+        os.kill(running["pid"], signal.SIGSTOP)
+        for job in _children(running["pid"]) - before:
+            os.kill(job, signal.SIGKILL)
         os.kill(running["pid"], signal.SIGKILL)
-        os.kill(job, signal.SIGKILL)
         return sock
 
     monkeypatch.setattr(server.Client, "_connect_waiting", connect_then_kill)

@@ -24,7 +24,15 @@ def every_template() -> list[str]:
     fixture apps) and every project rule fixture, passing and failing."""
     folders = [ROOT / "templates_out", *sorted((ROOT / "examples").glob("*/templates_out")),
                *sorted((ROOT / "tests" / "golden").glob("*/templates"))]
-    files = [p for folder in folders for p in sorted(folder.glob("*.yaml"))]
+    # A folder whose files are byte for byte another's (the root app is a copy of examples/tunecast) gets the same
+    # findings, nested templates included: linted once.
+    seen: set[tuple] = set()
+    files = []
+    for folder in folders:
+        contents = tuple((str(p.relative_to(folder)), p.read_bytes()) for p in sorted(folder.rglob("*")) if p.is_file())
+        if contents not in seen:
+            seen.add(contents)
+            files += sorted(folder.glob("*.yaml"))
     files += sorted((ROOT / "tests" / "fixtures" / "lint_rules").glob("*/*.yaml"))
     return [str(p) for p in files]
 
@@ -46,7 +54,7 @@ def test_the_speedups_leave_every_finding_as_cfn_lint_reports_it(monkeypatch, tm
     the speed-ups and from cfn-lint's API in processes without them, over every template of every app and every
     project rule fixture. The unpatched side runs in two processes beside the helper's two workers."""
     files = every_template()
-    assert len(files) > 150
+    assert len(files) > 130
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv(workers.ENV_WORKERS, "2")
     halves = [_unpatched(files[0::2], tmp_path / "even.json"), _unpatched(files[1::2], tmp_path / "odd.json")]
