@@ -31,7 +31,7 @@ from generator.components.service.spec import (  # noqa: F401 - also looked up h
 from generator.config.types import (  # noqa: F401 - the shared field types, also looked up here by messages.py
     FARGATE_SIZES, INT32_MAX, NAME_PATTERN, RETENTION_DAYS, AccountId, Cidr, DomainName, EmailAddress, IamPrincipal,
     Name, NatMode, NonBlank, RelativePath, SnsTopicArn,
-    Region, RetentionDays, ServiceKind, Strict, SubnetId, VpcId, ZoneRef)
+    Region, RetentionDays, ServiceKind, Strict, SubnetId, VpcId, ZoneRef, empty_list)
 
 
 class EnvironmentSpec(AccessEnvSpec, MonitoringEnv, DatabaseEnvironment, FileSystemsEnv, TablesEnv, CachesEnv,
@@ -88,7 +88,7 @@ class SourceSpec(Strict):
     repository: RepositoryId = Field(description="The GitHub repository, `owner/name`.")
     branch: BranchName = Field("main", description="The branch whose pushes start the pipeline.")
     paths: list[PathFilter] = Field(
-        default_factory=list, max_length=FILE_PATHS_PER_FILTER,
+        default_factory=empty_list, max_length=FILE_PATHS_PER_FILTER,
         description="Only a push that changes a file matching one of these glob patterns (relative to the "
                     "repository root, `**` for any depth, at most 8) starts the pipeline. Default: any push.")
 
@@ -130,13 +130,13 @@ class PipelineSpec(Strict):
                                                  "this generator).")
     branch: BranchName = Field("main", description="The branch whose pushes start the pipeline.")
     paths: list[PathFilter] = Field(
-        default_factory=list, max_length=FILE_PATHS_PER_FILTER,
+        default_factory=empty_list, max_length=FILE_PATHS_PER_FILTER,
         description="Only a push to `repository` that changes a file matching one of these glob patterns "
                     "(`**` for any depth, at most 8) starts the pipeline. Default: any push.")
     source_name: Name = Field("app", description="The name of the `repository` source (which holds app.yaml: the "
                                                  "self-update reads it there), as builds name it in `source`.")
     sources: list[SourceSpec] = Field(
-        default_factory=list, max_length=MAX_EXTRA_SOURCES,
+        default_factory=empty_list, max_length=MAX_EXTRA_SOURCES,
         description="Further GitHub repositories (through the same connection), e.g. the application code when "
                     "app.yaml and the infrastructure live apart: a push to any source starts a release, and each "
                     "release records the commit of every source (sources.json, `make status`). At most 5: the "
@@ -158,7 +158,7 @@ class PipelineSpec(Strict):
                                         "test listener) and writes JUnit XML under `test_reports_dir`. Without it "
                                         "no test step is generated.")
     test_install_commands: list[NonBlank] = Field(
-        default_factory=list, description="Commands run before the tests, e.g. `npm ci`.")
+        default_factory=empty_list, description="Commands run before the tests, e.g. `npm ci`.")
     test_runtime_versions: dict[Annotated[str, StringConstraints(pattern=r"^[a-z]+$")], RuntimeVersion] = Field(
         default_factory=dict, description="CodeBuild runtime versions for the tests, e.g. `{nodejs: \"20\"}`.")
     test_ready_path: Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9_./-]*$")] = Field(
@@ -218,16 +218,16 @@ class AppSpec(Strict):
         description="Team that owns the app; becomes the Owner tag.")
     region: Region = Field(description="AWS region, e.g. `eu-west-1`: one the pinned cfn-lint validates templates for.")
     network: NetworkSpec = Field(default_factory=NetworkSpec, description="Network layout.")
-    services: list[ServiceSpec] = Field(default_factory=list, description="Container workloads.")
+    services: list[ServiceSpec] = Field(default_factory=empty_list, description="Container workloads.")
     database: DatabaseSpec | None = Field(None, description="Relational database, if the app has one.")
     migrate: MigrateSpec | None = Field(
         None, description="A migration task run once per deploy, after the stack update and before traffic moves; "
                           "production takes a cluster snapshot first.")
-    caches: list[CacheSpec] = Field(default_factory=list, description="ElastiCache caches (Valkey or Redis OSS).")
-    queues: list[QueueSpec] = Field(default_factory=list, description="SQS queues, each with a dead-letter queue.")
-    tables: list[TableSpec] = Field(default_factory=list, description="DynamoDB tables.")
-    buckets: list[BucketSpec] = Field(default_factory=list, description="Private S3 buckets.")
-    file_systems: list[FileSystemSpec] = Field(default_factory=list, description="EFS file systems services mount.")
+    caches: list[CacheSpec] = Field(default_factory=empty_list, description="ElastiCache caches (Valkey or Redis OSS).")
+    queues: list[QueueSpec] = Field(default_factory=empty_list, description="SQS queues, each with a dead-letter queue.")
+    tables: list[TableSpec] = Field(default_factory=empty_list, description="DynamoDB tables.")
+    buckets: list[BucketSpec] = Field(default_factory=empty_list, description="Private S3 buckets.")
+    file_systems: list[FileSystemSpec] = Field(default_factory=empty_list, description="EFS file systems services mount.")
     frontend: FrontendSpec | None = Field(
         None, description="A static single-page app on S3 behind CloudFront, which also fronts the web services' "
                           "paths (docs/frontend.md).")
@@ -241,7 +241,7 @@ class AppSpec(Strict):
         None, description="The delivery pipeline (CodePipeline, one per app) and its cross-account deploy role. "
                           "Without it no pipeline template is generated.")
     manual_steps: list[ManualStepSpec] = Field(
-        default_factory=list, description="Third-party setup done by hand, per environment (runbooks/<env>/"
+        default_factory=empty_list, description="Third-party setup done by hand, per environment (runbooks/<env>/"
                                           "manual-steps.md).")
 
     def test_environment(self) -> str | None:

@@ -95,3 +95,10 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+def empty_list() -> list:
+    """A field's default of a new empty list, as `default_factory=list` gives. pydantic inspects every default
+    factory's signature when it builds a model (does it take the validated data?); for the builtin `list` that parses
+    its text signature, about 0.5 ms a field (24 fields), for a Python function a few microseconds."""
+    return []

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import Field, computed_field
 
 from generator.components.base import EnvInputs, Param
-from generator.config.types import IamPrincipal, Strict
+from generator.config.types import IamPrincipal, Strict, empty_list
 
 if TYPE_CHECKING:
     from generator.config import AppSpec
@@ -25,15 +25,15 @@ class AccessEnv(Strict):
     not created."""
 
     viewer: Annotated[list[IamPrincipal], Param("Viewer principals", name="ViewerPrincipals")] = Field(
-        default_factory=list, max_length=MAX_PRINCIPALS,
+        default_factory=empty_list, max_length=MAX_PRINCIPALS,
         description=f"Who may assume the Viewer role (read-only: stacks, services, logs, metrics, alarms, "
                     f"dashboards). {PRINCIPALS}.")
     developer: Annotated[list[IamPrincipal], Param("Developer principals", name="DeveloperPrincipals")] = Field(
-        default_factory=list, max_length=MAX_PRINCIPALS,
+        default_factory=empty_list, max_length=MAX_PRINCIPALS,
         description="Who may assume the Developer role (Viewer, plus Logs Insights, ECS Exec and reading queues and "
                     "tables outside production). Same forms as `viewer`.")
     devops: Annotated[list[IamPrincipal], Param("DevOps principals", name="DevOpsPrincipals")] = Field(
-        default_factory=list, max_length=MAX_PRINCIPALS,
+        default_factory=empty_list, max_length=MAX_PRINCIPALS,
         description="Who may assume the DevOps role (Developer, plus releases and rollbacks, ECS Exec everywhere, "
                     "database snapshots, writing the app's secrets). Same forms as `viewer`.")
     session_hours: Annotated[int, Param("Access session (hours)", name="AccessSessionHours")] = Field(

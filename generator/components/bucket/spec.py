@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from generator import naming
-from generator.config.types import Name, Strict
+from generator.config.types import Name, Strict, empty_list
 from generator.errors import Problem
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ class CorsRuleSpec(Strict):
     allowed_origins: list[Origin] = Field(min_length=1, description="Origins, e.g. `https://app.example.com`.")
     allowed_methods: list[Literal["GET", "PUT", "POST", "DELETE", "HEAD"]] = Field(
         default_factory=lambda: ["GET"], min_length=1, description="HTTP methods: GET, PUT, POST, DELETE, HEAD.")
-    allowed_headers: list[HeaderName] = Field(default_factory=list, description="Request headers allowed, e.g. "
+    allowed_headers: list[HeaderName] = Field(default_factory=empty_list, description="Request headers allowed, e.g. "
                                                                                "`Content-Type` or `*`.")
     max_age_seconds: int = Field(3000, ge=0, le=86400, description="Seconds a browser may cache the preflight answer.")
 
@@ -42,7 +42,7 @@ class BucketSpec(Strict):
     expire_days: int | None = Field(None, ge=1, le=36500,
                                     description="Delete objects this many days after they were written. Kept when "
                                                 "omitted.")
-    cors: list[CorsRuleSpec] = Field(default_factory=list, description="CORS rules, when browsers call the bucket.")
+    cors: list[CorsRuleSpec] = Field(default_factory=empty_list, description="CORS rules, when browsers call the bucket.")
 
 
 def bucket_names_fit(app: AppSpec) -> Iterator[Problem]:

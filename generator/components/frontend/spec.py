@@ -9,7 +9,7 @@ from pydantic import Field, StringConstraints
 
 from generator.components.base import EnvInputs, Param
 from generator.components.service.spec import PathPattern
-from generator.config.types import DomainName, RetentionDays, Strict
+from generator.config.types import DomainName, RetentionDays, Strict, empty_list
 from generator.errors import Problem
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class FrontendEnv(Strict):
     """An environment's frontend and CloudFront settings (`environments.<env>.frontend`)."""
 
     domain_names: Annotated[list[DomainName], Param("Site domain names")] = Field(
-        default_factory=list, max_length=10,
+        default_factory=empty_list, max_length=10,
         description="Domain names of the site (CloudFront aliases), covered by `certificate_arn`. Empty: the "
                     "distribution's own name (d123.cloudfront.net).")
     certificate_arn: Annotated[CloudFrontCertificateArn | None, Param(

@@ -12,7 +12,7 @@ import annotated_types
 from pydantic import Field, computed_field, create_model
 
 from generator.components.base import EnvInputs, NotAParameter, Param
-from generator.config.types import EmailAddress, SnsTopicArn, Strict
+from generator.config.types import EmailAddress, SnsTopicArn, Strict, empty_list
 from generator.errors import Problem
 
 if TYPE_CHECKING:
@@ -131,7 +131,7 @@ class AlertsEnv(Strict):
     """Who hears about this environment's alarms (`environments.<env>.alerts`), and the thresholds it overrides."""
 
     emails: Annotated[list[EmailAddress], Param("Alert e-mails", name="AlertEmails")] = Field(
-        default_factory=list, max_length=MAX_EMAILS,
+        default_factory=empty_list, max_length=MAX_EMAILS,
         description="E-mail addresses subscribed to the environment's alert topic (each confirms once, from the "
                     "message SNS sends). At most 10.")
     topic_arn: Annotated[SnsTopicArn | None, Param("Extra alert topic", name="AlertTopicArn", absent="")] = Field(

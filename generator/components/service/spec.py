@@ -14,7 +14,7 @@ from generator.components.attachments import Access
 from generator.components.base import NotAParameter, Param, declared_fields
 from generator.config import aws_facts, schedules
 from generator.config.types import (INT32_MAX, FARGATE_SIZES, Name, NonBlank, RelativePath, RetentionDays, ServiceKind,
-                                    Strict)
+                                    Strict, empty_list)
 from generator.errors import Problem
 
 if TYPE_CHECKING:
@@ -61,9 +61,9 @@ class RoutingSpec(Strict):
     """Which requests reach a web service: one listener rule on the production and one on the test listener."""
 
     path_patterns: list[PathPattern] = Field(
-        default_factory=list, description="Path patterns, e.g. `/api/*` (case-sensitive; `*` and `?` are wildcards).")
+        default_factory=empty_list, description="Path patterns, e.g. `/api/*` (case-sensitive; `*` and `?` are wildcards).")
     hosts: list[HostPattern] = Field(
-        default_factory=list, description="Host headers, e.g. `api.example.com` or `*.example.com`.")
+        default_factory=empty_list, description="Host headers, e.g. `api.example.com` or `*.example.com`.")
     priority: int = Field(
         ge=1, le=CATCH_ALL_PRIORITY - 1,
         description="Listener rule priority (1-49999), unique across web services; the lowest matching one wins.")
@@ -164,7 +164,7 @@ class SidecarSpec(Strict):
     essential: bool = Field(True, description="When an essential container stops, the whole task stops (and is "
                                               "replaced). `false` for a container that runs once and exits.")
     depends_on: list[DependsOnSpec] = Field(
-        default_factory=list, description="Containers this one waits for at task start, e.g. `[{container: web, "
+        default_factory=empty_list, description="Containers this one waits for at task start, e.g. `[{container: web, "
                                           "condition: HEALTHY}]`.")
     health_check: list[NonBlank] | None = Field(
         None, description="Container health check, Docker form (`[\"CMD-SHELL\", \"...\"]`). Default: none, except "
@@ -215,7 +215,7 @@ class ServiceSpec(Strict):
     schedule_timezone: str = Field(
         "UTC", description="Cron services: the IANA time zone `schedule` is read in, e.g. `Europe/Berlin`.")
     uses: list[UseEntry] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="The app's data stores this service uses: a name (`database`, `jobs`), or `{name, access}` for "
                     "other than the store's default access. The service gets their connection details as "
                     "environment variables and secrets, a task-role grant limited to each store and access, and "
@@ -224,10 +224,10 @@ class ServiceSpec(Strict):
         None, description="Workers: scale on the backlog of a queue they consume (`{queue, messages_per_task}`) "
                           "instead of CPU; with `min_count: 0` the worker stops while the queue is empty.")
     mounts: list[MountSpec] = Field(
-        default_factory=list, description="EFS file systems mounted into the container, each through the service's "
+        default_factory=empty_list, description="EFS file systems mounted into the container, each through the service's "
                                           "own access point, with IAM authorization and encryption in transit.")
     sidecars: list[SidecarSpec] = Field(
-        default_factory=list, description="More containers in the service's task next to the main one (named after "
+        default_factory=empty_list, description="More containers in the service's task next to the main one (named after "
                                           "the service), e.g. nginx in front of an app server, a log router or a "
                                           "metrics agent. They share the task's network (localhost), roles and log "
                                           "group.")
