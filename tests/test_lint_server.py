@@ -361,6 +361,9 @@ def test_an_interrupted_build_closes_its_connection_and_its_job_stops(lint_serve
         def __exit__(self, *exc):
             self.stream.close()
 
+        def close(self):
+            self.stream.close()
+
         def write(self, data):
             return self.stream.write(data)
 

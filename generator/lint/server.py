@@ -45,6 +45,7 @@ import sys
 import threading
 import time
 import traceback
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -203,16 +204,54 @@ class Client:
 
     def lint(self, job: dict[str, Any]) -> dict[str, Any]:
         """The server's reply to `job` (the protocol's); Failed when there is none."""
-        sock = self._connect_waiting()
+        return self.open(job).reply()
+
+    def open(self, job: dict[str, Any]) -> Connection:
+        """A job sent on a connection of its own: a streamed job (`"stream": true`) goes on with `send`, and `reply`
+        ends it and reads the reply."""
+        return Connection(self._connect_waiting(), job)
+
+
+class Connection:
+    """One job's connection. Closing it before the reply (`close`, also on Ctrl-C or when the build fails) stops the
+    job's process and workers in the server, and only them."""
+
+    def __init__(self, sock: socket.socket, job: dict[str, Any]) -> None:
+        self.sock = sock
+        self.streamed = bool(job.get("stream"))
         try:
-            with sock.makefile("rwb") as stream:
-                stream.write(json.dumps(job).encode() + b"\n")
-                stream.flush()
-                line = stream.readline()
+            self.stream = sock.makefile("rwb")
+            self._write(job)
+        except BaseException:
+            self.close()
+            raise
+
+    def _write(self, message: dict[str, Any]) -> None:
+        try:
+            self.stream.write(json.dumps(message).encode() + b"\n")
+            self.stream.flush()
         except OSError as exc:
+            self.close()
             raise Failed(f"the lint server failed: {exc}") from exc
+        except BaseException:
+            self.close()
+            raise
+
+    def send(self, path: str) -> None:
+        """One more template of a streamed job, written whole: the server's workers may start on it at once."""
+        self._write({"file": path})
+
+    def reply(self) -> dict[str, Any]:
+        """Ends the job (a streamed one with its end line) and returns the reply; Failed when there is none."""
+        try:
+            if self.streamed:
+                self._write({"end": True})
+            try:
+                line = self.stream.readline()
+            except OSError as exc:
+                raise Failed(f"the lint server failed: {exc}") from exc
         finally:   # also on Ctrl-C: the closed connection stops this job's process and workers, and only them
-            sock.close()
+            self.close()
         if not line.endswith(b"\n"):
             raise Failed("the lint server went away during the job")
         try:
@@ -222,6 +261,14 @@ class Client:
         if not isinstance(reply, dict):
             raise Failed("the lint server's reply is not a JSON object")
         return reply
+
+    def close(self) -> None:
+        for closing in (getattr(self, "stream", None), self.sock):
+            try:
+                if closing is not None:
+                    closing.close()
+            except OSError:
+                pass
 
 
 def control(command: str) -> list[dict[str, Any]]:
@@ -385,17 +432,33 @@ def _job(conn: socket.socket, state: dict[str, Any]) -> None:
     if not line.strip():   # a build that only checked the server is there
         return
     request = json.loads(line)
-    if isinstance(request, dict) and "control" in request:
+    control = isinstance(request, dict) and "control" in request
+    if control:
         if request["control"] == "stop":
             os.kill(os.getppid(), signal.SIGTERM)
         reply = {k: state[k] for k in ("pid", "key", "since", "jobs", "setup", "idle") if k in state}
+    elif isinstance(request, dict) and request.get("stream"):
+        # the job's stream is read to its end line by a thread of the job, which then waits for the connection to
+        # close: closing before the reply (Ctrl-C, killed) stops this job and its workers at once
+        reply = zygote.answer(line.decode("utf-8"), iter(stream.readline, b""), partial(_stop_at_end, stream))
     else:
         # the build's connection closing before the reply (Ctrl-C, killed) stops this job and its workers at once
         threading.Thread(target=_stop_when_closed, args=(conn,), daemon=True).start()
         reply = zygote.answer(line.decode("utf-8"))
+    if not control:
         reply.update(setup=state["setup"], server={"pid": state["pid"], "jobs_before": state["jobs"]})
     stream.write(json.dumps(reply).encode() + b"\n")
     stream.flush()
+
+
+def _stop_at_end(stream: Any) -> None:
+    """A streamed job's connection, after its end line: nothing more comes until the build closes it."""
+    try:
+        while stream.readline():
+            pass
+    except OSError:
+        pass
+    os.killpg(0, signal.SIGKILL)
 
 
 def _stop_when_closed(conn: socket.socket) -> None:
