@@ -36,11 +36,15 @@ REAL_RENAME = os.rename
 RENDERED: dict[str, build_module.Rendered] = {}
 
 
-def render_once(app):
-    """The minimal app renders the same every time: render it once for the module (this file is about writing)."""
+def render_once(app, ready=None):
+    """The minimal app renders the same every time: render it once for the module (this file is about writing).
+    Each template is handed to `ready` as render_app does."""
     key = app.model_dump_json()
     if key not in RENDERED:
         RENDERED[key] = REAL_RENDER(app)
+    for name, text in RENDERED[key].templates.items():
+        if ready is not None:
+            ready(name, text)
     return RENDERED[key]
 
 
