@@ -129,13 +129,18 @@ def _job(job: dict[str, Any], lines: Iterator[bytes | str] | None = None,
                                           include_rules=config.include_checks,
                                           mandatory_rules=config.mandatory_checks))
     queue = _Queue(files, streamed)
+    workers = max(1, int(job["workers"])) if streamed else max(1, min(int(job["workers"]), len(files)))
+    # Always in forked workers, even for one template: each job starts from the rules as built, never from a
+    # previous job's state. The workers are forked before the stream's reader starts: a worker forked while that
+    # thread waited in a read of the helper's standard input would inherit the stream's lock held, and hang when
+    # multiprocessing closes its standard input.
+    pool = multiprocessing.get_context("fork").Pool(workers)
     reader = None
     if streamed:
         if lines is None:
             raise ValueError("a streamed job without its stream")
         reader = threading.Thread(target=read_stream, args=(queue, lines, after_end), name="job-stream", daemon=True)
         reader.start()
-    workers = max(1, int(job["workers"]))
     findings: dict[str, Any] = {}
     seconds: dict[str, float] = {}
     busy = 0
@@ -151,11 +156,8 @@ def _job(job: dict[str, Any], lines: Iterator[bytes | str] | None = None,
     def failed(exc: BaseException) -> None:
         queue.end(exc)
 
-    # Always in forked workers, even for one template: each job starts from the rules as built, never from a
-    # previous job's state. The pool is made when the first template arrives (a streamed job's may come later), with
-    # no more workers than a job line with its files needs. A template goes to a worker only when one is free, so
-    # the largest of those waiting at that moment goes first (longest processing time first).
-    pool = None
+    # A template goes to a worker only when one is free, so the largest of those waiting at that moment goes first
+    # (longest processing time first).
     try:
         while True:
             with queue.lock:
@@ -168,15 +170,10 @@ def _job(job: dict[str, Any], lines: Iterator[bytes | str] | None = None,
                     break
                 _, _, path = heapq.heappop(queue.waiting)
                 busy += 1
-            if pool is None:
-                size = workers if streamed else min(workers, len(files))
-                pool = multiprocessing.get_context("fork").Pool(size)
-                workers = size
             pool.apply_async(_lint_one, (path,), callback=done, error_callback=failed)
     finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
+        pool.terminate()
+        pool.join()
         if reader is not None and after_end is None:
             # the helper's stream is its standard input, where the next job follows: a job that failed early reads
             # its stream to the end first, so that no line of it is taken for a job
