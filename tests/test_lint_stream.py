@@ -306,3 +306,33 @@ def test_threads_of_a_job_end(tmp_path, monkeypatch):
     reply = zygote.answer(json.dumps(job), iter([json.dumps({"file": paths["tiny.yaml"]}), json.dumps({"end": True})]))
     assert sorted(os.path.basename(k) for k in reply["findings"]) == ["small.yaml", "tiny.yaml"]
     assert threading.active_count() == before
+
+
+def test_a_streamed_jobs_workers_are_forked_before_its_stream_is_read(tmp_path, monkeypatch):
+    """A worker forked while the job's reader waited in a read of the helper's standard input inherited that
+    stream's lock held, and hung when multiprocessing closed its standard input (the build then waited forever):
+    the pool is made before the reader starts."""
+    import multiprocessing
+
+    paths = _sized(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys.modules[__name__], "ORDER_LOG", tmp_path / "order.log")
+    monkeypatch.setattr(zygote, "_lint_one", _stand_in_lint)
+    reading = threading.Event()
+    real_read, context = zygote.read_stream, multiprocessing.get_context("fork")
+    real_pool = type(context).Pool
+    forked_while_reading: list[bool] = []
+
+    def read_stream(*args):
+        reading.set()
+        return real_read(*args)
+
+    def pool(self, *args, **kwargs):
+        forked_while_reading.append(reading.is_set())
+        return real_pool(self, *args, **kwargs)
+
+    monkeypatch.setattr(zygote, "read_stream", read_stream)
+    monkeypatch.setattr(type(context), "Pool", pool)
+    job = {**workers._job([paths["small.yaml"]], [REGION], IGNORE, 2), "cwd": str(tmp_path), "stream": True}
+    reply = zygote.answer(json.dumps(job), iter([json.dumps({"file": paths["tiny.yaml"]}), json.dumps({"end": True})]))
+    assert "error" not in reply and forked_while_reading == [False]
