@@ -246,9 +246,9 @@ def _print_or_write(text: str, output: str | None, write) -> int:
 
 
 def _lint_server(args: argparse.Namespace) -> int:
-    from generator.lint import server
+    from generator.lint import server, server_control
     try:
-        answers = server.control(args.action)
+        answers = server_control.control(args.action)
     except server.Failed as exc:
         raise UsageError(str(exc)) from None
     if not answers:

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.lint import RULES_DIR, cfnlintrc, server
+from generator.lint import RULES_DIR, cfnlintrc, server, server_client
 
 ENV_WORKERS = "FARGATE_STACKS_LINT_WORKERS"
 _BOOT = ("import json, sys; sys.path[:] = json.loads(sys.argv.pop(1)); "
@@ -191,7 +191,7 @@ class HelperJob:
 
 _shared: Helper | None = None
 _shared_lock = threading.Lock()
-_client: server.Client | None = None   # this build's use of the lint server, from prestart to its job
+_client: server_client.Client | None = None   # this build's use of the lint server, from prestart to its job
 _client_failed = ""                     # why there is none, when the server could not be used
 
 
@@ -212,7 +212,7 @@ def usable() -> bool:
     return worker_count(2) > 0 and not cfnlintrc()
 
 
-def _server_client() -> server.Client | None:
+def _server_client() -> server_client.Client | None:
     """This build's client of the lint server (finding or starting the server), or None: the server is off, or
     cannot be used (why: _client_failed)."""
     global _client, _client_failed
@@ -221,7 +221,7 @@ def _server_client() -> server.Client | None:
     if _client is not None and _client.pid == os.getpid() and _client.key == server.key():
         return _client
     try:
-        _client = server.Client()
+        _client = server_client.Client()
         _client.prestart()
     except (server.Failed, OSError) as exc:
         _client, _client_failed = None, str(exc)
@@ -262,7 +262,7 @@ def in_process(files: Sequence[str], regions: Sequence[str], ignore: Sequence[st
     return Result(findings, lint_seconds={"": time.process_time() - started})   # rules built included
 
 
-def _from_server(client: server.Client, reply: dict, files: Sequence[str], workers: int) -> Result:
+def _from_server(client: server_client.Client, reply: dict, files: Sequence[str], workers: int) -> Result:
     result = _result(reply, files, workers)
     result.server = "warm" if client.warm else "started"
     if client.warm:
@@ -327,8 +327,8 @@ class Job:
     def __init__(self, regions: Sequence[str], ignore: Sequence[str]) -> None:
         self.regions, self.ignore = list(regions), list(ignore)
         self.files: list[str] = []
-        self.channel: server.Connection | HelperJob | None = None
-        self.client: server.Client | None = None
+        self.channel: server_client.Connection | HelperJob | None = None
+        self.client: server_client.Client | None = None
         self.use_server = self.use_helper = True
         self.fallback = ""
 
