@@ -1,5 +1,3 @@
-import sys
+from generator.cli import exit_with, main
 
-from generator.cli import main
-
-sys.exit(main())
+exit_with(main())

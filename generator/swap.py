@@ -327,6 +327,14 @@ class OutputSwap:
             write(staged)
         return staged
 
+    def add(self, dest: Path, write: Callable[[Path], None]) -> None:
+        """More of `dest`'s new output, written by `write(folder)` into the folder `stage` made for it (a build
+        writes each template there as soon as it is rendered)."""
+        dest = self._given[Path(os.path.abspath(dest))]
+        staged = next(folder for folder, d in self._staged if d == dest)
+        with _os_errors(self._shown[dest], "cannot write the new output beside it"):
+            write(staged)
+
     def commit(self) -> None:
         moves = [Move(dest, staged, dest.parent / _staging_name(dest, backup=True), os.path.lexists(dest))
                  for staged, dest in self._staged]

@@ -59,6 +59,7 @@ def _child_build(app: str, out: str, params: str, lift_limits: bool) -> None:
     if gate is not None:
         sys.modules["generator.lint.workers"].stop()
     _report({"code": code, "phases": phases, "lint": vars(gate.LAST) if gate is not None else {}})
+    cli.exit_with(code)   # as `python -m generator build` ends: at once after a passed build (no teardown)
 
 
 def _child_generate(app: str, out: str) -> None:

@@ -127,3 +127,23 @@ def problem_lines(stderr: str) -> list[str]:
     """A command's standard error without the build's progress lines (`==> phase`, `    phase: 12s`:
     generator/terminal.py): what it said about problems, one line each."""
     return [line for line in stderr.splitlines() if not _PROGRESS.match(line)]
+
+
+def lint_by(findings):
+    """A stand-in for generator.lint.gate.Lint (what a build lints with) whose verdicts come from `findings(template_dir,
+    shown_as, region, parsed)`, gate.cfn_lint's signature, once the staged directory is complete: nothing is streamed
+    to cfn-lint. Tests inject lint findings (or hold a build) with it: `monkeypatch.setattr(gate, "Lint", lint_by(f))`."""
+    class Lint:
+        def __init__(self, template_dir: Path, shown_as: str, region) -> None:
+            self.args = (template_dir, shown_as, region)
+
+        def offer(self, name: str, data: dict) -> None:
+            pass
+
+        def findings(self, parsed=None) -> list[str]:
+            return findings(*self.args, parsed)
+
+        def close(self) -> None:
+            pass
+
+    return Lint

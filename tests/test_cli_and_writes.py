@@ -16,7 +16,7 @@ from generator.build import write
 from generator.config import load_app
 from generator.errors import OutputError, ValidationFailed
 from generator.lint import gate
-from tests.support import FIXTURE_APPS, ROOT, problem_lines, read_dir
+from tests.support import FIXTURE_APPS, ROOT, lint_by, problem_lines, read_dir
 
 MINIMAL = FIXTURE_APPS / "minimal.yaml"
 
@@ -79,7 +79,7 @@ def test_a_failed_swap_puts_the_previous_output_back(tmp_path, monkeypatch):
 
 
 def test_lint_findings_fail_the_build(tmp_path, monkeypatch):
-    monkeypatch.setattr(gate, "cfn_lint", lambda *a: ["templates_out/network.yaml:1: E0000 injected"])
+    monkeypatch.setattr(gate, "Lint", lint_by(lambda *a: ["templates_out/network.yaml:1: E0000 injected"]))
     with pytest.raises(ValidationFailed) as exc:
         write(load_app(MINIMAL), tmp_path / "t", tmp_path / "p")
     assert exc.value.findings == ["templates_out/network.yaml:1: E0000 injected"]
@@ -104,7 +104,7 @@ def test_the_own_checks_run_while_cfn_lint_runs_and_fail_the_build_with_its_find
         return ["templates_out/network.yaml:1: E0000 injected"]
 
     monkeypatch.setattr(gate, "size_budgets", sizes)
-    monkeypatch.setattr(gate, "cfn_lint", lint)
+    monkeypatch.setattr(gate, "Lint", lint_by(lint))
     code = cli.main(["build", "--app", str(MINIMAL), "--out", str(out), "--params", str(params)])
     assert code == 1
     assert problem_lines(capsys.readouterr().err) == [
@@ -129,7 +129,7 @@ def test_an_interrupted_lint_lets_the_checks_end_before_the_staged_folders_go(tm
         raise KeyboardInterrupt
 
     monkeypatch.setattr(gate, "parameter_files", parameter_files)
-    monkeypatch.setattr(gate, "cfn_lint", lint)
+    monkeypatch.setattr(gate, "Lint", lint_by(lint))
     code = cli.main(["build", "--app", str(MINIMAL), "--out", str(out), "--params", str(params)])
     assert code == 130 and "interrupted; nothing was written" in capsys.readouterr().err
     assert seen == [["dev.config.json", "dev.json"]]
@@ -145,7 +145,7 @@ def test_a_build_hands_every_object_back_to_the_garbage_collector_however_it_end
     assert gc.get_freeze_count() == 0
     write(load_app(MINIMAL), tmp_path / "ok" / "t", tmp_path / "ok" / "p")
     assert gc.get_freeze_count() == 0
-    monkeypatch.setattr(gate, "cfn_lint", lambda *a: ["templates_out/network.yaml:1: E0000 injected"])
+    monkeypatch.setattr(gate, "Lint", lint_by(lambda *a: ["templates_out/network.yaml:1: E0000 injected"]))
     with pytest.raises(ValidationFailed):
         write(load_app(MINIMAL), tmp_path / "failed" / "t", tmp_path / "failed" / "p")
     assert gc.get_freeze_count() == 0

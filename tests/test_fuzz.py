@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from generator.lint import gate
 from tests import fuzz_specs
+from tests.support import lint_by
 
 BASES = {p.name: p.read_text(encoding="utf-8") for p in fuzz_specs.SMALL_APPS}
 EXITS: dict = {}
@@ -28,9 +29,9 @@ EXITS: dict = {}
 @pytest.fixture(scope="module", autouse=True)
 def _lint_cache():
     cache = fuzz_specs.LintCache()
-    gate.cfn_lint = cache
+    real, gate.Lint = gate.Lint, lint_by(cache)
     yield
-    gate.cfn_lint = cache.real
+    gate.Lint = real
 
 
 @settings(max_examples=70, derandomize=True, database=None, deadline=None,

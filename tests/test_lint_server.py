@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.lint import gate, server, workers
+from generator.lint import gate, server, server_client, server_control, workers
 from tests.support import ROOT
 
 BAD = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\nParameters:\n  Unused:\n    Type: String\n"
@@ -89,18 +89,18 @@ def lint_server(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(workers, "_client", None)
     started: list[subprocess.Popen] = []
-    real_start = server.Client.start
+    real_start = server_client.Client.start
 
     def start(self):
         real_start(self)
         started.append(self.started)
 
-    monkeypatch.setattr(server.Client, "start", start)
+    monkeypatch.setattr(server_client.Client, "start", start)
     yield folder / "s"
     monkeypatch.setenv(server.ENV_DIR, str(folder / "s"))   # a test may have pointed it elsewhere
-    pids = [a["pid"] for a in server.control("status")] if (folder / "s").is_dir() else []
+    pids = [a["pid"] for a in server_control.control("status")] if (folder / "s").is_dir() else []
     if (folder / "s").is_dir():
-        server.control("stop")
+        server_control.control("stop")
     for proc in started:
         try:
             proc.wait(timeout=20)
@@ -122,7 +122,7 @@ def _template(tmp_path: Path, name: str, text: str) -> str:
 
 
 def _status(_folder: Path) -> list[dict]:
-    return server.control("status")
+    return server_control.control("status")
 
 
 def _new_build(monkeypatch) -> None:
@@ -286,7 +286,7 @@ def test_a_server_killed_mid_job_leaves_the_build_linting_with_its_own_helper(li
     workers.lint([good], [REGION], IGNORE)
     (running,) = _status(lint_server)
     before = _settled(running["pid"])
-    real = server.Client._connect_waiting
+    real = server_client.Client._connect_waiting
 
     def connect_then_kill(self):
         sock = real(self)   # accepted: the server forks this job's process
@@ -299,7 +299,7 @@ def test_a_server_killed_mid_job_leaves_the_build_linting_with_its_own_helper(li
         os.kill(running["pid"], signal.SIGKILL)
         return sock
 
-    monkeypatch.setattr(server.Client, "_connect_waiting", connect_then_kill)
+    monkeypatch.setattr(server_client.Client, "_connect_waiting", connect_then_kill)
     _new_build(monkeypatch)
     result = workers.lint([bad, good], [REGION], IGNORE)
     assert result.server == "" and "lint server" in result.fallback and result.workers == 2
@@ -311,7 +311,7 @@ def test_a_server_killed_mid_job_leaves_the_build_linting_with_its_own_helper(li
 def test_a_reply_that_is_not_the_protocols_is_never_a_pass(lint_server, tmp_path, monkeypatch, reply):
     """A reply that leaves out a template it was sent, or is not the protocol's: the build's own helper lints."""
     bad = _template(tmp_path, "bad.yaml", BAD)
-    monkeypatch.setattr(server.Client, "lint", lambda self, job: reply)
+    monkeypatch.setattr(server_client.Client, "lint", lambda self, job: reply)
     result = workers.lint([bad], [REGION], IGNORE)
     assert result.server == "" and result.fallback and result.workers == 1
     assert [f[2] for f in result.findings[bad]] == ["W2001"]
@@ -324,7 +324,7 @@ def test_a_build_that_goes_away_stops_only_its_own_job(lint_server, tmp_path, mo
     workers.lint(files[:1], [REGION], IGNORE)
     (running,) = _status(lint_server)
     before = _settled(running["pid"])
-    client = server.Client()
+    client = server_client.Client()
     job = workers._job(files, [REGION], IGNORE, 1)
     quitter = client._connect_waiting()
     quitter.sendall(json.dumps(job).encode() + b"\n")
@@ -359,6 +359,9 @@ def test_an_interrupted_build_closes_its_connection_and_its_job_stops(lint_serve
             return self
 
         def __exit__(self, *exc):
+            self.stream.close()
+
+        def close(self):
             self.stream.close()
 
         def write(self, data):

@@ -25,7 +25,7 @@ from generator import cli, swap
 from generator.lint import gate
 from scripts.deploylib.errors import DeployError
 from scripts.deploylib.target import load_target
-from tests.support import FIXTURE_APPS, ROOT, problem_lines, read_tree
+from tests.support import FIXTURE_APPS, ROOT, lint_by, problem_lines, read_tree
 
 MINIMAL = FIXTURE_APPS / "minimal.yaml"
 OLD_TEMPLATES = {"root.yaml": "previous build\n", "lambda/handler.py": "old\n"}
@@ -36,11 +36,15 @@ REAL_RENAME = os.rename
 RENDERED: dict[str, build_module.Rendered] = {}
 
 
-def render_once(app):
-    """The minimal app renders the same every time: render it once for the module (this file is about writing)."""
+def render_once(app, ready=None):
+    """The minimal app renders the same every time: render it once for the module (this file is about writing).
+    Each template is handed to `ready` as render_app does."""
     key = app.model_dump_json()
     if key not in RENDERED:
         RENDERED[key] = REAL_RENDER(app)
+    for name, text in RENDERED[key].templates.items():
+        if ready is not None:
+            ready(name, text)
     return RENDERED[key]
 
 
@@ -51,7 +55,7 @@ REAL_RENDER = build_module.render_app
 def project(tmp_path, monkeypatch):
     """A project directory with an app spec and the output of a previous build; the lint gate stubbed out and the
     rendering reused."""
-    monkeypatch.setattr(gate, "cfn_lint", lambda *a: [])
+    monkeypatch.setattr(gate, "Lint", lint_by(lambda *a: []))
     monkeypatch.setattr(build_module, "render_app", render_once)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "app.yaml").write_text(MINIMAL.read_text())
@@ -199,7 +203,7 @@ def test_when_the_undo_fails_too_the_journal_is_kept_and_the_next_build_recovers
     assert state(project) == "templates_out new, params missing"
     assert swap.pending(project / "templates_out") and swap.pending(project / "params")
     monkeypatch.undo()
-    monkeypatch.setattr(gate, "cfn_lint", lambda *a: [])
+    monkeypatch.setattr(gate, "Lint", lint_by(lambda *a: []))
     monkeypatch.chdir(project)
     assert cli.main(build()) == 0
     err = capsys.readouterr().err
@@ -339,7 +343,7 @@ class Child:
 
         os.rename, os.replace = counted(os.rename), counted(os.replace)
         if hold_at == 0:
-            gate.cfn_lint = lambda *a: (hold(), [])[1]
+            gate.Lint = lint_by(lambda *a: (hold(), [])[1])
         return cli.main(build())
 
     def signal(self, signum: int) -> None:

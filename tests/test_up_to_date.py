@@ -14,7 +14,7 @@ import pytest
 
 from generator import cli, up_to_date
 from generator.lint import cache, gate
-from tests.support import FIXTURE_APPS, ROOT
+from tests.support import FIXTURE_APPS, ROOT, lint_by
 
 UP_TO_DATE = " are up to date with "
 
@@ -191,9 +191,9 @@ def test_a_failed_build_is_never_stamped(project, capsys, monkeypatch):
     spec = project / "app.yaml"
     a = spec.read_text()
     b = a + "# B\n"
-    real = gate.cfn_lint
-    monkeypatch.setattr(gate, "cfn_lint", lambda *args, **kw: real(*args, **kw) + (
-        ["templates_out/root.yaml:1: E0000 injected"] if spec.read_text() == b else []))
+    real = gate.Lint
+    monkeypatch.setattr(gate, "Lint", lint_by(lambda folder, shown, region, parsed: real(folder, shown, region).findings(
+        parsed) + (["templates_out/root.yaml:1: E0000 injected"] if spec.read_text() == b else [])))
     assert _build(capsys)[0] == 0
     spec.write_text(b)
     assert _build(capsys)[0] == 1

@@ -72,43 +72,86 @@ def cfn_lint(template_dir: Path, shown_as: str, region: str | list[str],
     in use (`region`: one or a list: environments may live in other regions than the app's); a template whose
     pass is in the lint cache (generator/lint/cache.py) is not linted again. `parsed`: the templates already parsed
     (staged_templates), whose references the cache keys follow."""
-    global LAST
-    files = sorted(template_dir.glob("*.yaml"))
-    ignored = sorted(IGNORED_RULES)
-    stats = LintStats(templates=len(files))
-    keys: dict[str, str | None] = {}
-    store = None
-    folder = cache.directory()
-    regions = [region] if isinstance(region, str) else list(region)
-    rule_set = cache.rule_set(regions, ignored) if folder is not None else None
-    if folder is None:
-        stats.cache = "off"
-    elif rule_set is None:
-        stats.cache = "off (a .cfnlintrc can change the rules)"
-    else:
-        stats.cache, store = str(folder), cache.Store(folder)
-        parsed = dict(parsed) if parsed is not None else _parse_each(files)
-        key_of = cache.Keys(template_dir, parsed, rule_set)
-        keys = {p.name: key_of.key(p.name) for p in files}
-    todo = [p for p in files if not (store and keys.get(p.name) and store.passed(keys[p.name]))]  # type: ignore[arg-type]
-    stats.cached, stats.linted = len(files) - len(todo), len(todo)
-    result = workers.lint([str(p) for p in todo], regions, ignored)
-    stats.workers, stats.setup_seconds, stats.fallback = result.workers, result.setup_seconds, result.fallback
-    stats.server = result.server
-    stats.lint_cpu_seconds = sum(result.lint_seconds.values())
-    findings = [f"{shown_as}/{where}:{line}: {rule} {message}"
-                for found in result.findings.values() for where, line, rule, message in found]
-    if store is not None and not result.findings.get(""):
-        recorded = False
-        for p in todo:
-            key = keys.get(p.name)
-            if key and not result.findings.get(str(p)):
-                store.record_pass(key, p.name)
-                recorded = True
-        if recorded:
-            store.prune()
-    LAST = stats
-    return sorted(set(findings))
+    return Lint(template_dir, shown_as, region).findings(parsed)
+
+
+class Lint:
+    """cfn_lint, started before the directory is complete: a build `offer`s each template as soon as it is written
+    whole and parsed, and a template that references no other (a service's: its lint-cache key needs no other file) is
+    looked up in the lint cache at once and, on a miss, sent to the lint workers (workers.Job), which start on it
+    while the build renders the rest. A template that references others (the root, the pipeline's) waits for
+    `findings`, when every file is in place, as every template did before. `findings` covers every template of the
+    directory, offered or not, and fails as cfn_lint does; `close` gives up (the build failed or was interrupted).
+    The keys are the same whenever they are taken (a staged file is written once, before it is offered)."""
+
+    def __init__(self, template_dir: Path, shown_as: str, region: str | list[str]) -> None:
+        self.template_dir, self.shown_as = template_dir, shown_as
+        self.regions = [region] if isinstance(region, str) else list(region)
+        self.ignored = sorted(IGNORED_RULES)
+        self.stats = LintStats()
+        self.parsed: dict[str, dict] = {}
+        self.keys: dict[str, str | None] = {}   # every template looked at so far (None: always linted)
+        self.sent: list[Path] = []
+        self.store: cache.Store | None = None
+        self.key_of: cache.Keys | None = None
+        folder = cache.directory()
+        rule_set = cache.rule_set(self.regions, self.ignored) if folder is not None else None
+        if folder is None:
+            self.stats.cache = "off"
+        elif rule_set is None:
+            self.stats.cache = "off (a .cfnlintrc can change the rules)"
+        else:
+            self.stats.cache, self.store = str(folder), cache.Store(folder)
+            self.key_of = cache.Keys(template_dir, self.parsed, rule_set)
+        self.job = workers.Job(self.regions, self.ignored)
+
+    def offer(self, name: str, data: dict) -> None:
+        """A template written whole into the directory, as parsed: linted now if it stands alone."""
+        if name in self.keys or not isinstance(data, dict) or cache.references(data) != []:
+            return
+        self.parsed[name] = data
+        self._look_up(self.template_dir / name)
+
+    def _look_up(self, path: Path) -> None:
+        key = self.key_of.key(path.name) if self.key_of is not None else None
+        self.keys[path.name] = key
+        if not (self.store is not None and key and self.store.passed(key)):
+            self.sent.append(path)
+            self.job.add(str(path))
+
+    def findings(self, parsed: Mapping[str, dict] | None = None) -> list[str]:
+        """Every template of the directory linted (or a cached pass); the findings as readable lines."""
+        global LAST
+        files = sorted(self.template_dir.glob("*.yaml"))
+        stats = self.stats
+        stats.templates = len(files)
+        if self.key_of is not None:
+            self.parsed.update(parsed if parsed is not None else _parse_each(files))
+        for p in files:
+            if p.name not in self.keys:
+                self._look_up(p)
+        todo = self.sent
+        stats.cached, stats.linted = len(files) - len(todo), len(todo)
+        result = self.job.result()
+        stats.workers, stats.setup_seconds, stats.fallback = result.workers, result.setup_seconds, result.fallback
+        stats.server = result.server
+        stats.lint_cpu_seconds = sum(result.lint_seconds.values())
+        findings = [f"{self.shown_as}/{where}:{line}: {rule} {message}"
+                    for found in result.findings.values() for where, line, rule, message in found]
+        if self.store is not None and not result.findings.get(""):
+            recorded = False
+            for p in todo:
+                key = self.keys.get(p.name)
+                if key and not result.findings.get(str(p)):
+                    self.store.record_pass(key, p.name)
+                    recorded = True
+            if recorded:
+                self.store.prune()
+        LAST = stats
+        return sorted(set(findings))
+
+    def close(self) -> None:
+        self.job.close()
 
 
 def _parse_each(files: list[Path]) -> dict[str, dict]:

@@ -24,6 +24,10 @@ it is a directory owned by this user that no one else can write or enter: a sock
 user (or root), so no one else can pose as a server and answer "no findings". Both ends also check the other's user
 id on the socket (SO_PEERCRED). The server's standard error goes to `<key>.log` beside its socket.
 
+This module holds what both ends share (settings, the directory, the key, the socket's path and the peer check);
+the build's client is generator/lint/server_client.py, `lint-server stop|status` is server_control.py, and the
+server's loop (and its job processes) server_loop.py.
+
 FARGATE_STACKS_LINT_SERVER=0 turns it off: each build starts its own helper, as before (the test suite does, so that
 no test leaves a process behind). Any failure (the directory is not private, no server can be reached or started,
 the server dies mid-job, a reply that is not the protocol's) raises Failed, and the build lints with its own helper,
@@ -31,22 +35,14 @@ then in its own process: never a pass without a lint.
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
-import select
-import signal
 import socket
 import stat
 import struct
-import subprocess
 import sys
-import threading
-import time
-import traceback
 from pathlib import Path
-from typing import Any
 
 from generator.lint import RULES_DIR, cache, cfnlint_dir
 
@@ -61,7 +57,7 @@ FORMAT = b"fargate-stacks lint server 1"
 # (XDG_CACHE_HOME, HOME) and its default region.
 ENVIRONMENT = ("XDG_CACHE_HOME", "HOME", "AWS_REGION", "AWS_DEFAULT_REGION")
 BOOT = ("import json, sys; sys.path[:] = json.loads(sys.argv.pop(1)); "
-        "from generator.lint.server import serve; serve()")
+        "from generator.lint.server_loop import serve; serve()")
 class Failed(Exception):
     """The server cannot be used for this job: the build lints elsewhere."""
 
@@ -104,14 +100,14 @@ def directory() -> Path:
     return folder
 
 
-def _python_path() -> list[str]:
+def python_path() -> list[str]:
     return [os.path.abspath(p) for p in sys.path]
 
 
 def key() -> str:
     """Everything a helper fixes when it starts (the module docstring), as one SHA-256 in hex."""
     h = hashlib.sha256(FORMAT)
-    h.update(json.dumps([sys.executable, os.path.realpath(sys.executable), sys.version, _python_path(),
+    h.update(json.dumps([sys.executable, os.path.realpath(sys.executable), sys.version, python_path(),
                          environment()]).encode())
     h.update(b"\0cfn-lint " + (cfnlint_dir() / "version.py").read_bytes())
     h.update(b"\0schemas " + cache.schema_versions())
@@ -131,7 +127,7 @@ def socket_path(folder: Path, server_key: str) -> Path:
     return path
 
 
-def _peer_uid(sock: socket.socket) -> int:
+def peer_uid(sock: socket.socket) -> int:
     if not hasattr(socket, "SO_PEERCRED"):   # not Linux: the private directory is the guard
         return os.getuid()
     _pid, uid, _gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
@@ -139,269 +135,13 @@ def _peer_uid(sock: socket.socket) -> int:
     return uid
 
 
-def _connect(path: Path) -> socket.socket:
+def connect(path: Path) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.connect(str(path))
-        if _peer_uid(sock) != os.getuid():
+        if peer_uid(sock) != os.getuid():
             raise Failed(f"the lint server at {path} runs as another user")
     except BaseException:
         sock.close()
         raise
     return sock
-
-
-# --- the build's side --------------------------------------------------------------------------------------------
-class Client:
-    """One build's use of the server: `prestart` finds it or starts it, `lint` sends the job."""
-
-    def __init__(self) -> None:
-        self.pid = os.getpid()   # a forked copy of the build starts its own client
-        self.folder = directory()
-        self.key = key()
-        self.path = socket_path(self.folder, self.key)
-        self.started: subprocess.Popen | None = None   # the server this build started, if it did
-        self.warm = False                               # a server was already listening when the build began
-
-    def prestart(self) -> None:
-        try:
-            _connect(self.path).close()   # accepted, then closed at once: the server sees an empty job and ends it
-            self.warm = True
-            return
-        except (OSError, Failed):
-            pass
-        self.start()
-
-    def start(self) -> None:
-        log = os.open(self.path.with_suffix(".log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            self.started = subprocess.Popen(
-                [sys.executable, "-c", BOOT, json.dumps(_python_path()), str(self.path), self.key, str(RULES_DIR)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, cwd="/", start_new_session=True)
-        except OSError as exc:
-            raise Failed(f"the lint server did not start: {exc}") from exc
-        finally:
-            os.close(log)
-
-    def _connect_waiting(self) -> socket.socket:
-        """The server's socket, waiting while a server starts (it binds before it loads cfn-lint)."""
-        deadline = time.monotonic() + CONNECT_WAIT
-        restarted = False
-        while True:
-            try:
-                return _connect(self.path)
-            except (FileNotFoundError, ConnectionRefusedError) as exc:
-                if not restarted and (self.started is None or self.started.poll() is not None):
-                    # gone since prestart (idle, stopped, its inputs changed), or the one started lost a race: start one
-                    self.start()
-                    restarted = True
-                if time.monotonic() > deadline:
-                    raise Failed(f"no lint server answered at {self.path}: {exc.strerror}") from exc
-                time.sleep(0.02)
-            except OSError as exc:
-                raise Failed(f"the lint server at {self.path}: {exc}") from exc
-
-    def lint(self, job: dict[str, Any]) -> dict[str, Any]:
-        """The server's reply to `job` (the protocol's); Failed when there is none."""
-        sock = self._connect_waiting()
-        try:
-            with sock.makefile("rwb") as stream:
-                stream.write(json.dumps(job).encode() + b"\n")
-                stream.flush()
-                line = stream.readline()
-        except OSError as exc:
-            raise Failed(f"the lint server failed: {exc}") from exc
-        finally:   # also on Ctrl-C: the closed connection stops this job's process and workers, and only them
-            sock.close()
-        if not line.endswith(b"\n"):
-            raise Failed("the lint server went away during the job")
-        try:
-            reply = json.loads(line)
-        except ValueError as exc:
-            raise Failed(f"the lint server's reply is not JSON: {exc}") from exc
-        if not isinstance(reply, dict):
-            raise Failed("the lint server's reply is not a JSON object")
-        return reply
-
-
-def control(command: str) -> list[dict[str, Any]]:
-    """Sends `command` ("stop" or "status") to every server of this user (any key); their answers. A socket nobody
-    listens on any more is removed."""
-    folder = directory()
-    answers = []
-    for path in sorted(folder.glob("*.sock")):
-        try:
-            sock = _connect(path)
-        except ConnectionRefusedError:
-            path.unlink(missing_ok=True)
-            continue
-        except (OSError, Failed):
-            continue
-        try:
-            sock.settimeout(10)
-            with sock.makefile("rwb") as stream:
-                stream.write(json.dumps({"control": command}).encode() + b"\n")
-                stream.flush()
-                line = stream.readline()
-            answers.append({"socket": str(path), **json.loads(line)})
-        except (OSError, ValueError):
-            continue
-        finally:
-            sock.close()
-    return answers
-
-
-# --- the server's side -------------------------------------------------------------------------------------------
-def serve() -> None:
-    """The server's main (BOOT): argv is [socket path, key, rules directory]. Ends with os._exit: the interpreter's
-    teardown of cfn-lint's objects takes seconds, and there is nothing left to flush but standard error."""
-    code = 0
-    try:
-        _serve()
-    except BaseException:   # noqa: BLE001 - into the log
-        traceback.print_exc()
-        code = 1
-    sys.stderr.flush()
-    os._exit(code)
-
-
-def _serve() -> None:
-    path, server_key, rules_dir = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
-    os.dup2(2, 1)   # stray prints go to the log
-    lock = os.open(path.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return   # another server of this key is starting or running
-    path.unlink(missing_ok=True)   # a dead server's
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(path))
-    os.chmod(path, 0o600)
-    listener.listen(64)
-    inode = os.stat(path).st_ino
-    # SIGTERM (`lint-server stop`, or kill) sets a flag and wakes the loop through a pipe: an exception raised from a
-    # handler can land where Python ignores it (an at-fork hook, a __del__)
-    wake_r, wake_w = os.pipe()
-    os.set_blocking(wake_w, False)
-    signal.set_wakeup_fd(wake_w)
-    stopping: list[int] = []
-    signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from generator.lint import zygote
-
-    state: dict[str, Any] = {"pid": os.getpid(), "key": server_key, "since": time.time(), "jobs": 0,
-                             "setup": zygote.setup(rules_dir), "idle": idle_seconds()}
-    children: set[int] = set()
-    last = time.monotonic()
-    last_check = last
-    try:
-        while not stopping:
-            ready, _, _ = select.select([listener, wake_r], [], [], CHECK_EVERY)
-            if wake_r in ready:
-                os.read(wake_r, 512)
-                continue
-            if ready:
-                conn, _ = listener.accept()
-                children.add(_fork_job(conn, listener, state))
-                state["jobs"] += 1
-                conn.close()
-                last = time.monotonic()
-            children -= _reaped(children)
-            if children:
-                last = time.monotonic()
-            now = time.monotonic()
-            if now - last > state["idle"]:
-                break
-            if now - last_check >= CHECK_EVERY:
-                last_check = now
-                if not _still_ours(path, inode) or not _same_key(server_key):
-                    break
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        if _still_ours(path, inode):
-            path.unlink(missing_ok=True)
-        while select.select([listener], [], [], 0)[0]:   # builds that connected before the socket went
-            conn, _ = listener.accept()
-            _fork_job(conn, listener, state)
-            conn.close()
-        listener.close()
-        path.with_suffix(".lock").unlink(missing_ok=True)   # a server starting now locks a new file: no race
-        os.close(lock)
-        log = path.with_suffix(".log")
-        if log.exists() and log.stat().st_size == 0:
-            log.unlink(missing_ok=True)
-
-
-def _still_ours(path: Path, inode: int) -> bool:
-    try:
-        return os.stat(path).st_ino == inode
-    except OSError:
-        return False
-
-
-def _same_key(server_key: str) -> bool:
-    try:
-        return key() == server_key
-    except OSError:   # a file it reads is gone (the environment or the checkout was removed)
-        return False
-
-
-def _reaped(children: set[int]) -> set[int]:
-    done = set()
-    for pid in children:
-        try:
-            if os.waitpid(pid, os.WNOHANG)[0]:
-                done.add(pid)
-        except ChildProcessError:
-            done.add(pid)
-    return done
-
-
-def _fork_job(conn: socket.socket, listener: socket.socket, state: dict[str, Any]) -> int:
-    pid = os.fork()
-    if pid:
-        return pid
-    code = 0
-    try:
-        listener.close()
-        signal.set_wakeup_fd(-1)
-        os.setpgid(0, 0)   # this job and its workers: one group, stopped together, apart from other jobs
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        _job(conn, state)
-    except BaseException:   # noqa: BLE001 - the client sees the connection close and lints elsewhere
-        code = 1
-    finally:
-        os._exit(code)
-    return 0
-
-
-def _job(conn: socket.socket, state: dict[str, Any]) -> None:
-    from generator.lint import zygote
-
-    if _peer_uid(conn) != os.getuid():
-        return
-    stream = conn.makefile("rwb")
-    line = stream.readline()
-    if not line.strip():   # a build that only checked the server is there
-        return
-    request = json.loads(line)
-    if isinstance(request, dict) and "control" in request:
-        if request["control"] == "stop":
-            os.kill(os.getppid(), signal.SIGTERM)
-        reply = {k: state[k] for k in ("pid", "key", "since", "jobs", "setup", "idle") if k in state}
-    else:
-        # the build's connection closing before the reply (Ctrl-C, killed) stops this job and its workers at once
-        threading.Thread(target=_stop_when_closed, args=(conn,), daemon=True).start()
-        reply = zygote.answer(line.decode("utf-8"))
-        reply.update(setup=state["setup"], server={"pid": state["pid"], "jobs_before": state["jobs"]})
-    stream.write(json.dumps(reply).encode() + b"\n")
-    stream.flush()
-
-
-def _stop_when_closed(conn: socket.socket) -> None:
-    try:
-        while conn.recv(4096):
-            pass
-    except OSError:
-        pass
-    os.killpg(0, signal.SIGKILL)

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.lint import RULES_DIR, cfnlintrc, server
+from generator.lint import RULES_DIR, cfnlintrc, server, server_client
 
 ENV_WORKERS = "FARGATE_STACKS_LINT_WORKERS"
 _BOOT = ("import json, sys; sys.path[:] = json.loads(sys.argv.pop(1)); "
@@ -97,26 +97,7 @@ class Helper:
         return self.pid == os.getpid() and self.proc.poll() is None and self.environment == server.environment()
 
     def lint(self, files: Sequence[str], regions: Sequence[str], ignore: Sequence[str], workers: int) -> Result:
-        job = _job(files, regions, ignore, workers)
-        with self.lock:
-            self.used = True
-            try:
-                assert self.proc.stdin and self.proc.stdout
-                self.proc.stdin.write(json.dumps(job) + "\n")
-                self.proc.stdin.flush()
-                line = self.proc.stdout.readline()
-            except (OSError, ValueError) as exc:
-                raise HelperFailed(str(exc)) from exc
-            except BaseException:   # Ctrl-C or SIGTERM mid-job: stop the workers before the staged files go
-                self.kill()
-                raise
-        if not line:
-            raise HelperFailed(f"the lint helper exited ({self.proc.poll()})")
-        try:
-            reply = json.loads(line)
-        except ValueError as exc:
-            raise HelperFailed(f"the lint helper's reply is not JSON: {exc}") from exc
-        return _result(reply, files, workers)
+        return HelperJob(self, _job(files, regions, ignore, workers)).reply(files, workers)
 
     def close(self) -> None:
         """End of input ends a helper that has served a job and is idle; one still loading cfn-lint, or busy (an
@@ -150,9 +131,67 @@ class Helper:
                 pass
 
 
+class HelperJob:
+    """One job on the helper's standard input (a streamed one goes on with `send`): the helper is this job's until
+    `reply`, or until `close` gives up on it (a build that fails or is interrupted mid-stream), which stops it."""
+
+    def __init__(self, helper: Helper, job: dict) -> None:
+        self.helper = helper
+        self.streamed = bool(job.get("stream"))
+        helper.lock.acquire()
+        self.open = True
+        helper.used = True
+        self._write(job)
+
+    def _write(self, message: dict) -> None:
+        try:
+            assert self.helper.proc.stdin
+            self.helper.proc.stdin.write(json.dumps(message) + "\n")
+            self.helper.proc.stdin.flush()
+        except (OSError, ValueError) as exc:
+            self.close()
+            raise HelperFailed(str(exc)) from exc
+        except BaseException:   # Ctrl-C or SIGTERM mid-job: stop the workers before the staged files go
+            self.close()
+            raise
+
+    def send(self, path: str) -> None:
+        self._write({"file": path})
+
+    def reply(self, files: Sequence[str], workers: int) -> Result:
+        """The verdicts on `files` (every file of the job); HelperFailed when there are none."""
+        if self.streamed:
+            self._write({"end": True})
+        try:
+            assert self.helper.proc.stdout
+            line = self.helper.proc.stdout.readline()
+        except (OSError, ValueError) as exc:
+            self.close()
+            raise HelperFailed(str(exc)) from exc
+        except BaseException:
+            self.close()
+            raise
+        self.open = False
+        self.helper.lock.release()
+        if not line:
+            raise HelperFailed(f"the lint helper exited ({self.helper.proc.poll()})")
+        try:
+            reply = json.loads(line)
+        except ValueError as exc:
+            raise HelperFailed(f"the lint helper's reply is not JSON: {exc}") from exc
+        return _result(reply, files, workers)
+
+    def close(self) -> None:
+        """Gives up on the job: the helper (mid-job, its workers busy) is stopped."""
+        if self.open:
+            self.open = False
+            self.helper.kill()
+            self.helper.lock.release()
+
+
 _shared: Helper | None = None
 _shared_lock = threading.Lock()
-_client: server.Client | None = None   # this build's use of the lint server, from prestart to its job
+_client: server_client.Client | None = None   # this build's use of the lint server, from prestart to its job
 _client_failed = ""                     # why there is none, when the server could not be used
 
 
@@ -173,7 +212,7 @@ def usable() -> bool:
     return worker_count(2) > 0 and not cfnlintrc()
 
 
-def _server_client() -> server.Client | None:
+def _server_client() -> server_client.Client | None:
     """This build's client of the lint server (finding or starting the server), or None: the server is off, or
     cannot be used (why: _client_failed)."""
     global _client, _client_failed
@@ -182,7 +221,7 @@ def _server_client() -> server.Client | None:
     if _client is not None and _client.pid == os.getpid() and _client.key == server.key():
         return _client
     try:
-        _client = server.Client()
+        _client = server_client.Client()
         _client.prestart()
     except (server.Failed, OSError) as exc:
         _client, _client_failed = None, str(exc)
@@ -223,9 +262,8 @@ def in_process(files: Sequence[str], regions: Sequence[str], ignore: Sequence[st
     return Result(findings, lint_seconds={"": time.process_time() - started})   # rules built included
 
 
-def _by_server(client: server.Client, files: Sequence[str], regions: Sequence[str], ignore: Sequence[str],
-               workers: int) -> Result:
-    result = _result(client.lint(_job(files, regions, ignore, workers)), files, workers)
+def _from_server(client: server_client.Client, reply: dict, files: Sequence[str], workers: int) -> Result:
+    result = _result(reply, files, workers)
     result.server = "warm" if client.warm else "started"
     if client.warm:
         result.setup_seconds = 0.0   # paid by an earlier build
@@ -233,28 +271,126 @@ def _by_server(client: server.Client, files: Sequence[str], regions: Sequence[st
     return result
 
 
+def _reason(exc: Exception, default: str) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[-1] if text else default
+
+
 def lint(files: Sequence[str], regions: Sequence[str], ignore: Sequence[str]) -> Result:
-    global _client
+    """The verdicts on `files`, sent in one job (largest first across the workers)."""
     if not files:
         return Result({})
     if not usable():
         return in_process(files, regions, ignore)
+    return _lint_elsewhere(files, regions, ignore, use_server=True, use_helper=True)
+
+
+def _lint_elsewhere(files: Sequence[str], regions: Sequence[str], ignore: Sequence[str], use_server: bool,
+                    use_helper: bool, fallback: str = "") -> Result:
+    """The server, else this build's helper, else this process (each only when it has not failed this build)."""
+    global _client
     workers = worker_count(len(files))
-    fallback = ""
-    client = _server_client()
+    client = _server_client() if use_server else None
     if client is not None:
         try:
-            return _by_server(client, files, regions, ignore, workers)
+            return _from_server(client, client.lint(_job(files, regions, ignore, workers)), files, workers)
         except (server.Failed, HelperFailed) as exc:
-            _client, fallback = None, str(exc).strip().splitlines()[-1] if str(exc).strip() else "the server failed"
-    elif server.enabled():
-        fallback = _client_failed
-    try:
-        result = helper().lint(files, regions, ignore, workers)
-    except HelperFailed as exc:
-        stop()
-        result = in_process(files, regions, ignore)
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "the helper failed"
-        fallback = f"{fallback}; {reason}" if fallback else reason
+            _client = None
+            fallback = _joined(fallback, _reason(exc, "the server failed"))
+    elif use_server and server.enabled():
+        fallback = _joined(fallback, _client_failed)
+    if use_helper:
+        try:
+            result = helper().lint(files, regions, ignore, workers)
+            result.fallback = fallback
+            return result
+        except HelperFailed as exc:
+            stop()
+            fallback = _joined(fallback, _reason(exc, "the helper failed"))
+    result = in_process(files, regions, ignore)
     result.fallback = fallback
     return result
+
+
+def _joined(first: str, then: str) -> str:
+    return f"{first}; {then}" if first and then else first or then
+
+
+class Job:
+    """One build's lint, streamed: `add` each template once it is written whole and needs a lint (its lint starts at
+    once in a worker of the lint server, or of this build's helper, while the build goes on), then `result()` once
+    every template is added; `close()` gives up on it (a failed or interrupted build: the server's job, or the
+    helper, stops). The reply must name every template added. Anything failing on the way (the server or the helper
+    dies, a reply that is not the protocol's) hands every template added so far, in one job, to the next way (the
+    helper, then this process): never a pass without a lint."""
+
+    def __init__(self, regions: Sequence[str], ignore: Sequence[str]) -> None:
+        self.regions, self.ignore = list(regions), list(ignore)
+        self.files: list[str] = []
+        self.channel: server_client.Connection | HelperJob | None = None
+        self.client: server_client.Client | None = None
+        self.use_server = self.use_helper = True
+        self.fallback = ""
+
+    def add(self, path: str) -> None:
+        self.files.append(path)
+        if not usable() or not (self.use_server or self.use_helper):
+            return
+        try:
+            if self.channel is None:   # the first template, or the next way after a failure: all of them so far
+                self._open()
+            else:
+                self.channel.send(path)
+        except (server.Failed, HelperFailed) as exc:
+            self._failed(exc)
+
+    def _open(self) -> None:
+        """The job, with the templates added so far in its first line (cfn-lint's configuration wants one)."""
+        job = {**_job(self.files, self.regions, self.ignore, worker_count(1 << 16)), "stream": True}
+        if self.use_server:
+            self.client = _server_client()
+            if self.client is not None:
+                self.channel = self.client.open(job)
+                return
+            self.use_server = False
+            if server.enabled():
+                self.fallback = _joined(self.fallback, _client_failed)
+        self.channel = HelperJob(helper(), job)
+
+    def _failed(self, exc: Exception) -> None:
+        global _client
+        self.close()
+        if self.client is not None:
+            _client, self.client, self.use_server = None, None, False
+            self.fallback = _joined(self.fallback, _reason(exc, "the server failed"))
+        else:
+            stop()
+            self.use_helper = False
+            self.fallback = _joined(self.fallback, _reason(exc, "the helper failed"))
+
+    def result(self) -> Result:
+        if not self.files:
+            return Result({})
+        if not usable():
+            return in_process(self.files, self.regions, self.ignore)
+        workers = worker_count(len(self.files))
+        if self.channel is not None:
+            channel, self.channel = self.channel, None
+            try:
+                if isinstance(channel, HelperJob):
+                    result = channel.reply(self.files, workers)
+                else:
+                    assert self.client is not None
+                    result = _from_server(self.client, channel.reply(), self.files, workers)
+                result.fallback = self.fallback
+                return result
+            except (server.Failed, HelperFailed) as exc:
+                self.channel = channel
+                self._failed(exc)
+        return _lint_elsewhere(self.files, self.regions, self.ignore, self.use_server, self.use_helper,
+                               self.fallback)
+
+    def close(self) -> None:
+        if self.channel is not None:
+            channel, self.channel = self.channel, None
+            channel.close()

@@ -9,17 +9,27 @@ standard output `{"findings": {file: [[file name, line, rule id, message], ...]}
 (generator/lint/server.py) speaks the same protocol over its socket, one job per connection, from a job process
 forked after `setup`.
 
+A streamed job (`"stream": true` in the job line) goes on after its line: `{"file": path}` lines, each a template
+written whole that the workers may start on at once, then `{"end": true}`; the reply (one line, as above) comes after
+the end and covers every file of the job line and of the stream. So a build sends each template as soon as it is
+written and its lint-cache key is known, and cfn-lint works while the build renders the rest. Input that ends before
+`{"end": true}` (the build went away) ends the job without a reply. Whatever the job, a worker that is free takes the
+largest template waiting (longest processing time first), so the workers finish together.
+
 Imports only cfn-lint, the standard library and generator/lint's light modules (not the generator), to keep the
 helper small.
 """
 from __future__ import annotations
 
 import gc
+import heapq
 import json
 import os
 import sys
+import threading
 import time
 import traceback
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from generator.lint import speedups
@@ -48,7 +58,57 @@ def _lint_one(path: str) -> tuple[str, list[list[Any]], float]:
     return path, found, time.process_time() - started
 
 
-def _job(job: dict[str, Any]) -> dict[str, Any]:
+class _Queue:
+    """The templates of one job that wait for a worker, largest first, and what the workers answered. Filled by the
+    job line and, for a streamed job, by the thread that reads the stream; drained by the dispatch loop."""
+
+    def __init__(self, files: list[str], streamed: bool) -> None:
+        self.lock = threading.Condition()
+        self.waiting: list[tuple[int, int, str]] = []   # heap of (-size, arrival, path)
+        self.count = 0
+        self.ended = not streamed
+        self.error: BaseException | None = None
+        for path in files:
+            self.add(path)
+
+    def add(self, path: str) -> None:
+        with self.lock:
+            size = os.path.getsize(path) if os.path.exists(path) else 0
+            heapq.heappush(self.waiting, (-size, self.count, path))
+            self.count += 1
+            self.lock.notify_all()
+
+    def end(self, error: BaseException | None = None) -> None:
+        with self.lock:
+            self.ended = True
+            if error is not None and self.error is None:
+                self.error = error
+            self.lock.notify_all()
+
+
+def read_stream(queue: _Queue, lines: Iterator[bytes | str], after_end: Callable[[], None] | None = None) -> None:
+    """A streamed job's further lines into `queue`, up to `{"end": true}`, then `after_end()` (the server watches its
+    connection with it). Input that ends first is an error (the job has no reply to give: the build is gone)."""
+    try:
+        for line in lines:
+            message = json.loads(line)
+            if not isinstance(message, dict):
+                raise ValueError(f"a stream line that is not an object: {message!r}")
+            if message.get("end") is True:
+                break
+            queue.add(str(message["file"]))
+        else:
+            raise EOFError("the job's input ended before its end")
+    except BaseException as exc:   # noqa: BLE001 - handed to the dispatch loop, which raises it
+        queue.end(exc)
+        return
+    queue.end()
+    if after_end is not None:
+        after_end()
+
+
+def _job(job: dict[str, Any], lines: Iterator[bytes | str] | None = None,
+         after_end: Callable[[], None] | None = None) -> dict[str, Any]:
     import multiprocessing
 
     from cfnlint.api import ManualArgs
@@ -56,7 +116,8 @@ def _job(job: dict[str, Any]) -> dict[str, Any]:
     from cfnlint.rules.errors import ConfigError, ParseError
 
     os.chdir(job["cwd"])
-    files = job["files"]
+    files = list(job["files"])
+    streamed = bool(job.get("stream"))
     config = ConfigMixIn(**ManualArgs(templates=files, regions=job["regions"], ignore_checks=job["ignore"],
                                       append_rules=[job["rules_dir"]]))
     try:
@@ -67,15 +128,56 @@ def _job(job: dict[str, Any]) -> dict[str, Any]:
                   ParseError().is_enabled(include_experimental=False, ignore_rules=config.ignore_checks,
                                           include_rules=config.include_checks,
                                           mandatory_rules=config.mandatory_checks))
-    # largest first, one template per task: the two workers finish together
-    order = sorted(files, key=lambda f: -os.path.getsize(f) if os.path.exists(f) else 0)
-    workers = max(1, min(int(job["workers"]), len(order)))
-    findings, seconds = {}, {}
+    queue = _Queue(files, streamed)
+    workers = max(1, int(job["workers"])) if streamed else max(1, min(int(job["workers"]), len(files)))
     # Always in forked workers, even for one template: each job starts from the rules as built, never from a
-    # previous job's state.
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        for path, found, spent in pool.imap_unordered(_lint_one, order, chunksize=1):
+    # previous job's state. The workers are forked before the stream's reader starts: a worker forked while that
+    # thread waited in a read of the helper's standard input would inherit the stream's lock held, and hang when
+    # multiprocessing closes its standard input.
+    pool = multiprocessing.get_context("fork").Pool(workers)
+    reader = None
+    if streamed:
+        if lines is None:
+            raise ValueError("a streamed job without its stream")
+        reader = threading.Thread(target=read_stream, args=(queue, lines, after_end), name="job-stream", daemon=True)
+        reader.start()
+    findings: dict[str, Any] = {}
+    seconds: dict[str, float] = {}
+    busy = 0
+
+    def done(answer: tuple[str, list[list[Any]], float]) -> None:
+        nonlocal busy
+        with queue.lock:
+            path, found, spent = answer
             findings[path], seconds[path] = found, spent
+            busy -= 1
+            queue.lock.notify_all()
+
+    def failed(exc: BaseException) -> None:
+        queue.end(exc)
+
+    # A template goes to a worker only when one is free, so the largest of those waiting at that moment goes first
+    # (longest processing time first).
+    try:
+        while True:
+            with queue.lock:
+                while queue.error is None and not (queue.ended and not queue.waiting and busy == 0) and (
+                        not queue.waiting or busy >= workers):
+                    queue.lock.wait()
+                if queue.error is not None:
+                    raise queue.error
+                if queue.ended and not queue.waiting and busy == 0:
+                    break
+                _, _, path = heapq.heappop(queue.waiting)
+                busy += 1
+            pool.apply_async(_lint_one, (path,), callback=done, error_callback=failed)
+    finally:
+        pool.terminate()
+        pool.join()
+        if reader is not None and after_end is None:
+            # the helper's stream is its standard input, where the next job follows: a job that failed early reads
+            # its stream to the end first, so that no line of it is taken for a job
+            reader.join()
     return {"findings": findings, "seconds": seconds}
 
 
@@ -99,10 +201,12 @@ def setup(rules_dir: str) -> float:
     return time.perf_counter() - started
 
 
-def answer(line: str) -> dict[str, Any]:
-    """The reply to one job line: its findings, or the error that makes the parent lint elsewhere."""
+def answer(line: str, lines: Iterator[bytes | str] | None = None,
+           after_end: Callable[[], None] | None = None) -> dict[str, Any]:
+    """The reply to one job line (and, for a streamed job, the further lines `lines` yields; then `after_end()`, in
+    the thread that read them): its findings, or the error that makes the parent lint elsewhere."""
     try:
-        return _job(json.loads(line))
+        return _job(json.loads(line), lines, after_end)
     except Exception:   # noqa: BLE001 - reported to the parent, which lints in-process instead
         return {"error": traceback.format_exc()}
 
@@ -112,7 +216,7 @@ def main() -> None:
     os.dup2(2, 1)   # stray prints must not corrupt the protocol
     setup_seconds = setup(sys.argv[1])
     for line in sys.stdin:
-        reply = answer(line)
+        reply = answer(line, sys.stdin)
         reply["setup"] = setup_seconds
         try:
             out.write(json.dumps(reply) + "\n")
