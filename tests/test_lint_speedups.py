@@ -1,4 +1,4 @@
-"""The lint helper's speed-ups of cfn-lint (generator/lint/speedups.py) change no verdict and reach the rules the
+"""The lint helper's speed-ups of cfn-lint (generator/lint/speedups/) change no verdict and reach the rules the
 helper lints with.
 
 The patches apply only in the helper process (generator/lint/zygote.py): this process stays unpatched, so
@@ -23,7 +23,7 @@ REGION = "eu-west-1"
 # The golden sets of the fixture apps (65 more templates, about 25 s of the suite's wall time on 2 cores) are
 # compared when this is 1: `make test` kept the suite under its 15 minutes without them, and the default app and
 # the five examples already hold every component's templates (pipeline included); run it so after changing
-# generator/lint/speedups.py.
+# generator/lint/speedups/.
 EVERY_GOLDEN_SET = "FARGATE_STACKS_EQUIVALENCE_GOLDEN"
 
 
@@ -84,7 +84,7 @@ def test_the_speedups_leave_every_finding_as_cfn_lint_reports_it(monkeypatch, tm
 
 
 REACH = r"""
-import collections, dataclasses, json, sys
+import collections, dataclasses, json, os, sys
 sys.path.insert(0, sys.argv[1])
 from generator.lint import RULES_DIR, speedups, zygote
 
@@ -117,6 +117,7 @@ files = sys.argv[2:]
 zygote._STATE.update(rules=rules, ignore_bad_template=False, config=ConfigMixIn(
     **ManualArgs(templates=files, regions=["eu-west-1"], append_rules=[str(RULES_DIR)])))
 by_code = {code: name for name, code in originals.items()}
+package = os.path.dirname(speedups.__file__)   # every module of the speed-ups
 report = {"applied": applied, "passes": [], "decoded": []}
 for _ in range(2):
     counts = collections.Counter()
@@ -126,9 +127,9 @@ for _ in range(2):
             if code in by_code:
                 counts[by_code[code]] += 1
             elif code is decode_code:
-                shared = frame.f_back.f_code.co_filename == speedups.__file__   # for a nested stack's readers
+                shared = os.path.dirname(frame.f_back.f_code.co_filename) == package   # for a nested stack's readers
                 report["decoded"].append([frame.f_locals.get("filename"), shared])
-            elif code.co_filename == speedups.__file__:
+            elif os.path.dirname(code.co_filename) == package:
                 counts["speedups." + code.co_name] += 1
     sys.setprofile(profile)
     for f in files:
