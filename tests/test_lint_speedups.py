@@ -95,6 +95,8 @@ from cfnlint.context import context
 from cfnlint.jsonschema._filter import FunctionFilter
 from cfnlint.rules.jsonschema import Base
 import regex._main
+from cfnlint.jsonschema import _keywords_cfn
+from cfnlint.schema.resolver import _resolver
 
 e1101 = [r for r in rules.values() if r.id == "E1101"][0]
 originals = {
@@ -107,6 +109,14 @@ originals = {
     "a Validator class made": dataclasses._process_class.__code__,
     "BaseJsonSchema.extend_validator": Base.BaseJsonSchema.extend_validator.__code__,
     "regex's pattern cache": regex._main._compile.__code__,
+    "FunctionFilter.filter": FunctionFilter.filter.__code__,
+    "FunctionFilter._filter_schemas": FunctionFilter._filter_schemas.__code__,
+    "RefResolver.__post_init__": _resolver.RefResolver.__post_init__.__code__,
+    "RefResolver.resolve_fragment": _resolver.RefResolver.resolve_fragment.__code__,
+    "RefResolver._get_subschemas_cache": _resolver.RefResolver._get_subschemas_cache.__code__,
+    "functools.update_wrapper": __import__("functools").update_wrapper.__code__,
+    "Context.module_names computed": context.Context.module_names.func.__code__,
+    "dynamicValidation": _keywords_cfn.dynamicValidation.__code__,
 }
 decode_code = cfnlint.decode.decode.__code__
 applied = speedups.apply(rules)
@@ -152,16 +162,24 @@ def test_every_speedup_reaches_the_rules_the_helper_lints_with():
     out = subprocess.run([sys.executable, "-c", REACH, str(ROOT), *files], cwd=ROOT, capture_output=True,
                          text=True, check=True).stdout
     report = json.loads(out)
-    assert report["applied"] == ["share_nested_decodes", "fast_evolve", "memoize_validator_classes",
-                                 "dispatch_by_keyword", "direct_extend_validator", "memoize_regex_compile"]
+    assert report["applied"] == [patch.__name__ for patch in speedups.PATCHES] == [
+        "share_nested_decodes", "fast_evolve", "memoize_validator_classes", "dispatch_by_keyword",
+        "direct_extend_validator", "memoize_regex_compile", "keep_module_names", "lean_function_filter",
+        "lean_ref_resolver"]
     first, second = report["passes"]
     for counts in (first, second):
         for original in ("E1101 cfnLint of the rule built", "Context.evolve", "Path.evolve", "Path.descend",
-                         "FunctionFilter.evolve", "Validator.evolve", "BaseJsonSchema.extend_validator"):
+                         "FunctionFilter.evolve", "Validator.evolve", "BaseJsonSchema.extend_validator",
+                         "FunctionFilter.filter", "FunctionFilter._filter_schemas", "RefResolver.__post_init__",
+                         "RefResolver.resolve_fragment", "RefResolver._get_subschemas_cache"):
             assert counts.get(original, 0) == 0, (original, counts)
-        for replacement in ("cfnLint", "evolve", "descend", "create", "extend_validator", "_compile"):
+        for replacement in ("cfnLint", "evolve", "descend", "create", "extend_validator", "_compile", "filter",
+                            "_filter_schemas", "__post_init__", "resolve_fragment", "_get_subschemas_cache"):
             assert counts.get("speedups." + replacement, 0) > 0, (replacement, counts)
     assert second.get("a Validator class made", 0) == 0, second   # each made once, in the first pass
+    for counts in (first, second):   # once per resources dictionary (a template's, its nested stacks'), not per copy
+        assert counts["dynamicValidation"] > 1000 and 0 < counts["Context.module_names computed"] <= 10, counts
+        assert counts.get("functools.update_wrapper", 0) * 5 < counts["speedups.__post_init__"], counts
     assert first.get("a Validator class made", 0) > 0, first
     # regex's own look-up only for what is not kept (flags): under 2 % of the calls once every pattern was seen
     assert second.get("regex's pattern cache", 0) * 50 < second["speedups._compile"], second

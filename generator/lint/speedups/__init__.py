@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from generator.lint.speedups import decode, evolve, jsonschema_rules, regex_cache, validator_classes
+from generator.lint.speedups import (decode, evolve, function_filter, jsonschema_rules, module_names, regex_cache,
+                                     resolver, validator_classes)
 from generator.lint.speedups._support import _rule_classes
 
 CHECKED_CFN_LINT = "1.58.0"   # the version whose code each patch was checked against
@@ -33,6 +34,9 @@ PATCHES: list[Callable[[list[type]], Any]] = [
     jsonschema_rules.dispatch_by_keyword,
     jsonschema_rules.direct_extend_validator,
     regex_cache.memoize_regex_compile,
+    module_names.keep_module_names,
+    function_filter.lean_function_filter,
+    resolver.lean_ref_resolver,
 ]
 
 APPLIED: list[str] = []       # the names of the patches applied in this process
