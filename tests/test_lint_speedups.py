@@ -95,7 +95,7 @@ from cfnlint.context import context
 from cfnlint.jsonschema._filter import FunctionFilter
 from cfnlint.rules.jsonschema import Base
 import regex._main
-from cfnlint.jsonschema import _keywords_cfn
+from cfnlint.jsonschema import _keywords, _keywords_cfn
 from cfnlint.schema.resolver import _resolver
 
 e1101 = [r for r in rules.values() if r.id == "E1101"][0]
@@ -117,6 +117,7 @@ originals = {
     "functools.update_wrapper": __import__("functools").update_wrapper.__code__,
     "Context.module_names computed": context.Context.module_names.func.__code__,
     "dynamicValidation": _keywords_cfn.dynamicValidation.__code__,
+    "_keywords.enum": _keywords.enum.__code__,
 }
 decode_code = cfnlint.decode.decode.__code__
 applied = speedups.apply(rules)
@@ -165,16 +166,17 @@ def test_every_speedup_reaches_the_rules_the_helper_lints_with():
     assert report["applied"] == [patch.__name__ for patch in speedups.PATCHES] == [
         "share_nested_decodes", "fast_evolve", "memoize_validator_classes", "dispatch_by_keyword",
         "direct_extend_validator", "memoize_regex_compile", "keep_module_names", "lean_function_filter",
-        "lean_ref_resolver"]
+        "lean_ref_resolver", "found_enum"]
     first, second = report["passes"]
     for counts in (first, second):
         for original in ("E1101 cfnLint of the rule built", "Context.evolve", "Path.evolve", "Path.descend",
                          "FunctionFilter.evolve", "Validator.evolve", "BaseJsonSchema.extend_validator",
                          "FunctionFilter.filter", "FunctionFilter._filter_schemas", "RefResolver.__post_init__",
-                         "RefResolver.resolve_fragment", "RefResolver._get_subschemas_cache"):
+                         "RefResolver.resolve_fragment", "RefResolver._get_subschemas_cache", "_keywords.enum"):
             assert counts.get(original, 0) == 0, (original, counts)
         for replacement in ("cfnLint", "evolve", "descend", "create", "extend_validator", "_compile", "filter",
-                            "_filter_schemas", "__post_init__", "resolve_fragment", "_get_subschemas_cache"):
+                            "_filter_schemas", "__post_init__", "resolve_fragment", "_get_subschemas_cache",
+                            "enum"):
             assert counts.get("speedups." + replacement, 0) > 0, (replacement, counts)
     assert second.get("a Validator class made", 0) == 0, second   # each made once, in the first pass
     for counts in (first, second):   # once per resources dictionary (a template's, its nested stacks'), not per copy
@@ -202,3 +204,32 @@ def test_another_cfn_lint_version_is_left_as_it_is(monkeypatch, version):
 
     monkeypatch.setattr(cfnlint.version, "__version__", version)
     assert speedups.apply({}) == []
+
+
+def test_the_found_enum_gives_cfn_lint_s_verdicts():
+    """keywords.found_enum's code, run with cfn-lint's `enum` globals as the patch runs it, yields the same errors as
+    cfn-lint's own `enum` (unpatched in this process) on the cases its `equal` treats specially: "true"/"false"
+    strings and booleans (any string not "true" equals "false"), numbers given as strings, 0 and 1, template
+    strings (str_node), tuples, lists of other types, and values absent from the list."""
+    import types
+
+    from cfnlint.decode.node import str_node
+    from cfnlint.jsonschema import _keywords
+
+    from generator.lint.speedups import keywords
+
+    assert _keywords.enum.__code__ is not keywords.enum.__code__
+    patched = types.FunctionType(keywords.enum.__code__, _keywords.enum.__globals__, "enum")
+    node = str_node("Bucket", (0, 0), (0, 0))
+    instances = ["Bucket", "bucket", node, "true", "True", "FALSE", "false", "Other", "5", "5.0", "0", "1", 0, 1,
+                 True, False, 5, None, ["Bucket"], {"Ref": "Bucket"}, ""]
+    enum_lists = [["Bucket", "Role"], ("Bucket", "Role"), [node, "Role"], ["false"], [False], ["true", "x"], [True],
+                  [5, 6], ["5"], [0, 1], ["0"], [None], [["Bucket"]], [{"Ref": "Bucket"}], [], ["bucket"],
+                  ["Role", "Bucket", "Bucket"], ["x", 5, "Bucket"]]
+    checked = 0
+    for enums in enum_lists:
+        for instance in instances:
+            expected = [e.message for e in _keywords.enum(None, enums, instance, {})]
+            assert [e.message for e in patched(None, enums, instance, {})] == expected, (enums, instance)
+            checked += 1
+    assert checked == len(enum_lists) * len(instances)

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from generator.lint.speedups import (decode, evolve, function_filter, jsonschema_rules, module_names, regex_cache,
-                                     resolver, validator_classes)
+from generator.lint.speedups import (decode, evolve, function_filter, jsonschema_rules, keywords, module_names,
+                                     regex_cache, resolver, validator_classes)
 from generator.lint.speedups._support import _rule_classes
 
 CHECKED_CFN_LINT = "1.58.0"   # the version whose code each patch was checked against
@@ -37,6 +37,7 @@ PATCHES: list[Callable[[list[type]], Any]] = [
     module_names.keep_module_names,
     function_filter.lean_function_filter,
     resolver.lean_ref_resolver,
+    keywords.found_enum,
 ]
 
 APPLIED: list[str] = []       # the names of the patches applied in this process
