@@ -6,13 +6,13 @@ import os
 
 def enum(validator, enums, instance, schema):
     # The code of cfnlint.jsonschema._keywords.enum after this patch (it runs with that module's globals: only
-    # builtins and the names the original uses; `type` there is the keyword function). A string found in a list or tuple of enums by `list.index`
-    # (C equality, which for two strings of str's own __eq__ is equality of their text) is equal to that element
-    # in cfn-lint's `equal` too: for two strings of the same text it compares str() of both, or, when either is
-    # "true"/"false", bool_compare of both, the same boolean either side; and a string instance never takes the
-    # original's `instance in (0, 1)` branch. So that case yields nothing, as the original's all(not equal(...))
-    # does. Anything else (not found, another type, a string class that redefines __eq__, __str__ or lower) runs
-    # the original's statements below, unchanged.
+    # builtins and the names the original uses; `type` there is the keyword function). A string found in a list or
+    # tuple of enums by `list.index` (C equality, which for two strings of str's own __eq__ is equality of their
+    # text) is equal to that element in cfn-lint's `equal` too: for two strings of the same text it compares str()
+    # of both, or, when either is "true"/"false", bool_compare of both, the same boolean either side; and a string
+    # instance never takes the original's `instance in (0, 1)` branch. So that case yields nothing, as the
+    # original's all(not equal(...)) does. Anything else (not found, another type, a string class that redefines
+    # __eq__, __str__ or lower) runs the original's statements below, unchanged.
     if isinstance(instance, str) and enums.__class__ in (list, tuple):
         kind = instance.__class__
         if kind is str or (kind.__eq__ is str.__eq__ and kind.__str__ is str.__str__ and kind.lower is str.lower):
