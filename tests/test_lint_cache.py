@@ -397,7 +397,7 @@ def test_an_interrupted_lint_stops_the_helper_and_its_workers(tmp_path, monkeypa
 def test_the_shared_nested_parse_was_checked_against_the_pinned_cfn_lint():
     """The workers let cfn-lint's two readers of a nested template share one parse with only its Parameters and
     Outputs, for the version whose readers were read (NestedStackParameters._get_template_parameters and
-    context._nested_stack_get_atts), and each speed-up of generator/lint/speedups.py. Raising the pin: read them
+    context._nested_stack_get_atts), and each speed-up of generator/lint/speedups/. Raising the pin: read them
     again, then raise CHECKED_CFN_LINT."""
     from cfnlint.version import __version__
 
@@ -409,7 +409,7 @@ def test_the_shared_nested_parse_was_checked_against_the_pinned_cfn_lint():
 
 
 def test_workers_with_their_speedups_report_what_cfn_lint_reports_in_process(tmp_path, monkeypatch):
-    """The helper replaces pieces of cfn-lint with faster equivalents (generator/lint/speedups.py; every template
+    """The helper replaces pieces of cfn-lint with faster equivalents (generator/lint/speedups/; every template
     of the repository: tests/test_lint_speedups.py): over every project rule fixture (good and bad) and a generated service
     template broken in several ways (wrong types, unknown references, a dropped property), the findings are the same,
     file by file, as cfn-lint's own API in this process."""

@@ -1,4 +1,4 @@
-"""The lint helper's speed-ups of cfn-lint (generator/lint/speedups.py) change no verdict and reach the rules the
+"""The lint helper's speed-ups of cfn-lint (generator/lint/speedups/) change no verdict and reach the rules the
 helper lints with.
 
 The patches apply only in the helper process (generator/lint/zygote.py): this process stays unpatched, so
@@ -23,7 +23,7 @@ REGION = "eu-west-1"
 # The golden sets of the fixture apps (65 more templates, about 25 s of the suite's wall time on 2 cores) are
 # compared when this is 1: `make test` kept the suite under its 15 minutes without them, and the default app and
 # the five examples already hold every component's templates (pipeline included); run it so after changing
-# generator/lint/speedups.py.
+# generator/lint/speedups/.
 EVERY_GOLDEN_SET = "FARGATE_STACKS_EQUIVALENCE_GOLDEN"
 
 
@@ -84,7 +84,7 @@ def test_the_speedups_leave_every_finding_as_cfn_lint_reports_it(monkeypatch, tm
 
 
 REACH = r"""
-import collections, dataclasses, json, sys
+import collections, dataclasses, json, os, sys
 sys.path.insert(0, sys.argv[1])
 from generator.lint import RULES_DIR, speedups, zygote
 
@@ -95,6 +95,8 @@ from cfnlint.context import context
 from cfnlint.jsonschema._filter import FunctionFilter
 from cfnlint.rules.jsonschema import Base
 import regex._main
+from cfnlint.jsonschema import _keywords, _keywords_cfn
+from cfnlint.schema.resolver import _resolver
 
 e1101 = [r for r in rules.values() if r.id == "E1101"][0]
 originals = {
@@ -107,6 +109,15 @@ originals = {
     "a Validator class made": dataclasses._process_class.__code__,
     "BaseJsonSchema.extend_validator": Base.BaseJsonSchema.extend_validator.__code__,
     "regex's pattern cache": regex._main._compile.__code__,
+    "FunctionFilter.filter": FunctionFilter.filter.__code__,
+    "FunctionFilter._filter_schemas": FunctionFilter._filter_schemas.__code__,
+    "RefResolver.__post_init__": _resolver.RefResolver.__post_init__.__code__,
+    "RefResolver.resolve_fragment": _resolver.RefResolver.resolve_fragment.__code__,
+    "RefResolver._get_subschemas_cache": _resolver.RefResolver._get_subschemas_cache.__code__,
+    "functools.update_wrapper": __import__("functools").update_wrapper.__code__,
+    "Context.module_names computed": context.Context.module_names.func.__code__,
+    "dynamicValidation": _keywords_cfn.dynamicValidation.__code__,
+    "_keywords.enum": _keywords.enum.__code__,
 }
 decode_code = cfnlint.decode.decode.__code__
 applied = speedups.apply(rules)
@@ -117,6 +128,7 @@ files = sys.argv[2:]
 zygote._STATE.update(rules=rules, ignore_bad_template=False, config=ConfigMixIn(
     **ManualArgs(templates=files, regions=["eu-west-1"], append_rules=[str(RULES_DIR)])))
 by_code = {code: name for name, code in originals.items()}
+package = os.path.dirname(speedups.__file__)   # every module of the speed-ups
 report = {"applied": applied, "passes": [], "decoded": []}
 for _ in range(2):
     counts = collections.Counter()
@@ -126,9 +138,9 @@ for _ in range(2):
             if code in by_code:
                 counts[by_code[code]] += 1
             elif code is decode_code:
-                shared = frame.f_back.f_code.co_filename == speedups.__file__   # for a nested stack's readers
+                shared = os.path.dirname(frame.f_back.f_code.co_filename) == package   # for a nested stack's readers
                 report["decoded"].append([frame.f_locals.get("filename"), shared])
-            elif code.co_filename == speedups.__file__:
+            elif os.path.dirname(code.co_filename) == package:
                 counts["speedups." + code.co_name] += 1
     sys.setprofile(profile)
     for f in files:
@@ -151,16 +163,25 @@ def test_every_speedup_reaches_the_rules_the_helper_lints_with():
     out = subprocess.run([sys.executable, "-c", REACH, str(ROOT), *files], cwd=ROOT, capture_output=True,
                          text=True, check=True).stdout
     report = json.loads(out)
-    assert report["applied"] == ["share_nested_decodes", "fast_evolve", "memoize_validator_classes",
-                                 "dispatch_by_keyword", "direct_extend_validator", "memoize_regex_compile"]
+    assert report["applied"] == [patch.__name__ for patch in speedups.PATCHES] == [
+        "share_nested_decodes", "fast_evolve", "memoize_validator_classes", "dispatch_by_keyword",
+        "direct_extend_validator", "memoize_regex_compile", "keep_module_names", "lean_function_filter",
+        "lean_ref_resolver", "found_enum"]
     first, second = report["passes"]
     for counts in (first, second):
         for original in ("E1101 cfnLint of the rule built", "Context.evolve", "Path.evolve", "Path.descend",
-                         "FunctionFilter.evolve", "Validator.evolve", "BaseJsonSchema.extend_validator"):
+                         "FunctionFilter.evolve", "Validator.evolve", "BaseJsonSchema.extend_validator",
+                         "FunctionFilter.filter", "FunctionFilter._filter_schemas", "RefResolver.__post_init__",
+                         "RefResolver.resolve_fragment", "RefResolver._get_subschemas_cache", "_keywords.enum"):
             assert counts.get(original, 0) == 0, (original, counts)
-        for replacement in ("cfnLint", "evolve", "descend", "create", "extend_validator", "_compile"):
+        for replacement in ("cfnLint", "evolve", "descend", "create", "extend_validator", "_compile", "filter",
+                            "_filter_schemas", "__post_init__", "resolve_fragment", "_get_subschemas_cache",
+                            "enum"):
             assert counts.get("speedups." + replacement, 0) > 0, (replacement, counts)
     assert second.get("a Validator class made", 0) == 0, second   # each made once, in the first pass
+    for counts in (first, second):   # once per resources dictionary (a template's, its nested stacks'), not per copy
+        assert counts["dynamicValidation"] > 1000 and 0 < counts["Context.module_names computed"] <= 10, counts
+        assert counts.get("functools.update_wrapper", 0) * 5 < counts["speedups.__post_init__"], counts
     assert first.get("a Validator class made", 0) > 0, first
     # regex's own look-up only for what is not kept (flags): under 2 % of the calls once every pattern was seen
     assert second.get("regex's pattern cache", 0) * 50 < second["speedups._compile"], second
@@ -183,3 +204,32 @@ def test_another_cfn_lint_version_is_left_as_it_is(monkeypatch, version):
 
     monkeypatch.setattr(cfnlint.version, "__version__", version)
     assert speedups.apply({}) == []
+
+
+def test_the_found_enum_gives_cfn_lint_s_verdicts():
+    """keywords.found_enum's code, run with cfn-lint's `enum` globals as the patch runs it, yields the same errors as
+    cfn-lint's own `enum` (unpatched in this process) on the cases its `equal` treats specially: "true"/"false"
+    strings and booleans (any string not "true" equals "false"), numbers given as strings, 0 and 1, template
+    strings (str_node), tuples, lists of other types, and values absent from the list."""
+    import types
+
+    from cfnlint.decode.node import str_node
+    from cfnlint.jsonschema import _keywords
+
+    from generator.lint.speedups import keywords
+
+    assert _keywords.enum.__code__ is not keywords.enum.__code__
+    patched = types.FunctionType(keywords.enum.__code__, _keywords.enum.__globals__, "enum")
+    node = str_node("Bucket", (0, 0), (0, 0))
+    instances = ["Bucket", "bucket", node, "true", "True", "FALSE", "false", "Other", "5", "5.0", "0", "1", 0, 1,
+                 True, False, 5, None, ["Bucket"], {"Ref": "Bucket"}, ""]
+    enum_lists = [["Bucket", "Role"], ("Bucket", "Role"), [node, "Role"], ["false"], [False], ["true", "x"], [True],
+                  [5, 6], ["5"], [0, 1], ["0"], [None], [["Bucket"]], [{"Ref": "Bucket"}], [], ["bucket"],
+                  ["Role", "Bucket", "Bucket"], ["x", 5, "Bucket"]]
+    checked = 0
+    for enums in enum_lists:
+        for instance in instances:
+            expected = [e.message for e in _keywords.enum(None, enums, instance, {})]
+            assert [e.message for e in patched(None, enums, instance, {})] == expected, (enums, instance)
+            checked += 1
+    assert checked == len(enum_lists) * len(instances)
