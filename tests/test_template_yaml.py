@@ -78,6 +78,19 @@ def test_generated_data_is_written_as_cfn_flip_writes_it(data):
     assert got == expected
 
 
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(_keys, _data, min_size=1, max_size=6), st.sampled_from([12, 24, 40, 64]))
+def test_generated_data_is_written_as_cfn_flip_writes_it_at_narrow_widths(data, width):
+    """At a narrow width most values reach it: the writer's quick texts (a plain key, a scalar, `!Ref 'X'`) must give
+    way to PyYAML's wrapping exactly where PyYAML's emitter would wrap."""
+    from cfn_tools._config import config
+    config.max_col_width = width
+    try:
+        test_generated_data_is_written_as_cfn_flip_writes_it.hypothesis.inner_test(data)
+    finally:
+        config.reset("max_col_width")
+
+
 def test_the_writer_handles_the_shapes_it_claims_and_refuses_others():
     """Keys longer than PyYAML's simple-key limit become `? key`, and cfn-flip writes a LiteralString its own way:
     both refused, so that to_yaml() falls back to troposphere."""
