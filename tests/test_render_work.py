@@ -60,3 +60,28 @@ def test_a_caller_s_frozen_objects_stay_frozen(app):
         assert gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
+
+
+def test_a_buildspec_template_is_parsed_once(monkeypatch):
+    """Its variables and its compiled form come from one parse (generator/buildspecs.py, _compiled), not one parse
+    each, and not again for the next render."""
+    import jinja2
+
+    from generator import buildspecs
+    from tests.test_buildspecs import WEB, WORKER
+
+    parsed: list[str | None] = []
+    original = jinja2.Environment._parse
+
+    def counting(self, source, name, filename):
+        parsed.append(name)
+        return original(self, source, name, filename)
+
+    monkeypatch.setattr(jinja2.Environment, "_parse", counting)
+    buildspecs._compiled.cache_clear()
+    try:
+        assert buildspecs.render("image", **WEB) != buildspecs.render("image", **WORKER)
+        assert "service" in buildspecs.variables("image")
+    finally:
+        buildspecs._compiled.cache_clear()
+    assert parsed == ["image.yml.j2"]
