@@ -77,7 +77,7 @@ class _Writer:
     """PyYAML's emitter state (column, whitespace, indention, open_ended) while writing one document."""
 
     __slots__ = ("out", "col", "ws", "ind", "open_ended", "width", "em", "analysis", "implicit", "string_style",
-                 "keys", "tails")
+                 "keys", "tails", "scratch")
 
     def __init__(self, width: int) -> None:
         self.out: list[str] = []
@@ -88,6 +88,7 @@ class _Writer:
         self.implicit = _implicit(width)
         self.string_style = _string_style(width)
         self.keys, self.tails = _texts(width)
+        self.scratch: _Alone | None = None
 
     # --- PyYAML's write_indicator / write_indent / write_line_break ------------------------------------------------
     def indicator(self, text: str, need_ws: bool, whitespace: bool = False, indention: bool = False) -> None:
@@ -272,11 +273,13 @@ class _Writer:
         """`item` written by node() after an indicator, on a scratch writer as wide as it needs: its text when only
         the steps that do not depend on the column were taken (plain or single-quoted text on one line, a tag), None
         when PyYAML's own writers were needed (delegate)."""
-        scratch = _Alone.__new__(_Alone)
-        for name in _Writer.__slots__:
-            setattr(scratch, name, getattr(self, name))
+        scratch = self.scratch
+        if scratch is None:
+            scratch = self.scratch = _Alone.__new__(_Alone)
+            for name in _Writer.__slots__:
+                setattr(scratch, name, getattr(self, name))
+            scratch.width = 1 << 30
         scratch.out, scratch.col, scratch.ws, scratch.ind, scratch.open_ended = [], 1, False, False, False
-        scratch.width = 1 << 30
         try:
             scratch.node(item, 0)
         except _Delegated:
@@ -357,7 +360,10 @@ class _Writer:
         elif style == ">":
             em.write_folded(text)
         elif style == "|":
-            em.write_literal(text)
+            if _OTHER_BREAKS.search(text):
+                em.write_literal(text)
+            else:
+                _write_literal(em, text)
         else:
             em.write_plain(text, split)
         self.col, self.ws, self.ind, self.open_ended = em.column, em.whitespace, em.indention, em.open_ended
@@ -368,6 +374,26 @@ class _Writer:
 
 
 _NOT_YET = object()
+_OTHER_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
+def _write_literal(em: flip.Dumper, text: str) -> None:
+    """PyYAML's Emitter.write_literal for a text whose only line breaks are "\n" (the buildspecs, scripts), a line
+    at a time instead of its loop over every character: after the indicator and a line break, each non-empty line
+    indented (write_indent right after a break writes just the spaces), empty lines bare, and a final line break
+    when the text has none. The emitter is left as PyYAML's leaves it: at the start of a line."""
+    hints = em.determine_block_hints(text)
+    em.write_indicator("|" + hints, True)
+    if hints[-1:] == "+":
+        em.open_ended = True
+    em.write_line_break()
+    indent = " " * (em.indent or 0)
+    body = "\n".join(indent + line if line else "" for line in text.split("\n"))
+    if not text.endswith("\n"):
+        body += "\n"
+    em.stream.write(body)
+    em.line += body.count("\n")
+    em.column, em.whitespace, em.indention = 0, True, True
 
 
 class _Delegated(Exception):
