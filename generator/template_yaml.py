@@ -164,7 +164,8 @@ class _Writer:
     # mapping() and sequence() write the commonest entries themselves, with the state in local variables: a key
     # written plain (`Key:`) and a value that is a scalar, or a function of a string (`!Ref 'X'`), whose text does
     # not depend on where it starts as long as it fits the width (_texts). Everything else, and anything that would
-    # reach the width, takes the general path below with the state as PyYAML's emitter would have it.
+    # reach the width, takes the general path below with the state as PyYAML's emitter would have it. The value's
+    # lines are the same in both loops on purpose: a method call per entry was what these loops were made to save.
     def mapping(self, value: dict, indent: int | None, tag: str | None) -> None:
         inner = self.opened(value, indent, tag, "{}")
         if inner is None:
