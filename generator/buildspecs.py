@@ -92,15 +92,22 @@ def _filename(name: str) -> str:
 
 def variables(name: str) -> set[str]:
     """Every variable the template refers to (some only inside `{% if %}` branches)."""
-    filename = _filename(name)
-    return set(_variables_of((BUILDSPEC_DIR / filename).read_text(encoding="utf-8")))
+    return set(_compiled(_filename(name))[1])
 
 
-@functools.lru_cache(maxsize=64)
-def _variables_of(source: str) -> frozenset[str]:
-    # keyed by the source text: parsing a template on every render was over half of rendering the buildspecs
+@functools.cache
+def _compiled(filename: str) -> tuple[jinja2.Template, frozenset[str]]:
+    """The template and the variables it refers to, from one parse of its source (read once per process, as
+    _names(): the buildspec sources are part of the generator). `get_template` parsed it again to compile it: a
+    third of rendering the buildspecs. Compiled from the same tree with the same name, file name and globals as
+    `get_template` does (jinja2's BaseLoader.load), so it renders the same text."""
     import jinja2.meta
-    return frozenset(jinja2.meta.find_undeclared_variables(environment().parse(source)))
+    env = environment()
+    source, path, _ = env.loader.get_source(env, filename)
+    tree = env.parse(source, filename, path)
+    known = frozenset(jinja2.meta.find_undeclared_variables(tree))
+    template = env.template_class.from_code(env, env.compile(tree, filename, path), env.make_globals(None), None)
+    return template, known
 
 
 # --- checks of known context variables: each returns a problem or None --------------------------------------------
@@ -208,7 +215,7 @@ CHECKS: dict[str, Callable[[Any], str | None]] = {
 def render(name: str, **context: Any) -> str:
     """The buildspec `name` (`image` or `image.yml.j2`) rendered with `context`; raises BuildspecError."""
     filename = _filename(name)
-    known = variables(name)
+    template, known = _compiled(filename)
     unknown = sorted(set(context) - known)
     if unknown:
         raise BuildspecError(filename, f"unknown variable(s) {', '.join(unknown)} "
@@ -217,7 +224,6 @@ def render(name: str, **context: Any) -> str:
         problem = CHECKS[key](value) if key in CHECKS else None
         if problem:
             raise BuildspecError(filename, f"{key}: {problem} (got {value!r})")
-    template = environment().get_template(filename)
     import jinja2   # imported by environment()
     try:
         text = template.render(**context)

@@ -76,7 +76,8 @@ def _reference(width: int) -> flip.Dumper:
 class _Writer:
     """PyYAML's emitter state (column, whitespace, indention, open_ended) while writing one document."""
 
-    __slots__ = ("out", "col", "ws", "ind", "open_ended", "width", "em", "analysis", "implicit", "string_style")
+    __slots__ = ("out", "col", "ws", "ind", "open_ended", "width", "em", "analysis", "implicit", "string_style",
+                 "keys", "tails", "scratch")
 
     def __init__(self, width: int) -> None:
         self.out: list[str] = []
@@ -86,6 +87,8 @@ class _Writer:
         self.analysis = _analysis(width)
         self.implicit = _implicit(width)
         self.string_style = _string_style(width)
+        self.keys, self.tails = _texts(width)
+        self.scratch: _Alone | None = None
 
     # --- PyYAML's write_indicator / write_indent / write_line_break ------------------------------------------------
     def indicator(self, text: str, need_ws: bool, whitespace: bool = False, indention: bool = False) -> None:
@@ -158,29 +161,133 @@ class _Writer:
             return None
         return 0 if indent is None else indent + 2
 
+    # mapping() and sequence() write the commonest entries themselves, with the state in local variables: a key
+    # written plain (`Key:`) and a value that is a scalar, or a function of a string (`!Ref 'X'`), whose text does
+    # not depend on where it starts as long as it fits the width (_texts). Everything else, and anything that would
+    # reach the width, takes the general path below with the state as PyYAML's emitter would have it. The value's
+    # lines are the same in both loops on purpose: a method call per entry was what these loops were made to save.
     def mapping(self, value: dict, indent: int | None, tag: str | None) -> None:
         inner = self.opened(value, indent, tag, "{}")
         if inner is None:
             return
+        out, keys, tails, width = self.out, self.keys, self.tails, self.width
+        newline = "\n" + " " * inner
+        col, ws, ind = self.col, self.ws, self.ind
         for key, item in value.items():
-            if type(key) is not str:
-                raise Unsupported("a key that is not a string")
-            self.indent(inner)
-            analysis = self.analysis(key)
-            if not (len(key) + 5 < 128 and not analysis.empty and not analysis.multiline):   # "!!str" + key
-                raise Unsupported("a key PyYAML writes as a complex key")
-            self.string(key, inner, True)
-            self.indicator(":", False)
-            self.node(item, inner)
+            text = keys.get(key)
+            if text is None:
+                text = self.key_text(key)
+            if text and (inner + len(text) <= width + 1 or " " not in key):
+                # PyYAML's write_indent(inner): after it the column is `inner` with whitespace before it
+                if not ind or col > inner or (col == inner and not ws):
+                    out.append(newline)
+                elif col < inner:
+                    out.append(" " * (inner - col))
+                out.append(text)   # the key, plain (no space before it: whitespace) and ":"
+                col = inner + len(text)
+                self.open_ended = False
+            else:
+                self.col, self.ws, self.ind = col, ws, ind
+                self.indent(inner)
+                self.string(key, inner, True)
+                self.indicator(":", False)
+                col = self.col
+            tail = tails.get(item, _NOT_YET) if type(item) is str else _NOT_YET
+            if tail is _NOT_YET:
+                tail = self.tail(item)
+            if tail and (col + len(tail[0]) <= width or not tail[1]):
+                out.append(tail[0])
+                col += len(tail[0])
+                ws = ind = False
+            else:
+                self.col, self.ws, self.ind = col, False, False
+                self.node(item, inner)
+                col, ws, ind = self.col, self.ws, self.ind
+        self.col, self.ws, self.ind = col, ws, ind
 
     def sequence(self, value: list, indent: int | None, tag: str | None) -> None:
         inner = self.opened(value, indent, tag, "[]")
         if inner is None:
             return
+        out, tails, width = self.out, self.tails, self.width
+        newline = "\n" + " " * inner
+        col, ws, ind = self.col, self.ws, self.ind
         for item in value:
-            self.indent(inner)
-            self.indicator("-", True, indention=True)
-            self.node(item, inner)
+            # write_indent(inner), then the indicator "-" (need_ws, indention): after write_indent there is always
+            # whitespace before the column, so "-" goes without a space
+            if not ind or col > inner or (col == inner and not ws):
+                out.append(newline)
+                ind = True
+            elif col < inner:
+                out.append(" " * (inner - col))
+            out.append("-")
+            col = inner + 1
+            self.open_ended = False
+            tail = tails.get(item, _NOT_YET) if type(item) is str else _NOT_YET
+            if tail is _NOT_YET:
+                tail = self.tail(item)
+            if tail and (col + len(tail[0]) <= width or not tail[1]):
+                out.append(tail[0])
+                col += len(tail[0])
+                ws = ind = False
+            else:
+                self.col, self.ws, self.ind = col, False, ind
+                self.node(item, inner)
+                col, ws, ind = self.col, self.ws, self.ind
+        self.col, self.ws, self.ind = col, ws, ind
+
+    def key_text(self, key: Any) -> str:
+        """`key:` when the key is written plain, else "" (the general path); refuses what PyYAML writes as `? key`."""
+        if type(key) is not str:
+            raise Unsupported("a key that is not a string")
+        analysis = self.analysis(key)
+        if not (len(key) + 5 < 128 and not analysis.empty and not analysis.multiline):   # "!!str" + key
+            raise Unsupported("a key PyYAML writes as a complex key")
+        text = self.keys[key] = key + ":" if self.string_style(key, True) == "" else ""
+        return text
+
+    def tail(self, item: Any) -> tuple[str, bool] | None:
+        """What a scalar value (or a function of a string) writes after an indicator (`:` or `-`), and whether it
+        holds a space (so could wrap: used only where it fits the width); None when it takes the general path."""
+        kind = type(item)
+        if kind is str:
+            key: Any = item
+        elif kind is dict:
+            if len(item) != 1:
+                return None
+            (name, arg), = item.items()
+            if type(arg) is not str or type(name) is not str or not (name == "Ref" or name == "Condition" or
+                                                                     name.startswith("Fn::")):
+                return None
+            key = (name, arg)
+        elif kind in _SCALAR_TAGS:
+            key = (kind, item)
+        else:
+            return None
+        tails = self.tails
+        if key in tails:
+            return tails[key]
+        tails[key] = done = self.written_alone(item)
+        return done
+
+    def written_alone(self, item: Any) -> tuple[str, bool] | None:
+        """`item` written by node() after an indicator, on a scratch writer as wide as it needs: its text when only
+        the steps that do not depend on the column were taken (plain or single-quoted text on one line, a tag), None
+        when PyYAML's own writers were needed (delegate)."""
+        scratch = self.scratch
+        if scratch is None:
+            scratch = self.scratch = _Alone.__new__(_Alone)
+            for name in _Writer.__slots__:
+                setattr(scratch, name, getattr(self, name))
+            scratch.width = 1 << 30
+        scratch.out, scratch.col, scratch.ws, scratch.ind, scratch.open_ended = [], 1, False, False, False
+        try:
+            scratch.node(item, 0)
+        except _Delegated:
+            return None
+        text = "".join(scratch.out)
+        assert text.startswith(" ") and "\n" not in text and not scratch.open_ended, text
+        return text, " " in text[1:]
 
     # --- scalars --------------------------------------------------------------------------------------------------
     def string(self, value: str, indent: int | None, simple_key: bool) -> None:
@@ -254,7 +361,10 @@ class _Writer:
         elif style == ">":
             em.write_folded(text)
         elif style == "|":
-            em.write_literal(text)
+            if _OTHER_BREAKS.search(text):
+                em.write_literal(text)
+            else:
+                _write_literal(em, text)
         else:
             em.write_plain(text, split)
         self.col, self.ws, self.ind, self.open_ended = em.column, em.whitespace, em.indention, em.open_ended
@@ -262,6 +372,48 @@ class _Writer:
 
     def write(self, data: str) -> None:   # the stream PyYAML's writers write to
         self.out.append(data)
+
+
+_NOT_YET = object()
+_OTHER_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
+def _write_literal(em: flip.Dumper, text: str) -> None:
+    """PyYAML's Emitter.write_literal for a text whose only line breaks are "\n" (the buildspecs, scripts), a line
+    at a time instead of its loop over every character: after the indicator and a line break, each non-empty line
+    indented (write_indent right after a break writes just the spaces), empty lines bare, and a final line break
+    when the text has none. The emitter is left as PyYAML's leaves it: at the start of a line."""
+    hints = em.determine_block_hints(text)
+    em.write_indicator("|" + hints, True)
+    if hints[-1:] == "+":
+        em.open_ended = True
+    em.write_line_break()
+    indent = " " * (em.indent or 0)
+    body = "\n".join(indent + line if line else "" for line in text.split("\n"))
+    if not text.endswith("\n"):
+        body += "\n"
+    em.stream.write(body)
+    em.line += body.count("\n")
+    em.column, em.whitespace, em.indention = 0, True, True
+
+
+class _Delegated(Exception):
+    pass
+
+
+class _Alone(_Writer):
+    """_Writer.written_alone's scratch writer: stops where PyYAML's own writers would take over."""
+
+    __slots__ = ()
+
+    def delegate(self, style: str, text: str, indent: int, split: bool) -> None:
+        raise _Delegated
+
+
+@lru_cache(maxsize=4)
+def _texts(width: int) -> tuple[dict[str, str], dict[Any, tuple[str, bool] | None]]:
+    """The writers' shared memo of key texts (key -> `key:` or "") and scalar texts (_Writer.tail), per width."""
+    return {}, {}
 
 
 # delegate()'s results: (width, style, text, column, whitespace, indention, indent, split) -> (text written, column,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Union
 from troposphere import AWSObject, GetAtt, If, Join, Output, Parameter, Ref, Select, Split, Template
 
 from generator import naming, stateful, tagging
+from generator import troposphere_speedups  # noqa: F401 - installs troposphere's faster __init__ for every stack
 from generator.errors import WiringError
 
 if TYPE_CHECKING:

@@ -78,6 +78,19 @@ def test_generated_data_is_written_as_cfn_flip_writes_it(data):
     assert got == expected
 
 
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(_keys, _data, min_size=1, max_size=6), st.sampled_from([12, 24, 40, 64]))
+def test_generated_data_is_written_as_cfn_flip_writes_it_at_narrow_widths(data, width):
+    """At a narrow width most values reach it: the writer's quick texts (a plain key, a scalar, `!Ref 'X'`) must give
+    way to PyYAML's wrapping exactly where PyYAML's emitter would wrap."""
+    from cfn_tools._config import config
+    config.max_col_width = width
+    try:
+        test_generated_data_is_written_as_cfn_flip_writes_it.hypothesis.inner_test(data)
+    finally:
+        config.reset("max_col_width")
+
+
 def test_the_writer_handles_the_shapes_it_claims_and_refuses_others():
     """Keys longer than PyYAML's simple-key limit become `? key`, and cfn-flip writes a LiteralString its own way:
     both refused, so that to_yaml() falls back to troposphere."""
@@ -141,3 +154,24 @@ def test_the_regex_analysis_of_every_golden_string_is_pyyaml_s(app_path):
         assert any("\n" in text for text in texts)
     for text in texts:
         _same_analysis(text)
+
+
+def _literal_by(write, text: str, indent: int, column: int) -> tuple:
+    import io
+    em = template_yaml._emitter(200)
+    em.stream = io.StringIO()
+    em.indent, em.column, em.whitespace, em.indention, em.open_ended, em.line = indent, column, False, False, False, 3
+    write(em, text)
+    return em.stream.getvalue(), em.column, em.whitespace, em.indention, em.open_ended, em.line
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(["line", "", " indented", "  two", "x: y", "tab\there", "trail ", "#c", "'q'", "\r"]),
+                min_size=1, max_size=16).map("\n".join).filter(bool),
+       st.sampled_from(["", "\n", "\n\n"]), st.integers(0, 12), st.integers(0, 30))
+def test_the_literal_block_writer_is_pyyaml_s(text, end, indent, column):
+    """template_yaml._write_literal (buildspecs and scripts, a line at a time) writes what PyYAML's write_literal
+    writes, and leaves the emitter in the same state."""
+    text += end
+    assert _literal_by(template_yaml._write_literal, text, indent, column) == \
+        _literal_by(lambda em, t: em.write_literal(t), text, indent, column)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from troposphere import GetAtt, Output, Ref, Template, cloudformation, codepipeline
 
-from generator import template_dict
 from generator.config import AppSpec
 from generator.errors import WiringError
 from generator.pipeline import approvals, common, notifications, projects, regions, roles, sources, stages, storage
@@ -27,14 +26,17 @@ def capabilities(root_build: Build) -> str:
                    "AWS::IAM::User": "UserName", "AWS::IAM::Group": "GroupName", "AWS::IAM::InstanceProfile": None,
                    "AWS::IAM::Policy": None, "AWS::IAM::AccessKey": None, "AWS::IAM::UserToGroupAddition": None}
     iam = named = expand = False
+    # Read from the troposphere objects, not from their to_dict() (which render_app made of each of these templates
+    # already, validating them): a resource's "Type" is its resource_type and its "Properties" hold the keys of its
+    # properties; a template's "Transform" is written when it has one.
     for template in root_build.templates().values():
-        data = template_dict.to_dict(template)
-        expand = expand or "Transform" in data
-        for resource in data.get("Resources", {}).values():
-            if resource["Type"] in named_props:
+        expand = expand or bool(template.transform)
+        for resource in template.resources.values():
+            kind = getattr(resource, "resource_type", None)
+            if kind in named_props:
                 iam = True
-                prop = named_props[resource["Type"]]
-                named = named or (prop is not None and prop in resource.get("Properties", {}))
+                prop = named_props[kind]
+                named = named or (prop is not None and prop in resource.properties)
     caps = (["CAPABILITY_NAMED_IAM"] if named else ["CAPABILITY_IAM"] if iam else [])
     return ",".join(caps + (["CAPABILITY_AUTO_EXPAND"] if expand else []))
 

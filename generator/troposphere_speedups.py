@@ -1,0 +1,105 @@
+"""troposphere's `BaseAWSObject.__init__` without the work that depends only on the class (pinned troposphere only).
+
+Building an object, troposphere 4.11.1 looks at every property its class declares, each time: `getattr(type(self),
+name, None)` for each of them (a class-level default to set), `set(props.keys())`, and `hasattr(self,
+"resource_type")` / `getattr(self, "dictname", None)`, which for a property object (no `resource_type`) go through
+its `__getattr__`, which raises and catches a KeyError and an AttributeError. For the 9,000 objects of a 50-service
+app that was 75,000 `getattr`s: over a third of building its stacks. This `__init__` learns those facts once per
+class and does everything else as troposphere does, in the same order: the instance dict gets the same keys in the
+same order, `validate_title()` runs (a subclass's own too), every class default and keyword argument goes through the
+class's `__setattr__` (its type checks and validator functions), and `add_to_template()` is called. A class it does
+not know to be plain (its own `__setattr__`, `__getattr__` or `__init__` path that the facts would not cover, a
+data descriptor, a slot included, on a name `__init__` writes) is built by troposphere's own `__init__`.
+
+The facts of a class are read again when its `props` is replaced; a class whose `props` dict is mutated in place, or
+that gains a class-level default after its first object, would keep stale facts: neither troposphere nor this
+project does either. tests/test_troposphere_speedups.py builds every object of every app in the repository both
+ways and compares them, attribute by attribute.
+"""
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import troposphere
+from troposphere import BaseAWSObject
+
+PINNED = "4.11.1"
+_ORIGINAL_INIT = BaseAWSObject.__init__
+_SETATTR = BaseAWSObject.__setattr__
+_GETATTR = BaseAWSObject.__getattr__
+# the names troposphere's __init__ writes into the instance dict, in its order
+_WRITTEN = ("title", "template", "do_validation", "propnames", "attributes", "properties", "resource",
+            "_BaseAWSObject__initialized")
+
+
+class _Facts(NamedTuple):
+    props: dict                          # the class's `props`, to notice a replacement
+    propnames: frozenset[str]
+    defaults: tuple[tuple[str, Any], ...]   # (property, class-level value) where that value is not None
+    dictname: Any                        # getattr(self, "dictname", None)
+    resource_type: Any                   # the class's resource_type, or None when it has none
+
+
+_FACTS: dict[type, _Facts | None] = {}
+_ABSENT = object()
+
+
+def _learn(cls: type) -> _Facts | None:
+    """The class-only facts of `cls`, or None when troposphere's own __init__ must build it."""
+    plain = (cls.__setattr__ is _SETATTR and cls.__getattr__ is _GETATTR
+             and not any(hasattr(k.__dict__.get(n), "__set__") for k in cls.__mro__ for n in _WRITTEN))
+    if not plain:
+        _FACTS[cls] = None
+        return None
+    props = cls.props
+    resource_type = getattr(cls, "resource_type", _ABSENT)
+    facts = _Facts(props, frozenset(props), tuple((k, v) for k in props if (v := getattr(cls, k, None)) is not None),
+                   getattr(cls, "dictname", None), None if resource_type is _ABSENT else resource_type)
+    _FACTS[cls] = facts
+    return facts
+
+
+def _init(self: BaseAWSObject, title: str | None, template: Any = None, validation: bool = True,
+          **kwargs: Any) -> None:
+    cls = type(self)
+    facts = _FACTS.get(cls, _ABSENT)
+    if facts is _ABSENT or (facts is not None and facts.props is not cls.props):
+        facts = _learn(cls)
+    if facts is None:
+        _ORIGINAL_INIT(self, title, template, validation, **kwargs)
+        return
+    d = self.__dict__
+    d["title"] = title
+    d["template"] = template
+    d["do_validation"] = validation
+    d["propnames"] = set(facts.propnames)
+    d["attributes"] = ["Condition", "CreationPolicy", "DeletionPolicy", "DependsOn", "Metadata", "UpdatePolicy",
+                       "UpdateReplacePolicy"]
+    if title:
+        self.validate_title()
+    properties = d["properties"] = {}
+    resource = d["resource"] = {facts.dictname: properties} if facts.dictname else properties
+    if facts.resource_type is not None:
+        resource["Type"] = facts.resource_type
+    d["_BaseAWSObject__initialized"] = True
+    for k, v in facts.defaults:
+        if k not in kwargs:
+            self.__setattr__(k, v)
+    for k, v in kwargs.items():
+        self.__setattr__(k, v)
+    self.add_to_template()
+
+
+def apply() -> bool:
+    """Install the faster __init__ when troposphere is the pinned version; True when it is installed."""
+    if troposphere.__version__ != PINNED:
+        return False
+    BaseAWSObject.__init__ = _init   # type: ignore[method-assign]
+    return True
+
+
+def original_init() -> Any:
+    return _ORIGINAL_INIT
+
+
+APPLIED = apply()
