@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from generator.lint.speedups import decode, evolve, jsonschema_rules, regex_cache, validator_classes
+from generator.lint.speedups import conditions, decode, evolve, jsonschema_rules, regex_cache, validator_classes
 from generator.lint.speedups._support import _rule_classes
 
 CHECKED_CFN_LINT = "1.58.0"   # the version whose code each patch was checked against
@@ -33,6 +33,7 @@ PATCHES: list[Callable[[list[type]], Any]] = [
     jsonschema_rules.dispatch_by_keyword,
     jsonschema_rules.direct_extend_validator,
     regex_cache.memoize_regex_compile,
+    conditions.memoize_condition_scenarios,
 ]
 
 APPLIED: list[str] = []       # the names of the patches applied in this process
