@@ -166,7 +166,7 @@ def test_every_speedup_reaches_the_rules_the_helper_lints_with():
     assert report["applied"] == [patch.__name__ for patch in speedups.PATCHES] == [
         "share_nested_decodes", "fast_evolve", "memoize_validator_classes", "dispatch_by_keyword",
         "direct_extend_validator", "memoize_regex_compile", "keep_module_names", "lean_function_filter",
-        "lean_ref_resolver", "found_enum"]
+        "lean_ref_resolver", "found_enum", "memoize_condition_scenarios"]
     first, second = report["passes"]
     for counts in (first, second):
         for original in ("E1101 cfnLint of the rule built", "Context.evolve", "Path.evolve", "Path.descend",
@@ -189,6 +189,57 @@ def test_every_speedup_reaches_the_rules_the_helper_lints_with():
     assert sorted(linted) == sorted(Path(f).name for f in files * 2)   # the runner's own parse, each pass
     nested_reads = [Path(f).name for f, shared in report["decoded"] if shared]
     assert len(nested_reads) == len(set(nested_reads)) >= 10, nested_reads   # once for both readers, both passes
+
+
+CONDITIONS = r"""
+import collections, json, sys
+sys.path.insert(0, sys.argv[1])
+from generator.lint import RULES_DIR, speedups, zygote
+from cfnlint.context.conditions import _conditions
+
+rules = zygote._rules(str(RULES_DIR))
+evolve, is_reachable = _conditions.Conditions.evolve.__code__, _conditions.Conditions.is_reachable.__code__
+applied = speedups.apply(rules)
+from cfnlint.api import ManualArgs
+from cfnlint.config import ConfigMixIn
+files = sys.argv[2:]
+zygote._STATE.update(rules=rules, ignore_bad_template=False, config=ConfigMixIn(
+    **ManualArgs(templates=files, regions=["eu-west-1"], append_rules=[str(RULES_DIR)])))
+kept, asked, computed = [], collections.Counter(), collections.Counter()
+def profile(frame, event, arg):
+    if event == "call" and frame.f_code.co_name in ("evolve", "is_reachable"):
+        self = frame.f_locals.get("self")
+        if not isinstance(self, _conditions.Conditions):
+            return
+        kept.append(self)   # alive, so that no other object takes its id
+        question = (id(self), frame.f_code.co_name, repr(sorted(frame.f_locals.get("status", {}).items())),
+                    frame.f_locals.get("assumed"), frame.f_locals.get("name"), frame.f_locals.get("value"))
+        if frame.f_code in (evolve, is_reachable):
+            computed[question] += 1
+        else:
+            asked[question] += 1
+sys.setprofile(profile)
+for f in files:
+    zygote._lint_one(f)
+sys.setprofile(None)
+print(json.dumps({"applied": applied, "asked": sum(asked.values()), "questions": len(asked),
+                  "computed": sum(computed.values()), "twice": sum(n > 1 for n in computed.values())}))
+"""
+
+
+def test_each_question_about_conditions_is_answered_once_per_object():
+    """memoize_condition_scenarios (generator/lint/speedups/conditions.py): over service templates with conditions
+    and Fn::If, cfn-lint's own Conditions.evolve and is_reachable run at most once per object and question, while
+    the questions are asked many more times (the findings are compared above)."""
+    folder = ROOT / "examples" / "tunecast" / "templates_out"
+    files = [str(folder / "service-web.yaml"), str(folder / "network.yaml")]
+    out = subprocess.run([sys.executable, "-c", CONDITIONS, str(ROOT), *files], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    report = json.loads(out)
+    assert "memoize_condition_scenarios" in report["applied"]
+    assert report["twice"] == 0, report
+    assert 0 < report["computed"] <= report["questions"], report
+    assert report["asked"] > 3 * report["computed"], report
 
 
 def test_this_process_is_unpatched():

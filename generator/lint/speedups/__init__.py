@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from generator.lint.speedups import (decode, evolve, function_filter, jsonschema_rules, keywords, module_names,
-                                     regex_cache, resolver, validator_classes)
+from generator.lint.speedups import (conditions, decode, evolve, function_filter, jsonschema_rules, keywords,
+                                     module_names, regex_cache, resolver, validator_classes)
 from generator.lint.speedups._support import _rule_classes
 
 CHECKED_CFN_LINT = "1.58.0"   # the version whose code each patch was checked against
@@ -38,6 +38,7 @@ PATCHES: list[Callable[[list[type]], Any]] = [
     function_filter.lean_function_filter,
     resolver.lean_ref_resolver,
     keywords.found_enum,
+    conditions.memoize_condition_scenarios,
 ]
 
 APPLIED: list[str] = []       # the names of the patches applied in this process
