@@ -20,6 +20,7 @@ CDK_VENV ?=## bench: a virtual environment with the AWS CDK, to compare its synt
 RUNS ?=## bench: how many times each phase is timed [bench.py's default]
 REGION ?=## deploy-role: the region of the stack [AWS_REGION, else app.yaml's region]
 CRON ?=## sandbox-up: 1 also starts the cron jobs on their schedule (the cron profile)
+TEST_WORKERS ?= auto## test, test-fast: pytest processes (pytest-xdist; auto: one per core, 0: one process)
 
 .DEFAULT_GOAL := help
 .PHONY: help templates validate init cost diagram test test-fast test-any-app golden bench schema lock clean
@@ -111,14 +112,19 @@ cost: $(VENV)/.installed ## Monthly cost estimate of every environment of $(APP)
 diagram: $(VENV)/.installed-diagram ## Draw the architecture from $(OUT)/ into $(DIAGRAM) and a PNG beside it
 	$(PY) -m generator diagram --templates=$(call _q,$(OUT)) --output=$(call _q,$(DIAGRAM))
 
+# The suite on every core (pytest-xdist): one test module per process at a time (--dist loadfile), so a module's
+# fixtures are built once and its tests never race each other; the modules with end-to-end (slow) tests go first
+# (tests/conftest.py orders them, --no-loadscope-reorder keeps that order) so that no long module starts last.
+# The suite alone used about 1.2 of 2 cores (docs/performance.md, The test suite on every core).
+TEST_PARALLEL = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 test: $(VENV)/.installed-test $(VENV)/.bytecode $(CHECKOV_VENV)/.installed ## Run the whole test suite (lint, checkov, golden, emulator)
-	$(PY) -m pytest -m "not any_app"
+	$(PY) -m pytest $(TEST_PARALLEL) -m "not any_app"
 
 test-any-app: $(VENV)/.installed-test $(VENV)/.bytecode $(CHECKOV_VENV)/.installed ## Swap other apps into a copy of the repo: its tests pass
 	$(PY) -m pytest -m any_app tests/test_any_app.py
 
 test-fast: $(VENV)/.installed-test $(VENV)/.bytecode ## Run the tests that need neither checkov nor the emulator
-	$(PY) -m pytest -m "not slow and not any_app"
+	$(PY) -m pytest $(TEST_PARALLEL) -m "not slow and not any_app"
 
 golden: $(VENV)/.installed-diagram $(VENV)/.bytecode ## Regenerate the golden templates on purpose (review the diff before committing)
 	$(PY) -m generator build --app app.yaml --out templates_out --params params

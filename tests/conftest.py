@@ -23,6 +23,24 @@ from generator.params import environment_values
 # its exit, so no test leaves a process behind. tests/test_lint_server.py turns it on for its own tests.
 os.environ["FARGATE_STACKS_LINT_SERVER"] = "0"
 
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test`), the modules with end-to-end (slow-marked) tests first, then the others by
+    their number of tests, each module's tests in their own order. `--dist loadfile --no-loadscope-reorder` hands
+    whole modules to the worker processes in this order: the long ones start first and the many short ones fill the
+    end, so that no worker is left alone with a long module while the other waits (docs/performance.md, The test
+    suite on every core). A run in one process keeps the collection order."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    modules: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::")[0], []).append(item)
+
+    def weight(module: list[pytest.Item]) -> tuple[bool, int]:
+        return (not any(item.get_closest_marker("slow") for item in module), -len(module))
+    items[:] = [item for module in sorted(modules.values(), key=weight) for item in module]
+
+
 # The smallest app the factory starts from: one environment, no services.
 BASE: dict[str, Any] = {"app": "demo", "owner": "team", "region": "eu-west-1",
                         "environments": {"dev": {"cidr": "10.10.0.0/16"}}}

@@ -11,6 +11,8 @@ an independent list: cfn-lint's own stateful types (`StatefulResources.json`, be
 """
 from __future__ import annotations
 
+import functools
+
 import pytest
 from cfnlint.data import AdditionalSpecs
 from cfnlint.helpers import load_resource
@@ -21,16 +23,23 @@ from generator.errors import WiringError
 from tests.support import GOLDEN_SETS, read_tree
 from tests.templates import load
 
-TEMPLATES = {f"{templates.parent.name if templates.name == 'templates' else templates.name}/{name}": load(text)
-             for templates, _ in GOLDEN_SETS.values()
-             for name, text in read_tree(templates).items() if name.endswith(".yaml")}
+
+@functools.cache
+def _templates() -> dict[str, dict]:
+    """Every committed template, parsed when a test first asks (not at import: every pytest-xdist worker imports
+    every test module to collect it, and parsing these 1.8 CPU seconds in each was wasted)."""
+    return {f"{templates.parent.name if templates.name == 'templates' else templates.name}/{name}": load(text)
+            for templates, _ in GOLDEN_SETS.values()
+            for name, text in read_tree(templates).items() if name.endswith(".yaml")}
+
+
 # cfn-lint lists nested stacks as stateful; ours are not retained: deleting an environment deletes its stacks, and
 # what holds data inside them is retained by its own policy (a retained nested stack would orphan a whole tree).
 NOT_OURS = {"AWS::CloudFormation::Stack"}
 
 
 def _resources():
-    for template, body in TEMPLATES.items():
+    for template, body in _templates().items():
         for logical_id, resource in body.get("Resources", {}).items():
             yield template, logical_id, resource
 

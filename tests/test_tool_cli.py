@@ -246,8 +246,16 @@ def test_the_wheel_installs_a_working_command(tmp_path):
     directory: --version, init (with a pipeline, so the buildspec templates must be in the wheel), build (the lint
     rules must be too)."""
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
+    # Built from a copy of what the wheel is made of: setuptools writes build/ and *.egg-info/ into the folder it
+    # builds, which must not be the repository while other tests read it (make test runs modules side by side).
+    checkout = tmp_path / "checkout"
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        checkout.mkdir(exist_ok=True)
+        shutil.copy2(ROOT / name, checkout / name)
+    for package in ("generator", "scripts", "buildspecs"):
+        shutil.copytree(ROOT / package, checkout / package, ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "dist"),
-                    str(ROOT)], check=True, capture_output=True, timeout=300)
+                    str(checkout)], check=True, capture_output=True, timeout=300)
     wheel, = (tmp_path / "dist").glob("fargate_stacks-*.whl")
     assert wheel.name == f"fargate_stacks-{__version__}-py3-none-any.whl"
     site = tmp_path / "site"
