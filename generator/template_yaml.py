@@ -261,7 +261,8 @@ class _Writer:
                 return None
             key = (name, arg)
         elif kind in _SCALAR_TAGS:
-            key = (kind, item)
+            # a float by its repr: 0.0 == -0.0 (and they hash alike), yet they are written differently
+            key = (kind, repr(item)) if kind is float else (kind, item)
         else:
             return None
         tails = self.tails

@@ -91,6 +91,13 @@ def test_generated_data_is_written_as_cfn_flip_writes_it_at_narrow_widths(data, 
         config.reset("max_col_width")
 
 
+def test_equal_scalars_written_differently_are_not_taken_for_one_another():
+    """The writer keeps each scalar's text once written; 0.0 == -0.0 (and 1 == 1.0 == True) hash alike in Python,
+    yet YAML writes them differently (hypothesis found -0.0 written for 0.0 once -0.0 had been written)."""
+    for data in ({"A": [-0.0, 0.0]}, {"A": [0.0, -0.0]}, {"A": [1, 1.0, True]}, {"A": [True, 1.0, 1]}):
+        assert template_yaml.dumps(template_yaml.cfn_literal_parser(data)) == _old(data)
+
+
 def test_the_writer_handles_the_shapes_it_claims_and_refuses_others():
     """Keys longer than PyYAML's simple-key limit become `? key`, and cfn-flip writes a LiteralString its own way:
     both refused, so that to_yaml() falls back to troposphere."""

@@ -51,7 +51,7 @@ def interface(template: Any) -> Any:
     - E3043 (`_get_template_parameters`, `_compare_objects`): `template.get("Parameters", {})`, then that mapping's
       keys, and for each of its own keys `.get(key, {}).get("Default") is None`;
     - the context (`_nested_stack_get_atts`): `template.get("Outputs")`, whether it is a mapping, and its keys, in
-      order (`f"Outputs.{name}"`).
+      order (it names them `Outputs.<name>`).
 
     So: the Parameters mapping with each parameter that is a mapping reduced to its Default (the same object) when it
     has one, any other parameter value as parsed (E3043's `.get` then fails as it did); the Outputs mapping with its
