@@ -232,8 +232,7 @@ class _Stream:
 
     def parsed(self) -> dict[str, dict]:
         """Every template of the staging folder as data (gate.staged_templates), the streamed ones parsed once."""
-        return {p.name: self.data[p.name] if p.name in self.data else parsing.load(p)
-                for p in sorted(self.staged.glob("*.yaml"))}
+        return gate.staged_templates(self.staged, self.data)
 
 
 def _own_checks(app: AppSpec, staged_t: Path, staged_p: Path, out: Path, params_dir: Path, rendered: Rendered,

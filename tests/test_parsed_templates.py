@@ -115,3 +115,14 @@ def test_a_build_parses_each_template_once_and_a_rebuild_only_what_changed(tmp_p
     assert changed == [rewritten[f"service-{spec['services'][0]['name']}.yaml"]]
     assert counted == changed
     shutil.rmtree(tmp_path / "cache")
+
+
+def test_templates_already_parsed_are_taken_as_they_are_and_the_rest_parsed(tmp_path):
+    """A build's streamed templates are parsed once: load_dir takes them from `known` (the same objects), parses the
+    other files of the folder, and leaves out a name that is not a file of it."""
+    (tmp_path / "a.yaml").write_text("Resources: {}\n", encoding="utf-8")
+    (tmp_path / "b.yaml").write_text("Outputs: {}\n", encoding="utf-8")
+    streamed = {"Resources": {"Kept": {}}}
+    found = gate.staged_templates(tmp_path, {"a.yaml": streamed, "gone.yaml": {}})
+    assert list(found) == ["a.yaml", "b.yaml"]
+    assert found["a.yaml"] is streamed and found["b.yaml"] == {"Outputs": {}}

@@ -187,10 +187,10 @@ def handler_permissions(template_dir: Path, shown_as: str, region: str, deployer
                           deployers)
 
 
-def staged_templates(template_dir: Path) -> dict[str, dict]:
+def staged_templates(template_dir: Path, known: Mapping[str, dict] | None = None) -> dict[str, dict]:
     """Every template of the directory as data (YAML parsing is most of the structural checks' time: parse once, and
-    a text parsed by an earlier build comes from the cache: generator/lint/parsed.py)."""
-    return parsing.load_dir(template_dir)
+    a text parsed by an earlier build comes from the cache: generator/lint/parsed.py); `known`: those parsed already."""
+    return parsing.load_dir(template_dir, known)
 
 
 def parameter_files(params_dir: Path, shown_as: str,

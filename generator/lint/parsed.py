@@ -19,6 +19,7 @@ import marshal
 import os
 import sys
 import tempfile
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,10 @@ def load(path: Path) -> dict[str, Any]:
     return loads(path.read_text(encoding="utf-8"))
 
 
-def load_dir(template_dir: Path) -> dict[str, dict[str, Any]]:
-    """Every template (`*.yaml`) of a directory as data, by file name."""
+def load_dir(template_dir: Path, known: Mapping[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+    """Every template (`*.yaml`) of a directory as data, by file name; `known`: templates of it already parsed (a
+    build's streamed ones), taken as they are."""
     folder = _folder()
-    return {p.name: loads(p.read_text(encoding="utf-8"), folder) for p in sorted(template_dir.glob("*.yaml"))}
+    known = known or {}
+    return {p.name: known[p.name] if p.name in known else loads(p.read_text(encoding="utf-8"), folder)
+            for p in sorted(template_dir.glob("*.yaml"))}
