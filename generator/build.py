@@ -13,7 +13,7 @@ from pathlib import Path
 from troposphere import Template
 
 from generator import output_paths, params, pipeline, renames, render, root, up_to_date
-from generator.trace import event
+from generator.lint.trace import event
 from generator.config import AppSpec, renamed
 from generator.errors import Interrupted, ValidationFailed
 from generator.lint import gate, workers

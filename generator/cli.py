@@ -32,7 +32,7 @@ from typing import NoReturn
 from pathlib import Path
 
 from generator import __version__
-from generator.trace import event
+from generator.lint.trace import event
 from generator.terminal import duration
 from generator.errors import (
     ConfigError, GeneratorError, Interrupted, Terminated, UsageError, ValidationFailed,

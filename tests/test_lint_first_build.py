@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from generator import trace
+from generator.lint import trace
 from generator.lint import RULES_DIR, cache, gate, workers, zygote
 from tests.support import FIXTURE_APPS, ROOT
 

@@ -13,7 +13,7 @@ from typing import Generic, TypeVar
 from generator.lint import budgets, cache, parsed as parsing, workers
 from generator.lint import handler_permissions as handlers
 from generator.lint.ignored import IGNORED_RULES
-from generator.trace import event
+from generator.lint.trace import event
 from generator.wiring import RootParameter
 
 

@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.lint import RULES_DIR, cfnlintrc, server, server_client
-from generator.trace import event
+from generator.lint.trace import event
 
 ENV_WORKERS = "FARGATE_STACKS_LINT_WORKERS"
 _BOOT = ("import json, sys; sys.path[:] = json.loads(sys.argv.pop(1)); "
-         "from generator.trace import event; event('helper: python started'); "
+         "from generator.lint.trace import event; event('helper: python started'); "
          "from generator.lint.zygote import main; main()")
 
 Finding = tuple[str, int, str, str]   # file name, line, rule id, message

@@ -34,7 +34,7 @@ from typing import Any
 
 from generator.lint import speedups
 from generator.lint.speedups import CHECKED_CFN_LINT  # noqa: F401 - the version the speed-ups were checked against
-from generator.trace import event
+from generator.lint.trace import event
 
 _STATE: dict[str, Any] = {}   # the rules, inherited by forked workers
 
