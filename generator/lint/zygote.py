@@ -274,8 +274,12 @@ def main() -> None:
     event("helper: input ended")
     # Every reply is written and flushed, and each job's workers are stopped and reaped: leave without the
     # interpreter's teardown, which freed cfn-lint's objects one by one (0.1-0.3 s) while the build waited for this
-    # process to end (workers.Helper.close).
-    sys.stderr.flush()
+    # process to end (workers.Helper.close). What was printed (standard output is standard error here) is flushed.
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
     os._exit(0)
 
 
