@@ -32,6 +32,7 @@ from typing import NoReturn
 from pathlib import Path
 
 from generator import __version__
+from generator.lint.trace import event
 from generator.terminal import duration
 from generator.errors import (
     ConfigError, GeneratorError, Interrupted, Terminated, UsageError, ValidationFailed,
@@ -154,6 +155,7 @@ def _build(args: argparse.Namespace) -> int:
     from generator import output_paths, up_to_date
 
     started = time.monotonic()
+    event("build: start")
     spec, out, params = Path(args.app), Path(args.out), Path(args.params)
     # Before anything heavy is imported: the output is exactly what a passed build of these inputs wrote
     stamp = up_to_date.stamp(spec, out, params)
@@ -163,15 +165,19 @@ def _build(args: argparse.Namespace) -> int:
              f"{done.get('params')} parameter files, lint-clean when built; nothing changed since, nothing written, "
              f"{duration(time.monotonic() - started)})")
         return 0
+    event("build: stamp checked")
     from generator.lint import workers
     workers.prestart()   # cfn-lint loads in its own process while this one imports the generator and renders
+    event("build: lint helper or server started")
     lap = time.perf_counter()
     from generator.build import write
     from generator.config import load_app
 
     if PHASES is not None:
         PHASES["import"], lap = time.perf_counter() - lap, time.perf_counter()
+    event("build: generator imported")
     app = load_app(args.app)
+    event("build: app loaded")
     if PHASES is not None:
         PHASES["load"] = time.perf_counter() - lap
     rendered = write(app, out, params, spec=spec, note=_err, progress=_progress(args), stamp=stamp, phases=PHASES)
@@ -191,6 +197,7 @@ def exit_with(code: int) -> NoReturn:
     What remains is done here as at a normal exit: the exit handlers (they stop this build's lint helper:
     generator/lint/workers.py), then standard output and error are flushed. If either cannot be flushed, or
     anything else is unusual (a failed command, an error here), the normal exit runs, with its messages."""
+    event(f"build: exit {code}")
     if code == 0 and _DONE:
         try:
             atexit._run_exitfuncs()

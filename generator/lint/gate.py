@@ -13,6 +13,7 @@ from typing import Generic, TypeVar
 from generator.lint import budgets, cache, parsed as parsing, workers
 from generator.lint import handler_permissions as handlers
 from generator.lint.ignored import IGNORED_RULES
+from generator.lint.trace import event
 from generator.wiring import RootParameter
 
 
@@ -117,6 +118,7 @@ class Lint:
         self.keys[path.name] = key
         if not (self.store is not None and key and self.store.passed(key)):
             self.sent.append(path)
+            event(f"build: lint sent {path.name}")
             self.job.add(str(path))
 
     def findings(self, parsed: Mapping[str, dict] | None = None) -> list[str]:

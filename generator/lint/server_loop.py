@@ -158,16 +158,24 @@ def _job(conn: socket.socket, state: dict[str, Any]) -> None:
         if request["control"] == "stop":
             os.kill(os.getppid(), signal.SIGTERM)
         reply = {k: state[k] for k in ("pid", "key", "since", "jobs", "setup", "idle") if k in state}
-    elif isinstance(request, dict) and request.get("stream"):
+        _send(stream, reply)
+        return
+
+    def send(reply: dict[str, Any]) -> None:   # as soon as the reply is complete: before the workers are stopped
+        reply.update(setup=state["setup"], server={"pid": state["pid"], "jobs_before": state["jobs"]})
+        _send(stream, reply)
+
+    if isinstance(request, dict) and request.get("stream"):
         # the job's stream is read to its end line by a thread of the job, which then waits for the connection to
         # close: closing before the reply (Ctrl-C, killed) stops this job and its workers at once
-        reply = zygote.answer(line.decode("utf-8"), iter(stream.readline, b""), partial(_stop_at_end, stream))
+        zygote.answer(line.decode("utf-8"), iter(stream.readline, b""), partial(_stop_at_end, stream), send=send)
     else:
         # the build's connection closing before the reply (Ctrl-C, killed) stops this job and its workers at once
         threading.Thread(target=_stop_when_closed, args=(conn,), daemon=True).start()
-        reply = zygote.answer(line.decode("utf-8"))
-    if not control:
-        reply.update(setup=state["setup"], server={"pid": state["pid"], "jobs_before": state["jobs"]})
+        zygote.answer(line.decode("utf-8"), send=send)
+
+
+def _send(stream: Any, reply: dict[str, Any]) -> None:
     stream.write(json.dumps(reply).encode() + b"\n")
     stream.flush()
 

@@ -27,9 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.lint import RULES_DIR, cfnlintrc, server, server_client
+from generator.lint.trace import event
 
 ENV_WORKERS = "FARGATE_STACKS_LINT_WORKERS"
 _BOOT = ("import json, sys; sys.path[:] = json.loads(sys.argv.pop(1)); "
+         "from generator.lint.trace import event; event('helper: python started'); "
          "from generator.lint.zygote import main; main()")
 
 Finding = tuple[str, int, str, str]   # file name, line, rule id, message
@@ -109,6 +111,7 @@ class Helper:
                 if self.proc.stdin:
                     self.proc.stdin.close()
                 self.proc.wait(timeout=2)
+                event("build: lint helper ended")
                 return
             except (OSError, subprocess.TimeoutExpired):
                 pass

@@ -34,6 +34,7 @@ from typing import Any
 
 from generator.lint import speedups
 from generator.lint.speedups import CHECKED_CFN_LINT  # noqa: F401 - the version the speed-ups were checked against
+from generator.lint.trace import event
 
 _STATE: dict[str, Any] = {}   # the rules, inherited by forked workers
 
@@ -45,6 +46,7 @@ def _rules(rules_dir: str):
     from cfnlint.config import ConfigMixIn
     from cfnlint.runner import Runner
 
+    event("helper: cfn-lint imported")
     return Runner(ConfigMixIn(**ManualArgs(append_rules=[rules_dir]))).rules
 
 
@@ -52,9 +54,11 @@ def _lint_one(path: str) -> tuple[str, list[list[Any]], float]:
     from cfnlint.runner.template.runner import run_template_by_file_path
 
     started = time.process_time()
+    event(f"worker: lint {os.path.basename(path)}")
     matches = run_template_by_file_path(path, _STATE["config"], _STATE["rules"], _STATE["ignore_bad_template"])
     found = [[os.path.basename(m.filename) if m.filename else "?", m.linenumber, m.rule.id, m.message]
              for m in matches]
+    event(f"worker: linted {os.path.basename(path)}")
     return path, found, time.process_time() - started
 
 
@@ -108,7 +112,9 @@ def read_stream(queue: _Queue, lines: Iterator[bytes | str], after_end: Callable
 
 
 def _job(job: dict[str, Any], lines: Iterator[bytes | str] | None = None,
-         after_end: Callable[[], None] | None = None) -> dict[str, Any]:
+         after_end: Callable[[], None] | None = None,
+         send: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    event("job: received")
     import multiprocessing
 
     from cfnlint.api import ManualArgs
@@ -135,6 +141,7 @@ def _job(job: dict[str, Any], lines: Iterator[bytes | str] | None = None,
     # thread waited in a read of the helper's standard input would inherit the stream's lock held, and hang when
     # multiprocessing closes its standard input.
     pool = multiprocessing.get_context("fork").Pool(workers)
+    event("job: workers forked")
     reader = None
     if streamed:
         if lines is None:
@@ -171,6 +178,11 @@ def _job(job: dict[str, Any], lines: Iterator[bytes | str] | None = None,
                 _, _, path = heapq.heappop(queue.waiting)
                 busy += 1
             pool.apply_async(_lint_one, (path,), callback=done, error_callback=failed)
+        reply = {"findings": findings, "seconds": seconds}
+        if send is not None:
+            # every verdict is in: the reply goes now, and the workers are stopped while the build goes on (stopping
+            # and reaping them took 0.05-0.1 s, which every build waited for)
+            send(reply)
     finally:
         pool.terminate()
         pool.join()
@@ -178,7 +190,7 @@ def _job(job: dict[str, Any], lines: Iterator[bytes | str] | None = None,
             # the helper's stream is its standard input, where the next job follows: a job that failed early reads
             # its stream to the end first, so that no line of it is taken for a job
             reader.join()
-    return {"findings": findings, "seconds": seconds}
+    return reply
 
 
 def setup(rules_dir: str) -> float:
@@ -187,42 +199,88 @@ def setup(rules_dir: str) -> float:
     started = time.perf_counter()
     # Importing cfn-lint and building its rules allocates about 190,000 objects that all stay alive: the cyclic
     # collector's passes over them while they are made find almost nothing and took a fifth of the setup (min of 8:
-    # 1.24 -> 1.02 CPU s). Then what little cyclic garbage there is goes, and the rest is frozen: every job's workers
-    # inherit it, their collector never scans it again, nor writes to its pages (fewer copy-on-write copies). The
-    # collector decides only when unreachable objects are freed, never what cfn-lint computes.
+    # 1.24 -> 1.02 CPU s). Then they are frozen, as Python's documentation of gc.freeze advises before a fork
+    # (collector disabled early, frozen right before the fork): every job's workers inherit them, their collector
+    # never scans them again, nor writes to their pages (fewer copy-on-write copies). No full collection first: it
+    # walked every reference of the rules' 50 MB of JSON data (0.12-0.25 CPU s of the setup, which is on the first
+    # build's critical path) and found nothing to free (0 objects, measured: docs/performance.md). The collector
+    # decides only when unreachable objects are freed, never what cfn-lint computes.
     gc.disable()
     try:
         _STATE["rules"] = _rules(rules_dir)
+        event("helper: rules built")
         speedups.apply(_STATE["rules"])
+        # What cfn-lint's first conditions CNF builds lazily in sympy, the same for any template: the composite
+        # assumption predicates (sympy/assumptions/cnf.py, to_CNF: 17 modules imported, their dispatchers ordered)
+        # and the SAT solver's modules (sympy/logic/inference.py, satisfiable): 0.07-0.09 CPU s in every fresh
+        # worker, of every job. Built once here, by the same call (no arguments, cached by sympy) and imports,
+        # every worker inherits them.
+        from sympy.assumptions.facts import get_composite_predicates
+        get_composite_predicates()
+        import sympy.logic.algorithms.dpll2  # noqa: F401
+        # what every job's pool of forked workers imports, once here rather than in each job (a server's job
+        # process would import it every time)
+        import multiprocessing.pool, multiprocessing.popen_fork, multiprocessing.queues  # noqa: E401, F401
+        import multiprocessing.synchronize  # noqa: F401
     finally:
         gc.enable()
-    gc.collect()
     gc.freeze()
+    event("helper: ready")
     return time.perf_counter() - started
 
 
 def answer(line: str, lines: Iterator[bytes | str] | None = None,
-           after_end: Callable[[], None] | None = None) -> dict[str, Any]:
+           after_end: Callable[[], None] | None = None,
+           send: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """The reply to one job line (and, for a streamed job, the further lines `lines` yields; then `after_end()`, in
-    the thread that read them): its findings, or the error that makes the parent lint elsewhere."""
+    the thread that read them): its findings, or the error that makes the parent lint elsewhere. `send`: called once
+    with the reply, as soon as it is complete (findings: before the job's workers are stopped)."""
+    sent: list[bool] = []
+
+    def send_once(reply: dict[str, Any]) -> None:
+        sent.append(True)
+        assert send is not None
+        send(reply)
+
     try:
-        return _job(json.loads(line), lines, after_end)
+        reply = _job(json.loads(line), lines, after_end, send_once if send is not None else None)
     except Exception:   # noqa: BLE001 - reported to the parent, which lints in-process instead
-        return {"error": traceback.format_exc()}
+        reply = {"error": traceback.format_exc()}
+    if send is not None and not sent:
+        send(reply)
+    return reply
 
 
 def main() -> None:
+    event("helper: started")
     out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)   # stray prints must not corrupt the protocol
     setup_seconds = setup(sys.argv[1])
-    for line in sys.stdin:
-        reply = answer(line, sys.stdin)
+    gone: list[OSError] = []
+
+    def send(reply: dict[str, Any]) -> None:
         reply["setup"] = setup_seconds
         try:
             out.write(json.dumps(reply) + "\n")
             out.flush()
-        except OSError:   # the build is gone (killed): nobody to answer
-            return
+            event("job: replied")
+        except OSError as exc:   # the build is gone (killed): nobody to answer
+            gone.append(exc)
+
+    for line in sys.stdin:
+        answer(line, sys.stdin, send=send)
+        if gone:
+            break
+    event("helper: input ended")
+    # Every reply is written and flushed, and each job's workers are stopped and reaped: leave without the
+    # interpreter's teardown, which freed cfn-lint's objects one by one (0.1-0.3 s) while the build waited for this
+    # process to end (workers.Helper.close). What was printed (standard output is standard error here) is flushed.
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(0)
 
 
 if __name__ == "__main__":
