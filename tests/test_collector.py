@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 from generator import collector
-from tests.support import FIXTURE_APPS, ROOT
+from tests.support import FIXTURE_APPS, ROOT, collections_during
 
 
 def test_paused_leaves_the_collector_as_it_found_it():
@@ -33,21 +33,15 @@ def test_paused_hands_what_it_allocated_to_the_oldest_generation():
     """No pass inside the block, and afterwards generations 0 and 1 hold nothing of what it allocated: the next young
     pass walks only what comes after."""
     gc.collect()
-    seen: list[int] = []
+    kept: list = []
 
-    def callback(phase: str, info: dict) -> None:
-        if phase == "start":
-            seen.append(info["generation"])
-
-    gc.callbacks.append(callback)
-    try:
+    def allocate() -> None:
         with collector.paused():
-            kept = [[i] for i in range(50_000)]
-    finally:
-        gc.callbacks.remove(callback)
-    assert seen == []
+            kept.extend([i] for i in range(50_000))
+
+    assert collections_during(allocate) == []
     assert len(gc.get_objects(generation=0)) + len(gc.get_objects(generation=1)) < 1000
-    assert any(obj is kept for obj in gc.get_objects(generation=2))
+    assert any(obj is kept[-1] for obj in gc.get_objects(generation=2))
 
 
 def test_paused_leaves_a_caller_s_frozen_objects_frozen():
