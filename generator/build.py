@@ -9,20 +9,30 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from troposphere import Template
+from generator import collector
 
-from generator import output_paths, params, pipeline, renames, render, root, up_to_date
-from generator.lint.trace import event
-from generator.config import AppSpec, renamed
-from generator.errors import Interrupted, ValidationFailed
-from generator.lint import gate, workers
-from generator.lint import parsed as parsing
-from generator.lint.handler_permissions import Deployer
-from generator.pipeline.common import LAMBDA_DIR
-from generator.swap import OutputSwap
-from generator.terminal import Progress
-from generator.wiring import RootParameter
+with collector.paused():   # the generator's modules, the spec models, troposphere: all of it stays (collector.py)
+    from troposphere import Template
+
+    from generator import params, pipeline, render, root
+    from generator.config import AppSpec, renamed
+    from generator.errors import Interrupted, ValidationFailed
+    from generator.lint.handler_permissions import Deployer
+    from generator.pipeline.common import LAMBDA_DIR
+    from generator.lint.trace import event
+    from generator.wiring import RootParameter
+
+# What only `write` (the gate, the staging and swap, the stamp) uses is imported there: a generation alone
+# (render_app: scripts/bench.py, `cost`, the assurance script) never runs it, and importing the lint gate, its workers'
+# client (subprocess), the swap (secrets, shutil) and the stamp cost every generation some 15 ms
+# (tests/test_generation_imports.py keeps them out).
+if TYPE_CHECKING:
+    from generator import up_to_date
+    from generator.lint import gate
+    from generator.swap import OutputSwap
+    from generator.terminal import Progress
 
 # Templates sent inline (CloudFormation's 51,200-byte limit: pipeline-support.yaml, created by hand); the rest are read
 # from S3 (nested ones, pipeline.yaml and deploy-role.yaml, which their commands send as a TemplateURL:
@@ -74,19 +84,10 @@ def render_app(app: AppSpec, ready: Callable[[str, str], None] | None = None) ->
     (gen 0 every 700 allocations, and a full one at 50 services) were 4 % of a default render and 12 % of a 50-service
     one, freeing almost nothing (some 10,000 objects of short-lived cycles, collected with the rest afterwards).
     The collector only decides when unreachable objects are freed: the output is the same. At the end, what render
-    allocated is moved to the oldest generation as it is (freeze then unfreeze: two list splices, no pass; not when a
-    caller froze objects of its own), so the collector's next young pass does not walk all of it at once (33 ms at 50
-    services)."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    allocated is moved to the oldest generation as it is (generator/collector.py), so the collector's next young pass
+    does not walk all of it at once (33 ms at 50 services)."""
+    with collector.paused():
         return _render(renamed.deployed(app), ready)
-    finally:
-        if gc.get_freeze_count() == 0:
-            gc.freeze()
-            gc.unfreeze()
-        if collecting:
-            gc.enable()
 
 
 def _render(app: AppSpec, ready: Callable[[str, str], None] | None) -> Rendered:
@@ -126,6 +127,10 @@ def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
     `phases`: filled with the wall seconds of each phase (make bench). `progress`: where each phase is announced,
     and its time when it took over a second (generator/terminal.py). `stamp`: recorded once the output is in place,
     with the staged output's state (generator/up_to_date.py)."""
+    from generator import output_paths, up_to_date
+    from generator.lint import gate, workers
+    from generator.swap import OutputSwap
+
     app = renamed.deployed(app)
     clock = _Clock(phases)
     step = progress.start if progress is not None else (lambda _what: None)
@@ -219,6 +224,8 @@ class _Stream:
 
     def ready(self, name: str, text: str) -> None:
         event(f"build: rendered {name}")
+        from generator.lint import parsed as parsing
+
         self.swap.add(self.out, partial(render.write_files, {name: text}))
         self.written.add(name)
         if "/" in name or not name.endswith(".yaml"):
@@ -239,6 +246,8 @@ class _Stream:
 
     def parsed(self) -> dict[str, dict]:
         """Every template of the staging folder as data (gate.staged_templates), the streamed ones parsed once."""
+        from generator.lint import gate
+
         return gate.staged_templates(self.staged, self.data)
 
 
@@ -246,6 +255,9 @@ def _own_checks(app: AppSpec, staged_t: Path, staged_p: Path, out: Path, params_
                 parsed: dict[str, dict]) -> tuple[list[str], list[str]]:
     """The gate's checks besides cfn-lint (findings), and the rename warnings a passed build prints (against the
     previous build in `out`, when it was of this app)."""
+    from generator import renames
+    from generator.lint import gate
+
     findings = [*gate.size_budgets(staged_t, out.name, INLINE_TEMPLATES, app.region, parsed,
                                    pipeline_action_templates(app)),
                 *gate.handler_permissions(staged_t, out.name, app.region, rendered.deployers, parsed),

@@ -100,14 +100,41 @@ def _compiled(filename: str) -> tuple[jinja2.Template, frozenset[str]]:
     """The template and the variables it refers to, from one parse of its source (read once per process, as
     _names(): the buildspec sources are part of the generator). `get_template` parsed it again to compile it: a
     third of rendering the buildspecs. Compiled from the same tree with the same name, file name and globals as
-    `get_template` does (jinja2's BaseLoader.load), so it renders the same text."""
-    import jinja2.meta
+    `get_template` does (jinja2's BaseLoader.load, `Environment.compile` step for step), so it renders the same text;
+    the variables are collected by the same code generation (jinja2.meta.find_undeclared_variables ran a second one,
+    a third of the compiling: tests/test_buildspecs.py compares the two)."""
+    import jinja2
     env = environment()
     source, path, _ = env.loader.get_source(env, filename)
     tree = env.parse(source, filename, path)
-    known = frozenset(jinja2.meta.find_undeclared_variables(tree))
-    template = env.template_class.from_code(env, env.compile(tree, filename, path), env.make_globals(None), None)
-    return template, known
+    try:
+        generator = _tracking_generator()(env, filename, path, None, False, env.optimized)
+        generator.visit(tree)
+        code = env._compile(generator.stream.getvalue(), path if path is not None else "<template>")
+    except jinja2.TemplateSyntaxError:
+        env.handle_exception()
+    template = env.template_class.from_code(env, code, env.make_globals(None), None)
+    return template, frozenset(generator.undeclared)
+
+
+@functools.cache
+def _tracking_generator() -> type:
+    """jinja2's code generator, also remembering every variable a frame resolves from the context that is not a
+    global: what jinja2.meta's TrackingCodeGenerator (find_undeclared_variables) collects, in the same pass."""
+    from jinja2.compiler import VAR_LOAD_RESOLVE, CodeGenerator
+
+    class Tracking(CodeGenerator):
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            self.undeclared: set[str] = set()
+
+        def enter_frame(self, frame: Any) -> None:
+            super().enter_frame(frame)
+            for _, (action, param) in frame.symbols.loads.items():
+                if action == VAR_LOAD_RESOLVE and param not in self.environment.globals:
+                    self.undeclared.add(param)
+
+    return Tracking
 
 
 # --- checks of known context variables: each returns a problem or None --------------------------------------------

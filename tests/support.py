@@ -147,3 +147,21 @@ def lint_by(findings):
             pass
 
     return Lint
+
+
+def collections_during(fn) -> list[int]:
+    """The generations of the cyclic collector's passes while `fn()` runs."""
+    import gc
+
+    seen: list[int] = []
+
+    def callback(phase: str, info: dict) -> None:
+        if phase == "start":
+            seen.append(info["generation"])
+
+    gc.callbacks.append(callback)
+    try:
+        fn()
+    finally:
+        gc.callbacks.remove(callback)
+    return seen

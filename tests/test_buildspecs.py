@@ -1011,3 +1011,21 @@ def test_release_keeps_the_new_tag_of_a_built_sidecar_in_the_task_definition(tmp
     taskdef = json.loads((work / "release" / "web" / "taskdef.json").read_text())
     assert [(c["name"], c["image"]) for c in taskdef["containerDefinitions"]] == [
         ("web", "<IMAGE1_NAME>"), ("nginx", f"{TARGET_REGISTRY}/tunecast-staging-web:{tag}-nginx")]
+
+
+@pytest.mark.parametrize("name", buildspecs.names())
+def test_one_code_generation_gives_jinja2_s_variables_and_code(name):
+    """_compiled collects a buildspec's variables in the code generation that compiles it: the same set as
+    jinja2.meta.find_undeclared_variables (a second generation), and the same code as `Environment.compile`."""
+    import jinja2.meta
+
+    env = buildspecs.environment()
+    filename = name + buildspecs.SUFFIX
+    source, path, _ = env.loader.get_source(env, filename)
+    template, known = buildspecs._compiled(filename)
+    assert known == frozenset(jinja2.meta.find_undeclared_variables(env.parse(source, filename, path)))
+    assert known   # not vacuous: every buildspec takes variables
+    reference = env.get_template(filename)
+    assert template.root_render_func.__code__.co_code == reference.root_render_func.__code__.co_code
+    assert template.root_render_func.__code__.co_consts == reference.root_render_func.__code__.co_consts
+    assert sorted(template.blocks) == sorted(reference.blocks)

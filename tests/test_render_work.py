@@ -8,7 +8,7 @@ import pytest
 
 from generator.build import render_app
 from generator.config import load_app
-from tests.support import FIXTURE_APPS
+from tests.support import FIXTURE_APPS, collections_during
 
 
 @pytest.fixture(scope="module")
@@ -16,24 +16,10 @@ def app():
     return load_app(FIXTURE_APPS / "workers.yaml")
 
 
-def _collections_during(fn) -> list[int]:
-    seen: list[int] = []
-
-    def callback(phase: str, info: dict) -> None:
-        if phase == "start":
-            seen.append(info["generation"])
-
-    gc.callbacks.append(callback)
-    try:
-        fn()
-    finally:
-        gc.callbacks.remove(callback)
-    return seen
-
 
 def test_render_runs_without_the_cyclic_collector_and_leaves_it_as_it_was(app):
     assert gc.isenabled()
-    assert _collections_during(lambda: render_app(app)) == []
+    assert collections_during(lambda: render_app(app)) == []
     assert gc.isenabled()
     gc.disable()
     try:

@@ -73,3 +73,53 @@ def test_validate_runs_unless_validation_is_off():
     assert calls == ["On"]
     t.to_dict()
     assert calls == ["On", "On"]
+
+
+def _round_trip(template: Template):
+    return json.loads(json.dumps(template.to_dict(), sort_keys=True))
+
+
+def _same_plain(template: Template) -> bool:
+    """template_dict.plain gives what the YAML writer's JSON round trip gave (values, types, key order), and says
+    whether a mapping has a Type cfn-flip's literal parser rewrites."""
+    data, literal = template_dict.plain(template, frozenset({"AWS::StepFunctions::StateMachine"}))
+    expected = _round_trip(template)
+    assert data == expected
+    assert json.dumps(data) == json.dumps(expected)   # the key order too
+    return literal
+
+
+@pytest.mark.parametrize("app_path", list(GOLDEN_SETS), ids=app_id)
+def test_every_template_of_every_app_is_plain_as_the_json_round_trip_makes_it(app_path):
+    for template in troposphere_templates(load_app(app_path)).values():
+        _same_plain(template)
+
+
+def test_plain_flags_a_mapping_whose_type_the_literal_parser_rewrites():
+    from troposphere import stepfunctions
+
+    t = Template()
+    t.add_resource(s3.Bucket("B", Tags=Tags(z="1", a="2")))
+    assert _same_plain(t) is False
+    t.add_resource(stepfunctions.StateMachine("M", RoleArn="arn", Definition={"StartAt": "A", "States": {}}))
+    assert _same_plain(t) is True
+    nested = Template()
+    nested.add_resource(s3.Bucket("B", Metadata={"Type": "AWS::StepFunctions::StateMachine"}))
+    assert _same_plain(nested) is True
+
+
+class _Name(str):
+    pass
+
+
+@pytest.mark.parametrize("value", [_Name("x"), {1: "a"}, {"b": {True: 1}}],
+                         ids=["str-subclass", "int-key", "bool-key-nested"])
+def test_a_value_the_round_trip_would_convert_is_left_to_it(value):
+    """plain refuses (NotPlain) what JSON would convert, and the YAML writer's data is then the round trip's."""
+    from generator import template_yaml
+
+    t = Template()
+    t.add_resource(s3.Bucket("B", Metadata={"k": value}))
+    with pytest.raises(template_dict.NotPlain):
+        template_dict.plain(t)
+    assert template_yaml.template_data(t) == _round_trip(t)

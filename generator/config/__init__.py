@@ -7,6 +7,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from generator import collector
+
 if TYPE_CHECKING:
     from generator.config.loader import load_app, parse_app
     from generator.config.models import AppSpec, EnvironmentSpec, NetworkSpec, ServiceSpec
@@ -18,5 +20,7 @@ __all__ = sorted(_WHERE)
 
 def __getattr__(name: str) -> Any:
     if name in _WHERE:
-        return getattr(importlib.import_module(f"generator.config.{_WHERE[name]}"), name)
+        with collector.paused():   # the spec models: all of them stay (generator/collector.py)
+            module = importlib.import_module(f"generator.config.{_WHERE[name]}")
+        return getattr(module, name)
     raise AttributeError(f"module 'generator.config' has no attribute {name!r}")

@@ -12,12 +12,19 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from generator import collector
 from generator.config import messages, rules, spec_file, yaml_reader
 from generator.config.models import AppSpec
 from generator.errors import ConfigError, Problem
 
 
 def load_app(path: str | Path) -> AppSpec:
+    """The app spec in `path`, validated (the collector paused meanwhile: the spec stays, generator/collector.py)."""
+    with collector.paused():
+        return _load_app(path)
+
+
+def _load_app(path: str | Path) -> AppSpec:
     path = Path(path)
     source = str(path)
     text = spec_file.read_text(path, source)
