@@ -97,6 +97,7 @@ from cfnlint.rules.jsonschema import Base
 import regex._main
 from cfnlint.jsonschema import _keywords, _keywords_cfn
 from cfnlint.schema.resolver import _resolver
+from cfnlint.rules.functions import _BaseFn
 
 e1101 = [r for r in rules.values() if r.id == "E1101"][0]
 originals = {
@@ -119,6 +120,11 @@ originals = {
     "dynamicValidation": _keywords_cfn.dynamicValidation.__code__,
     "_keywords.enum": _keywords.enum.__code__,
 }
+# cfn-lint's BaseFn.validate and BaseFn.validator (the copy that descends into ref.json) for E1020's Ref rule: the
+# condition rules that bound their own `validate` before the patch (E8004 And, E8005 Not) still run cfn-lint's,
+# which the replacement's statements equal for every rule but Ref
+for_ref = {_BaseFn.BaseFn.validate.__code__: "BaseFn.validate for a Ref",
+           _BaseFn.BaseFn.validator.__code__: "BaseFn.validator for a Ref (a descent into ref.json)"}
 decode_code = cfnlint.decode.decode.__code__
 applied = speedups.apply(rules)
 
@@ -137,6 +143,9 @@ for _ in range(2):
             code = frame.f_code
             if code in by_code:
                 counts[by_code[code]] += 1
+            elif code in for_ref:
+                if type(frame.f_locals["self"]).__name__ == "Ref":
+                    counts[for_ref[code]] += 1
             elif code is decode_code:
                 shared = os.path.dirname(frame.f_back.f_code.co_filename) == package   # for a nested stack's readers
                 report["decoded"].append([frame.f_locals.get("filename"), shared])
@@ -166,22 +175,26 @@ def test_every_speedup_reaches_the_rules_the_helper_lints_with():
     assert report["applied"] == [patch.__name__ for patch in speedups.PATCHES] == [
         "share_nested_decodes", "fast_evolve", "memoize_validator_classes", "dispatch_by_keyword",
         "direct_extend_validator", "memoize_regex_compile", "keep_module_names", "lean_function_filter",
-        "lean_ref_resolver", "found_enum", "memoize_condition_scenarios"]
+        "lean_ref_resolver", "found_enum", "memoize_condition_scenarios", "known_ref_names"]
     first, second = report["passes"]
     for counts in (first, second):
         for original in ("E1101 cfnLint of the rule built", "Context.evolve", "Path.evolve", "Path.descend",
                          "FunctionFilter.evolve", "Validator.evolve", "BaseJsonSchema.extend_validator",
                          "FunctionFilter.filter", "FunctionFilter._filter_schemas", "RefResolver.__post_init__",
-                         "RefResolver.resolve_fragment", "RefResolver._get_subschemas_cache", "_keywords.enum"):
+                         "RefResolver.resolve_fragment", "RefResolver._get_subschemas_cache", "_keywords.enum",
+                         "BaseFn.validate for a Ref", "BaseFn.validator for a Ref (a descent into ref.json)"):
             assert counts.get(original, 0) == 0, (original, counts)
         for replacement in ("cfnLint", "evolve", "descend", "create", "extend_validator", "_compile", "filter",
                             "_filter_schemas", "__post_init__", "resolve_fragment", "_get_subschemas_cache",
-                            "enum"):
+                            "enum", "validate", "name_known"):
             assert counts.get("speedups." + replacement, 0) > 0, (replacement, counts)
     assert second.get("a Validator class made", 0) == 0, second   # each made once, in the first pass
     for counts in (first, second):   # once per resources dictionary (a template's, its nested stacks'), not per copy
-        assert counts["dynamicValidation"] > 1000 and 0 < counts["Context.module_names computed"] <= 10, counts
-        assert counts.get("functools.update_wrapper", 0) * 5 < counts["speedups.__post_init__"], counts
+        # (known_ref_names leaves dynamicValidation to the Refs it cannot answer: none here, so about 360 calls)
+        assert counts["dynamicValidation"] > 300 and counts["speedups.module_names"] > 100, counts
+        assert 0 < counts["Context.module_names computed"] <= 10, counts
+        # cfn-lint's __post_init__ made three update_wrapper calls per resolver; the rest come from elsewhere
+        assert counts.get("functools.update_wrapper", 0) < counts["speedups.__post_init__"], counts
     assert first.get("a Validator class made", 0) > 0, first
     # regex's own look-up only for what is not kept (flags): under 2 % of the calls once every pattern was seen
     assert second.get("regex's pattern cache", 0) * 50 < second["speedups._compile"], second
@@ -284,3 +297,137 @@ def test_the_found_enum_gives_cfn_lint_s_verdicts():
             assert [e.message for e in patched(None, enums, instance, {})] == expected, (enums, instance)
             checked += 1
     assert checked == len(enum_lists) * len(instances)
+
+
+# Refs that E1020's shortcut (generator/lint/speedups/ref.py, known_ref_names) answers and those it leaves to
+# cfn-lint's descent into ref.json: each beside the finding cfn-lint gives it.
+REF_CASES = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Name: {Type: String, Default: my-bucket}
+  BadAcl: {Type: String, Default: NotAnAcl}
+  BadCidr: {Type: String, Default: not-a-cidr}
+  Subnets: {Type: "List<AWS::EC2::Subnet::Id>"}
+  Env: {Type: String, AllowedValues: [dev, prod], Default: dev}
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+Resources:
+  Bucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: !Ref Name
+      AccessControl: !Ref BadAcl
+      Tags:
+        - {Key: region, Value: !Ref "AWS::Region"}
+        - {Key: unknown, Value: !Ref Nope}
+        - {Key: case, Value: !Ref name}
+        - {Key: cond, Value: !If [IsProd, !Ref Name, !Ref Missing]}
+        - {Key: list, Value: !Ref Subnets}
+        - {Key: notif, Value: !Ref "AWS::NotificationARNs"}
+        - {Key: sub, Value: !Sub "${Name}-${Nope2}-${AWS::StackName}"}
+        - {Key: dyn, Value: {Ref: "{{resolve:ssm:/x}}"}}
+        - {Key: nonstring, Value: {Ref: [a, b]}}
+        - {Key: number, Value: {Ref: 5}}
+        - {Key: fn, Value: {Ref: {"Fn::Sub": "Name"}}}
+        - {Key: empty, Value: {Ref: ""}}
+        - {Key: novalue, Value: !If [IsProd, !Ref "AWS::NoValue", x]}
+  Vpc:
+    Type: AWS::EC2::VPC
+    Properties:
+      CidrBlock: !Ref BadCidr
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: !Ref Bucket
+      Tags: !Ref Bucket
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties:
+      DelaySeconds: !Ref "AWS::AccountId"
+Outputs:
+  Out: {Value: !Ref Vpc}
+  Bad: {Value: !Ref Ghost}
+"""
+REF_CASES_TRANSFORM = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::LanguageExtensions
+Parameters:
+  Name: {Type: String, Default: my-bucket}
+Resources:
+  Bucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: !Ref Name
+      Tags:
+        - {Key: unknown, Value: !Ref Nope}
+        - {Key: region, Value: !Ref "AWS::Region"}
+"""
+
+SHORTCUTS = r"""
+import collections, json, sys
+sys.path.insert(0, sys.argv[1])
+from generator.lint import RULES_DIR, speedups, zygote
+rules = zygote._rules(str(RULES_DIR))
+applied = speedups.apply(rules)
+from cfnlint.api import ManualArgs
+from cfnlint.config import ConfigMixIn
+files = sys.argv[2:]
+zygote._STATE.update(rules=rules, ignore_bad_template=False, config=ConfigMixIn(
+    **ManualArgs(templates=files, regions=["eu-west-1"], append_rules=[str(RULES_DIR)])))
+answers = collections.defaultdict(set)
+def profile(frame, event, arg):
+    if event == "return" and frame.f_code.co_name == "name_known" and "speedups" in frame.f_code.co_filename:
+        if type(frame.f_locals["rule"]).__name__ == "Ref":
+            answers[json.dumps(frame.f_locals["value"])].add(arg)
+sys.setprofile(profile)
+for f in files:
+    zygote._lint_one(f)
+sys.setprofile(None)
+print(json.dumps({"applied": applied, "answers": {k: sorted(v) for k, v in answers.items()}}))
+"""
+
+
+def test_refs_the_shortcut_answers_and_those_it_leaves_give_cfn_lint_s_findings(monkeypatch, tmp_path):
+    """known_ref_names (generator/lint/speedups/ref.py): a Ref to a parameter, a resource or a pseudo parameter
+    (in a property, a tag, an Fn::If, an Fn::Sub, an output; with and without the AWS::LanguageExtensions
+    transform, which picks ref.json's other branch) skips the descent into ref.json; an unknown name, a name of
+    another case, an empty name, a dynamic reference, a list, a number or a function as the name takes cfn-lint's
+    descent (the transform resolves a function in a Ref before the rules see it, so that case is in the other
+    template). The findings, with the checks that come after the name's (a list parameter or a resource where a
+    string or an array is expected, a resolved value that fails the property's enum, pattern or maximum), are the
+    helper's with the speed-ups and cfn-lint's API here, unpatched."""
+    refs, transform = tmp_path / "refs.yaml", tmp_path / "transform.yaml"
+    refs.write_text(REF_CASES)
+    transform.write_text(REF_CASES_TRANSFORM)
+    files = [str(refs), str(transform)]
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv(workers.ENV_WORKERS, "1")
+    patched = workers.lint(files, [REGION], [])
+    unpatched = workers.in_process(files, [REGION], [])
+    assert patched.workers == 1 and not patched.fallback and not speedups.APPLIED
+    assert {f: sorted(map(list, found)) for f, found in patched.findings.items()} == \
+        {f: sorted(map(list, found)) for f, found in unpatched.findings.items()}
+    found = {(Path(f).name, rule, message.split(" is ")[0]) for f, findings in unpatched.findings.items()
+             for _, _, rule, message in findings}
+    for name in ("'Nope'", "'name'", "'Missing'", "['a', 'b']", "5", "''"):
+        assert ("refs.yaml", "E1020", name) in found, name
+    assert ("transform.yaml", "E1020", "'Nope'") in found
+    assert ("refs.yaml", "E1019", "'Nope2'") in found and ("refs.yaml", "E6101", "'Ghost'") in found
+    for name in ("Subnets", "AWS::NotificationARNs", "Bucket"):   # a known name of the wrong type
+        assert ("refs.yaml", "E1020", "{'Ref': '%s'}" % name) in found, name
+    for name in ("BadAcl", "BadCidr", "AWS::AccountId"):   # its resolved value fails enum, pattern, maximum
+        assert ("refs.yaml", "W1030", "{'Ref': '%s'}" % name) in found, name
+
+    out = subprocess.run([sys.executable, "-c", SHORTCUTS, str(ROOT), *files], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    report = json.loads(out)
+    assert "known_ref_names" in report["applied"]
+    answers = {json.loads(value): verdicts for value, verdicts in report["answers"].items()
+               if not value.startswith(("[", "{"))}
+    known = {"Name", "BadAcl", "BadCidr", "Env", "Subnets", "Bucket", "Vpc", "AWS::Region", "AWS::NotificationARNs",
+             "AWS::StackName", "AWS::AccountId", "AWS::NoValue"}
+    assert {name for name, verdicts in answers.items() if verdicts == [True]} == known
+    assert {name for name, verdicts in answers.items() if verdicts == [False]} == {
+        "Nope", "name", "Missing", "Nope2", "Ghost", "{{resolve:ssm:/x}}", "", 5}
+    assert report["answers"][json.dumps(["a", "b"])] == [False]
+    assert report["answers"][json.dumps({"Fn::Sub": "Name"})] == [False]
