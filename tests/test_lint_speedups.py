@@ -118,6 +118,9 @@ originals = {
     "Context.module_names computed": context.Context.module_names.func.__code__,
     "dynamicValidation": _keywords_cfn.dynamicValidation.__code__,
     "_keywords.enum": _keywords.enum.__code__,
+    "PyYAML's construct_object": __import__("yaml.constructor").constructor.BaseConstructor.construct_object.__code__,
+    "the @matching wrapper": Base.BaseJsonSchema.matchall_resource_properties.__code__,
+    "Rules.run": type(rules).run.__code__,
 }
 decode_code = cfnlint.decode.decode.__code__
 applied = speedups.apply(rules)
@@ -166,18 +169,23 @@ def test_every_speedup_reaches_the_rules_the_helper_lints_with():
     assert report["applied"] == [patch.__name__ for patch in speedups.PATCHES] == [
         "share_nested_decodes", "fast_evolve", "memoize_validator_classes", "dispatch_by_keyword",
         "direct_extend_validator", "memoize_regex_compile", "keep_module_names", "lean_function_filter",
-        "lean_ref_resolver", "found_enum", "memoize_condition_scenarios"]
+        "lean_ref_resolver", "found_enum", "memoize_condition_scenarios", "fast_yaml_constructor",
+        "skip_idle_resource_rules"]
     first, second = report["passes"]
     for counts in (first, second):
         for original in ("E1101 cfnLint of the rule built", "Context.evolve", "Path.evolve", "Path.descend",
                          "FunctionFilter.evolve", "Validator.evolve", "BaseJsonSchema.extend_validator",
                          "FunctionFilter.filter", "FunctionFilter._filter_schemas", "RefResolver.__post_init__",
-                         "RefResolver.resolve_fragment", "RefResolver._get_subschemas_cache", "_keywords.enum"):
+                         "RefResolver.resolve_fragment", "RefResolver._get_subschemas_cache", "_keywords.enum",
+                         "PyYAML's construct_object", "Rules.run"):
             assert counts.get(original, 0) == 0, (original, counts)
         for replacement in ("cfnLint", "evolve", "descend", "create", "extend_validator", "_compile", "filter",
                             "_filter_schemas", "__post_init__", "resolve_fragment", "_get_subschemas_cache",
-                            "enum"):
+                            "enum", "construct_document", "build", "run", "idle"):
             assert counts.get("speedups." + replacement, 0) > 0, (replacement, counts)
+        # the decorated wrapper (one code object): every rule's matchall, and matchall_resource_properties only for
+        # the rules with resource_property_types of their own, not ~350 times per resource
+        assert 0 < counts["the @matching wrapper"] < counts["speedups.idle"] // 20, counts
     assert second.get("a Validator class made", 0) == 0, second   # each made once, in the first pass
     for counts in (first, second):   # once per resources dictionary (a template's, its nested stacks'), not per copy
         assert counts["dynamicValidation"] > 1000 and 0 < counts["Context.module_names computed"] <= 10, counts
