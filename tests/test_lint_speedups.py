@@ -119,6 +119,9 @@ originals = {
     "Context.module_names computed": context.Context.module_names.func.__code__,
     "dynamicValidation": _keywords_cfn.dynamicValidation.__code__,
     "_keywords.enum": _keywords.enum.__code__,
+    "PyYAML's construct_object": __import__("yaml.constructor").constructor.BaseConstructor.construct_object.__code__,
+    "the @matching wrapper": Base.BaseJsonSchema.matchall_resource_properties.__code__,
+    "Rules.run": type(rules).run.__code__,
 }
 # cfn-lint's BaseFn.validate and BaseFn.validator (the copy that descends into ref.json) for E1020's Ref rule: the
 # condition rules that bound their own `validate` before the patch (E8004 And, E8005 Not) still run cfn-lint's,
@@ -175,19 +178,24 @@ def test_every_speedup_reaches_the_rules_the_helper_lints_with():
     assert report["applied"] == [patch.__name__ for patch in speedups.PATCHES] == [
         "share_nested_decodes", "fast_evolve", "memoize_validator_classes", "dispatch_by_keyword",
         "direct_extend_validator", "memoize_regex_compile", "keep_module_names", "lean_function_filter",
-        "lean_ref_resolver", "found_enum", "memoize_condition_scenarios", "known_ref_names"]
+        "lean_ref_resolver", "found_enum", "memoize_condition_scenarios", "known_ref_names", "fast_yaml_constructor",
+        "skip_idle_resource_rules"]
     first, second = report["passes"]
     for counts in (first, second):
         for original in ("E1101 cfnLint of the rule built", "Context.evolve", "Path.evolve", "Path.descend",
                          "FunctionFilter.evolve", "Validator.evolve", "BaseJsonSchema.extend_validator",
                          "FunctionFilter.filter", "FunctionFilter._filter_schemas", "RefResolver.__post_init__",
                          "RefResolver.resolve_fragment", "RefResolver._get_subschemas_cache", "_keywords.enum",
-                         "BaseFn.validate for a Ref", "BaseFn.validator for a Ref (a descent into ref.json)"):
+                         "BaseFn.validate for a Ref", "BaseFn.validator for a Ref (a descent into ref.json)",
+                         "PyYAML's construct_object", "Rules.run"):
             assert counts.get(original, 0) == 0, (original, counts)
         for replacement in ("cfnLint", "evolve", "descend", "create", "extend_validator", "_compile", "filter",
                             "_filter_schemas", "__post_init__", "resolve_fragment", "_get_subschemas_cache",
-                            "enum", "validate", "name_known"):
+                            "enum", "validate", "name_known", "construct_document", "build", "run", "idle"):
             assert counts.get("speedups." + replacement, 0) > 0, (replacement, counts)
+        # the decorated wrapper (one code object): every rule's matchall, and matchall_resource_properties only for
+        # the rules with resource_property_types of their own, not ~350 times per resource
+        assert 0 < counts["the @matching wrapper"] < counts["speedups.idle"] // 20, counts
     assert second.get("a Validator class made", 0) == 0, second   # each made once, in the first pass
     for counts in (first, second):   # once per resources dictionary (a template's, its nested stacks'), not per copy
         # (known_ref_names leaves dynamicValidation to the Refs it cannot answer: none here, so about 360 calls)

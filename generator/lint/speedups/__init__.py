@@ -21,7 +21,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from generator.lint.speedups import (conditions, decode, evolve, function_filter, jsonschema_rules, keywords,
-                                     module_names, ref, regex_cache, resolver, validator_classes)
+                                     module_names, ref, regex_cache, resolver, rules_runner,
+                                     validator_classes, yaml_constructor)
 from generator.lint.speedups._support import _rule_classes
 
 CHECKED_CFN_LINT = "1.58.0"   # the version whose code each patch was checked against
@@ -40,6 +41,8 @@ PATCHES: list[Callable[[list[type]], Any]] = [
     keywords.found_enum,
     conditions.memoize_condition_scenarios,
     ref.known_ref_names,
+    yaml_constructor.fast_yaml_constructor,
+    rules_runner.skip_idle_resource_rules,
 ]
 
 APPLIED: list[str] = []       # the names of the patches applied in this process
