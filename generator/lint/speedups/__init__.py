@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from generator.lint.speedups import (conditions, decode, evolve, function_filter, jsonschema_rules, keywords,
-                                     module_names, regex_cache, resolver, validator_classes)
+                                     module_names, regex_cache, resolver, sub, validator_classes)
 from generator.lint.speedups._support import _rule_classes
 
 CHECKED_CFN_LINT = "1.58.0"   # the version whose code each patch was checked against
@@ -39,6 +39,7 @@ PATCHES: list[Callable[[list[type]], Any]] = [
     resolver.lean_ref_resolver,
     keywords.found_enum,
     conditions.memoize_condition_scenarios,
+    sub.lean_sub,
 ]
 
 APPLIED: list[str] = []       # the names of the patches applied in this process
