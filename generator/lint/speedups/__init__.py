@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from generator.lint.speedups import (conditions, decode, evolve, function_filter, jsonschema_rules, keywords,
+from generator.lint.speedups import (conditions, decode, evolve, function_filter, getatts, jsonschema_rules, keywords,
                                      module_names, regex_cache, resolver, sub, validator_classes)
 from generator.lint.speedups._support import _rule_classes
 
@@ -40,6 +40,7 @@ PATCHES: list[Callable[[list[type]], Any]] = [
     keywords.found_enum,
     conditions.memoize_condition_scenarios,
     sub.lean_sub,
+    getatts.keep_valid_getatts,
 ]
 
 APPLIED: list[str] = []       # the names of the patches applied in this process
