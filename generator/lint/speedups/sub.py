@@ -22,6 +22,11 @@ _CONTEXT_FIELDS = {
     "resolve_pseudo_parameters": "value", "parameter_sets": "same", "is_resolved_from_parameters": "value",
     "allow_exceptions": "value",
 }
+# The fields of a Validator class: in the key are the keyword table, the function resolvers, the checkers, the
+# template, the context and the bound of resolved values (an int); `schema` is replaced by the check's own, and the resolver is never read (ref.json gets
+# one of its own in BaseFn.validator; `{"type": ["string"]}` holds no `$ref`).
+_VALIDATOR_FIELDS = ("_type_checker", "format_checker", "schema", "validators", "resolver", "function_filter", "cfn",
+                     "context", "fn_resolvers", "_RESOLVE_MAX_YIELDS")
 _KEPT = 4096   # keys remembered for one template at most (the default app's largest needs about 300)
 
 
@@ -31,8 +36,8 @@ def lean_sub(classes: list[type]) -> bool:
     - the `${...}` variables of a string (`regex.findall(REGEX_SUB_PARAMETERS, s)`, a pure function of its text)
       found once per text (str and cfn-lint's str_node, which compare and hash as str; anything else is searched);
     - a variable checked as `{"Ref": name}` whose check yielded no error is not checked again within the same
-      template under the same key: the name, the validator's class (its keyword table: which `ref` runs, with its
-      rule's child rules), the template, the function filter's settings, every field of the Context (see
+      template under the same key: the name, the validator's class and keyword table (which `ref` runs, with its
+      rule's child rules), its resolvers of functions, type and format checkers, the template, the function filter's settings, every field of the Context (see
       _CONTEXT_FIELDS) and, of its path, what the check reads: the generic `cfn_path` (E1020's child rules run by
       it: E1041, W1011, W2506), and the first and third elements of the path with its length up to 3 (W2010,
       NoEcho, reads path[0] and path[2]). Why the rest of the path cannot change the verdict: the check descends
@@ -50,6 +55,7 @@ def lean_sub(classes: list[type]) -> bool:
     The `Fn::GetAtt` variables (`${Res.Attr}`) take cfn-lint's path every time."""
     from dataclasses import fields
 
+    import cfnlint.jsonschema.validators as validators
     import regex
     from cfnlint.context import context
     from cfnlint.decode.node import str_node
@@ -67,6 +73,7 @@ def lean_sub(classes: list[type]) -> bool:
             or tuple(f.name for f in fields(context.Path)) != ("path", "value_path", "cfn_path")
             or tuple(f.name for f in fields(FunctionFilter)) != ("group_functions", "add_cfn_lint_keyword",
                                                                 "validate_dynamic_references")
+            or tuple(f.name for f in fields(validators.CfnTemplateValidator)) != _VALIDATOR_FIELDS
             or str_node.__eq__ is not str.__eq__ or str_node.__hash__ is not str.__hash__):
         return False
 
@@ -92,8 +99,11 @@ def lean_sub(classes: list[type]) -> bool:
         function_filter = validator.function_filter
         path = ctx.path
         where = path.path
-        held = [getattr(ctx, f) for f in by_object]
-        key = (name, validator.__class__, id(validator.cfn), function_filter.__class__,
+        # the keyword table, resolvers of functions and type and format checkers (init=False fields: the class's, but
+        # an instance may be given its own), the template, then the Context's objects
+        held = [validator.validators, validator.fn_resolvers, validator._type_checker, validator.format_checker,
+                validator.cfn, *[getattr(ctx, f) for f in by_object]]
+        key = (name, validator.__class__, validator._RESOLVE_MAX_YIELDS, function_filter.__class__,
                function_filter.add_cfn_lint_keyword, function_filter.validate_dynamic_references,
                tuple(function_filter.group_functions), path.__class__, tuple(path.cfn_path),
                min(len(where), 3), where[0] if where else None, where[2] if len(where) > 2 else None,
