@@ -100,6 +100,8 @@ from cfnlint.schema.resolver import _resolver
 from cfnlint.rules.functions import _BaseFn
 
 e1101 = [r for r in rules.values() if r.id == "E1101"][0]
+e1019 = [r for r in rules.values() if r.id == "E1019"][0]
+from cfnlint.template import template as template_module
 originals = {
     "E1101 cfnLint of the rule built": type(e1101).cfnLint.__code__,
     "Context.evolve": context.Context.evolve.__code__,
@@ -122,6 +124,8 @@ originals = {
     "PyYAML's construct_object": __import__("yaml.constructor").constructor.BaseConstructor.construct_object.__code__,
     "the @matching wrapper": Base.BaseJsonSchema.matchall_resource_properties.__code__,
     "Rules.run": type(rules).run.__code__,
+    "Sub._validate_string of the rule built": type(e1019)._validate_string.__code__,
+    "Template.get_valid_getatts": template_module.Template.get_valid_getatts.__code__,
 }
 # cfn-lint's BaseFn.validate and BaseFn.validator (the copy that descends into ref.json) for E1020's Ref rule: the
 # condition rules that bound their own `validate` before the patch (E8004 And, E8005 Not) still run cfn-lint's,
@@ -179,7 +183,7 @@ def test_every_speedup_reaches_the_rules_the_helper_lints_with():
         "share_nested_decodes", "fast_evolve", "memoize_validator_classes", "dispatch_by_keyword",
         "direct_extend_validator", "memoize_regex_compile", "keep_module_names", "lean_function_filter",
         "lean_ref_resolver", "found_enum", "memoize_condition_scenarios", "known_ref_names", "fast_yaml_constructor",
-        "skip_idle_resource_rules"]
+        "skip_idle_resource_rules", "lean_sub", "keep_valid_getatts"]
     first, second = report["passes"]
     for counts in (first, second):
         for original in ("E1101 cfnLint of the rule built", "Context.evolve", "Path.evolve", "Path.descend",
@@ -187,11 +191,12 @@ def test_every_speedup_reaches_the_rules_the_helper_lints_with():
                          "FunctionFilter.filter", "FunctionFilter._filter_schemas", "RefResolver.__post_init__",
                          "RefResolver.resolve_fragment", "RefResolver._get_subschemas_cache", "_keywords.enum",
                          "BaseFn.validate for a Ref", "BaseFn.validator for a Ref (a descent into ref.json)",
-                         "PyYAML's construct_object", "Rules.run"):
+                         "PyYAML's construct_object", "Rules.run", "Sub._validate_string of the rule built"):
             assert counts.get(original, 0) == 0, (original, counts)
         for replacement in ("cfnLint", "evolve", "descend", "create", "extend_validator", "_compile", "filter",
                             "_filter_schemas", "__post_init__", "resolve_fragment", "_get_subschemas_cache",
-                            "enum", "validate", "name_known", "construct_document", "build", "run", "idle"):
+                            "enum", "validate", "name_known", "construct_document", "build", "run", "idle",
+                            "_validate_string", "get_valid_getatts"):
             assert counts.get("speedups." + replacement, 0) > 0, (replacement, counts)
         # the decorated wrapper (one code object): every rule's matchall, and matchall_resource_properties only for
         # the rules with resource_property_types of their own, not ~350 times per resource
@@ -204,6 +209,8 @@ def test_every_speedup_reaches_the_rules_the_helper_lints_with():
         # cfn-lint's __post_init__ made three update_wrapper calls per resolver; the rest come from elsewhere
         assert counts.get("functools.update_wrapper", 0) < counts["speedups.__post_init__"], counts
     assert first.get("a Validator class made", 0) > 0, first
+    for counts in (first, second):   # the valid GetAtts built once per template (the replacement calls cfn-lint's)
+        assert counts["Template.get_valid_getatts"] <= len(files) < counts["speedups.get_valid_getatts"], counts
     # regex's own look-up only for what is not kept (flags): under 2 % of the calls once every pattern was seen
     assert second.get("regex's pattern cache", 0) * 50 < second["speedups._compile"], second
     linted = [Path(f).name for f, shared in report["decoded"] if not shared]
@@ -439,3 +446,131 @@ def test_refs_the_shortcut_answers_and_those_it_leaves_give_cfn_lint_s_findings(
         "Nope", "name", "Missing", "Nope2", "Ghost", "{{resolve:ssm:/x}}", "", 5}
     assert report["answers"][json.dumps(["a", "b"])] == [False]
     assert report["answers"][json.dumps({"Fn::Sub": "Name"})] == [False]
+
+
+# Every case of Fn::Sub that generator/lint/speedups/sub.py special-cases or passes through, with the findings
+# cfn-lint gives them (the test asserts some, so that a template that stopped exercising them fails): the string and
+# the list form (a variable of the list's map is not a Ref; `{Name: !Ref Name}` is), `${!Literal}`, a pseudo
+# parameter, spaces inside `${ Env }`, `${Res.Attr}` (a GetAtt, good and bad), an unknown variable (three times: an
+# error is never kept), a list parameter (not a string), a Sub with no variables, Subs inside Fn::If, a resolved value
+# failing the property's pattern, a NoEcho parameter in resource Metadata, Properties and Outputs (W2010 reads the
+# path), a dynamic reference in a variable (never kept) and the same variables many times over.
+SUB_CASES = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Env:
+    Type: String
+    Default: dev
+  Secret:
+    Type: String
+    NoEcho: true
+  Names:
+    Type: CommaDelimitedList
+    Default: a,b
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+    Metadata:
+      Note: !Sub "${Secret}"
+    Properties:
+      TopicName: !Sub "${Env}-topic"
+      DisplayName: !Sub ["${Env}-${Suffix}-${AWS::Region}-${Own}", {Suffix: !Ref Env, Own: x, Env: !Ref Env}]
+  Literal:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: !Sub "${!Literal}-${AWS::Region}-${ Env }"
+      DisplayName: !Sub "${Topic.TopicName}-${Topic.Nope}"
+  Unknown1:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: !Sub "${Missing}-x"
+      DisplayName: !Sub "${Secret}"
+  Unknown2:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: !Sub "${Missing}-y-${Env}"
+      DisplayName: !Sub "${Names}"
+  Plain:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: !Sub "plain-name"
+      DisplayName: !Sub "${{{resolve:ssm:x}}}-${{resolve:ssm:y}}-${Env}"
+  Conditional:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: !If [IsProd, !Sub "${Env}-p", !Sub "${Env}-${AWS::AccountId}-${Missing}"]
+      DisplayName: !If [IsProd, !Sub "${Env}-${AWS::Region}", !Ref AWS::NoValue]
+  BadBucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: !Sub "${AWS::Region}-Bad_Name"
+  GoodBucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: !Sub "${AWS::Region}-good-${Env}"
+      Tags:
+        - {Key: a, Value: !Sub "${Env}-${AWS::Region}-${AWS::AccountId}-${AWS::Partition}-${AWS::StackName}"}
+        - {Key: b, Value: !Sub "${Env}-${AWS::Region}-${AWS::AccountId}-${AWS::Partition}-${AWS::StackName}"}
+        - {Key: c, Value: !Sub "${Env}-${AWS::Region}-${AWS::AccountId}-${AWS::Partition}-${AWS::StackName}"}
+Outputs:
+  Out:
+    Value: !Sub "${Secret}-x-${Env}"
+  Out2:
+    Value: !Sub "${Env}-${Missing}"
+"""
+
+SUB_RUN = r"""
+import collections, json, sys
+sys.path.insert(0, sys.argv[1])
+from generator.lint import RULES_DIR, speedups, zygote
+rules = zygote._rules(str(RULES_DIR))
+e1020 = type([r for r in rules.values() if r.id == "E1020"][0])
+ref_code = e1020.ref.__code__
+applied = speedups.apply(rules) if sys.argv[2] == "patched" else []
+from cfnlint.api import ManualArgs
+from cfnlint.config import ConfigMixIn
+files = sys.argv[3:]
+zygote._STATE.update(rules=rules, ignore_bad_template=False, config=ConfigMixIn(
+    **ManualArgs(templates=files, regions=["eu-west-1"], append_rules=[str(RULES_DIR)])))
+refs = collections.Counter()
+def profile(frame, event, arg):
+    if event == "call" and frame.f_code is ref_code:   # a Ref check run for a variable of a Sub
+        caller = frame.f_back
+        while caller is not None and caller.f_code.co_name != "_validate_string":
+            caller = caller.f_back
+        refs["Ref checks"] += caller is not None
+sys.setprofile(profile)
+found = {f: zygote._lint_one(f)[1] for f in files}
+sys.setprofile(None)
+print(json.dumps({"applied": applied, "findings": found, "refs": refs["Ref checks"]}))
+"""
+
+
+def test_the_sub_speedup_gives_cfn_lint_s_findings_on_every_kind_of_sub(tmp_path):
+    """generator/lint/speedups/sub.py (lean_sub) and getatts.py (keep_valid_getatts): the findings of a template
+    holding every kind of Fn::Sub, in cfn-lint's order, are the same with the speed-ups as with cfn-lint alone (both
+    in fresh processes building the rules as the helper does), and at most 60 % of the Ref checks of Sub variables
+    run with them."""
+    template = tmp_path / "sub-cases.yaml"
+    template.write_text(SUB_CASES, encoding="utf-8")
+    runs = {mode: json.loads(subprocess.run([sys.executable, "-c", SUB_RUN, str(ROOT), mode, str(template)],
+                                            cwd=ROOT, capture_output=True, text=True, check=True).stdout)
+            for mode in ("patched", "unpatched")}
+    patched, unpatched = runs["patched"], runs["unpatched"]
+    assert {"lean_sub", "keep_valid_getatts"} <= set(patched["applied"]) and not unpatched["applied"]
+    assert patched["findings"] == unpatched["findings"]   # the same findings in the same order
+    found = [(line, rule, message) for _, line, rule, message in unpatched["findings"][str(template)]]
+    missing = [line for line, rule, message in found if rule == "E1019" and message.startswith("'Missing' is not")]
+    assert missing == [30, 35, 45], found   # each unknown variable, every time
+    assert (36, "E1019", "'Names' is not of type 'string'") in found
+    assert any(rule == "E1019" and message.startswith("'Nope' is not one of") for _, rule, message in found)
+    assert sum(rule == "E1019" and "resolve:ssm:" in message for _, rule, message in found) == 2, found
+    assert (40, "W1020", "'Fn::Sub' isn't needed because there are no variables") in found
+    assert any(line == 50 and rule == "W1031" and "when 'Fn::Sub' is resolved" in message
+               for line, rule, message in found)
+    assert (18, "W2010", "Don't use 'NoEcho' parameter 'Secret' in resource metadata") in found
+    assert any(rule == "W2010" and message.endswith("in 'Outputs'") for _, rule, message in found)
+    assert not any(line == 31 for line, _, _ in found)   # the NoEcho parameter in Properties: no finding
+    assert 0 < patched["refs"] <= 0.6 * unpatched["refs"], (patched["refs"], unpatched["refs"])   # 36 of 65

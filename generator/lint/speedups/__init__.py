@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from generator.lint.speedups import (conditions, decode, evolve, function_filter, jsonschema_rules, keywords,
-                                     module_names, ref, regex_cache, resolver, rules_runner,
+from generator.lint.speedups import (conditions, decode, evolve, function_filter, getatts, jsonschema_rules, keywords,
+                                     module_names, ref, regex_cache, resolver, rules_runner, sub,
                                      validator_classes, yaml_constructor)
 from generator.lint.speedups._support import _rule_classes
 
@@ -43,6 +43,8 @@ PATCHES: list[Callable[[list[type]], Any]] = [
     ref.known_ref_names,
     yaml_constructor.fast_yaml_constructor,
     rules_runner.skip_idle_resource_rules,
+    sub.lean_sub,
+    getatts.keep_valid_getatts,
 ]
 
 APPLIED: list[str] = []       # the names of the patches applied in this process
