@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from generator.lint.speedups import (conditions, decode, evolve, function_filter, jsonschema_rules, keywords,
-                                     module_names, regex_cache, resolver, validator_classes)
+                                     module_names, regex_cache, resolver, schema_walk, validator_classes)
 from generator.lint.speedups._support import _rule_classes
 
 CHECKED_CFN_LINT = "1.58.0"   # the version whose code each patch was checked against
@@ -31,6 +31,7 @@ PATCHES: list[Callable[[list[type]], Any]] = [
     decode.share_nested_decodes,
     evolve.fast_evolve,
     validator_classes.memoize_validator_classes,
+    schema_walk.lean_schema_walk,   # after both: its `create` wraps theirs
     jsonschema_rules.dispatch_by_keyword,
     jsonschema_rules.direct_extend_validator,
     regex_cache.memoize_regex_compile,
