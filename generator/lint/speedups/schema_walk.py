@@ -2,7 +2,6 @@
 every schema cfn-lint validates, IAM policy documents included."""
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import fields
 from typing import Any
 
@@ -73,10 +72,14 @@ def lean_schema_walk(classes: list[type]) -> bool:
             yield from entry[0](self, instance, schema, path, schema_path, property_path)
             return
         parts = old_path.__dict__
-        path_state = {"path": parts["path"] if path is None else parts["path"] + deque([path]),
-                      "value_path": parts["value_path"],
-                      "cfn_path": parts["cfn_path"] if property_path is None
-                      else parts["cfn_path"] + deque([property_path])}
+        # `old + deque([part])` (Path.descend's) is deque_copy of old, then extend: copy() and append() are those
+        path_state = {"path": parts["path"], "value_path": parts["value_path"], "cfn_path": parts["cfn_path"]}
+        if path is not None:
+            path_state["path"] = appended = path_state["path"].copy()
+            appended.append(path)
+        if property_path is not None:
+            path_state["cfn_path"] = appended = path_state["cfn_path"].copy()
+            appended.append(property_path)
         new_path = new_object(Path)
         set_attribute(new_path, "__dict__", path_state)
         context_own = current.__dict__
