@@ -372,8 +372,8 @@ for cls_validator in (base, made(schema={}, cfn=cfn)):
                             assert run(cls.descend, validator, *args) == expected, (args, expected)
                             report["descend"] += 1
                             report["fallbacks"] += property_path in ("Fn::If", 3) or validator is no_resolver
-    for instance in ("s", str_node("s", (0, 0), (0, 0)), "", 0, 1, 1.0, 1.5, True, False, None, [], list_node([], (0, 0),
-                     (0, 0)), {}, dict_node({}, (0, 0), (0, 0)), (), deque(), b"x", object()):
+    nodes = (str_node("s", (0, 0), (0, 0)), list_node([], (0, 0), (0, 0)), dict_node({}, (0, 0), (0, 0)))
+    for instance in ("s", "", 0, 1, 1.0, 1.5, True, False, None, [], {}, (), deque(), b"x", object(), *nodes):
         for kind in ("array", "boolean", "integer", "object", "null", "number", "string", "date", "other"):
             try:
                 expected = real_is_type(cls_validator, instance, kind)
