@@ -26,8 +26,9 @@ def lean_schema_walk(classes: list[type]) -> bool:
       runs lazily as the original generator does (nothing before the first `next`), appends `path` and
       `schema_path` to each error as the original does, and goes to the original descend for anything that is
       not as read: another Context or Path class, a `property_path` Path.descend refuses (a function name, an
-      integer: the original raises), a copy that would hold a None resolver (__post_init__ fills it), or a
-      Validator whose `evolve` is not fast_evolve's direct copy of this class.
+      integer: the original raises), a copy that would hold a None resolver (__post_init__ fills it), a Validator
+      holding an attribute besides its fields (one could shadow `evolve` or `iter_errors`), or a Validator whose
+      `evolve` is not fast_evolve's direct copy of this class.
     - `is_type(instance, type)`: through the validator's TypeChecker (`TypeChecker.is_type`, then the checker
       function of the type: two calls more); with cfn-lint's own checker (`cfn_type_checker`, the only one a
       Validator class makes: `_type_checker` is init=False) and the function the checker's table holds for the type
@@ -68,7 +69,7 @@ def lean_schema_walk(classes: list[type]) -> bool:
         old_path = current.__dict__.get("path") if current.__class__ is Context else None
         entry = fused[cls]
         if (old_path.__class__ is not Path or cls.evolve is not entry[2] or own.get("resolver") is None
-                or property_path in FUNCTIONS or isinstance(property_path, int)):
+                or len(own) != validator_count or property_path in FUNCTIONS or isinstance(property_path, int)):
             yield from entry[0](self, instance, schema, path, schema_path, property_path)
             return
         parts = old_path.__dict__
@@ -88,7 +89,7 @@ def lean_schema_walk(classes: list[type]) -> bool:
         context_state["path"] = new_path
         new_context = new_object(Context)
         set_attribute(new_context, "__dict__", context_state)
-        state = own.copy() if len(own) == validator_count else {name: own[name] for name in _VALIDATOR_FIELDS}
+        state = own.copy()   # its fields only (counted above): nothing of the instance's own shadows a method
         state["schema"] = schema
         state["context"] = new_context
         new = new_object(cls)
