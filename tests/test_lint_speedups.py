@@ -121,6 +121,8 @@ originals = {
     "Context.module_names computed": context.Context.module_names.func.__code__,
     "dynamicValidation": _keywords_cfn.dynamicValidation.__code__,
     "_keywords.enum": _keywords.enum.__code__,
+    "Validator.descend": validators.CfnTemplateValidator.descend.__code__,
+    "Validator.is_type": validators.CfnTemplateValidator.is_type.__code__,
     "PyYAML's construct_object": __import__("yaml.constructor").constructor.BaseConstructor.construct_object.__code__,
     "the @matching wrapper": Base.BaseJsonSchema.matchall_resource_properties.__code__,
     "Rules.run": type(rules).run.__code__,
@@ -142,7 +144,7 @@ zygote._STATE.update(rules=rules, ignore_bad_template=False, config=ConfigMixIn(
     **ManualArgs(templates=files, regions=["eu-west-1"], append_rules=[str(RULES_DIR)])))
 by_code = {code: name for name, code in originals.items()}
 package = os.path.dirname(speedups.__file__)   # every module of the speed-ups
-report = {"applied": applied, "passes": [], "decoded": []}
+report = {"applied": applied, "passes": [], "decoded": [], "tables": []}
 for _ in range(2):
     counts = collections.Counter()
     def profile(frame, event, arg):
@@ -163,6 +165,9 @@ for _ in range(2):
         zygote._lint_one(f)
     sys.setprofile(None)
     report["passes"].append(counts)
+    children, table = e1101.__dict__["_child_rules"], e1101.__dict__["_by_keyword"]
+    report["tables"].append([type(children).__name__, table[2] is children, table[3] == children.changes,
+                             len(children)])
 print(json.dumps(report))
 """
 
@@ -180,10 +185,10 @@ def test_every_speedup_reaches_the_rules_the_helper_lints_with():
                          text=True, check=True).stdout
     report = json.loads(out)
     assert report["applied"] == [patch.__name__ for patch in speedups.PATCHES] == [
-        "share_nested_decodes", "fast_evolve", "memoize_validator_classes", "dispatch_by_keyword",
-        "direct_extend_validator", "memoize_regex_compile", "keep_module_names", "lean_function_filter",
-        "lean_ref_resolver", "found_enum", "memoize_condition_scenarios", "known_ref_names", "fast_yaml_constructor",
-        "skip_idle_resource_rules", "lean_sub", "keep_valid_getatts"]
+        "share_nested_decodes", "fast_evolve", "memoize_validator_classes", "lean_schema_walk",
+        "dispatch_by_keyword", "direct_extend_validator", "memoize_regex_compile", "keep_module_names",
+        "lean_function_filter", "lean_ref_resolver", "found_enum", "memoize_condition_scenarios", "known_ref_names",
+        "fast_yaml_constructor", "skip_idle_resource_rules", "lean_sub", "keep_valid_getatts"]
     first, second = report["passes"]
     for counts in (first, second):
         for original in ("E1101 cfnLint of the rule built", "Context.evolve", "Path.evolve", "Path.descend",
@@ -191,12 +196,13 @@ def test_every_speedup_reaches_the_rules_the_helper_lints_with():
                          "FunctionFilter.filter", "FunctionFilter._filter_schemas", "RefResolver.__post_init__",
                          "RefResolver.resolve_fragment", "RefResolver._get_subschemas_cache", "_keywords.enum",
                          "BaseFn.validate for a Ref", "BaseFn.validator for a Ref (a descent into ref.json)",
-                         "PyYAML's construct_object", "Rules.run", "Sub._validate_string of the rule built"):
+                         "PyYAML's construct_object", "Rules.run", "Sub._validate_string of the rule built",
+                         "Validator.descend"):
             assert counts.get(original, 0) == 0, (original, counts)
         for replacement in ("cfnLint", "evolve", "descend", "create", "extend_validator", "_compile", "filter",
                             "_filter_schemas", "__post_init__", "resolve_fragment", "_get_subschemas_cache",
                             "enum", "validate", "name_known", "construct_document", "build", "run", "idle",
-                            "_validate_string", "get_valid_getatts"):
+                            "_validate_string", "get_valid_getatts", "is_type"):
             assert counts.get("speedups." + replacement, 0) > 0, (replacement, counts)
         # the decorated wrapper (one code object): every rule's matchall, and matchall_resource_properties only for
         # the rules with resource_property_types of their own, not ~350 times per resource
@@ -208,6 +214,10 @@ def test_every_speedup_reaches_the_rules_the_helper_lints_with():
         assert 0 < counts["Context.module_names computed"] <= 10, counts
         # cfn-lint's __post_init__ made three update_wrapper calls per resolver; the rest come from elsewhere
         assert counts.get("functools.update_wrapper", 0) < counts["speedups.__post_init__"], counts
+        # cfn-lint's own is_type only for the types not tested inline ("number", "integer")
+        assert counts.get("Validator.is_type", 0) * 20 < counts["speedups.is_type"], counts
+    # E1101's keyword table is kept with the count of changes of its child rules it was built at (lean dispatch)
+    assert report["tables"] == [["_Counted", True, True, report["tables"][0][3]]] * 2 and report["tables"][0][3] > 50
     assert first.get("a Validator class made", 0) > 0, first
     for counts in (first, second):   # the valid GetAtts built once per template (the replacement calls cfn-lint's)
         assert counts["Template.get_valid_getatts"] <= len(files) < counts["speedups.get_valid_getatts"], counts
@@ -574,3 +584,126 @@ def test_the_sub_speedup_gives_cfn_lint_s_findings_on_every_kind_of_sub(tmp_path
     assert any(rule == "W2010" and message.endswith("in 'Outputs'") for _, rule, message in found)
     assert not any(line == 31 for line, _, _ in found)   # the NoEcho parameter in Properties: no finding
     assert 0 < patched["refs"] <= 0.6 * unpatched["refs"], (patched["refs"], unpatched["refs"])   # 36 of 65
+
+
+SCHEMA_WALK = r"""
+import json, sys
+from collections import deque
+sys.path.insert(0, sys.argv[1])
+from generator.lint import RULES_DIR, speedups, zygote
+from generator.lint.speedups import jsonschema_rules
+
+speedups.apply(zygote._rules(str(RULES_DIR)))
+import cfnlint.jsonschema.validators as validators
+from cfnlint.decode import decode_str
+from cfnlint.decode.node import dict_node, list_node, str_node
+from cfnlint.jsonschema.exceptions import UnknownType
+from cfnlint.template import Template
+
+template, _ = decode_str("Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n")
+cfn = Template("t.yaml", template, ["eu-west-1"])
+base = validators.CfnTemplateValidator({}, cfn=cfn)
+made = base.extend(validators={"x-record": lambda v, x, i, s: iter(())})   # a class made after the patch
+report = {"descend": 0, "is_type": 0, "fallbacks": 0}
+
+
+def snapshot(validator, fresh_resolver):
+    # every attribute of the descended validator, of its context and of its path (deques as lists, types named);
+    # a resolver __post_init__ made (a new object each time) by its class and the schema it was made from
+    state = {}
+    for name, value in vars(validator).items():
+        if name == "resolver" and fresh_resolver:
+            value = (type(value), value.referrer is validator.schema)
+        elif name == "context":
+            value = {k: ({p: (type(d).__name__, list(d)) for p, d in vars(v).items()} if k == "path" else v)
+                     for k, v in vars(value).items()}
+        state[name] = value
+    return state
+
+
+def run(descend, validator, *args):
+    seen = []
+    real_iter_errors = type(validator).iter_errors
+
+    def recorder(self, instance):
+        seen.append((type(self), snapshot(self, validator.resolver is None), instance))
+        yield from real_iter_errors(self, instance)
+    type(validator).iter_errors = recorder
+    try:
+        errors = [(e.message, list(e.path), list(e.schema_path), e.validator) for e in descend(validator, *args)]
+    except Exception as exc:
+        errors = [type(exc).__name__, str(exc)]
+    finally:
+        type(validator).iter_errors = real_iter_errors
+    return seen, errors
+
+
+for cls_validator in (base, made(schema={}, cfn=cfn)):
+    cls = type(cls_validator)
+    fused = cls.descend.fused
+    real_descend, real_is_type, _ = fused[cls]
+    with_module_names = cls_validator.evolve(context=cls_validator.context.evolve())
+    with_module_names.context.module_names   # a cached property: one more key in the context's dictionary
+    no_resolver = cls_validator.evolve()
+    object.__setattr__(no_resolver, "resolver", None)
+    extra = cls_validator.evolve()
+    extra.__dict__["extra"] = 1
+    deep = cls_validator.evolve(context=cls_validator.context.evolve(
+        path=cls_validator.context.path.descend(path="Resources", cfn_path="Resources")))
+    for validator in (cls_validator, with_module_names, no_resolver, extra, deep):
+        for schema in ({"type": "string"}, {"type": "object", "required": ["A"]}, {"enum": ["a"]}, {}, True,
+                       False, {"$id": "x", "type": "array"}):
+            for instance in ("s", 5, {"B": 1}, ["x"], None):
+                for path in (None, "A", 0):
+                    for schema_path in (None, "properties"):
+                        for property_path in (None, "Prop", "Fn::If", 3, "*"):
+                            args = (instance, schema, path, schema_path, property_path)
+                            expected = run(real_descend, validator, *args)
+                            assert run(cls.descend, validator, *args) == expected, (args, expected)
+                            report["descend"] += 1
+                            report["fallbacks"] += property_path in ("Fn::If", 3) or validator is no_resolver
+    nodes = (str_node("s", (0, 0), (0, 0)), list_node([], (0, 0), (0, 0)), dict_node({}, (0, 0), (0, 0)))
+    for instance in ("s", "", 0, 1, 1.0, 1.5, True, False, None, [], {}, (), deque(), b"x", object(), *nodes):
+        for kind in ("array", "boolean", "integer", "object", "null", "number", "string", "date", "other"):
+            try:
+                expected = real_is_type(cls_validator, instance, kind)
+            except UnknownType as exc:
+                expected = ("UnknownType", str(exc))
+            try:
+                got = cls.is_type(cls_validator, instance, kind)
+            except UnknownType as exc:
+                got = ("UnknownType", str(exc))
+            assert got == expected and type(got) is type(expected), (instance, kind, got, expected)
+            report["is_type"] += 1
+
+# the change count of E1101's child rules: every method that can change a dict counts
+counted = jsonschema_rules._Counted({"a": 1, "b": 2})
+assert counted == {"a": 1, "b": 2} and list(counted) == ["a", "b"] and counted.changes == 0
+changes = [lambda d: d.__setitem__("c", 3), lambda d: d.__delitem__("c"), lambda d: d.update(c=3),
+           lambda d: d.setdefault("d", 4), lambda d: d.pop("d"), lambda d: d.popitem(), lambda d: d.__ior__({"e": 5}),
+           lambda d: d.__init__({"f": 6}), lambda d: d.clear(), lambda d: d.pop("missing")]
+for number, change in enumerate(changes, 1):
+    try:
+        change(counted)
+    except KeyError:
+        pass
+    assert counted.changes == number, (number, counted.changes)
+print(json.dumps(report))
+"""
+
+
+def test_the_schema_walk_makes_cfn_lint_s_copies_and_type_checks():
+    """lean_schema_walk (generator/lint/speedups/schema_walk.py), on a Validator class cfn-lint made at import and
+    one made after the patch: the fused `descend` validates with a validator of the same attributes (the same
+    objects, the context's and the path's too, the path's deques equal) as the original descend, and yields the
+    same errors with the same paths, for path, schema_path and property_path given or not, a context that holds a
+    cached module_names, a validator with an attribute of its own or without a resolver, a property path the
+    original refuses (a function name, an integer: the same exception, raised at the first `next`), and schemas
+    True and False; `is_type` gives the original's answers (bool versus integer, template nodes, unknown types
+    raising UnknownType). The change count of E1101's child rules (jsonschema_rules._Counted) counts every method
+    that can change a dict, a failed one too."""
+    out = subprocess.run([sys.executable, "-c", SCHEMA_WALK, str(ROOT)], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout)
+    assert report["descend"] == 2 * 5 * 7 * 5 * 3 * 2 * 5 and report["is_type"] == 2 * 18 * 9, report
+    assert 0 < report["fallbacks"] < report["descend"], report

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from generator.lint.speedups import (conditions, decode, evolve, function_filter, getatts, jsonschema_rules, keywords,
-                                     module_names, ref, regex_cache, resolver, rules_runner, sub,
+                                     module_names, ref, regex_cache, resolver, rules_runner, schema_walk, sub,
                                      validator_classes, yaml_constructor)
 from generator.lint.speedups._support import _rule_classes
 
@@ -32,6 +32,7 @@ PATCHES: list[Callable[[list[type]], Any]] = [
     decode.share_nested_decodes,
     evolve.fast_evolve,
     validator_classes.memoize_validator_classes,
+    schema_walk.lean_schema_walk,   # after both: its `create` wraps theirs
     jsonschema_rules.dispatch_by_keyword,
     jsonschema_rules.direct_extend_validator,
     regex_cache.memoize_regex_compile,
