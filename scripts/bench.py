@@ -47,11 +47,8 @@ PY = sys.executable
 
 
 # --- the measured processes --------------------------------------------------------------------------------------
-def _child_build(app: str, out: str, params: str, lift_limits: bool) -> None:
+def _child_build(app: str, out: str, params: str) -> None:
     """`python -m generator build`, with its phases recorded; prints one JSON line on stderr's last line."""
-    if lift_limits:
-        import troposphere
-        troposphere.MAX_PARAMETERS = troposphere.MAX_OUTPUTS = troposphere.MAX_RESOURCES = 10_000
     from generator import cli
     cli.PHASES = phases = {}
     code = cli.main(["build", "--app", app, "--out", out, "--params", params])
@@ -116,15 +113,14 @@ def run(argv: list[str], env: dict[str, str] | None = None) -> dict:
 SERVER_DIR: Path | None = None   # the bench's own lint-server directory (main() sets it)
 
 
-def build(app: Path, work: Path, cache: Path, lift_limits: bool = False, workers: int | None = None,
-          server: bool = False) -> dict:
+def build(app: Path, work: Path, cache: Path, workers: int | None = None, server: bool = False) -> dict:
     argv = [PY, __file__, "--child", "build", str(app), str(work / "out"), str(work / "params")]
     env = {"FARGATE_STACKS_LINT_CACHE": str(cache), "FARGATE_STACKS_LINT_SERVER": "1" if server else "0"}
     if SERVER_DIR is not None:
         env["FARGATE_STACKS_LINT_SERVER_DIR"] = str(SERVER_DIR)
     if workers is not None:
         env["FARGATE_STACKS_LINT_WORKERS"] = str(workers)
-    return run(argv + (["--lift-limits"] if lift_limits else []), env)
+    return run(argv, env)
 
 
 def generate(app: Path, work: Path) -> dict:
@@ -230,7 +226,7 @@ def _server_note(rows: list[dict]) -> str:
     return "  (not all warm: " + ", ".join(sorted(x or "no server" for x in seen)) + ")"
 
 
-def scenarios(app: Path, work: Path, run_no: int, lift_limits: bool = False) -> dict[str, dict]:
+def scenarios(app: Path, work: Path, run_no: int) -> dict[str, dict]:
     """A cold build, an unchanged rebuild (up to date by its build stamp), the same without the stamp (every
     template a lint-cache hit: what a generator change that leaves the templates alone costs), a rebuild after
     changing one service: fresh folders and cache. Without a lint server."""
@@ -239,23 +235,23 @@ def scenarios(app: Path, work: Path, run_no: int, lift_limits: bool = False) -> 
     cache = work / "lint-cache"
     spec = work / "app.yaml"
     spec.write_text(app.read_text(encoding="utf-8"), encoding="utf-8")
-    found = {"cold": build(spec, work, cache, lift_limits)}
-    found["unchanged"] = build(spec, work, cache, lift_limits)   # answered by the build stamp
+    found = {"cold": build(spec, work, cache)}
+    found["unchanged"] = build(spec, work, cache)   # answered by the build stamp
     shutil.rmtree(cache / "builds", ignore_errors=True)        # the same without it: every template a cache hit
-    found["all hits"] = build(spec, work, cache, lift_limits)
+    found["all hits"] = build(spec, work, cache)
     spec.write_text(change_one_service(app.read_text(encoding="utf-8"), f"run{run_no}"), encoding="utf-8")
-    found["one service"] = build(spec, work, cache, lift_limits)
+    found["one service"] = build(spec, work, cache)
     return found
 
 
-def table1(apps: list[tuple[str, Path, bool]], runs: int, work: Path) -> None:
+def table1(apps: list[tuple[str, Path]], runs: int, work: Path) -> None:
     print("Table 1: phases of `make templates` (wall seconds; median of %d runs)" % runs)
     head = (f"{'app':<14}{'tmpl':>5}{'import':>7}{'load':>6}{'render':>7}{'write':>6}{'checks':>7}{'lint':>6}"
             f"{'setup':>6}{'lintCPU':>8}{'cold':>6}{'peakMB':>7}{'unchanged':>10}{'hits':>7}{'no stamp':>9}"
             f"{'1 svc':>6}{'hits':>7}")
     print(head)
-    for name, app, lift in apps:
-        rows = [scenarios(app, work / name, i, lift) for i in range(runs)]
+    for name, app in apps:
+        rows = [scenarios(app, work / name, i) for i in range(runs)]
         cold = [r["cold"] for r in rows]
         print(f"{name:<14}{cold[0].get('lint', {}).get('templates', 0):>5}"
               + "".join(f"{_median(cold, 'phases', k):>{w}.2f}" for k, w in
@@ -338,11 +334,8 @@ def table_workers(runs: int, work: Path) -> None:
 
 def main() -> int:
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
-        lift = "--lift-limits" in sys.argv
-        args = [a for a in sys.argv[3:] if a != "--lift-limits"]
         sys.path.insert(0, str(ROOT))
-        (_child_build if sys.argv[2] == "build" else _child_generate)(*args, **({"lift_limits": lift}
-                                                                                  if sys.argv[2] == "build" else {}))
+        (_child_build if sys.argv[2] == "build" else _child_generate)(*sys.argv[3:])
         return 0
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
@@ -364,17 +357,17 @@ def main() -> int:
             stop_servers()
             raise
         wanted = set(args.apps.split(","))
-        apps: list[tuple[str, Path, bool]] = []
+        apps: list[tuple[str, Path]] = []
         if "default" in wanted:
-            apps.append(("app.yaml", ROOT / "app.yaml", False))
+            apps.append(("app.yaml", ROOT / "app.yaml"))
         if "fixtures" in wanted:
-            apps += [(p.stem, p, False) for p in sorted((ROOT / "tests/fixtures/apps").glob("*.yaml"))]
+            apps += [(p.stem, p) for p in sorted((ROOT / "tests/fixtures/apps").glob("*.yaml"))]
         if "scale" in wanted:
             import yaml
             for size in (int(n) for n in args.services.split(",")):
                 scale = work / f"scale-{size}.yaml"
                 scale.write_text(yaml.safe_dump(scale_spec(size), sort_keys=False), encoding="utf-8")
-                apps.append((f"{size} services", scale, False))
+                apps.append((f"{size} services", scale))
         try:
             table1(apps, args.runs, work / "apps")
             if "default" in wanted:
