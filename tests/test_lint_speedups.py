@@ -707,3 +707,50 @@ def test_the_schema_walk_makes_cfn_lint_s_copies_and_type_checks():
     report = json.loads(out.stdout)
     assert report["descend"] == 2 * 5 * 7 * 5 * 3 * 2 * 5 and report["is_type"] == 2 * 18 * 9, report
     assert 0 < report["fallbacks"] < report["descend"], report
+
+
+SUB_FORGET = r"""
+import gc, json, sys
+sys.path.insert(0, sys.argv[1])
+from generator.lint import RULES_DIR, speedups, zygote
+from generator.lint.speedups import sub
+rules = zygote._rules(str(RULES_DIR))
+applied = speedups.apply(rules)
+from cfnlint.api import ManualArgs
+from cfnlint.config import ConfigMixIn
+from cfnlint.template import Template
+forgetting, files = sys.argv[2] == "forget", sys.argv[3:]
+zygote._STATE.update(rules=rules, ignore_bad_template=False, config=ConfigMixIn(
+    **ManualArgs(templates=files, regions=["eu-west-1"], append_rules=[str(RULES_DIR)])))
+held = []
+real_forget = sub.forget
+def spy():
+    held.append([sub._STATE["cfn"] is not None, len(sub._STATE["kept"])])
+    if forgetting:   # else as before the fix: kept until the next template's first Sub check
+        real_forget()
+sub.forget = spy
+found = [zygote._lint_one(f)[1] for f in files]
+gc.collect()
+alive = sum(isinstance(o, Template) for o in gc.get_objects())
+print(json.dumps({"applied": applied, "held": held, "alive": alive,
+                  "after": [sub._STATE["cfn"] is None, len(sub._STATE["kept"])]}))
+"""
+
+
+def test_the_sub_speedup_keeps_nothing_of_a_template_once_its_lint_ends(tmp_path):
+    """generator/lint/speedups/sub.py: the keys lean_sub keeps (and the template objects they hold alive) are dropped
+    when each template's lint ends (zygote._lint_one calls speedups.template_done), not at the next template's first
+    Sub check: held into the next template's parse and graph, they raised the 50-service build's peak memory (a lint
+    worker's) by 2.5-3.4 MB (docs/performance.md). After a lint nothing is kept, and fewer cfn-lint Template objects
+    are alive than when the kept keys stay (as before: the last template's, held by the kept keys)."""
+    template = tmp_path / "sub-cases.yaml"
+    template.write_text(SUB_CASES, encoding="utf-8")
+    runs = {mode: json.loads(subprocess.run([sys.executable, "-c", SUB_FORGET, str(ROOT), mode, str(template),
+                                             str(template)], cwd=ROOT, capture_output=True, text=True,
+                                            check=True).stdout)
+            for mode in ("forget", "keep")}
+    run = runs["forget"]
+    assert "lean_sub" in run["applied"]
+    assert len(run["held"]) == 2 and all(cfn and kept > 0 for cfn, kept in run["held"]), run   # it kept, then forgot
+    assert run["after"] == [True, 0] and runs["keep"]["after"][0] is False
+    assert run["alive"] < runs["keep"]["alive"], runs   # the last template linted is not held by the kept keys

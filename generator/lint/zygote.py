@@ -55,9 +55,12 @@ def _lint_one(path: str) -> tuple[str, list[list[Any]], float]:
 
     started = time.process_time()
     event(f"worker: lint {os.path.basename(path)}")
-    matches = run_template_by_file_path(path, _STATE["config"], _STATE["rules"], _STATE["ignore_bad_template"])
-    found = [[os.path.basename(m.filename) if m.filename else "?", m.linenumber, m.rule.id, m.message]
-             for m in matches]
+    try:
+        matches = run_template_by_file_path(path, _STATE["config"], _STATE["rules"], _STATE["ignore_bad_template"])
+        found = [[os.path.basename(m.filename) if m.filename else "?", m.linenumber, m.rule.id, m.message]
+                 for m in matches]
+    finally:
+        speedups.template_done()   # what the speed-ups keep for one template goes with it (speedups/sub.py)
     event(f"worker: linted {os.path.basename(path)}")
     return path, found, time.process_time() - started
 

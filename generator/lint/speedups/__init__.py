@@ -51,6 +51,12 @@ PATCHES: list[Callable[[list[type]], Any]] = [
 APPLIED: list[str] = []       # the names of the patches applied in this process
 
 
+def template_done() -> None:
+    """A template's lint has ended: drop what a patch keeps for that template alone (its objects would otherwise stay
+    alive into the next template's lint, raising a worker's peak memory)."""
+    sub.forget()
+
+
 def apply(rules: Any) -> list[str]:
     """Apply every patch (once per process) to cfn-lint and to the classes of `rules`, the rules the helper lints
     with; returns the names of the patches applied (none for another cfn-lint version)."""

@@ -28,6 +28,17 @@ _CONTEXT_FIELDS = {
 _VALIDATOR_FIELDS = ("_type_checker", "format_checker", "schema", "validators", "resolver", "function_filter", "cfn",
                      "context", "fn_resolvers", "_RESOLVE_MAX_YIELDS")
 _KEPT = 4096   # keys remembered for one template at most (the default app's largest needs about 300)
+# The kept keys of the template being linted, and that template (lean_sub's check reads and resets them; forget()
+# drops them when the template's lint ends: generator/lint/zygote.py)
+_STATE: dict[str, Any] = {"cfn": None, "kept": {}}
+
+
+def forget() -> None:
+    """Drop the kept keys and the template they belong to, once its lint has ended. Without this they stayed alive
+    until the next template's first Sub check, i.e. through the next template's parse and graph: 3.4 MB more at the
+    50-service app's lint worker peak (docs/performance.md). Only a cache is emptied: the next check runs cfn-lint's
+    own descent, as for any key not kept."""
+    _STATE["cfn"], _STATE["kept"] = None, {}
 
 
 def lean_sub(classes: list[type]) -> bool:
@@ -80,7 +91,7 @@ def lean_sub(classes: list[type]) -> bool:
     by_value = tuple(name for name, how in _CONTEXT_FIELDS.items() if how == "value")
     by_object = tuple(name for name, how in _CONTEXT_FIELDS.items() if how == "same")
     found_in: dict[str, tuple[str, ...]] = {}
-    state: dict[str, Any] = {"cfn": None, "kept": {}}
+    state = _STATE
 
     def variables(instance: Any) -> Any:
         if instance.__class__ is not str and instance.__class__ is not str_node:
