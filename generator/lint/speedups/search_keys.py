@@ -6,6 +6,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import regex
+
 from generator.lint.speedups._support import _defined_in
 
 # Nesting deeper than this goes to cfn-lint's walk: the replacement spends fewer frames per level (none for a
@@ -25,48 +27,51 @@ class _Unpatched:
         self._search_deep_keys = functools.partial(original, self)
 
 
-def _walk(text: str, node: Any, path: list, found: list, depth: int) -> None:
-    """Append to `found`, in cfn-lint's order, `path + [key, value]` for every key equal to `text` in `node` (a dict
-    or a list) and below it; `path` is the keys to `node`, appended to and restored on the way."""
+def _walk(text: Any, plain: bool, node: Any, path: list, found: list, depth: int) -> None:
+    """Append to `found`, in cfn-lint's order, `path + [key, value]` for every key equal to `text` (`plain`) or a str
+    that `regex.match(text, key)` matches, in `node` (a dict or a list) and below it; `path` is the keys to `node`,
+    appended to and restored on the way."""
     if depth > _DEEPEST:
         raise _TooDeep
     if isinstance(node, dict):
         for key in node:
             value = node[key]
-            if key == text:
+            if (key == text) if plain else (isinstance(key, str) and regex.match(text, key)):
                 found.append([*path, key, value])
             if isinstance(value, dict):
                 path.append(key)
-                _walk(text, value, path, found, depth + 1)
+                _walk(text, plain, value, path, found, depth + 1)
                 path.pop()
             elif isinstance(value, list):
                 path.append(key)
                 for index, item in enumerate(value):
                     if isinstance(item, (dict, list)):
                         path.append(index)
-                        _walk(text, item, path, found, depth + 1)
+                        _walk(text, plain, item, path, found, depth + 1)
                         path.pop()
                 path.pop()
     elif isinstance(node, list):
         for index, item in enumerate(node):
             if isinstance(item, (dict, list)):
                 path.append(index)
-                _walk(text, item, path, found, depth + 1)
+                _walk(text, plain, item, path, found, depth + 1)
                 path.pop()
 
 
 def lean_search_deep_keys(classes: list[type]) -> bool:
     """Template._search_deep_keys(searchText, cfndict, path) copies the path for every key of every mapping, builds a
     list per level and extends it with each child's, and calls itself for every item of a list, scalars included.
-    The replacement, for a str searchText (every caller in cfn-lint and the project passes one): one recursion with
-    one path list appended to and popped, and each path found made once as a new list, `path + [key, value]` with
-    the same objects cfn-lint's holds (the keys, the list indices from enumerate, the value read by `cfndict[key]`);
-    the same order (for each key of a mapping in iteration order: the key's own match, then the matches below its
-    value; a list's items in order), the same `key == searchText` comparison, the same iteration (`for key in
-    cfndict`, `cfndict[key]`, `enumerate`) and isinstance tests, and a scalar (neither dict nor list), where
-    cfn-lint's call returns [] at once, not visited. Every list returned is new, as cfn-lint's are. A re.Pattern
-    (or anything but a str) and a template nested more than _DEEPEST levels go to cfn-lint's walk, which then runs
-    from the start (its recursion too: `self` is an _Unpatched, the method reads nothing else of the Template)."""
+    The replacement, for a str searchText or a compiled pattern of `regex` (Template.__init__'s FUNCTION_FOR_EACH;
+    template.py imports `regex as re`): one recursion with one path list appended to and popped, and each path
+    found made once as a new list, `path + [key, value]` with the same objects cfn-lint's holds (the keys, the list
+    indices from enumerate, the value read by `cfndict[key]`); the same order (for each key of a mapping in
+    iteration order: the key's own match, then the matches below its value; a list's items in order), the same test
+    of a key (`key == searchText`; for a pattern `isinstance(key, str)` and `re.match(searchText, key)`), the same
+    iteration (`for key in cfndict`, `cfndict[key]`, `enumerate`) and isinstance tests, and a scalar (neither dict
+    nor list), where cfn-lint's call returns [] at once, not visited. Every list returned is new, as cfn-lint's are.
+    Anything else (a str subclass too, a path that is not a list) and a template nested more than _DEEPEST levels
+    go to cfn-lint's walk, run from the start (its recursion too: `self` is an _Unpatched, as the method reads
+    nothing else of the Template)."""
     from cfnlint.template import template
 
     cls = template.Template
@@ -77,11 +82,12 @@ def lean_search_deep_keys(classes: list[type]) -> bool:
     unpatched = _Unpatched(original)   # the method reads nothing of the Template but its own name
 
     def _search_deep_keys(self, searchText: Any, cfndict: Any, path: Any) -> list:
-        if type(searchText) is not str or type(path) is not list:
+        plain = type(searchText) is str
+        if not (plain or isinstance(searchText, regex.Pattern)) or type(path) is not list:
             return original(unpatched, searchText, cfndict, path)
         found: list = []
         try:
-            _walk(searchText, cfndict, list(path), found, 0)
+            _walk(searchText, plain, cfndict, list(path), found, 0)
         except _TooDeep:
             return original(unpatched, searchText, cfndict, path)
         return found
