@@ -128,6 +128,7 @@ originals = {
     "Rules.run": type(rules).run.__code__,
     "Sub._validate_string of the rule built": type(e1019)._validate_string.__code__,
     "Template.get_valid_getatts": template_module.Template.get_valid_getatts.__code__,
+    "Template._search_deep_keys": template_module.Template._search_deep_keys.__code__,
 }
 # cfn-lint's BaseFn.validate and BaseFn.validator (the copy that descends into ref.json) for E1020's Ref rule: the
 # condition rules that bound their own `validate` before the patch (E8004 And, E8005 Not) still run cfn-lint's,
@@ -188,7 +189,8 @@ def test_every_speedup_reaches_the_rules_the_helper_lints_with():
         "share_nested_decodes", "fast_evolve", "memoize_validator_classes", "lean_schema_walk",
         "dispatch_by_keyword", "direct_extend_validator", "memoize_regex_compile", "keep_module_names",
         "lean_function_filter", "lean_ref_resolver", "found_enum", "memoize_condition_scenarios", "known_ref_names",
-        "fast_yaml_constructor", "skip_idle_resource_rules", "lean_sub", "keep_valid_getatts"]
+        "fast_yaml_constructor", "skip_idle_resource_rules", "lean_sub", "keep_valid_getatts",
+        "lean_search_deep_keys"]
     first, second = report["passes"]
     for counts in (first, second):
         for original in ("E1101 cfnLint of the rule built", "Context.evolve", "Path.evolve", "Path.descend",
@@ -197,12 +199,12 @@ def test_every_speedup_reaches_the_rules_the_helper_lints_with():
                          "RefResolver.resolve_fragment", "RefResolver._get_subschemas_cache", "_keywords.enum",
                          "BaseFn.validate for a Ref", "BaseFn.validator for a Ref (a descent into ref.json)",
                          "PyYAML's construct_object", "Rules.run", "Sub._validate_string of the rule built",
-                         "Validator.descend"):
+                         "Validator.descend", "Template._search_deep_keys"):
             assert counts.get(original, 0) == 0, (original, counts)
         for replacement in ("cfnLint", "evolve", "descend", "create", "extend_validator", "_compile", "filter",
                             "_filter_schemas", "__post_init__", "resolve_fragment", "_get_subschemas_cache",
                             "enum", "validate", "name_known", "construct_document", "build", "run", "idle",
-                            "_validate_string", "get_valid_getatts", "is_type"):
+                            "_validate_string", "get_valid_getatts", "is_type", "_search_deep_keys", "_walk"):
             assert counts.get("speedups." + replacement, 0) > 0, (replacement, counts)
         # the decorated wrapper (one code object): every rule's matchall, and matchall_resource_properties only for
         # the rules with resource_property_types of their own, not ~350 times per resource
@@ -754,3 +756,79 @@ def test_the_sub_speedup_keeps_nothing_of_a_template_once_its_lint_ends(tmp_path
     assert len(run["held"]) == 2 and all(cfn and kept > 0 for cfn, kept in run["held"]), run   # it kept, then forgot
     assert run["after"] == [True, 0] and runs["keep"]["after"][0] is False
     assert run["alive"] < runs["keep"]["alive"], runs   # the last template linted is not held by the kept keys
+
+
+def test_the_key_search_gives_cfn_lint_s_paths(monkeypatch):
+    """lean_search_deep_keys (generator/lint/speedups/search_keys.py) against cfn-lint's Template._search_deep_keys
+    (run unpatched, its recursion included): over every template of every app and every rule fixture (decoded by
+    cfn-lint) for every key cfn-lint and the project search (Template.__init__, the graph, W2501, W8001, E3009) and
+    a few more, and over made-up documents (a match below a match, scalars and lists in lists, a top-level list,
+    keys that equal the text without being a str, a path given, 150 levels deep: cfn-lint's walk runs), for a str
+    and a compiled pattern (Template.__init__'s FUNCTION_FOR_EACH), the same paths in the same order, each a new
+    list holding the same objects; a path that is not a list goes to cfn-lint's walk, which raises."""
+    import regex
+    from cfnlint.decode import decode_str
+    from cfnlint.decode.node import dict_node, list_node, str_node
+    from cfnlint.helpers import FUNCTION_FOR_EACH
+    from cfnlint.template import template as template_module
+
+    from generator.lint.speedups import search_keys
+
+    cls = template_module.Template
+    original = cls._search_deep_keys
+    monkeypatch.setattr(cls, "_search_deep_keys", original)   # restored after the test: this process stays unpatched
+    assert search_keys.lean_search_deep_keys([]) is True
+    lean = cls._search_deep_keys
+    assert lean is not original and lean.real is original
+    unpatched = search_keys._Unpatched(original)
+
+    def same(document, key, path=None):
+        expected = original(unpatched, key, document, [] if path is None else list(path))
+        got = lean(object(), key, document, [] if path is None else list(path))
+        assert got == expected, (key, got, expected)
+        assert [[id(x) for x in p] for p in got] == [[id(x) for x in p] for p in expected]
+        assert len({id(p) for p in got}) == len(got)   # every path a list of its own
+        return got
+
+    keys = ["Ref", "Fn::Sub", "Fn::If", "Fn::FindInMap", "Fn::ForEach", "Fn::GetAtt", "Condition", "Properties",
+            "Type", "AccountPassword", "AdminPassword", "ADDomainJoinPassword", "CrossRealmTrustPrincipalPassword",
+            "KdcAdminPassword", "Password", "DbPassword", "MasterUserPassword", "PasswordParam", "Fn::Transform",
+            "Parameters", "Outputs", "Resources", "Modules", "Value", "Key", "NoSuchKey", FUNCTION_FOR_EACH,
+            regex.compile("^Fn::"), regex.compile("Name$")]
+    files = every_template()
+    assert len(files) > 100
+    found = 0
+    for path in files:
+        document, matches = decode_str(Path(path).read_text(encoding="utf-8"))
+        if document is None:
+            continue
+        for key in keys:
+            found += len(same(document, key))
+    assert found > 10_000
+    assert same({"Fn::ForEach::Tags": [1], "X": {"Fn::ForEach::A": {}}}, FUNCTION_FOR_EACH) != []
+
+    mark = type("Mark", (), {"line": 0, "column": 0})()
+    nested = {"A": {"Ref": {"Ref": "x"}}, "B": [1, "Ref", [{"Ref": 2}, [3, {"Ref": [4]}]], None],
+              "Ref": [{"Ref": 5}], 1: {"Ref": 6}, 2.5: [[{"C": {"Ref": 7}}]]}
+    for document in (nested, [nested, [nested], 8], dict_node(nested, mark, mark),
+                     list_node([dict_node({str_node("Ref", mark, mark): 9}, mark, mark)], mark, mark), "Ref", 10,
+                     None, {}, []):
+        for key in ("Ref", "C", "B", "1", "x"):
+            same(document, key)
+            same(document, key, ["Globals"])
+    assert [p[:-1] for p in same(nested, "Ref")] == [
+        ["A", "Ref"], ["A", "Ref", "Ref"], ["B", 2, 0, "Ref"], ["B", 2, 1, 1, "Ref"], ["Ref"], ["Ref", 0, "Ref"],
+        [1, "Ref"], [2.5, 0, 0, "C", "Ref"]]
+    deep = current = {}
+    for level in range(150):   # deeper than search_keys._DEEPEST: cfn-lint's walk answers
+        current["Ref"] = level
+        current["Next"] = [{}] if level % 2 else {}
+        current = current["Next"][0] if level % 2 else current["Next"]
+    assert len(same(deep, "Ref")) == 150
+    pattern = regex.compile("^Fn::")
+    assert same(nested, pattern) == []
+    assert [p[:-1] for p in lean(object(), pattern, {"Fn::If": [1], "X": {"Fn::Sub": "y"}}, [])] == [
+        ["Fn::If"], ["X", "Fn::Sub"]]
+    assert len(same(deep, regex.compile("^Ref$"))) == 150
+    with pytest.raises(AttributeError):
+        lean(object(), "Ref", {"Ref": 1}, ())   # cfn-lint's walk appends to path[:]

@@ -21,8 +21,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from generator.lint.speedups import (conditions, decode, evolve, function_filter, getatts, jsonschema_rules, keywords,
-                                     module_names, ref, regex_cache, resolver, rules_runner, schema_walk, sub,
-                                     validator_classes, yaml_constructor)
+                                     module_names, ref, regex_cache, resolver, rules_runner, schema_walk, search_keys,
+                                     sub, validator_classes, yaml_constructor)
 from generator.lint.speedups._support import _rule_classes
 
 CHECKED_CFN_LINT = "1.58.0"   # the version whose code each patch was checked against
@@ -46,6 +46,7 @@ PATCHES: list[Callable[[list[type]], Any]] = [
     rules_runner.skip_idle_resource_rules,
     sub.lean_sub,
     getatts.keep_valid_getatts,
+    search_keys.lean_search_deep_keys,
 ]
 
 APPLIED: list[str] = []       # the names of the patches applied in this process
