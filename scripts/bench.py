@@ -54,6 +54,7 @@ def _child_build(app: str, out: str, params: str, lift_limits: bool) -> None:
         troposphere.MAX_PARAMETERS = troposphere.MAX_OUTPUTS = troposphere.MAX_RESOURCES = 10_000
     from generator import cli
     cli.PHASES = phases = {}
+    cli.ONE_COMMAND = True   # as `python -m generator` sets it: one build, its lint helper released after the verdicts
     code = cli.main(["build", "--app", app, "--out", out, "--params", params])
     gate = sys.modules.get("generator.lint.gate")   # not imported when the build was up to date
     if gate is not None:
