@@ -1,6 +1,7 @@
 from generator.lint.trace import event
 
 event("build: python started")
-from generator.cli import exit_with, main  # noqa: E402 - the trace's first event comes before this import
+from generator import cli  # noqa: E402 - the trace's first event comes before this import
 
-exit_with(main())
+cli.ONE_COMMAND = True   # one command, then exit: nothing else will use this process's lint helper
+cli.exit_with(cli.main())

@@ -119,14 +119,16 @@ def _texts(templates: Mapping[str, Template], ready: Callable[[str, str], None] 
 
 def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
           note: Callable[[str], None] | None = None, phases: dict[str, float] | None = None,
-          progress: Progress | None = None, stamp: up_to_date.Stamp | None = None) -> Rendered:
+          progress: Progress | None = None, stamp: up_to_date.Stamp | None = None,
+          last: bool = False) -> Rendered:
     """Render, stage, validate and swap in `out` and `params_dir` together (generator/swap.py): on any failure or
     interruption both hold the previous build, and after success both hold this one. `spec`: the app spec's path,
     which the output directories must not contain. `note`: where to say that an interrupted build was recovered,
     and which stateful resources of the previous build this one drops (generator/renames.py).
     `phases`: filled with the wall seconds of each phase (make bench). `progress`: where each phase is announced,
     and its time when it took over a second (generator/terminal.py). `stamp`: recorded once the output is in place,
-    with the staged output's state (generator/up_to_date.py)."""
+    with the staged output's state (generator/up_to_date.py). `last`: no other build follows in this process (the
+    command line's), so the lint helper's input closes once the verdicts are in (generator/lint/workers.py)."""
     from generator import output_paths, up_to_date
     from generator.lint import gate, workers
     from generator.swap import OutputSwap
@@ -175,6 +177,10 @@ def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
                 ours.wait()   # it reads the staged folders: let it end before they go
                 raise
             event("build: lint verdicts")
+            if last:
+                # no other build follows in this process (`python -m generator build`): the lint helper ends while
+                # the checks finish and the output is swapped in, rather than at exit
+                workers.release()
             checks, warnings = ours.result()
             event("build: own checks done")
             if phases is not None:

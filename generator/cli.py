@@ -51,6 +51,10 @@ OPS_COMMANDS = tuple(OPS_HELP)
 OPS_DEFAULTS = DEPLOY_DEFAULTS[:3]
 # make bench (scripts/bench.py) sets it to a dict to read a build's phases in wall seconds: import, load, render...
 PHASES: dict[str, float] | None = None
+# Set by `python -m generator` (generator/__main__.py), which runs one command and exits: a build then lets its lint
+# helper end as soon as its verdicts are in (generator/lint/workers.py, release). Left False where one process runs
+# many builds (the tests), which share one helper.
+ONE_COMMAND = False
 # Set by a command that succeeded with everything it wrote in place and closed: `python -m generator` then exits at
 # once (exit_with).
 _DONE = False
@@ -180,7 +184,8 @@ def _build(args: argparse.Namespace) -> int:
     event("build: app loaded")
     if PHASES is not None:
         PHASES["load"] = time.perf_counter() - lap
-    rendered = write(app, out, params, spec=spec, note=_err, progress=_progress(args), stamp=stamp, phases=PHASES)
+    rendered = write(app, out, params, spec=spec, note=_err, progress=_progress(args), stamp=stamp, phases=PHASES,
+                     last=ONE_COMMAND)
     _say(f"wrote {len(rendered.templates)} templates to {args.out}/ and {len(rendered.params)} parameter files "
          f"to {args.params}/ (lint-clean, {duration(time.monotonic() - started)})",
          failed=f"the build finished ({args.out}/ and {args.params}/ hold it), but standard output")

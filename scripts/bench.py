@@ -51,6 +51,7 @@ def _child_build(app: str, out: str, params: str) -> None:
     """`python -m generator build`, with its phases recorded; prints one JSON line on stderr's last line."""
     from generator import cli
     cli.PHASES = phases = {}
+    cli.ONE_COMMAND = True   # as `python -m generator` sets it: one build, its lint helper released after the verdicts
     code = cli.main(["build", "--app", app, "--out", out, "--params", params])
     gate = sys.modules.get("generator.lint.gate")   # not imported when the build was up to date
     if gate is not None:

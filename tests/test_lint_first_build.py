@@ -157,6 +157,11 @@ def test_the_trace_records_every_process_of_a_build_in_order(tmp_path):
     assert events.index("helper: ready") < events.index("job: workers forked") < events.index("job: replied")
     assert any(e.startswith("worker: linted ") for e in events)
     assert events.index("job: replied") < events.index("build: lint verdicts")
+    # `python -m generator build` runs one build: its helper's input closes once the verdicts are in, so that the
+    # helper ends while the build swaps its output in; the build still waits for it at exit
+    assert (events.index("build: lint verdicts") < events.index("build: lint helper released")
+            < events.index("build: swapped in"))
+    assert events[-1] in ("build: lint helper ended", "build: lint helper had ended")
 
     quiet = tmp_path / "quiet"
     env.pop(trace.ENV)
@@ -173,3 +178,36 @@ def test_an_unwritable_trace_never_fails_a_build(tmp_path, monkeypatch):
     monkeypatch.delenv(trace.ENV)
     trace.event("nothing")
     assert list(Path(tmp_path).iterdir()) == []
+
+
+def test_a_released_helper_ends_by_itself_and_is_waited_for_at_stop(tmp_path, monkeypatch):
+    """workers.release (the command line's build, after its verdicts): the idle helper's input is closed, it ends on
+    its own (exit 0, no kill) while the build goes on; a later job starts a new helper; stop waits for both."""
+    monkeypatch.chdir(tmp_path)
+    workers.stop()   # an earlier test's helper
+    template = tmp_path / "t.yaml"
+    template.write_text("Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n")
+    first = workers.helper()
+    workers.release()
+    assert workers._shared is first, "a helper that has served no job (maybe still loading) is left to stop"
+    assert first.lint([str(template)], ["eu-west-1"], sorted(gate.IGNORED_RULES), 1).findings == {str(template): []}
+    first.lock.acquire()   # busy (a job not answered): left alone
+    workers.release()
+    assert workers._shared is first and first.proc.stdin and not first.proc.stdin.closed
+    first.lock.release()
+    workers.release()
+    assert workers._shared is None and workers._ending == [first]
+    assert first.proc.wait(timeout=120) == 0, "it ends by itself once its input is closed"
+    second = workers.helper()
+    assert second is not first and second.proc.poll() is None
+    workers.stop()
+    assert workers._ending == [] and workers._shared is None and second.proc.poll() is not None
+
+
+def test_only_the_command_lines_build_releases_its_helper():
+    """`python -m generator` sets cli.ONE_COMMAND (one command, then exit); a process that runs many builds (the
+    tests, make bench's children unless they set it) keeps one helper for all of them."""
+    from generator import cli
+    assert cli.ONE_COMMAND is False
+    main = (ROOT / "generator" / "__main__.py").read_text()
+    assert "cli.ONE_COMMAND = True" in main and main.index("ONE_COMMAND") < main.index("cli.main()")
