@@ -109,18 +109,29 @@ class Helper:
         if self.proc.poll() is not None:
             event("build: lint helper had ended")
             return
-        if self.used and self.lock.acquire(blocking=False):
+        if self.end_input():
             try:
-                if self.proc.stdin:
-                    self.proc.stdin.close()
                 self.proc.wait(timeout=2)
                 event("build: lint helper ended")
                 return
-            except (OSError, subprocess.TimeoutExpired):
+            except subprocess.TimeoutExpired:
                 pass
-            finally:
-                self.lock.release()
         self.kill()
+
+    def end_input(self) -> bool:
+        """Close the input of a helper that has served a job and is idle: it then stops its workers and exits. False,
+        and nothing done, for one not used yet (still loading cfn-lint), busy (a job not answered) or whose input
+        could not be closed."""
+        if not self.used or not self.lock.acquire(blocking=False):
+            return False
+        try:
+            if self.proc.stdin:
+                self.proc.stdin.close()
+            return True
+        except OSError:
+            return False
+        finally:
+            self.lock.release()
 
     def kill(self) -> None:
         """The helper and its workers (its own process group), at once."""
@@ -251,17 +262,8 @@ def release() -> None:
     global _shared
     with _shared_lock:
         h = _shared
-        if h is None or h.pid != os.getpid() or not h.used or h.proc.poll() is not None:
+        if h is None or h.pid != os.getpid() or h.proc.poll() is not None or not h.end_input():
             return
-        if not h.lock.acquire(blocking=False):
-            return
-        try:
-            if h.proc.stdin:
-                h.proc.stdin.close()
-        except OSError:
-            pass
-        finally:
-            h.lock.release()
         _ending.append(h)
         _shared = None
     event("build: lint helper released")
