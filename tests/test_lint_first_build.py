@@ -154,9 +154,9 @@ def test_the_trace_records_every_process_of_a_build_in_order(tmp_path):
     assert order == sorted(order)
     pids = {what.split(":")[0]: pid for _, pid, _, what in lines}
     assert len({pids["build"], pids["helper"], pids["worker"]}) == 3
-    assert events.index("helper: ready") < events.index("job: workers forked") < events.index("job: replied")
+    assert events.index("helper: ready") < events.index("job: workers forked") < events.index("job: replying")
     assert any(e.startswith("worker: linted ") for e in events)
-    assert events.index("job: replied") < events.index("build: lint verdicts")
+    assert events.index("job: replying") < events.index("build: lint verdicts")
     # `python -m generator build` runs one build: its helper's input closes once the verdicts are in, so that the
     # helper ends while the build swaps its output in; the build still waits for it at exit
     assert (events.index("build: lint verdicts") < events.index("build: lint helper released")

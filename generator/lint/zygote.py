@@ -263,10 +263,11 @@ def main() -> None:
 
     def send(reply: dict[str, Any]) -> None:
         reply["setup"] = setup_seconds
+        # traced before the write: the build may read the reply and trace its verdicts before a line written after
+        event("job: replying")
         try:
             out.write(json.dumps(reply) + "\n")
             out.flush()
-            event("job: replied")
         except OSError as exc:   # the build is gone (killed): nobody to answer
             gone.append(exc)
 
