@@ -89,18 +89,9 @@ rss = anon()
 rules = {rule.id: rule for rule in zygote._STATE["rules"].values()}
 w3037, i3510, e3062, e3025 = rules["W3037"], rules["I3510"], rules["E3062"], rules["E3025"]
 
-def strings(document, found):
-    if isinstance(document, dict):
-        for value in document.values():
-            strings(value, found)
-    elif isinstance(document, list):
-        for value in document:
-            strings(value, found)
-    elif isinstance(document, str):
-        found.append(document)
-    return found
+from tests.test_lint_rule_data import _strings   # after the resident set is read: it imports pytest
 
-rds = strings([e3062._schema, e3025._schema], [])
+rds = _strings([e3062._schema, e3025._schema], [])
 import cfnlint.data.schemas.extensions.aws_rds_dbinstance as rds_package
 left = type(w3037).__init__.__globals__["load_resource"]   # a rule module loaded from its file keeps the replacement
 again = left(AdditionalSpecs, "Policies.json")
