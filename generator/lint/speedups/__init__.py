@@ -12,6 +12,9 @@ Patches of a rule's own method or of a name its module imported therefore go thr
 with (`_rule_classes`); patches of the library modules (validators, context, filter) go to those modules, which the
 rule modules import normally.
 
+One module acts earlier: `rule_data.compact_rule_data()` is in place while the helper builds its rules
+(zygote._rules), so that the data files the rules load are held compactly (tests/test_lint_rule_data.py).
+
 What proves them: tests/test_lint_speedups.py lints every template of every app in the repository and every project
 rule fixture with the patches and in a process without them (cfn-lint's own API) and compares the findings, and
 fails if a patched piece of cfn-lint still runs while the helper lints (a patch that does not reach the instances).
