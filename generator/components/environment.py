@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import Field
 
 from generator.components.base import EnvInputs, NotAParameter, Param
-from generator.config.types import AccountId, Region, Strict
+from generator.config.types import AccountId, EnvironmentPart, Region
 
 if TYPE_CHECKING:
     from generator.config import AppSpec
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 GROUP = "Environment"
 
 
-class EnvironmentCore(Strict):
+class EnvironmentCore(EnvironmentPart):
     """What every environment says about itself."""
 
     production: Annotated[bool, Param("Production")] = Field(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import Field, computed_field
 
 from generator.components.base import EnvInputs, Param
-from generator.config.types import IamPrincipal, Strict, empty_list
+from generator.config.types import EnvironmentPart, IamPrincipal, Strict, empty_list
 
 if TYPE_CHECKING:
     from generator.config import AppSpec
@@ -55,7 +55,7 @@ class AccessEnv(Strict):
         return bool(self.devops)
 
 
-class AccessEnvSpec(Strict):
+class AccessEnvSpec(EnvironmentPart):
     """An environment's access roles (a field of `environments.<env>`)."""
 
     access: AccessEnv | None = Field(

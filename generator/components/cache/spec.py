@@ -9,7 +9,7 @@ from pydantic import Field, StringConstraints
 
 from generator.components import stores
 from generator.components.base import EnvInputs, Param
-from generator.config.types import Name, Strict
+from generator.config.types import EnvironmentPart, Name, Strict
 from generator.errors import Problem
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class CacheEnv(Strict):
                                        "elsewhere.")
 
 
-class CachesEnv(Strict):
+class CachesEnv(EnvironmentPart):
     """An environment's cache settings (a field of `environments.<env>`)."""
 
     caches: dict[Name, CacheEnv] = Field(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import Field, StringConstraints
 
 from generator.components.base import EnvInputs, NotAParameter, Param, cidr_pattern
-from generator.config.types import Cidr, DomainName, RetentionDays, Strict
+from generator.config.types import Cidr, DomainName, EnvironmentPart, RetentionDays
 from generator.errors import Problem
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ CertificateArn = Annotated[str, StringConstraints(
 TEST_LISTENER_MASKS = range(8, 33)   # never wider than a /8 (a rule), never the whole internet
 
 
-class ClusterEnv(Strict):
+class ClusterEnv(EnvironmentPart):
     """An environment's cluster and load balancer (fields of `environments.<env>`)."""
 
     spot_share: Annotated[int | None, Param("Spot share (%)")] = Field(

@@ -16,7 +16,7 @@ from generator.components.attachments import Offer
 from generator.components.base import EnvInputs, NotAParameter, Param
 from generator.components.database import engines
 from generator.config import aws_facts
-from generator.config.types import Strict
+from generator.config.types import EnvironmentPart, Strict
 from generator.errors import Problem
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ class DatabaseEnv(Strict):
         None, description="Free text for operators, e.g. why this environment deviates from the defaults.")
 
 
-class DatabaseEnvironment(Strict):
+class DatabaseEnvironment(EnvironmentPart):
     """The database's block of an environment (a field of `environments.<env>`)."""
 
     database: DatabaseEnv | None = Field(

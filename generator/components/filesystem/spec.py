@@ -11,7 +11,7 @@ from pydantic import Field, StringConstraints
 
 from generator.components import stores
 from generator.components.base import EnvInputs, Param
-from generator.config.types import Name, Strict
+from generator.config.types import EnvironmentPart, Name, Strict
 from generator.errors import Problem
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class FileSystemEnv(Strict):
         None, description="Daily AWS Backup of the file system (kept 35 days). Default: on in production.")
 
 
-class FileSystemsEnv(Strict):
+class FileSystemsEnv(EnvironmentPart):
     """An environment's file system settings (a field of `environments.<env>`)."""
 
     file_systems: dict[Name, FileSystemEnv] = Field(

@@ -12,7 +12,7 @@ import annotated_types
 from pydantic import Field, computed_field, create_model
 
 from generator.components.base import EnvInputs, NotAParameter, Param
-from generator.config.types import EmailAddress, SnsTopicArn, Strict, empty_list
+from generator.config.types import EmailAddress, EnvironmentPart, SnsTopicArn, Strict, empty_list
 from generator.errors import Problem
 
 if TYPE_CHECKING:
@@ -150,7 +150,7 @@ class AlertsEnv(Strict):
         return len(self.emails)
 
 
-class MonitoringEnv(Strict):
+class MonitoringEnv(EnvironmentPart):
     """An environment's monitoring settings (a field of `environments.<env>`)."""
 
     alerts: AlertsEnv | None = Field(

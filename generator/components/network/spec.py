@@ -9,7 +9,7 @@ from pydantic import AfterValidator, Field, computed_field
 
 from generator.components.base import EnvInputs, Param, cidr_pattern
 from generator.components.network import zones
-from generator.config.types import Cidr, NatMode, RetentionDays, Strict, SubnetId, VpcId, ZoneRef
+from generator.config.types import Cidr, EnvironmentPart, NatMode, RetentionDays, Strict, SubnetId, VpcId, ZoneRef
 from generator.errors import Problem
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def vpc_cidr_pattern(app: AppSpec) -> str:
 ZoneKind = Literal["ids", "names", "region"]
 
 
-class NetworkEnv(Strict):
+class NetworkEnv(EnvironmentPart):
     """An environment's network (fields of `environments.<env>`)."""
 
     cidr: Annotated[Cidr, Param(

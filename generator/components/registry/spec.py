@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field
 
 from generator.components.base import EnvInputs, Param
-from generator.config.types import Strict
+from generator.config.types import EnvironmentPart, Strict
 from generator.errors import Problem
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ class RegistrySpec(Strict):
                              "billed by Inspector, also language packages).")
 
 
-class RegistryEnv(Strict):
+class RegistryEnv(EnvironmentPart):
     """An environment's registry setting (a field of `environments.<env>`)."""
 
     manage_registry_scanning: Annotated[bool | None, Param("Own registry scanning")] = Field(

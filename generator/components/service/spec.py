@@ -13,8 +13,8 @@ from pydantic import Discriminator, Field, StringConstraints, Tag
 from generator.components.attachments import Access
 from generator.components.base import NotAParameter, Param, declared_fields
 from generator.config import aws_facts, schedules
-from generator.config.types import (INT32_MAX, FARGATE_SIZES, Name, NonBlank, RelativePath, RetentionDays, ServiceKind,
-                                    Strict, empty_list)
+from generator.config.types import (INT32_MAX, FARGATE_SIZES, EnvironmentPart, Name, NonBlank, RelativePath,
+                                    RetentionDays, ServiceKind, Strict, empty_list)
 from generator.errors import Problem
 
 if TYPE_CHECKING:
@@ -335,7 +335,7 @@ TIME_ZONE_NAME = r"^[A-Za-z][A-Za-z0-9_+/-]{0,63}$"   # the shape of an IANA nam
 NEVER = OffHoursSpec.model_construct(stop=None, start=None, timezone="UTC")   # an environment without off_hours
 
 
-class ServicesEnv(Strict):
+class ServicesEnv(EnvironmentPart):
     """An environment's service settings (fields of `environments.<env>`)."""
 
     services: dict[Name, ServiceEnvSpec] = Field(

@@ -9,7 +9,7 @@ from pydantic import Field, StringConstraints
 
 from generator.components import stores
 from generator.components.base import EnvInputs, Param
-from generator.config.types import Name, Strict
+from generator.config.types import EnvironmentPart, Name, Strict
 from generator.errors import Problem
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ class TableEnv(Strict):
                           "Default: on in production.")
 
 
-class TablesEnv(Strict):
+class TablesEnv(EnvironmentPart):
     """An environment's table settings (a field of `environments.<env>`)."""
 
     tables: dict[Name, TableEnv] = Field(
