@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Strict as StrictType, StringConstraints
 
 from generator import naming
-from generator.config import aws_facts
+from generator.config import aws_facts, pydantic_plugins
 
 NAME_PATTERN = naming.NAME_PATTERN
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
@@ -91,6 +91,9 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
     8192: tuple(range(16384, 61441, 4096)),
     16384: tuple(range(32768, 122881, 8192)),
 }
+
+
+pydantic_plugins.install()   # before the first model's validator is built: no plugin search (pydantic_plugins.py)
 
 
 class Strict(BaseModel):
