@@ -124,6 +124,7 @@ def test_a_deferred_parts_computed_fields_read_as_the_built_models(part):
 ALONE = """
 import json
 from pydantic import ValidationError
+from generator.components.network import NetworkEnv
 seen = [NetworkEnv.__pydantic_complete__]
 network = NetworkEnv.model_validate({"cidr": "10.0.0.0/16"})   # pydantic builds the validator at this first use
 seen += [NetworkEnv.__pydantic_complete__, network.zone_kind]
