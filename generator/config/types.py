@@ -2,8 +2,6 @@
 names, ids, CIDRs, retention periods, text that is not blank. Strict pydantic base: frozen, unknown keys rejected,
 no "8080" for a port, no 1 for true.
 """
-from __future__ import annotations
-
 import difflib
 from ipaddress import IPv4Network
 from typing import Annotated, Literal

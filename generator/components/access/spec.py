@@ -1,7 +1,5 @@
 """Access's spec: who may assume the environment's Viewer, Developer and DevOps roles (`environments.<env>.access`,
 AccessEnv: each field a root parameter). What each role may do is docs/access.md (generated from the policies)."""
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, computed_field
@@ -62,17 +60,17 @@ class AccessEnvSpec(EnvironmentPart):
         None, description="Who may assume the environment's Viewer, Developer and DevOps roles, and for how long.")
 
 
-def wanted(app: AppSpec) -> bool:
+def wanted(app: "AppSpec") -> bool:
     """Whether the app has an access stack: some environment names someone for some role."""
     return any(settings(app, env).viewer_role or settings(app, env).developer_role or settings(app, env).devops_role
                for env in app.environments)
 
 
-def settings(app: AppSpec, env: str) -> AccessEnv:
+def settings(app: "AppSpec", env: str) -> AccessEnv:
     return app.environments[env].access or AccessEnv()
 
 
-def env_inputs(app: AppSpec) -> EnvInputs[AccessEnv]:
+def env_inputs(app: "AppSpec") -> EnvInputs[AccessEnv]:
     return EnvInputs(AccessEnv, GROUP, settings, app=app)
 
 
