@@ -7,9 +7,9 @@ default is therefore `config.types.empty_list`; these tests keep it so and check
 Also ("the spec models' build at import, third pass"): EnvironmentSpec's bases, the components' EnvironmentParts, defer
 their validators (a load never runs them: EnvironmentSpec checks the same fields with its own), and no generation
 looks for pydantic plugins (generator/config/pydantic_plugins.py); these tests check that a generation builds no part
-and imports no plugin loader, that what reads a deferred part (EnvInputs) sees what the built model says, and that the
-stand-in for pydantic's plugin loader returns what the real one returns here; and that the spec modules' class
-annotations are objects, not text pydantic must evaluate."""
+and imports neither a plugin loader nor the error messages' module (only a refused spec needs it), that what reads a
+deferred part (EnvInputs) sees what the built model says, that the stand-in for pydantic's plugin loader returns what
+the real one returns here, and that the spec modules' class annotations are objects, not text pydantic must evaluate."""
 from __future__ import annotations
 
 import __future__
@@ -83,6 +83,7 @@ def walk(cls):
 print(json.dumps({"built": sorted({m.__name__ for m in walk(EnvironmentPart)
                                     if m.__pydantic_complete__ and m is not EnvironmentSpec}),
                   "strict": sorted({m.__name__ for m in walk(Strict) if not m.__pydantic_complete__}),
+                  "messages": "generator.config.messages" in sys.modules,
                   "plugins": sorted(n for n in sys.modules if n.startswith("importlib.metadata")
                                     or n == "pydantic.plugin._loader" and getattr(sys.modules[n], "__file__", None))}))
 """
@@ -108,6 +109,8 @@ def test_a_generation_builds_no_part_and_looks_for_no_plugin():
     # every other spec model is built as before (a part is the only deferred kind)
     assert seen["strict"] == sorted({"EnvironmentPart", *(p.__name__ for p in PARTS)})
     assert seen["plugins"] == []
+    # the words for a refused spec (generator/config/messages.py) are imported only when a spec is refused
+    assert seen["messages"] is False
 
 
 @pytest.mark.parametrize("part", [p for p in PARTS if p.model_computed_fields], ids=lambda m: m.__qualname__)
