@@ -104,7 +104,7 @@ class EnvironmentPart(Strict, defer_build=True):
     part's own would never run at a load (EnvironmentSpec builds the same fields' checks again, for itself), so a part
     builds one only when something validates it on its own, e.g. a test (pydantic does it at that first use). Its
     fields are collected at once all the same (`model_fields`); a computed field's return type is evaluated at the
-    build (generator/components/base.py reads it without one). 11 parts: 15-20 ms of CPU of every import."""
+    build (generator/components/base.py reads it without one). 11 parts: 10 M instructions of every import."""
 
 
 def empty_list() -> list:
