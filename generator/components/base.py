@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, TypeVar
 
 import annotated_types
 from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
 
 from generator import naming
 from generator.errors import Problem, WiringError
@@ -238,6 +239,11 @@ def _declared(model: type[BaseModel]) -> dict[str, tuple[Any, Any, Param | NotAP
         found[name] = (info.annotation, info, marks[0])
     for name, info in model.model_computed_fields.items():
         annotation = info.return_type
+        if annotation is PydanticUndefined:
+            # Not evaluated yet: pydantic evaluates a computed field's return annotation when it builds the model's
+            # validator, which an EnvironmentPart defers (generator/config/types.py); evaluated the same way here
+            # (the property's module globals), tests/test_spec_import_cost.py compares it with the built model's
+            annotation = typing.get_type_hints(info.wrapped_property.fget, include_extras=True)["return"]
         marks = [m for m in typing.get_args(annotation)[1:] if isinstance(m, Param)] \
             if typing.get_origin(annotation) is typing.Annotated else []
         if marks:

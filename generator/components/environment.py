@@ -1,13 +1,11 @@
 """What every environment says about itself (`environments.<env>`: production, account_id), and the root parameter
 the stacks that depend on it take (Production)."""
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
 from generator.components.base import EnvInputs, NotAParameter, Param
-from generator.config.types import AccountId, Region, Strict
+from generator.config.types import AccountId, EnvironmentPart, Region
 
 if TYPE_CHECKING:
     from generator.config import AppSpec
@@ -15,7 +13,7 @@ if TYPE_CHECKING:
 GROUP = "Environment"
 
 
-class EnvironmentCore(Strict):
+class EnvironmentCore(EnvironmentPart):
     """What every environment says about itself."""
 
     production: Annotated[bool, Param("Production")] = Field(
@@ -29,9 +27,9 @@ class EnvironmentCore(Strict):
         None, description="AWS region of this environment, e.g. `us-east-1`. Default: the app's `region`.")
 
 
-def settings(app: AppSpec, env: str) -> EnvironmentCore:
+def settings(app: "AppSpec", env: str) -> EnvironmentCore:
     return app.environments[env]
 
 
-def env_inputs(app: AppSpec) -> EnvInputs[EnvironmentCore]:
+def env_inputs(app: "AppSpec") -> EnvInputs[EnvironmentCore]:
     return EnvInputs(EnvironmentCore, GROUP, settings, app=app)

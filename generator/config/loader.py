@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from generator import collector
-from generator.config import messages, rules, spec_file, yaml_reader
+from generator.config import rules, spec_file, yaml_reader
 from generator.config.models import AppSpec
 from generator.errors import ConfigError, Problem
 
@@ -35,6 +35,7 @@ def _load_app(path: str | Path) -> AppSpec:
     if raw is None:
         raise ConfigError(source, [Problem("", "the file is empty; start from the example app.yaml in the README")])
     if not isinstance(raw, dict):
+        from generator.config import messages   # only a refused spec needs its words (a load that passes: not imported)
         raise ConfigError(source, [Problem("", f"the top level is {messages.shown(raw)}, not keys; write `key: value` "
                                                f"lines ({', '.join(list(AppSpec.model_fields)[:3])}, ...) starting "
                                                f"at column 1")])
@@ -45,6 +46,7 @@ def parse_app(raw: dict, source: str = "app.yaml") -> AppSpec:
     try:
         app = AppSpec.model_validate(raw)
     except ValidationError as exc:
+        from generator.config import messages
         raise ConfigError(source, _one_line([messages.problem(err, raw) for err in exc.errors()])) from exc
     problems = rules.check(app)
     if problems:

@@ -3,8 +3,6 @@
 
 Rules that involve more than one field live in `rules.py`, written as sentences.
 """
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints
@@ -35,10 +33,12 @@ from generator.config.types import (  # noqa: F401 - the shared field types, als
 
 
 class EnvironmentSpec(AccessEnvSpec, MonitoringEnv, DatabaseEnvironment, FileSystemsEnv, TablesEnv, CachesEnv,
-                      RegistryEnv, ClusterEnv, ServicesEnv, NetworkEnv, EnvironmentCore):
+                      RegistryEnv, ClusterEnv, ServicesEnv, NetworkEnv, EnvironmentCore, defer_build=False):
     """One deployment target. Only what differs between environments belongs here: what every environment says about
     itself (EnvironmentCore) and each component's per-environment settings (network, services, cluster, registry,
     database, caches, tables, file systems), which enter the templates as root parameters."""
+    # (The docstring is the JSON schema's description.) Its validator is built when the class is defined
+    # (`defer_build=False`): its bases, the EnvironmentParts, defer theirs (generator/config/types.py).
 
     frontend: FrontendEnv | None = Field(
         None, description="The environment's frontend and CloudFront settings (domains, certificate, DNS zone, "

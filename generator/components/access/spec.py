@@ -1,13 +1,11 @@
 """Access's spec: who may assume the environment's Viewer, Developer and DevOps roles (`environments.<env>.access`,
 AccessEnv: each field a root parameter). What each role may do is docs/access.md (generated from the policies)."""
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, computed_field
 
 from generator.components.base import EnvInputs, Param
-from generator.config.types import IamPrincipal, Strict, empty_list
+from generator.config.types import EnvironmentPart, IamPrincipal, Strict, empty_list
 
 if TYPE_CHECKING:
     from generator.config import AppSpec
@@ -55,24 +53,24 @@ class AccessEnv(Strict):
         return bool(self.devops)
 
 
-class AccessEnvSpec(Strict):
+class AccessEnvSpec(EnvironmentPart):
     """An environment's access roles (a field of `environments.<env>`)."""
 
     access: AccessEnv | None = Field(
         None, description="Who may assume the environment's Viewer, Developer and DevOps roles, and for how long.")
 
 
-def wanted(app: AppSpec) -> bool:
+def wanted(app: "AppSpec") -> bool:
     """Whether the app has an access stack: some environment names someone for some role."""
     return any(settings(app, env).viewer_role or settings(app, env).developer_role or settings(app, env).devops_role
                for env in app.environments)
 
 
-def settings(app: AppSpec, env: str) -> AccessEnv:
+def settings(app: "AppSpec", env: str) -> AccessEnv:
     return app.environments[env].access or AccessEnv()
 
 
-def env_inputs(app: AppSpec) -> EnvInputs[AccessEnv]:
+def env_inputs(app: "AppSpec") -> EnvInputs[AccessEnv]:
     return EnvInputs(AccessEnv, GROUP, settings, app=app)
 
 

@@ -1,6 +1,4 @@
 """The buckets' spec: `buckets:` in app.yaml (BucketSpec) and its rule. Buckets have no per-environment settings."""
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -45,7 +43,7 @@ class BucketSpec(Strict):
     cors: list[CorsRuleSpec] = Field(default_factory=empty_list, description="CORS rules, when browsers call the bucket.")
 
 
-def bucket_names_fit(app: AppSpec) -> Iterator[Problem]:
+def bucket_names_fit(app: "AppSpec") -> Iterator[Problem]:
     """A bucket's physical name (`<app>-<env>-<name>-` and 12 characters of the stack id) is at most 63 characters
     for the app's longest environment name: S3 refuses longer names."""
     if not app.environments:

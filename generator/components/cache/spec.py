@@ -1,7 +1,5 @@
 """The caches' spec: `caches:` in app.yaml (CacheSpec), their per-environment settings (CacheEnv under
 `environments.<env>.caches.<name>`, each a root parameter of that cache) and rules."""
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -9,7 +7,7 @@ from pydantic import Field, StringConstraints
 
 from generator.components import stores
 from generator.components.base import EnvInputs, Param
-from generator.config.types import Name, Strict
+from generator.config.types import EnvironmentPart, Name, Strict
 from generator.errors import Problem
 
 if TYPE_CHECKING:
@@ -58,14 +56,14 @@ class CacheEnv(Strict):
                                        "elsewhere.")
 
 
-class CachesEnv(Strict):
+class CachesEnv(EnvironmentPart):
     """An environment's cache settings (a field of `environments.<env>`)."""
 
     caches: dict[Name, CacheEnv] = Field(
         default_factory=dict, description="Per-cache settings in this environment, keyed by cache name.")
 
 
-def settings(app: AppSpec, env: str, name: str) -> CacheEnv:
+def settings(app: "AppSpec", env: str, name: str) -> CacheEnv:
     spec = app.environments[env].caches.get(name) or CacheEnv()
     production = app.environments[env].production
     return spec.model_copy(update={
@@ -74,16 +72,16 @@ def settings(app: AppSpec, env: str, name: str) -> CacheEnv:
         else (7 if production else 0)})
 
 
-def env_inputs(app: AppSpec, cache: CacheSpec) -> EnvInputs[CacheEnv]:
+def env_inputs(app: "AppSpec", cache: CacheSpec) -> EnvInputs[CacheEnv]:
     return stores.env_inputs(app, "caches", cache.name, CacheEnv, settings)
 
 
-def cache_settings_name_caches(app: AppSpec) -> Iterator[Problem]:
+def cache_settings_name_caches(app: "AppSpec") -> Iterator[Problem]:
     """`environments.<env>.caches` names caches of the app."""
     yield from stores.settings_name_stores(app, "caches")
 
 
-def cache_engine_versions_exist(app: AppSpec) -> Iterator[Problem]:
+def cache_engine_versions_exist(app: "AppSpec") -> Iterator[Problem]:
     """A cache's `engine_version` is one ElastiCache offers for its engine (valkey: 7.2, 8.0, 8.1, 8.2; redis: 6.2,
     7.0, 7.1)."""
     for cache in app.caches:

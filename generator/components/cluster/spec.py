@@ -1,15 +1,13 @@
 """The cluster's per-environment settings (ClusterEnv: fields of `environments.<env>`, each a root parameter unless
 marked) and the rules about them. The cluster has no block of its own in app.yaml: the web services' ports come from
 `services`."""
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, StringConstraints
 
 from generator.components.base import EnvInputs, NotAParameter, Param, cidr_pattern
-from generator.config.types import Cidr, DomainName, RetentionDays, Strict
+from generator.config.types import Cidr, DomainName, EnvironmentPart, RetentionDays
 from generator.errors import Problem
 
 if TYPE_CHECKING:
@@ -21,7 +19,7 @@ CertificateArn = Annotated[str, StringConstraints(
 TEST_LISTENER_MASKS = range(8, 33)   # never wider than a /8 (a rule), never the whole internet
 
 
-class ClusterEnv(Strict):
+class ClusterEnv(EnvironmentPart):
     """An environment's cluster and load balancer (fields of `environments.<env>`)."""
 
     spot_share: Annotated[int | None, Param("Spot share (%)")] = Field(
@@ -52,17 +50,17 @@ class ClusterEnv(Strict):
         None, description="Days load balancer access logs are kept. Default: 365 in production, 90 elsewhere.")
 
 
-def spot_share(app: AppSpec, env: str) -> int:
+def spot_share(app: "AppSpec", env: str) -> int:
     spec = app.environments[env]
     return spec.spot_share if spec.spot_share is not None else (0 if spec.production else 50)
 
 
-def access_log_retention_days(app: AppSpec, env: str) -> int:
+def access_log_retention_days(app: "AppSpec", env: str) -> int:
     spec = app.environments[env]
     return spec.access_log_retention_days or (365 if spec.production else 90)
 
 
-def settings(app: AppSpec, env: str) -> ClusterEnv:
+def settings(app: "AppSpec", env: str) -> ClusterEnv:
     """An environment's cluster settings with their defaults filled in."""
     spec = app.environments[env]
     return spec.model_copy(update={
@@ -70,13 +68,13 @@ def settings(app: AppSpec, env: str) -> ClusterEnv:
         "test_listener_cidr": spec.test_listener_cidr or spec.cidr})
 
 
-def env_inputs(app: AppSpec) -> EnvInputs[ClusterEnv]:
+def env_inputs(app: "AppSpec") -> EnvInputs[ClusterEnv]:
     return EnvInputs(ClusterEnv, GROUP, settings, app=app)
 
 
 # --- rules -------------------------------------------------------------------------------------------------------
 
-def certificate_in_region_and_account(app: AppSpec) -> Iterator[Problem]:
+def certificate_in_region_and_account(app: "AppSpec") -> Iterator[Problem]:
     """An environment's `certificate_arn` names an ACM certificate in the environment's region and, when the
     environment gives `account_id`, in that account (a load balancer cannot use a certificate from anywhere else)."""
     for name, env in app.environments.items():
@@ -93,7 +91,7 @@ def certificate_in_region_and_account(app: AppSpec) -> Iterator[Problem]:
                                f"{env.account_id}")
 
 
-def test_listener_cidr_is_narrow(app: AppSpec) -> Iterator[Problem]:
+def test_listener_cidr_is_narrow(app: "AppSpec") -> Iterator[Problem]:
     """An environment's `test_listener_cidr` is a /8 or narrower network: the test listener serves releases that are
     not yet approved and is never open to the whole internet."""
     for name, env in app.environments.items():

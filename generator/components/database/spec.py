@@ -4,8 +4,6 @@
 Which engine versions run Aurora Serverless v2, and which of those can scale to 0 ACUs (auto-pause), is AWS
 documentation, not data any pinned package ships; it lives in `engines.py` with the pages it comes from.
 """
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -16,7 +14,7 @@ from generator.components.attachments import Offer
 from generator.components.base import EnvInputs, NotAParameter, Param
 from generator.components.database import engines
 from generator.config import aws_facts
-from generator.config.types import Strict
+from generator.config.types import EnvironmentPart, Strict
 from generator.errors import Problem
 
 if TYPE_CHECKING:
@@ -93,18 +91,18 @@ class DatabaseEnv(Strict):
         None, description="Free text for operators, e.g. why this environment deviates from the defaults.")
 
 
-class DatabaseEnvironment(Strict):
+class DatabaseEnvironment(EnvironmentPart):
     """The database's block of an environment (a field of `environments.<env>`)."""
 
     database: DatabaseEnv | None = Field(
         None, description="This environment's database settings: capacity, readers, backups, protection, restore.")
 
 
-def _defaults(app: AppSpec, env: str) -> DatabaseEnv:
+def _defaults(app: "AppSpec", env: str) -> DatabaseEnv:
     return app.environments[env].database or DatabaseEnv()
 
 
-def settings(app: AppSpec, env: str) -> DatabaseEnv:
+def settings(app: "AppSpec", env: str) -> DatabaseEnv:
     """An environment's database settings with every default resolved."""
     spec, production = _defaults(app, env), app.environments[env].production
     db = app.database
@@ -120,11 +118,11 @@ def settings(app: AppSpec, env: str) -> DatabaseEnv:
     })
 
 
-def env_inputs(app: AppSpec) -> EnvInputs[DatabaseEnv]:
+def env_inputs(app: "AppSpec") -> EnvInputs[DatabaseEnv]:
     return EnvInputs(DatabaseEnv, GROUP, settings, app=app)
 
 
-def offers(app: AppSpec) -> dict[str, Offer]:
+def offers(app: "AppSpec") -> dict[str, Offer]:
     """The database is a store services may `use` (docs/attachments.md): read-write only (one set of credentials,
     the writer's endpoint)."""
     return {NAME: Offer(("read-write",), "read-write", VARIABLES)} if app.database is not None else {}
@@ -132,7 +130,7 @@ def offers(app: AppSpec) -> dict[str, Offer]:
 
 # --- rules -------------------------------------------------------------------------------------------------------
 
-def database_engine_version(app: AppSpec) -> Iterator[Problem]:
+def database_engine_version(app: "AppSpec") -> Iterator[Problem]:
     """`database.engine_version` is a version RDS offers for the engine and has not deprecated (the lists cfn-lint
     ships), not a Limitless Database version, and one Aurora Serverless v2 runs on (docs/database.md lists the
     minimum versions)."""
@@ -157,7 +155,7 @@ def database_engine_version(app: AppSpec) -> Iterator[Problem]:
                            f"use one such as {suggest}")
 
 
-def database_settings_need_a_database(app: AppSpec) -> Iterator[Problem]:
+def database_settings_need_a_database(app: "AppSpec") -> Iterator[Problem]:
     """`environments.<env>.database` is given only when the app has a `database`."""
     if app.database is not None:
         return
@@ -167,7 +165,7 @@ def database_settings_need_a_database(app: AppSpec) -> Iterator[Problem]:
                                                            "these settings")
 
 
-def database_capacity_range(app: AppSpec) -> Iterator[Problem]:
+def database_capacity_range(app: "AppSpec") -> Iterator[Problem]:
     """An environment's database capacity is a range: `max_capacity` is at least 1 and at least `min_capacity`, and
     `min_capacity: 0` (auto-pause) is only for engine versions that support it, never in production."""
     db = app.database
@@ -193,7 +191,7 @@ def database_capacity_range(app: AppSpec) -> Iterator[Problem]:
                                                  "the engine version")
 
 
-def production_database_has_a_reader(app: AppSpec) -> Iterator[Problem]:
+def production_database_has_a_reader(app: "AppSpec") -> Iterator[Problem]:
     """A production database has at least one reader instance, which takes over when the writer or its zone
     fails."""
     if app.database is None:
@@ -204,7 +202,7 @@ def production_database_has_a_reader(app: AppSpec) -> Iterator[Problem]:
                           "production keeps at least one reader (failover to another zone); use 1 or 2")
 
 
-def database_restarts_within_a_week(app: AppSpec) -> Iterator[Problem]:
+def database_restarts_within_a_week(app: "AppSpec") -> Iterator[Problem]:
     """With a database whose engine version cannot pause at 0 ACUs (which is then stopped at night instead), an
     environment's `off_hours` `start` fires at least once a week (any day of the month, every month, every year):
     RDS starts a cluster that has been stopped for seven days by itself, and would then keep it running unseen."""

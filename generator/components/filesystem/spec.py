@@ -1,8 +1,6 @@
 """The file systems' spec: `file_systems:` in app.yaml (FileSystemSpec), their per-environment settings
 (FileSystemEnv under `environments.<env>.file_systems.<name>`) and the rules, including those about
 `services[].mounts`."""
-from __future__ import annotations
-
 import difflib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -11,7 +9,7 @@ from pydantic import Field, StringConstraints
 
 from generator.components import stores
 from generator.components.base import EnvInputs, Param
-from generator.config.types import Name, Strict
+from generator.config.types import EnvironmentPart, Name, Strict
 from generator.errors import Problem
 
 if TYPE_CHECKING:
@@ -44,34 +42,34 @@ class FileSystemEnv(Strict):
         None, description="Daily AWS Backup of the file system (kept 35 days). Default: on in production.")
 
 
-class FileSystemsEnv(Strict):
+class FileSystemsEnv(EnvironmentPart):
     """An environment's file system settings (a field of `environments.<env>`)."""
 
     file_systems: dict[Name, FileSystemEnv] = Field(
         default_factory=dict, description="Per-file-system settings in this environment, keyed by name.")
 
 
-def settings(app: AppSpec, env: str, name: str) -> FileSystemEnv:
+def settings(app: "AppSpec", env: str, name: str) -> FileSystemEnv:
     spec = app.environments[env].file_systems.get(name) or FileSystemEnv()
     return spec.model_copy(update={"backups": app.environments[env].production if spec.backups is None
                                    else spec.backups})
 
 
-def env_inputs(app: AppSpec, fs: FileSystemSpec) -> EnvInputs[FileSystemEnv]:
+def env_inputs(app: "AppSpec", fs: FileSystemSpec) -> EnvInputs[FileSystemEnv]:
     return stores.env_inputs(app, "file_systems", fs.name, FileSystemEnv, settings)
 
 
-def mounting_services(app: AppSpec, fs: str) -> list[str]:
+def mounting_services(app: "AppSpec", fs: str) -> list[str]:
     """The services that mount a file system, in app.yaml order (each gets its own access point)."""
     return [svc.name for svc in app.services if any(m.file_system == fs for m in svc.mounts)]
 
 
-def file_system_settings_name_file_systems(app: AppSpec) -> Iterator[Problem]:
+def file_system_settings_name_file_systems(app: "AppSpec") -> Iterator[Problem]:
     """`environments.<env>.file_systems` names file systems of the app."""
     yield from stores.settings_name_stores(app, "file_systems")
 
 
-def mounts_name_file_systems(app: AppSpec) -> Iterator[Problem]:
+def mounts_name_file_systems(app: "AppSpec") -> Iterator[Problem]:
     """A service's `mounts` name file systems of the app, each at most once, at distinct paths."""
     names = [fs.name for fs in app.file_systems]
     for svc in app.services:

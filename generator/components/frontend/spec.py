@@ -1,7 +1,5 @@
 """The frontend's spec: `frontend:` in app.yaml (FrontendSpec), its per-environment settings
 (`environments.<env>.frontend`, FrontendEnv, each a root parameter) and the rules about them (docs/frontend.md)."""
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -101,7 +99,7 @@ class FrontendEnv(Strict):
         None, description="Days CloudFront access logs are kept. Default: 365 in production, 90 elsewhere.")
 
 
-def api_paths(app: AppSpec) -> list[str]:
+def api_paths(app: "AppSpec") -> list[str]:
     """The paths CloudFront sends to the load balancer: `frontend.api_paths`, else every web service's path patterns
     (services routed by host only are not reachable through CloudFront: it sends the origin's own host name)."""
     if app.frontend is None:
@@ -112,12 +110,12 @@ def api_paths(app: AppSpec) -> list[str]:
             for p in svc.routing.path_patterns]
 
 
-def fronts_api(app: AppSpec) -> bool:
+def fronts_api(app: "AppSpec") -> bool:
     """CloudFront fronts the API: the load balancer's production port admits only CloudFront."""
     return bool(api_paths(app))
 
 
-def settings(app: AppSpec, env: str) -> FrontendEnv:
+def settings(app: "AppSpec", env: str) -> FrontendEnv:
     spec = app.environments[env]
     own = spec.frontend or FrontendEnv()
     production = spec.production
@@ -130,20 +128,20 @@ def settings(app: AppSpec, env: str) -> FrontendEnv:
         "api_origin_domain": origin})
 
 
-def env_inputs(app: AppSpec) -> EnvInputs[FrontendEnv]:
+def env_inputs(app: "AppSpec") -> EnvInputs[FrontendEnv]:
     return EnvInputs(FrontendEnv, GROUP, settings, app=app)
 
 
 # --- rules -------------------------------------------------------------------------------------------------------
 
-def _frontends(app: AppSpec) -> Iterator[tuple[str, FrontendEnv]]:
+def _frontends(app: "AppSpec") -> Iterator[tuple[str, FrontendEnv]]:
     if app.frontend is None:
         return
     for name, env in app.environments.items():
         yield name, env.frontend or FrontendEnv()
 
 
-def frontend_settings_need_a_frontend(app: AppSpec) -> Iterator[Problem]:
+def frontend_settings_need_a_frontend(app: "AppSpec") -> Iterator[Problem]:
     """An environment gives `frontend` settings only when the app has a `frontend` block."""
     if app.frontend is not None:
         return
@@ -153,7 +151,7 @@ def frontend_settings_need_a_frontend(app: AppSpec) -> Iterator[Problem]:
                                                            "the top level or remove these settings")
 
 
-def cloudfront_certificate_in_us_east_1(app: AppSpec) -> Iterator[Problem]:
+def cloudfront_certificate_in_us_east_1(app: "AppSpec") -> Iterator[Problem]:
     """An environment's `frontend.certificate_arn` names an ACM certificate in us-east-1 (CloudFront uses
     certificates only from there), and `domain_names` come with a certificate that covers them."""
     for name, env in _frontends(app):
@@ -172,7 +170,7 @@ def cloudfront_certificate_in_us_east_1(app: AppSpec) -> Iterator[Problem]:
                                                  "covers, e.g. [www.example.com]")
 
 
-def fronted_api_needs_the_cloudfront_prefix_list(app: AppSpec) -> Iterator[Problem]:
+def fronted_api_needs_the_cloudfront_prefix_list(app: "AppSpec") -> Iterator[Problem]:
     """When the frontend fronts the API, every environment gives `frontend.cloudfront_prefix_list_id`: the load
     balancer then admits only CloudFront's origin-facing servers on its production port."""
     if not fronts_api(app):
@@ -185,7 +183,7 @@ def fronted_api_needs_the_cloudfront_prefix_list(app: AppSpec) -> Iterator[Probl
                           "describe-managed-prefix-lists), or set frontend.api_paths: [] to keep the API off CloudFront")
 
 
-def https_origin_needs_a_name(app: AppSpec) -> Iterator[Problem]:
+def https_origin_needs_a_name(app: "AppSpec") -> Iterator[Problem]:
     """When the frontend fronts the API of an environment whose load balancer has a `certificate_arn`, CloudFront
     reaches it by a name that certificate covers (`domain_name` or `frontend.api_origin_domain`): the load
     balancer's own DNS name is never on a certificate, and its plain-HTTP port only redirects."""
@@ -199,7 +197,7 @@ def https_origin_needs_a_name(app: AppSpec) -> Iterator[Problem]:
                           "give the load balancer's DNS name its certificate covers, e.g. origin.example.com")
 
 
-def api_paths_are_distinct(app: AppSpec) -> Iterator[Problem]:
+def api_paths_are_distinct(app: "AppSpec") -> Iterator[Problem]:
     """The paths CloudFront sends to the load balancer are distinct and never `/*` (the static site's default
     behaviour)."""
     paths = api_paths(app)
@@ -213,7 +211,7 @@ def api_paths_are_distinct(app: AppSpec) -> Iterator[Problem]:
         yield Problem(loc, "/* is the static site's default behaviour; route the API under a prefix, e.g. /api/*")
 
 
-def build_paths_stay_in_the_repository(app: AppSpec) -> Iterator[Problem]:
+def build_paths_stay_in_the_repository(app: "AppSpec") -> Iterator[Problem]:
     """`frontend.build.context` and `output_dir` are directories inside the repository: no `..` segment, no
     absolute path (the pattern refuses a leading `/`), and a build command that is not blank."""
     build = app.frontend.build if app.frontend is not None else None

@@ -3,8 +3,6 @@ environment), an environment's overrides of them (`environments.<env>.alerts.thr
 hears about the alarms (`environments.<env>.alerts`, AlertsEnv). Each threshold an app's alarms use is one
 environment-wide root parameter (`Alarm<Field>`, never one per service or store), filled per environment with the
 override or the app-level value; docs/monitoring.md says why each threshold and evaluation period is what it is."""
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -12,7 +10,7 @@ import annotated_types
 from pydantic import Field, computed_field, create_model
 
 from generator.components.base import EnvInputs, NotAParameter, Param
-from generator.config.types import EmailAddress, SnsTopicArn, Strict, empty_list
+from generator.config.types import EmailAddress, EnvironmentPart, SnsTopicArn, Strict, empty_list
 from generator.errors import Problem
 
 if TYPE_CHECKING:
@@ -150,7 +148,7 @@ class AlertsEnv(Strict):
         return len(self.emails)
 
 
-class MonitoringEnv(Strict):
+class MonitoringEnv(EnvironmentPart):
     """An environment's monitoring settings (a field of `environments.<env>`)."""
 
     alerts: AlertsEnv | None = Field(
@@ -158,15 +156,15 @@ class MonitoringEnv(Strict):
                           "and the thresholds it overrides.")
 
 
-def settings(app: AppSpec, env: str) -> AlertsEnv:
+def settings(app: "AppSpec", env: str) -> AlertsEnv:
     return app.environments[env].alerts or AlertsEnv()
 
 
-def env_inputs(app: AppSpec) -> EnvInputs[AlertsEnv]:
+def env_inputs(app: "AppSpec") -> EnvInputs[AlertsEnv]:
     return EnvInputs(AlertsEnv, GROUP, settings, app=app)
 
 
-def thresholds(app: AppSpec, env: str) -> MonitoringSpec:
+def thresholds(app: "AppSpec", env: str) -> MonitoringSpec:
     """The environment's thresholds: the app-level ones with the environment's overrides, every default resolved
     (`breaching_minutes` unset: all of `sustained_minutes`)."""
     overrides = settings(app, env).thresholds
@@ -176,13 +174,13 @@ def thresholds(app: AppSpec, env: str) -> MonitoringSpec:
     return merged
 
 
-def thresholds_inputs(app: AppSpec) -> EnvInputs[MonitoringSpec]:
+def thresholds_inputs(app: "AppSpec") -> EnvInputs[MonitoringSpec]:
     """Every threshold as an environment-wide root parameter (`Alarm<Field>`). Only those some stack takes reach the
     root (a parameter exists when a stack declares it as an input): an app without caches has no cache thresholds."""
     return EnvInputs(MonitoringSpec, THRESHOLDS_GROUP, thresholds, app=app, prefix=THRESHOLD_PREFIX)
 
 
-def distinct_alert_emails(app: AppSpec) -> Iterator[Problem]:
+def distinct_alert_emails(app: "AppSpec") -> Iterator[Problem]:
     """An environment lists each alert e-mail address once."""
     for name, env in app.environments.items():
         seen: set[str] = set()
@@ -193,7 +191,7 @@ def distinct_alert_emails(app: AppSpec) -> Iterator[Problem]:
             seen.add(email.lower())
 
 
-def breaching_within_window(app: AppSpec) -> Iterator[Problem]:
+def breaching_within_window(app: "AppSpec") -> Iterator[Problem]:
     """`breaching_minutes` is at most `sustained_minutes`, in `monitoring` and in each environment with its overrides
     (CloudWatch's datapoints to alarm, M of N, cannot exceed the evaluation periods)."""
     limits = app.monitoring

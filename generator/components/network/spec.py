@@ -1,7 +1,5 @@
 """The network's spec: `network:` in app.yaml (NetworkSpec), its per-environment settings (NetworkEnv: fields of
 `environments.<env>`, each a root parameter) and the rules about them."""
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -9,7 +7,7 @@ from pydantic import AfterValidator, Field, computed_field
 
 from generator.components.base import EnvInputs, Param, cidr_pattern
 from generator.components.network import zones
-from generator.config.types import Cidr, NatMode, RetentionDays, Strict, SubnetId, VpcId, ZoneRef
+from generator.config.types import Cidr, EnvironmentPart, NatMode, RetentionDays, Strict, SubnetId, VpcId, ZoneRef
 from generator.errors import Problem
 
 if TYPE_CHECKING:
@@ -50,7 +48,7 @@ class NetworkSpec(Strict):
                            "so tasks in private subnets need no NAT for them.")
 
 
-def vpc_cidr_pattern(app: AppSpec) -> str:
+def vpc_cidr_pattern(app: "AppSpec") -> str:
     """The masks the subnet layout fits in: six subnets of `network.subnet_prefix` in a new VPC (a rule says so)."""
     largest = app.network.subnet_prefix - 3 if app.network.mode == "new" else 28
     return cidr_pattern(range(16, largest + 1))
@@ -59,7 +57,7 @@ def vpc_cidr_pattern(app: AppSpec) -> str:
 ZoneKind = Literal["ids", "names", "region"]
 
 
-class NetworkEnv(Strict):
+class NetworkEnv(EnvironmentPart):
     """An environment's network (fields of `environments.<env>`)."""
 
     cidr: Annotated[Cidr, Param(
@@ -100,20 +98,20 @@ class NetworkEnv(Strict):
         return zones.kind(self.zones)
 
 
-def settings(app: AppSpec, env: str) -> NetworkEnv:
+def settings(app: "AppSpec", env: str) -> NetworkEnv:
     """An environment's network settings, defaults from `network:` filled in."""
     spec = app.environments[env]
     return spec.model_copy(update={f: app.env_value(env, f) for f in
                                    ("az_count", "nat", "flow_log_retention_days", "interface_endpoints")})
 
 
-def env_inputs(app: AppSpec) -> EnvInputs[NetworkEnv]:
+def env_inputs(app: "AppSpec") -> EnvInputs[NetworkEnv]:
     return EnvInputs(NetworkEnv, GROUP, settings, app=app)
 
 
 # --- rules -------------------------------------------------------------------------------------------------------
 
-def az_override_within_network(app: AppSpec) -> Iterator[Problem]:
+def az_override_within_network(app: "AppSpec") -> Iterator[Problem]:
     """An environment's `az_count` is at most `network.az_count`."""
     for name, env in app.environments.items():
         if env.az_count is not None and env.az_count > app.network.az_count:
@@ -122,7 +120,7 @@ def az_override_within_network(app: AppSpec) -> Iterator[Problem]:
                           f"raise network.az_count or lower this")
 
 
-def cidr_fits_subnets(app: AppSpec) -> Iterator[Problem]:
+def cidr_fits_subnets(app: "AppSpec") -> Iterator[Problem]:
     """Each environment's CIDR is a /16 or smaller network with room for six subnets of `network.subnet_prefix`."""
     largest = app.network.subnet_prefix - 3  # 6 subnets need 8 slots of the subnet size
     for name, env in app.environments.items():
@@ -136,7 +134,7 @@ def cidr_fits_subnets(app: AppSpec) -> Iterator[Problem]:
                                f"use a /16 to /{largest} network or raise network.subnet_prefix")
 
 
-def existing_vpc_ids(app: AppSpec) -> Iterator[Problem]:
+def existing_vpc_ids(app: "AppSpec") -> Iterator[Problem]:
     """In `existing` mode every environment names its VPC and one public and one private subnet per zone;
     in `new` mode none does."""
     ids = ("vpc_id", "public_subnet_ids", "private_subnet_ids")
@@ -160,7 +158,7 @@ def existing_vpc_ids(app: AppSpec) -> Iterator[Problem]:
                                                     "or set network.mode: existing")
 
 
-def private_subnets_reach_aws(app: AppSpec) -> Iterator[Problem]:
+def private_subnets_reach_aws(app: "AppSpec") -> Iterator[Problem]:
     """In a new VPC, an environment with `nat: none` has `interface_endpoints` (without a NAT gateway or the endpoints,
     tasks cannot pull images, write logs or read secrets), and none of its services allows `exec` (ECS Exec needs the
     ssmmessages endpoint, which the network stack does not create)."""

@@ -1,7 +1,5 @@
 """The queues' spec: `queues:` in app.yaml (QueueSpec). Queues have no per-environment settings: what a queue is
 (FIFO or not, how long a message may be worked on, how often it is retried) is the same in every environment."""
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated
 
@@ -42,7 +40,7 @@ class QueueSpec(Strict):
     retention_days: int = Field(4, ge=1, le=14, description="Days a message stays in the queue (1-14).")
 
 
-def scale_on_a_consumed_queue(app: AppSpec) -> Iterator[Problem]:
+def scale_on_a_consumed_queue(app: "AppSpec") -> Iterator[Problem]:
     """Only workers have `scale_on`, and it names a queue of the app that the worker uses with `access: consume`."""
     queues = [q.name for q in app.queues]
     for svc in app.services:

@@ -1,13 +1,11 @@
 """The registry's spec: `registry:` in app.yaml (RegistrySpec), its per-environment setting (RegistryEnv) and rule."""
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
 from generator.components.base import EnvInputs, Param
-from generator.config.types import Strict
+from generator.config.types import EnvironmentPart, Strict
 from generator.errors import Problem
 
 if TYPE_CHECKING:
@@ -28,7 +26,7 @@ class RegistrySpec(Strict):
                              "billed by Inspector, also language packages).")
 
 
-class RegistryEnv(Strict):
+class RegistryEnv(EnvironmentPart):
     """An environment's registry setting (a field of `environments.<env>`)."""
 
     manage_registry_scanning: Annotated[bool | None, Param("Own registry scanning")] = Field(
@@ -37,7 +35,7 @@ class RegistryEnv(Strict):
                           "environment listed for each account.")
 
 
-def manages_registry_scanning(app: AppSpec, env: str) -> bool:
+def manages_registry_scanning(app: "AppSpec", env: str) -> bool:
     """The environment's explicit choice; otherwise the last environment listed for its account (the longest-lived
     one in promotion order), among those not set to false. Environments without `account_id` count as one account."""
     explicit = app.environments[env].manage_registry_scanning
@@ -51,15 +49,15 @@ def manages_registry_scanning(app: AppSpec, env: str) -> bool:
     return candidates[-1] == env
 
 
-def settings(app: AppSpec, env: str) -> RegistryEnv:
+def settings(app: "AppSpec", env: str) -> RegistryEnv:
     return RegistryEnv.model_construct(manage_registry_scanning=manages_registry_scanning(app, env))
 
 
-def env_inputs(app: AppSpec) -> EnvInputs[RegistryEnv]:
+def env_inputs(app: "AppSpec") -> EnvInputs[RegistryEnv]:
     return EnvInputs(RegistryEnv, GROUP, settings, app=app)
 
 
-def one_registry_scanning_owner_per_account(app: AppSpec) -> Iterator[Problem]:
+def one_registry_scanning_owner_per_account(app: "AppSpec") -> Iterator[Problem]:
     """Within one AWS account at most one environment sets `manage_registry_scanning: true`: the ECR registry
     scanning configuration is account-wide, and two stacks owning it would overwrite (and on delete, reset) it."""
     owners: dict[str, str] = {}

@@ -1,8 +1,6 @@
 """The services' spec: `services:` in app.yaml (ServiceSpec), their per-environment settings (ServiceEnvSpec under
 `environments.<env>.services.<name>`, OffHoursSpec under `environments.<env>.off_hours`: each field a root parameter)
 and the rules about them (docs/services.md)."""
-from __future__ import annotations
-
 import difflib
 import re
 from collections.abc import Iterator
@@ -13,8 +11,8 @@ from pydantic import Discriminator, Field, StringConstraints, Tag
 from generator.components.attachments import Access
 from generator.components.base import NotAParameter, Param, declared_fields
 from generator.config import aws_facts, schedules
-from generator.config.types import (INT32_MAX, FARGATE_SIZES, Name, NonBlank, RelativePath, RetentionDays, ServiceKind,
-                                    Strict, empty_list)
+from generator.config.types import (INT32_MAX, FARGATE_SIZES, EnvironmentPart, Name, NonBlank, RelativePath,
+                                    RetentionDays, ServiceKind, Strict, empty_list)
 from generator.errors import Problem
 
 if TYPE_CHECKING:
@@ -295,7 +293,7 @@ class ServiceEnvSpec(Strict):
                     "(one labelled parameter per variable), never secrets.")
 
     @classmethod
-    def of(cls, env: ServicesEnv, service: str) -> ServiceEnvSpec:
+    def of(cls, env: "ServicesEnv", service: str) -> "ServiceEnvSpec":
         """The settings of `service` in `env` (defaults when the environment does not list it)."""
         return env.services.get(service) or cls()
 
@@ -335,7 +333,7 @@ TIME_ZONE_NAME = r"^[A-Za-z][A-Za-z0-9_+/-]{0,63}$"   # the shape of an IANA nam
 NEVER = OffHoursSpec.model_construct(stop=None, start=None, timezone="UTC")   # an environment without off_hours
 
 
-class ServicesEnv(Strict):
+class ServicesEnv(EnvironmentPart):
     """An environment's service settings (fields of `environments.<env>`)."""
 
     services: dict[Name, ServiceEnvSpec] = Field(
@@ -370,7 +368,7 @@ def _time_zone_problem(name: str, canonical: bool = False) -> str | None:
     return None
 
 
-def unique_service_names(app: AppSpec) -> Iterator[Problem]:
+def unique_service_names(app: "AppSpec") -> Iterator[Problem]:
     """Service names are unique."""
     seen: set[str] = set()
     for svc in app.services:
@@ -380,7 +378,7 @@ def unique_service_names(app: AppSpec) -> Iterator[Problem]:
         seen.add(svc.name)
 
 
-def renamed_from_is_a_free_name(app: AppSpec) -> Iterator[Problem]:
+def renamed_from_is_a_free_name(app: "AppSpec") -> Iterator[Problem]:
     """A service's `renamed_from` differs from its `name`, from every other service's name and from an earlier
     service's `renamed_from`, even once hyphens are dropped (the old name becomes the logical ids)."""
     for i, svc in enumerate(app.services):
@@ -402,7 +400,7 @@ def renamed_from_is_a_free_name(app: AppSpec) -> Iterator[Problem]:
                 break
 
 
-def service_kind_fields(app: AppSpec) -> Iterator[Problem]:
+def service_kind_fields(app: "AppSpec") -> Iterator[Problem]:
     """A `web` service has a `port` (or an `ingress_container` sidecar with one); a `cron` service has a `schedule`,
     and only cron services have one."""
     for svc in app.services:
@@ -417,7 +415,7 @@ def service_kind_fields(app: AppSpec) -> Iterator[Problem]:
             yield Problem(f"{loc}.schedule", "only cron services run on a schedule; remove it or set kind: cron")
 
 
-def fargate_size(app: AppSpec) -> Iterator[Problem]:
+def fargate_size(app: "AppSpec") -> Iterator[Problem]:
     """`cpu` and `memory` form a combination Fargate accepts."""
     for svc in app.services:
         loc = f"services.{svc.name}"
@@ -430,7 +428,7 @@ def fargate_size(app: AppSpec) -> Iterator[Problem]:
             yield Problem(f"{loc}.memory", f"{svc.memory} MiB does not fit cpu {svc.cpu}; with cpu {svc.cpu} choose {choices}")
 
 
-def web_routing(app: AppSpec) -> Iterator[Problem]:
+def web_routing(app: "AppSpec") -> Iterator[Problem]:
     """Only web services have `routing`; each routing names at least one path or host (five values at most, an ALB
     limit) and a `priority` no other web service uses; at most one web service omits `routing` (the catch-all)."""
     owners: dict[int, str] = {}
@@ -464,7 +462,7 @@ def web_routing(app: AppSpec) -> Iterator[Problem]:
                       "and a priority")
 
 
-def service_names_make_distinct_ids(app: AppSpec) -> Iterator[Problem]:
+def service_names_make_distinct_ids(app: "AppSpec") -> Iterator[Problem]:
     """Service names stay distinct once hyphens are dropped (`a-1b` and `a1b` would share stack and parameter
     names)."""
     seen: dict[str, str] = {}
@@ -484,7 +482,7 @@ def health_check_problem(command: list[str] | None) -> str | None:
     return None
 
 
-def service_container_settings(app: AppSpec) -> Iterator[Problem]:
+def service_container_settings(app: "AppSpec") -> Iterator[Problem]:
     """A `health_check_command` is empty or starts with CMD or CMD-SHELL; `schedule_timezone` is for cron services
     and names an IANA time zone; a variable is not both in `environment` and in `secrets`."""
     for svc in app.services:
@@ -514,7 +512,7 @@ def _all_secrets(svc: ServiceSpec) -> Iterator[tuple[str, str, str]]:
         yield from ((f"services.{svc.name}.sidecars.{side.name}", k, v) for k, v in sorted(side.secrets.items()))
 
 
-def secret_names_work_as_partial_arns(app: AppSpec) -> Iterator[Problem]:
+def secret_names_work_as_partial_arns(app: "AppSpec") -> Iterator[Problem]:
     """A secret's name does not end in a hyphen and six characters in any environment: tasks name secrets by
     partial ARN (without the random suffix), and Secrets Manager would read those six characters as the suffix."""
     for svc in app.services:
@@ -530,7 +528,7 @@ def secret_names_work_as_partial_arns(app: AppSpec) -> Iterator[Problem]:
                     break
 
 
-def service_settings_per_environment(app: AppSpec) -> Iterator[Problem]:
+def service_settings_per_environment(app: "AppSpec") -> Iterator[Problem]:
     """`environments.<env>.services` names services of the app and sets only what their kind uses; it gives either
     `desired_count` or `min_count`/`max_count`, with `min_count` at most `max_count` and `cpu_scale_in` below
     `cpu_scale_out`."""
@@ -560,7 +558,7 @@ def _capacity_problems(loc: str, spec: ServiceEnvSpec) -> Iterator[Problem]:
                                              f"({spec.cpu_scale_out}), or tasks would be added and removed in turn")
 
 
-def off_hours_outside_production(app: AppSpec) -> Iterator[Problem]:
+def off_hours_outside_production(app: "AppSpec") -> Iterator[Problem]:
     """Only non-production environments have `off_hours`, in a canonical IANA time zone (`America/Los_Angeles`, not
     the alias `US/Pacific`)."""
     for name, env in app.environments.items():
@@ -576,7 +574,7 @@ def off_hours_outside_production(app: AppSpec) -> Iterator[Problem]:
 
 # --- the delivery pipeline (docs/pipeline.md) ----------------------------------------------------------------------
 
-def schedule_expressions(app: AppSpec) -> Iterator[Problem]:
+def schedule_expressions(app: "AppSpec") -> Iterator[Problem]:
     """A cron service's `schedule` is an expression EventBridge Scheduler accepts and the `off_hours` times are cron
     expressions Application Auto Scaling accepts: `cron(...)` has six valid fields with exactly one of day-of-month and
     day-of-week `?`, and `rate(...)` is a whole number of at least 1 and a unit (singular for 1)."""
@@ -595,7 +593,7 @@ ENVIRONMENT_PLACEHOLDERS = ("Application", "EnvironmentName", "AWS::Region", "AW
                             "AWS::URLSuffix")
 
 
-def environment_placeholders(app: AppSpec) -> Iterator[Problem]:
+def environment_placeholders(app: "AppSpec") -> Iterator[Problem]:
     """A `${...}` in an `environment` value (of the main container or a sidecar) is `${Application}`, `${EnvironmentName}`, `${AWS::Region}`,
     `${AWS::AccountId}`, `${AWS::Partition}` or `${AWS::URLSuffix}` (filled in per environment), `${output:Name}` for
     a stack output the app has (`ClusterLoadBalancerDns`, with a frontend `FrontendDistributionDomainName`), or
@@ -630,7 +628,7 @@ TARGET_GROUPS_PER_LOAD_BALANCER = 100
 RULES_PER_LOAD_BALANCER = 100
 
 
-def web_services_fit_one_load_balancer(app: AppSpec) -> Iterator[Problem]:
+def web_services_fit_one_load_balancer(app: "AppSpec") -> Iterator[Problem]:
     """At most 50 web services: each takes two target groups (blue and green) and two listener rules (production and
     test listener) on the app's one load balancer, which holds at most 100 target groups and 100 rules."""
     web = [svc.name for svc in app.services if svc.kind == "web"]

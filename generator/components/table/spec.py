@@ -1,7 +1,5 @@
 """The tables' spec: `tables:` in app.yaml (TableSpec), their per-environment settings (TableEnv under
 `environments.<env>.tables.<name>`, each a root parameter of that table) and rules."""
-from __future__ import annotations
-
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -9,7 +7,7 @@ from pydantic import Field, StringConstraints
 
 from generator.components import stores
 from generator.components.base import EnvInputs, Param
-from generator.config.types import Name, Strict
+from generator.config.types import EnvironmentPart, Name, Strict
 from generator.errors import Problem
 
 if TYPE_CHECKING:
@@ -50,29 +48,29 @@ class TableEnv(Strict):
                           "Default: on in production.")
 
 
-class TablesEnv(Strict):
+class TablesEnv(EnvironmentPart):
     """An environment's table settings (a field of `environments.<env>`)."""
 
     tables: dict[Name, TableEnv] = Field(
         default_factory=dict, description="Per-table settings in this environment, keyed by table name.")
 
 
-def settings(app: AppSpec, env: str, table: str) -> TableEnv:
+def settings(app: "AppSpec", env: str, table: str) -> TableEnv:
     spec = app.environments[env].tables.get(table) or TableEnv()
     protect = app.environments[env].production if spec.deletion_protection is None else spec.deletion_protection
     return spec.model_copy(update={"deletion_protection": protect})
 
 
-def env_inputs(app: AppSpec, table: TableSpec) -> EnvInputs[TableEnv]:
+def env_inputs(app: "AppSpec", table: TableSpec) -> EnvInputs[TableEnv]:
     return stores.env_inputs(app, "tables", table.name, TableEnv, settings)
 
 
-def table_settings_name_tables(app: AppSpec) -> Iterator[Problem]:
+def table_settings_name_tables(app: "AppSpec") -> Iterator[Problem]:
     """`environments.<env>.tables` names tables of the app."""
     yield from stores.settings_name_stores(app, "tables")
 
 
-def keys_are_distinct(app: AppSpec) -> Iterator[Problem]:
+def keys_are_distinct(app: "AppSpec") -> Iterator[Problem]:
     """A table's `sort_key` and `ttl_attribute` differ from its `partition_key` (and from each other): DynamoDB
     defines each key attribute once, and a key attribute cannot expire items."""
     for table in app.tables:
