@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import gc
-import signal
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -19,7 +18,7 @@ with collector.paused():   # the generator's modules, the spec models, troposphe
     from generator import params, pipeline, render, root
     from generator.config import AppSpec, renamed
     from generator.errors import Interrupted, ValidationFailed
-    from generator.lint.handler_permissions import Deployer
+    from generator.deployer import Deployer
     from generator.pipeline.common import LAMBDA_DIR
     from generator.lint.trace import event
     from generator.wiring import RootParameter
@@ -205,6 +204,7 @@ def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
         if lint is not None:
             lint.close()
         workers.stop()   # the lint helper runs in its own session: Ctrl-C does not reach it
+        import signal
         code = 128 + getattr(exc, "signum", signal.SIGINT)
         if swap.committed:
             raise Interrupted(f"interrupted after the new output was in place: {out}/ and {params_dir}/ hold this "

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+# the check's input, defined apart: a generation declares deployers and never imports this module
+from generator.deployer import Deployer  # noqa: F401
 from generator.lint import cfnlint_dir
 
 SCHEMAS = cfnlint_dir() / "data" / "schemas"
@@ -185,23 +187,6 @@ ALLOW_LIST: dict[tuple[str, str], str] = {
     (resource_type, action): reason
     for resource_type, reasons in _NEVER_SET.items() for reason, actions in reasons.items() for action in actions.split()
 }
-
-
-@dataclass(frozen=True)
-class Deployer:
-    """A template deployed with a CloudFormation role: `template` and its nested templates, the role
-    `role_template`:`role`, whose grants are written in `source` (the module a finding sends you to), or, when the
-    grants come from the resource types' own facts, in `source_of(resource_type)`."""
-
-    template: str
-    role_template: str
-    role: str
-    source: str
-    source_of: Callable[[str], str] | None = None
-
-    def where(self, resource_type: str) -> str:
-        """Where to grant what `resource_type` needs."""
-        return self.source_of(resource_type) if self.source_of is not None else self.source
 
 
 @dataclass(frozen=True)
