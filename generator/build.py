@@ -5,12 +5,13 @@ import gc
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from generator import collector
+from generator.records import record
 
 with collector.paused():   # the generator's modules, the spec models, troposphere: all of it stays (collector.py)
     from troposphere import Template
@@ -51,7 +52,7 @@ def pipeline_action_templates(app: AppSpec) -> tuple[str, ...]:
 OPTIONAL_FOLDERS = frozenset({LAMBDA_DIR.split("/", 1)[0]})
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Rendered:
     templates: dict[str, str]       # file name (relative to the template directory) -> content
     params: dict[str, str]

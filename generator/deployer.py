@@ -4,10 +4,11 @@ generation, which only declares them, never imports the check (tests/test_genera
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from generator.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Deployer:
     """A template deployed with a CloudFormation role: `template` and its nested templates, the role
     `role_template`:`role`, whose grants are written in `source` (the module a finding sends you to), or, when the

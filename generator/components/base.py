@@ -16,7 +16,6 @@ import re
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from ipaddress import IPv4Network
 from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, TypeVar
 
@@ -26,6 +25,7 @@ from pydantic import BaseModel
 from generator import naming
 from generator.errors import Problem, WiringError
 from generator.policies.grants import Grant
+from generator.records import record
 from generator.wiring import PACK_SEPARATOR, PackedSetting, RootParameter, StackBuilder
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ Each = Callable[..., list]
 GrantFactory = Callable[[Each, list[str]], list[Grant]]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TypeFacts:
     """What the rest of the system must know about one CloudFormation resource type a component creates.
 
@@ -96,7 +96,7 @@ class TypeFacts:
 
 # --- per-environment settings -----------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Param:
     """How one field of a per-environment model appears as a root parameter: what pydantic cannot say.
 
@@ -125,7 +125,7 @@ class NotAParameter(NamedTuple):
 M = TypeVar("M", bound=BaseModel)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Setting:
     """One field of a per-environment model and its root parameter."""
 
@@ -355,7 +355,7 @@ def cidr_pattern(masks: range) -> str:
 
 # --- the component ---------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Component:
     """One nested stack that describes itself.
 

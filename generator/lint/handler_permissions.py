@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 # the check's input, defined apart: a generation declares deployers and never imports this module
 from generator.deployer import Deployer  # noqa: F401
 from generator.lint import cfnlint_dir
+from generator.records import record
 
 SCHEMAS = cfnlint_dir() / "data" / "schemas"
 IAM_ACTIONS_FILE = cfnlint_dir() / "data" / "AdditionalSpecs" / "Policies.json"  # cfn-lint's W3037 data
@@ -189,7 +189,7 @@ ALLOW_LIST: dict[tuple[str, str], str] = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Need:
     """One handler action one resource type needs (the IAM action: AUTHORIZED_BY applied), and in which template the
     type appears."""
@@ -336,7 +336,7 @@ def _pattern(actions: list[str]) -> re.Pattern:
 
 
 # --- the check ---------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@record(frozen=True)
 class Result:
     """One deployer's outcome: what was needed, what the allow-list excused, what no IAM policy can grant (handler
     entries cfn-lint's IAM data does not know as actions), what is missing."""
