@@ -1,10 +1,10 @@
 """`record`: the generator's dataclasses, with __repr__, __eq__ and __hash__ made without compiling code per class.
 
 Python 3.11's `dataclass` writes every method it adds as source text and compiles it (`exec`) when the class is
-defined: each import of the generator compiled some 130 such functions for the 33 dataclasses a generation imports
-(about 40 M instructions, 3 % of the import; callgrind, docs/performance.md), most of them __repr__, __eq__ and
-__hash__, which a build seldom calls. `record` is `dataclass` with the same fields, `__init__` and frozenness (both
-still dataclass's own), and those three methods made from functions compiled once, with this module, that behave as
+defined: a generation's import compiled 168 such functions for the 31 dataclasses it defines, 87 of them __repr__,
+__eq__ and __hash__ (38 M instructions, 3 % of the import; callgrind, docs/performance.md), which a build seldom
+calls. `record` is `dataclass` with the same fields, `__init__` and frozenness (both still dataclass's own, compiled
+per class), and those three methods made from functions compiled once, with this module, that behave as
 dataclass's: the same text (the class's qualified name, the fields with `repr=True`, `...` for a recursive repr), the
 same comparison (only with an instance of the very same class, the fields with `compare=True` compared as tuples),
 the same hash (a frozen record hashes the tuple of its `hash`/`compare` fields; any other is unhashable).
