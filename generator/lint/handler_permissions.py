@@ -21,8 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-# the check's input, defined apart: a generation declares deployers and never imports this module
-from generator.deployer import Deployer  # noqa: F401
+from generator.deployer import Deployer   # defined apart: a generation declares deployers, never imports the check
 from generator.lint import cfnlint_dir
 from generator.records import record
 
