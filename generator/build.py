@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import gc
-import signal
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from generator import collector
+from generator.records import record
 
 with collector.paused():   # the generator's modules, the spec models, troposphere: all of it stays (collector.py)
     from troposphere import Template
@@ -19,7 +19,7 @@ with collector.paused():   # the generator's modules, the spec models, troposphe
     from generator import params, pipeline, render, root
     from generator.config import AppSpec, renamed
     from generator.errors import Interrupted, ValidationFailed
-    from generator.lint.handler_permissions import Deployer
+    from generator.deployer import Deployer
     from generator.pipeline.common import LAMBDA_DIR
     from generator.lint.trace import event
     from generator.wiring import RootParameter
@@ -52,7 +52,7 @@ def pipeline_action_templates(app: AppSpec) -> tuple[str, ...]:
 OPTIONAL_FOLDERS = frozenset({LAMBDA_DIR.split("/", 1)[0]})
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Rendered:
     templates: dict[str, str]       # file name (relative to the template directory) -> content
     params: dict[str, str]
@@ -205,6 +205,7 @@ def write(app: AppSpec, out: Path, params_dir: Path, spec: Path | None = None,
         if lint is not None:
             lint.close()
         workers.stop()   # the lint helper runs in its own session: Ctrl-C does not reach it
+        import signal
         code = 128 + getattr(exc, "signum", signal.SIGINT)
         if swap.committed:
             raise Interrupted(f"interrupted after the new output was in place: {out}/ and {params_dir}/ hold this "

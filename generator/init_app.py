@@ -10,7 +10,6 @@ import argparse
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from generator import atomic_file, schema
@@ -19,6 +18,7 @@ from generator.config.models import NAME_PATTERN
 from generator.errors import ConfigError, Problem, UsageError
 from generator.init_options import (DEFAULT_ENVIRONMENTS, DEFAULT_PORT, DEFAULT_REGION, DEFAULT_SERVICES, KINDS,
                                     PRODUCTION_NAMES, add_arguments)
+from generator.records import record
 
 # Obvious placeholders that pass the spec's checks (the AWS documentation's example account, an all-zero
 # connection id); the file says to replace them before the pipeline is deployed.
@@ -26,14 +26,14 @@ PLACEHOLDER_ACCOUNT = "123456789012"
 PLACEHOLDER_CONNECTION = "00000000-0000-0000-0000-000000000000"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Service:
     name: str
     kind: str
     port: int | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Choices:
     name: str
     region: str = DEFAULT_REGION

@@ -22,17 +22,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from generator.lint import parsed
+from generator.records import record
 from generator.stateful import holds_data
 
 SERVICE_PREFIX = "service-"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Dropped:
     """A stateful resource of the previous build that this build no longer has."""
     template: str

@@ -6,8 +6,6 @@ Adding a component is its package under `components/`, one line in `components/_
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from troposphere import Output, Template, cloudformation
 
 from generator import naming, tagging
@@ -18,6 +16,7 @@ from generator.components.attachments import Attachments
 from generator.components.base import Component, EnvInputs
 from generator.config import AppSpec
 from generator.errors import WiringError
+from generator.records import record
 from generator.wiring import STANDARD_PARAMETERS, Nested, PackedSetting, RootParameter, StackBuilder
 
 ROOT_FILE = "root.yaml"
@@ -27,7 +26,7 @@ ROOT_FILE = "root.yaml"
 ROOT_PARAMETER_BUDGET = 150
 
 
-@dataclass
+@record
 class Build:
     """Everything one build produces, before rendering."""
 

@@ -45,10 +45,10 @@ import shutil
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import OutputError
+from generator.records import record
 
 STAGING_PREFIX = ".staging-"
 JOURNAL_SUFFIX = ".build-journal"
@@ -111,7 +111,7 @@ def deferred_signals() -> Iterator[None]:
 
 # --- the journal --------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Move:
     dest: Path
     staged: Path

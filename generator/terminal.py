@@ -11,8 +11,10 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TextIO
+
+from generator.records import record
 
 STYLES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
 
@@ -55,7 +57,7 @@ def duration(seconds: float) -> str:
     return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
 
 
-@dataclass
+@record
 class Progress:
     """One line when a phase starts and one with its elapsed time when it ends, on `stream` (standard error: standard
     output keeps the result). `quiet`: nothing. Phases shorter than `min_seconds` end without their own line."""

@@ -31,10 +31,10 @@ import json
 import os
 import stat
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from generator.lint import cache
+from generator.records import record
 
 FORMAT = b"fargate-stacks build stamp 1"
 PACKAGE = Path(__file__).resolve().parent
@@ -113,7 +113,7 @@ def _busy(dest: Path) -> bool:
         return True
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Stamp:
     """One build's stamp: where it is kept and the fingerprint of its inputs (read before the build)."""
 

@@ -8,7 +8,7 @@ and a wrong name fails the build, not the deploy.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, Protocol, Union
 
 from troposphere import AWSObject, GetAtt, If, Join, Output, Parameter, Ref, Select, Split, Template
@@ -16,6 +16,7 @@ from troposphere import AWSObject, GetAtt, If, Join, Output, Parameter, Ref, Sel
 from generator import naming, stateful, tagging
 from generator import troposphere_speedups  # noqa: F401 - installs troposphere's faster __init__ for every stack
 from generator.errors import WiringError
+from generator.records import record
 
 if TYPE_CHECKING:
     from generator.config import AppSpec
@@ -27,7 +28,7 @@ def is_list_type(cfn_type: str) -> bool:
     return cfn_type.startswith("List<") or cfn_type == "CommaDelimitedList"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RootParameter:
     """A parameter of the root template: what the console shows and how each environment fills it."""
 
@@ -59,7 +60,7 @@ class RootParameter:
         return Join(",", Ref(self.name)) if is_list_type(self.type) else Ref(self.name)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class OutputRef:
     """An output of a nested stack, as another stack consumes it."""
 
@@ -72,7 +73,7 @@ class OutputRef:
         return GetAtt(self.stack, f"Outputs.{self.name}")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ParentValue:
     """A value of the parent template itself (one of its own resources, or a pseudo parameter), as a nested stack
     consumes it. The environment's root holds nothing but nested stacks; the pipeline's parent also holds what must
@@ -87,7 +88,7 @@ class ParentValue:
         return self.expression
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PackedSetting:
     """One setting carried inside a packed root parameter (`<Service>Settings`: the settings of a service joined by
     commas, generator/components/base.py `EnvInputs(packed=True)`). The nested stack declares the same parameter as
@@ -145,7 +146,7 @@ def prepare_environment_resource(resource: AWSObject) -> None:
     stateful.protect(resource)
 
 
-@dataclass
+@record
 class StackBuilder:
     """One nested stack under construction: its template plus the record of where each input comes from.
 
@@ -226,7 +227,7 @@ class Packable(Protocol):
     def pack(self, stack: StackBuilder) -> None: ...
 
 
-@dataclass
+@record
 class Nested:
     """A finished nested stack, as the root template needs it; `packable`: its settings the root may pack."""
 

@@ -1,10 +1,10 @@
 """Generation alone (what `make bench` times as "generation alone": import, load app.yaml, render, write) imports only
 what the app needs: never cfn-lint or what it pulls in (sympy, networkx), the AWS SDK, or the diagram, cost and
-runbook commands, nor what only a build's gate and swap use (the lint gate and its workers' client, subprocess, the
-output swap, the build stamp); jinja2 (the buildspecs) only for an app with a `pipeline:` block. Each of these was,
-or would be, tenths or hundredths of a second on every build (docs/performance.md). The pipeline package itself is
-imported for every app: its modules import each other at the top only (tests/test_pipeline_wiring.py), which keeps
-import cycles visible."""
+runbook commands, nor what only a build's gate and swap use (the lint gate and its workers' client, the
+handler-permissions check, subprocess, signal, the output swap, the build stamp); jinja2 (the buildspecs) only for an
+app with a `pipeline:` block. Each of these was, or would be, tenths or hundredths of a second on every build
+(docs/performance.md). The pipeline package itself is imported for every app: its modules import each other at the
+top only (tests/test_pipeline_wiring.py), which keeps import cycles visible."""
 from __future__ import annotations
 
 import json
@@ -19,7 +19,10 @@ NEVER = ("cfnlint", "sympy", "networkx", "boto3", "botocore", "checkov", "genera
          "generator.runbooks", "generator.lint.zygote",
          # what only a build's gate, staging and swap use (generator/build.py imports them in `write`)
          "generator.lint.gate", "generator.lint.workers", "generator.lint.server_client", "generator.lint.cache",
-         "generator.swap", "generator.up_to_date", "generator.renames", "generator.terminal", "subprocess")
+         "generator.swap", "generator.up_to_date", "generator.renames", "generator.terminal", "subprocess",
+         # the gate's handler-permissions check (the pipeline declares its deployers in generator/deployer.py), and
+         # what only an interrupted build reads
+         "generator.lint.handler_permissions", "signal")
 PIPELINE_ONLY = ("jinja2",)
 
 # scripts/bench.py's _child_generate, then the names of every module imported

@@ -141,6 +141,21 @@ def test_the_regex_analysis_of_any_string_is_pyyaml_s(text):
     _same_analysis(text)
 
 
+def test_the_special_characters_are_those_pyyaml_cannot_write_plainly():
+    """`_SPECIAL` lists the characters PyYAML's analyze_scalar (allow_unicode) calls special, every code point checked
+    (it is spelled as a positive class, cheaper to compile than PyYAML's own negated one)."""
+    def pyyaml_special(ch: str) -> bool:   # yaml/emitter.py, analyze_scalar, with allow_unicode
+        if ch == "\n" or "\x20" <= ch <= "\x7E":
+            return False
+        return not ((ch == "\x85" or "\xA0" <= ch <= "\uD7FF" or "\uE000" <= ch <= "\uFFFD"
+                     or "\U00010000" <= ch < "\U0010ffff") and ch != "\uFEFF")
+
+    every = "".join(map(chr, range(0x110000)))
+    matched = [m.start() for m in template_yaml._SPECIAL.finditer(every)]
+    assert matched == [i for i, ch in enumerate(every) if pyyaml_special(ch)]
+    assert len(matched) == 2115
+
+
 def _texts_in(node):
     if isinstance(node, str):
         yield node

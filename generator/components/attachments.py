@@ -19,12 +19,13 @@ checks each one against its offer, so the load-time promise and the built templa
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, Literal, Union
 
 from awacs.aws import Statement
 
 from generator.errors import WiringError
+from generator.records import record
 from generator.wiring import OutputRef, ParentValue, RootParameter, Source
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ Wire = Callable[[Source], Any]
 GrantFn = Callable[[Wire], list[Statement]]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Offer:
     """What a store promises at load time: the access modes a service may ask for (`default` when it names none) and
     every environment variable (secrets included) a service that uses it gets."""
@@ -57,7 +58,7 @@ class Offer:
                               f"(got modes {self.modes}, default {self.default!r})")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SecretSource:
     """An environment variable read from Secrets Manager when a task starts: the secret's ARN (a source, e.g. the
     producer's output of its managed secret) and optionally the JSON key (ECS `ValueFrom` `<arn>:<key>::`)."""
@@ -66,7 +67,7 @@ class SecretSource:
     key: str | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Ingress:
     """The producer's security group and the port its clients connect to."""
 
@@ -74,7 +75,7 @@ class Ingress:
     port: Value
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Attachment:
     """What one store gives a service that uses it (the store's `name` in app.yaml).
 
@@ -91,7 +92,7 @@ class Attachment:
         return set(self.environment) | set(self.secrets)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Use:
     """One store a service uses, with the access it asked for (or the store's default)."""
 

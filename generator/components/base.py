@@ -16,7 +16,6 @@ import re
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from ipaddress import IPv4Network
 from typing import TYPE_CHECKING, Any, Generic, Literal, NamedTuple, TypeVar
 
@@ -27,6 +26,7 @@ from pydantic_core import PydanticUndefined
 from generator import naming
 from generator.errors import Problem, WiringError
 from generator.policies.grants import Grant
+from generator.records import record
 from generator.wiring import PACK_SEPARATOR, PackedSetting, RootParameter, StackBuilder
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ Each = Callable[..., list]
 GrantFactory = Callable[[Each, list[str]], list[Grant]]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TypeFacts:
     """What the rest of the system must know about one CloudFormation resource type a component creates.
 
@@ -97,7 +97,7 @@ class TypeFacts:
 
 # --- per-environment settings -----------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Param:
     """How one field of a per-environment model appears as a root parameter: what pydantic cannot say.
 
@@ -126,7 +126,7 @@ class NotAParameter(NamedTuple):
 M = TypeVar("M", bound=BaseModel)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Setting:
     """One field of a per-environment model and its root parameter."""
 
@@ -361,7 +361,7 @@ def cidr_pattern(masks: range) -> str:
 
 # --- the component ---------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Component:
     """One nested stack that describes itself.
 

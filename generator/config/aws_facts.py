@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ast
 import functools
-import importlib.resources
 import json
 from pathlib import Path
 
@@ -70,6 +69,7 @@ def version_key(version: str) -> tuple:
 
 
 def _tzdata_text(name: str) -> str:
+    import importlib.resources   # here: it imports tempfile, shutil, bz2, lzma (8 ms), and only a time zone needs it
     return importlib.resources.files("tzdata").joinpath(name).read_text(encoding="utf-8")
 
 

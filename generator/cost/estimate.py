@@ -14,16 +14,17 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from generator import cfnyaml
 from generator.config import AppSpec
 from generator.config.models import ServiceEnvSpec
 from generator.cost import prices as price_table
 from generator.cost.schedule_hours import off_share, runs_per_month
+from generator.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Assumption:
     key: str
     production: float
@@ -81,14 +82,14 @@ METERED_TYPES = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Line:
     group: str          # compute, network, data, observability
     what: str
     monthly: float
 
 
-@dataclass
+@record
 class Environment:
     name: str
     production: bool
@@ -108,7 +109,7 @@ class Environment:
         return self.always_on - self.off_hours_saving
 
 
-@dataclass
+@record
 class Estimate:
     app: str
     region: str

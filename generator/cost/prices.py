@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from generator.records import record
 
 FILE = Path(__file__).with_name("prices.json")
 BASE_REGION = "us-east-1"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Table:
     data: dict[str, Any]
 

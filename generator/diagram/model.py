@@ -17,11 +17,12 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from generator import cfnyaml
+from generator.records import record
 
 ROOT_FILE = "root.yaml"
 # Data stores (and what the diagram calls them). Types of components still to come are here already: a template
@@ -53,14 +54,14 @@ PLUMBING = ("AWS::IAM::", "AWS::EC2::SecurityGroup", "AWS::EC2::Route", "AWS::EC
             "AWS::EC2::VPCGatewayAttachment", "AWS::ApplicationAutoScaling::", "AWS::Logs::")
 
 
-@dataclass
+@record
 class Listener:
     logical_id: str
     ports: list[str]            # more than one when a Condition picks the port (e.g. "443" or "80")
     protocols: list[str]
 
 
-@dataclass
+@record
 class Route:
     listener: str               # the listener's logical id, or "" when it could not be followed
     priority: Any
@@ -68,7 +69,7 @@ class Route:
     hosts: list[str]
 
 
-@dataclass
+@record
 class Workload:
     name: str
     kind: str                   # web | worker | cron
@@ -76,7 +77,7 @@ class Workload:
     routes: list[Route] = field(default_factory=list)
 
 
-@dataclass
+@record
 class Store:
     kind: str                   # STORE_TYPES' name
     logical_id: str
@@ -86,13 +87,13 @@ class Store:
     users: list[str] = field(default_factory=list)     # workload names, or USER_TYPES' names
 
 
-@dataclass
+@record
 class Stage:
     name: str
     actions: list[tuple[str, str]]      # (action name, provider)
 
 
-@dataclass
+@record
 class Architecture:
     title: str
     stacks: dict[str, Counter]           # file -> resource type counts

@@ -8,10 +8,11 @@ everything is placed on a grid of whole pixels, so the same templates give the s
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from xml.sax.saxutils import escape
 
 from generator.diagram.model import Architecture, Store, Workload, summary
+from generator.records import record
 
 FONT = "DejaVu Sans, Verdana, Arial, sans-serif"
 SIZE = 12                     # body text, px
@@ -33,7 +34,7 @@ def text_width(text: str, size: float = SIZE, bold: bool = False) -> float:
     return sum(_EM.get(c, 0.78) for c in text) * size * (1.15 if bold else 1.0) * 1.05   # hinting rounds up
 
 
-@dataclass
+@record
 class Box:
     title: str
     lines: list[str]
@@ -51,7 +52,7 @@ class Box:
         self.h = PAD + LINE + len(self.lines) * LINE + PAD
 
 
-@dataclass
+@record
 class Canvas:
     parts: list[str] = field(default_factory=list)
 

@@ -36,11 +36,12 @@ import re
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from generator.lint import RULES_DIR, cfnlint_dir, cfnlintrc
+from generator.records import record
 
 FORMAT = b"fargate-stacks lint cache 2"
 ENV = "FARGATE_STACKS_LINT_CACHE"
@@ -164,7 +165,7 @@ def references(data: Mapping[str, Any]) -> list[str] | None:
     return sorted(found)
 
 
-@dataclass
+@record
 class Keys:
     """Keys for the templates of one directory, parsed once (the gate's own parse)."""
 

@@ -6,7 +6,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -14,10 +13,11 @@ from generator.lint import budgets, cache, parsed as parsing, workers
 from generator.lint import handler_permissions as handlers
 from generator.lint.ignored import IGNORED_RULES
 from generator.lint.trace import event
+from generator.records import record
 from generator.wiring import RootParameter
 
 
-@dataclass
+@record
 class LintStats:
     """What the last cfn_lint call of this process did (make bench prints it)."""
 

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from generator.deployer import Deployer   # defined apart: a generation declares deployers, never imports the check
 from generator.lint import cfnlint_dir
+from generator.records import record
 
 SCHEMAS = cfnlint_dir() / "data" / "schemas"
 IAM_ACTIONS_FILE = cfnlint_dir() / "data" / "AdditionalSpecs" / "Policies.json"  # cfn-lint's W3037 data
@@ -187,24 +188,7 @@ ALLOW_LIST: dict[tuple[str, str], str] = {
 }
 
 
-@dataclass(frozen=True)
-class Deployer:
-    """A template deployed with a CloudFormation role: `template` and its nested templates, the role
-    `role_template`:`role`, whose grants are written in `source` (the module a finding sends you to), or, when the
-    grants come from the resource types' own facts, in `source_of(resource_type)`."""
-
-    template: str
-    role_template: str
-    role: str
-    source: str
-    source_of: Callable[[str], str] | None = None
-
-    def where(self, resource_type: str) -> str:
-        """Where to grant what `resource_type` needs."""
-        return self.source_of(resource_type) if self.source_of is not None else self.source
-
-
-@dataclass(frozen=True)
+@record(frozen=True)
 class Need:
     """One handler action one resource type needs (the IAM action: AUTHORIZED_BY applied), and in which template the
     type appears."""
@@ -351,7 +335,7 @@ def _pattern(actions: list[str]) -> re.Pattern:
 
 
 # --- the check ---------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@record(frozen=True)
 class Result:
     """One deployer's outcome: what was needed, what the allow-list excused, what no IAM policy can grant (handler
     entries cfn-lint's IAM data does not know as actions), what is missing."""

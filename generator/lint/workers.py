@@ -23,11 +23,12 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from generator.lint import RULES_DIR, cfnlintrc, server, server_client
 from generator.lint.trace import event
+from generator.records import record
 
 ENV_WORKERS = "FARGATE_STACKS_LINT_WORKERS"
 _BOOT = ("import json, sys; sys.path[:] = json.loads(sys.argv.pop(1)); "
@@ -41,7 +42,7 @@ class HelperFailed(Exception):
     pass
 
 
-@dataclass
+@record
 class Result:
     findings: dict[str, list[Finding]]       # by the path as given ("" for a configuration error)
     workers: int = 0                          # 0: linted in this process

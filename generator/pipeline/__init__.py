@@ -11,7 +11,7 @@ from troposphere import Template
 
 from generator import components, root
 from generator.config import AppSpec
-from generator.lint.handler_permissions import Deployer
+from generator.deployer import Deployer
 from generator.pipeline import approvals, common, deploy_role, pipeline, regions, roles
 from generator.root import Build
 from generator.wiring import RootParameter

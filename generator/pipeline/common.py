@@ -12,14 +12,13 @@ deploy-role.yaml in each target account) can name each other's roles without out
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from troposphere import AWSObject, Ref, Sub, Tags, Template
 
 from generator import naming, stateful
 from generator.config import AppSpec
 from generator.errors import WiringError
 from generator.pipeline import sources
+from generator.records import record
 from generator.wiring import RootParameter, StackBuilder
 
 PIPELINE = "pipeline"        # the Environment tag of everything the pipeline templates create, and the name infix
@@ -107,7 +106,7 @@ def skip(*checks: tuple[str, str]) -> dict:
     return {"checkov": {"skip": [{"id": i, "comment": c} for i, c in checks]}}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Target:
     """One environment as the pipeline reaches it."""
 

@@ -20,7 +20,6 @@ until all of them are on the test listener), so the releases of one environment 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from math import ceil
 from typing import TYPE_CHECKING
 
@@ -28,6 +27,7 @@ from generator import holds
 from generator.naming import pascal
 from generator.pipeline import migrate
 from generator.pipeline.common import builds_frontend
+from generator.records import record
 
 if TYPE_CHECKING:
     from generator.config import AppSpec
@@ -49,7 +49,7 @@ SOURCE_STAGE, UPDATE_STAGE = "Source", "UpdatePipeline"
 RELEASE_ORDER = 4   # in Deploy<Env>: Promote (1), Deploy (2), ProtectNestedStacks and PrepareRelease (3), releases (4)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Step:
     """One action of the pipeline."""
 
@@ -62,7 +62,7 @@ class Step:
     source: str | None = None         # SOURCE: the source's name (None: the pipeline's own repository)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Stage:
     name: str
     steps: tuple[Step, ...]

@@ -4,8 +4,6 @@ pipeline.yaml are named by their fixed names (`<app>-pipeline...`), except the K
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from awacs.aws import ArnEquals, Condition, StringEquals
 from troposphere import GetAtt, Ref, Sub, iam
 
@@ -15,6 +13,7 @@ from generator.pipeline import approvals, common, migrate, regions
 from generator.pipeline import permissions as perms
 from generator.pipeline.grants import Grant, document, grant
 from generator.policies import assume_role
+from generator.records import record
 from generator.wiring import OutputRef, ParentValue, StackBuilder
 
 TEMPLATE = "pipeline-roles.yaml"
@@ -27,7 +26,7 @@ SELF_UPDATE_STREAMS = ("self-update", "update")
 LOG_GROUP = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/codebuild/${Application}-pipeline"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RoleArns:
     """Each role's ARN as the other stacks consume it (an output of this stack); None where the app needs no such
     role."""

@@ -15,18 +15,18 @@ https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-co
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from troposphere import Ref, codepipeline
 
 from generator.config import AppSpec
 from generator.naming import pascal
+from generator.records import record
 
 PRIMARY = "Source"     # the action, output artifact and variable-namespace prefix of the pipeline's own repository
 SOURCES_FILE = "sources.json"   # written by each environment's Promote step into its output artifact
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Source:
     name: str
     repository: str

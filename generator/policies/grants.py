@@ -6,17 +6,18 @@ statements stay readable in one place per role.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from awacs.aws import Action, Allow, Condition, PolicyDocument, Statement
 
 from generator.policies.common import VERSION
+from generator.records import record
 
 ANY = "*"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Grant:
     sid: str
     actions: tuple[str, ...]

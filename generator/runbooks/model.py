@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from generator import naming
 from generator.components.cluster import spec as cluster_spec
 from generator.components.cluster.alb import TEST_PORT
 from generator.components.service.settings import service_settings
 from generator.config import AppSpec, renamed
+from generator.records import record
 
 # Commands of the data tier (the database component's branch): the runbooks name them as that branch defines them.
 DATA_TIER_TARGETS = ("snapshot", "snapshots", "restore")
@@ -43,14 +44,14 @@ def resolve(text: str, app: str, env: str) -> str:
     return text.replace(f"${{{naming.APPLICATION_PARAM}}}", app).replace(f"${{{naming.ENVIRONMENT_PARAM}}}", env)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Secret:
     name: str
     keys: tuple[str, ...]                  # JSON keys; () for a plain string secret
     used_by: tuple[str, ...]               # "service: ENV_VAR"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Service:
     name: str
     kind: str
@@ -72,7 +73,7 @@ class Service:
     environment: tuple[str, ...]           # plain env var names
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ManualStep:
     title: str
     why: str | None
@@ -80,7 +81,7 @@ class ManualStep:
     verify: str | None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Runbook:
     app: str
     owner: str

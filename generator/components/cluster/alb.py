@@ -8,7 +8,6 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from troposphere import Equals, FindInMap, GetAtt, If, NoValue, Not, Ref, ec2, s3
@@ -19,6 +18,7 @@ from generator.components.network import NetworkOutputs
 from generator.components.shared import checkov_skip
 from generator.policies.s3 import (ELB_ACCOUNTS_MAP, HAS_ELB_ACCOUNT, elb_accounts_mapping,
                                    load_balancer_access_logs)
+from generator.records import record
 from generator.wiring import StackBuilder
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 ANYWHERE = "0.0.0.0/0"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Inputs:
     certificate_arn: Any
     test_cidr: Any
@@ -41,7 +41,7 @@ class Inputs:
     cloudfront_prefix_list: Any = None   # set when CloudFront fronts the API: the only source on the production port
 
 
-@dataclass
+@record
 class Alb:
     load_balancer: elb.LoadBalancer
     security_group: ec2.SecurityGroup

@@ -12,12 +12,13 @@ description.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
 from troposphere import Ref, Sub, cloudwatch
 
 from generator import naming
+from generator.records import record
 from generator.wiring import OutputRef, RootParameter, StackBuilder
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 MINUTE = 60
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Watched:
     """A subject the environment's dashboard shows: its composite alarm and its own widgets (dashboard JSON whose
     strings may hold ${Application}, ${EnvironmentName}, ${AWS::Region} and ${AWS::AccountId})."""
@@ -39,7 +40,7 @@ class Watched:
         return f"${{{naming.APPLICATION_PARAM}}}-${{{naming.ENVIRONMENT_PARAM}}}-{self.subject}"
 
 
-@dataclass
+@record
 class MonitoringOutputs:
     """What the other stacks take from monitoring: where alarms send (the topic, and an extra one), whether they do,
     the thresholds (environment-wide root parameters), and the register of watched subjects the dashboard is drawn

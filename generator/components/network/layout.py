@@ -7,7 +7,6 @@ them, taken from Fn::GetAZs at deploy time (zones.py says why production pins th
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from troposphere import And, Cidr, Condition, Equals, GetAZs, If, Join, Not, NoValue, Ref, Select, ec2
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from generator.components.base import EnvInputs
 from generator.components.network.zones import KIND_IDS, KIND_NAMES
+from generator.records import record
 from generator.wiring import StackBuilder
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ NAT_PER_AZ = "NatPerAz"
 SLOTS = 6
 
 
-@dataclass
+@record
 class Layout:
     vpc: ec2.VPC
     public_subnet_list: Any   # a list, or If(ThirdAzEnabled, 3 subnets, 2 subnets)

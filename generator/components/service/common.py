@@ -8,7 +8,6 @@ template.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from troposphere import GetAtt, Ref, Sub, ec2, ecs, iam, logs
@@ -20,6 +19,7 @@ from generator.components.environment import EnvironmentCore
 from generator.components.monitoring import MonitoringOutputs
 from generator.components.network import NetworkOutputs
 from generator.components.service.spec import OffHoursSpec
+from generator.records import record
 from generator.wiring import OutputRef, RootParameter, StackBuilder
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ class Task(NamedTuple):
     log_group: logs.LogGroup
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Context:
     """Everything a kind module (web, worker, cron) builds on."""
 
