@@ -62,10 +62,23 @@ def _check(expected: Any) -> tuple[int, Any] | None:
     return _TYPE, expected
 
 
+_DESCRIPTORS: dict[type, bool] = {}
+
+
+def _descriptor_written(k: type) -> bool:
+    """Whether `k` itself holds a data descriptor on a name __init__ writes (once per class: the bases that every
+    troposphere class shares were looked at again for each class)."""
+    found = _DESCRIPTORS.get(k)
+    if found is None:
+        d = k.__dict__
+        found = _DESCRIPTORS[k] = any(hasattr(d.get(n), "__set__") for n in _WRITTEN)
+    return found
+
+
 def _learn(cls: type) -> _Facts | None:
     """The class-only facts of `cls`, or None when troposphere's own __init__ must build it."""
     plain = (cls.__setattr__ is _SETATTR and cls.__getattr__ is _GETATTR
-             and not any(hasattr(k.__dict__.get(n), "__set__") for k in cls.__mro__ for n in _WRITTEN))
+             and not any(_descriptor_written(k) for k in cls.__mro__))
     if not plain:
         _FACTS[cls] = None
         return None

@@ -173,3 +173,27 @@ def test_the_per_class_checks_leave_attributes_and_one_validator_lists_to_tropos
     checks = troposphere_speedups._FACTS[_Checked].checks
     assert set(checks) == {"Flag", "Names", "Port", "Tags", "Either"}
     assert checks["Names"] == (troposphere_speedups._LIST, (str,))
+
+
+def test_a_class_with_a_data_descriptor_on_a_name_init_writes_is_built_by_troposphere_s_init():
+    class Base(AWSProperty):
+        props = {"A": (str, False)}
+
+    class Described(Base):
+        seen: list = []
+
+        @property
+        def template(self):
+            return None
+
+        @template.setter
+        def template(self, value):
+            Described.seen.append(value)
+
+    class Below(Described):
+        pass
+
+    Base(A="x")
+    Below(A="y")
+    assert troposphere_speedups._FACTS[Base] is not None
+    assert troposphere_speedups._FACTS[Below] is None and Described.seen == [None]
