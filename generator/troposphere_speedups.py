@@ -6,8 +6,10 @@ name, None)` for each of them (a class-level default to set), `set(props.keys())
 its `__getattr__`, which raises and catches a KeyError and an AttributeError. For the 9,000 objects of a 50-service
 app that was 75,000 `getattr`s: over a third of building its stacks. This `__init__` learns those facts once per
 class and does everything else as troposphere does, in the same order: the instance dict gets the same keys in the
-same order, `validate_title()` runs (a subclass's own too), every class default and keyword argument goes through the
-class's `__setattr__` (its type checks and validator functions), and `add_to_template()` is called. A class it does
+same order, `validate_title()` runs (a subclass's own too), every class default and keyword argument is checked as the
+class's `__setattr__` checks it (its type checks and validator functions: `_set`, with the per-property decisions
+made once per class, and troposphere's `__setattr__` itself for anything else, a failed check included), and
+`add_to_template()` is called. A class it does
 not know to be plain (its own `__setattr__`, `__getattr__` or `__init__` path that the facts would not cover, a
 data descriptor, a slot included, on a name `__init__` writes) is built by troposphere's own `__init__`.
 
