@@ -11,7 +11,9 @@ written again): an entry can be missing or useless, never stale. No hash: the co
 
 Entries live under `.cache/buildspecs/` in the project (gitignored, beside the lint cache), or under
 $FARGATE_STACKS_BUILDSPEC_CACHE (`off`: never read nor written). Each is written to a temporary file and renamed into
-place; a folder that cannot be written leaves the build as it was, compiling every time.
+place; a folder that cannot be written leaves the build as it was, compiling every time. Entries are code that
+rendering runs, as `__pycache__` files are: the folder must be as trusted as the generator's own sources (never a
+directory other users can write).
 """
 from __future__ import annotations
 
