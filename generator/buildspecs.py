@@ -99,22 +99,40 @@ def variables(name: str) -> set[str]:
 def _compiled(filename: str) -> tuple[jinja2.Template, frozenset[str]]:
     """The template and the variables it refers to, from one parse of its source (read once per process, as
     _names(): the buildspec sources are part of the generator). `get_template` parsed it again to compile it: a
-    third of rendering the buildspecs. Compiled from the same tree with the same name, file name and globals as
+    third of rendering the buildspecs. The code and variables come from generator/buildspec_cache.py when an earlier
+    process compiled exactly this source with exactly this environment (jinja2's parse and code generation were
+    about 30 ms of CPU for the ten buildspecs). Compiled from the same tree with the same name, file name and globals as
     `get_template` does (jinja2's BaseLoader.load, `Environment.compile` step for step), so it renders the same text;
     the variables are collected by the same code generation (jinja2.meta.find_undeclared_variables ran a second one,
     a third of the compiling: tests/test_buildspecs.py compares the two)."""
     import jinja2
+
+    from generator import buildspec_cache
+
     env = environment()
     source, path, _ = env.loader.get_source(env, filename)
-    tree = env.parse(source, filename, path)
-    try:
-        generator = _tracking_generator()(env, filename, path, None, False, env.optimized)
-        generator.visit(tree)
-        code = env._compile(generator.stream.getvalue(), path if path is not None else "<template>")
-    except jinja2.TemplateSyntaxError:
-        env.handle_exception()
+    made_from = buildspec_cache.key(env, filename, path, source, _module_text())
+    cached = buildspec_cache.load(filename, made_from)   # compiled by an earlier process from exactly this
+    if cached is not None:
+        code, variables = cached
+    else:
+        tree = env.parse(source, filename, path)
+        try:
+            generator = _tracking_generator()(env, filename, path, None, False, env.optimized)
+            generator.visit(tree)
+            code = env._compile(generator.stream.getvalue(), path if path is not None else "<template>")
+        except jinja2.TemplateSyntaxError:
+            env.handle_exception()
+        variables = frozenset(generator.undeclared)
+        buildspec_cache.store(filename, made_from, code, variables)
     template = env.template_class.from_code(env, code, env.make_globals(None), None)
-    return template, frozenset(generator.undeclared)
+    return template, variables
+
+
+@functools.cache
+def _module_text() -> str:
+    """This module's source: its code generator decides the variables, so a cached compilation keys on it."""
+    return Path(__file__).read_text(encoding="utf-8")
 
 
 @functools.cache

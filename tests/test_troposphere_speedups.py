@@ -133,3 +133,67 @@ def test_a_class_whose_props_are_replaced_is_learned_again():
     assert Changing(B=1).properties == {"B": 1}
     with pytest.raises(AttributeError):
         Changing(A="x")
+
+
+class _Checked(AWSProperty):
+    props = {"Flag": (troposphere.validators.boolean, False), "Ports": ([troposphere.validators.network_port], False),
+             "Names": ([str], False), "Port": (troposphere.validators.network_port, False), "Tags": ((Tags, list), False),
+             "Metadata": (dict, False), "Either": ((str, int), False)}
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"Flag": "true"},                                    # a validator's converted value is what is stored
+    {"Ports": [80, "443"]},                              # a list of one validator: troposphere's __setattr__
+    {"Names": ["a", Ref("B")]},                          # list members: the type or a helper function
+    {"Port": Ref("P")},                                  # a helper function skips the check
+    {"Tags": Tags(A="b")}, {"Tags": [{"Key": "A", "Value": "b"}]},
+    {"Metadata": {"a": 1}},                              # a property named as a resource attribute
+    {"Either": 3}, {"Either": "x"},
+])
+def test_a_property_set_while_building_is_stored_as_troposphere_s_setattr_stores_it(kwargs, twin_checked):
+    obj = _Checked(**kwargs)
+    assert len(twin_checked) == 1
+    assert obj.properties or obj.resource
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"Flag": "maybe"}, {"Ports": [80, 70000]}, {"Names": ["a", 1]}, {"Names": "a"}, {"Port": 70000},
+    {"Either": 1.5}, {"Tags": "x"},
+])
+def test_a_property_that_fails_its_check_while_building_fails_as_in_troposphere(kwargs, twin_checked, capsys):
+    with pytest.raises((ValueError, TypeError)):   # twin_checked compared it with troposphere's
+        _Checked(**kwargs)
+    if "Flag" in kwargs or "Port" in kwargs:   # troposphere names the failing validator (twice: the twin too)
+        err = capsys.readouterr().err
+        assert err.count("function validator") == 2, err
+
+
+def test_the_per_class_checks_leave_attributes_and_one_validator_lists_to_troposphere():
+    _Checked(Flag=True)
+    checks = troposphere_speedups._FACTS[_Checked].checks
+    assert set(checks) == {"Flag", "Names", "Port", "Tags", "Either"}
+    assert checks["Names"] == (troposphere_speedups._LIST, (str,))
+
+
+def test_a_class_with_a_data_descriptor_on_a_name_init_writes_is_built_by_troposphere_s_init():
+    class Base(AWSProperty):
+        props = {"A": (str, False)}
+
+    class Described(Base):
+        seen: list = []
+
+        @property
+        def template(self):
+            return None
+
+        @template.setter
+        def template(self, value):
+            Described.seen.append(value)
+
+    class Below(Described):
+        pass
+
+    Base(A="x")
+    Below(A="y")
+    assert troposphere_speedups._FACTS[Base] is not None
+    assert troposphere_speedups._FACTS[Below] is None and Described.seen == [None]
