@@ -37,6 +37,7 @@ from generator.lint.speedups import CHECKED_CFN_LINT  # noqa: F401 - the version
 from generator.lint.trace import event
 
 _STATE: dict[str, Any] = {}   # the rules, inherited by forked workers
+_LINTED_IN = 0   # the process that linted the last template here (a forked worker inherits its parent's value)
 
 
 def _rules(rules_dir: str):
@@ -57,7 +58,11 @@ def _rules(rules_dir: str):
 def _lint_one(path: str) -> tuple[str, list[list[Any]], float]:
     from cfnlint.runner.template.runner import run_template_by_file_path
 
+    global _LINTED_IN
     started = time.process_time()
+    if _LINTED_IN == os.getpid():
+        _collect()
+    _LINTED_IN = os.getpid()
     event(f"worker: lint {os.path.basename(path)}")
     try:
         matches = run_template_by_file_path(path, _STATE["config"], _STATE["rules"], _STATE["ignore_bad_template"])
@@ -67,6 +72,18 @@ def _lint_one(path: str) -> tuple[str, list[list[Any]], float]:
         speedups.template_done()   # what the speed-ups keep for one template goes with it (speedups/sub.py)
     event(f"worker: linted {os.path.basename(path)}")
     return path, found, time.process_time() - started
+
+
+def _collect() -> None:
+    """Before a worker's next template: the previous template's cyclic garbage freed (its decoded nodes and cfn-lint
+    `Template`, held by reference cycles, waited for the collector's next full pass: up to 6 MB at 50 services, on
+    top of the next template's own lint), then what survived frozen. What survives is live, mostly the caches that
+    make the next templates faster (resource schemas, compiled patterns); frozen, the collector's passes no longer
+    walk it, which pays for this pass (a worker's collector CPU over the 50-service app's 54 leaves 0.9-1.2 -> 0.7-0.8
+    s; collecting without freezing: 1.2-1.6 s). The collector decides only when unreachable objects are freed, never
+    what cfn-lint computes. At the next template's start, so the last template's answer is never delayed."""
+    gc.collect()
+    gc.freeze()
 
 
 class _Queue:
