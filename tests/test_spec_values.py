@@ -156,6 +156,17 @@ def test_regions_are_the_ones_cfn_lint_validates_for() -> None:
     assert {"eu-west-1", "us-east-1", "eusc-de-east-1", "cn-north-1", "us-gov-west-1"} <= aws_facts.regions()
 
 
+def test_time_zones_are_read_from_the_pinned_tzdata_package() -> None:
+    """Read from the package's files on disk (no importlib.resources in a generation): the same text
+    importlib.resources reads, so the same names and links."""
+    import importlib.resources
+
+    for name in ("zones", "zoneinfo/tzdata.zi"):
+        assert aws_facts._tzdata_text(name) == importlib.resources.files("tzdata").joinpath(name).read_text("utf-8")
+    assert {"UTC", "Europe/Berlin", "America/New_York"} <= aws_facts.time_zones()
+    assert aws_facts.time_zone_links()["US/Pacific"] == "America/Los_Angeles"
+
+
 def test_the_default_engine_version_is_current() -> None:
     """It was 16.4, which cfn-lint 1.58 marks deprecated (W3690 on an AWS::RDS::DBCluster)."""
     assert DatabaseSpec().engine_version == DEFAULT_ENGINE_VERSION

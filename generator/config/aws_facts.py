@@ -69,7 +69,16 @@ def version_key(version: str) -> tuple:
 
 
 def _tzdata_text(name: str) -> str:
-    import importlib.resources   # here: it imports tempfile, shutil, bz2, lzma (8 ms), and only a time zone needs it
+    """A data file of the tzdata package. Read beside its __init__ (an installed package's files are there), which
+    spares every load the import of importlib.resources (tempfile, shutil, bz2, lzma, zipfile: about 7 ms, for the
+    time zone check every app with a service runs); importlib.resources where the file is not on disk (a zipped
+    package)."""
+    import tzdata
+
+    path = Path(tzdata.__file__).parent.joinpath(*name.split("/"))
+    if path.is_file():
+        return path.read_text(encoding="utf-8")
+    import importlib.resources
     return importlib.resources.files("tzdata").joinpath(name).read_text(encoding="utf-8")
 
 
