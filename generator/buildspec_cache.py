@@ -9,8 +9,9 @@ magic number, and the text of generator/buildspecs.py itself (its code generator
 different, an entry that cannot be read or unmarshalled, and the template is compiled as before (and the entry
 written again): an entry can be missing or useless, never stale. No hash: the comparison is exact.
 
-Entries live under `.cache/buildspecs/` in the project (gitignored, beside the lint cache), or under
-$FARGATE_STACKS_BUILDSPEC_CACHE (`off`: never read nor written). Each is written to a temporary file and renamed into
+Entries live in `buildspecs/` of the build's cache folder, beside the lint cache's entries and the parsed templates
+(`.cache/lint/` in the project, gitignored, or $FARGATE_STACKS_LINT_CACHE; `off` there: never read nor written,
+generator/lint/__init__.py `cache_directory`). Each is written to a temporary file and renamed into
 place; a folder that cannot be written leaves the build as it was, compiling every time. Entries are code that
 rendering runs, as `__pycache__` files are: the folder must be as trusted as the generator's own sources (never a
 directory other users can write).
@@ -24,17 +25,16 @@ from importlib._bootstrap_external import MAGIC_NUMBER   # what importlib.util r
 from pathlib import Path
 from typing import Any
 
-ENV = "FARGATE_STACKS_BUILDSPEC_CACHE"
-DEFAULT_DIR = Path(__file__).resolve().parents[1] / ".cache" / "buildspecs"
+from generator.lint import cache_directory
+
+FOLDER = "buildspecs"   # in the build's cache folder
 FORMAT = 1   # of an entry: (FORMAT, key, code, variables)
 
 
 def folder() -> Path | None:
-    """Where entries live; None when the cache is off."""
-    setting = os.environ.get(ENV, "")
-    if setting == "off":
-        return None
-    return Path(setting) if setting else DEFAULT_DIR
+    """Where entries live; None when the build's caches are off."""
+    base = cache_directory()
+    return base / FOLDER if base is not None else None
 
 
 def key(env: Any, filename: str, path: str | None, source: str, module_text: str) -> tuple:

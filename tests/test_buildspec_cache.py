@@ -9,14 +9,15 @@ import marshal
 import pytest
 
 from generator import buildspec_cache, buildspecs
+from generator.lint import CACHE_DEFAULT_DIR, CACHE_ENV
 from tests.test_buildspecs import CASES
 
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     """An empty cache folder of its own, and no compilation of this process kept (functools.cache)."""
-    folder = tmp_path / "buildspecs"
-    monkeypatch.setenv(buildspec_cache.ENV, str(folder))
+    folder = tmp_path / "cache" / "buildspecs"
+    monkeypatch.setenv(CACHE_ENV, str(folder.parent))
     buildspecs._compiled.cache_clear()
     yield folder
     buildspecs._compiled.cache_clear()
@@ -54,10 +55,10 @@ def test_a_cached_compilation_is_the_compilation(name, cache, monkeypatch):
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_every_golden_case_renders_the_same_text_from_the_cache(case, cache, monkeypatch):
     name, context = CASES[case]
-    monkeypatch.setenv(buildspec_cache.ENV, "off")
+    monkeypatch.setenv(CACHE_ENV, "off")
     buildspecs._compiled.cache_clear()
     expected = buildspecs.render(name, **context)
-    monkeypatch.setenv(buildspec_cache.ENV, str(cache))
+    monkeypatch.setenv(CACHE_ENV, str(cache.parent))
     _fresh(name + buildspecs.SUFFIX)   # writes the entry
     buildspecs._compiled.cache_clear()
     assert buildspecs.render(name, **context) == expected
@@ -97,16 +98,21 @@ def test_a_stale_entry_is_replaced_and_a_broken_one_ignored(cache, monkeypatch):
 
 
 def test_off_reads_and_writes_nothing_and_an_unwritable_folder_is_no_error(cache, monkeypatch, tmp_path):
-    monkeypatch.setenv(buildspec_cache.ENV, "off")
+    monkeypatch.setenv(CACHE_ENV, "off")
     assert buildspec_cache.folder() is None
     _fresh("protect" + buildspecs.SUFFIX)
     assert not cache.exists()
     blocked = tmp_path / "a-file"
     blocked.write_text("")
-    monkeypatch.setenv(buildspec_cache.ENV, str(blocked / "sub"))
+    monkeypatch.setenv(CACHE_ENV, str(blocked / "sub"))
     assert _fresh("protect" + buildspecs.SUFFIX)[1]
 
 
-def test_the_default_folder_is_the_project_s_gitignored_cache():
-    assert buildspec_cache.DEFAULT_DIR.parent.name == ".cache"
-    assert buildspec_cache.DEFAULT_DIR.parents[1] == buildspecs.BUILDSPEC_DIR.parent
+def test_the_entries_live_in_the_build_s_cache_folder_under_its_switch(monkeypatch):
+    """One switch and one folder for every cache of a build: the lint cache's (the project's gitignored .cache)."""
+    monkeypatch.delenv(CACHE_ENV, raising=False)
+    assert buildspec_cache.folder() == CACHE_DEFAULT_DIR / "buildspecs"
+    assert CACHE_DEFAULT_DIR.parents[1] == buildspecs.BUILDSPEC_DIR.parent and CACHE_DEFAULT_DIR.parent.name == ".cache"
+    for off in ("off", "0", "no", "false"):
+        monkeypatch.setenv(CACHE_ENV, off)
+        assert buildspec_cache.folder() is None

@@ -53,7 +53,8 @@ def test_a_buildspec_template_is_parsed_once(monkeypatch):
     each, and not again for the next render."""
     import jinja2
 
-    from generator import buildspec_cache, buildspecs
+    from generator import buildspecs
+    from generator.lint import CACHE_ENV
     from tests.test_buildspecs import WEB, WORKER
 
     parsed: list[str | None] = []
@@ -64,7 +65,7 @@ def test_a_buildspec_template_is_parsed_once(monkeypatch):
         return original(self, source, name, filename)
 
     monkeypatch.setattr(jinja2.Environment, "_parse", counting)
-    monkeypatch.setenv(buildspec_cache.ENV, "off")   # compiled here, not read from an earlier process's entry
+    monkeypatch.setenv(CACHE_ENV, "off")   # compiled here, not read from an earlier process's entry
     buildspecs._compiled.cache_clear()
     try:
         assert buildspecs.render("image", **WEB) != buildspecs.render("image", **WORKER)

@@ -4,9 +4,22 @@ Light on purpose: the command line imports it first, to start the lint helper be
 """
 import functools
 import importlib.util
+import os
 from pathlib import Path
 
 RULES_DIR = Path(__file__).parent / "rules"   # the project's cfn-lint rules (E9xxx)
+CACHE_ENV = "FARGATE_STACKS_LINT_CACHE"
+CACHE_DEFAULT_DIR = Path(__file__).resolve().parents[2] / ".cache" / "lint"
+
+
+def cache_directory() -> Path | None:
+    """Where the build's caches live (the lint cache, the parsed templates, the stamps, the buildspecs' compiled
+    code), or None when $FARGATE_STACKS_LINT_CACHE switches them off. Here, not in cache.py, because a generation
+    (which never imports the lint cache) reads it too."""
+    setting = os.environ.get(CACHE_ENV, "")
+    if setting.lower() in ("off", "0", "no", "false"):
+        return None
+    return Path(setting) if setting else CACHE_DEFAULT_DIR
 
 
 @functools.cache

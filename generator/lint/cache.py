@@ -40,25 +40,18 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any
 
-from generator.lint import RULES_DIR, cfnlint_dir, cfnlintrc
+from generator.lint import CACHE_DEFAULT_DIR, CACHE_ENV, RULES_DIR, cfnlint_dir, cfnlintrc
+from generator.lint import cache_directory as directory  # noqa: F401 - where the cache lives, None when off
 from generator.records import record
 
 FORMAT = b"fargate-stacks lint cache 2"
-ENV = "FARGATE_STACKS_LINT_CACHE"
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / ".cache" / "lint"
+ENV = CACHE_ENV
+DEFAULT_DIR = CACHE_DEFAULT_DIR
 MAX_ENTRIES = 2000
 SERVERLESS = "AWS::Serverless-2016-10-31"
 # Properties through which cfn-lint opens another template, by resource type.
 REFERENCES = {"AWS::CloudFormation::Stack": "TemplateURL", "AWS::Serverless::Application": "Location"}
 _REMOTE = ("http://", "https://", "s3://")
-
-
-def directory() -> Path | None:
-    """Where the cache lives, or None when it is switched off."""
-    setting = os.environ.get(ENV, "")
-    if setting.lower() in ("off", "0", "no", "false"):
-        return None
-    return Path(setting) if setting else DEFAULT_DIR
 
 
 def schema_versions() -> bytes:
